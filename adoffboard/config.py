@@ -1,0 +1,379 @@
+"""The workspace (`adoffboard.toml`) and the client manifests (`clients/<slug>.yaml`).
+
+Both are validated at the edge with pydantic, and every problem is reported at once as
+`file: field: message (hint)`, so that one pass fixes a manifest instead of one error per try.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adoffboard.credentials import check_reference
+from adoffboard.errors import InputError, NotFound
+
+WORKSPACE_FILE = "adoffboard.toml"
+CLIENTS_DIR = "clients"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+# Roles named by the checklists; the workspace maps people to them.
+ROLES = {
+    "account_manager": "Account Manager",
+    "retention": "Retention team",
+    "approver_1": "First approver",
+    "approver_2": "Second approver",
+    "finance": "Finance team",
+    "accounting": "Accounting team",
+    "dmo_lead": "Digital Marketing Operations Lead",
+    "sem_specialist": "SEM Specialist",
+    "sem_team_lead": "SEM Team Lead",
+    "ma_specialist": "MA Specialist",
+    "ma_team_lead": "MA Team Lead",
+    "ma_department_manager": "MA Department Manager",
+    "juniper": "Juniper team (removals)",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}{hint}"
+
+
+class ManifestProblems(InputError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        first = str(problems[0])
+        more = f" (and {len(problems) - 1} more; run `adoffboard clients validate`)" if len(
+            problems
+        ) > 1 else ""
+        super().__init__(first + more)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def google_ads_id(value: str) -> str:
+    """Normalise a Google Ads customer id ('123-456-7890' or '1234567890') to 10 digits."""
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{3}-?\d{3}-?\d{4}", text):
+        raise ValueError("must be a 10-digit customer id like 123-456-7890")
+    return text.replace("-", "")
+
+
+def show_google_ads_id(cid: str) -> str:
+    return f"{cid[:3]}-{cid[3:6]}-{cid[6:]}"
+
+
+# --- manifest ----------------------------------------------------------------------------------
+
+
+class Person(_Model):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class GoogleAdsAccount(_Model):
+    customer_id: str
+    manager_id: str
+    expected_name: str = Field(min_length=1)
+
+    _ids = field_validator("customer_id", "manager_id", mode="before")(
+        lambda cls, v: google_ads_id(v)
+    )
+
+
+class MicrosoftAdsAccount(_Model):
+    account_id: str = Field(pattern=r"^\d{4,12}$")
+    customer_id: str = Field(pattern=r"^\d{4,12}$")
+    expected_name: str = Field(min_length=1)
+
+
+class MetaAdAccount(_Model):
+    ad_account_id: str = Field(pattern=r"^act_\d{5,20}$")
+    expected_name: str = Field(min_length=1)
+
+
+class GA4Access(_Model):
+    account_id: str = Field(pattern=r"^\d{4,15}$")
+    property_ids: list[str] = Field(default_factory=list)
+
+
+class SearchConsoleSite(_Model):
+    site_url: str = Field(pattern=r"^(https?://\S+/|sc-domain:\S+)$")
+
+
+class TagManagerAccount(_Model):
+    account_id: str = Field(pattern=r"^\d{4,15}$")
+
+
+class SimpleAccount(_Model):
+    account_id: str = Field(min_length=1)
+    expected_name: str = ""
+
+
+class TrelloCard(_Model):
+    card_id: str = Field(pattern=r"^[0-9a-fA-F]{24}$|^[A-Za-z0-9]{8}$")
+
+
+class Manifest(_Model):
+    slug: str = Field(pattern=SLUG.pattern)
+    name: str = Field(min_length=1)
+    departments: list[Literal["SEM", "MA"]] = Field(min_length=1)
+    account_manager: Person
+    remove_identities: list[str] = Field(default_factory=list)
+    google_ads: GoogleAdsAccount | None = None
+    microsoft_ads: MicrosoftAdsAccount | None = None
+    meta: MetaAdAccount | None = None
+    ga4: GA4Access | None = None
+    search_console: SearchConsoleSite | None = None
+    tag_manager: TagManagerAccount | None = None
+    ninjacat: SimpleAccount | None = None
+    fluency: SimpleAccount | None = None
+    sharpspring: SimpleAccount | None = None
+    trello: TrelloCard | None = None
+    trackers: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientManifest:
+    """A validated manifest and where it came from (its hash binds plans to it)."""
+
+    model: Manifest
+    path: Path
+    sha256: str
+
+    @property
+    def slug(self) -> str:
+        return self.model.slug
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+# --- workspace ---------------------------------------------------------------------------------
+
+
+class PersonEntry(_Model):
+    name: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    roles: list[str] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: list[str]) -> list[str]:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        return roles
+
+
+class WorkspaceSection(_Model):
+    name: str = "agency"
+    timezone: str = "UTC"
+    store: str = "sqlite:///.adoffboard/state.db"
+    reports_dir: str = "reports"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}, e.g. America/Chicago") from exc
+        return value
+
+
+class AgencySection(_Model):
+    identities: list[str] = Field(default_factory=list)
+
+
+class ApprovalSection(_Model):
+    chain: list[str] = Field(default_factory=lambda: ["approver_1", "approver_2"])
+    finance_role: str = "finance"
+    processing_role: str = "accounting"
+
+
+class NotificationsSection(_Model):
+    distribution_list: list[str] = Field(default_factory=list)
+    sender: str = "adoffboard@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+
+
+class GoogleAdsSettings(_Model):
+    endpoint: str = ""
+    ca_file: str = ""
+    developer_token: str
+    access_token: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    refresh_token: str = ""
+    timeout_s: float = 60.0
+    attempts: int = 5
+
+    @field_validator("developer_token", "access_token", "client_id", "client_secret",
+                     "refresh_token")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
+class Workspace(_Model):
+    workspace: WorkspaceSection = WorkspaceSection()
+    agency: AgencySection = AgencySection()
+    people: dict[str, PersonEntry] = Field(default_factory=dict)
+    approval: ApprovalSection = ApprovalSection()
+    notifications: NotificationsSection = NotificationsSection()
+    platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedWorkspace:
+    root: Path
+    config: Workspace
+
+    @property
+    def clients_dir(self) -> Path:
+        return self.root / CLIENTS_DIR
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / self.config.workspace.reports_dir
+
+    @property
+    def store_url(self) -> str:
+        url = self.config.workspace.store
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            return prefix + str((self.root / url[len(prefix):]).resolve())
+        return url
+
+    def people_with_role(self, role: str) -> list[PersonEntry]:
+        return [p for p in self.config.people.values() if role in p.roles]
+
+    def platform_settings(self, platform: str) -> dict[str, Any] | None:
+        return self.config.platforms.get(platform)
+
+    def client_slugs(self) -> list[str]:
+        if not self.clients_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.clients_dir.glob("*.yaml"))
+
+    def load_client(self, slug: str) -> ClientManifest:
+        if not SLUG.match(slug):
+            raise InputError(
+                f"client {slug!r} is not a valid slug (lowercase letters, digits and dashes)"
+            )
+        path = self.clients_dir / f"{slug}.yaml"
+        if not path.is_file():
+            known = ", ".join(self.client_slugs()) or "none"
+            raise NotFound(f"unknown client {slug!r} (known clients: {known})")
+        manifest, problems = read_manifest(path)
+        if problems or manifest is None:
+            raise ManifestProblems(problems)
+        return manifest
+
+
+def _problems_from(exc: ValidationError, file: str, hints: dict[str, str]) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        if err["type"] == "missing":
+            message = "required field is missing"
+        key = str(err["loc"][-1]) if err["loc"] else ""
+        problems.append(Problem(file, loc, message, hints.get(key, "")))
+    return problems
+
+
+_MANIFEST_HINTS = {
+    "customer_id": "Google Ads ids look like 123-456-7890",
+    "manager_id": "the agency's manager (MCC) id, like 111-222-3333",
+    "expected_name": "the account's descriptive name exactly as the platform shows it",
+    "slug": "the file name without .yaml: lowercase letters, digits, dashes",
+    "departments": "a list of SEM and/or MA",
+    "ad_account_id": "Meta ad account ids look like act_1234567890",
+    "email": "an address like name@agency.example",
+}
+
+
+def read_manifest(path: Path) -> tuple[ClientManifest | None, list[Problem]]:
+    """Parse and validate one manifest; return every problem found."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except OSError as exc:
+        return None, [Problem(name, "", f"cannot read: {exc.strerror}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        return None, [Problem(name, where, "not valid YAML", "check indentation and quotes")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, "", "must be a mapping of fields", "see `adoffboard init`")]
+    try:
+        model = Manifest.model_validate(data)
+    except ValidationError as exc:
+        return None, _problems_from(exc, name, _MANIFEST_HINTS)
+    problems = []
+    if model.slug != path.stem:
+        problems.append(Problem(name, "slug", f"{model.slug!r} differs from the file name",
+                                f"rename the file to {model.slug}.yaml or fix the slug"))
+    if problems:
+        return None, problems
+    return ClientManifest(model, path, hashlib.sha256(raw).hexdigest()), []
+
+
+def find_workspace(start: Path) -> Path:
+    for folder in [start, *start.parents]:
+        if (folder / WORKSPACE_FILE).is_file():
+            return folder
+    raise InputError(
+        f"no {WORKSPACE_FILE} in {start} or its parents (create one with `adoffboard init`)"
+    )
+
+
+def load_workspace(start: Path) -> LoadedWorkspace:
+    root = find_workspace(start.resolve())
+    path = root / WORKSPACE_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = Workspace.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestProblems(_problems_from(exc, str(path), {})) from exc
+    if ga := config.platforms.get("google_ads"):
+        try:
+            GoogleAdsSettings.model_validate(ga)
+        except ValidationError as exc:
+            probs = _problems_from(exc, str(path), {})
+            raise ManifestProblems(
+                [Problem(p.file, f"platforms.google_ads.{p.field}", p.message, p.hint)
+                 for p in probs]
+            ) from exc
+    return LoadedWorkspace(root, config)

@@ -1,0 +1,274 @@
+"""Values that flow between planning, applying, verifying and reporting.
+
+All frozen: a plan, once made, is a document; applying it produces outcomes, never edits it.
+Every value converts to and from plain JSON types so that plans and runs can be saved, hashed,
+stored and rendered by one model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Phase(StrEnum):
+    """When a change runs relative to the others of its platform."""
+
+    ADS = "ads"  # stop spend: pause, budgets
+    VISIBILITY = "visibility"  # hide the account in the agency's tools
+    ACCESS = "access"  # remove the agency's own access: last, after verification reads
+
+
+PHASE_ORDER = {Phase.ADS: 0, Phase.VISIBILITY: 1, Phase.ACCESS: 2}
+
+
+class StepKind(StrEnum):
+    AUTOMATED = "automated"
+    MANUAL = "manual"
+    SKIPPED = "skipped"  # the step's condition does not hold for this scope
+
+
+class OutcomeStatus(StrEnum):
+    APPLIED = "applied"  # the platform accepted the write
+    ALREADY = "already"  # live value already equals the planned after-value; nothing sent
+    DRIFT = "drift"  # live value differs from the plan's before-value; left alone
+    FAILED = "failed"  # the platform refused the write
+    NOT_SENT = "not-sent"  # never sent (an earlier failure stopped the batch)
+
+
+class CheckStatus(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    MANUAL_PENDING = "MANUAL-PENDING"
+    ATTESTED = "ATTESTED"
+    SKIPPED = "SKIPPED"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of one entity, from `before` to `after`.
+
+    `before`/`after` are the platform's raw values (e.g. micros); `shown_before`/`shown_after`
+    are what people read (e.g. "$25.00/day"). `id` is stable across plan, journal and resume.
+    """
+
+    id: str
+    step_id: str
+    platform: str
+    account: str
+    entity_type: str
+    entity_id: str
+    name: str
+    field: str
+    before: Any
+    after: Any
+    shown_before: str
+    shown_after: str
+    phase: Phase = Phase.ADS
+    resource: str = ""
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.before != self.after
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(**{**data, "phase": Phase(data.get("phase", Phase.ADS))})
+
+
+@dataclass(frozen=True)
+class ManualTask:
+    """A checklist line (or part of one) that people do; it counts in verify until attested."""
+
+    step_id: str
+    title: str
+    owner: str
+    instructions: str
+    items: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "items": list(self.items)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ManualTask:
+        return cls(**{**data, "items": tuple(data.get("items", ()))})
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    step_id: str
+    title: str
+    part: str
+    section: str
+    department: str
+    owner: str
+    timing: str
+    kind: StepKind
+    platform: str = ""
+    action: str = ""
+    reason: str = ""
+    changes: tuple[Change, ...] = ()
+    manual: ManualTask | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in asdict(self).items() if k not in ("changes", "manual", "notes")},
+            "kind": str(self.kind),
+            "changes": [c.to_dict() for c in self.changes],
+            "manual": self.manual.to_dict() if self.manual else None,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepPlan:
+        return cls(
+            **{
+                **data,
+                "kind": StepKind(data["kind"]),
+                "changes": tuple(Change.from_dict(c) for c in data.get("changes", ())),
+                "manual": ManualTask.from_dict(data["manual"]) if data.get("manual") else None,
+                "notes": tuple(data.get("notes", ())),
+            }
+        )
+
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do, read from live state; saved as JSON with a hash of its content."""
+
+    plan_id: str
+    client: str
+    client_name: str
+    runbook: str
+    runbook_version: int
+    scope: str
+    effective_date: str | None
+    created_at: str
+    manifest_hash: str
+    runbook_hash: str
+    steps: tuple[StepPlan, ...]
+    reads: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for s in self.steps for c in s.changes]
+
+    @property
+    def manual_tasks(self) -> list[ManualTask]:
+        return [s.manual for s in self.steps if s.manual is not None]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "plan_id": self.plan_id,
+            "client": self.client,
+            "client_name": self.client_name,
+            "runbook": self.runbook,
+            "runbook_version": self.runbook_version,
+            "scope": self.scope,
+            "effective_date": self.effective_date,
+            "created_at": self.created_at,
+            "manifest_hash": self.manifest_hash,
+            "runbook_hash": self.runbook_hash,
+            "reads": dict(self.reads),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.body())
+
+    def to_json(self) -> str:
+        return json.dumps({**self.body(), "sha256": self.content_hash}, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Plan:
+        return cls(
+            plan_id=body["plan_id"],
+            client=body["client"],
+            client_name=body["client_name"],
+            runbook=body["runbook"],
+            runbook_version=int(body["runbook_version"]),
+            scope=body["scope"],
+            effective_date=body.get("effective_date"),
+            created_at=body["created_at"],
+            manifest_hash=body["manifest_hash"],
+            runbook_hash=body["runbook_hash"],
+            reads=dict(body.get("reads", {})),
+            steps=tuple(StepPlan.from_dict(s) for s in body["steps"]),
+        )
+
+
+def content_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change_id: str
+    status: OutcomeStatus
+    live: Any = None
+    message: str = ""
+    request_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": str(self.status)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verify result for one runbook step."""
+
+    step_id: str
+    title: str
+    part: str
+    status: CheckStatus
+    detail: str = ""
+    owner: str = ""
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": str(self.status), "evidence": list(self.evidence)}
+
+    def with_status(self, status: CheckStatus, detail: str) -> Check:
+        return replace(self, status=status, detail=detail)
+
+
+class ReportKind(StrEnum):
+    PLAN = "plan"
+    RUN = "run"
+    VERIFY = "verify"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One model behind every report: a plan, what a run did with it, and what verify saw.
+
+    A plan report has only `plan`; a run report adds `outcomes`; a verify report adds `checks`
+    (a run followed by verify has both). `calls` counts round trips per platform and kind
+    ("read"/"write"), for the summary.
+    """
+
+    kind: ReportKind
+    plan: Plan
+    run_id: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    outcomes: tuple[Outcome, ...] = ()
+    checks: tuple[Check, ...] = ()
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    attestations: dict[str, str] = field(default_factory=dict)  # step_id -> "by NAME at TIME"
+
+    def outcome_for(self, change_id: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.change_id == change_id), None)

@@ -1,0 +1,178 @@
+"""Runbooks: the agency's checklists as versioned YAML, one step per checklist line (or part).
+
+A step names its owner role, its condition (every scope, or only when the client leaves the
+platform), its timing (immediately, or on the effective date) and either a connector action or
+manual instructions. Manual steps may carry a read-only `check` that verify runs for evidence.
+Runbooks ship in the package; a workspace's `runbooks/` folder can add or override them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from adoffboard.config import ROLES, Problem
+from adoffboard.errors import InputError, NotFound
+
+Scope = Literal["dm", "platform"]
+SCOPES: dict[str, str] = {
+    "dm": "digital marketing services only",
+    "platform": "leaving the platform entirely",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionRef(_Model):
+    connector: str
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ManualSpec(_Model):
+    instructions: str = Field(min_length=1)
+
+
+class Step(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,80}$")
+    title: str = Field(min_length=1)
+    part: str = ""
+    section: str = ""
+    department: str = Field(min_length=1)
+    owner: str
+    when: Literal["always", "leaving_platform"] = "always"
+    if_manifest: str = ""  # the step applies only when the manifest has this platform
+    timing: Literal["immediately", "effective_date"]
+    action: ActionRef | None = None
+    manual: ManualSpec | None = None
+    check: ActionRef | None = None
+    automation_planned: str = ""
+    covers: list[str] = Field(default_factory=list)
+    verify: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        if (self.action is None) == (self.manual is None):
+            raise ValueError("a step needs exactly one of `action` or `manual`")
+        if self.owner not in ROLES:
+            raise ValueError(f"owner {self.owner!r} is not a known role: {sorted(ROLES)}")
+        return self
+
+    def applies(self, scope: str) -> bool:
+        return self.when == "always" or scope == "platform"
+
+    @property
+    def lines(self) -> list[str]:
+        """Every checklist line this step carries out."""
+        return [self.title, *self.covers]
+
+
+class Runbook(_Model):
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    version: int = Field(ge=1)
+    title: str
+    department: Literal["SEM", "MA"]
+    process: Literal["cancellation", "pause", "unpause", "addendum"]
+    source: str
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Runbook:
+        ids = [s.id for s in self.steps]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate step ids: {dupes}")
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedRunbook:
+    model: Runbook
+    path: str
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+
+def _check_actions(book: Runbook, where: str) -> list[Problem]:
+    from adoffboard.connectors import REGISTRY
+
+    problems = []
+    for i, step in enumerate(book.steps):
+        for kind, ref in (("action", step.action), ("check", step.check)):
+            if ref is None:
+                continue
+            entry = REGISTRY.get(ref.connector)
+            if entry is None:
+                problems.append(Problem(where, f"steps.{i}.{kind}.connector",
+                                        f"unknown connector {ref.connector!r}",
+                                        f"known: {', '.join(sorted(REGISTRY))}"))
+            elif ref.name not in entry.actions:
+                problems.append(Problem(where, f"steps.{i}.{kind}.name",
+                                        f"{ref.connector} has no action {ref.name!r}",
+                                        f"known: {', '.join(sorted(entry.actions))}"))
+    return problems
+
+
+def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[Problem]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None, [Problem(where, "", "not valid YAML", "check indentation and quotes")]
+    if not isinstance(data, dict):
+        return None, [Problem(where, "", "a runbook must be a mapping with name, version, steps")]
+    try:
+        book = Runbook.model_validate(data)
+    except ValidationError as exc:
+        return None, [
+            Problem(where, ".".join(str(p) for p in e["loc"]),
+                    e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+    problems = _check_actions(book, where)
+    if problems:
+        return None, problems
+    return LoadedRunbook(book, where, hashlib.sha256(text).hexdigest()), []
+
+
+def _sources(workspace_root: Path | None) -> dict[str, tuple[bytes, str]]:
+    found: dict[str, tuple[bytes, str]] = {}
+    packaged = resources.files("adoffboard") / "runbooks"
+    if packaged.is_dir():
+        for entry in packaged.iterdir():
+            if entry.name.endswith(".yaml"):
+                found[entry.name.removesuffix(".yaml")] = (entry.read_bytes(), entry.name)
+    if workspace_root is not None and (workspace_root / "runbooks").is_dir():
+        for path in sorted((workspace_root / "runbooks").glob("*.yaml")):
+            found[path.stem] = (path.read_bytes(), str(path))
+    return found
+
+
+def available(workspace_root: Path | None) -> list[str]:
+    return sorted(_sources(workspace_root))
+
+
+def load_runbook(name: str, workspace_root: Path | None) -> LoadedRunbook:
+    sources = _sources(workspace_root)
+    if name not in sources:
+        raise NotFound(f"unknown runbook {name!r} (available: {', '.join(sorted(sources))})")
+    text, where = sources[name]
+    book, problems = parse_runbook(text, where)
+    if book is None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"runbook {str(problems[0])}{more}")
+    return book

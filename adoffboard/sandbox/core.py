@@ -1,0 +1,203 @@
+"""Shared machinery of the platform stand-ins: request log, fault injection, scenario files.
+
+Every stand-in records each request it receives in one `RequestLog` (platform, service, method,
+whether it mutates, the account it targets) and asks one `FaultPlan` before answering whether it
+must delay, fail or partially fail that request. Scenario files are YAML with one top-level key
+per platform (`google_ads`, ...) and a `faults` list; each stand-in reads its own key.
+
+Secrets never enter the log: stand-ins record what a request did, not its headers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FAULT_KINDS = frozenset(
+    {
+        "latency",  # sleep latency_ms before answering
+        "resource_exhausted",  # throttled; retry_delay_s tells the client when to come back
+        "internal",  # a server error
+        "unavailable",  # transient transport error
+        "partial_failure",  # one operation, chosen by `match`, fails; the rest succeed
+        "timeout",  # sleep longer than the client's deadline
+    }
+)
+
+
+@dataclass
+class LoggedRequest:
+    seq: int
+    platform: str
+    service: str
+    method: str
+    mutating: bool
+    account: str | None
+    operations: int = 0
+    status: str = "OK"
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+class RequestLog:
+    """Thread-safe, append-only record of every request the stand-ins received."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+        self._path = path
+
+    def record(
+        self,
+        platform: str,
+        service: str,
+        method: str,
+        *,
+        mutating: bool,
+        account: str | None = None,
+        operations: int = 0,
+    ) -> LoggedRequest:
+        with self._lock:
+            entry = LoggedRequest(
+                seq=len(self._entries) + 1,
+                platform=platform,
+                service=service,
+                method=method,
+                mutating=mutating,
+                account=account,
+                operations=operations,
+            )
+            self._entries.append(entry)
+        return entry
+
+    def finish(self, entry: LoggedRequest, status: str, detail: str = "") -> None:
+        with self._lock:
+            entry.status = status
+            entry.detail = detail
+            if self._path is not None:
+                with self._path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(asdict(entry)) + "\n")
+
+    def entries(
+        self, platform: str | None = None, *, mutating: bool | None = None
+    ) -> list[LoggedRequest]:
+        with self._lock:
+            return [
+                e
+                for e in self._entries
+                if (platform is None or e.platform == platform)
+                and (mutating is None or e.mutating == mutating)
+            ]
+
+    def mutating(self, platform: str | None = None) -> list[LoggedRequest]:
+        return self.entries(platform, mutating=True)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(self.entries())
+
+
+@dataclass
+class FaultRule:
+    """One fault: which requests it hits and what happens to them.
+
+    `after` skips that many matching requests first; `times` bounds how often it fires
+    (None: always). `match` narrows partial failures to one operation, e.g.
+    {"resource": "campaign", "id": "9003"}.
+    """
+
+    kind: str
+    platform: str = "*"
+    method: str = "*"
+    account: str | None = None
+    latency_ms: int = 0
+    retry_delay_s: float = 1.0
+    times: int | None = None
+    after: int = 0
+    match: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, platform: str, method: str, account: str | None) -> bool:
+        return (
+            self.platform in ("*", platform)
+            and self.method in ("*", method)
+            and (self.account is None or self.account == account)
+        )
+
+
+class FaultPlan:
+    """The faults in force; stand-ins ask `take()` once per request."""
+
+    def __init__(self, rules: list[FaultRule] | None = None) -> None:
+        self._lock = threading.Lock()
+        self.rules: list[FaultRule] = list(rules or [])
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        if rule.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {rule.kind!r}; known: {sorted(FAULT_KINDS)}")
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self.rules.clear()
+
+    def take(self, platform: str, method: str, account: str | None = None) -> list[FaultRule]:
+        """The rules that fire for this request (their counters advance)."""
+        fired: list[FaultRule] = []
+        with self._lock:
+            for rule in self.rules:
+                if not rule.matches(platform, method, account):
+                    continue
+                rule.seen += 1
+                if rule.seen <= rule.after:
+                    continue
+                if rule.times is not None and rule.fired >= rule.times:
+                    continue
+                rule.fired += 1
+                fired.append(rule)
+        return fired
+
+    @staticmethod
+    def delay(rules: list[FaultRule]) -> None:
+        """Apply every latency rule among `rules` (the stand-in's own thread sleeps)."""
+        total = sum(r.latency_ms for r in rules if r.kind == "latency")
+        if total:
+            time.sleep(total / 1000.0)
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    """Read a scenario file; platform keys are validated by each stand-in."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read scenario {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"scenario {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario {path} must be a mapping with one key per platform")
+    return data
+
+
+def faults_from_scenario(data: Mapping[str, Any]) -> FaultPlan:
+    plan = FaultPlan()
+    for raw in data.get("faults") or []:
+        plan.add(FaultRule(**raw))
+    return plan

@@ -1,0 +1,98 @@
+"""`adoffboard init`: a workspace with the roles the checklists name and an example client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import yaml
+
+from adoffboard.config import CLIENTS_DIR, WORKSPACE_FILE
+from adoffboard.errors import InputError
+
+PEOPLE: dict[str, dict[str, Any]] = {
+    "amy": {"name": "Amy", "email": "amy@agency.example", "roles": ["retention"]},
+    "anglee": {"name": "Anglee", "email": "anglee@agency.example", "roles": ["retention"]},
+    "jeremy": {"name": "Jeremy Bliesner", "email": "jeremy.bliesner@agency.example",
+               "roles": ["approver_1"]},
+    "dustin": {"name": "Dustin Hunter", "email": "dustin.hunter@agency.example",
+               "roles": ["approver_2"]},
+    "finance": {"name": "Finance Team", "email": "finance@agency.example", "roles": ["finance"]},
+    "accounting": {"name": "Accounting Team", "email": "accounting@agency.example",
+                   "roles": ["accounting"]},
+    "dmo-lead": {"name": "Digital Marketing Operations Lead", "email": "dmo-lead@agency.example",
+                 "roles": ["dmo_lead"]},
+    "dana": {"name": "Dana Whitfield", "email": "dana.whitfield@agency.example",
+             "roles": ["account_manager"]},
+    "sam": {"name": "Sam Ortiz", "email": "sam.ortiz@agency.example",
+            "roles": ["sem_specialist"]},
+    "sem-lead": {"name": "SEM Team Lead", "email": "sem-lead@agency.example",
+                 "roles": ["sem_team_lead"]},
+    "mia": {"name": "Mia Chen", "email": "mia.chen@agency.example", "roles": ["ma_specialist"]},
+    "ma-lead": {"name": "MA Team Lead", "email": "ma-lead@agency.example",
+                "roles": ["ma_team_lead"]},
+    "ma-manager": {"name": "MA Department Manager", "email": "ma-manager@agency.example",
+                   "roles": ["ma_department_manager"]},
+    "juniper": {"name": "Juniper team", "email": "removals@juniper.example", "roles": ["juniper"]},
+}
+
+
+def workspace_document(platforms: dict[str, dict[str, Any]] | None = None,
+                       timezone: str = "America/Chicago") -> dict[str, Any]:
+    return {
+        "workspace": {
+            "name": "Agency",
+            "timezone": timezone,
+            "store": "sqlite:///.adoffboard/state.db",
+            "reports_dir": "reports",
+        },
+        "agency": {"identities": ["sem-team@agency.example", "analytics@agency.example"]},
+        "approval": {"chain": ["approver_1", "approver_2"], "finance_role": "finance",
+                     "processing_role": "accounting"},
+        "notifications": {
+            "distribution_list": ["dmo-lead@agency.example", "dm-leads@agency.example",
+                                  "dm-managers@agency.example"],
+            "sender": "adoffboard@agency.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": 25,
+        },
+        "people": PEOPLE,
+        "platforms": platforms if platforms is not None else {
+            "google_ads": {
+                "developer_token": "env:GOOGLE_ADS_DEVELOPER_TOKEN",
+                "client_id": "env:GOOGLE_ADS_CLIENT_ID",
+                "client_secret": "env:GOOGLE_ADS_CLIENT_SECRET",
+                "refresh_token": "keyring:adoffboard/google-ads-refresh-token",
+                "timeout_s": 60.0,
+                "attempts": 5,
+            }
+        },
+    }
+
+
+EXAMPLE_CLIENT: dict[str, Any] = {
+    "slug": "lakeside-powersports",
+    "name": "Lakeside Powersports",
+    "departments": ["SEM"],
+    "account_manager": {"name": "Dana Whitfield", "email": "dana.whitfield@agency.example"},
+    "google_ads": {
+        "customer_id": "123-456-7890",
+        "manager_id": "111-222-3333",
+        "expected_name": "Lakeside Powersports",
+    },
+}
+
+
+def init_workspace(directory: Path, *, platforms: dict[str, dict[str, Any]] | None = None,
+                   clients: list[dict[str, Any]] | None = None, force: bool = False) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / WORKSPACE_FILE
+    if target.exists() and not force:
+        raise InputError(f"{target} already exists (use --force to overwrite)")
+    target.write_bytes(tomli_w.dumps(workspace_document(platforms)).encode("utf-8"))
+    (directory / CLIENTS_DIR).mkdir(exist_ok=True)
+    for client in clients if clients is not None else [EXAMPLE_CLIENT]:
+        path = directory / CLIENTS_DIR / f"{client['slug']}.yaml"
+        path.write_text(yaml.safe_dump(client, sort_keys=False), encoding="utf-8")
+    return target

@@ -1,0 +1,571 @@
+"""The `adoffboard` command line: parse, call the core, render, exit.
+
+Exceptions become exit codes here and only here (`EXIT_CODES`). Heavy modules (pydantic, the
+SDKs, SQLAlchemy) are imported inside commands so that `adoffboard --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+# Documented in README.md ("Exit codes"); one table, one place.
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_SAFETY = 4
+EXIT_AUTH = 5
+EXIT_PLATFORM = 6
+EXIT_TRANSIENT = 7
+EXIT_STORE = 8
+EXIT_DRIFT = 10
+EXIT_FAILED_CHANGES = 11
+EXIT_VERIFY_FAIL = 12
+EXIT_VERIFY_PENDING = 13
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: list[tuple[str, int]] = [  # most specific first
+    ("TransientError", EXIT_TRANSIENT),
+    ("PlatformError", EXIT_PLATFORM),
+    ("AuthError", EXIT_AUTH),
+    ("SafetyRefusal", EXIT_SAFETY),
+    ("StoreError", EXIT_STORE),
+    ("InputError", EXIT_INPUT),
+]
+
+
+class Ctx:
+    def __init__(self, workspace: Path | None, as_json: bool, quiet: bool) -> None:
+        self.workspace_dir = workspace
+        self.as_json = as_json
+        self.quiet = quiet
+        self._ws: Any = None
+        self._store: Any = None
+
+    @property
+    def workspace(self) -> Any:
+        if self._ws is None:
+            from adoffboard.config import load_workspace
+
+            self._ws = load_workspace(self.workspace_dir or Path.cwd())
+        return self._ws
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from adoffboard.store import Store
+
+            self._store = Store.open(self.workspace.store_url)
+        return self._store
+
+    def env(self, progress: Callable[[str, str], None] | None = None) -> Any:
+        from adoffboard.engine import Env
+
+        return Env(self.workspace, progress=progress or (lambda p, m: None))
+
+    def console(self, stderr: bool = False) -> Any:
+        from rich.console import Console
+
+        return Console(stderr=stderr, highlight=False)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def fail(code: int, message: str) -> NoReturn:
+    click.echo(f"adoffboard: error: {message}", err=True)
+    sys.exit(code)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return next((code for name, code in EXIT_CODES if name in names), EXIT_INTERNAL)
+
+
+class Group(click.Group):
+    """Turns adoffboard's exceptions into one-line errors and documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from adoffboard.errors import AdoffboardError
+
+        try:
+            return super().invoke(ctx)
+        except AdoffboardError as exc:
+            fail(exit_code_for(exc), str(exc))
+        except KeyboardInterrupt:
+            fail(EXIT_INTERRUPTED, "interrupted; an apply can be finished with `adoffboard resume RUN`")
+        finally:
+            if isinstance(ctx.obj, Ctx):
+                ctx.obj.close()
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],
+                                          "auto_envvar_prefix": "ADOFFBOARD"})
+@click.option("-w", "--workspace", type=click.Path(file_okay=False, path_type=Path),
+              help="Workspace folder (default: the current folder or its nearest parent with "
+                   "adoffboard.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@click.version_option(package_name="adoffboard")
+@click.pass_context
+def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool) -> None:
+    """Offboard a client from the agency's ad and marketing platforms.
+
+    \b
+    Typical use:
+      adoffboard plan CLIENT --runbook sem-cancellation     dry run: writes nothing anywhere
+      adoffboard apply plans/PLAN.json                      apply exactly that plan
+      adoffboard verify CLIENT                              read-only PASS/FAIL per line
+      adoffboard run CLIENT --runbook sem-cancellation      all three, with a confirmation
+      adoffboard demo                                       try it against the local sandbox
+    """
+    ctx.obj = Ctx(workspace, as_json, quiet)
+
+
+# --- output helpers ---------------------------------------------------------------------------
+
+
+def emit_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+class ProgressView:
+    """Live progress per platform on stderr (plain lines when not a terminal)."""
+
+    def __init__(self, c: Ctx) -> None:
+        self.enabled = not c.quiet
+        self.console = c.console(stderr=True)
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> ProgressView:
+        if self.enabled and self.console.is_terminal:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[who]:<12}"),
+                                      TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=self.console, transient=False)
+            self._progress.start()
+        return self
+
+    def __call__(self, who: str, message: str) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            self.console.print(f"[{who}] {message}", markup=False)
+            return
+        if who not in self._tasks:
+            self._tasks[who] = self._progress.add_task(message, total=None, who=who)
+        else:
+            self._progress.update(self._tasks[who], description=message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:
+    from adoffboard.reports import render_markdown, summarize
+
+    if c.as_json:
+        import json
+
+        from adoffboard.reports import render_json
+
+        data = json.loads(render_json(report))
+        if paths:
+            data["report_files"] = {k: str(v) for k, v in paths.items()}
+        emit_json(data)
+        return
+    console = c.console()
+    from rich.markdown import Markdown
+
+    summary = summarize(report)
+    text = render_markdown(report)
+    cut = text.find("\n## ", text.find("## ") + 3)
+    console.print(Markdown(text[:cut] if cut > 0 else text))
+    if paths:
+        console.print(f"Full report: {paths['md']}  (also {paths['html'].name}, "
+                      f"{paths['json'].name})", markup=False)
+    _ = summary
+
+
+# --- init, clients, runbooks ------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--force", is_flag=True, help="Overwrite an existing adoffboard.toml.")
+def init(directory: Path, force: bool) -> None:
+    """Create a workspace: adoffboard.toml (roles, approval chain, distribution list, credential
+    references, store, time zone) and an example client manifest."""
+    from adoffboard.workspace_init import init_workspace
+
+    path = init_workspace(directory, force=force)
+    click.echo(f"Created {path} and {directory / 'clients'}/lakeside-powersports.yaml")
+    click.echo("Next: edit the people and platforms, then `adoffboard clients validate`.")
+
+
+@main.group()
+def clients() -> None:
+    """List, show and validate client manifests."""
+
+
+@clients.command("list")
+@pass_ctx
+def clients_list(c: Ctx) -> None:
+    """List the workspace's clients."""
+    from adoffboard.config import read_manifest
+
+    rows = []
+    for slug in c.workspace.client_slugs():
+        manifest, problems = read_manifest(c.workspace.clients_dir / f"{slug}.yaml")
+        rows.append({"slug": slug, "name": manifest.name if manifest else "",
+                     "valid": not problems,
+                     "platforms": [k for k in ("google_ads", "microsoft_ads", "meta", "ga4",
+                                               "search_console", "tag_manager", "sharpspring",
+                                               "trello")
+                                   if manifest and getattr(manifest.model, k) is not None]})
+    if c.as_json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("client", "name", "platforms", "valid")
+    for r in rows:
+        table.add_row(r["slug"], r["name"], ", ".join(r["platforms"]),
+                      "yes" if r["valid"] else "[red]no[/red]")
+    c.console().print(table)
+
+
+@clients.command("show")
+@click.argument("slug")
+@pass_ctx
+def clients_show(c: Ctx, slug: str) -> None:
+    """Show one client's manifest."""
+    manifest = c.workspace.load_client(slug)
+    data = manifest.model.model_dump(exclude_none=True)
+    if c.as_json:
+        emit_json({**data, "sha256": manifest.sha256})
+        return
+    import yaml
+
+    click.echo(f"# {manifest.path} (sha256 {manifest.sha256[:12]})")
+    click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@clients.command("validate")
+@click.argument("slugs", nargs=-1)
+@pass_ctx
+def clients_validate(c: Ctx, slugs: tuple[str, ...]) -> None:
+    """Validate every manifest (or the ones named) and report every problem at once."""
+    from adoffboard.config import read_manifest
+
+    problems = []
+    names = slugs or tuple(c.workspace.client_slugs())
+    for slug in names:
+        path = c.workspace.clients_dir / f"{slug}.yaml"
+        if not path.is_file():
+            from adoffboard.errors import NotFound
+
+            raise NotFound(f"unknown client {slug!r}")
+        problems += read_manifest(path)[1]
+    if c.as_json:
+        emit_json({"checked": list(names), "problems": [p.__dict__ for p in problems]})
+    else:
+        for p in problems:
+            click.echo(str(p))
+        click.echo(f"{len(names)} manifest(s) checked, {len(problems)} problem(s)")
+    if problems:
+        sys.exit(EXIT_INPUT)
+
+
+@main.group()
+def runbooks() -> None:
+    """List runbooks and show one as the checklist it implements."""
+
+
+@runbooks.command("list")
+@pass_ctx
+def runbooks_list(c: Ctx) -> None:
+    """List available runbooks."""
+    from adoffboard.runbook import available, load_runbook
+
+    root = c.workspace.root if _has_workspace(c) else None
+    books = [load_runbook(n, root) for n in available(root)]
+    if c.as_json:
+        emit_json([{"name": b.name, "version": b.version, "title": b.model.title,
+                    "steps": len(b.model.steps)} for b in books])
+        return
+    for b in books:
+        auto = sum(1 for s in b.model.steps if s.action)
+        click.echo(f"{b.name:<20} v{b.version}  {b.model.title} "
+                   f"({len(b.model.steps)} steps, {auto} automated)")
+
+
+def _has_workspace(c: Ctx) -> bool:
+    from adoffboard.errors import InputError
+
+    try:
+        _ = c.workspace
+        return True
+    except InputError:
+        return False
+
+
+@runbooks.command("show")
+@click.argument("name")
+@pass_ctx
+def runbooks_show(c: Ctx, name: str) -> None:
+    """Print a runbook as the checklist it implements."""
+    from adoffboard.config import ROLES
+    from adoffboard.runbook import load_runbook
+
+    book = load_runbook(name, c.workspace.root if _has_workspace(c) else None)
+    if c.as_json:
+        emit_json(book.model.model_dump())
+        return
+    m = book.model
+    click.echo(f"{m.title} - {m.name} v{m.version}\nSource checklist: {m.source}\n")
+    section = None
+    for step in m.steps:
+        if step.section != section:
+            section = step.section
+            click.echo(f"\n{section}")
+        kind = (f"auto: {step.action.connector}.{step.action.name}" if step.action
+                else "manual" + (f", automation planned: {step.automation_planned}"
+                                 if step.automation_planned else ""))
+        cond = " | only if leaving the platform" if step.when == "leaving_platform" else ""
+        applies = f" | if the client has {step.if_manifest}" if step.if_manifest else ""
+        part = f" [{step.part}]" if step.part else ""
+        click.echo(f"  [ ] {step.title}{part}")
+        click.echo(f"      {step.id} | {ROLES[step.owner]} | {step.timing.replace('_', ' ')}"
+                   f"{cond}{applies} | {kind}")
+        for line in step.covers:
+            click.echo(f"      also covers: {line}")
+
+
+# --- plan, apply, verify, run, resume, history ------------------------------------------------
+
+
+def _report_paths(c: Ctx, report: Any) -> dict[str, Path]:
+    from adoffboard.reports import write_reports
+
+    return write_reports(report, c.workspace.reports_dir)
+
+
+@main.command()
+@click.argument("client")
+@click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
+@click.option("--scope", type=click.Choice(["dm", "platform"]), default="dm", show_default=True,
+              help="dm: digital marketing services only; platform: leaving the platform.")
+@click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Plan file to write (default: plans/<plan id>.json in the workspace).")
+@pass_ctx
+def plan(c: Ctx, client: str, runbook: str, scope: str, effective: str | None,
+         output: Path | None) -> None:
+    """Dry run: read live state and write a plan file. Sends no mutating call anywhere."""
+    from adoffboard.engine import make_plan, parse_date, save_plan
+    from adoffboard.models import Report, ReportKind
+
+    date = parse_date(effective)
+    with ProgressView(c) as view:
+        the_plan = make_plan(c.env(view), client, runbook, scope, date)
+    path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
+    report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
+                                                       for p, n in the_plan.reads.items()})
+    paths = _report_paths(c, report)
+    render_summary(c, report, paths)
+    if not c.as_json:
+        click.echo(f"Plan saved: {path}\nReview it, then: adoffboard apply {path}")
+
+
+def _apply_exit(status: str) -> int:
+    return {"applied": EXIT_OK, "applied-with-drift": EXIT_DRIFT}.get(status, EXIT_FAILED_CHANGES)
+
+
+@main.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--now", "now_ok", is_flag=True, help="Apply before the plan's effective date.")
+@pass_ctx
+def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
+    """Apply exactly a saved plan; entities whose live value changed since are left alone."""
+    from adoffboard.engine import apply_plan, load_plan
+
+    the_plan = load_plan(plan_file)
+    with ProgressView(c) as view:
+        result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(plan_file),
+                            now_ok=now_ok)
+    render_summary(c, result.report, _report_paths(c, result.report))
+    if not c.as_json:
+        click.echo(f"Run {result.run_id}: {result.status}. Next: adoffboard verify "
+                   f"{the_plan.client} --run {result.run_id}")
+    sys.exit(_apply_exit(result.status))
+
+
+def _verify_exit(report: Any) -> int:
+    from adoffboard.engine import verdict_of
+
+    return {"PASS": EXIT_OK, "PENDING": EXIT_VERIFY_PENDING}.get(verdict_of(report.checks),
+                                                                  EXIT_VERIFY_FAIL)
+
+
+@main.command()
+@click.argument("client")
+@click.option("--run", "run_id", help="Verify what this run set out to do (default: the "
+                                      "client's latest run).")
+@click.option("-r", "--runbook", help="Verify against a runbook when the client has no run.")
+@click.option("--scope", type=click.Choice(["dm", "platform"]), help="Scope, with --runbook.")
+@pass_ctx
+def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
+           scope: str | None) -> None:
+    """Independent read-only pass: PASS / FAIL / MANUAL-PENDING per checklist line."""
+    from adoffboard.engine import verify as do_verify
+
+    with ProgressView(c) as view:
+        report = do_verify(c.env(view), c.store, client, run_id=run_id, runbook=runbook,
+                           scope=scope)
+    render_summary(c, report, _report_paths(c, report))
+    sys.exit(_verify_exit(report))
+
+
+@main.command()
+@click.argument("client")
+@click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
+@click.option("--scope", type=click.Choice(["dm", "platform"]), default="dm", show_default=True)
+@click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
+@click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
+@pass_ctx
+def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool) -> None:
+    """Plan, show the summary, confirm by typing the client's name, apply, verify."""
+    from adoffboard.engine import apply_plan, make_plan, parse_date, save_plan
+    from adoffboard.engine import verify as do_verify
+    from adoffboard.models import Report, ReportKind
+
+    date = parse_date(effective)
+    with ProgressView(c) as view:
+        the_plan = make_plan(c.env(view), client, runbook, scope, date)
+    path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
+    render_summary(c, Report(ReportKind.PLAN, the_plan), None)
+    if not the_plan.changes:
+        click.echo("Nothing to change on any platform.")
+    if not yes:
+        typed = click.prompt(f"Type the client's name ({the_plan.client_name}) to apply",
+                             default="", show_default=False)
+        if typed.strip() != the_plan.client_name:
+            fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
+    with ProgressView(c) as view:
+        result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=False)
+        report = do_verify(c.env(view), c.store, client, run_id=result.run_id)
+    merged = Report(ReportKind.VERIFY, the_plan, run_id=result.run_id,
+                    started_at=result.report.started_at, finished_at=report.finished_at,
+                    outcomes=result.report.outcomes, checks=report.checks,
+                    calls=result.report.calls, attestations=report.attestations)
+    render_summary(c, merged, _report_paths(c, merged))
+    code = _apply_exit(result.status)
+    sys.exit(code if code else _verify_exit(report))
+
+
+@main.command()
+@click.argument("run_id")
+@pass_ctx
+def resume(c: Ctx, run_id: str) -> None:
+    """Finish an interrupted run without repeating what already took effect."""
+    from adoffboard.engine import resume_run
+
+    with ProgressView(c) as view:
+        result = resume_run(c.env(view), run_id, c.store)
+    render_summary(c, result.report, _report_paths(c, result.report))
+    sys.exit(_apply_exit(result.status))
+
+
+@main.command()
+@click.argument("client")
+@click.option("-n", "--limit", default=20, show_default=True)
+@pass_ctx
+def history(c: Ctx, client: str, limit: int) -> None:
+    """The client's runs, newest first."""
+    c.workspace.load_client(client)
+    runs = c.store.runs(client, limit=limit)
+    if c.as_json:
+        emit_json([{k: v for k, v in r.__dict__.items() if k != "plan_json"} for r in runs])
+        return
+    if not runs:
+        click.echo(f"No runs for {client}.")
+        return
+    from rich.table import Table
+
+    table = Table("run", "runbook", "status", "started", "finished", "plan")
+    for r in runs:
+        table.add_row(r.id, f"{r.runbook} v{r.runbook_version}", r.status, r.started_at,
+                      r.finished_at or "", r.plan_hash[:12])
+    c.console().print(table)
+
+
+# --- sandbox and demo -------------------------------------------------------------------------
+
+
+@main.group()
+def sandbox() -> None:
+    """Local stand-ins of the platforms, for rehearsals and tests."""
+
+
+@sandbox.command("up")
+@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Scenario YAML (default: the demo scenario).")
+@click.option("--google-ads-port", type=int, default=0, help="Port (default: any free port).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append every request to this JSONL file.")
+def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | None) -> None:
+    """Serve the stand-ins until interrupted; prints the settings a workspace needs."""
+    import threading
+
+    import tomli_w
+
+    from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
+
+    try:
+        box = Sandbox.from_file(scenario or DEMO_SCENARIO, log_path=log_path)
+    except ValueError as exc:
+        fail(EXIT_INPUT, str(exc))
+    box.start(ports={"google_ads": google_ads_port})
+    click.echo("Sandbox up. Put this in adoffboard.toml:\n")
+    click.echo(tomli_w.dumps({"platforms": box.platform_settings()}))
+    click.echo("Ctrl-C to stop.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        box.stop()
+        click.echo("Sandbox stopped.")
+
+
+@main.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Create the demo workspace here and keep it (default: a temporary folder).")
+@pass_ctx
+def demo(c: Ctx, keep: Path | None) -> None:
+    """Plan, apply and verify an SEM cancellation against the local sandbox (no credentials)."""
+    from adoffboard.demo import run_demo
+
+    with ProgressView(c) as view:
+        outcome = run_demo(keep, progress=view)
+    render_summary(c, outcome.report, outcome.paths)
+    if not c.as_json:
+        click.echo(f"Demo workspace: {outcome.workspace}")
+    sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,98 @@
+"""The connector contract: one small shape for every platform.
+
+    read_state(manifest)                 reads only; raises TenantMismatch before anything else
+    plan(action, params, state, step)    pure: no I/O, returns the changes and manual items
+    apply(changes, journal)              re-reads, skips drift, writes in batches, journals
+    verify(action, params, state)        judges a step against freshly read state
+
+Connectors get their settings, credentials, clock and retry policy injected (`ConnectorContext`)
+and never read environment variables or sleep on their own. A connector built with
+`read_only=True` physically cannot send a mutating call: its transport refuses it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from adoffboard.clock import Clock, SystemClock
+from adoffboard.config import Manifest
+from adoffboard.models import Change, CheckStatus, Outcome, Phase
+from adoffboard.retry import RetryPolicy
+
+
+class Journal(Protocol):
+    """Where a connector records each write: the intent before sending, the outcome after."""
+
+    def intend(self, changes: Sequence[Change]) -> None: ...
+
+    def record(self, outcomes: Sequence[Outcome]) -> None: ...
+
+
+@dataclass
+class ConnectorContext:
+    settings: Mapping[str, Any]
+    workspace_root: Path
+    read_only: bool = True
+    clock: Clock = field(default_factory=SystemClock)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    progress: Callable[[str], None] = lambda message: None
+
+
+@dataclass(frozen=True)
+class StepDraft:
+    """What `plan` returns for one step: changes to make, and items left to people."""
+
+    changes: tuple[Change, ...] = ()
+    manual_items: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: CheckStatus
+    detail: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An action a runbook step may name: what it does and when it runs."""
+
+    summary: str
+    phase: Phase = Phase.ADS
+    check_only: bool = False  # a read-only check attached to a manual step
+
+
+class Connector(ABC):
+    platform: ClassVar[str]
+    title: ClassVar[str]
+    manifest_key: ClassVar[str]
+    actions: ClassVar[Mapping[str, ActionSpec]]
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        self.ctx = ctx
+        self.calls: Counter[str] = Counter()  # "read" / "write" round trips, for reports
+
+    @abstractmethod
+    def read_state(self, manifest: Manifest) -> Any:
+        """Read the live state of the manifest's accounts on this platform (reads only)."""
+
+    @abstractmethod
+    def plan(self, action: str, params: Mapping[str, Any], state: Any, step_id: str) -> StepDraft:
+        """The changes one step needs, from `state` alone (pure)."""
+
+    @abstractmethod
+    def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        """Apply planned changes; each entity only if its live value still equals `before`."""
+
+    @abstractmethod
+    def verify(self, action: str, params: Mapping[str, Any], state: Any) -> Verdict:
+        """Judge a step's outcome against freshly read state."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release channels and sessions."""

@@ -1,0 +1,110 @@
+"""The runbooks implement the seed checklists line by line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from adoffboard.errors import InputError, NotFound
+from adoffboard.runbook import load_runbook, parse_runbook
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEM_SEED = SEEDS / "001_24b26c088ea3adda.txt"
+MA_SEED = SEEDS / "000_c18721383a5fca1f.txt"
+
+# Lines of the cancellation sections that belong to other processes (budget addendum, pause).
+OTHER_PROCESSES = {
+    "An Account Manager will create and send out the Addendum to the client",
+    "Currently this is being done through DocuSign, but eventually this will happen in the CRM",
+    "Once the Account Manager has the signed addendum they will fill out a change request (but no save attempt)",
+    "The account manager will submit the change request for approval with the attached addendum/budget change",
+    "For Addendums (Budget Changes)",
+    "The Digital Marketing Operations Lead reviews the email then forwards the signed addendum to the SEM Specialist",
+    "Update the MA Client Sheet to reflect the client has paused",
+    "Confirm end pause date with Account Manager",
+    "If no end pause date established, work with the Account Manager to set one, as well as a reminder for un-pausing!",
+}
+APPROVAL_HEAD = "Once submitted, the change request first goes to Jeremy Bliesner for approval"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().rstrip(":")
+
+
+def seed_lines(path: Path, start: str) -> list[str]:
+    """The bullet lines from the section starting at `start`, plus the approval bullets."""
+    text = path.read_text(encoding="utf-8")
+    bullets = lambda chunk: [_norm(m) for m in re.findall(r"•\s*(.+)", chunk)]  # noqa: E731
+    section = text[text.index(start):]
+    approval = text[text.index(APPROVAL_HEAD) - 10: text.index("Digital Marketing Operations Team")]
+    lines = bullets(section) + bullets(approval)
+    return [line for line in dict.fromkeys(lines) if line not in {_norm(o) for o in OTHER_PROCESSES}]
+
+
+@pytest.mark.parametrize(
+    "runbook,seed,start",
+    [
+        ("sem-cancellation", SEM_SEED, "Cancellation / Contract Pause / Addendums (Budget Changes)"),
+        ("ma-cancellation", MA_SEED, "Cancellation / Contract Pause\n"),
+    ],
+    ids=["sem", "ma"],
+)
+def test_every_checklist_line_is_a_step(runbook: str, seed: Path, start: str) -> None:
+    book = load_runbook(runbook, None)
+    covered = {_norm(line) for step in book.model.steps for line in step.lines}
+    missing = [line for line in seed_lines(seed, start) if line not in covered]
+    assert not missing, f"{runbook} misses checklist lines: {missing}"
+
+
+def test_sem_google_ads_lines_are_automated() -> None:
+    book = load_runbook("sem-cancellation", None)
+    auto = {s.id: s.action.name for s in book.model.steps if s.action}
+    assert auto == {
+        "juniper-google-ads": "unlink_account",
+        "google-ads-pause": "pause_campaigns",
+        "google-ads-budgets": "budgets_to_floor",
+        "google-ads-hide": "hide_account",
+    }
+
+
+def test_every_step_has_an_owner_and_verification() -> None:
+    for name in ("sem-cancellation", "ma-cancellation"):
+        for step in load_runbook(name, None).model.steps:
+            assert step.owner and step.verify, step.id
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (b"name: [", "not valid YAML"),
+        (b"- a\n- b\n", "must be a mapping"),
+        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+         b"steps:\n- {id: a1, title: t, department: SEM, owner: nobody, timing: immediately,"
+         b" manual: {instructions: i}, verify: v}\n", "owner 'nobody'"),
+        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+         b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
+         b" verify: v}\n", "exactly one of"),
+        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+         b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
+         b" action: {connector: google_ads, name: explode}, verify: v}\n", "no action 'explode'"),
+    ],
+    ids=["yaml", "not-mapping", "bad-owner", "no-kind", "bad-action"],
+)
+def test_malformed_runbooks_are_reported(text: bytes, expected: str) -> None:
+    book, problems = parse_runbook(text, "rb.yaml")
+    assert book is None
+    assert any(expected in str(p) for p in problems), problems
+
+
+def test_unknown_runbook(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="unknown runbook 'nope'"):
+        load_runbook("nope", tmp_path)
+
+
+def test_workspace_runbook_overrides_and_errors(tmp_path: Path) -> None:
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "sem-cancellation.yaml").write_text("name: [")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_runbook("sem-cancellation", tmp_path)
