@@ -6,6 +6,7 @@ SDKs, SQLAlchemy) are imported inside commands so that `adoffboard --help` stays
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -100,6 +101,13 @@ class Group(click.Group):
             fail(exit_code_for(exc), str(exc))
         except KeyboardInterrupt:
             fail(EXIT_INTERRUPTED, "interrupted; an apply can be finished with `adoffboard resume RUN`")
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: one line by default, the traceback on request
+            if os.environ.get("ADOFFBOARD_DEBUG"):
+                raise
+            fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} "
+                                "(set ADOFFBOARD_DEBUG=1 for the traceback)")
         finally:
             if isinstance(ctx.obj, Ctx):
                 ctx.obj.close()

@@ -44,6 +44,7 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.retry import RetryPolicy
+from adoffboard.store import holder_name
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
@@ -73,10 +74,11 @@ class Env:
                 f"{title} is not configured: add [platforms.{platform}] to adoffboard.toml"
             )
         if settings.get("ca_file"):
-            # gRPC reads its trusted roots once per process, from this variable.
+            # gRPC reads its trusted roots once per process, from this variable; a configured
+            # ca_file (the sandbox's certificate) replaces the machine's roots for this process.
             ca = Path(settings["ca_file"])
             ca = ca if ca.is_absolute() else self.workspace.root / ca
-            os.environ.setdefault("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", str(ca))
+            os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(ca)
         ctx = ConnectorContext(
             settings=settings,
             workspace_root=self.workspace.root,
@@ -280,26 +282,26 @@ class RunResult:
 
 
 def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
-               holder: str = "adoffboard", now_ok: bool = False) -> RunResult:
+               holder: str | None = None, now_ok: bool = False) -> RunResult:
     manifest, book = check_plan_current(env, plan)
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok:
         raise SafetyRefusal(f"plan {plan.plan_id} takes effect on {effective}: not before "
                             f"(today is {env.today()}); pass --now to apply early")
-    with store.client_lock(plan.client, holder):
+    with store.client_lock(plan.client, holder or holder_name()):
         run_id = store.create_run(plan, plan_path=plan_path)
         env.progress("engine", f"run {run_id} started")
         return _execute(env, plan, store, run_id, manifest, book, plan.changes)
 
 
-def resume_run(env: Env, run_id: str, store: Any, *, holder: str = "adoffboard") -> RunResult:
+def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None) -> RunResult:
     record = store.run(run_id)
     plan = record.plan()
     manifest, book = check_plan_current(env, plan)
     done = {cid for cid, o in store.outcomes(run_id).items() if o.status in FINAL}
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")
-    with store.client_lock(plan.client, holder):
+    with store.client_lock(plan.client, holder or holder_name()):
         return _execute(env, plan, store, run_id, manifest, book, remaining)
 
 
@@ -373,6 +375,9 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
             except AuthError as exc:
                 unreadable[platform] = str(exc)
         attested = store.attestations(plan.client, plan.runbook) if store else {}
+        for platform, state in states.items():
+            if not getattr(state, "reachable", True):
+                unreadable[platform] = "the agency no longer has access to this account"
         checks = []
         for step in book.model.steps:
             checks.append(_check_step(step, plan.scope, manifest, connectors, states,
@@ -394,12 +399,11 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
     ref = step.action or step.check
     verdict = None
     if ref is not None:
-        if ref.connector in unreadable:
+        if ref.connector in unreadable and not _removes_access(ref.connector, ref.name):
             if step.id in fallback:
                 prior = fallback[step.id]
-                return prior.__class__(**{**prior.__dict__,
-                                          "detail": f"{prior.detail} (checked before the "
-                                                    "agency's access was removed)"})
+                return prior.with_status(prior.status, f"{prior.detail} (checked before the "
+                                                       "agency's access was removed)")
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
@@ -423,6 +427,12 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
                  verdict.evidence if verdict else ())
 
 
+def _removes_access(platform: str, action: str) -> bool:
+    from adoffboard.connectors import info
+
+    return info(platform).actions.get(action) == Phase.ACCESS
+
+
 def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
            runbook: str | None = None, scope: str | None = None) -> Report:
     """Read everything again and judge each checklist line; writes nothing to any platform."""
@@ -434,6 +444,7 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
         if plan.client != client:
             raise InputError(f"run {record.id} is for client {plan.client}, not {client}")
         since = dt.datetime.fromisoformat(record.started_at)
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
     else:
         if runbook is None:
             raise InputError(f"{client} has no run yet: pass --runbook NAME (and --scope)")
@@ -443,8 +454,7 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
     book = load_runbook(plan.runbook, env.workspace.root)
     fallback: dict[str, Check] = {}
     if record is not None:
-        fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)} \
-            if hasattr(store, "pre_removal_checks") else {}
+        fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}
     checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback)
     store.save_verification(record.id if record else None, client, plan.runbook, checks)
     attestations = {

@@ -75,11 +75,14 @@ class Change:
         return self.before != self.after
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _CHANGE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:
         return cls(**{**data, "phase": Phase(data.get("phase", Phase.ADS))})
+
+
+_CHANGE_FIELDS = tuple(Change.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,10 @@ class StepPlan:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        scalars = ("step_id", "title", "part", "section", "department", "owner", "timing",
+                   "platform", "action", "reason")
         return {
-            **{k: v for k, v in asdict(self).items() if k not in ("changes", "manual", "notes")},
+            **{k: getattr(self, k) for k in scalars},
             "kind": str(self.kind),
             "changes": [c.to_dict() for c in self.changes],
             "manual": self.manual.to_dict() if self.manual else None,

@@ -14,6 +14,7 @@ Scripts and automated rules have no API: they are manual tasks, and `scripts_qui
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -54,6 +55,11 @@ DEMAND_GEN_MIN_MICROS = {"USD": 5_000_000, "CAD": 7_000_000, "AUD": 8_000_000,
 SCRIPT_CLIENTS = ("GOOGLE_ADS_SCRIPTS", "GOOGLE_ADS_AUTOMATED_RULE")
 
 T = TypeVar("T")
+
+# The SDK logs every failed request (with its full request) at WARNING; adoffboard reports
+# failures itself, so keep the SDK's log out of the terminal unless someone configures logging.
+logging.getLogger("google.ads.googleads").addHandler(logging.NullHandler())
+logging.getLogger("google.ads.googleads").propagate = False
 
 
 # --- state ------------------------------------------------------------------------------------
@@ -110,6 +116,7 @@ class AccountState:
     budgets: Mapping[str, Budget]
     link: ClientLink | None
     read_at: dt.datetime
+    reachable: bool = True  # False once the agency's own access was removed (link ended)
 
     def budget_floor(self, budget: Budget, campaigns: Iterable[Campaign]) -> int | None:
         """The lowest amount the platform accepts at or above 0.01 of the account's currency."""
@@ -235,9 +242,19 @@ class GoogleAdsConnector(Connector):
         self._manifest = manifest
         acct = manifest.google_ads
         cid = acct.customer_id
-        rows = self._query(
-            cid, "SELECT customer.id, customer.descriptive_name, customer.currency_code FROM customer"
-        )
+        try:
+            rows = self._query(
+                cid,
+                "SELECT customer.id, customer.descriptive_name, customer.currency_code FROM customer",
+            )
+        except AuthError:
+            link = self._read_link(acct.manager_id, cid)
+            if link is not None and link.status == "ACTIVE":
+                raise
+            # The agency's link was ended (by a run leaving the platform): only the manager's
+            # side can still be read.
+            return AccountState(cid, acct.manager_id, acct.expected_name, "", 10_000, (), {},
+                                link, self.ctx.clock.now(), reachable=False)
         if not rows:
             raise PlatformError(f"Google Ads customer {show_google_ads_id(cid)} returned no data")
         customer = rows[0].customer
@@ -488,13 +505,15 @@ class GoogleAdsConnector(Connector):
     def _verify_scripts(self, state: AccountState, params: Mapping[str, Any]) -> Verdict:
         since = params.get("since") or (state.read_at - dt.timedelta(days=29))
         since = max(since, state.read_at - dt.timedelta(days=29))
+        until = state.read_at + dt.timedelta(days=1)  # the API wants a finite range
         clients = ", ".join(SCRIPT_CLIENTS)
         rows = self._query(
             state.customer_id,
             "SELECT change_event.change_date_time, change_event.client_type, "
             "change_event.change_resource_type, change_event.change_resource_name "
             f"FROM change_event WHERE change_event.change_date_time >= "
-            f"'{since:%Y-%m-%d %H:%M:%S}' AND change_event.client_type IN ({clients}) "
+            f"'{since:%Y-%m-%d %H:%M:%S}' AND change_event.change_date_time <= "
+            f"'{until:%Y-%m-%d %H:%M:%S}' AND change_event.client_type IN ({clients}) "
             "ORDER BY change_event.change_date_time DESC LIMIT 1000",
         )
         if rows:
@@ -541,7 +560,8 @@ def plan_pause(state: AccountState, step_id: str) -> StepDraft:
     enabled = [c for c in state.campaigns if c.status == "ENABLED"]
     changes = tuple(_campaign_change(state, c, step_id) for c in enabled if c.automatable)
     manual = tuple(
-        f"Pause VIDEO campaign {c.name!r} ({c.id}) in the Google Ads UI: the API cannot modify it"
+        f"Pause VIDEO campaign {c.name!r} ({c.id}) and lower its budget in the Google Ads UI: "
+        "the API cannot modify VIDEO campaigns"
         for c in enabled
         if c.channel == "VIDEO"
     )
@@ -561,11 +581,8 @@ def plan_budgets(state: AccountState, step_id: str) -> StepDraft:
     changes, manual, notes = [], [], []
     for bid, campaigns in sorted(users.items()):
         budget = state.budgets[bid]
-        if all(c.channel == "VIDEO" for c in campaigns):
-            manual.append(f"Set budget {budget.name!r} ({bid}) of a VIDEO campaign by hand")
-            continue
         if not any(c.automatable for c in campaigns):
-            continue
+            continue  # VIDEO-only budgets are part of the VIDEO campaign's manual task
         floor = state.budget_floor(budget, campaigns)
         if floor is None:
             manual.append(
@@ -729,23 +746,28 @@ def _failure_from_metadata(metadata: Iterable[Any] | None) -> Any:
 def _retry_delay(failure: Any) -> float | None:
     for err in getattr(failure, "errors", ()):
         delay = err.details.quota_error_details.retry_delay
-        if delay and (delay.seconds or delay.nanos):
-            return delay.seconds + delay.nanos / 1e9
+        if isinstance(delay, dt.timedelta):  # proto-plus turns Duration into timedelta
+            seconds = delay.total_seconds()
+        else:
+            seconds = delay.seconds + delay.nanos / 1e9
+        if seconds > 0:
+            return seconds
     return None
 
 
 def _describe(failure: Any) -> str:
-    parts = []
-    for err in getattr(failure, "errors", ())[:3]:
-        code = next((f"{k}.{v.name}" if hasattr(v, "name") else f"{k}"
-                     for k, v in _error_code_items(err.error_code)), "error")
-        parts.append(f"{code}: {err.message}")
+    parts = [f"{_code_name(err.error_code)}: {err.message}"
+             for err in list(getattr(failure, "errors", ()))[:3]]
     return "; ".join(parts) or "request failed"
 
 
-def _error_code_items(code: Any) -> list[tuple[str, Any]]:
-    pb = type(code).pb(code)
-    return [(fd.name, getattr(code, fd.name)) for fd, _ in pb.ListFields()]
+def _code_name(code: Any) -> str:
+    """'quota_error.RESOURCE_EXHAUSTED' from an ErrorCode, proto-plus or plain protobuf."""
+    pb = type(code).pb(code) if hasattr(type(code), "pb") else code
+    for fd, value in pb.ListFields():
+        enum = fd.enum_type
+        return f"{fd.name}.{enum.values_by_number[value].name}" if enum else fd.name
+    return "error"
 
 
 def _request_id(call: Any) -> str:
@@ -763,7 +785,7 @@ def translate(exc: Exception) -> Exception:
     if isinstance(exc, GoogleAdsException):
         failure = exc.failure
         text = _describe(failure)
-        names = {k for err in failure.errors for k, _ in _error_code_items(err.error_code)}
+        names = {_code_name(err.error_code).split(".")[0] for err in failure.errors}
         if "quota_error" in names:
             return TransientError(f"Google Ads quota: {text}", retry_after=_retry_delay(failure),
                                   request_id=exc.request_id)
@@ -810,8 +832,7 @@ def partial_errors(response: Any) -> dict[int, str]:
                 None,
             )
             if index is not None:
-                code = next((f"{k}.{v.name}" for k, v in _error_code_items(err.error_code)), "")
-                out[int(index)] = f"{code}: {err.message}".strip(": ")
+                out[int(index)] = f"{_code_name(err.error_code)}: {err.message}"
     return out
 
 

@@ -96,9 +96,10 @@ def test_shared_budget_changes_once():
     assert any("shared" in n for n in draft.notes)
 
 
-def test_video_only_budget_is_manual_and_unknown_demand_gen_currency_is_manual():
+def test_video_only_budget_is_left_to_the_video_task_and_unknown_currency_is_manual():
     draft = plan_budgets(state([camp("1", channel="VIDEO")], [daily("b1", 10_000_000)]), "s")
-    assert draft.changes == () and len(draft.manual_items) == 1
+    assert draft.changes == () and draft.manual_items == ()
+    assert "budget" in plan_pause(state([camp("1", channel="VIDEO")], []), "s").manual_items[0]
     draft = plan_budgets(state([camp("1", channel="DEMAND_GEN")], [daily("b1", 10_000_000)],
                                currency="SEK"), "s")
     assert draft.changes == () and "Demand Gen" in draft.manual_items[0]
