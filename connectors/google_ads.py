@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import grpc
 from google.api_core import exceptions as gexc
@@ -116,6 +117,7 @@ class AccountState:
     budgets: Mapping[str, Budget]
     link: ClientLink | None
     read_at: dt.datetime
+    time_zone: str = "UTC"  # change history speaks the account's local time
     reachable: bool = True  # False once the agency's own access was removed (link ended)
 
     def budget_floor(self, budget: Budget, campaigns: Iterable[Campaign]) -> int | None:
@@ -245,7 +247,8 @@ class GoogleAdsConnector(Connector):
         try:
             rows = self._query(
                 cid,
-                "SELECT customer.id, customer.descriptive_name, customer.currency_code FROM customer",
+                "SELECT customer.id, customer.descriptive_name, customer.currency_code, "
+                "customer.time_zone FROM customer",
             )
         except AuthError:
             link = self._read_link(acct.manager_id, cid)
@@ -282,6 +285,7 @@ class GoogleAdsConnector(Connector):
             budgets=budgets,
             link=self._read_link(acct.manager_id, cid),
             read_at=self.ctx.clock.now(),
+            time_zone=customer.time_zone or "UTC",
         )
         self._state = state
         return state
@@ -506,6 +510,8 @@ class GoogleAdsConnector(Connector):
         since = params.get("since") or (state.read_at - dt.timedelta(days=29))
         since = max(since, state.read_at - dt.timedelta(days=29))
         until = state.read_at + dt.timedelta(days=1)  # the API wants a finite range
+        zone = ZoneInfo(state.time_zone)
+        since, until = since.astimezone(zone), until.astimezone(zone)
         clients = ", ".join(SCRIPT_CLIENTS)
         rows = self._query(
             state.customer_id,
@@ -771,11 +777,25 @@ def _code_name(code: Any) -> str:
 
 
 def _request_id(call: Any) -> str:
-    try:
-        metadata = list(call.initial_metadata() or ()) + list(call.trailing_metadata() or ())
-    except Exception:  # a call that failed before metadata arrived has none
-        return ""
-    return next((str(v) for k, v in metadata if k == "request-id"), "")
+    """The request id of a finished call.
+
+    It travels in the trailing metadata, but the layers between us and the wire hide it:
+    gRPC's interceptor outcome keeps the inner call in `_call`, and google-ads 34's response
+    wrapper answers trailing_metadata() with the initial metadata, keeping the real call in
+    `_underlay_call`. Walk down to the wire-level call.
+    """
+    for _ in range(6):
+        if call is None:
+            break
+        try:
+            metadata = list(call.trailing_metadata() or ()) + list(call.initial_metadata() or ())
+        except Exception:  # a call that failed before metadata arrived has none
+            metadata = []
+        found = next((str(v) for k, v in metadata if k == "request-id"), "")
+        if found:
+            return found
+        call = getattr(call, "_underlay_call", None) or getattr(call, "_call", None)
+    return ""
 
 
 def translate(exc: Exception) -> Exception:

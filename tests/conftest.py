@@ -36,7 +36,13 @@ def _grpc_trusts_the_sandbox() -> None:
 
 @pytest.fixture
 def scenario() -> dict[str, Any]:
-    return load_scenario(DEMO_SCENARIO)
+    """The demo scenario, with Lakeside's VIDEO campaign running: the API cannot pause it."""
+    data = load_scenario(DEMO_SCENARIO)
+    lakeside = data["google_ads"]["accounts"][0]
+    for campaign in lakeside["campaigns"]:
+        if campaign["channel"] == "VIDEO":
+            campaign["status"] = "ENABLED"
+    return data
 
 
 @pytest.fixture

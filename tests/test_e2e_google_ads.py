@@ -176,3 +176,28 @@ def test_future_effective_date_is_not_applied_early(cli: Cli, tmp_path: Path, sa
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_SAFETY and "takes effect on 2099-01-01" in result.output
     assert sandbox.log.mutating() == []
+
+
+def test_verify_sees_script_activity_after_the_run(cli: Cli, tmp_path: Path,
+                                                  sandbox: Sandbox) -> None:
+    out, _ = plan_file(cli, tmp_path)
+    assert cli("apply", str(out)).exit_code == EXIT_OK
+    checks = {c["step_id"]: c for c in
+              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    assert checks["google-ads-disable-scripts"]["status"] == "MANUAL-PENDING"
+    assert "no script or rule activity" in checks["google-ads-disable-scripts"]["detail"]
+    sandbox.google_ads.state.add_change_event(CID, client_type="GOOGLE_ADS_SCRIPTS",
+                                              resource_name=f"customers/{CID}/campaigns/9001")
+    result = cli("--json", "verify", "lakeside-powersports")
+    checks = {c["step_id"]: c for c in json.loads(result.output)["checks"]}
+    assert checks["google-ads-disable-scripts"]["status"] == "FAIL"
+    assert checks["google-ads-remove-scripts"]["status"] == "FAIL"
+    assert result.exit_code == 12
+
+
+def test_request_ids_are_journaled(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
+    out, _ = plan_file(cli, tmp_path)
+    report = json.loads(cli("--json", "apply", str(out)).output)
+    ids = {c["outcome"]["request_id"] for s in report["steps"] for c in s["changes"]
+           if c.get("outcome") and c["outcome"]["status"] == "applied"}
+    assert ids and all(ids)

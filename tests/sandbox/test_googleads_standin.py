@@ -66,7 +66,11 @@ class Sandbox:
 @pytest.fixture
 def sb(tmp_path: Path) -> Any:
     log, faults = RequestLog(tmp_path / "requests.jsonl"), FaultPlan()
-    standin = GoogleAdsStandIn(load_scenario(DEMO)["google_ads"], log, faults)
+    scenario = load_scenario(DEMO)["google_ads"]
+    for campaign in scenario["accounts"][0]["campaigns"]:  # the demo keeps its VIDEO paused
+        if campaign["channel"] == "VIDEO":
+            campaign["status"] = "ENABLED"
+    standin = GoogleAdsStandIn(scenario, log, faults)
     port = standin.start()
     yield Sandbox(standin, log, faults, make_client(port))
     standin.stop(grace=None)
