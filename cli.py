@@ -100,7 +100,8 @@ class Group(click.Group):
         except AdoffboardError as exc:
             fail(exit_code_for(exc), str(exc))
         except KeyboardInterrupt:
-            fail(EXIT_INTERRUPTED, "interrupted; an apply can be finished with `adoffboard resume RUN`")
+            fail(EXIT_INTERRUPTED,
+                 "interrupted; an apply can be finished with `adoffboard resume RUN`")
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: one line by default, the traceback on request

@@ -74,7 +74,8 @@ def resolve(ref: str, *, base: Path, environ: dict[str, str] | None = None) -> S
 
             value = keyring.get_password(service, user)
         except Exception as exc:  # keyring backends raise their own types
-            raise AuthError(f"credential {ref}: keyring unavailable ({type(exc).__name__})") from exc
+            name = type(exc).__name__
+            raise AuthError(f"credential {ref}: keyring unavailable ({name})") from exc
         if not value:
             raise AuthError(f"credential {ref}: no entry in the keyring")
         return Secret(value)

@@ -10,10 +10,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adoffboard.models import CheckStatus, Report, ReportKind
 
-DEMO_CLIENT = {
+DEMO_CLIENT: dict[str, Any] = {
     "slug": "lakeside-powersports",
     "name": "Lakeside Powersports",
     "departments": ["SEM", "MA"],

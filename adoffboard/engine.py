@@ -44,8 +44,8 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.retry import RetryPolicy
-from adoffboard.store import holder_name
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
+from adoffboard.store import holder_name
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
@@ -102,7 +102,9 @@ def parse_date(text: str | None, what: str = "--effective") -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{what} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01") from None
+        raise InputError(
+            f"{what} {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01"
+        ) from None
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -179,8 +181,9 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
 
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                connectors: dict[str, Any], states: dict[str, Any]) -> StepPlan:
-    base = dict(step_id=step.id, title=step.title, part=step.part, section=step.section,
-                department=step.department, owner=step.owner, timing=step.timing)
+    base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
+                                section=step.section, department=step.department,
+                                owner=step.owner, timing=step.timing)
     reason = _skip_reason(step, scope, manifest)
     if reason:
         return StepPlan(**base, kind=StepKind.SKIPPED, reason=reason)

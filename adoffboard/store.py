@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
-import socket
 import json
+import os
 import secrets
+import socket
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence

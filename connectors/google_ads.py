@@ -185,7 +185,8 @@ class GoogleAdsConnector(Connector):
                 )
             else:
                 raise AuthError(
-                    "platforms.google_ads needs access_token or refresh_token/client_id/client_secret"
+                    "platforms.google_ads needs access_token, or refresh_token with "
+                    "client_id and client_secret"
                 )
             assert self._manifest is not None and self._manifest.google_ads is not None
             self._client = GoogleAdsClient(
@@ -691,7 +692,9 @@ def verify_budgets(state: AccountState) -> Verdict:
     return Verdict(CheckStatus.PASS, f"all budgets at the floor ({len(state.budgets)} checked)")
 
 
-def triage(changes: Sequence[Change], live: Mapping[str, Any]) -> tuple[list[Change], list[Outcome]]:
+def triage(
+    changes: Sequence[Change], live: Mapping[str, Any]
+) -> tuple[list[Change], list[Outcome]]:
     """Split changes into those to send and those settled without a write (already or drift)."""
     to_send, settled = [], []
     for ch in changes:

@@ -21,8 +21,10 @@ from adoffboard.connectors.google_ads import (
 )
 from adoffboard.models import CheckStatus, OutcomeStatus, Phase
 
+VISIBLE = ClientLink("7", "ACTIVE", False)
 
-def state(campaigns, budgets, currency="USD", unit=10_000, link=ClientLink("7", "ACTIVE", False)):
+
+def state(campaigns, budgets, currency="USD", unit=10_000, link=VISIBLE):
     return AccountState(
         customer_id="1234567890", manager_id="1112223333", name="Dealer", currency=currency,
         billable_unit_micros=unit, campaigns=tuple(campaigns),
