@@ -537,13 +537,20 @@ def sandbox() -> None:
 @click.option("--google-ads-port", type=int, default=0, help="Port (default: any free port).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Append every request to this JSONL file.")
-def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | None) -> None:
+@click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path.home() / ".cache" / "adoffboard-sandbox", show_default=True,
+              help="Where the sandbox's TLS certificate is kept and reused between starts.")
+def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | None,
+               cert_dir: Path) -> None:
     """Serve the stand-ins until interrupted; prints the settings a workspace needs."""
     import threading
 
     import tomli_w
 
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
+    from adoffboard.sandbox.tls import sandbox_cert
+
+    sandbox_cert(cert_dir)
 
     try:
         box = Sandbox.from_file(scenario or DEMO_SCENARIO, log_path=log_path)

@@ -26,7 +26,7 @@ class SandboxCert:
 
 
 def sandbox_cert(directory: Path | None = None) -> SandboxCert:
-    """The process's sandbox certificate, made on first use."""
+    """The process's sandbox certificate, made on first use (or reused from `directory`)."""
     global _cached
     with _lock:
         if _cached is None:
@@ -34,7 +34,23 @@ def sandbox_cert(directory: Path | None = None) -> SandboxCert:
         return _cached
 
 
+def _load_cert(directory: Path) -> SandboxCert | None:
+    """Reuse a certificate kept in `directory`, so workspaces pointing at it stay valid."""
+    from cryptography import x509
+
+    ca_file, key_file = directory / "sandbox-ca.pem", directory / "sandbox-key.pem"
+    if not (ca_file.is_file() and key_file.is_file()):
+        return None
+    cert_pem = ca_file.read_bytes()
+    expires = x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
+    if expires - datetime.datetime.now(datetime.UTC) < datetime.timedelta(days=1):
+        return None
+    return SandboxCert(cert_pem=cert_pem, key_pem=key_file.read_bytes(), ca_file=ca_file)
+
+
 def _make_cert(directory: Path | None) -> SandboxCert:
+    if directory is not None and (kept := _load_cert(directory)) is not None:
+        return kept
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -70,4 +86,7 @@ def _make_cert(directory: Path | None) -> SandboxCert:
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = folder / "sandbox-ca.pem"
     ca_file.write_bytes(cert_pem)
+    key_file = folder / "sandbox-key.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(key_pem)
     return SandboxCert(cert_pem=cert_pem, key_pem=key_pem, ca_file=ca_file)
