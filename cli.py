@@ -185,7 +185,7 @@ class ProgressView:
 
 
 def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:
-    from adoffboard.reports import render_markdown, summarize
+    from adoffboard.reports import render_markdown
 
     if c.as_json:
         import json
@@ -200,14 +200,12 @@ def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) ->
     console = c.console()
     from rich.markdown import Markdown
 
-    summary = summarize(report)
     text = render_markdown(report)
     cut = text.find("\n## ", text.find("## ") + 3)
     console.print(Markdown(text[:cut] if cut > 0 else text))
     if paths:
         console.print(f"Full report: {paths['md']}  (also {paths['html'].name}, "
                       f"{paths['json'].name})", markup=False)
-    _ = summary
 
 
 # --- init, clients, runbooks ------------------------------------------------------------------
@@ -459,7 +457,7 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
 @pass_ctx
 def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool) -> None:
     """Plan, show the summary, confirm by typing the client's name, apply, verify."""
-    from adoffboard.engine import apply_plan, make_plan, parse_date, save_plan
+    from adoffboard.engine import apply_plan, combined_report, make_plan, parse_date, save_plan
     from adoffboard.engine import verify as do_verify
     from adoffboard.models import Report, ReportKind
 
@@ -478,10 +476,7 @@ def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, ye
     with ProgressView(c) as view:
         result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=False)
         report = do_verify(c.env(view), c.store, client, run_id=result.run_id)
-    merged = Report(ReportKind.VERIFY, the_plan, run_id=result.run_id,
-                    started_at=result.report.started_at, finished_at=report.finished_at,
-                    outcomes=result.report.outcomes, checks=report.checks,
-                    calls=result.report.calls, attestations=report.attestations)
+    merged = combined_report(result, report)
     render_summary(c, merged, _report_paths(c, merged))
     code = _apply_exit(result.status)
     sys.exit(code if code else _verify_exit(report))

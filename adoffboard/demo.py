@@ -39,7 +39,7 @@ class DemoOutcome:
 def run_demo(keep: Path | None = None,
              progress: Callable[[str, str], None] = lambda who, message: None) -> DemoOutcome:
     from adoffboard.config import load_workspace
-    from adoffboard.engine import Env, apply_plan, make_plan, save_plan, verify
+    from adoffboard.engine import Env, apply_plan, combined_report, make_plan, save_plan, verify
     from adoffboard.reports import write_reports
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.store import Store
@@ -65,10 +65,7 @@ def run_demo(keep: Path | None = None,
             checked = verify(env, store, plan.client, run_id=result.run_id)
         finally:
             store.close()
-    report = Report(ReportKind.VERIFY, plan, run_id=result.run_id,
-                    started_at=result.report.started_at, finished_at=checked.finished_at,
-                    outcomes=result.report.outcomes, checks=checked.checks,
-                    calls=result.report.calls, attestations=checked.attestations)
+    report = combined_report(result, checked)
     paths = write_reports(report, ws.reports_dir)
     ok = (plan_writes == 0 and result.status == "applied"
           and not any(c.status == CheckStatus.FAIL for c in checked.checks))

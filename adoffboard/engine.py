@@ -468,6 +468,14 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
                   attestations=attestations)
 
 
+def combined_report(result: RunResult, checked: Report) -> Report:
+    """One report for a run followed by its verify pass (what `run` and `demo` show)."""
+    return Report(ReportKind.VERIFY, result.report.plan, run_id=result.run_id,
+                  started_at=result.report.started_at, finished_at=checked.finished_at,
+                  outcomes=result.report.outcomes, checks=checked.checks,
+                  calls=result.report.calls, attestations=checked.attestations)
+
+
 def verdict_of(checks: Sequence[Check]) -> str:
     statuses = {c.status for c in checks}
     if CheckStatus.FAIL in statuses:

@@ -156,7 +156,6 @@ class GoogleAdsConnector(Connector):
         self._client: Any = None
         self._services: dict[str, Any] = {}
         self._manifest: Manifest | None = None
-        self._state: AccountState | None = None
         self._ids = _RequestIds()
 
     # --- transport ----------------------------------------------------------------------------
@@ -288,7 +287,6 @@ class GoogleAdsConnector(Connector):
             read_at=self.ctx.clock.now(),
             time_zone=customer.time_zone or "UTC",
         )
-        self._state = state
         return state
 
     def _read_campaigns(self, cid: str) -> tuple[tuple[Campaign, ...], dict[str, Budget]]:
