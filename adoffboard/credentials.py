@@ -47,6 +47,17 @@ def check_reference(ref: str) -> str | None:
     return None
 
 
+def check_sandbox_only(settings: dict[str, object], endpoint: str | None) -> None:
+    """Refuse `sandbox:` references unless the endpoint is on this machine's loopback."""
+    uses_sandbox = [k for k, v in settings.items() if isinstance(v, str) and v == "sandbox:"]
+    host = (endpoint or "").rsplit(":", 1)[0].strip("[]")
+    if uses_sandbox and host not in ("127.0.0.1", "localhost", "::1"):
+        raise AuthError(
+            f"{', '.join(sorted(uses_sandbox))} = \"sandbox:\" only works with a loopback "
+            f"endpoint (the local sandbox), not {endpoint or 'the platform'}"
+        )
+
+
 def resolve(ref: str, *, base: Path, environ: dict[str, str] | None = None) -> Secret:
     """Read the secret a reference points at; the error names the reference, never a value."""
     problem = check_reference(ref)

@@ -33,7 +33,7 @@ from adoffboard.connectors.base import (
     StepDraft,
     Verdict,
 )
-from adoffboard.credentials import resolve
+from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,
     DryRunViolation,
@@ -167,6 +167,7 @@ class GoogleAdsConnector(Connector):
 
             s = self.ctx.settings
             base = self.ctx.workspace_root
+            check_sandbox_only(dict(s), s.get("endpoint"))
             if not s.get("developer_token"):
                 raise AuthError("platforms.google_ads.developer_token is not configured")
             token = resolve(s["developer_token"], base=base).value

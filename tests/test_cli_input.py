@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from conftest import Cli, edit_manifest
 
-from adoffboard.cli import EXIT_INPUT, EXIT_SAFETY, EXIT_USAGE
+from adoffboard.cli import EXIT_AUTH, EXIT_INPUT, EXIT_SAFETY, EXIT_USAGE
 from adoffboard.sandbox import Sandbox
 
 
@@ -141,3 +142,12 @@ def test_bad_credential_reference(cli: Cli, workspace: Path) -> None:
     toml.write_text(toml.read_text().replace('developer_token = "sandbox:"',
                                               'developer_token = "hunter2"'))
     one_line_error(cli("clients", "list"), EXIT_INPUT, "platforms.google_ads.developer_token")
+
+
+def test_sandbox_credentials_never_leave_loopback(cli: Cli, workspace: Path) -> None:
+    toml = workspace / "adoffboard.toml"
+    text = re.sub(r'endpoint = "[^"]+"', 'endpoint = "googleads.googleapis.com:443"',
+                  toml.read_text())
+    toml.write_text(text)
+    one_line_error(cli("plan", "lakeside-powersports", "-r", "sem-cancellation"), EXIT_AUTH,
+                   "only works with a loopback endpoint")
