@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ClientManifest, LoadedWorkspace
 from adoffboard.errors import AuthError, InputError, SafetyRefusal, StalePlan
+from adoffboard.holder import holder_name
 from adoffboard.models import (
     PLAN_FORMAT,
     Change,
@@ -45,7 +46,6 @@ from adoffboard.models import (
 )
 from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
-from adoffboard.store import holder_name
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}

@@ -14,11 +14,8 @@ Core over the tables below, which mirror the Alembic migrations in `adoffboard/m
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-import os
 import secrets
-import socket
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -54,6 +51,7 @@ from sqlalchemy.pool import StaticPool
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.errors import NotFound, StoreError
+from adoffboard.holder import holder_is_gone
 from adoffboard.models import Change, Check, CheckStatus, Outcome, OutcomeStatus, Plan
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -749,25 +747,6 @@ class Store:
 
 
 # --- Internals --------------------------------------------------------------------------------
-
-
-def holder_name() -> str:
-    """Who holds a lock: user, host and process, so a crashed holder can be recognised."""
-    return f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}"
-
-
-def holder_is_gone(holder: str) -> bool:
-    """True when the holder is a process of this host that no longer exists (it crashed)."""
-    user_host, _, pid = holder.rpartition(":")
-    if not pid.isdigit() or user_host.rpartition("@")[2] != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _unknown_run(run_id: str) -> NotFound:

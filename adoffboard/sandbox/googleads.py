@@ -896,21 +896,30 @@ class _Txn:
                                          user_email=self.state.api_user_email)
 
 
-def _campaign_op(txn: _Txn, op: Any, rules: list[FaultRule]) -> tuple[str, str]:
+def _target(txn: _Txn, op: Any, rules: list[FaultRule], resource: str, collection: str,
+            lookup: Callable[[str], Any], mask: Any) -> tuple[str, str, Location, str, Any,
+                                                             list[str]]:
+    """What every update/remove operation starts with: which entity, found, masked."""
     which = op.WhichOneof("operation")
     if which != "update" and which != "remove":
         raise _OpError("mutate_error", "MUTATE_NOT_ALLOWED",
-                       "The stand-in does not create campaigns.", location=((str(which), None),))
+                       f"The stand-in does not create {resource.split('_')[-1]}s.",
+                       location=((str(which), None),))
     name = op.remove if which == "remove" else op.update.resource_name
     loc: Location = ((which, None),) if which == "remove" else (("update", None),
                                                                  ("resource_name", None))
-    camp_id = _parse_name(name, txn.cid, "campaigns", loc).group(2)
-    camp = txn.campaign(camp_id)
-    if camp is None:
+    entity_id = _parse_name(name, txn.cid, collection, loc).group(2)
+    entity = lookup(entity_id)
+    if entity is None:
         raise _not_found(name, loc)
-    _inject(rules, "campaign", camp_id)
-    paths = _check_mask(list(op.update_mask.paths), "campaign", _CAMPAIGN_MASK) \
-        if which == "update" else []
+    _inject(rules, resource, entity_id)
+    paths = _check_mask(list(op.update_mask.paths), resource, mask) if which == "update" else []
+    return which, name, loc, entity_id, entity, paths
+
+
+def _campaign_op(txn: _Txn, op: Any, rules: list[FaultRule]) -> tuple[str, str]:
+    which, name, loc, camp_id, camp, paths = _target(
+        txn, op, rules, "campaign", "campaigns", txn.campaign, _CAMPAIGN_MASK)
     if camp.status == "REMOVED":
         raise _OpError("operation_access_denied_error",
                        "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
@@ -989,20 +998,8 @@ def _check_amount(txn: _Txn, budget: Budget, value: int, at: Location, *, daily:
 
 
 def _budget_op(txn: _Txn, op: Any, rules: list[FaultRule]) -> tuple[str, str]:
-    which = op.WhichOneof("operation")
-    if which != "update" and which != "remove":
-        raise _OpError("mutate_error", "MUTATE_NOT_ALLOWED",
-                       "The stand-in does not create budgets.", location=((str(which), None),))
-    name = op.remove if which == "remove" else op.update.resource_name
-    loc: Location = ((which, None),) if which == "remove" else (("update", None),
-                                                                 ("resource_name", None))
-    budget_id = _parse_name(name, txn.cid, "campaignBudgets", loc).group(2)
-    budget = txn.budget(budget_id)
-    if budget is None:
-        raise _not_found(name, loc)
-    _inject(rules, "campaign_budget", budget_id)
-    paths = _check_mask(list(op.update_mask.paths), "campaign_budget", _BUDGET_MASK) \
-        if which == "update" else []
+    which, name, loc, budget_id, budget, paths = _target(
+        txn, op, rules, "campaign_budget", "campaignBudgets", txn.budget, _BUDGET_MASK)
     if budget.status == "REMOVED":
         raise _budget_error("CAMPAIGN_BUDGET_REMOVED",
                             "The requested campaign budget no longer exists.", loc)
