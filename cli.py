@@ -553,7 +553,8 @@ def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | Non
         fail(EXIT_INPUT, str(exc))
     box.start(ports={"google_ads": google_ads_port})
     click.echo("Sandbox up. Put this in adoffboard.toml:\n")
-    click.echo(tomli_w.dumps({"platforms": box.platform_settings()}))
+    click.echo(tomli_w.dumps({"platforms": box.platform_settings(),
+                              "notifications": box.notification_settings()}))
     click.echo("Ctrl-C to stop.")
     try:
         threading.Event().wait()

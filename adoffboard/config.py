@@ -216,7 +216,18 @@ class NotificationsSection(_Model):
     distribution_list: list[str] = Field(default_factory=list)
     sender: str = "adoffboard@localhost"
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _password_ref(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
 
 
 class GoogleAdsSettings(_Model):

@@ -49,7 +49,7 @@ def run_demo(keep: Path | None = None,
     progress("sandbox", "starting the platform stand-ins")
     with Sandbox.from_file(DEMO_SCENARIO) as box:
         init_workspace(folder, platforms=box.platform_settings(), clients=[DEMO_CLIENT],
-                       force=True)
+                       notifications=box.notification_settings(), force=True)
         ws = load_workspace(folder)
         env = Env(ws, progress=progress)
         store = Store.open(ws.store_url)

@@ -39,7 +39,8 @@ PEOPLE: dict[str, dict[str, Any]] = {
 
 
 def workspace_document(platforms: dict[str, dict[str, Any]] | None = None,
-                       timezone: str = "America/Chicago") -> dict[str, Any]:
+                       timezone: str = "America/Chicago",
+                       notifications: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "workspace": {
             "name": "Agency",
@@ -56,6 +57,7 @@ def workspace_document(platforms: dict[str, dict[str, Any]] | None = None,
             "sender": "adoffboard@agency.example",
             "smtp_host": "127.0.0.1",
             "smtp_port": 25,
+            **(notifications or {}),
         },
         "people": PEOPLE,
         "platforms": platforms if platforms is not None else {
@@ -85,12 +87,13 @@ EXAMPLE_CLIENT: dict[str, Any] = {
 
 
 def init_workspace(directory: Path, *, platforms: dict[str, dict[str, Any]] | None = None,
-                   clients: list[dict[str, Any]] | None = None, force: bool = False) -> Path:
+                   clients: list[dict[str, Any]] | None = None, force: bool = False,
+                   notifications: dict[str, Any] | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / WORKSPACE_FILE
     if target.exists() and not force:
         raise InputError(f"{target} already exists (use --force to overwrite)")
-    target.write_bytes(tomli_w.dumps(workspace_document(platforms)).encode("utf-8"))
+    target.write_bytes(tomli_w.dumps(workspace_document(platforms, notifications=notifications)).encode("utf-8"))
     (directory / CLIENTS_DIR).mkdir(exist_ok=True)
     for client in clients if clients is not None else [EXAMPLE_CLIENT]:
         path = directory / CLIENTS_DIR / f"{client['slug']}.yaml"

@@ -56,6 +56,7 @@ def sandbox(scenario: dict[str, Any]) -> Iterator[Sandbox]:
 def workspace(tmp_path: Path, sandbox: Sandbox) -> Path:
     root = tmp_path / "ws"
     init_workspace(root, platforms=sandbox.platform_settings(),
+                   notifications=sandbox.notification_settings(),
                    clients=[DEMO_CLIENT, HARBOR_CLIENT])
     return root
 

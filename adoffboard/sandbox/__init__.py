@@ -1,13 +1,16 @@
 """Local stand-ins for the platforms, speaking each platform's real wire protocol.
 
-`Sandbox` starts every stand-in a scenario mentions, shares one request log and one fault plan
-between them, and tells a workspace how to reach them (`platform_settings`). Adding a platform
-means adding a stand-in class to `STANDINS`; nothing else changes.
+`Sandbox` starts every stand-in a scenario mentions (one top-level key per platform), shares one
+request log and one fault plan between them, and tells a workspace how to reach them
+(`platform_settings`, `notification_settings`). Adding a platform means adding its stand-in to
+`STANDINS`; nothing else changes. Each stand-in class takes `(section, log, faults)` and has
+`start(host, port) -> port`, `stop()` and `settings()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -15,51 +18,68 @@ from adoffboard.sandbox.core import FaultPlan, RequestLog, faults_from_scenario,
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 
+# scenario key -> (module, class); imported only when a scenario uses the platform
+STANDINS: dict[str, tuple[str, str]] = {
+    "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
+    "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
+}
+NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
+
 
 class Sandbox:
     def __init__(self, scenario: Mapping[str, Any], *, log_path: Path | None = None) -> None:
+        unknown = sorted(set(scenario) - set(STANDINS) - {"faults"})
+        if unknown:
+            raise ValueError(f"scenario has unknown platform key(s) {unknown}; "
+                             f"known: {sorted(STANDINS)}")
         self.scenario = dict(scenario)
         self.log = RequestLog(log_path)
         self.faults: FaultPlan = faults_from_scenario(self.scenario)
-        self.google_ads: Any = None
+        self.standins: dict[str, Any] = {}
         self.endpoints: dict[str, str] = {}
 
     @classmethod
     def from_file(cls, path: Path, **kwargs: Any) -> Sandbox:
         return cls(load_scenario(path), **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        # box.google_ads, box.smtp, ...: the running stand-in, or None when not started
+        if name in STANDINS:
+            return self.__dict__.get("standins", {}).get(name)
+        raise AttributeError(name)
+
     def start(self, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None) -> Sandbox:
         ports = ports or {}
-        if "google_ads" in self.scenario:
-            from adoffboard.sandbox.googleads import GoogleAdsStandIn
-
-            self.google_ads = GoogleAdsStandIn(self.scenario["google_ads"], self.log, self.faults)
-            port = self.google_ads.start(host=host, port=ports.get("google_ads", 0))
-            self.endpoints["google_ads"] = f"{host}:{port}"
+        try:
+            for key, (module, cls) in STANDINS.items():
+                if key not in self.scenario:
+                    continue
+                standin = getattr(import_module(module), cls)(self.scenario[key] or {},
+                                                              self.log, self.faults)
+                port = standin.start(host=host, port=ports.get(key, 0))
+                self.standins[key] = standin
+                self.endpoints[key] = f"{host}:{port}"
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        if self.google_ads is not None:
-            self.google_ads.stop()
+        for standin in reversed(list(self.standins.values())):
+            standin.stop()
+        self.standins.clear()
 
     def __enter__(self) -> Sandbox:
-        return self.start() if not self.endpoints else self
+        return self.start() if not self.standins else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def platform_settings(self) -> dict[str, dict[str, Any]]:
         """The `[platforms.*]` tables that point a workspace at this sandbox."""
-        from adoffboard.sandbox.tls import sandbox_cert
+        return {key: standin.settings() for key, standin in self.standins.items()
+                if key not in NOT_PLATFORMS}
 
-        settings: dict[str, dict[str, Any]] = {}
-        if "google_ads" in self.endpoints:
-            settings["google_ads"] = {
-                "endpoint": self.endpoints["google_ads"],
-                "ca_file": str(sandbox_cert().ca_file),
-                "developer_token": "sandbox:",
-                "access_token": "sandbox:",
-                "timeout_s": 30.0,
-                "attempts": 5,
-            }
-        return settings
+    def notification_settings(self) -> dict[str, Any]:
+        """The `[notifications]` keys that send mail to this sandbox's SMTP server."""
+        return self.standins["smtp"].settings() if "smtp" in self.standins else {}

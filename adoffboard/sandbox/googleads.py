@@ -1109,6 +1109,7 @@ class GoogleAdsStandIn:
         self.log = log
         self.faults = faults
         self.port: int | None = None
+        self.host = "127.0.0.1"
         self._server: grpc.Server | None = None
 
     # ---- lifecycle
@@ -1121,8 +1122,19 @@ class GoogleAdsStandIn:
         if not bound:
             raise OSError(f"Google Ads stand-in cannot listen on {host}:{port}")
         server.start()
-        self._server, self.port = server, bound
+        self._server, self.port, self.host = server, bound, host
         return bound
+
+    def settings(self) -> dict[str, Any]:
+        """The `[platforms.google_ads]` table that points a workspace at this stand-in."""
+        return {
+            "endpoint": f"{self.host}:{self.port}",
+            "ca_file": str(sandbox_cert().ca_file),
+            "developer_token": "sandbox:",
+            "access_token": "sandbox:",
+            "timeout_s": 30.0,
+            "attempts": 5,
+        }
 
     def stop(self, grace: float | None = 0.5) -> None:
         if self._server is not None:
