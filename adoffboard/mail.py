@@ -9,7 +9,6 @@ permanent ones (5xx) are not. The password is a credential reference, resolved o
 from __future__ import annotations
 
 import smtplib
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -109,7 +108,7 @@ class Mailer:
             if 400 <= exc.smtp_code < 500:
                 raise TransientError(text) from exc
             raise PlatformError(text) from exc
-        except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError) as exc:
             raise TransientError(f"SMTP {where} unreachable: {type(exc).__name__}") from exc
         except OSError as exc:
             raise TransientError(f"SMTP {where} unreachable: {exc.strerror or exc}") from exc

@@ -93,7 +93,8 @@ def init_workspace(directory: Path, *, platforms: dict[str, dict[str, Any]] | No
     target = directory / WORKSPACE_FILE
     if target.exists() and not force:
         raise InputError(f"{target} already exists (use --force to overwrite)")
-    target.write_bytes(tomli_w.dumps(workspace_document(platforms, notifications=notifications)).encode("utf-8"))
+    document = workspace_document(platforms, notifications=notifications)
+    target.write_bytes(tomli_w.dumps(document).encode("utf-8"))
     (directory / CLIENTS_DIR).mkdir(exist_ok=True)
     for client in clients if clients is not None else [EXAMPLE_CLIENT]:
         path = directory / CLIENTS_DIR / f"{client['slug']}.yaml"
