@@ -250,6 +250,12 @@ class GoogleAdsSettings(_Model):
         return value
 
 
+# [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
+PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
+    "google_ads": GoogleAdsSettings,
+}
+
+
 class Workspace(_Model):
     workspace: WorkspaceSection = WorkspaceSection()
     agency: AgencySection = AgencySection()
@@ -378,13 +384,17 @@ def load_workspace(start: Path) -> LoadedWorkspace:
         config = Workspace.model_validate(data)
     except ValidationError as exc:
         raise ManifestProblems(_problems_from(exc, str(path), {})) from exc
-    if ga := config.platforms.get("google_ads"):
+    for platform, raw in config.platforms.items():
+        model = PLATFORM_SETTINGS.get(platform)
+        if model is None:
+            raise InputError(f"{path}: [platforms.{platform}]: unknown platform; known: "
+                             f"{', '.join(sorted(PLATFORM_SETTINGS))}")
         try:
-            GoogleAdsSettings.model_validate(ga)
+            model.model_validate(raw)
         except ValidationError as exc:
             probs = _problems_from(exc, str(path), {})
             raise ManifestProblems(
-                [Problem(p.file, f"platforms.google_ads.{p.field}", p.message, p.hint)
+                [Problem(p.file, f"platforms.{platform}.{p.field}", p.message, p.hint)
                  for p in probs]
             ) from exc
     return LoadedWorkspace(root, config)

@@ -1,10 +1,12 @@
 """The connector contract, run over every connector against its stand-in on loopback.
 
-Adding a connector means adding a harness to HARNESSES: it buys every test below.
+Adding a connector means adding `tests/harness_<platform>.py` with a `HARNESS`: it buys every
+test below. A harness may list extra secrets (`secrets`: env name -> value) its settings use.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +15,11 @@ from typing import Any
 import pytest
 
 from adoffboard.clock import FakeClock
-from adoffboard.config import Manifest
 from adoffboard.connectors import build
 from adoffboard.connectors.base import Connector, ConnectorContext
-from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import DryRunViolation
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 from adoffboard.retry import RetryPolicy
-from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.core import FaultRule
 
 SECRETS = {"ADOFFBOARD_TEST_DEV_TOKEN": "devtok-7f3a9-SECRET",
@@ -42,21 +41,22 @@ class MemoryJournal:
         self.order += [f"outcome:{o.change_id}" for o in outcomes]
 
 
-class GoogleAdsHarness:
-    platform = "google_ads"
-    actions = ("pause_campaigns", "budgets_to_floor", "hide_account")
-    failing_entity = {"resource": "campaign", "id": "9002"}
-
-    def manifest(self) -> Manifest:
-        return Manifest.model_validate(DEMO_CLIENT)
-
-    def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["google_ads"],
-                "developer_token": "env:ADOFFBOARD_TEST_DEV_TOKEN",
-                "access_token": "env:ADOFFBOARD_TEST_ACCESS_TOKEN"}
+def _harnesses() -> list[Any]:
+    """Every `tests/harness_*.py` module's HARNESS: one per connector."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("harness_*.py")):
+        found.append(importlib.import_module(path.stem).HARNESS)
+    return found
 
 
-HARNESSES = [GoogleAdsHarness()]
+HARNESSES = _harnesses()
+
+
+def all_secrets() -> dict[str, str]:
+    merged = dict(SECRETS)
+    for h in HARNESSES:
+        merged.update(getattr(h, "secrets", {}))
+    return merged
 
 
 @pytest.fixture(params=HARNESSES, ids=lambda h: h.platform)
@@ -66,7 +66,7 @@ def harness(request):
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch):
-    for key, value in SECRETS.items():
+    for key, value in all_secrets().items():
         monkeypatch.setenv(key, value)
 
 
@@ -140,7 +140,7 @@ def test_transient_errors_wait_on_the_injected_clock(harness, sandbox, tmp_path)
     clock = FakeClock()
     connector = connect(harness, sandbox, tmp_path, read_only=True, clock=clock)
     connector.read_state(harness.manifest())
-    assert clock.sleeps == [7.0]
+    assert clock.sleeps == harness.sleeps_for(7)
 
 
 def test_partial_failure_maps_to_its_entity(harness, sandbox, tmp_path):
@@ -164,5 +164,5 @@ def test_no_secret_in_any_output(harness, sandbox, tmp_path):
     blob = json.dumps([c.to_dict() for c in changes] + [o.to_dict() for o in outcomes],
                       default=str)
     blob += repr(state) + repr(writer.ctx) + repr([vars(e) for e in sandbox.log])
-    for secret in SECRETS.values():
+    for secret in all_secrets().values():
         assert secret not in blob
