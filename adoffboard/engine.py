@@ -89,6 +89,8 @@ class Env:
                 timeout=float(settings.get("timeout_s", 60.0)),
             ),
             progress=lambda message: self.progress(platform, message),
+            agency_identities=tuple(self.workspace.config.agency.identities),
+            notifications=self.workspace.config.notifications,
         )
         return build(platform, ctx)
 

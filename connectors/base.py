@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from adoffboard.clock import Clock, SystemClock
-from adoffboard.config import Manifest
+from adoffboard.config import Manifest, NotificationsSection
 from adoffboard.models import Change, CheckStatus, Outcome, Phase
 from adoffboard.retry import RetryPolicy
 
@@ -41,6 +41,10 @@ class ConnectorContext:
     clock: Clock = field(default_factory=SystemClock)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: Callable[[str], None] = lambda message: None
+    # the workspace's [agency] identities: the agency's own users, whose access is removed
+    agency_identities: tuple[str, ...] = ()
+    # the workspace's [notifications] table, for connectors that send mail (adoffboard.mail)
+    notifications: NotificationsSection | None = None
 
 
 @dataclass(frozen=True)
