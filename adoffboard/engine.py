@@ -405,8 +405,9 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
     verdict = None
     if ref is not None:
         if ref.connector in unreadable and not _removes_access(ref.connector, ref.name):
-            if step.id in fallback:
-                prior = fallback[step.id]
+            prior = fallback.get(step.id)
+            if prior is not None and not (prior.status == CheckStatus.MANUAL_PENDING
+                                          and step.id in attested):
                 return prior.with_status(prior.status, f"{prior.detail} (checked before the "
                                                        "agency's access was removed)")
             if step.action is not None:
