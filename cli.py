@@ -389,7 +389,7 @@ def plan(c: Ctx, client: str, runbook: str, scope: str, effective: str | None,
 
     date = parse_date(effective)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date)
+        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store)
     path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
     report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
                                                        for p, n in the_plan.reads.items()})
@@ -457,29 +457,56 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
 @pass_ctx
 def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool) -> None:
     """Plan, show the summary, confirm by typing the client's name, apply, verify."""
-    from adoffboard.engine import apply_plan, combined_report, make_plan, parse_date, save_plan
-    from adoffboard.engine import verify as do_verify
-    from adoffboard.models import Report, ReportKind
+    from adoffboard.engine import make_plan, parse_date
 
     date = parse_date(effective)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date)
+        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store)
+    _confirm_apply_verify(c, the_plan, yes, now_ok=False)
+
+
+def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
+    """Save and show the plan, confirm by the client's name, apply, verify, exit."""
+    from adoffboard.engine import apply_plan, combined_report, save_plan
+    from adoffboard.engine import verify as do_verify
+    from adoffboard.models import Report, ReportKind
+
     path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
-    render_summary(c, Report(ReportKind.PLAN, the_plan), None)
-    if not the_plan.changes:
-        click.echo("Nothing to change on any platform.")
+    if not c.as_json:  # with --json, stdout carries one document: the final report
+        render_summary(c, Report(ReportKind.PLAN, the_plan), None)
+        if not the_plan.changes:
+            click.echo("Nothing to change on any platform.")
     if not yes:
         typed = click.prompt(f"Type the client's name ({the_plan.client_name}) to apply",
                              default="", show_default=False)
         if typed.strip() != the_plan.client_name:
             fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
     with ProgressView(c) as view:
-        result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=False)
-        report = do_verify(c.env(view), c.store, client, run_id=result.run_id)
+        result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
+        report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
     merged = combined_report(result, report)
     render_summary(c, merged, _report_paths(c, merged))
     code = _apply_exit(result.status)
     sys.exit(code if code else _verify_exit(report))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
+@pass_ctx
+def restore(c: Ctx, run_id: str, yes: bool) -> None:
+    """Put back what a run changed, where the live value is still the one it set.
+
+    Values someone changed since the run are left alone and reported; removals of the agency's
+    access are not restored. The restore is planned (and shown) before anything is sent.
+    """
+    from adoffboard.engine import make_plan
+
+    record = c.store.run(run_id)
+    with ProgressView(c) as view:
+        the_plan = make_plan(c.env(view), record.client, "restore", record.plan().scope,
+                             store=c.store, restore_run=run_id)
+    _confirm_apply_verify(c, the_plan, yes, now_ok=True)
 
 
 @main.command()

@@ -44,6 +44,7 @@ from adoffboard.models import (
     StepPlan,
     content_hash,
 )
+from adoffboard.restore import RestoreSet, inverse_changes, judge, target_run
 from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
 
@@ -147,16 +148,25 @@ def _read_all(env: Env, platforms: Iterable[str], manifest: ClientManifest,
 
 
 def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
-              effective: dt.date | None = None) -> Plan:
+              effective: dt.date | None = None, *, store: Any = None,
+              restore_run: str = "") -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
     book = load_runbook(runbook, env.workspace.root)
     effective = effective or env.today()
-    connectors, states = _read_all(env, _platforms(book, scope, manifest), manifest,
-                                   read_only=True)
+    restores = _restore_sets(book, manifest, store, restore_run)
+    platforms = _platforms(book, scope, manifest)
+    platforms += sorted({c.platform for r in restores.values() for c in r.changes}
+                        - set(platforms))
+    connectors, states = _read_all(env, platforms, manifest, read_only=True)
     try:
-        steps = tuple(_plan_step(s, scope, manifest, connectors, states) for s in book.model.steps)
+        for platform in sorted({c.platform for r in restores.values() for c in r.changes}):
+            if not getattr(states[platform], "reachable", True):
+                raise AuthError(f"cannot restore on {connectors[platform].title}: the agency no "
+                                "longer has access to the client's account")
+        steps = tuple(_plan_step(s, scope, manifest, connectors, states, restores)
+                      for s in book.model.steps)
         reads = {p: c.calls["read"] for p, c in connectors.items()}
         writes = sum(c.calls["write"] for c in connectors.values())
         if writes:  # unreachable: read-only transports refuse writes; kept as a tripwire
@@ -181,14 +191,37 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     )
 
 
+def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
+                  restore_run: str) -> dict[str, RestoreSet]:
+    """The inverse changes of each restore step, from the target run's snapshots."""
+    found: dict[str, RestoreSet] = {}
+    for step in book.model.steps:
+        if step.restore is None:
+            continue
+        if store is None:
+            raise InputError(f"runbook {book.name} restores a run: it needs the store")
+        if not step.restore.runbook and not restore_run:
+            raise InputError(f"runbook {book.name} restores a run named on the command line: "
+                             "use `adoffboard restore RUN`")
+        record = target_run(store, manifest.slug, runbook=step.restore.runbook,
+                            run_id="" if step.restore.runbook else restore_run)
+        found[step.id] = inverse_changes(store, record, step.id)
+    return found
+
+
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
-               connectors: dict[str, Any], states: dict[str, Any]) -> StepPlan:
+               connectors: dict[str, Any], states: dict[str, Any],
+               restores: dict[str, RestoreSet] | None = None) -> StepPlan:
     base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
                                 section=step.section, department=step.department,
                                 owner=step.owner, timing=step.timing)
     reason = _skip_reason(step, scope, manifest)
     if reason:
         return StepPlan(**base, kind=StepKind.SKIPPED, reason=reason)
+    if step.restore is not None:
+        restore = (restores or {})[step.id]
+        return StepPlan(**base, kind=StepKind.AUTOMATED, action="restore",
+                        changes=restore.changes, notes=restore.notes)
     if step.manual is not None:
         notes = (f"automation planned: {step.automation_planned}",) if step.automation_planned \
             else ()
@@ -368,8 +401,9 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
             fallback: dict[str, Check] | None = None) -> tuple[Check, ...]:
     owned = connectors is None
     if connectors is None:
-        connectors = {p: env.connector(p, read_only=True)
-                      for p in _platforms(book, plan.scope, manifest)}
+        wanted = _platforms(book, plan.scope, manifest)
+        wanted += sorted({c.platform for c in plan.changes} - set(wanted))
+        connectors = {p: env.connector(p, read_only=True) for p in wanted}
     states: dict[str, Any] = {}
     unreadable: dict[str, str] = {}
     try:
@@ -385,6 +419,9 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
                 unreadable[platform] = "the agency no longer has access to this account"
         checks = []
         for step in book.model.steps:
+            if step.restore is not None:
+                checks.append(_check_restore(step, plan, connectors, unreadable))
+                continue
             checks.append(_check_step(step, plan.scope, manifest, connectors, states,
                                       unreadable, attested, since, fallback or {}))
         return tuple(checks)
@@ -433,6 +470,23 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
                  verdict.evidence if verdict else ())
 
 
+def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
+                   unreadable: dict[str, str]) -> Check:
+    planned = next((s for s in plan.steps if s.step_id == step.id), None)
+    changes = list(planned.changes) if planned else []
+    base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
+    if not changes:
+        return base.with_status(CheckStatus.PASS, "nothing to restore")
+    live: dict[str, Any] = {}
+    for platform in sorted({c.platform for c in changes}):
+        if platform in unreadable:
+            return base.with_status(CheckStatus.FAIL, f"{platform}: {unreadable[platform]}")
+        live.update(connectors[platform].live_values([c for c in changes
+                                                      if c.platform == platform]))
+    status, detail, evidence = judge(changes, live)
+    return Check(step.id, step.title, step.part, status, detail, step.owner, evidence)
+
+
 def _removes_access(platform: str, action: str) -> bool:
     from adoffboard.connectors import info
 
@@ -454,7 +508,7 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
     else:
         if runbook is None:
             raise InputError(f"{client} has no run yet: pass --runbook NAME (and --scope)")
-        plan = make_plan(env, client, runbook, scope or "dm")
+        plan = make_plan(env, client, runbook, scope or "dm", store=store)
         since = None
     manifest = env.workspace.load_client(client)
     book = load_runbook(plan.runbook, env.workspace.root)

@@ -41,6 +41,13 @@ class ManualSpec(_Model):
     instructions: str = Field(min_length=1)
 
 
+class RestoreSpec(_Model):
+    """Put back what the client's latest applied run of `runbook` changed ("" = a run named on
+    the command line, for `adoffboard restore RUN`)."""
+
+    runbook: str = ""
+
+
 class Step(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,80}$")
     title: str = Field(min_length=1)
@@ -53,6 +60,7 @@ class Step(_Model):
     timing: Literal["immediately", "effective_date"]
     action: ActionRef | None = None
     manual: ManualSpec | None = None
+    restore: RestoreSpec | None = None
     check: ActionRef | None = None
     automation_planned: str = ""
     covers: list[str] = Field(default_factory=list)
@@ -60,8 +68,9 @@ class Step(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        if (self.action is None) == (self.manual is None):
-            raise ValueError("a step needs exactly one of `action` or `manual`")
+        kinds = [k for k in (self.action, self.manual, self.restore) if k is not None]
+        if len(kinds) != 1:
+            raise ValueError("a step needs exactly one of `action`, `manual` or `restore`")
         if self.owner not in ROLES:
             raise ValueError(f"owner {self.owner!r} is not a known role: {sorted(ROLES)}")
         return self

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import Manifest, NotificationsSection
+from adoffboard.errors import PlatformError
 from adoffboard.models import Change, CheckStatus, Outcome, Phase
 from adoffboard.retry import RetryPolicy
 
@@ -97,6 +98,11 @@ class Connector(ABC):
     @abstractmethod
     def verify(self, action: str, params: Mapping[str, Any], state: Any) -> Verdict:
         """Judge a step's outcome against freshly read state."""
+
+    def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        """Read the live value of each change's field (reads only), keyed by change id; a
+        missing entity maps to None. Verify uses it to judge an exact restore."""
+        raise PlatformError(f"{self.title} cannot read values back for a restore yet")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release channels and sessions."""

@@ -379,6 +379,18 @@ class GoogleAdsConnector(Connector):
                 live[ch.id] = getattr(b, ch.field) if b else None
         return live
 
+    def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        live: dict[str, Any] = {}
+        ads = [c for c in changes if c.phase == Phase.ADS]
+        for cid in sorted({c.account for c in ads}):
+            live.update(self._live_values(cid, [c for c in ads if c.account == cid]))
+        for ch in (c for c in changes if c.phase != Phase.ADS):
+            assert self._manifest is not None and self._manifest.google_ads is not None
+            link = self._read_link(self._manifest.google_ads.manager_id, ch.account)
+            live[ch.id] = None if link is None else (
+                link.hidden if ch.field == "hidden" else link.status)
+        return live
+
     def _apply_ads(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for cid in sorted({c.account for c in changes}):

@@ -1,0 +1,94 @@
+"""Exact restore: put back what a run changed, only where the live value is still ours.
+
+A run's snapshots hold, for every field it changed, the value before (what restore puts back) and
+the value it wrote. Restoring builds the inverse changes (before = what the run wrote, after = the
+snapshot's before) and applies them like any plan: the connectors' drift check sends a write only
+where the live value still equals what adoffboard wrote, and reports every other one as DRIFT,
+left alone. Removals of the agency's own access are never restored (re-granting access is the
+client's decision): they are listed as notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adoffboard.errors import InputError, NotFound
+from adoffboard.models import Change, CheckStatus, Phase
+
+RESTORABLE_STATUSES = ("applied", "applied-with-drift", "failed")
+
+
+@dataclass(frozen=True)
+class RestoreSet:
+    run_id: str
+    runbook: str
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...]
+
+
+def target_run(store: Any, client: str, *, runbook: str = "", run_id: str = "") -> Any:
+    """The run to restore: the one named, or the client's latest applied run of `runbook`."""
+    if run_id:
+        record = store.run(run_id)
+        if record.client != client:
+            raise InputError(f"run {run_id} is for client {record.client}, not {client}")
+        return record
+    for record in store.runs(client, limit=1000):  # newest first
+        if record.runbook == runbook and record.status in RESTORABLE_STATUSES:
+            return record
+    raise NotFound(f"{client} has no applied {runbook} run to restore")
+
+
+def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
+    planned = {c.id: c for c in record.plan().changes}
+    changes: list[Change] = []
+    notes: list[str] = []
+    for snap in store.snapshots(record.id):
+        original = planned.get(snap.change_id)
+        if original is None:
+            continue
+        if original.phase == Phase.ACCESS:
+            notes.append(f"not restored: {original.name} {original.field} (the agency's access "
+                         "was removed; re-granting it is the client's decision)")
+            continue
+        changes.append(Change(
+            id=f"restore:{record.id}:{original.id}", step_id=step_id,
+            platform=original.platform, account=original.account,
+            entity_type=original.entity_type, entity_id=original.entity_id,
+            name=original.name, field=original.field,
+            before=snap.after, after=snap.before,
+            shown_before=original.shown_after, shown_after=original.shown_before,
+            phase=original.phase, resource=original.resource,
+        ))
+    notes.insert(0, f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
+                    f"{record.started_at}): {len(changes)} value(s)")
+    return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))
+
+
+def judge(changes: Sequence[Change], live: Mapping[str, Any]) -> tuple[CheckStatus, str,
+                                                                        tuple[str, ...]]:
+    """Verify a restore from freshly read values: restored, still ours, or someone else's."""
+    restored, still_ours, theirs = [], [], []
+    for ch in changes:
+        value = live.get(ch.id)
+        if value == ch.after:
+            restored.append(ch)
+        elif value == ch.before:
+            still_ours.append(ch)
+        else:
+            theirs.append((ch, value))
+    evidence = tuple(
+        [f"not restored: {c.name} {c.field} is still {c.shown_before}" for c in still_ours]
+        + [f"left alone: {c.name} {c.field} was changed by someone else to {v!r} "
+           f"(adoffboard had set {c.shown_before})" for c, v in theirs]
+    )
+    detail = f"{len(restored)} of {len(changes)} value(s) restored"
+    if still_ours:
+        return CheckStatus.FAIL, f"{detail}; {len(still_ours)} still as adoffboard set them", \
+            evidence
+    if theirs:
+        return CheckStatus.MANUAL_PENDING, (f"{detail}; {len(theirs)} changed by someone else "
+                                            "since and left alone: review them"), evidence
+    return CheckStatus.PASS, detail, evidence
