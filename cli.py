@@ -366,6 +366,22 @@ def runbooks_show(c: Ctx, name: str) -> None:
 # --- plan, apply, verify, run, resume, history ------------------------------------------------
 
 
+def budget_change_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--addendum-ref", default="",
+                      help="Reference of the signed addendum (budget addendums).")(fn)
+    return click.option(
+        "--budget-change", multiple=True, metavar="monthly=AMOUNT | CAMPAIGN=AMOUNT",
+        help="Budget addendums: a new monthly total, or a daily amount per campaign (id or "
+             "name), in the account's currency; repeat for several campaigns.")(fn)
+
+
+def _inputs(budget_change: tuple[str, ...], addendum_ref: str) -> dict[str, Any]:
+    from adoffboard.connectors.addendum import parse_cli_budget_change
+
+    change = parse_cli_budget_change(budget_change, addendum_ref)
+    return {"budget_change": change} if change else {}
+
+
 def _report_paths(c: Ctx, report: Any) -> dict[str, Path]:
     from adoffboard.reports import write_reports
 
@@ -380,16 +396,19 @@ def _report_paths(c: Ctx, report: Any) -> dict[str, Path]:
 @click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Plan file to write (default: plans/<plan id>.json in the workspace).")
+@budget_change_options
 @pass_ctx
 def plan(c: Ctx, client: str, runbook: str, scope: str, effective: str | None,
-         output: Path | None) -> None:
+         output: Path | None, budget_change: tuple[str, ...], addendum_ref: str) -> None:
     """Dry run: read live state and write a plan file. Sends no mutating call anywhere."""
     from adoffboard.engine import make_plan, parse_date, save_plan
     from adoffboard.models import Report, ReportKind
 
     date = parse_date(effective)
+    inputs = _inputs(budget_change, addendum_ref)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store)
+        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store,
+                             inputs=inputs)
     path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
     report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
                                                        for p, n in the_plan.reads.items()})
@@ -454,14 +473,18 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
 @click.option("--scope", type=click.Choice(["dm", "platform"]), default="dm", show_default=True)
 @click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
+@budget_change_options
 @pass_ctx
-def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool) -> None:
+def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool,
+        budget_change: tuple[str, ...], addendum_ref: str) -> None:
     """Plan, show the summary, confirm by typing the client's name, apply, verify."""
     from adoffboard.engine import make_plan, parse_date
 
     date = parse_date(effective)
+    inputs = _inputs(budget_change, addendum_ref)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store)
+        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store,
+                             inputs=inputs)
     _confirm_apply_verify(c, the_plan, yes, now_ok=False)
 
 

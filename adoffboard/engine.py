@@ -149,7 +149,7 @@ def _read_all(env: Env, platforms: Iterable[str], manifest: ClientManifest,
 
 def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
               effective: dt.date | None = None, *, store: Any = None,
-              restore_run: str = "") -> Plan:
+              restore_run: str = "", inputs: dict[str, Any] | None = None) -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
@@ -165,7 +165,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
             if not getattr(states[platform], "reachable", True):
                 raise AuthError(f"cannot restore on {connectors[platform].title}: the agency no "
                                 "longer has access to the client's account")
-        steps = tuple(_plan_step(s, scope, manifest, connectors, states, restores)
+        steps = tuple(_plan_step(s, scope, manifest, connectors, states, restores, inputs)
                       for s in book.model.steps)
         reads = {p: c.calls["read"] for p, c in connectors.items()}
         writes = sum(c.calls["write"] for c in connectors.values())
@@ -188,6 +188,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
         runbook_hash=book.sha256,
         steps=steps,
         reads=reads,
+        inputs=dict(inputs or {}),
     )
 
 
@@ -211,7 +212,8 @@ def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
 
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                connectors: dict[str, Any], states: dict[str, Any],
-               restores: dict[str, RestoreSet] | None = None) -> StepPlan:
+               restores: dict[str, RestoreSet] | None = None,
+               inputs: dict[str, Any] | None = None) -> StepPlan:
     base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
                                 section=step.section, department=step.department,
                                 owner=step.owner, timing=step.timing)
@@ -231,14 +233,28 @@ def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                                           step.manual.instructions))
     assert step.action is not None
     platform = step.action.connector
-    draft = connectors[platform].plan(step.action.name, step.action.params, states[platform],
-                                      step.id)
+    draft = connectors[platform].plan(step.action.name, step_params(step.action.params, inputs),
+                                      states[platform], step.id)
     manual = ManualTask(step.id, _label(step), step.owner,
                         "The API cannot do these: do them by hand.",
                         draft.manual_items) if draft.manual_items else None
     return StepPlan(**base, kind=StepKind.AUTOMATED, platform=platform,
                     action=step.action.name, changes=draft.changes, manual=manual,
                     notes=draft.notes)
+
+
+def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
+    """A step's params with `$name` values taken from the plan's inputs."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("$"):
+            name = value[1:]
+            if name not in (inputs or {}):
+                raise InputError(f"this runbook needs the input {name!r} "
+                                 f"(e.g. --{name.replace('_', '-')})")
+            value = (inputs or {})[name]
+        out[key] = value
+    return out
 
 
 def _label(step: Step) -> str:
@@ -423,7 +439,8 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
                 checks.append(_check_restore(step, plan, connectors, unreadable))
                 continue
             checks.append(_check_step(step, plan.scope, manifest, connectors, states,
-                                      unreadable, attested, since, fallback or {}))
+                                      unreadable, attested, since, fallback or {},
+                                      plan.inputs))
         return tuple(checks)
     finally:
         if owned:
@@ -433,7 +450,8 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
 
 def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: dict[str, Any],
                 states: dict[str, Any], unreadable: dict[str, str], attested: dict[str, Any],
-                since: dt.datetime | None, fallback: dict[str, Check]) -> Check:
+                since: dt.datetime | None, fallback: dict[str, Check],
+                plan_inputs: dict[str, Any] | None = None) -> Check:
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
     reason = _skip_reason(step, scope, manifest)
     if reason:
@@ -450,7 +468,8 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
-            params = {**ref.params, "since": since} if since else dict(ref.params)
+            params = step_params(ref.params, plan_inputs)
+            params = {**params, "since": since} if since else params
             verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector])
     if step.action is not None and verdict is not None:
         return Check(step.id, step.title, step.part, verdict.status, verdict.detail,

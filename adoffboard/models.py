@@ -163,6 +163,8 @@ class Plan:
     runbook_hash: str
     steps: tuple[StepPlan, ...]
     reads: dict[str, int] = field(default_factory=dict)
+    # values the runbook's steps take from outside (e.g. a budget addendum's amounts)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changes(self) -> list[Change]:
@@ -187,6 +189,7 @@ class Plan:
             "runbook_hash": self.runbook_hash,
             "reads": dict(self.reads),
             "steps": [s.to_dict() for s in self.steps],
+            **({"inputs": self.inputs} if self.inputs else {}),
         }
 
     @property
@@ -210,6 +213,7 @@ class Plan:
             manifest_hash=body["manifest_hash"],
             runbook_hash=body["runbook_hash"],
             reads=dict(body.get("reads", {})),
+            inputs=dict(body.get("inputs", {})),
             steps=tuple(StepPlan.from_dict(s) for s in body["steps"]),
         )
 

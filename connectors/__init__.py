@@ -40,6 +40,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "hide_account": Phase.VISIBILITY,
             "unlink_account": Phase.ACCESS,
             "scripts_quiet": Phase.ADS,
+            "set_budgets": Phase.ADS,
         },
     ),
 }

@@ -149,6 +149,7 @@ class GoogleAdsConnector(Connector):
         "hide_account": ActionSpec("hide the account in the manager", Phase.VISIBILITY),
         "unlink_account": ActionSpec("end the manager link (agency loses access)", Phase.ACCESS),
         "scripts_quiet": ActionSpec("no script or rule activity since the run", check_only=True),
+        "set_budgets": ActionSpec("set budgets to a signed addendum's amounts"),
     }
 
     def __init__(self, ctx: ConnectorContext) -> None:
@@ -344,6 +345,10 @@ class GoogleAdsConnector(Connector):
     def plan(
         self, action: str, params: Mapping[str, Any], state: AccountState, step_id: str
     ) -> StepDraft:
+        if action == "set_budgets":
+            from adoffboard.connectors.google_ads_addendum import plan_set_budgets
+
+            return plan_set_budgets(state, params, step_id)
         planner = {
             "pause_campaigns": plan_pause,
             "budgets_to_floor": plan_budgets,
@@ -516,6 +521,10 @@ class GoogleAdsConnector(Connector):
                            "manager link ended" if ok else "manager link still ACTIVE")
         if action == "scripts_quiet":
             return self._verify_scripts(state, params)
+        if action == "set_budgets":
+            from adoffboard.connectors.google_ads_addendum import verify_set_budgets
+
+            return verify_set_budgets(state, params)
         raise InputError(f"google_ads has no action {action!r}")
 
     def _verify_scripts(self, state: AccountState, params: Mapping[str, Any]) -> Verdict:
