@@ -221,12 +221,34 @@ class NotificationsSection(_Model):
     smtp_ssl: bool = False
     smtp_username: str = ""
     smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
+    # Change requests: reminders N days before an effective (or pause end) date, to the roles of
+    # each department's team.
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+    reminder_roles: dict[str, list[str]] = Field(default_factory=lambda: {
+        "SEM": ["sem_specialist", "sem_team_lead"], "MA": ["ma_specialist", "ma_team_lead"]})
 
     @field_validator("smtp_password")
     @classmethod
     def _password_ref(cls, value: str) -> str:
         if value and (problem := check_reference(value)):
             raise ValueError(problem)
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(n < 0 or n > 365 for n in value):
+            raise ValueError("reminder days must be between 0 and 365")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("reminder_roles")
+    @classmethod
+    def _team_roles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted({r for roles in value.values() for r in roles} - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        if set(value) - {"SEM", "MA"}:
+            raise ValueError("departments are SEM and MA")
         return value
 
 
