@@ -74,9 +74,10 @@ def new_cr(cli: Cli, *extra: str, client: str = LAKESIDE, type_: str = "cancella
 
 def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
     today = workspace_today(cli.workspace)
-    qa_plan = tmp_path / "qa-plan.json"
     # QA plans before anything is approved: always allowed, and it carries no change request.
-    ok(cli("plan", LAKESIDE, "-r", "sem-cancellation", "--scope", "platform", "-o", str(qa_plan)))
+    planned = ok(cli("plan", LAKESIDE, "-r", "sem-cancellation", "--scope", "platform"))
+    assert "No approved change request yet" in planned.output
+    qa_plan = Path(planned.output.split("Plan saved: ")[1].split()[0])
     assert "change_request" not in json.loads(qa_plan.read_text())
     refused(cli("apply", str(qa_plan)), EXIT_SAFETY,
             "no approved cancellation change request for lakeside-powersports")
@@ -133,8 +134,8 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
     for fragment in (NOTES, SAVE_NOTES, "cancellation", "leaving the platform entirely",
                      f"Effective date:         {today}", "Departments:            SEM",
                      "$250.00", "not saved", "Jeremy Bliesner", "Dustin Hunter",
-                     f"adoffboard plan {LAKESIDE} -r sem-cancellation --scope platform "
-                     f"--cr {cr_id}"):
+                     f"Plan to open: {qa_plan} (made for review before the approval; apply "
+                     f"takes {cr_id})", f"-plan-{json.loads(qa_plan.read_text())['plan_id']}.md"):
         assert fragment in body, fragment
     assert [n["status"] for n in shown["notices"]] == ["pending"] or \
         [n["status"] for n in show(cli, cr_id)["notices"]] == ["sent"]

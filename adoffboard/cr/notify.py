@@ -129,13 +129,16 @@ def runbooks_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
 
 
 def plan_hints(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
-    """The plan and report that carry out the request, newest first, or how to make one."""
-    plans = _plans_for(cr.id, ws.root / "plans")
+    """The plan (and its report) that carries out the request, or a review plan made before the
+    approval (apply takes the approved request), newest first; else how to make one."""
+    plans = _plans_for(cr, ws.root / "plans", runbooks_for(cr, ws))
     if plans:
         path, body = plans[0]
         stem = f"{body['client']}-plan-{body['plan_id']}"
         report = ws.reports_dir / f"{stem}.md"
-        hint = [f"Plan to review: {path}"]
+        before = "" if body.get("change_request") else \
+            f" (made for review before the approval; apply takes {cr.id})"
+        hint = [f"Plan to open: {path}{before}"]
         if report.is_file():
             hint.append(f"Plan report: {report}")
         return hint
@@ -144,8 +147,10 @@ def plan_hints(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
             for name in runbooks_for(cr, ws)]
 
 
-def _plans_for(cr_id: str, folder: Path) -> list[tuple[Path, dict[str, Any]]]:
-    found = []
+def _plans_for(cr: ChangeRequest, folder: Path, runbooks: list[str]
+               ) -> list[tuple[Path, dict[str, Any]]]:
+    """Plans naming the request first, then review plans naming none that it could carry out."""
+    named, review = [], []
     if not folder.is_dir():
         return []
     for path in folder.glob("*.json"):
@@ -153,11 +158,18 @@ def _plans_for(cr_id: str, folder: Path) -> list[tuple[Path, dict[str, Any]]]:
             body = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        ref = body.get("change_request") if isinstance(body, dict) else None
-        if isinstance(ref, dict) and ref.get("id") == cr_id:
-            found.append((path, body))
-    found.sort(key=lambda pb: str(pb[1].get("created_at", "")), reverse=True)
-    return found
+        if not isinstance(body, dict):
+            continue
+        ref = body.get("change_request")
+        if isinstance(ref, dict) and ref.get("id") == cr.id:
+            named.append((path, body))
+        elif ref is None and body.get("client") == cr.client and \
+                body.get("runbook") in runbooks and \
+                (cr.type != "cancellation" or body.get("scope") == cr.content.scope):
+            review.append((path, body))
+    for found in (named, review):
+        found.sort(key=lambda pb: str(pb[1].get("created_at", "")), reverse=True)
+    return named + review
 
 
 # --- reminders --------------------------------------------------------------------------------
