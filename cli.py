@@ -379,12 +379,21 @@ def _plan_with_cr(c: Ctx, view: Any, client: str, runbook: str, scope: str | Non
     """Make a plan carrying its change request (the one named, else the latest approved)."""
     from adoffboard.cr.gate import for_plan
     from adoffboard.engine import make_plan, parse_date
+    from adoffboard.errors import StoreError
     from adoffboard.runbook import load_runbook
 
     c.workspace.load_client(client)
     book = load_runbook(runbook, c.workspace.root)
-    ref, scope, date = for_plan(c.store, c.workspace, client, book, cr_id, scope,
-                                parse_date(effective))
+    date = parse_date(effective)
+    try:
+        ref, scope, date = for_plan(c.store, c.workspace, client, book, cr_id, scope, date)
+    except StoreError as exc:
+        if cr_id:
+            raise
+        # A dry run for review needs no store; apply checks the change request anyway.
+        click.echo(f"adoffboard: warning: change requests not looked up ({exc}): planning "
+                   "for review only", err=True)
+        ref, scope = None, scope or "dm"
     return make_plan(c.env(view), client, runbook, scope, date, change_request=ref)
 
 

@@ -152,12 +152,13 @@ class ChangeRequests:
         values, problems = parse_values(raw)
         if base is None:
             client = str(values.get("client", ""))
-            departments: list[str] = []
+            departments: list[str] | None = None
             try:
                 manifest = self.ws.load_client(client) if client else None
-                departments = list(manifest.model.departments) if manifest else []
                 if manifest is None:
                     problems.append(FieldProblem("client", "required: a client slug"))
+                else:
+                    departments = list(manifest.model.departments)
             except AdoffboardError as exc:
                 problems.append(FieldProblem("client", str(exc)))
             if "departments" not in values and departments:

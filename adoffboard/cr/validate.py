@@ -77,9 +77,10 @@ def build_content(values: Mapping[str, Any], base: Content | None = None) -> Con
     return content
 
 
-def check_content(content: Content, client_departments: list[str] | tuple[str, ...]
+def check_content(content: Content, client_departments: list[str] | tuple[str, ...] | None
                   ) -> list[FieldProblem]:
-    """Every rule the seeds give for the fields of a change request."""
+    """Every rule the seeds give for the fields of a change request (`client_departments` is
+    None when the client itself is unknown: that is the problem to report, not its departments)."""
     p: list[FieldProblem] = []
     kind = content.type
     if kind not in CR_TYPES:
@@ -88,7 +89,8 @@ def check_content(content: Content, client_departments: list[str] | tuple[str, .
                                       f"required: one of {', '.join(CR_TYPES)}"))
     if not content.departments:
         p.append(FieldProblem("departments", "required: SEM and/or MA"))
-    missing = [d for d in content.departments if d not in client_departments]
+    missing = [d for d in content.departments
+               if client_departments is not None and d not in client_departments]
     if missing:
         p.append(FieldProblem("departments", f"{', '.join(missing)} is not a department of "
                                              f"{content.client} (its manifest lists "
