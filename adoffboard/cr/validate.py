@@ -94,7 +94,7 @@ def check_content(content: Content, client_departments: list[str] | tuple[str, .
     if missing:
         p.append(FieldProblem("departments", f"{', '.join(missing)} is not a department of "
                                              f"{content.client} (its manifest lists "
-                                             f"{', '.join(client_departments)})"))
+                                             f"{', '.join(client_departments or ())})"))
     if content.scope not in SCOPES:
         p.append(FieldProblem("scope", f"{content.scope!r} must be dm (digital marketing "
                                        "services only) or platform (leaving the platform)"))
