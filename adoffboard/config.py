@@ -211,6 +211,23 @@ class ApprovalSection(_Model):
     finance_role: str = "finance"
     processing_role: str = "accounting"
 
+    @field_validator("chain")
+    @classmethod
+    def _chain_roles(cls, roles: list[str]) -> list[str]:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        if len(set(roles)) != len(roles):
+            raise ValueError("a role appears twice in the chain")
+        return roles
+
+    @field_validator("finance_role", "processing_role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {sorted(ROLES)}")
+        return role
+
 
 class NotificationsSection(_Model):
     distribution_list: list[str] = Field(default_factory=list)
