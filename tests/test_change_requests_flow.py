@@ -414,3 +414,36 @@ def test_run_is_refused_before_the_confirmation(cli: Cli, sandbox: Sandbox) -> N
     result = cli("run", LAKESIDE, "-r", "sem-cancellation", input="Lakeside Powersports\n")
     assert result.exit_code in (EXIT_OK, EXIT_VERIFY_PENDING), result.output
     assert sandbox.google_ads.state.campaign(CID, "9001").status == "PAUSED"
+
+
+# --- reading: list, show, the demo --------------------------------------------------------------
+
+
+def test_list_filters_and_human_output(cli: Cli, sandbox: Sandbox) -> None:
+    done = approved_cr(cli, LAKESIDE)
+    draft = new_cr(cli, "--effective", "2026-12-01", type_="pause", client="harbor-marine")
+    ids = lambda *a: [c["id"] for c in json.loads(ok(cli("--json", "cr", "list", *a)).output)]  # noqa: E731
+    assert ids() == [done, draft]
+    assert ids("--client", "harbor-marine") == [draft]
+    assert ids("--status", "approved") == [done]
+    assert ids("--type", "pause", "--status", "draft") == [draft]
+    assert ids("--type", "addendum") == []
+    refused(cli("cr", "list", "--client", "nobody"), EXIT_INPUT, "unknown client 'nobody'")
+    table = ok(cli("cr", "list")).output
+    assert done in table and draft in table and "approved" in table
+    text = ok(cli("cr", "show", done)).output
+    assert text.startswith(f"{done}: cancellation for {LAKESIDE}, approved; it is approved")
+    for line in ("created           by dana (account_manager) -> draft",
+                 "approved          by jeremy (approver_1) -> submitted",
+                 "processed         by accounting (accounting) -> approved",
+                 "sent      Approved: cancellation"):
+        assert line in text, line
+
+
+def test_the_demo_approves_its_change_request_first(tmp_path: Path) -> None:
+    from adoffboard.demo import run_demo
+
+    outcome = run_demo(tmp_path / "demo")
+    assert outcome.ok and outcome.plan_writes == 0
+    assert outcome.report.change_request == "CR-0001"
+    assert outcome.report.plan.change_request["id"] == "CR-0001"
