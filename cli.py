@@ -133,6 +133,7 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
 
     \b
     Typical use:
+      adoffboard cr new CLIENT --type cancellation --as P   a change request, then its approvals
       adoffboard plan CLIENT --runbook sem-cancellation     dry run: writes nothing anywhere
       adoffboard apply plans/PLAN.json                      apply exactly that plan
       adoffboard verify CLIENT                              read-only PASS/FAIL per line
@@ -620,6 +621,7 @@ def demo(c: Ctx, keep: Path | None) -> None:
 
 
 # --- change requests, planner, reminders (adoffboard.cr.commands) ------------------------------
+
 
 def _register_change_request_commands() -> None:
     from adoffboard.cr.commands import cr_group, planner, reminders

@@ -97,7 +97,7 @@ def cr_group() -> None:
 
     \b
     Typical flow (roles from adoffboard.toml):
-      adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 --as dana
+      adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 --escalated --as dana
       adoffboard cr save-attempt CR-0001 --outcome not-saved --notes "..." --as amy
       adoffboard cr submit CR-0001 --as amy
       adoffboard cr approve CR-0001 --as jeremy    (then dustin, finance if credited, accounting)
