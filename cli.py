@@ -24,6 +24,7 @@ EXIT_AUTH = 5
 EXIT_PLATFORM = 6
 EXIT_TRANSIENT = 7
 EXIT_STORE = 8
+EXIT_NOT_PERMITTED = 9
 EXIT_DRIFT = 10
 EXIT_FAILED_CHANGES = 11
 EXIT_VERIFY_FAIL = 12
@@ -36,6 +37,7 @@ EXIT_CODES: list[tuple[str, int]] = [  # most specific first
     ("AuthError", EXIT_AUTH),
     ("SafetyRefusal", EXIT_SAFETY),
     ("StoreError", EXIT_STORE),
+    ("NotPermitted", EXIT_NOT_PERMITTED),
     ("InputError", EXIT_INPUT),
 ]
 
@@ -131,6 +133,7 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
 
     \b
     Typical use:
+      adoffboard cr new CLIENT --type cancellation --as P   a change request, then its approvals
       adoffboard plan CLIENT --runbook sem-cancellation     dry run: writes nothing anywhere
       adoffboard apply plans/PLAN.json                      apply exactly that plan
       adoffboard verify CLIENT                              read-only PASS/FAIL per line
@@ -388,33 +391,74 @@ def _report_paths(c: Ctx, report: Any) -> dict[str, Path]:
     return write_reports(report, c.workspace.reports_dir)
 
 
+def _plan_with_cr(c: Ctx, view: Any, client: str, runbook: str, scope: str | None,
+                  effective: str | None, cr_id: str | None,
+                  inputs: dict[str, Any] | None = None) -> Any:
+    """Make a plan carrying its change request (the one named, else the latest approved)."""
+    from adoffboard.cr.gate import for_plan
+    from adoffboard.engine import make_plan, parse_date
+    from adoffboard.errors import InputError, StoreError
+    from adoffboard.runbook import load_runbook
+
+    c.workspace.load_client(client)
+    book = load_runbook(runbook, c.workspace.root)
+    date = parse_date(effective)
+    try:
+        ref, scope, date = for_plan(c.store, c.workspace, client, book, cr_id, scope, date)
+    except StoreError as exc:
+        if cr_id:
+            raise
+        # A dry run for review needs no store; apply checks the change request anyway.
+        click.echo(f"adoffboard: warning: change requests not looked up ({exc}): planning "
+                   "for review only", err=True)
+        ref, scope = None, scope or "dm"
+    if ref and ref["type"] == "addendum":
+        from adoffboard.cr.gate import addendum_inputs
+
+        if inputs:
+            raise InputError(f"the budget change comes from {ref['id']}, the approved "
+                             "addendum: drop --budget-change (or edit the change request)")
+        inputs = addendum_inputs(c.store, c.workspace, ref["id"])
+    return make_plan(c.env(view), client, runbook, scope, date, change_request=ref,
+                     store=c.store, inputs=inputs)
+
+
+_SCOPE_HELP = ("dm: digital marketing services only; platform: leaving the platform "
+               "(default: the change request's, else dm).")
+_CR_HELP = ("Change request the plan carries out (default: the client's latest approved one "
+            "for the runbook's process; apply needs one).")
+
+
 @main.command()
 @click.argument("client")
 @click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
-@click.option("--scope", type=click.Choice(["dm", "platform"]), default="dm", show_default=True,
-              help="dm: digital marketing services only; platform: leaving the platform.")
-@click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
+@click.option("--scope", type=click.Choice(["dm", "platform"]), help=_SCOPE_HELP)
+@click.option("--effective", metavar="YYYY-MM-DD",
+              help="Effective date (default: the change request's, else today).")
+@click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Plan file to write (default: plans/<plan id>.json in the workspace).")
 @budget_change_options
 @pass_ctx
-def plan(c: Ctx, client: str, runbook: str, scope: str, effective: str | None,
-         output: Path | None, budget_change: tuple[str, ...], addendum_ref: str) -> None:
+def plan(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | None,
+         cr_id: str | None, output: Path | None, budget_change: tuple[str, ...],
+         addendum_ref: str) -> None:
     """Dry run: read live state and write a plan file. Sends no mutating call anywhere."""
-    from adoffboard.engine import make_plan, parse_date, save_plan
+    from adoffboard.engine import save_plan
     from adoffboard.models import Report, ReportKind
 
-    date = parse_date(effective)
-    inputs = _inputs(budget_change, addendum_ref)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store,
-                             inputs=inputs)
+        the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
+                                 _inputs(budget_change, addendum_ref))
     path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
     report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
                                                        for p, n in the_plan.reads.items()})
     paths = _report_paths(c, report)
     render_summary(c, report, paths)
     if not c.as_json:
+        ref = the_plan.change_request
+        click.echo(f"Change request: {ref['id']}" if ref else
+                   "No approved change request yet: review only; apply needs one.")
         click.echo(f"Plan saved: {path}\nReview it, then: adoffboard apply {path}")
 
 
@@ -470,35 +514,38 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
 @main.command()
 @click.argument("client")
 @click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
-@click.option("--scope", type=click.Choice(["dm", "platform"]), default="dm", show_default=True)
-@click.option("--effective", metavar="YYYY-MM-DD", help="Effective date (default: today).")
+@click.option("--scope", type=click.Choice(["dm", "platform"]), help=_SCOPE_HELP)
+@click.option("--effective", metavar="YYYY-MM-DD",
+              help="Effective date (default: the change request's, else today).")
+@click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @budget_change_options
 @pass_ctx
-def run(c: Ctx, client: str, runbook: str, scope: str, effective: str | None, yes: bool,
-        budget_change: tuple[str, ...], addendum_ref: str) -> None:
+def run(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | None,
+        cr_id: str | None, yes: bool, budget_change: tuple[str, ...], addendum_ref: str) -> None:
     """Plan, show the summary, confirm by typing the client's name, apply, verify."""
-    from adoffboard.engine import make_plan, parse_date
-
-    date = parse_date(effective)
-    inputs = _inputs(budget_change, addendum_ref)
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), client, runbook, scope, date, store=c.store,
-                             inputs=inputs)
+        the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
+                                 _inputs(budget_change, addendum_ref))
     _confirm_apply_verify(c, the_plan, yes, now_ok=False)
 
 
 def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
-    """Save and show the plan, confirm by the client's name, apply, verify, exit."""
+    """Save and show the plan, check its approval, confirm by the client's name, apply, verify."""
+    from adoffboard.cr.gate import require_approved
     from adoffboard.engine import apply_plan, combined_report, save_plan
     from adoffboard.engine import verify as do_verify
     from adoffboard.models import Report, ReportKind
+    from adoffboard.runbook import load_runbook
 
     path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
     if not c.as_json:  # with --json, stdout carries one document: the final report
         render_summary(c, Report(ReportKind.PLAN, the_plan), None)
         if not the_plan.changes:
             click.echo("Nothing to change on any platform.")
+    # Refuse before asking for the confirmation (apply checks again, under the client's lock).
+    require_approved(c.store, c.workspace, the_plan,
+                     load_runbook(the_plan.runbook, c.workspace.root))
     if not yes:
         typed = click.prompt(f"Type the client's name ({the_plan.client_name}) to apply",
                              default="", show_default=False)
@@ -701,6 +748,19 @@ def demo(c: Ctx, keep: Path | None) -> None:
     if not c.as_json:
         click.echo(f"Demo workspace: {outcome.workspace}")
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)
+
+
+# --- change requests, planner, reminders (adoffboard.cr.commands) ------------------------------
+
+
+def _register_change_request_commands() -> None:
+    from adoffboard.cr.commands import cr_group, planner, reminders
+
+    for command in (cr_group, planner, reminders):
+        main.add_command(command)
+
+
+_register_change_request_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

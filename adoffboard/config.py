@@ -211,6 +211,23 @@ class ApprovalSection(_Model):
     finance_role: str = "finance"
     processing_role: str = "accounting"
 
+    @field_validator("chain")
+    @classmethod
+    def _chain_roles(cls, roles: list[str]) -> list[str]:
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        if len(set(roles)) != len(roles):
+            raise ValueError("a role appears twice in the chain")
+        return roles
+
+    @field_validator("finance_role", "processing_role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {sorted(ROLES)}")
+        return role
+
 
 class NotificationsSection(_Model):
     distribution_list: list[str] = Field(default_factory=list)
@@ -221,12 +238,34 @@ class NotificationsSection(_Model):
     smtp_ssl: bool = False
     smtp_username: str = ""
     smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
+    # Change requests: reminders N days before an effective (or pause end) date, to the roles of
+    # each department's team.
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+    reminder_roles: dict[str, list[str]] = Field(default_factory=lambda: {
+        "SEM": ["sem_specialist", "sem_team_lead"], "MA": ["ma_specialist", "ma_team_lead"]})
 
     @field_validator("smtp_password")
     @classmethod
     def _password_ref(cls, value: str) -> str:
         if value and (problem := check_reference(value)):
             raise ValueError(problem)
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(n < 0 or n > 365 for n in value):
+            raise ValueError("reminder days must be between 0 and 365")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("reminder_roles")
+    @classmethod
+    def _team_roles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted({r for roles in value.values() for r in roles} - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
+        if set(value) - {"SEM", "MA"}:
+            raise ValueError("departments are SEM and MA")
         return value
 
 

@@ -6,6 +6,7 @@ log proves it sent no write), apply, verify. The workspace is a temporary folder
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class DemoOutcome:
 def run_demo(keep: Path | None = None,
              progress: Callable[[str, str], None] = lambda who, message: None) -> DemoOutcome:
     from adoffboard.config import load_workspace
+    from adoffboard.cr.gate import plan_reference
     from adoffboard.engine import Env, apply_plan, combined_report, make_plan, save_plan, verify
     from adoffboard.reports import write_reports
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
@@ -54,9 +56,12 @@ def run_demo(keep: Path | None = None,
         env = Env(ws, progress=progress)
         store = Store.open(ws.store_url)
         try:
+            cr = approve_demo_request(ws, store, env.today(), progress)
             progress("engine", "planning (dry run)")
-            plan = make_plan(env, DEMO_CLIENT["slug"], "sem-cancellation", scope="platform")
-            plan_writes = len(box.log.mutating())
+            writes_before = len(box.log.mutating())  # the approval notice went out over SMTP
+            plan = make_plan(env, DEMO_CLIENT["slug"], "sem-cancellation", scope="platform",
+                             change_request=plan_reference(cr))
+            plan_writes = len(box.log.mutating()) - writes_before
             progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
                                f"{plan_writes} write(s) sent while planning")
             path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json")
@@ -70,3 +75,26 @@ def run_demo(keep: Path | None = None,
     ok = (plan_writes == 0 and result.status == "applied"
           and not any(c.status == CheckStatus.FAIL for c in checked.checks))
     return DemoOutcome(report, paths, folder, ok, plan_writes)
+
+
+def approve_demo_request(ws: Any, store: Any, today: dt.date,
+                         progress: Callable[[str, str], None]) -> Any:
+    """The demo dealer's cancellation goes through the agency's chain, as `adoffboard cr` does
+    it: the Account Manager creates it, the Retention team records its save attempt and submits,
+    both approvers approve and accounting processes it; the notice goes to the sandbox's SMTP."""
+    from adoffboard.cr.service import ChangeRequests
+
+    service = ChangeRequests(store, ws)
+    cr = service.create("dana", {
+        "client": DEMO_CLIENT["slug"], "type": "cancellation", "departments": ["SEM"],
+        "scope": "platform", "effective_date": today.isoformat(), "escalated": True,
+        "notes": "The dealer is leaving the platform at the end of the month."})
+    service.save_attempt(cr.id, "amy", "not-saved",
+                         "Offered a quarter at a reduced management fee; declined.")
+    service.submit(cr.id, "amy")
+    for person in ("jeremy", "dustin", "accounting"):
+        cr = service.approve(cr.id, person)
+    sent = service.deliver(cr.id)
+    progress("engine", f"change request {cr.id} {service.standing(cr)}; "
+                       f"{sum(1 for d in sent if not d.error)} notice(s) sent")
+    return cr

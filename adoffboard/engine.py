@@ -148,7 +148,8 @@ def _read_all(env: Env, platforms: Iterable[str], manifest: ClientManifest,
 
 
 def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
-              effective: dt.date | None = None, *, store: Any = None,
+              effective: dt.date | None = None,
+              change_request: dict[str, str] | None = None, *, store: Any = None,
               restore_run: str = "", inputs: dict[str, Any] | None = None) -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
@@ -189,6 +190,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
         steps=steps,
         reads=reads,
         inputs=dict(inputs or {}),
+        change_request=change_request,
     )
 
 
@@ -343,9 +345,12 @@ def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
         raise SafetyRefusal(f"plan {plan.plan_id} takes effect on {effective}: not before "
                             f"(today is {env.today()}); pass --now to apply early")
     with store.client_lock(plan.client, holder or holder_name()):
-        run_id = store.create_run(plan, plan_path=plan_path)
+        from adoffboard.cr.gate import require_approved  # imports the store: not when planning
+
+        cr_id = require_approved(store, env.workspace, plan, book)
+        run_id = store.create_run(plan, plan_path=plan_path, change_request=cr_id)
         env.progress("engine", f"run {run_id} started")
-        return _execute(env, plan, store, run_id, manifest, book, plan.changes)
+        return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id)
 
 
 def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None) -> RunResult:
@@ -356,11 +361,15 @@ def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None) 
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")
     with store.client_lock(plan.client, holder or holder_name()):
-        return _execute(env, plan, store, run_id, manifest, book, remaining)
+        from adoffboard.cr.gate import require_approved
+
+        cr_id = require_approved(store, env.workspace, plan, book, record.change_request or None)
+        return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id)
 
 
 def _execute(env: Env, plan: Plan, store: Any, run_id: str, manifest: ClientManifest,
-             book: LoadedRunbook, changes: Sequence[Change]) -> RunResult:
+             book: LoadedRunbook, changes: Sequence[Change], change_request: str = ""
+             ) -> RunResult:
     platforms = sorted({c.platform for c in changes})
     started = env.clock.now().isoformat(timespec="seconds")
     connectors: dict[str, Any] = {}
@@ -390,7 +399,8 @@ def _execute(env: Env, plan: Plan, store: Any, run_id: str, manifest: ClientMani
     calls = {p: dict(c.calls) for p, c in connectors.items()}
     report = Report(ReportKind.RUN, plan, run_id=run_id, started_at=started,
                     finished_at=env.clock.now().isoformat(timespec="seconds"),
-                    outcomes=tuple(all_outcomes.values()), checks=pre_checks, calls=calls)
+                    outcomes=tuple(all_outcomes.values()), checks=pre_checks, calls=calls,
+                    change_request=change_request)
     return RunResult(run_id, report, status)
 
 
@@ -541,7 +551,8 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
     }
     return Report(ReportKind.VERIFY, plan, run_id=record.id if record else "",
                   finished_at=env.clock.now().isoformat(timespec="seconds"), checks=checks,
-                  attestations=attestations)
+                  attestations=attestations,
+                  change_request=record.change_request if record else "")
 
 
 def combined_report(result: RunResult, checked: Report) -> Report:
@@ -549,7 +560,8 @@ def combined_report(result: RunResult, checked: Report) -> Report:
     return Report(ReportKind.VERIFY, result.report.plan, run_id=result.run_id,
                   started_at=result.report.started_at, finished_at=checked.finished_at,
                   outcomes=result.report.outcomes, checks=checked.checks,
-                  calls=result.report.calls, attestations=checked.attestations)
+                  calls=result.report.calls, attestations=checked.attestations,
+                  change_request=result.report.change_request)
 
 
 def verdict_of(checks: Sequence[Check]) -> str:

@@ -165,6 +165,10 @@ class Plan:
     reads: dict[str, int] = field(default_factory=dict)
     # values the runbook's steps take from outside (e.g. a budget addendum's amounts)
     inputs: dict[str, Any] = field(default_factory=dict)
+    # The change request the plan carries out ({"id", "type", "content_hash"}), or None for a
+    # plan made for review only. Covered by the plan's hash; absent from the body when None, so
+    # plans made before change requests keep their hash.
+    change_request: dict[str, str] | None = None
 
     @property
     def changes(self) -> list[Change]:
@@ -175,7 +179,8 @@ class Plan:
         return [s.manual for s in self.steps if s.manual is not None]
 
     def body(self) -> dict[str, Any]:
-        return {
+        extra = {"change_request": dict(self.change_request)} if self.change_request else {}
+        return extra | {
             "format": PLAN_FORMAT,
             "plan_id": self.plan_id,
             "client": self.client,
@@ -215,6 +220,7 @@ class Plan:
             reads=dict(body.get("reads", {})),
             inputs=dict(body.get("inputs", {})),
             steps=tuple(StepPlan.from_dict(s) for s in body["steps"]),
+            change_request=dict(body["change_request"]) if body.get("change_request") else None,
         )
 
 
@@ -278,6 +284,7 @@ class Report:
     checks: tuple[Check, ...] = ()
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     attestations: dict[str, str] = field(default_factory=dict)  # step_id -> "by NAME at TIME"
+    change_request: str = ""  # the approved change request a run carried out
 
     def outcome_for(self, change_id: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.change_id == change_id), None)

@@ -419,6 +419,8 @@ def _header_fields(view: _View) -> list[tuple[str, str]]:
         ("Plan", f"{plan.plan_id}, made {plan.created_at}"),
         ("Plan sha256", view.plan_sha256),
     ]
+    if _change_request(report):
+        fields.append(("Change request", _change_request(report)))
     if report.run_id:
         fields.append(("Run", report.run_id))
     if report.started_at or report.finished_at:
@@ -426,6 +428,12 @@ def _header_fields(view: _View) -> list[tuple[str, str]]:
             ("Started / finished", f"{report.started_at or '?'} / {report.finished_at or '?'}")
         )
     return fields
+
+
+def _change_request(report: Report) -> str:
+    """The change request the run carried out, or the one the plan names."""
+    planned = report.plan.change_request
+    return report.change_request or (planned["id"] if planned else "")
 
 
 def _step_meta(step: StepPlan) -> str:
@@ -663,6 +671,7 @@ def _render_json(view: _View) -> str:
         "effective_date": plan.effective_date,
         "plan_id": plan.plan_id,
         "plan_sha256": view.plan_sha256,
+        "change_request": _change_request(report),
         "plan_created_at": plan.created_at,
         "run_id": report.run_id,
         "started_at": report.started_at,

@@ -89,7 +89,7 @@ class Runbook(_Model):
     version: int = Field(ge=1)
     title: str
     department: Literal["SEM", "MA"]
-    process: Literal["cancellation", "pause", "unpause", "addendum"]
+    process: Literal["cancellation", "pause", "unpause", "addendum", "restore"]
     source: str
     steps: list[Step] = Field(min_length=1)
 

@@ -26,6 +26,18 @@ from adoffboard.workspace_init import init_workspace
 CLIENT = "bench-client"
 
 
+def approve_cancellation(env: Env, store: Store) -> None:
+    """The change request `apply` requires, through the agency's chain (not timed)."""
+    from adoffboard.cr.service import ChangeRequests
+
+    service = ChangeRequests(store, env.workspace)
+    cr = service.create("dana", {"client": CLIENT, "type": "cancellation",
+                                 "effective_date": env.today().isoformat()})
+    service.submit(cr.id, "dana")
+    for person in ("jeremy", "dustin", "accounting"):
+        service.approve(cr.id, person)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=5000)
@@ -49,6 +61,7 @@ def main() -> None:
         init_workspace(root, platforms=box.platform_settings(), clients=[manifest])
         env = Env(load_workspace(root))
         store = Store.open(load_workspace(root).store_url)
+        approve_cancellation(env, store)
 
         t0 = time.perf_counter()
         plan = make_plan(env, CLIENT, "sem-cancellation", "dm")

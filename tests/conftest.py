@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -85,3 +88,41 @@ class Cli:
 @pytest.fixture
 def cli(workspace: Path) -> Cli:
     return Cli(workspace)
+
+
+# --- change requests --------------------------------------------------------------------------
+
+
+def workspace_today(workspace: Path) -> str:
+    """Today in the workspace's time zone (what `plan` uses by default)."""
+    from adoffboard.config import load_workspace
+
+    tz = load_workspace(workspace).config.workspace.timezone
+    return dt.datetime.now(ZoneInfo(tz)).date().isoformat()
+
+
+def approved_cr(cli: Cli, client: str, type_: str = "cancellation", *, scope: str = "dm",
+                effective: str | None = None, departments: tuple[str, ...] = ("SEM",),
+                sandbox: Sandbox | None = None, extra: tuple[str, ...] = ()) -> str:
+    """Create a change request and take it through the whole chain, through the CLI, as the
+    people `adoffboard init` names: Dana (Account Manager) creates and submits, Jeremy and Dustin
+    approve, Accounting processes. Returns its id.
+
+    With `sandbox`, the approval notice (SMTP) is checked to be the only traffic so far and the
+    request log is cleared, so that tests keep asserting "no platform write" on the whole log.
+    """
+    args = ["--json", "cr", "new", client, "--type", type_, "--scope", scope,
+            "--effective", effective or workspace_today(cli.workspace), "--as", "dana", *extra]
+    for d in departments:
+        args += ["--department", d]
+    created = cli(*args)
+    assert created.exit_code == 0, created.output
+    cr_id = json.loads(created.output)["id"]
+    for step in (("submit", cr_id, "--as", "dana"), ("approve", cr_id, "--as", "jeremy"),
+                 ("approve", cr_id, "--as", "dustin"), ("approve", cr_id, "--as", "accounting")):
+        result = cli("cr", *step)
+        assert result.exit_code == 0, result.output
+    if sandbox is not None:
+        assert {e.platform for e in sandbox.log.entries()} <= {"smtp"}
+        sandbox.log.clear()
+    return cr_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Cli
+from conftest import Cli, approved_cr
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.connectors.addendum import split_monthly
@@ -31,18 +31,25 @@ def test_monthly_total_is_spread_in_proportion_with_floors(cli: Cli, sandbox: Sa
                                     "5002": (80_000_000, 66_660_000),
                                     "5004": (15_000_000, 12_500_000)}
     assert sandbox.log.mutating() == []
-    run = cli("--json", "run", CLIENT, "-r", "sem-addendum", "--yes", "--budget-change",
-              "monthly=3040", "--addendum-ref", "DS-ADD-0042")
+    # applying takes the budget change from the approved addendum, not from the command line
+    cr = approved_cr(cli, CLIENT, "addendum",
+                     extra=("--addendum-ref", "DS-ADD-0042", "--monthly-total", "3040"))
+    refused = cli("run", CLIENT, "-r", "sem-addendum", "--yes", "--budget-change", "monthly=9000")
+    assert refused.exit_code == EXIT_INPUT and cr in refused.output
+    run = cli("--json", "run", CLIENT, "-r", "sem-addendum", "--yes")
     assert run.exit_code == EXIT_VERIFY_PENDING, run.output  # manual lines remain
     assert sandbox.google_ads.state.budget(CID, "5002").amount_micros == 66_660_000
     check = next(c for c in json.loads(run.output)["checks"]
                  if c["step_id"] == "google-ads-set-budgets")
     assert check["status"] == "PASS"
+    assert cr in json.dumps(json.loads(run.output)["change_request"])
 
 
 def test_per_campaign_amounts_respect_the_floor(cli: Cli, sandbox: Sandbox) -> None:
-    result = cli("--json", "run", CLIENT, "-r", "sem-addendum", "--yes",
-                 "--budget-change", "9001=40", "--budget-change", "Demand Gen - Retargeting=1")
+    approved_cr(cli, CLIENT, "addendum", extra=(
+        "--addendum-ref", "DS-ADD-0043", "--campaign-budget", "9001=40",
+        "--campaign-budget", "Demand Gen - Retargeting=1"))
+    result = cli("--json", "run", CLIENT, "-r", "sem-addendum", "--yes")
     assert result.exit_code == EXIT_VERIFY_PENDING, result.output
     state = sandbox.google_ads.state
     assert state.budget(CID, "5001").amount_micros == 40_000_000

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Cli, edit_manifest
+from conftest import Cli, approved_cr, edit_manifest
 
 from adoffboard.cli import EXIT_DRIFT, EXIT_OK, EXIT_SAFETY, EXIT_VERIFY_PENDING
 from adoffboard.sandbox import Sandbox
@@ -20,7 +20,12 @@ from adoffboard.sandbox.core import FaultRule
 CID, MCC = "1234567890", "1112223333"
 
 
-def plan_file(cli: Cli, tmp_path: Path, scope: str = "dm", client: str = "lakeside-powersports"):
+def plan_file(cli: Cli, tmp_path: Path, scope: str = "dm", client: str = "lakeside-powersports",
+              sandbox: Sandbox | None = None):
+    """Plan (a dry run); with `sandbox`, first have the change request approved, so that the plan
+    can be applied (the approval notice is the only traffic, and the log is cleared after it)."""
+    if sandbox is not None:
+        approved_cr(cli, client, scope=scope, sandbox=sandbox)
     out = tmp_path / f"{client}-{scope}.json"
     result = cli("plan", client, "-r", "sem-cancellation", "--scope", scope, "-o", str(out))
     assert result.exit_code == EXIT_OK, result.output
@@ -42,7 +47,7 @@ def test_dry_run_sends_zero_mutating_calls(cli: Cli, tmp_path: Path, sandbox: Sa
 
 
 def test_apply_then_verify_then_apply_again(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
-    out, plan = plan_file(cli, tmp_path)
+    out, plan = plan_file(cli, tmp_path, sandbox=sandbox)
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_OK, result.output
     state = sandbox.google_ads.state
@@ -77,7 +82,7 @@ def test_apply_then_verify_then_apply_again(cli: Cli, tmp_path: Path, sandbox: S
 
 
 def test_drift_is_reported_not_overwritten(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path)
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     sandbox.google_ads.state.set_budget_amount(CID, "5001", 30_000_000)  # someone edits it
     sandbox.google_ads.state.set_campaign_status(CID, "9002", "PAUSED")  # someone pauses it
     result = cli("--json", "apply", str(out))
@@ -101,7 +106,7 @@ def test_tenant_guard_refuses_a_mismatched_account(cli: Cli, workspace: Path,
 
 
 def test_tenant_guard_at_apply(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path)
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     sandbox.google_ads.state.customer(CID).descriptive_name = "Someone Else Motors"
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_SAFETY
@@ -110,7 +115,7 @@ def test_tenant_guard_at_apply(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> No
 
 
 def test_leaving_the_platform_unlinks_last(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path, scope="platform")
+    out, _ = plan_file(cli, tmp_path, scope="platform", sandbox=sandbox)
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_OK, result.output
     methods = [e.method for e in sandbox.log.mutating()]
@@ -125,7 +130,7 @@ def test_leaving_the_platform_unlinks_last(cli: Cli, tmp_path: Path, sandbox: Sa
 
 def test_killed_mid_apply_then_resume(cli: Cli, workspace: Path, tmp_path: Path,
                                       sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path)
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     # The Mutate is applied, then its answer is held back long enough to kill the client.
     sandbox.faults.add(FaultRule(kind="latency", platform="google_ads", method="Mutate",
                                  latency_ms=20_000, times=1, match={"phase": "after_apply"}))
@@ -158,6 +163,7 @@ def test_killed_mid_apply_then_resume(cli: Cli, workspace: Path, tmp_path: Path,
 
 
 def test_run_asks_for_the_clients_name(cli: Cli, sandbox: Sandbox) -> None:
+    approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     result = cli("run", "lakeside-powersports", "-r", "sem-cancellation", input="Wrong Name\n")
     assert result.exit_code == EXIT_SAFETY
     assert sandbox.log.mutating() == []
@@ -170,6 +176,7 @@ def test_run_asks_for_the_clients_name(cli: Cli, sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("future", ["2099-01-01"])
 def test_future_effective_date_is_not_applied_early(cli: Cli, tmp_path: Path, sandbox: Sandbox,
                                                     future: str) -> None:
+    approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out = tmp_path / "future.json"
     assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "--effective", future,
                "-o", str(out)).exit_code == EXIT_OK
@@ -180,7 +187,7 @@ def test_future_effective_date_is_not_applied_early(cli: Cli, tmp_path: Path, sa
 
 def test_verify_sees_script_activity_after_the_run(cli: Cli, tmp_path: Path,
                                                   sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path)
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     assert cli("apply", str(out)).exit_code == EXIT_OK
     checks = {c["step_id"]: c for c in
               json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
@@ -196,7 +203,7 @@ def test_verify_sees_script_activity_after_the_run(cli: Cli, tmp_path: Path,
 
 
 def test_request_ids_are_journaled(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
-    out, _ = plan_file(cli, tmp_path)
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     report = json.loads(cli("--json", "apply", str(out)).output)
     ids = {c["outcome"]["request_id"] for s in report["steps"] for c in s["changes"]
            if c.get("outcome") and c["outcome"]["status"] == "applied"}

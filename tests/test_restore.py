@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from conftest import Cli
+from conftest import Cli, approved_cr, workspace_today
 
 from adoffboard.cli import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.sandbox import Sandbox
@@ -30,6 +31,14 @@ def outcomes(report: dict) -> list[dict]:
 
 
 def run(cli: Cli, *args: str) -> tuple[int, dict]:
+    runbook = args[args.index("-r") + 1]
+    if runbook == "sem-cancellation":
+        scope = args[args.index("--scope") + 1] if "--scope" in args else "dm"
+        approved_cr(cli, CLIENT, scope=scope)
+    elif runbook == "sem-pause":
+        today = dt.date.fromisoformat(workspace_today(cli.workspace))
+        approved_cr(cli, CLIENT, "pause", effective=str(today - dt.timedelta(days=1)),
+                    extra=("--pause-end", str(today)))
     result = cli("--json", "run", CLIENT, "--yes", *args)
     assert result.exit_code in (EXIT_OK, EXIT_DRIFT, EXIT_VERIFY_PENDING), result.output
     return result.exit_code, json.loads(result.output)

@@ -40,6 +40,21 @@ from adoffboard.models import (
 )
 from adoffboard.store import Attestation, RunRecord, Snapshot, Store, metadata
 
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from adoffboard.store import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+HEAD = _head()  # the newest migration: a fresh store is at it
 PG_ADMIN = os.environ.get(
     "ADOFFBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -189,7 +204,7 @@ def test_open_creates_schema_and_reopens(store_url: str) -> None:
     finally:
         engine.dispose()
     assert {t.name for t in metadata.sorted_tables} | {"alembic_version"} <= names
-    assert current == "0001"
+    assert current == HEAD
 
 
 def test_tables_mirror_the_migration(store_url: str) -> None:
@@ -220,7 +235,7 @@ def test_newer_schema_is_refused(store_url: str) -> None:
             Store.open(store_url)
     finally:
         with engine.begin() as conn:  # the PostgreSQL database is shared with later tests
-            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+            conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{HEAD}'")
         engine.dispose()
 
 

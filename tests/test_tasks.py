@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Cli
+from conftest import Cli, approved_cr
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_SAFETY
 
@@ -13,6 +13,7 @@ TASK = f"{CLIENT}/google-ads-remove-scripts"
 
 
 def applied(cli: Cli) -> None:
+    approved_cr(cli, CLIENT, scope="platform")
     result = cli("run", CLIENT, "-r", "sem-cancellation", "--scope", "platform", "--yes")
     assert result.exit_code in (EXIT_OK, 13), result.output
 

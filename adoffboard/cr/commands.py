@@ -1,0 +1,381 @@
+"""The `cr`, `planner` and `reminders` commands: parse, call `adoffboard.cr.service`, render.
+
+Registered on the main group by `adoffboard.cli`; they receive its context object (`Ctx`: the
+workspace, the store, `--json`) through `click.pass_obj`. Errors propagate to the main group,
+which turns them into one line and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_TRANSIENT = 7  # mirrors adoffboard.cli (kept here so --help does not import the CLI twice)
+
+_AS_HELP = "Who acts: a person key from [people] in adoffboard.toml."
+
+
+def _service(c: Any) -> Any:
+    from adoffboard.cr.service import ChangeRequests
+
+    return ChangeRequests(c.store, c.workspace)
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _field_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The editable fields, shared by `cr new` and `cr edit`."""
+    options = [
+        click.option("--type", "type_", metavar="TYPE",
+                     help="save-attempt, cancellation, pause or addendum."),
+        click.option("--department", "departments", multiple=True, metavar="SEM|MA",
+                     help="Department (repeat for both; default: the client's)."),
+        click.option("--scope", metavar="dm|platform",
+                     help="dm: digital marketing services only; platform: leaving the platform."),
+        click.option("--effective", metavar="YYYY-MM-DD", help="Effective date."),
+        click.option("--pause-end", metavar="YYYY-MM-DD",
+                     help="End of a contract pause (pauses only; \"\" clears it)."),
+        click.option("--credit", metavar="AMOUNT", help="Credit issued, e.g. 250.00."),
+        click.option("--monthly-total", metavar="AMOUNT", help="Addendums: new monthly total."),
+        click.option("--campaign-budget", "campaign_budgets", multiple=True,
+                     metavar="CAMPAIGN=AMOUNT", help="Addendums: a campaign's new budget."),
+        click.option("--addendum-ref", metavar="REF",
+                     help="Addendums: reference of the signed addendum (e.g. DocuSign id)."),
+        click.option("--notes", help="Notes for approvers and the operations team."),
+        click.option("--escalated/--not-escalated", default=None,
+                     help="Escalated to the Retention team (it then records a save attempt "
+                          "and submits)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _raw_fields(kw: dict[str, Any]) -> dict[str, Any]:
+    names = {"type_": "type", "departments": "departments", "scope": "scope",
+             "effective": "effective_date", "pause_end": "pause_end_date",
+             "credit": "credit_amount", "monthly_total": "monthly_total",
+             "campaign_budgets": "campaign_budgets", "addendum_ref": "addendum_ref",
+             "notes": "notes", "escalated": "escalated"}
+    raw: dict[str, Any] = {}
+    for option, fld in names.items():
+        value = kw.get(option)
+        if value is None or value == ():
+            continue
+        raw[fld] = list(value) if isinstance(value, tuple) else value
+    return raw
+
+
+def _summary(service: Any, cr: Any) -> dict[str, Any]:
+    step = service.pending_step(cr)
+    return {**cr.to_dict(), "standing": service.standing(cr),
+            "pending_step": step.role if step else None,
+            "pause_end_missing": cr.type == "pause" and cr.content.pause_end_date is None}
+
+
+def _done(c: Any, service: Any, cr: Any, what: str) -> None:
+    if c.as_json:
+        _emit(_summary(service, cr))
+        return
+    click.echo(f"{cr.id} ({cr.type} for {cr.client}): {what}; it {service.standing(cr)}.")
+
+
+# --- cr ---------------------------------------------------------------------------------------
+
+
+@click.group("cr")
+def cr_group() -> None:
+    """Change requests: create, record the save attempt, submit, approve in order.
+
+    \b
+    Typical flow (roles from adoffboard.toml):
+      adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 --escalated --as dana
+      adoffboard cr save-attempt CR-0001 --outcome not-saved --notes "..." --as amy
+      adoffboard cr submit CR-0001 --as amy
+      adoffboard cr approve CR-0001 --as jeremy    (then dustin, finance if credited, accounting)
+    """
+
+
+@cr_group.command("new")
+@click.argument("client")
+@_field_options
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_new(c: Any, client: str, as_person: str, **kw: Any) -> None:
+    """Create a change request (a draft) for CLIENT. Account Managers only."""
+    if kw.get("type_") is None:
+        raise click.UsageError("--type is required: save-attempt, cancellation, pause or "
+                               "addendum")
+    service = _service(c)
+    cr = service.create(as_person, {"client": client, **_raw_fields(kw)})
+    _done(c, service, cr, f"created by {as_person} as a draft")
+
+
+@cr_group.command("edit")
+@click.argument("cr_id", metavar="ID")
+@_field_options
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
+    """Change fields of a request. After an approval, every approval is void and the request goes
+    through the chain again."""
+    raw = _raw_fields(kw)
+    if not raw:
+        raise click.UsageError("nothing to change: give at least one field option")
+    service = _service(c)
+    before = service.get(cr_id)
+    cr = service.edit(cr_id, as_person, raw)
+    what = f"edited by {as_person}"
+    voided = bool(before.approvals and not cr.approvals)
+    if voided:
+        what += f" ({len(before.approvals)} approval(s) voided)"
+    deliveries = service.deliver(cr.id) if voided else []
+    _done(c, service, cr, what)
+    _warn_unsent(deliveries)
+
+
+@cr_group.command("save-attempt")
+@click.argument("cr_id", metavar="ID")
+@click.option("--outcome", required=True, type=click.Choice(["saved", "not-saved"]))
+@click.option("--notes", required=True, help="What was offered and what the client said.")
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str) -> None:
+    """Record the retention call's outcome. The Retention team only."""
+    service = _service(c)
+    cr = service.save_attempt(cr_id, as_person, outcome, notes)
+    _done(c, service, cr, f"save attempt ({outcome}) recorded by {as_person}")
+
+
+@cr_group.command("submit")
+@click.argument("cr_id", metavar="ID")
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_submit(c: Any, cr_id: str, as_person: str) -> None:
+    """Submit a draft for approval: the Retention team when escalated to it, else the Account
+    Manager."""
+    service = _service(c)
+    cr = service.submit(cr_id, as_person)
+    _done(c, service, cr, f"submitted by {as_person}")
+
+
+@cr_group.command("approve")
+@click.argument("cr_id", metavar="ID")
+@click.option("--note", default="", help="A note kept with the approval.")
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
+    """Approve the pending step (or, for the accounting team, mark it processed)."""
+    service = _service(c)
+    cr = service.approve(cr_id, as_person, note)
+    deliveries = service.deliver(cr.id) if cr.status == "approved" else []
+    if c.as_json:
+        _emit({**_summary(service, cr), "notices": [d.__dict__ for d in deliveries]})
+    else:
+        last = cr.approvals[-1] if cr.approvals else None
+        action = last.action if last else "approved"
+        click.echo(f"{cr.id} ({cr.type} for {cr.client}): {action} by {as_person}; it "
+                   f"{service.standing(cr)}.")
+        for d in deliveries:
+            if not d.error:
+                click.echo(f"Notice sent to {', '.join(d.recipients)}: {d.subject}")
+    _warn_unsent(deliveries)
+
+
+def _warn_unsent(deliveries: list[Any]) -> None:
+    for d in deliveries:
+        if d.error:
+            click.echo(f"adoffboard: warning: the notice {d.subject!r} was not sent ({d.error}); "
+                       "it stays queued: `adoffboard reminders send` retries it", err=True)
+
+
+@cr_group.command("reject")
+@click.argument("cr_id", metavar="ID")
+@click.option("--reason", required=True, help="Why: kept in the history.")
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_reject(c: Any, cr_id: str, reason: str, as_person: str) -> None:
+    """Reject at the pending step; a rejection ends the request."""
+    service = _service(c)
+    cr = service.reject(cr_id, as_person, reason)
+    _done(c, service, cr, f"rejected by {as_person}")
+
+
+@cr_group.command("show")
+@click.argument("cr_id", metavar="ID")
+@click.option("--as", "as_person", metavar="PERSON", help=_AS_HELP + " (optional here)")
+@click.pass_obj
+def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
+    """A request's fields, where it stands, and its full history."""
+    from adoffboard.cr.notify import describe
+
+    service = _service(c)
+    if as_person:
+        service.actor(as_person)
+    cr = service.get(cr_id)
+    history = service.history(cr.id)
+    notices = service.notices(cr.id)
+    if c.as_json:
+        _emit({**_summary(service, cr), "history": [t.to_dict() for t in history],
+               "notices": [{k: n[k] for k in ("kind", "status", "subject", "recipients",
+                                              "created_at", "sent_at", "error")}
+                           for n in notices]})
+        return
+    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {cr.status}; it {service.standing(cr)}")
+    click.echo(f"Content hash: {cr.content_hash}")
+    for line in describe(cr, c.workspace):
+        click.echo(line)
+    if cr.type == "pause" and cr.content.pause_end_date is None:
+        click.echo("WARNING: this pause has no end date: set one with the Account Manager "
+                   f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`).")
+    click.echo("\nHistory:")
+    for t in history:
+        detail = f": {t.detail}" if t.detail else ""
+        click.echo(f"  {t.at}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
+                   f"[{t.content_hash[:12]}]{detail}")
+    if notices:
+        click.echo("\nNotices:")
+        for n in notices:
+            when = n["sent_at"] or n["created_at"]
+            error = f" ({n['error']})" if n["error"] else ""
+            click.echo(f"  {when}  {n['status']:<9} {n['subject']} -> "
+                       f"{', '.join(n['recipients'])}{error}")
+
+
+@cr_group.command("list")
+@click.option("--client", help="Only this client's requests.")
+@click.option("--status", type=click.Choice(["draft", "submitted", "approved", "rejected"]))
+@click.option("--type", "type_", type=click.Choice(["save-attempt", "cancellation", "pause",
+                                                     "addendum"]))
+@click.option("--as", "as_person", metavar="PERSON", help=_AS_HELP + " (optional here)")
+@click.pass_obj
+def cr_list(c: Any, client: str | None, status: str | None, type_: str | None,
+            as_person: str | None) -> None:
+    """Change requests, oldest first, filtered by client, status or type."""
+    service = _service(c)
+    if as_person:
+        service.actor(as_person)
+    if client:
+        c.workspace.load_client(client)
+    found = service.find(client=client, status=status, type_=type_)
+    if c.as_json:
+        _emit([_summary(service, cr) for cr in found])
+        return
+    if not found:
+        click.echo("No change requests.")
+        return
+    from rich.table import Table
+
+    table = Table("id", "client", "type", "departments", "effective", "status", "standing")
+    for cr in found:
+        table.add_row(cr.id, cr.client, cr.type, ",".join(cr.content.departments),
+                      str(cr.content.effective_date or ""), cr.status, service.standing(cr))
+    c.console().print(table)
+
+
+@cr_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@click.pass_obj
+def cr_import(c: Any, file: Path, as_person: str) -> None:
+    """Import change requests exported from the CRM (CSV or JSON) as drafts: all rows or none.
+
+    Columns: client, type, departments, scope, effective_date, pause_end_date, credit_amount,
+    monthly_total, campaign_budgets (NAME=AMOUNT;...), addendum_ref, notes, escalated, crm_ref,
+    created_by (default: --as).
+    """
+    from adoffboard.cr.importer import read_rows
+    from adoffboard.cr.service import ImportProblems
+
+    service = _service(c)
+    service.actor(as_person)
+    rows = read_rows(file)
+    try:
+        created = service.import_rows(as_person, str(file), rows)
+    except ImportProblems as exc:
+        for line in exc.lines:
+            click.echo(line, err=True)
+        raise
+    if c.as_json:
+        _emit([_summary(service, cr) for cr in created])
+        return
+    click.echo(f"Imported {len(created)} change request(s) as drafts: "
+               + ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created))
+
+
+# --- planner and reminders ----------------------------------------------------------------------
+
+
+def _date_option(value: str | None, what: str) -> dt.date | None:
+    from adoffboard.engine import parse_date
+
+    return parse_date(value, what)
+
+
+@click.command("planner")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="Dates from this day.")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Dates up to this day.")
+@click.pass_obj
+def planner(c: Any, start: str | None, end: str | None) -> None:
+    """The planner of approved cancellations and pauses (effective and pause end dates)."""
+    rows = _service(c).planner(_date_option(start, "--from"), _date_option(end, "--to"))
+    if c.as_json:
+        _emit(rows)
+        return
+    if not rows:
+        click.echo("Nothing on the planner.")
+        return
+    from rich.table import Table
+
+    table = Table("effective", "client", "type", "departments", "scope", "pause ends", "request")
+    for r in rows:
+        ends = r["pause_end_date"] or ("[red]NOT SET[/red]" if r["pause_end_missing"] else "")
+        table.add_row(r["effective_date"] or "", r["client"], r["type"], r["departments"],
+                      r["scope"], ends, r["cr_id"])
+    c.console().print(table)
+    missing = [r["cr_id"] for r in rows if r["pause_end_missing"]]
+    if missing:
+        click.echo(f"Pauses without an end date: {', '.join(missing)}: set one with the Account "
+                   "Manager.")
+
+
+@click.group("reminders")
+def reminders() -> None:
+    """Reminders to the teams before effective and pause end dates."""
+
+
+@reminders.command("send")
+@click.option("--today", metavar="YYYY-MM-DD", help="Act as if today were this day.")
+@click.pass_obj
+def reminders_send(c: Any, today: str | None) -> None:
+    """Send every reminder due today (each once), and any notice still queued."""
+    from adoffboard.engine import Env
+
+    day = _date_option(today, "--today") or Env(c.workspace).today()
+    service = _service(c)
+    queued, problems = service.queue_reminders(day)
+    deliveries = service.deliver()
+    failed = [d for d in deliveries if d.error]
+    if c.as_json:
+        _emit({"today": day.isoformat(), "queued": queued, "problems": problems,
+               "sent": [d.__dict__ for d in deliveries if not d.error],
+               "failed": [d.__dict__ for d in failed]})
+    else:
+        for d in deliveries:
+            state = f"NOT SENT ({d.error})" if d.error else "sent"
+            click.echo(f"{state}: {d.subject} -> {', '.join(d.recipients)}")
+        for p in problems:
+            click.echo(f"adoffboard: warning: {p}", err=True)
+        click.echo(f"{day}: {len(deliveries) - len(failed)} sent, {len(failed)} not sent.")
+    if failed:
+        click.echo(f"adoffboard: error: {len(failed)} notice(s) could not be sent; they stay "
+                   "queued for the next `adoffboard reminders send`", err=True)
+        sys.exit(EXIT_TRANSIENT)
