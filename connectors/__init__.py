@@ -42,6 +42,17 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "scripts_quiet": Phase.ADS,
         },
     ),
+    "microsoft_ads": ConnectorInfo(
+        platform="microsoft_ads",
+        title="Microsoft Advertising",
+        module="adoffboard.connectors.microsoft_ads",
+        cls="MicrosoftAdsConnector",
+        manifest_key="microsoft_ads",
+        actions={
+            "pause_campaigns": Phase.ADS,
+            "budgets_to_floor": Phase.ADS,
+        },
+    ),
 }
 
 
