@@ -82,7 +82,11 @@ class MicrosoftAdsApi:
         )
 
         s = self.settings
-        check_sandbox_only(dict(s), s.get("endpoint"))
+        # check_sandbox_only reads host:port; these endpoints are URLs (none: Microsoft's hosts)
+        endpoints = [e for e in (s.get("endpoint"), s.get("customer_endpoint")) if e] or [None]
+        for endpoint in endpoints:
+            check_sandbox_only(dict(s), urlsplit(endpoint).netloc or endpoint if endpoint
+                               else None)
         if not s.get("developer_token"):
             raise AuthError("platforms.microsoft_ads.developer_token is not configured")
         env = s.get("environment") or "production"
