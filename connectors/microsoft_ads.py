@@ -425,6 +425,8 @@ def live_values(changes: Sequence[Change], campaigns: Sequence[Campaign],
         c = by_id.get(ch.entity_id)
         if c is None:
             live[ch.id] = None
+        elif c.status == "Deleted":  # deleted since the plan: nothing left to change
+            live[ch.id] = "Deleted"
         elif ch.field == "Status":
             live[ch.id] = c.status
         else:

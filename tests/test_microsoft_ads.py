@@ -260,18 +260,21 @@ def test_drift_and_already_are_settled_without_a_write(box, tmp_path):
     account.campaigns["7701"].status = "Paused"  # someone paused it: ALREADY
     account.campaigns["7702"].daily_budget = 40.0  # someone raised it: DRIFT, left alone
     account.campaigns["7703"].status = "BudgetPaused"  # the platform did: still to pause
+    account.campaigns["7706"].status = "Deleted"  # deleted since the plan: DRIFT, not sent
     journal = MemoryJournal()
     outcomes = {o.change_id: o for o in connector.apply(changes, journal)}
     key = f"microsoft_ads:{LAKESIDE}:campaign:"
     assert outcomes[key + "7701:Status"].status == OutcomeStatus.ALREADY
     assert outcomes[key + "7702:DailyBudget"].status == OutcomeStatus.DRIFT
     assert outcomes[key + "7703:Status"].status == OutcomeStatus.APPLIED
+    assert outcomes[key + "7706:DailyBudget"].status == OutcomeStatus.DRIFT
+    assert outcomes[key + "7706:DailyBudget"].live == "Deleted"
     assert account.campaigns["7702"].daily_budget == 40.0
     sent_ids = {i for _, _, items in writes(box) for i, _ in items}
     assert "7701" not in {i for op, _, items in writes(box) for i, f in items if "Status" in f}
     assert "7702" not in {i for _, _, items in writes(box, "UpdateCampaigns") for i, f in items
                           if "DailyBudget" in f}
-    assert "7703" in sent_ids
+    assert "7703" in sent_ids and "7706" not in sent_ids
     # intents are journaled before their outcomes
     for ch_id in (key + "7703:Status", key + "7704:DailyBudget"):
         assert journal.order.index(f"intent:{ch_id}") < journal.order.index(f"outcome:{ch_id}")

@@ -274,8 +274,8 @@ def test_partial_failure_fault_fails_the_matched_budget(box):
 @pytest.mark.parametrize(
     "accounts,message",
     [
-        ([{"account_id": "1", "customer_id": "2", "campaigns": [{"id": "3", "status": "On",
-                                                          "daily_budget": 5.0}]}],
+        ([{"account_id": "1", "customer_id": "2",
+           "campaigns": [{"id": "3", "status": "On", "daily_budget": 5.0}]}],
          r"campaigns\[0\].status: 'On' is not one of"),
         ([{"account_id": 12, "customer_id": "2"}], "account_id: must be a quoted string"),
         ([{"account_id": "1", "customer_id": "2",
