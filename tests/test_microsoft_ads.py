@@ -348,3 +348,24 @@ def test_generate_account_for_benchmarks():
     assert len(camps) == 1000 and len({c["id"] for c in camps}) == 1000
     assert {c["status"] for c in camps} == {"Active", "Paused", "Deleted", "BudgetPaused"}
     assert sum("budget_id" in c for c in camps) == 100
+
+
+def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sandbox):
+    out = tmp_path / "lakeside.json"
+    assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o",
+               str(out)).exit_code == 0
+    assert sandbox.log.mutating("microsoft_ads") == []
+    planned = {s["step_id"]: s for s in json.loads(out.read_text())["steps"]}
+    assert len(planned["microsoft-ads-pause"]["changes"]) == 7
+    assert len(planned["microsoft-ads-budgets"]["changes"]) == 7
+    applied = cli("apply", str(out))
+    assert applied.exit_code == 0, applied.output
+    assert [e.method for e in sandbox.log.mutating("microsoft_ads")] == [
+        "UpdateCampaigns", "UpdateCampaigns", "UpdateBudgets"]
+    account = standin(sandbox).accounts[LAKESIDE]
+    assert account.campaigns["7704"].status == "Paused"
+    assert account.campaigns["7707"].status == "Deleted"
+    assert account.budgets["8801"].amount == 0.05
+    report = json.loads(cli("--json", "verify", "lakeside-powersports").output)
+    by_step = {c["step_id"]: c["status"] for c in report["checks"]}
+    assert by_step["microsoft-ads-pause"] == by_step["microsoft-ads-budgets"] == "PASS"
