@@ -289,9 +289,34 @@ class GoogleAdsSettings(_Model):
         return value
 
 
+class MicrosoftAdsSettings(_Model):
+    """`[platforms.microsoft_ads]`: `endpoint` replaces both services' hosts (the sandbox);
+    empty means Microsoft's own hosts for `environment` (production, or Microsoft's sandbox)."""
+
+    endpoint: str = ""
+    customer_endpoint: str = ""  # Customer Management host, when it differs from `endpoint`
+    environment: Literal["production", "sandbox"] = "production"
+    developer_token: str
+    access_token: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    refresh_token: str = ""
+    timeout_s: float = 60.0
+    attempts: int = Field(default=5, ge=1)
+
+    @field_validator("developer_token", "access_token", "client_id", "client_secret",
+                     "refresh_token")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "google_ads": GoogleAdsSettings,
+    "microsoft_ads": MicrosoftAdsSettings,
 }
 
 

@@ -25,6 +25,11 @@ DEMO_CLIENT: dict[str, Any] = {
         "manager_id": "111-222-3333",
         "expected_name": "Lakeside Powersports",
     },
+    "microsoft_ads": {
+        "account_id": "149876543",
+        "customer_id": "251234567",
+        "expected_name": "Lakeside Powersports",
+    },
 }
 
 

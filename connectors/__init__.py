@@ -43,6 +43,17 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "set_budgets": Phase.ADS,
         },
     ),
+    "microsoft_ads": ConnectorInfo(
+        platform="microsoft_ads",
+        title="Microsoft Advertising",
+        module="adoffboard.connectors.microsoft_ads",
+        cls="MicrosoftAdsConnector",
+        manifest_key="microsoft_ads",
+        actions={
+            "pause_campaigns": Phase.ADS,
+            "budgets_to_floor": Phase.ADS,
+        },
+    ),
 }
 
 

@@ -1,0 +1,216 @@
+"""The Microsoft Advertising transport: the `msads` SDK's REST ServiceClients, built lazily.
+
+The SDK (import name `bingads`, with its generated `openapi_client`) takes seconds to import, so
+nothing here imports it before a connector actually talks to the platform. Reads are POSTs in this
+API (`.../QueryByAccountId`), so the dry-run guard cannot filter by HTTP verb: it allowlists the
+three read operations by method and path in the urllib3 pool under the SDK's REST client and
+refuses everything else before it leaves the process.
+
+Errors arrive as `openapi_client.exceptions.ApiException` with a JSON `ApplicationFault` body:
+`ApiFaultDetail` (Campaign Management: `OperationErrors`, `BatchErrors`), `ApiFault` (Customer
+Management: `OperationErrors`) or `AdApiFaultDetail` (authentication: `Errors`). `translate` maps
+them by what the caller should do: 117 CallRateExceeded -> TransientError(retry_after=60), 5xx and
+connection failures -> TransientError, 105/106/109 and HTTP 401/403 -> AuthError, the rest ->
+PlatformError. msads 13.0.30.1's REST client never refreshes a token by itself: with a plain
+access token an expired one (109) is an AuthError, never a network refresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from adoffboard.credentials import check_sandbox_only, resolve
+from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+
+API_VERSION = 13
+CAMPAIGNS = "CampaignManagementService"
+CUSTOMERS = "CustomerManagementService"
+READ_OPERATIONS = frozenset({
+    ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
+    ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
+    ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
+})
+THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
+CALL_RATE_EXCEEDED = 117
+AUTH_CODES = frozenset({105, 106, 109})
+NATIVE_REDIRECT = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+
+
+class ReadOnlyPool:
+    """Stands in for the SDK's urllib3 pool manager; refuses every non-read request."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        path = urlsplit(url).path
+        if (method.upper(), path) not in READ_OPERATIONS:
+            raise DryRunViolation(
+                f"read-only run refused Microsoft Advertising {method.upper()} {path}: "
+                "nothing was sent")
+        return self._inner.request(method, url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class MicrosoftAdsApi:
+    """One account's ServiceClients (Campaign and Customer Management), built on first use."""
+
+    def __init__(self, settings: Mapping[str, Any], workspace_root: Path, *, account_id: str,
+                 customer_id: str, read_only: bool) -> None:
+        self.settings = settings
+        self.base = workspace_root
+        self.account_id, self.customer_id = account_id, customer_id
+        self.read_only = read_only
+        self._clients: dict[str, Any] = {}
+        self._auth: Any = None
+
+    def _authorization(self) -> Any:
+        if self._auth is not None:
+            return self._auth
+        from bingads.authorization import (
+            AuthorizationData,
+            OAuthDesktopMobileAuthCodeGrant,
+            OAuthDesktopMobileImplicitGrant,
+            OAuthTokens,
+            OAuthWebAuthCodeGrant,
+        )
+
+        s = self.settings
+        # check_sandbox_only reads host:port; these endpoints are URLs (none: Microsoft's hosts)
+        endpoints = [e for e in (s.get("endpoint"), s.get("customer_endpoint")) if e] or [None]
+        for endpoint in endpoints:
+            check_sandbox_only(dict(s), urlsplit(endpoint).netloc or endpoint if endpoint
+                               else None)
+        if not s.get("developer_token"):
+            raise AuthError("platforms.microsoft_ads.developer_token is not configured")
+        env = s.get("environment") or "production"
+        token = resolve(s["developer_token"], base=self.base).value
+        if s.get("access_token"):
+            # A given access token is used as is: expires_in None means it is never refreshed.
+            tokens = OAuthTokens(access_token=resolve(s["access_token"], base=self.base).value,
+                                 access_token_expires_in_seconds=None)
+            authentication: Any = OAuthDesktopMobileImplicitGrant(
+                client_id="adoffboard", oauth_tokens=tokens, env=env)
+        elif s.get("refresh_token") and s.get("client_id"):
+            client_id = resolve(s["client_id"], base=self.base).value
+            if s.get("client_secret"):
+                authentication = OAuthWebAuthCodeGrant(
+                    client_id, resolve(s["client_secret"], base=self.base).value,
+                    NATIVE_REDIRECT, env=env)
+            else:
+                authentication = OAuthDesktopMobileAuthCodeGrant(client_id, env=env)
+            try:
+                authentication.request_oauth_tokens_by_refresh_token(
+                    resolve(s["refresh_token"], base=self.base).value)
+            except Exception as exc:  # the SDK raises its own OAuth and requests errors
+                raise AuthError("Microsoft Advertising refused the refresh token "
+                                f"({type(exc).__name__})") from None
+        else:
+            raise AuthError("platforms.microsoft_ads needs access_token, or refresh_token with "
+                            "client_id (and client_secret for a web application)")
+        self._auth = AuthorizationData(account_id=self.account_id, customer_id=self.customer_id,
+                                       developer_token=token, authentication=authentication)
+        return self._auth
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            from bingads.service_client import ServiceClient
+            from openapi_client import rest
+
+            s = self.settings
+            location = (s.get("customer_endpoint") if service == CUSTOMERS else None) \
+                or s.get("endpoint") or None
+            svc = ServiceClient(service, API_VERSION, self._authorization(),
+                                environment=s.get("environment") or "production",
+                                location=location)
+            api_client = svc._api.api_client
+            # Retries are ours (on the injected clock); urllib3 would otherwise resend a PUT.
+            api_client.configuration.retries = 0
+            api_client.rest_client = rest.RESTClientObject(api_client.configuration)
+            if self.read_only:
+                pool = api_client.rest_client.pool_manager
+                api_client.rest_client.pool_manager = ReadOnlyPool(pool)
+            self._clients[service] = svc
+        return self._clients[service]
+
+    def call(self, service: str, operation: str, request: Any, timeout: float) -> tuple[Any, str]:
+        """Send one operation; the response's data and its TrackingId. Raises adoffboard errors."""
+        method = getattr(self.client(service), f"{operation}_with_http_info")
+        try:
+            answer = method(request, _request_timeout=timeout)
+        except DryRunViolation:
+            raise
+        except Exception as exc:  # translated at the boundary
+            raise translate(exc) from exc
+        headers = answer.headers or {}
+        return answer.data, str(headers.get("TrackingId", ""))
+
+    def close(self) -> None:
+        for svc in self._clients.values():
+            pool = svc._api.api_client.rest_client.pool_manager
+            pool.clear()
+        self._clients.clear()
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def fault_errors(body: Any) -> list[Mapping[str, Any]]:
+    """Every error object of an ApplicationFault body (operation, batch or ad-API errors)."""
+    if not isinstance(body, Mapping):
+        return []
+    found: list[Mapping[str, Any]] = []
+    for key in ("OperationErrors", "BatchErrors", "Errors"):
+        found += [e for e in body.get(key) or [] if isinstance(e, Mapping)]
+    return found
+
+
+def describe(errors: Sequence[Mapping[str, Any]]) -> str:
+    parts = [f"{e.get('Code')} {e.get('ErrorCode')}: {e.get('Message') or ''}".strip()
+             for e in errors[:3]]
+    return "; ".join(parts) or "request failed"
+
+
+def translate(exc: Exception) -> Exception:
+    """Map SDK, HTTP and transport exceptions to adoffboard's tree, by what the caller should do."""
+    import urllib3
+    from openapi_client.exceptions import ApiException
+
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        try:
+            body = json.loads(exc.body) if exc.body else None
+        except (TypeError, ValueError):
+            body = None
+        errors = fault_errors(body)
+        tracking = str(body.get("TrackingId") or "") if isinstance(body, Mapping) else ""
+        codes = {e.get("Code") for e in errors}
+        text = describe(errors) if errors else f"HTTP {status} {exc.reason or ''}".strip()
+        if CALL_RATE_EXCEEDED in codes:
+            return TransientError(f"Microsoft Advertising throttled the call: {text}",
+                                  retry_after=THROTTLE_WAIT_S, request_id=tracking)
+        if codes & AUTH_CODES or status in (401, 403):
+            return AuthError(f"Microsoft Advertising refused access: {text}")
+        if status >= 500 or status == 0:
+            return TransientError(f"Microsoft Advertising unavailable: {text}",
+                                  request_id=tracking)
+        return PlatformError(f"Microsoft Advertising: {text}", request_id=tracking)
+    if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError):
+        return TransientError(f"Microsoft Advertising unreachable: {type(exc).__name__}")
+    return PlatformError(f"Microsoft Advertising client error: {type(exc).__name__}: {exc}")
+
+
+def partial_errors(errors: Sequence[Any] | None) -> dict[int, str]:
+    """Item index -> message, from a response's `PartialErrors` (SDK BatchError models)."""
+    out: dict[int, str] = {}
+    for err in errors or ():
+        if err is None or err.index is None:
+            continue
+        out[int(err.index)] = f"{err.code} {err.error_code}: {err.message or ''}".strip()
+    return out
