@@ -512,7 +512,8 @@ def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
             return base.with_status(CheckStatus.FAIL, f"{platform}: {unreadable[platform]}")
         live.update(connectors[platform].live_values([c for c in changes
                                                       if c.platform == platform]))
-    status, detail, evidence = judge(changes, live)
+    status, detail, evidence = judge(
+        changes, live, lambda ch, a, b: connectors[ch.platform].same_value(ch, a, b))
     return Check(step.id, step.title, step.part, status, detail, step.owner, evidence)
 
 

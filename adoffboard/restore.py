@@ -10,7 +10,7 @@ client's decision): they are listed as notes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,15 +67,16 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
     return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))
 
 
-def judge(changes: Sequence[Change], live: Mapping[str, Any]) -> tuple[CheckStatus, str,
-                                                                        tuple[str, ...]]:
+def judge(changes: Sequence[Change], live: Mapping[str, Any],
+          same: Callable[[Change, Any, Any], bool] = lambda c, a, b: bool(a == b),
+          ) -> tuple[CheckStatus, str, tuple[str, ...]]:
     """Verify a restore from freshly read values: restored, still ours, or someone else's."""
     restored, still_ours, theirs = [], [], []
     for ch in changes:
         value = live.get(ch.id)
-        if value == ch.after:
+        if same(ch, value, ch.after):
             restored.append(ch)
-        elif value == ch.before:
+        elif same(ch, value, ch.before):
             still_ours.append(ch)
         else:
             theirs.append((ch, value))

@@ -104,5 +104,9 @@ class Connector(ABC):
         missing entity maps to None. Verify uses it to judge an exact restore."""
         raise PlatformError(f"{self.title} cannot read values back for a restore yet")
 
+    def same_value(self, change: Change, live: Any, target: Any) -> bool:
+        """Whether a live value counts as `target` for this change's field (restore checks)."""
+        return bool(live == target)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release channels and sessions."""

@@ -245,7 +245,8 @@ class MicrosoftAdsConnector(Connector):
                 SdkBudget(Id=c.entity_id, Amount=float(c.after)) for c in chunk])
         elif chunk[0].field == "Status":
             request = UpdateCampaignsRequest(AccountId=account, Campaigns=[
-                SdkCampaign(Id=c.entity_id, Status=CampaignStatus(c.after)) for c in chunk])
+                SdkCampaign(Id=c.entity_id, Status=CampaignStatus(_settable(c.after)))
+                for c in chunk])
         else:
             request = UpdateCampaignsRequest(AccountId=account, Campaigns=[
                 SdkCampaign(Id=c.entity_id, DailyBudget=float(c.after)) for c in chunk])
@@ -261,6 +262,18 @@ class MicrosoftAdsConnector(Connector):
             else Outcome(c.id, OutcomeStatus.APPLIED, live=c.after, request_id=tracking)
             for i, c in enumerate(chunk)
         ]
+
+    def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        live: dict[str, Any] = {}
+        for account in sorted({c.account for c in changes}):
+            mine = [c for c in changes if c.account == account]
+            campaigns, budgets = self._read_campaigns(account)
+            live.update(live_values(mine, campaigns, budgets))
+        return live
+
+    def same_value(self, change: Change, live: Any, target: Any) -> bool:
+        view: Callable[[Any], Any] = _status_view if change.field == "Status" else (lambda v: v)
+        return same_amount(view(live), view(target))
 
     # --- verification -------------------------------------------------------------------------
 
@@ -401,6 +414,11 @@ def verify_budgets(state: AccountState) -> Verdict:
     checked = sum(1 for c in state.campaigns if c.status != "Deleted")
     return Verdict(CheckStatus.PASS, f"every daily budget at the {state.currency} minimum "
                    f"({checked} campaign(s), {len(state.budgets)} shared budget(s) checked)")
+
+
+def _settable(status: str) -> str:
+    """The status to send: the platform sets BudgetPaused by itself (a restore sends Active)."""
+    return "Active" if status in RUNNING else "Paused" if status in PAUSED else status
 
 
 def _status_view(status: Any) -> Any:

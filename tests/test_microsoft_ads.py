@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli
+from conftest import Cli, approved_cr
 from test_contract import MemoryJournal
 
 from adoffboard.clock import FakeClock
@@ -351,6 +351,7 @@ def test_generate_account_for_benchmarks():
 
 
 def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sandbox):
+    approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out = tmp_path / "lakeside.json"
     assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o",
                str(out)).exit_code == 0
