@@ -24,6 +24,7 @@ DEMO_CLIENT: dict[str, Any] = {
         "manager_id": "111-222-3333",
         "expected_name": "Lakeside Powersports",
     },
+    "meta": {"ad_account_id": "act_1029384756", "expected_name": "Lakeside Powersports"},
 }
 
 
