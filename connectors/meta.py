@@ -91,6 +91,7 @@ class MetaConnector(Connector):
         s = ctx.settings
         self._api: Any = None
         self._session: Any = None
+        self._adapter: GuardedAdapter | None = None
         self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
         self._page_size = int(s.get("page_size", 500))
         # Meta states how long a throttle lasts; waiting less only provokes another refusal.
@@ -116,8 +117,8 @@ class MetaConnector(Connector):
                 str(s["app_id"]), resolve(s["app_secret"], base=base).value,
                 resolve(s["access_token"], base=base).value, timeout=self.ctx.retry.timeout)
             session.GRAPH = endpoint  # this session only; the class default stays untouched
-            adapter = GuardedAdapter(read_only=self.ctx.read_only, calls=self.calls,
-                                     pacer=self._pacer)
+            adapter = self._adapter = GuardedAdapter(read_only=self.ctx.read_only,
+                                                     calls=self.calls, pacer=self._pacer)
             session.requests.mount("http://", adapter)
             session.requests.mount("https://", adapter)
             self._session = session
@@ -328,10 +329,12 @@ class MetaConnector(Connector):
                 retry.append(ch)
                 continue
             ok, response = answers[ch.id]
-            headers = response.headers()
-            self._pacer.observe(header_map(headers), keep_higher=True)
+            headers = header_map(response.headers())
+            self._pacer.observe(headers, keep_higher=True)
             if ok:
-                final[ch.id] = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after)
+                final[ch.id] = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
+                                       request_id=headers.get("x-fb-trace-id", "")
+                                       or self._last_trace())
                 continue
             err = GraphError(response.status(), response.body(), headers)
             if err.transient:
@@ -363,12 +366,16 @@ class MetaConnector(Connector):
         account = self._account(ch.account)
         try:
             self._call(lambda: account.delete_agencies(params={"business": agency_id}))
-            outcome = Outcome(ch.id, OutcomeStatus.APPLIED, live=None)
+            outcome = Outcome(ch.id, OutcomeStatus.APPLIED, live=None,
+                              request_id=self._last_trace())
         except PlatformError as exc:
             outcome = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
                               request_id=exc.request_id or "")
         journal.record([outcome])
         return [outcome]
+
+    def _last_trace(self) -> str:
+        return self._adapter.last_trace if self._adapter is not None else ""
 
     # --- verification -------------------------------------------------------------------------
 

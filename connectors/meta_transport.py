@@ -129,6 +129,7 @@ class GuardedAdapter(HTTPAdapter):
         self.read_only = read_only
         self.calls = calls
         self.pacer = pacer
+        self.last_trace = ""  # x-fb-trace-id of the last answer: Meta's request id
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         method = (request.method or "GET").upper()
@@ -139,6 +140,7 @@ class GuardedAdapter(HTTPAdapter):
         self.calls["read" if method == "GET" else "write"] += 1
         response = super().send(request, *args, **kwargs)
         self.pacer.observe(response.headers)
+        self.last_trace = response.headers.get("x-fb-trace-id", "")
         return response
 
 
@@ -157,9 +159,9 @@ class GraphError:
         self.subcode = _int(error.get("error_subcode"))
         self.message = str(error.get("message") or f"HTTP {status}")
         self.kind = str(error.get("type") or "")
-        self.trace = str(error.get("fbtrace_id") or "")
         self.is_transient = bool(error.get("is_transient"))
         self.headers = header_map(headers)
+        self.trace = str(error.get("fbtrace_id") or self.headers.get("x-fb-trace-id", ""))
 
     def describe(self) -> str:
         sub = f"/{self.subcode}" if self.subcode else ""

@@ -145,13 +145,18 @@ def _account(raw: Mapping[str, Any], agency: Mapping[str, str]) -> AdAccount:
 def graph_error(status: int, code: int, message: str, *, kind: str = "OAuthException",
                 subcode: int | None = None, transient: bool = False,
                 headers: dict[str, str] | None = None) -> Response:
+    trace = _trace_id()
     error: dict[str, Any] = {"message": message, "type": kind, "code": code,
-                             "fbtrace_id": "A" + secrets.token_urlsafe(12)}
+                             "fbtrace_id": trace}
     if subcode is not None:
         error["error_subcode"] = subcode
     if transient:
         error["is_transient"] = True
-    return Response(status, {"error": error}, dict(headers or {}))
+    return Response(status, {"error": error}, {"x-fb-trace-id": trace, **(headers or {})})
+
+
+def _trace_id() -> str:
+    return "A" + secrets.token_urlsafe(12)
 
 
 # --- the stand-in -----------------------------------------------------------------------------
@@ -263,6 +268,7 @@ class MetaStandIn(HttpStandIn):
                 acct.calls += 1
             for name, value in self.usage_headers(acct).items():
                 response.headers.setdefault(name, value)
+        response.headers.setdefault("x-fb-trace-id", _trace_id())
         return response
 
     def usage_headers(self, acct: AdAccount | None, *, regain_minutes: int = 0,
@@ -553,6 +559,7 @@ class MetaStandIn(HttpStandIn):
             self.log.finish(entry, str(response.status))
         for name, value in self.usage_headers(acct).items():
             response.headers.setdefault(name, value)
+        response.headers.setdefault("x-fb-trace-id", _trace_id())
         return _item_response(response, include_headers)
 
     # --- benchmarks ---------------------------------------------------------------------------
