@@ -111,6 +111,7 @@ class AdAccount:
     rules: dict[str, Rule] = field(default_factory=dict)
     agencies: dict[str, AgencyLink] = field(default_factory=dict)
     usage_pct: int = 0  # the baseline of the usage headers (tests raise it to provoke pacing)
+    token_blocked: bool = False  # the agency's token lost its permissions on the account
     calls: int = 0
 
 
@@ -120,7 +121,7 @@ def _account(raw: Mapping[str, Any], agency: Mapping[str, str]) -> AdAccount:
         timezone_name=raw.get("timezone_name", "America/Chicago"),
         owner_business=str(raw.get("owner_business", "")),
         account_status=int(raw.get("account_status", 1)),
-        usage_pct=int(raw.get("usage_pct", 0)),
+        usage_pct=int(raw.get("usage_pct", 0)), token_blocked=bool(raw.get("token_blocked")),
     )
     for c in raw.get("campaigns") or []:
         acct.campaigns[str(c["id"])] = Campaign(
@@ -216,11 +217,31 @@ class MetaStandIn(HttpStandIn):
     def account_of(self, request: Request) -> str | None:
         if "account" in request.params:
             return request.params["account"]
-        found = self.find(request.params.get("id", "")) if "id" in request.params else None
-        return found[1].id if found else None
+        if "id" in request.params:
+            found = self.find(request.params["id"])
+            return found[1].id if found else None
+        if request.method == "POST" and request.path.rstrip("/") == V:
+            return self._batch_account(request)
+        return None
+
+    def _batch_account(self, request: Request) -> str | None:
+        """The one ad account every request of a batch targets, if there is one."""
+        try:
+            items = json.loads(request.form().get("batch") or "[]")
+        except ValueError:
+            return None
+        accounts = set()
+        for item in items if isinstance(items, list) else []:
+            path = urlsplit("/" + str(item.get("relative_url", "")).lstrip("/")).path
+            head = path.strip("/").removeprefix(VERSION).strip("/").split("/")[0]
+            found = self.find(head)
+            accounts.add(head if head.startswith("act_") else found[1].id if found else None)
+        return accounts.pop() if len(accounts) == 1 else None
 
     def reachable(self, acct: AdAccount) -> bool:
         """Whether the agency's token can see the account: the agency is one of its agencies."""
+        if acct.token_blocked:
+            return False
         return self.agency["id"] in acct.agencies or acct.owner_business == self.agency["id"]
 
     def _no_access_node(self, object_id: str) -> Response:
@@ -276,15 +297,19 @@ class MetaStandIn(HttpStandIn):
         app_pct = min(100, self.app_calls * 100 // max(1, self.call_capacity))
         headers = {"X-App-Usage": json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2,
                                               "total_time": app_pct // 2})}
-        if acct is None:
+        if acct is None and not regain_minutes:
             return headers
-        used = pct if pct is not None else min(
-            100, acct.usage_pct + acct.calls * 100 // max(1, self.call_capacity))
-        headers["X-Ad-Account-Usage"] = json.dumps({
-            "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
-            "ads_api_access_tier": "standard_access"})
+        if acct is None:  # a throttle outside any ad account: counted against the agency
+            used, owner = 100, self.agency["id"]
+        else:
+            used = pct if pct is not None else min(
+                100, acct.usage_pct + acct.calls * 100 // max(1, self.call_capacity))
+            owner = acct.owner_business or acct.id.removeprefix("act_")
+            headers["X-Ad-Account-Usage"] = json.dumps({
+                "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
+                "ads_api_access_tier": "standard_access"})
         headers["X-Business-Use-Case-Usage"] = json.dumps({
-            acct.owner_business or acct.id.removeprefix("act_"): [{
+            owner: [{
                 "type": "ads_management", "call_count": used, "total_cputime": used // 2,
                 "total_time": used // 2, "estimated_time_to_regain_access": regain_minutes,
                 "ads_api_access_tier": "standard_access"}]})
