@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cassette_scrub_meta import REDACTED, leaks, meta_vcr
 
 from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest
@@ -26,7 +27,6 @@ from adoffboard.demo import DEMO_CLIENT
 from adoffboard.retry import RetryPolicy
 from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
 from adoffboard.sandbox.core import load_scenario
-from cassette_scrub_meta import REDACTED, leaks, meta_vcr
 
 CASSETTES = Path(__file__).parent / "cassettes" / "meta"
 SECRET = "cassette-app-secret-SECRET-4410"
