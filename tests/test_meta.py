@@ -409,3 +409,43 @@ def test_account_the_agency_never_had_plans_a_manual_check(box: Sandbox, tmp_pat
     assert state.reachable is False
     draft = reader.plan("pause_campaigns", {}, state, "meta-pause")
     assert draft.changes == () and "act_5550001" in draft.manual_items[0]
+
+
+def test_usage_rising_with_calls_slows_the_reads(tmp_path: Path) -> None:
+    section = {**load_scenario(DEMO_SCENARIO)["meta"], "call_capacity": 8}
+    with Sandbox({"meta": section}) as sandbox:
+        clock = FakeClock()
+        reader = connect(sandbox, tmp_path, read_only=True, clock=clock, page_size=2)
+        reader.read_state(manifest())
+        assert clock.sleeps and clock.sleeps == sorted(clock.sleeps)  # growing with the usage
+        assert max(clock.sleeps) == 60.0
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override,problem",
+    [({"app_secret": "shh-literal"}, "must be a reference"),
+     ({"access_token": "EAAG-literal"}, "must be a reference"),
+     ({"agency_business_id": "agency"}, "should match pattern"),
+     ({"page_size": 10_000}, "less than or equal to 5000")],
+    ids=["literal-secret", "literal-token", "business-id", "page-size"],
+)
+def test_settings_are_validated(override: dict[str, Any], problem: str) -> None:
+    from pydantic import ValidationError
+
+    from adoffboard.config import MetaSettings
+
+    good = {"app_id": "880000000000001", "app_secret": "env:META_APP_SECRET",
+            "access_token": "keyring:adoffboard/meta", "agency_business_id": AGENCY}
+    MetaSettings.model_validate(good)
+    with pytest.raises(ValidationError, match=problem):
+        MetaSettings.model_validate({**good, **override})
+
+
+def test_sandbox_credentials_only_on_loopback(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True, endpoint="https://graph.facebook.com")
+    with pytest.raises(AuthError, match="loopback"):
+        reader.read_state(manifest())
+    assert len(box.log) == 0

@@ -34,6 +34,8 @@ import json
 import math
 import random
 import secrets
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +114,24 @@ class AdAccount:
     agencies: dict[str, AgencyLink] = field(default_factory=dict)
     usage_pct: int = 0  # the baseline of the usage headers (tests raise it to provoke pacing)
     token_blocked: bool = False  # the agency's token lost its permissions on the account
-    calls: int = 0
+    calls: CallWindow = field(default_factory=lambda: CallWindow())
+
+
+class CallWindow:
+    """Calls in the last hour: Meta's usage percentages are over a rolling one-hour window."""
+
+    def __init__(self, span_s: float = 3600.0) -> None:
+        self.span = span_s
+        self._times: deque[float] = deque()
+
+    def add(self) -> None:
+        self._times.append(time.monotonic())
+
+    def count(self) -> int:
+        horizon = time.monotonic() - self.span
+        while self._times and self._times[0] < horizon:
+            self._times.popleft()
+        return len(self._times)
 
 
 def _account(raw: Mapping[str, Any], agency: Mapping[str, str]) -> AdAccount:
@@ -181,7 +200,7 @@ class MetaStandIn(HttpStandIn):
             acct = _account(raw, self.agency)
             self.accounts[acct.id] = acct
         self.call_capacity = int(sec.get("call_capacity", 20_000))  # calls per rolling hour
-        self.app_calls = 0
+        self.app_calls = CallWindow()
         self._declare_routes()
 
     def _declare_routes(self) -> None:
@@ -283,10 +302,10 @@ class MetaStandIn(HttpStandIn):
     def dispatch(self, request: Request) -> Response:
         response = super().dispatch(request)
         with self.lock:
-            self.app_calls += 1
+            self.app_calls.add()
             acct = self.accounts.get(self.account_of(request) or "")
             if acct is not None:
-                acct.calls += 1
+                acct.calls.add()
             for name, value in self.usage_headers(acct).items():
                 response.headers.setdefault(name, value)
         response.headers.setdefault("x-fb-trace-id", _trace_id())
@@ -294,7 +313,7 @@ class MetaStandIn(HttpStandIn):
 
     def usage_headers(self, acct: AdAccount | None, *, regain_minutes: int = 0,
                       pct: int | None = None) -> dict[str, str]:
-        app_pct = min(100, self.app_calls * 100 // max(1, self.call_capacity))
+        app_pct = min(100, self.app_calls.count() * 100 // max(1, self.call_capacity))
         headers = {"X-App-Usage": json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2,
                                               "total_time": app_pct // 2})}
         if acct is None and not regain_minutes:
@@ -303,7 +322,7 @@ class MetaStandIn(HttpStandIn):
             used, owner = 100, self.agency["id"]
         else:
             used = pct if pct is not None else min(
-                100, acct.usage_pct + acct.calls * 100 // max(1, self.call_capacity))
+                100, acct.usage_pct + acct.calls.count() * 100 // max(1, self.call_capacity))
             owner = acct.owner_business or acct.id.removeprefix("act_")
             headers["X-Ad-Account-Usage"] = json.dumps({
                 "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
@@ -562,9 +581,9 @@ class MetaStandIn(HttpStandIn):
                   else "", "id": params.get("id") or sub.arg("business") or ""}
         acct = self.accounts.get(account or "")
         with self.lock:
-            self.app_calls += 1
+            self.app_calls.add()
             if acct is not None:
-                acct.calls += 1
+                acct.calls.add()
         rules = self._item_rules(route.op, entity)
         unanswered = [r for r in rules if r.kind == "timeout"] + [
             r for r in outer.faults
