@@ -45,6 +45,7 @@ from adoffboard.connectors.meta_transport import (
     GraphError,
     GuardedAdapter,
     Pacer,
+    guard_logs,
     header_map,
     minutes_text,
     throttle_wait,
@@ -106,6 +107,7 @@ class MetaConnector(Connector):
             from facebook_business.api import FacebookAdsApi
             from facebook_business.session import FacebookSession
 
+            guard_logs()
             s = self.ctx.settings
             endpoint = str(s.get("endpoint") or GRAPH_URL).rstrip("/")
             check_sandbox_only(dict(s), urlsplit(endpoint).netloc)

@@ -13,7 +13,9 @@ default params). Nothing here ever formats a URL with its query into a message.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +31,28 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({102, 104, 190})
 SLOWDOWN_MAX_S = 60.0  # the pause before a request when usage reaches 100%
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+_SECRET_IN_URL = re.compile(r"(access_token|appsecret_proof)=[^&\s\"']+")
+
+
+class RedactGraphSecrets(logging.Filter):
+    """urllib3 logs each request line, query string included, at DEBUG: the token and proof
+    must not reach a log even when someone turns DEBUG on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "access_token=" in text or "appsecret_proof=" in text:
+            record.msg, record.args = _SECRET_IN_URL.sub(r"\1=[secure]", text), ()
+        return True
+
+
+def guard_logs() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactGraphSecrets) for f in logger.filters):
+        logger.addFilter(RedactGraphSecrets())
 
 
 # --- usage headers ----------------------------------------------------------------------------

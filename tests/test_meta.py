@@ -449,3 +449,27 @@ def test_sandbox_credentials_only_on_loopback(box: Sandbox, tmp_path: Path) -> N
     with pytest.raises(AuthError, match="loopback"):
         reader.read_state(manifest())
     assert len(box.log) == 0
+
+
+def test_no_secret_reaches_a_debug_log_or_a_global(box: Sandbox, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from facebook_business.api import FacebookAdsApi
+    from facebook_business.session import FacebookSession
+
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_SECRET3", "app-secret-for-logs-2291")
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_TOKEN3", "EAAG-token-for-logs-5512")
+    box.meta.app_secret = "app-secret-for-logs-2291"
+    caplog.set_level(logging.DEBUG)
+    writer = connect(box, tmp_path, app_secret="env:ADOFFBOARD_TEST_META_SECRET3",
+                     access_token="env:ADOFFBOARD_TEST_META_TOKEN3")
+    writer.apply(plan(writer, writer.read_state(manifest()), "pause_campaigns"), MemoryJournal())
+    assert "GET /v26.0/act_1029384756" in caplog.text  # urllib3 did log the request lines
+    assert "EAAG-token-for-logs-5512" not in caplog.text
+    assert "app-secret-for-logs-2291" not in caplog.text
+    assert "appsecret_proof=[secure]" in caplog.text
+    # no process-global default API, and the SDK's class-level endpoint is untouched
+    assert FacebookAdsApi.get_default_api() is None
+    assert FacebookSession.GRAPH == "https://graph.facebook.com"
