@@ -98,7 +98,6 @@ class MetaConnector(Connector):
         # Meta states how long a throttle lasts; waiting less only provokes another refusal.
         self._retry = dataclasses.replace(
             ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900))))
-        self._state: MetaState | None = None
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -173,15 +172,14 @@ class MetaConnector(Connector):
             if self._agency_lists(agency_id, aid):
                 raise
             # The agency's access was removed (by a run leaving the platform).
-            self._state = MetaState(aid, expected, "", (), (), (), (), agency_id, "",
-                                    self.ctx.clock.now(), reachable=False)
-            return self._state
+            return MetaState(aid, expected, "", (), (), (), (), agency_id, "",
+                             self.ctx.clock.now(), reachable=False)
         live_name = str(node.get("name", ""))
         if live_name.strip() != expected.strip():
             raise TenantMismatch(f"Meta ad account {aid} is named {live_name!r}, but the "
                                  f"manifest expects {expected!r}: refusing to touch it")
         owner = node.get("business") or {}
-        self._state = MetaState(
+        return MetaState(
             ad_account_id=aid, name=live_name, currency=str(node.get("currency", "")),
             campaigns=self._read_campaigns(aid), adsets=self._read_adsets(aid),
             rules=tuple(rule_from_row(r) for r in self._read_rules(aid)),
@@ -189,7 +187,6 @@ class MetaConnector(Connector):
             owner_business_id=str(owner.get("id", "")) if isinstance(owner, Mapping) else "",
             read_at=self.ctx.clock.now(),
         )
-        return self._state
 
     def _read_campaigns(self, aid: str, statuses: list[str] | None = None
                         ) -> tuple[MetaCampaign, ...]:
@@ -290,6 +287,7 @@ class MetaConnector(Connector):
 
         classes = {"campaign": Campaign, "adset": AdSet, "rule": AdRule}
         final: dict[str, Outcome] = {}
+        last_error: dict[str, str] = {}  # why an item is going round again
         pending = list(chunk)
         for round_no in range(1, self._retry.attempts + 1):
             answers: dict[str, tuple[bool, Any]] = {}
@@ -305,13 +303,14 @@ class MetaConnector(Connector):
                     final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
                                            request_id=exc.request_id or "")
                 return [final[c.id] for c in chunk]
-            retry, waits = self._settle(pending, answers, final)
+            retry, waits = self._settle(pending, answers, final, last_error)
             if not retry:
                 break
             if round_no == self._retry.attempts:
                 for ch in retry:
+                    why = last_error[ch.id]
                     final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=(
-                        f"Meta gave no answer or stayed throttled after {round_no} batch calls"))
+                        f"{ch.entity_type} {ch.entity_id}: {why}, {round_no} batch calls"))
                 break
             wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
             wait = min(wait, self._retry.max_delay)
@@ -323,12 +322,14 @@ class MetaConnector(Connector):
         return [final[c.id] for c in chunk]
 
     def _settle(self, pending: Sequence[Change], answers: Mapping[str, tuple[bool, Any]],
-                final: dict[str, Outcome]) -> tuple[list[Change], list[float]]:
+                final: dict[str, Outcome],
+                last_error: dict[str, str]) -> tuple[list[Change], list[float]]:
         retry: list[Change] = []
         waits: list[float] = []
         for ch in pending:
             if ch.id not in answers:  # a null item: Graph gave no answer for it
                 retry.append(ch)
+                last_error[ch.id] = "no answer (null batch item)"
                 continue
             ok, response = answers[ch.id]
             headers = header_map(response.headers())
@@ -341,6 +342,7 @@ class MetaConnector(Connector):
             err = GraphError(response.status(), response.body(), headers)
             if err.transient:
                 retry.append(ch)
+                last_error[ch.id] = err.describe()
                 wait = throttle_wait(err.headers) if err.rate_limited else None
                 if wait:
                     waits.append(wait)

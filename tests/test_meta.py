@@ -128,6 +128,20 @@ def test_items_that_never_answer_fail_after_the_attempts(box: Sandbox, tmp_path:
     assert len(batches(box)) == 4  # RetryPolicy(attempts=4)
 
 
+def test_item_server_errors_retry_then_fail_with_their_reason(box: Sandbox,
+                                                              tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="internal", platform="meta", method="update_object",
+                             match={"resource": "adset", "id": "120210000001101"}))
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    failed = [o for o in writer.apply(changes, MemoryJournal())
+              if o.status == OutcomeStatus.FAILED]
+    assert [o.change_id for o in failed] == [f"meta:{LAKESIDE}:adset:120210000001101:status"]
+    assert "(1) An unknown error occurred" in failed[0].message
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential: no usage header names a time
+
+
 # --- throttling -------------------------------------------------------------------------------
 
 
