@@ -17,7 +17,6 @@ client ad accounts confirms it.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -69,11 +68,6 @@ MAX_BATCH = 50
 OBJECT_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
 ADSET_STATUSES = [*OBJECT_STATUSES, "CAMPAIGN_PAUSED"]
 T = TypeVar("T")
-
-# The SDK's field lists lag behind Graph: the agencies edge adds access_status and
-# permitted_tasks to each Business node (Graph reference), which the SDK warns about on each read.
-warnings.filterwarnings("ignore", message=r"agencies does not allow field (access_status|"
-                                          r"permitted_tasks)")
 
 
 class MetaConnector(Connector):
@@ -212,9 +206,11 @@ class MetaConnector(Connector):
             fields=["id", "name", "status", "execution_spec"], params={"limit": self._page_size}))
 
     def _read_agencies(self, aid: str) -> tuple[AgencyAccess, ...]:
-        rows = self._edge(lambda: self._account(aid).get_agencies(
-            fields=["id", "name", "access_status", "permitted_tasks"],
-            params={"limit": self._page_size}))
+        # access_status and permitted_tasks are fields the edge adds to each Business (Graph
+        # reference); the SDK's Business class does not list them and warns when they are
+        # passed as `fields`, so they travel as the same `fields` parameter by hand.
+        rows = self._edge(lambda: self._account(aid).get_agencies(params={
+            "fields": "id,name,access_status,permitted_tasks", "limit": self._page_size}))
         return tuple(AgencyAccess(str(r["id"]), str(r.get("name", "")),
                                   str(r.get("access_status", "")),
                                   tuple(r.get("permitted_tasks") or ()))
