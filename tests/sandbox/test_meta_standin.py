@@ -169,7 +169,7 @@ def test_top_level_faults(standin: MetaStandIn, kind: str, status: int, code: in
 def test_removing_the_agency_cuts_its_access(standin: MetaStandIn) -> None:
     api = graph(standin)
     account = AdAccount(LAKESIDE, api=api)
-    agencies = list(account.get_agencies(fields=["name", "access_status", "permitted_tasks"]))
+    agencies = list(account.get_agencies(params={"fields": "name,access_status,permitted_tasks"}))
     assert [(a["id"], a["access_status"]) for a in agencies] == [(AGENCY, "CONFIRMED")]
     clients = {a["id"] for a in Business(AGENCY, api=api).get_client_ad_accounts(fields=["id"])}
     assert LAKESIDE in clients
