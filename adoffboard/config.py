@@ -313,10 +313,33 @@ class MicrosoftAdsSettings(_Model):
         return value
 
 
+class MetaSettings(_Model):
+    """[platforms.meta]: the agency's Meta app and the token of a system user of its business."""
+
+    endpoint: str = ""  # default https://graph.facebook.com
+    app_id: str = Field(pattern=r"^\d{1,20}$")
+    app_secret: str
+    access_token: str
+    agency_business_id: str = Field(pattern=r"^\d{1,20}$")  # removed by remove_agency
+    page_size: int = Field(default=500, ge=1, le=5000)
+    max_throttle_wait_s: float = Field(default=900.0, ge=0)
+    slow_down_at_pct: float = Field(default=75.0, gt=0, le=100)
+    timeout_s: float = 60.0
+    attempts: int = 5
+
+    @field_validator("app_secret", "access_token")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        if problem := check_reference(value):
+            raise ValueError(problem)
+        return value
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "google_ads": GoogleAdsSettings,
     "microsoft_ads": MicrosoftAdsSettings,
+    "meta": MetaSettings,
 }
 
 

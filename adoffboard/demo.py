@@ -30,6 +30,7 @@ DEMO_CLIENT: dict[str, Any] = {
         "customer_id": "251234567",
         "expected_name": "Lakeside Powersports",
     },
+    "meta": {"ad_account_id": "act_1029384756", "expected_name": "Lakeside Powersports"},
 }
 
 

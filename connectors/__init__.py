@@ -54,6 +54,18 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "budgets_to_floor": Phase.ADS,
         },
     ),
+    "meta": ConnectorInfo(
+        platform="meta",
+        title="Meta (Facebook) Ads",
+        module="adoffboard.connectors.meta",
+        cls="MetaConnector",
+        manifest_key="meta",
+        actions={
+            "pause_campaigns": Phase.ADS,
+            "disable_rules": Phase.ADS,
+            "remove_agency": Phase.ACCESS,
+        },
+    ),
 }
 
 

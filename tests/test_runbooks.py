@@ -70,6 +70,20 @@ def test_sem_google_ads_lines_are_automated() -> None:
     }
 
 
+def test_sem_meta_line_is_automated() -> None:
+    book = load_runbook("sem-cancellation", None)
+    steps = {s.id: s for s in book.model.steps if s.action and s.action.connector == "meta"}
+    assert {i: s.action.name for i, s in steps.items()} == {
+        "meta-remove-agency": "remove_agency",
+        "meta-pause": "pause_campaigns",
+        "meta-disable-rules": "disable_rules",
+    }
+    assert steps["meta-remove-agency"].when == "leaving_platform"
+    assert steps["meta-remove-agency"].owner == "juniper"
+    assert all(s.if_manifest == "meta" for s in steps.values())
+    assert not any(s.id == "meta-pause" and s.manual for s in book.model.steps)
+
+
 def test_every_step_has_an_owner_and_verification() -> None:
     for name in ("sem-cancellation", "ma-cancellation"):
         for step in load_runbook(name, None).model.steps:

@@ -23,6 +23,7 @@ STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
     "microsoft_ads": ("adoffboard.sandbox.microsoft_ads", "MicrosoftAdsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
+    "meta": ("adoffboard.sandbox.meta", "MetaStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 

@@ -1,0 +1,524 @@
+"""Meta Graph API v26.0 stand-in: the REST paths the official `facebook-business` SDK uses.
+
+What it models, because the connector must have met it through the real SDK:
+- ad account node reads (`GET /v26.0/act_ID/`), the `campaigns`, `adsets`, `adrules_library` and
+  `agencies` edges with `effective_status` filters and cursor paging (`limit`, `after`, and a
+  `next` link only when another page exists, which is what the SDK's Cursor checks);
+- node updates `POST /v26.0/<id>/` (form-encoded `status`), `DELETE /v26.0/act_ID/agencies
+  ?business=<id>` (afterwards the agency's token gets Graph's permission errors on the account),
+  and the agency business's `client_ad_accounts` edge;
+- the batch endpoint `POST /v26.0/` (`batch=[...]` JSON, at most 50 requests, per-item
+  `{code, headers, body}`; `include_headers=false` drops the item headers; an item may come back
+  `null`, which means "no answer");
+- `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret), checked on every call;
+- usage headers on every response (`X-App-Usage`, `X-Ad-Account-Usage`,
+  `X-Business-Use-Case-Usage` with `estimated_time_to_regain_access` in minutes);
+- faults from the shared plan. Top level: `resource_exhausted` -> code 80004 on an ad account
+  (17 elsewhere; a rule's `message` may name another code, e.g. "613"), `internal` -> code 1 /
+  HTTP 500, `unavailable`/`timeout` -> code 2 / HTTP 503. Inside a batch: a rule whose `method`
+  names the item's operation (`update_object`, `remove_agency`) and whose `match` fits the
+  entity (`{"resource": "campaign"|"adset"|"rule", "id": ...}`) hits that item alone
+  (`resource_exhausted`, `internal`, `unavailable`, `partial_failure`; `timeout` makes the item
+  `null`); a `partial_failure` rule with any method fails the entity it matches, and with
+  `message: "null"` leaves its item unanswered instead.
+
+Errors use Graph's envelope `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from adoffboard.credentials import SANDBOX_SECRET
+from adoffboard.sandbox import meta_data
+from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
+from adoffboard.sandbox.http import HttpStandIn, Request, Response
+from adoffboard.sandbox.meta_data import (
+    AdAccount,
+    CallWindow,
+    adset_row,
+    campaign_row,
+    load_account,
+    rule_row,
+    select,
+)
+
+PLATFORM = "meta"
+VERSION = "v26.0"
+MAX_BATCH = 50
+DEFAULT_LIMIT = 25  # Graph's page size when `limit` is not given
+MAX_LIMIT = 5000
+RATE_LIMIT_SUBCODE = 2446079
+OBJECT_STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "DELETED")
+RULE_STATUSES = ("ENABLED", "DISABLED", "DELETED")
+# Lowest daily budget Meta accepts, in the currency's cents (roughly USD 1; the real table
+# depends on the optimisation goal and goes up to ~USD 40/day).
+MIN_DAILY_BUDGET = {"USD": 100, "CAD": 135, "EUR": 100, "GBP": 100, "AUD": 150}
+A = r"(?P<account>act_\d+)"
+ID = r"(?P<id>\d+)"
+V = f"/{VERSION}"
+
+
+def graph_error(status: int, code: int, message: str, *, kind: str = "OAuthException",
+                subcode: int | None = None, transient: bool = False,
+                headers: dict[str, str] | None = None) -> Response:
+    trace = _trace_id()
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code,
+                             "fbtrace_id": trace}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if transient:
+        error["is_transient"] = True
+    return Response(status, {"error": error}, {"x-fb-trace-id": trace, **(headers or {})})
+
+
+def _trace_id() -> str:
+    return "A" + secrets.token_urlsafe(12)
+
+
+# --- the stand-in -----------------------------------------------------------------------------
+
+
+class MetaStandIn(HttpStandIn):
+    platform = PLATFORM
+    service = "graph"
+
+    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
+                 faults: FaultPlan) -> None:
+        super().__init__(section, log, faults)
+        sec = self.section
+        self.app_id = str(sec.get("app_id", "880000000000001"))
+        self.app_secret = str(sec.get("app_secret", SANDBOX_SECRET))
+        agency = sec.get("agency_business") or {"id": "100200300400500",
+                                                "name": "Summit Digital Agency"}
+        self.agency = {"id": str(agency["id"]), "name": agency["name"]}
+        self.accounts: dict[str, AdAccount] = {}
+        for raw in sec.get("ad_accounts") or []:
+            acct = load_account(raw, self.agency)
+            self.accounts[acct.id] = acct
+        self.call_capacity = int(sec.get("call_capacity", 20_000))  # calls per rolling hour
+        self.app_calls = CallWindow()
+        self._declare_routes()
+
+    def _declare_routes(self) -> None:
+        r = self.route
+        r("GET", f"{V}/{A}/?", "get_account", self.get_account)
+        r("GET", f"{V}/{A}/campaigns/?", "list_campaigns", self.list_campaigns)
+        r("GET", f"{V}/{A}/adsets/?", "list_adsets", self.list_adsets)
+        r("GET", f"{V}/{A}/adrules_library/?", "list_rules", self.list_rules)
+        r("GET", f"{V}/{A}/agencies/?", "list_agencies", self.list_agencies)
+        r("DELETE", f"{V}/{A}/agencies/?", "remove_agency", self.remove_agency)
+        r("GET", f"{V}/(?P<business>\\d+)/client_ad_accounts/?", "list_client_accounts",
+          self.list_client_accounts)
+        r("GET", f"{V}/{ID}/?", "get_object", self.get_object)
+        r("POST", f"{V}/{ID}/?", "update_object", self.update_object)
+        r("POST", f"{V}/?", "batch", self.batch)
+
+    def settings(self) -> dict[str, Any]:
+        return {"endpoint": self.url, "app_id": self.app_id, "app_secret": "sandbox:",
+                "access_token": "sandbox:", "agency_business_id": self.agency["id"],
+                "timeout_s": 30.0, "attempts": 5}
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def find(self, object_id: str) -> tuple[str, AdAccount, Any] | None:
+        """(kind, account, entity) of a campaign, ad set or rule id."""
+        for acct in self.accounts.values():
+            for kind, table in (("campaign", acct.campaigns), ("adset", acct.adsets),
+                                ("rule", acct.rules)):
+                if object_id in table:
+                    return kind, acct, table[object_id]
+        return None
+
+    def account_of(self, request: Request) -> str | None:
+        if "account" in request.params:
+            return request.params["account"]
+        if "id" in request.params:
+            found = self.find(request.params["id"])
+            return found[1].id if found else None
+        if request.method == "POST" and request.path.rstrip("/") == V:
+            return self._batch_account(request)
+        return None
+
+    def _batch_account(self, request: Request) -> str | None:
+        """The one ad account every request of a batch targets, if there is one."""
+        try:
+            items = json.loads(request.form().get("batch") or "[]")
+        except ValueError:
+            return None
+        accounts = set()
+        for item in items if isinstance(items, list) else []:
+            path = urlsplit("/" + str(item.get("relative_url", "")).lstrip("/")).path
+            head = path.strip("/").removeprefix(VERSION).strip("/").split("/")[0]
+            found = self.find(head)
+            accounts.add(head if head.startswith("act_") else found[1].id if found else None)
+        return accounts.pop() if len(accounts) == 1 else None
+
+    def reachable(self, acct: AdAccount) -> bool:
+        """Whether the agency's token can see the account: the agency is one of its agencies."""
+        if acct.token_blocked:
+            return False
+        return self.agency["id"] in acct.agencies or acct.owner_business == self.agency["id"]
+
+    def _no_access_node(self, object_id: str) -> Response:
+        return graph_error(
+            400, 100,
+            f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation. Please read "
+            "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+            kind="GraphMethodException", subcode=33)
+
+    def _no_access_edge(self, account_id: str) -> Response:
+        return graph_error(403, 200, f"(#200) The user does not have permission to access ad "
+                                     f"account {account_id} (missing ads_management or "
+                                     "ads_read permission on this account)")
+
+    def _acct(self, request: Request, *, edge: bool = True) -> AdAccount | Response:
+        acct = self.accounts.get(request.params["account"])
+        if acct is None or not self.reachable(acct):
+            aid = request.params["account"]
+            return self._no_access_edge(aid) if edge else self._no_access_node(aid)
+        return acct
+
+    # --- authentication and usage --------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = request.arg("access_token")
+        proof = request.arg("appsecret_proof")
+        if not token:
+            return graph_error(400, 104, "An access token is required to request this resource.")
+        if not proof:
+            return graph_error(400, 100, "API calls from the server require an appsecret_proof "
+                                         "argument", kind="GraphMethodException")
+        expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, proof):
+            return graph_error(400, 100, "Invalid appsecret_proof provided in the API argument",
+                               kind="GraphMethodException")
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        response = super().dispatch(request)
+        with self.lock:
+            self.app_calls.add()
+            acct = self.accounts.get(self.account_of(request) or "")
+            if acct is not None:
+                acct.calls.add()
+            for name, value in self.usage_headers(acct).items():
+                response.headers.setdefault(name, value)
+        response.headers.setdefault("x-fb-trace-id", _trace_id())
+        return response
+
+    def usage_headers(self, acct: AdAccount | None, *, regain_minutes: int = 0,
+                      pct: int | None = None) -> dict[str, str]:
+        app_pct = min(100, self.app_calls.count() * 100 // max(1, self.call_capacity))
+        headers = {"X-App-Usage": json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2,
+                                              "total_time": app_pct // 2})}
+        if acct is None and not regain_minutes:
+            return headers
+        if acct is None:  # a throttle outside any ad account: counted against the agency
+            used, owner = 100, self.agency["id"]
+        else:
+            used = pct if pct is not None else min(
+                100, acct.usage_pct + acct.calls.count() * 100 // max(1, self.call_capacity))
+            owner = acct.owner_business or acct.id.removeprefix("act_")
+            headers["X-Ad-Account-Usage"] = json.dumps({
+                "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
+                "ads_api_access_tier": "standard_access"})
+        headers["X-Business-Use-Case-Usage"] = json.dumps({
+            owner: [{
+                "type": "ads_management", "call_count": used, "total_cputime": used // 2,
+                "total_time": used // 2, "estimated_time_to_regain_access": regain_minutes,
+                "ads_api_access_tier": "standard_access"}]})
+        return headers
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fault_response(self, rule: FaultRule, request: Request) -> Response:
+        acct = self.accounts.get(self.account_of(request) or "")
+        return self._fault(rule, acct)
+
+    def _fault(self, rule: FaultRule, acct: AdAccount | None) -> Response:
+        if rule.kind == "resource_exhausted":
+            minutes = max(1, math.ceil(rule.retry_delay_s / 60))
+            code = int(rule.message) if rule.message.isdigit() else (80004 if acct else 17)
+            message = {
+                17: "(#17) User request limit reached",
+                613: "(#613) Calls to this api have exceeded the rate limit.",
+                4: "(#4) Application request limit reached",
+            }.get(code, f"(#{code}) There have been too many calls to this ad-account. Wait a "
+                        "bit and try again. For more info, please refer to "
+                        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.")
+            return graph_error(400, code, message, subcode=RATE_LIMIT_SUBCODE, transient=True,
+                               headers=self.usage_headers(acct, regain_minutes=minutes, pct=100))
+        if rule.kind == "internal":
+            return graph_error(500, 1, rule.message or "An unknown error occurred",
+                               transient=True)
+        if rule.kind == "partial_failure":
+            return graph_error(400, 100, rule.message or "(#100) Invalid parameter",
+                               subcode=1487390)
+        return graph_error(503, 2, rule.message or "An unexpected error has occurred. Please "
+                                                   "retry your request later.", transient=True)
+
+    def _item_rules(self, op: str, entity: Mapping[str, str]) -> list[FaultRule]:
+        """Rules aimed at one request inside a batch: their method names the item's operation."""
+        fired = []
+        with self.lock:
+            for rule in self.faults.rules:
+                if rule.method != op or rule.platform not in ("*", PLATFORM):
+                    continue
+                if any(str(entity.get(k)) != str(v) for k, v in rule.match.items()):
+                    continue
+                rule.seen += 1
+                if rule.seen <= rule.after or (rule.times is not None and rule.fired >= rule.times):
+                    continue
+                rule.fired += 1
+                fired.append(rule)
+        return fired
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get_account(self, request: Request) -> Response:
+        acct = self._acct(request, edge=False)
+        if isinstance(acct, Response):
+            return acct
+        full = {"id": acct.id, "account_id": acct.id.removeprefix("act_"), "name": acct.name,
+                "currency": acct.currency, "timezone_name": acct.timezone_name,
+                "account_status": acct.account_status,
+                "business": {"id": acct.owner_business, "name": ""}}
+        return Response(200, select(full, request))
+
+    def _page(self, request: Request, rows: list[dict[str, Any]]) -> Response:
+        try:
+            limit = min(int(request.arg("limit") or DEFAULT_LIMIT), MAX_LIMIT)
+            start = int(base64.b64decode(request.arg("after") or "MA==").decode()) \
+                if request.arg("after") else 0
+        except ValueError:
+            return graph_error(400, 100, "(#100) Invalid cursor or limit")
+        page = rows[start:start + limit]
+        body: dict[str, Any] = {"data": [select(r, request) for r in page]}
+        if page:
+            body["paging"] = {"cursors": {
+                "before": base64.b64encode(str(start).encode()).decode(),
+                "after": base64.b64encode(str(start + len(page)).encode()).decode()}}
+            if start + len(page) < len(rows):
+                # Graph's next links repeat the caller's token: cassettes must scrub bodies too
+                after = body["paging"]["cursors"]["after"]
+                body["paging"]["next"] = (
+                    f"{self.url}{request.path}?access_token={request.arg('access_token')}"
+                    f"&appsecret_proof={request.arg('appsecret_proof')}&limit={limit}"
+                    f"&after={after}")
+        if (request.arg("summary") or "").lower() == "true":
+            body["summary"] = {"total_count": len(rows)}
+        return Response(200, body)
+
+    def _statuses(self, request: Request, default: tuple[str, ...]) -> set[str] | Response:
+        raw = request.arg("effective_status")
+        if not raw:
+            return set(default)
+        try:
+            wanted = json.loads(raw)
+        except ValueError:
+            return graph_error(400, 100, "(#100) param effective_status must be an array.")
+        if not isinstance(wanted, list):
+            return graph_error(400, 100, "(#100) param effective_status must be an array.")
+        return {str(s) for s in wanted}
+
+    def list_campaigns(self, request: Request) -> Response:
+        acct = self._acct(request)
+        if isinstance(acct, Response):
+            return acct
+        wanted = self._statuses(request, ("ACTIVE", "PAUSED", "IN_PROCESS", "WITH_ISSUES"))
+        if isinstance(wanted, Response):
+            return wanted
+        rows = [campaign_row(c) for c in acct.campaigns.values()]
+        return self._page(request, [r for r in rows if r["effective_status"] in wanted])
+
+    def list_adsets(self, request: Request) -> Response:
+        acct = self._acct(request)
+        if isinstance(acct, Response):
+            return acct
+        wanted = self._statuses(request, ("ACTIVE", "PAUSED", "CAMPAIGN_PAUSED", "IN_PROCESS",
+                                          "WITH_ISSUES"))
+        if isinstance(wanted, Response):
+            return wanted
+        rows = [adset_row(s, acct.campaigns.get(s.campaign_id)) for s in acct.adsets.values()]
+        return self._page(request, [r for r in rows if r["effective_status"] in wanted])
+
+    def list_rules(self, request: Request) -> Response:
+        acct = self._acct(request)
+        if isinstance(acct, Response):
+            return acct
+        rows = [rule_row(r, acct) for r in acct.rules.values() if r.status != "DELETED"]
+        return self._page(request, rows)
+
+    def list_agencies(self, request: Request) -> Response:
+        acct = self._acct(request)
+        if isinstance(acct, Response):
+            return acct
+        rows = [{"id": a.business_id, "name": a.name, "access_status": a.access_status,
+                 "permitted_tasks": list(a.permitted_tasks)} for a in acct.agencies.values()]
+        return self._page(request, rows)
+
+    def list_client_accounts(self, request: Request) -> Response:
+        if request.params["business"] != self.agency["id"]:
+            return self._no_access_node(request.params["business"])
+        rows = [{"id": a.id, "account_id": a.id.removeprefix("act_"), "name": a.name}
+                for a in self.accounts.values() if self.agency["id"] in a.agencies]
+        return self._page(request, rows)
+
+    def get_object(self, request: Request) -> Response:
+        oid = request.params["id"]
+        if oid == self.agency["id"]:
+            return Response(200, select({"id": oid, "name": self.agency["name"]}, request))
+        found = self.find(oid)
+        if found is None or not self.reachable(found[1]):
+            return self._no_access_node(oid)
+        kind, acct, entity = found
+        row = {"campaign": lambda: campaign_row(entity),
+               "adset": lambda: adset_row(entity, acct.campaigns.get(entity.campaign_id)),
+               "rule": lambda: rule_row(entity, acct)}[kind]()
+        return Response(200, select(row, request))
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def update_object(self, request: Request) -> Response:
+        oid = request.params["id"]
+        found = self.find(oid)
+        if found is None or not self.reachable(found[1]):
+            return self._no_access_node(oid)
+        kind, acct, entity = found
+        rule = request.failing(resource=kind, id=oid)
+        if rule is not None:
+            return self._fault(rule, acct)
+        form = request.form()
+        with self.lock:
+            if "status" in form:
+                allowed = RULE_STATUSES if kind == "rule" else OBJECT_STATUSES
+                new = form["status"]
+                if new not in allowed:
+                    return graph_error(400, 100, f"(#100) param status must be one of {{"
+                                                 f"{', '.join(allowed)}}}")
+                if entity.status == "DELETED":
+                    return graph_error(400, 100, f"(#100) The {kind} {oid} has been deleted",
+                                       subcode=1487056)
+                if entity.status == "ARCHIVED" and new not in ("ARCHIVED", "DELETED"):
+                    return graph_error(400, 100, f"(#100) An archived {kind} can only be deleted",
+                                       subcode=1487056)
+            if "daily_budget" in form and kind != "rule":
+                amount = int(form["daily_budget"])
+                floor = MIN_DAILY_BUDGET.get(acct.currency, 100)
+                if amount < floor:
+                    return graph_error(400, 100, f"(#100) Your budget is too low. The minimum "
+                                                 f"daily budget is {floor} ({acct.currency} "
+                                                 "cents) for this ad set", subcode=1885272)
+                entity.daily_budget = amount
+            if "status" in form:
+                entity.status = form["status"]
+            if "name" in form:
+                entity.name = form["name"]
+        return Response(200, {"success": True})
+
+    def remove_agency(self, request: Request) -> Response:
+        acct = self._acct(request)
+        if isinstance(acct, Response):
+            return acct
+        business = request.arg("business")
+        if not business:
+            return graph_error(400, 100, "(#100) The parameter business is required")
+        rule = request.failing(resource="agency", id=business)
+        if rule is not None:
+            return self._fault(rule, acct)
+        with self.lock:
+            if business not in acct.agencies:
+                return graph_error(400, 100, f"(#100) Business {business} is not an agency of "
+                                             f"ad account {acct.id}")
+            del acct.agencies[business]
+        return Response(200, {"success": True})
+
+    # --- batch --------------------------------------------------------------------------------
+
+    def batch(self, request: Request) -> Response:
+        form = request.form()
+        if "batch" not in form:
+            return graph_error(400, 100, "(#100) The parameter batch is required")
+        try:
+            items = json.loads(form["batch"])
+        except ValueError:
+            return graph_error(400, 100, "(#100) param batch must be a JSON array")
+        if not isinstance(items, list):
+            return graph_error(400, 100, "(#100) param batch must be a JSON array")
+        if len(items) > MAX_BATCH:
+            return graph_error(400, 100, "(#100) Too many requests in batch message. Maximum "
+                                         f"batch size is {MAX_BATCH}")
+        include_headers = form.get("include_headers", "true").lower() != "false"
+        auth: dict[str, list[str]] = {k: request.query[k]
+                                      for k in ("access_token", "appsecret_proof")
+                                      if k in request.query}
+        return Response(200, [self._item(item, request, auth, include_headers)
+                              for item in items])
+
+    def _item(self, item: Mapping[str, Any], outer: Request, auth: dict[str, list[str]],
+              include_headers: bool) -> dict[str, Any] | None:
+        split = urlsplit("/" + str(item.get("relative_url", "")).lstrip("/"))
+        path = split.path if split.path.startswith(V + "/") else V + split.path
+        sub = Request(str(item.get("method", "GET")).upper(), path,
+                      {**auth, **parse_qs(split.query, keep_blank_values=True)},
+                      {"Content-Type": "application/x-www-form-urlencoded"},
+                      str(item.get("body") or "").encode("utf-8"), faults=outer.faults)
+        route, params = self._match(sub)
+        if route is None or route.op == "batch":
+            return _item_response(graph_error(400, 100, f"(#100) Unknown path components: "
+                                                        f"{split.path}"), include_headers)
+        sub.params = params
+        account = self.account_of(sub)
+        entry = self.log.record(PLATFORM, "graph-batch", route.op, mutating=route.mutating,
+                                account=account, operations=1)
+        found = self.find(params.get("id", "")) if "id" in params else None
+        entity = {"resource": found[0] if found else "agency" if route.op == "remove_agency"
+                  else "", "id": params.get("id") or sub.arg("business") or ""}
+        acct = self.accounts.get(account or "")
+        with self.lock:
+            self.app_calls.add()
+            if acct is not None:
+                acct.calls.add()
+        rules = self._item_rules(route.op, entity)
+        unanswered = [r for r in rules if r.kind == "timeout"] + [
+            r for r in outer.faults
+            if r.message == "null" and all(str(entity.get(k)) == str(v)
+                                           for k, v in r.match.items())]
+        if unanswered:
+            self.log.finish(entry, "null", "no answer")
+            return None
+        blocking = [r for r in rules if r.kind in ("resource_exhausted", "internal",
+                                                   "unavailable", "partial_failure")]
+        if blocking:
+            response = self._fault(blocking[0], acct)
+            self.log.finish(entry, str(response.status), blocking[0].kind)
+        else:
+            sub.faults = [r for r in outer.faults if r.message != "null"]
+            response = route.handler(sub)
+            self.log.finish(entry, str(response.status))
+        for name, value in self.usage_headers(acct).items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("x-fb-trace-id", _trace_id())
+        return _item_response(response, include_headers)
+
+    generate_account = staticmethod(meta_data.generate_account)
+
+
+# --- batch items ------------------------------------------------------------------------------
+
+def _item_response(response: Response, include_headers: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {"code": response.status, "body": response.encode().decode("utf-8")}
+    if include_headers:
+        headers = {"Content-Type": "text/javascript; charset=UTF-8", **response.headers}
+        item["headers"] = [{"name": k, "value": v} for k, v in headers.items()]
+    return item

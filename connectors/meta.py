@@ -1,0 +1,396 @@
+"""Meta (Facebook) Ads, through the official `facebook-business` SDK (Graph API v26.0).
+
+The client is one `FacebookSession` + `FacebookAdsApi` per connector, pointed at the configured
+endpoint (`session.GRAPH`) and passed to every SDK object (`api=`): no process-global default API,
+and never `FacebookAdsApi.init()`, whose crash reporter posts to the real host.
+
+Reads: the ad account node (tenant guard on its `name`), then the `campaigns`, `adsets`,
+`adrules_library` and `agencies` edges in pages of `page_size`, following `paging.cursors.after`.
+Writes: node updates (`status`) in Graph batches of at most 50 requests; a `null` item means no
+answer and only those items are sent again; a throttled item waits for the time its usage
+headers give, then only it is sent again. Removing the agency is one `DELETE
+/act_ID/agencies?business=...`, run last by the engine; afterwards the account is unreadable with
+this token and `read_state` answers `reachable=False` once the agency business's own list of
+client ad accounts confirms it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from adoffboard.config import Manifest
+from adoffboard.connectors.base import (
+    ActionSpec,
+    Connector,
+    ConnectorContext,
+    Journal,
+    StepDraft,
+    Verdict,
+)
+from adoffboard.connectors.meta_model import (
+    PLANNERS,
+    AgencyAccess,
+    MetaAdSet,
+    MetaCampaign,
+    MetaState,
+    rule_from_row,
+    triage,
+    verify_action,
+)
+from adoffboard.connectors.meta_transport import (
+    GraphError,
+    GuardedAdapter,
+    Pacer,
+    guard_logs,
+    header_map,
+    minutes_text,
+    throttle_wait,
+    translate,
+)
+from adoffboard.credentials import check_sandbox_only, resolve
+from adoffboard.errors import (
+    AuthError,
+    DryRunViolation,
+    InputError,
+    PlatformError,
+    TenantMismatch,
+    TransientError,
+)
+from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
+from adoffboard.retry import call_with_retry
+
+API_VERSION = "v26.0"
+GRAPH_URL = "https://graph.facebook.com"
+MAX_BATCH = 50
+OBJECT_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
+ADSET_STATUSES = [*OBJECT_STATUSES, "CAMPAIGN_PAUSED"]
+T = TypeVar("T")
+
+
+class MetaConnector(Connector):
+    platform = "meta"
+    title = "Meta (Facebook) Ads"
+    manifest_key = "meta"
+    actions = {
+        "pause_campaigns": ActionSpec("pause ACTIVE campaigns and ad sets (budgets unchanged)"),
+        "disable_rules": ActionSpec("disable automated rules that can restart or raise spend"),
+        "remove_agency": ActionSpec("remove the agency's business (agency loses access)",
+                                    Phase.ACCESS),
+    }
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        super().__init__(ctx)
+        s = ctx.settings
+        self._api: Any = None
+        self._session: Any = None
+        self._adapter: GuardedAdapter | None = None
+        self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
+        self._page_size = int(s.get("page_size", 500))
+        # Meta states how long a throttle lasts; waiting less only provokes another refusal.
+        self._retry = dataclasses.replace(
+            ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900))))
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _graph(self) -> Any:
+        if self._api is None:
+            from facebook_business.api import FacebookAdsApi
+            from facebook_business.session import FacebookSession
+
+            guard_logs()
+            s = self.ctx.settings
+            endpoint = str(s.get("endpoint") or GRAPH_URL).rstrip("/")
+            check_sandbox_only(dict(s), urlsplit(endpoint).netloc)
+            missing = [k for k in ("app_id", "app_secret", "access_token") if not s.get(k)]
+            if missing:
+                raise AuthError(f"platforms.meta needs {', '.join(missing)}")
+            base = self.ctx.workspace_root
+            session = FacebookSession(
+                str(s["app_id"]), resolve(s["app_secret"], base=base).value,
+                resolve(s["access_token"], base=base).value, timeout=self.ctx.retry.timeout)
+            session.GRAPH = endpoint  # this session only; the class default stays untouched
+            adapter = self._adapter = GuardedAdapter(read_only=self.ctx.read_only,
+                                                     calls=self.calls, pacer=self._pacer)
+            session.requests.mount("http://", adapter)
+            session.requests.mount("https://", adapter)
+            self._session = session
+            self._api = FacebookAdsApi(session, api_version=API_VERSION)
+        return self._api
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        def attempt() -> T:
+            try:
+                return fn()
+            except DryRunViolation:
+                raise
+            except Exception as exc:  # translated at the boundary; the SDK's text may hold URLs
+                raise translate(exc) from None
+
+        def on_retry(n: int, exc: TransientError, wait: float) -> None:
+            self._pacer.reset()
+            self.ctx.progress(f"Meta: {exc} - retry {n} in {minutes_text(wait)}")
+
+        return call_with_retry(attempt, self._retry, self.ctx.clock, on_retry=on_retry)
+
+    def _edge(self, fetch: Callable[[], Any]) -> list[dict[str, Any]]:
+        """Every row of an edge; a failed page is retried alone (the cursor keeps its place)."""
+        cursor = self._call(fetch)
+        rows: list[dict[str, Any]] = []
+        while True:
+            rows += [cursor[i].export_all_data() for i in range(len(cursor))]
+            if not self._call(cursor.load_next_page):
+                return rows
+
+    def _account(self, account_id: str) -> Any:
+        from facebook_business.adobjects.adaccount import AdAccount
+
+        return AdAccount(account_id, api=self._graph())
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def read_state(self, manifest: Manifest) -> MetaState:
+        if manifest.meta is None:
+            raise InputError(f"client {manifest.slug} has no meta ad account in its manifest")
+        agency_id = str(self.ctx.settings.get("agency_business_id") or "")
+        if not agency_id:
+            raise InputError("platforms.meta.agency_business_id is not configured")
+        aid, expected = manifest.meta.ad_account_id, manifest.meta.expected_name
+        account = self._account(aid)
+        try:
+            node = self._call(lambda: account.api_get(
+                fields=["id", "name", "currency", "account_status", "business"])).export_all_data()
+        except AuthError:
+            if self._agency_lists(agency_id, aid):
+                raise
+            # The agency's access was removed (by a run leaving the platform).
+            return MetaState(aid, expected, "", (), (), (), (), agency_id, "",
+                             self.ctx.clock.now(), reachable=False)
+        live_name = str(node.get("name", ""))
+        if live_name.strip() != expected.strip():
+            raise TenantMismatch(f"Meta ad account {aid} is named {live_name!r}, but the "
+                                 f"manifest expects {expected!r}: refusing to touch it")
+        owner = node.get("business") or {}
+        return MetaState(
+            ad_account_id=aid, name=live_name, currency=str(node.get("currency", "")),
+            campaigns=self._read_campaigns(aid), adsets=self._read_adsets(aid),
+            rules=tuple(rule_from_row(r) for r in self._read_rules(aid)),
+            agencies=self._read_agencies(aid), agency_business_id=agency_id,
+            owner_business_id=str(owner.get("id", "")) if isinstance(owner, Mapping) else "",
+            read_at=self.ctx.clock.now(),
+        )
+
+    def _read_campaigns(self, aid: str, statuses: list[str] | None = None
+                        ) -> tuple[MetaCampaign, ...]:
+        rows = self._edge(lambda: self._account(aid).get_campaigns(
+            fields=["id", "name", "status", "effective_status", "daily_budget"],
+            params={"effective_status": statuses or OBJECT_STATUSES, "limit": self._page_size}))
+        return tuple(MetaCampaign(str(r["id"]), str(r.get("name", "")), str(r.get("status", "")),
+                                  str(r.get("effective_status", "")),
+                                  int(r["daily_budget"]) if r.get("daily_budget") else None)
+                     for r in rows)
+
+    def _read_adsets(self, aid: str, statuses: list[str] | None = None
+                     ) -> tuple[MetaAdSet, ...]:
+        rows = self._edge(lambda: self._account(aid).get_ad_sets(
+            fields=["id", "name", "campaign_id", "status", "effective_status"],
+            params={"effective_status": statuses or ADSET_STATUSES, "limit": self._page_size}))
+        return tuple(MetaAdSet(str(r["id"]), str(r.get("name", "")), str(r.get("campaign_id", "")),
+                               str(r.get("status", "")), str(r.get("effective_status", "")))
+                     for r in rows)
+
+    def _read_rules(self, aid: str) -> list[dict[str, Any]]:
+        return self._edge(lambda: self._account(aid).get_ad_rules_library(
+            fields=["id", "name", "status", "execution_spec"], params={"limit": self._page_size}))
+
+    def _read_agencies(self, aid: str) -> tuple[AgencyAccess, ...]:
+        # access_status and permitted_tasks are fields the edge adds to each Business (Graph
+        # reference); the SDK's Business class does not list them and warns when they are
+        # passed as `fields`, so they travel as the same `fields` parameter by hand.
+        rows = self._edge(lambda: self._account(aid).get_agencies(params={
+            "fields": "id,name,access_status,permitted_tasks", "limit": self._page_size}))
+        return tuple(AgencyAccess(str(r["id"]), str(r.get("name", "")),
+                                  str(r.get("access_status", "")),
+                                  tuple(r.get("permitted_tasks") or ()))
+                     for r in rows)
+
+    def _agency_lists(self, agency_id: str, aid: str) -> bool:
+        """Whether the agency's business still counts the ad account among its clients."""
+        from facebook_business.adobjects.business import Business
+
+        business = Business(agency_id, api=self._graph())
+        rows = self._edge(lambda: business.get_client_ad_accounts(
+            fields=["id"], params={"limit": self._page_size}))
+        return any(str(r.get("id")) == aid for r in rows)
+
+    # --- planning (pure) ----------------------------------------------------------------------
+
+    def plan(self, action: str, params: Mapping[str, Any], state: MetaState,
+             step_id: str) -> StepDraft:
+        planner = PLANNERS.get(action)
+        return planner(state, step_id) if planner else StepDraft()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        order = {"rule": 0, "campaign": 1, "adset": 2}  # rules first: none may undo the pause
+        ads = sorted((c for c in changes if c.phase != Phase.ACCESS),
+                     key=lambda c: order.get(c.entity_type, 3))
+        if ads:
+            outcomes += self._apply_updates(ads, journal)
+        for ch in (c for c in changes if c.phase == Phase.ACCESS):
+            outcomes += self._apply_removal(ch, journal)
+        return outcomes
+
+    def _live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        kinds = {c.entity_type for c in changes}
+        live: dict[str, Any] = {}
+        for aid in {c.account for c in changes}:
+            status: dict[str, str] = {}
+            everything = [*OBJECT_STATUSES, "DELETED"]
+            if "campaign" in kinds:
+                status.update({c.id: c.status for c in self._read_campaigns(aid, everything)})
+            if "adset" in kinds:
+                status.update({s.id: s.status
+                               for s in self._read_adsets(aid, [*ADSET_STATUSES, "DELETED"])})
+            if "rule" in kinds:
+                status.update({str(r["id"]): str(r.get("status")) for r in self._read_rules(aid)})
+            for ch in changes:
+                if ch.account == aid:
+                    live[ch.id] = status.get(ch.entity_id, "DELETED")
+        return live
+
+    def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        to_send, settled = triage(changes, self._live_values(changes))
+        journal.record(settled)
+        outcomes = list(settled)
+        for start in range(0, len(to_send), MAX_BATCH):
+            chunk = to_send[start:start + MAX_BATCH]
+            journal.intend(chunk)
+            done = self._send_batch(chunk)
+            journal.record(done)
+            outcomes += done
+        return outcomes
+
+    def _send_batch(self, chunk: Sequence[Change]) -> list[Outcome]:
+        """One batch call per round; unanswered and throttled items go round again alone."""
+        from facebook_business.adobjects.adrule import AdRule
+        from facebook_business.adobjects.adset import AdSet
+        from facebook_business.adobjects.campaign import Campaign
+
+        classes = {"campaign": Campaign, "adset": AdSet, "rule": AdRule}
+        final: dict[str, Outcome] = {}
+        last_error: dict[str, str] = {}  # why an item is going round again
+        pending = list(chunk)
+        for round_no in range(1, self._retry.attempts + 1):
+            answers: dict[str, tuple[bool, Any]] = {}
+            batch = self._graph().new_batch()
+            for ch in pending:
+                classes[ch.entity_type](ch.entity_id, api=self._graph()).api_update(
+                    params={"status": ch.after}, batch=batch,
+                    success=_answer(answers, ch.id, True), failure=_answer(answers, ch.id, False))
+            try:
+                self._call(batch.execute)
+            except PlatformError as exc:
+                for ch in pending:
+                    final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
+                                           request_id=exc.request_id or "")
+                return [final[c.id] for c in chunk]
+            retry, waits = self._settle(pending, answers, final, last_error)
+            if not retry:
+                break
+            if round_no == self._retry.attempts:
+                for ch in retry:
+                    why = last_error[ch.id]
+                    final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=(
+                        f"{ch.entity_type} {ch.entity_id}: {why}, {round_no} batch calls"))
+                break
+            wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
+            wait = min(wait, self._retry.max_delay)
+            self.ctx.progress(f"Meta: {len(retry)} batch item(s) unanswered or throttled - "
+                              f"again in {minutes_text(wait)}")
+            self._pacer.reset()
+            self.ctx.clock.sleep(wait)
+            pending = retry
+        return [final[c.id] for c in chunk]
+
+    def _settle(self, pending: Sequence[Change], answers: Mapping[str, tuple[bool, Any]],
+                final: dict[str, Outcome],
+                last_error: dict[str, str]) -> tuple[list[Change], list[float]]:
+        retry: list[Change] = []
+        waits: list[float] = []
+        for ch in pending:
+            if ch.id not in answers:  # a null item: Graph gave no answer for it
+                retry.append(ch)
+                last_error[ch.id] = "no answer (null batch item)"
+                continue
+            ok, response = answers[ch.id]
+            headers = header_map(response.headers())
+            self._pacer.observe(headers, keep_higher=True)
+            if ok:
+                final[ch.id] = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
+                                       request_id=headers.get("x-fb-trace-id", "")
+                                       or self._last_trace())
+                continue
+            err = GraphError(response.status(), response.body(), headers)
+            if err.transient:
+                retry.append(ch)
+                last_error[ch.id] = err.describe()
+                wait = throttle_wait(err.headers) if err.rate_limited else None
+                if wait:
+                    waits.append(wait)
+                continue
+            final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED,
+                                   message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}",
+                                   request_id=err.trace)
+        return retry, waits
+
+    def _apply_removal(self, ch: Change, journal: Journal) -> list[Outcome]:
+        agency_id = ch.entity_id
+        try:
+            agencies = {a.business_id: a for a in self._read_agencies(ch.account)}
+            agency = agencies.get(agency_id)
+            live = agency.value if agency else None
+        except AuthError:
+            if self._agency_lists(agency_id, ch.account):
+                raise
+            live = None  # already removed: the account no longer answers this token
+        to_send, settled = triage([ch], {ch.id: live})
+        journal.record(settled)
+        if not to_send:
+            return settled
+        journal.intend([ch])
+        account = self._account(ch.account)
+        try:
+            self._call(lambda: account.delete_agencies(params={"business": agency_id}))
+            outcome = Outcome(ch.id, OutcomeStatus.APPLIED, live=None,
+                              request_id=self._last_trace())
+        except PlatformError as exc:
+            outcome = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
+                              request_id=exc.request_id or "")
+        journal.record([outcome])
+        return [outcome]
+
+    def _last_trace(self) -> str:
+        return self._adapter.last_trace if self._adapter is not None else ""
+
+    # --- verification -------------------------------------------------------------------------
+
+    def verify(self, action: str, params: Mapping[str, Any], state: MetaState) -> Verdict:
+        if action not in PLANNERS:
+            raise InputError(f"meta has no action {action!r}")
+        return verify_action(action, state)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.requests.close()
+        self._api = self._session = None
+
+
+def _answer(answers: dict[str, tuple[bool, Any]], change_id: str,
+            ok: bool) -> Callable[[Any], None]:
+    """A batch callback that files the item's response under its change."""
+    return lambda response: answers.__setitem__(change_id, (ok, response))

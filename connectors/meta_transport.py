@@ -1,0 +1,250 @@
+"""The Meta connector's wire: the read-only guard, usage-based pacing, and error translation.
+
+The `facebook-business` SDK sends everything through the `requests.Session` of its
+`FacebookSession`. `GuardedAdapter` is mounted on that session, so every request, whatever SDK
+object built it, passes here: a read-only connector refuses anything but GET before it leaves the
+process; each round trip is counted; the usage headers of every answer are remembered, and the
+next request waits on the injected clock when the account's usage nears its limit.
+
+Graph puts the token and `appsecret_proof` in the query string of every request (the session's
+default params). Nothing here ever formats a URL with its query into a message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from adoffboard.clock import Clock
+from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+TRANSIENT_CODES = frozenset({1, 2})
+TOKEN_CODES = frozenset({102, 104, 190})
+SLOWDOWN_MAX_S = 60.0  # the pause before a request when usage reaches 100%
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+_SECRET_IN_URL = re.compile(r"(access_token|appsecret_proof)=[^&\s\"']+")
+
+
+class RedactGraphSecrets(logging.Filter):
+    """urllib3 logs each request line, query string included, at DEBUG: the token and proof
+    must not reach a log even when someone turns DEBUG on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "access_token=" in text or "appsecret_proof=" in text:
+            record.msg, record.args = _SECRET_IN_URL.sub(r"\1=[secure]", text), ()
+        return True
+
+
+def guard_logs() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactGraphSecrets) for f in logger.filters):
+        logger.addFilter(RedactGraphSecrets())
+
+
+# --- usage headers ----------------------------------------------------------------------------
+
+
+def header_map(headers: Any) -> CaseInsensitiveDict[str]:
+    """Headers as a case-insensitive dict, from requests' mapping or a batch item's
+    `[{"name": ..., "value": ...}]` list."""
+    out: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    if isinstance(headers, Mapping):
+        out.update({str(k): str(v) for k, v in headers.items()})
+    elif isinstance(headers, list):
+        for h in headers:
+            if isinstance(h, Mapping) and "name" in h:
+                out[str(h["name"])] = str(h.get("value", ""))
+    return out
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _buc_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    data = _json(headers.get("X-Business-Use-Case-Usage"))
+    if not isinstance(data, Mapping):
+        return []
+    return [e for entries in data.values() if isinstance(entries, list)
+            for e in entries if isinstance(e, Mapping)]
+
+
+def usage_pct(headers: Mapping[str, str]) -> float:
+    """The highest usage percentage any usage header reports (0 when none)."""
+    values: list[float] = []
+    for entry in _buc_entries(headers):
+        values += [float(entry.get(k) or 0) for k in ("call_count", "total_time", "total_cputime")]
+    app = _json(headers.get("X-App-Usage"))
+    if isinstance(app, Mapping):
+        values += [float(app.get(k) or 0) for k in ("call_count", "total_time", "total_cputime")]
+    account = _json(headers.get("X-Ad-Account-Usage"))
+    if isinstance(account, Mapping):
+        values.append(float(account.get("acc_id_util_pct") or 0))
+    return max(values, default=0.0)
+
+
+def throttle_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until access comes back, as the usage headers tell it.
+
+    `X-Business-Use-Case-Usage` gives `estimated_time_to_regain_access` in minutes; else
+    `X-Ad-Account-Usage` gives `reset_time_duration` in seconds. `X-App-Usage` gives no time:
+    None, so the retry policy backs off on its own.
+    """
+    minutes = [float(e.get("estimated_time_to_regain_access") or 0)
+               for e in _buc_entries(headers)]
+    if minutes and max(minutes) > 0:
+        return max(minutes) * 60.0
+    account = _json(headers.get("X-Ad-Account-Usage"))
+    if isinstance(account, Mapping) and float(account.get("reset_time_duration") or 0) > 0:
+        return float(account["reset_time_duration"])
+    return None
+
+
+class Pacer:
+    """Slows down when usage nears the limit: the pause grows linearly from the threshold
+    (1 s) to 100% (`SLOWDOWN_MAX_S`), taken once per reading, before the next request."""
+
+    def __init__(self, clock: Clock, threshold_pct: float = 75.0) -> None:
+        self.clock = clock
+        self.threshold = threshold_pct
+        self.pct = 0.0
+        self.paused_s = 0.0
+
+    def observe(self, headers: Mapping[str, str], *, keep_higher: bool = False) -> None:
+        pct = usage_pct(headers)
+        self.pct = max(self.pct, pct) if keep_higher else pct
+
+    def reset(self) -> None:
+        """After a throttle wait: that wait already covered the usage it reported."""
+        self.pct = 0.0
+
+    def pause(self) -> None:
+        if self.pct < self.threshold:
+            return
+        span = max(100.0 - self.threshold, 1.0)
+        wait = max(1.0, SLOWDOWN_MAX_S * min(self.pct - self.threshold, span) / span)
+        self.pct = 0.0
+        self.paused_s += wait
+        self.clock.sleep(wait)
+
+
+class GuardedAdapter(HTTPAdapter):
+    """The one door of the SDK's session: read-only guard, call counts, usage and pacing."""
+
+    def __init__(self, *, read_only: bool, calls: Counter[str], pacer: Pacer) -> None:
+        super().__init__(max_retries=0)
+        self.read_only = read_only
+        self.calls = calls
+        self.pacer = pacer
+        self.last_trace = ""  # x-fb-trace-id of the last answer: Meta's request id
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        method = (request.method or "GET").upper()
+        if self.read_only and method != "GET":
+            path = urlsplit(request.url).path
+            raise DryRunViolation(f"read-only run refused Meta {method} {path}: nothing was sent")
+        self.pacer.pause()
+        self.calls["read" if method == "GET" else "write"] += 1
+        response = super().send(request, *args, **kwargs)
+        self.pacer.observe(response.headers)
+        self.last_trace = response.headers.get("x-fb-trace-id", "")
+        return response
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class GraphError:
+    """One Graph error, from an exception or a batch item: the safe parts only."""
+
+    def __init__(self, status: int | None, body: Any, headers: Any) -> None:
+        body = _json(body) if isinstance(body, str) else body
+        error = body.get("error") if isinstance(body, Mapping) else None
+        error = error if isinstance(error, Mapping) else {}
+        self.status = status
+        self.code = _int(error.get("code"))
+        self.subcode = _int(error.get("error_subcode"))
+        self.message = str(error.get("message") or f"HTTP {status}")
+        self.kind = str(error.get("type") or "")
+        self.is_transient = bool(error.get("is_transient"))
+        self.headers = header_map(headers)
+        self.trace = str(error.get("fbtrace_id") or self.headers.get("x-fb-trace-id", ""))
+
+    def describe(self) -> str:
+        sub = f"/{self.subcode}" if self.subcode else ""
+        return f"({self.code}{sub}) {self.message}"
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.code in RATE_LIMIT_CODES
+
+    @property
+    def transient(self) -> bool:
+        return (self.rate_limited or self.code in TRANSIENT_CODES or self.is_transient
+                or (self.status or 0) >= 500)
+
+    @property
+    def no_access(self) -> bool:
+        """The token cannot see the object: the agency's access is gone (or never was)."""
+        return self.code == 10 or 200 <= (self.code or 0) <= 299 or (
+            self.code == 100 and self.subcode == 33)
+
+    @property
+    def auth(self) -> bool:
+        return self.code in TOKEN_CODES or self.no_access or (
+            self.code == 100 and "appsecret_proof" in self.message)
+
+    def to_exception(self) -> PlatformError | AuthError:
+        text = f"Meta: {self.describe()}"
+        if self.transient:
+            wait = throttle_wait(self.headers) if self.rate_limited else None
+            return TransientError(text, retry_after=wait, request_id=self.trace or None)
+        if self.auth:
+            return AuthError(f"Meta refused access: {self.describe()} (trace {self.trace})")
+        return PlatformError(text, request_id=self.trace or None)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def translate(exc: Exception) -> Exception:
+    """Map SDK and transport exceptions to adoffboard's tree; never echo a URL or params."""
+    import requests
+    from facebook_business.exceptions import FacebookError, FacebookRequestError
+
+    if isinstance(exc, FacebookRequestError):
+        return GraphError(exc.http_status(), exc.body(), exc.http_headers()).to_exception()
+    if isinstance(exc, requests.Timeout):
+        return TransientError("Meta: the request timed out")
+    if isinstance(exc, requests.ConnectionError):
+        return TransientError("Meta: cannot connect to the Graph API endpoint")
+    if isinstance(exc, requests.RequestException):
+        return PlatformError(f"Meta: transport error {type(exc).__name__}")
+    if isinstance(exc, FacebookError):
+        return PlatformError(f"Meta SDK error: {type(exc).__name__}")
+    return PlatformError(f"Meta client error: {type(exc).__name__}")
+
+
+def minutes_text(seconds: float) -> str:
+    return f"{math.ceil(seconds / 60)} min" if seconds >= 60 else f"{seconds:.0f} s"

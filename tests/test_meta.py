@@ -1,0 +1,489 @@
+"""The Meta connector against the Graph stand-in, through the unmodified facebook-business SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_contract import MemoryJournal
+
+from adoffboard.clock import FakeClock
+from adoffboard.config import Manifest
+from adoffboard.connectors import build
+from adoffboard.connectors.base import Connector, ConnectorContext
+from adoffboard.connectors.meta_model import BUDGET_NOTE, MetaRule, rule_risk
+from adoffboard.connectors.meta_transport import throttle_wait, usage_pct
+from adoffboard.demo import DEMO_CLIENT
+from adoffboard.errors import AuthError, DryRunViolation, TenantMismatch, TransientError
+from adoffboard.models import CheckStatus, OutcomeStatus
+from adoffboard.retry import RetryPolicy
+from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
+from adoffboard.sandbox.core import FaultRule, load_scenario
+from adoffboard.sandbox.meta import MetaStandIn
+
+LAKESIDE = "act_1029384756"
+AGENCY = "100200300400500"
+PROSPECTING, RETARGETING = "120210000000101", "120210000000102"
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox({"meta": load_scenario(DEMO_SCENARIO)["meta"]}) as sandbox:
+        yield sandbox
+
+
+def many_campaigns(n: int) -> dict[str, Any]:
+    section = MetaStandIn.generate_account(0, account_id=LAKESIDE, name="Lakeside Powersports")
+    section["ad_accounts"][0]["campaigns"] = [
+        {"id": str(120_500_000_000_000 + i), "name": f"Campaign {i}", "status": "ACTIVE"}
+        for i in range(n)]
+    section["ad_accounts"][0]["rules"] = []
+    return section
+
+
+def connect(box: Sandbox, tmp_path: Path, *, read_only: bool = False,
+            clock: FakeClock | None = None, **settings: Any) -> Connector:
+    ctx = ConnectorContext(settings={**box.platform_settings()["meta"], **settings},
+                           workspace_root=tmp_path, read_only=read_only,
+                           clock=clock or FakeClock(), retry=RetryPolicy(attempts=4, timeout=10))
+    return build("meta", ctx)
+
+
+def manifest(**meta: str) -> Manifest:
+    return Manifest.model_validate({**DEMO_CLIENT, "meta": {**DEMO_CLIENT["meta"], **meta}})
+
+
+def plan(connector: Connector, state: Any, *actions: str) -> list[Any]:
+    return [c for a in actions for c in connector.plan(a, {}, state, a).changes]
+
+
+def batches(box: Sandbox) -> list[Any]:
+    return [e for e in box.log.entries("meta") if e.method == "batch"]
+
+
+def items(box: Sandbox) -> list[Any]:
+    return [e for e in box.log.entries("meta") if e.service == "graph-batch"]
+
+
+# --- batching ---------------------------------------------------------------------------------
+
+
+def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
+    with Sandbox({"meta": many_campaigns(120)}) as sandbox:
+        writer = connect(sandbox, tmp_path)
+        state = writer.read_state(manifest())
+        changes = plan(writer, state, "pause_campaigns")
+        assert len(changes) == 120
+        journal = MemoryJournal()
+        outcomes = writer.apply(changes, journal)
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+        assert len(batches(sandbox)) == 3
+        assert len(items(sandbox)) == 120
+        assert writer.calls["write"] == 3
+        # each batch's intents are journaled before its outcomes
+        assert journal.order.index(f"intent:{changes[50].id}") > \
+            journal.order.index(f"outcome:{changes[0].id}")
+        live = sandbox.meta.accounts[LAKESIDE].campaigns
+        assert {c.status for c in live.values()} == {"PAUSED"}
+
+
+def test_unanswered_items_are_sent_again_alone(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="timeout", platform="meta", method="update_object",
+                             match={"resource": "campaign", "id": RETARGETING}, times=1))
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = writer.apply(changes, MemoryJournal())
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    sent = [e for e in items(box)]
+    assert len(batches(box)) == 2
+    assert len(sent) == len(changes) + 1  # only the unanswered item went again
+    assert [e.status for e in sent].count("null") == 1
+    assert clock.sleeps == [1.0]  # the retry policy's first back-off, on the injected clock
+
+
+def test_null_items_from_a_partial_failure(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="partial_failure", platform="meta", method="batch",
+                             match={"resource": "adset", "id": "120210000001103"},
+                             message="null", times=1))
+    writer = connect(box, tmp_path)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = writer.apply(changes, MemoryJournal())
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    assert len(batches(box)) == 2
+    assert box.meta.accounts[LAKESIDE].adsets["120210000001103"].status == "PAUSED"
+
+
+def test_items_that_never_answer_fail_after_the_attempts(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="timeout", platform="meta", method="update_object",
+                             match={"resource": "campaign", "id": RETARGETING}))
+    writer = connect(box, tmp_path)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = {o.change_id: o for o in writer.apply(changes, MemoryJournal())}
+    failed = [o for o in outcomes.values() if o.status == OutcomeStatus.FAILED]
+    assert len(failed) == 1 and RETARGETING in failed[0].change_id
+    assert "no answer" in failed[0].message
+    assert len(batches(box)) == 4  # RetryPolicy(attempts=4)
+
+
+def test_item_server_errors_retry_then_fail_with_their_reason(box: Sandbox,
+                                                              tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="internal", platform="meta", method="update_object",
+                             match={"resource": "adset", "id": "120210000001101"}))
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    failed = [o for o in writer.apply(changes, MemoryJournal())
+              if o.status == OutcomeStatus.FAILED]
+    assert [o.change_id for o in failed] == [f"meta:{LAKESIDE}:adset:120210000001101:status"]
+    assert "(1) An unknown error occurred" in failed[0].message
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential: no usage header names a time
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def test_top_level_rate_limit_waits_the_minutes_meta_gives(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="batch",
+                             retry_delay_s=300, times=1))
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = writer.apply(changes, MemoryJournal())
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    assert clock.sleeps == [300.0]  # estimated_time_to_regain_access: 5 minutes
+    assert [e.status for e in batches(box)] == ["400", "200"]
+
+
+@pytest.mark.parametrize("code", ["80004", "613", "17"])
+def test_rate_limit_inside_a_batch_item(box: Sandbox, tmp_path: Path, code: str) -> None:
+    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="update_object",
+                             match={"resource": "campaign", "id": PROSPECTING},
+                             retry_delay_s=120, times=1, message=code))
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = writer.apply(changes, MemoryJournal())
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    assert clock.sleeps == [120.0]
+    assert len(batches(box)) == 2
+    assert len(items(box)) == len(changes) + 1  # only the throttled item went again
+
+
+def test_throttle_longer_than_the_cap_waits_the_cap(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="get_account",
+                             retry_delay_s=3600, times=1))
+    clock = FakeClock()
+    connect(box, tmp_path, read_only=True, clock=clock,
+            max_throttle_wait_s=600).read_state(manifest())
+    assert clock.sleeps == [600.0]
+
+
+def test_throttled_until_attempts_run_out(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", retry_delay_s=60))
+    with pytest.raises(TransientError, match="80004"):
+        connect(box, tmp_path, read_only=True).read_state(manifest())
+
+
+@pytest.mark.parametrize("usage,expected", [(90, 36.0), (100, 60.0), (76, 2.4), (50, None)],
+                         ids=["90pct", "100pct", "76pct", "below"])
+def test_slows_down_when_usage_nears_the_limit(box: Sandbox, tmp_path: Path, usage: int,
+                                               expected: float | None) -> None:
+    box.meta.accounts[LAKESIDE].usage_pct = usage
+    clock = FakeClock()
+    reader = connect(box, tmp_path, read_only=True, clock=clock)
+    reader.read_state(manifest())
+    calls = reader.calls["read"]
+    if expected is None:
+        assert clock.sleeps == []
+    else:  # every request after the first one waits, in proportion to the usage reported
+        assert clock.sleeps == pytest.approx([expected] * (calls - 1))
+
+
+@pytest.mark.parametrize(
+    "headers,wait",
+    [
+        ({"X-Business-Use-Case-Usage": '{"1": [{"type": "ads_management", "call_count": 100,'
+                                       ' "estimated_time_to_regain_access": 3}]}'}, 180.0),
+        ({"x-business-use-case-usage": '{"1": [{"estimated_time_to_regain_access": 0}]}',
+          "X-Ad-Account-Usage": '{"acc_id_util_pct": 100, "reset_time_duration": 45}'}, 45.0),
+        ({"X-App-Usage": '{"call_count": 100, "total_time": 20, "total_cputime": 9}'}, None),
+        ({}, None),
+        ({"X-Business-Use-Case-Usage": "not json"}, None),
+    ],
+    ids=["buc-minutes", "ad-account-seconds", "app-usage-no-time", "none", "garbage"],
+)
+def test_throttle_wait_from_headers(headers: dict[str, str], wait: float | None) -> None:
+    from requests.structures import CaseInsensitiveDict
+
+    assert throttle_wait(CaseInsensitiveDict(headers)) == wait
+
+
+def test_usage_pct_takes_the_highest_reading() -> None:
+    assert usage_pct({"X-App-Usage": '{"call_count": 12, "total_time": 80}',
+                      "X-Ad-Account-Usage": '{"acc_id_util_pct": 9.5}'}) == 80.0
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def test_pause_plan_leaves_budgets_and_inactive_objects_alone(box: Sandbox,
+                                                             tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True)
+    draft = reader.plan("pause_campaigns", {}, reader.read_state(manifest()), "meta-pause")
+    assert {c.field for c in draft.changes} == {"status"}
+    assert BUDGET_NOTE in draft.notes
+    by_type: dict[str, set[str]] = {}
+    for c in draft.changes:
+        by_type.setdefault(c.entity_type, set()).add(c.entity_id)
+        assert (c.before, c.after) == ("ACTIVE", "PAUSED")
+    assert by_type["campaign"] == {PROSPECTING, RETARGETING, "120210000000103"}
+    # ACTIVE ad sets, also under the already PAUSED campaign; none under the ARCHIVED one
+    assert by_type["adset"] == {"120210000001101", "120210000001103", "120210000001104",
+                                "120210000001105"}
+
+
+def test_only_rules_that_can_restart_spend_are_disabled(box: Sandbox, tmp_path: Path) -> None:
+    writer = connect(box, tmp_path)
+    state = writer.read_state(manifest())
+    draft = writer.plan("disable_rules", {}, state, "meta-disable-rules")
+    assert {c.entity_id: c.after for c in draft.changes} == {
+        "238400000000001": "DISABLED", "238400000000002": "DISABLED"}
+    assert any("only notifies" in n for n in draft.notes)
+    assert any("only pauses" in n for n in draft.notes)
+    writer.apply(draft.changes, MemoryJournal())
+    rules = box.meta.accounts[LAKESIDE].rules
+    assert {r.id: r.status for r in rules.values()} == {
+        "238400000000001": "DISABLED", "238400000000002": "DISABLED",
+        "238400000000003": "ENABLED", "238400000000004": "ENABLED"}
+    fresh = connect(box, tmp_path, read_only=True).read_state(manifest())
+    assert writer.verify("disable_rules", {}, fresh).status == CheckStatus.PASS
+
+
+def _rule(kind: str, amount: float | None = None, target: bool = False) -> MetaRule:
+    return MetaRule("1", "r", "ENABLED", kind, amount, target)
+
+
+@pytest.mark.parametrize(
+    "rule,disabled",
+    [
+        (_rule("UNPAUSE"), True),
+        (_rule("CHANGE_BUDGET", 20), True),
+        (_rule("CHANGE_CAMPAIGN_BUDGET", 500), True),
+        (_rule("CHANGE_BUDGET", -30), False),
+        (_rule("CHANGE_BID", 10), True),
+        (_rule("CHANGE_BID", -10), False),
+        (_rule("CHANGE_BID", None), True),
+        (_rule("CHANGE_BUDGET", 0, target=True), True),
+        (_rule("REBALANCE_BUDGET"), True),
+        (_rule("ROTATE"), True),
+        (_rule("NOTIFICATION"), False),
+        (_rule("PING_ENDPOINT"), False),
+        (_rule("PAUSE"), False),
+        (_rule("UPDATE_LAX_BUDGET"), True),
+    ],
+    ids=lambda v: v if isinstance(v, bool) else f"{v.execution_type}:{v.change_amount}",
+)
+def test_rule_risk(rule: MetaRule, disabled: bool) -> None:
+    assert (rule_risk(rule) is not None) == disabled
+
+
+# --- guards -----------------------------------------------------------------------------------
+
+
+def test_tenant_guard_mismatch_sends_nothing_else(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path)
+    with pytest.raises(TenantMismatch, match="Lakeside Powersports"):
+        reader.read_state(manifest(expected_name="Lakeside Marine"))
+    assert [e.method for e in box.log.entries("meta")] == ["get_account"]
+    assert box.log.mutating() == []
+
+
+def test_read_only_connector_cannot_send_any_write(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True)
+    state = reader.read_state(manifest())
+    changes = plan(reader, state, "pause_campaigns", "disable_rules", "remove_agency")
+    assert len(changes) == 10
+    for subset in ([c for c in changes if c.entity_type == "agency"],
+                   [c for c in changes if c.entity_type != "agency"]):
+        with pytest.raises(DryRunViolation, match="nothing was sent"):
+            reader.apply(subset, MemoryJournal())
+    assert box.log.mutating() == []
+    assert {e.method for e in box.log.entries("meta")} <= {
+        "get_account", "list_campaigns", "list_adsets", "list_rules", "list_agencies"}
+    assert reader.calls["write"] == 0
+
+
+def test_wrong_app_secret_is_an_auth_error(box: Sandbox, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_WRONG_SECRET", "not-the-app-secret-7731")
+    reader = connect(box, tmp_path, read_only=True,
+                     app_secret="env:ADOFFBOARD_TEST_META_WRONG_SECRET")
+    with pytest.raises(AuthError, match="appsecret_proof") as caught:
+        reader.read_state(manifest())
+    assert "not-the-app-secret-7731" not in str(caught.value)
+    assert [e.detail for e in box.log.entries("meta")] == ["authentication"] * 2
+
+
+def test_unreachable_endpoint_error_carries_no_secret(box: Sandbox, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_TOKEN2", "EAAG-token-never-printed-81f")
+    reader = connect(box, tmp_path, read_only=True, endpoint="http://127.0.0.1:9",
+                     access_token="env:ADOFFBOARD_TEST_META_TOKEN2")
+    with pytest.raises(TransientError) as caught:
+        reader.read_state(manifest())
+    assert "EAAG-token-never-printed-81f" not in str(caught.value)
+    assert "appsecret_proof" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+# --- re-reads before writing -------------------------------------------------------------------
+
+
+def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path) -> None:
+    writer = connect(box, tmp_path)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    live = box.meta.accounts[LAKESIDE]
+    live.campaigns[PROSPECTING].status = "PAUSED"  # someone paused it: already done
+    live.campaigns[RETARGETING].status = "ARCHIVED"  # someone archived it: drift
+    outcomes = {o.change_id: o for o in writer.apply(changes, MemoryJournal())}
+    by_entity = {c.entity_id: outcomes[c.id] for c in changes}
+    assert by_entity[PROSPECTING].status == OutcomeStatus.ALREADY
+    assert by_entity[RETARGETING].status == OutcomeStatus.DRIFT
+    assert "ARCHIVED" in by_entity[RETARGETING].message
+    assert live.campaigns[RETARGETING].status == "ARCHIVED"
+    assert sum(1 for e in items(box)) == len(changes) - 2
+
+
+def test_item_error_is_mapped_to_its_ad_set(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(FaultRule(kind="partial_failure", platform="meta",
+                             match={"resource": "adset", "id": "120210000001104"},
+                             message="(#100) Cannot pause an ad set in review"))
+    writer = connect(box, tmp_path)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    outcomes = writer.apply(changes, MemoryJournal())
+    failed = [o for o in outcomes if o.status == OutcomeStatus.FAILED]
+    assert [o.change_id for o in failed] == [f"meta:{LAKESIDE}:adset:120210000001104:status"]
+    assert "adset 120210000001104" in failed[0].message and "in review" in failed[0].message
+    assert failed[0].request_id
+
+
+def test_pages_follow_the_cursor(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True, page_size=2)
+    state = reader.read_state(manifest())
+    assert len(state.campaigns) == 5 and len(state.adsets) == 6 and len(state.rules) == 4
+    pages = [e.method for e in box.log.entries("meta")].count("list_campaigns")
+    assert pages == 3
+
+
+# --- removing the agency ----------------------------------------------------------------------
+
+
+def test_remove_agency_then_the_account_is_unreachable(box: Sandbox, tmp_path: Path) -> None:
+    writer = connect(box, tmp_path)
+    state = writer.read_state(manifest())
+    changes = plan(writer, state, "remove_agency")
+    assert [(c.entity_id, c.after, c.phase.value) for c in changes] == [(AGENCY, None, "access")]
+    assert changes[0].before == {"access_status": "CONFIRMED",
+                                 "permitted_tasks": ["MANAGE", "ADVERTISE", "ANALYZE"]}
+    journal = MemoryJournal()
+    outcomes = writer.apply(changes, journal)
+    assert [o.status for o in outcomes] == [OutcomeStatus.APPLIED]
+    assert journal.order == [f"intent:{changes[0].id}", f"outcome:{changes[0].id}"]
+    assert box.log.mutating()[-1].method == "remove_agency"
+    assert AGENCY not in box.meta.accounts[LAKESIDE].agencies
+
+    reader = connect(box, tmp_path, read_only=True)
+    fresh = reader.read_state(manifest())
+    assert fresh.reachable is False
+    assert reader.verify("remove_agency", {}, fresh).status == CheckStatus.PASS
+    assert reader.plan("pause_campaigns", {}, fresh, "p").manual_items  # cannot check: said so
+
+    writes = len(box.log.mutating())
+    again = connect(box, tmp_path).apply(changes, MemoryJournal())
+    assert [o.status for o in again] == [OutcomeStatus.ALREADY]
+    assert len(box.log.mutating()) == writes
+
+
+def test_lost_access_without_removal_is_an_auth_error(box: Sandbox, tmp_path: Path) -> None:
+    # The agency still lists the account among its clients, yet cannot read it: a real access
+    # problem, not a finished removal.
+    box.meta.accounts[LAKESIDE].token_blocked = True
+    with pytest.raises(AuthError, match="100/33"):
+        connect(box, tmp_path, read_only=True).read_state(manifest())
+    assert [e.method for e in box.log.entries("meta")] == ["get_account",
+                                                           "list_client_accounts"]
+
+
+def test_account_the_agency_never_had_plans_a_manual_check(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True)
+    state = reader.read_state(manifest(ad_account_id="act_5550001"))
+    assert state.reachable is False
+    draft = reader.plan("pause_campaigns", {}, state, "meta-pause")
+    assert draft.changes == () and "act_5550001" in draft.manual_items[0]
+
+
+def test_usage_rising_with_calls_slows_the_reads(tmp_path: Path) -> None:
+    section = {**load_scenario(DEMO_SCENARIO)["meta"], "call_capacity": 8}
+    with Sandbox({"meta": section}) as sandbox:
+        clock = FakeClock()
+        reader = connect(sandbox, tmp_path, read_only=True, clock=clock, page_size=2)
+        reader.read_state(manifest())
+        assert clock.sleeps and clock.sleeps == sorted(clock.sleeps)  # growing with the usage
+        assert max(clock.sleeps) == 60.0
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override,problem",
+    [({"app_secret": "shh-literal"}, "must be a reference"),
+     ({"access_token": "EAAG-literal"}, "must be a reference"),
+     ({"agency_business_id": "agency"}, "should match pattern"),
+     ({"page_size": 10_000}, "less than or equal to 5000")],
+    ids=["literal-secret", "literal-token", "business-id", "page-size"],
+)
+def test_settings_are_validated(override: dict[str, Any], problem: str) -> None:
+    from pydantic import ValidationError
+
+    from adoffboard.config import MetaSettings
+
+    good = {"app_id": "880000000000001", "app_secret": "env:META_APP_SECRET",
+            "access_token": "keyring:adoffboard/meta", "agency_business_id": AGENCY}
+    MetaSettings.model_validate(good)
+    with pytest.raises(ValidationError, match=problem):
+        MetaSettings.model_validate({**good, **override})
+
+
+def test_sandbox_credentials_only_on_loopback(box: Sandbox, tmp_path: Path) -> None:
+    reader = connect(box, tmp_path, read_only=True, endpoint="https://graph.facebook.com")
+    with pytest.raises(AuthError, match="loopback"):
+        reader.read_state(manifest())
+    assert len(box.log) == 0
+
+
+def test_no_secret_reaches_a_debug_log_or_a_global(box: Sandbox, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from facebook_business.api import FacebookAdsApi
+    from facebook_business.session import FacebookSession
+
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_SECRET3", "app-secret-for-logs-2291")
+    monkeypatch.setenv("ADOFFBOARD_TEST_META_TOKEN3", "EAAG-token-for-logs-5512")
+    box.meta.app_secret = "app-secret-for-logs-2291"
+    caplog.set_level(logging.DEBUG)
+    writer = connect(box, tmp_path, app_secret="env:ADOFFBOARD_TEST_META_SECRET3",
+                     access_token="env:ADOFFBOARD_TEST_META_TOKEN3")
+    writer.apply(plan(writer, writer.read_state(manifest()), "pause_campaigns"), MemoryJournal())
+    assert "GET /v26.0/act_1029384756" in caplog.text  # urllib3 did log the request lines
+    assert "EAAG-token-for-logs-5512" not in caplog.text
+    assert "app-secret-for-logs-2291" not in caplog.text
+    assert "appsecret_proof=[secure]" in caplog.text
+    # no process-global default API, and the SDK's class-level endpoint is untouched
+    assert FacebookAdsApi.get_default_api() is None
+    assert FacebookSession.GRAPH == "https://graph.facebook.com"
