@@ -24,6 +24,8 @@ DEMO_CLIENT: dict[str, Any] = {
         "manager_id": "111-222-3333",
         "expected_name": "Lakeside Powersports",
     },
+    "ga4": {"account_id": "100200300", "property_ids": ["310000001", "310000002"],
+            "expected_name": "Lakeside Powersports"},
 }
 
 

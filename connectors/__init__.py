@@ -42,6 +42,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "scripts_quiet": Phase.ADS,
         },
     ),
+    "ga4": ConnectorInfo(
+        platform="ga4",
+        title="Google Analytics",
+        module="adoffboard.connectors.ga4",
+        cls="GA4Connector",
+        manifest_key="ga4",
+        actions={"remove_access": Phase.ACCESS},
+    ),
 }
 
 
