@@ -50,6 +50,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
         manifest_key="ga4",
         actions={"remove_access": Phase.ACCESS},
     ),
+    "tag_manager": ConnectorInfo(
+        platform="tag_manager",
+        title="Google Tag Manager",
+        module="adoffboard.connectors.tag_manager",
+        cls="TagManagerConnector",
+        manifest_key="tag_manager",
+        actions={"remove_access": Phase.ACCESS},
+    ),
 }
 
 
