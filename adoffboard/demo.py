@@ -26,6 +26,7 @@ DEMO_CLIENT: dict[str, Any] = {
     },
     "ga4": {"account_id": "100200300", "property_ids": ["310000001", "310000002"],
             "expected_name": "Lakeside Powersports"},
+    "search_console": {"site_url": "https://www.lakesidepowersports.example/"},
     "tag_manager": {"account_id": "6001234567", "expected_name": "Lakeside Powersports"},
 }
 

@@ -50,6 +50,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
         manifest_key="ga4",
         actions={"remove_access": Phase.ACCESS},
     ),
+    "search_console": ConnectorInfo(
+        platform="search_console",
+        title="Google Search Console",
+        module="adoffboard.connectors.search_console",
+        cls="SearchConsoleConnector",
+        manifest_key="search_console",
+        actions={"remove_access": Phase.ACCESS},
+    ),
     "tag_manager": ConnectorInfo(
         platform="tag_manager",
         title="Google Tag Manager",

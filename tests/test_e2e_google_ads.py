@@ -113,7 +113,7 @@ def test_leaving_the_platform_unlinks_last(cli: Cli, tmp_path: Path, sandbox: Sa
     out, _ = plan_file(cli, tmp_path, scope="platform")
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_OK, result.output
-    methods = [e.method for e in sandbox.log.mutating()]
+    methods = [e.method for e in sandbox.log.mutating("google_ads")]
     assert methods[-1] == "MutateCustomerManagerLink"
     assert sandbox.google_ads.state.manager_link(CID, MCC).status == "INACTIVE"
     verified = cli("--json", "verify", "lakeside-powersports")

@@ -23,6 +23,7 @@ STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
     "ga4": ("adoffboard.sandbox.ga4", "GA4StandIn"),
+    "search_console": ("adoffboard.sandbox.search_console", "SearchConsoleStandIn"),
     "tag_manager": ("adoffboard.sandbox.tag_manager", "TagManagerStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
