@@ -4,8 +4,8 @@
 Neither API manages other users: they speak for the credential's own user only. So
 `remove_access` does what the agency can do for itself: drop the property from its Search Console
 (`sites.delete`), then relinquish its verified ownership (`webResource.delete`, which Google
-refuses while the agency's verification token is still on the site or in DNS). Removing the agency's other users stays a manual step of the runbook
-(Settings > Users and permissions).
+refuses while the agency's verification token is still on the site or in DNS). Removing the
+agency's other users stays a manual step of the runbook (Settings > Users and permissions).
 
 Reads: `sites.get` (the agency's permission level; 403 when the site is not among its sites) and
 `webResource.list` (the properties it owns). When it has neither, `read_state` returns a state
