@@ -4,8 +4,9 @@ Reads the account (its display name is the tenant check when the manifest names 
 access bindings of the account and of each listed property. `remove_access` deletes the bindings
 held by the agency's own identities, one `batchDeleteAccessBindings` per parent (at most 1000),
 properties before the account (an account role covers its properties, so the account's bindings
-go last). A batch is all or nothing: when it fails, its bindings are retried one by one so that
-each gets its own outcome; a binding already gone counts as done. Client users are never touched.
+go last). A batch is all or nothing: when it fails, its bindings are retried one by one (admins last:
+deleting one's own admin binding ends the right to delete the rest) so that each gets its own
+outcome; a binding already gone counts as done. Client users are never touched.
 
 Once the agency's last binding is gone the account answers 403: `read_state` then returns a state
 with `reachable=False`, and `verify` passes, saying why.
@@ -42,6 +43,7 @@ SCOPES = ["https://www.googleapis.com/auth/analytics.manage.users",
           "https://www.googleapis.com/auth/analytics.edit"]
 PAGE_SIZE = 500
 MAX_BATCH = 1000
+ADMIN = "predefinedRoles/admin"
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,8 @@ class GA4Connector(Connector):
             except PlatformError:
                 pass  # all or nothing: find the culprit one binding at a time
         outcomes = []
-        for ch in chunk:
+        # one's own admin binding, deleted early, would end the right to delete the others
+        for ch in sorted(chunk, key=lambda c: ADMIN in c.before.get("roles", ())):
             try:
                 self._call("write", lambda c=ch: client.delete_access_binding(  # type: ignore[misc]
                     name=c.resource, retry=None, timeout=timeout))
@@ -260,9 +263,7 @@ class GA4Connector(Connector):
             except Gone:
                 outcomes.append(Outcome(ch.id, OutcomeStatus.ALREADY,
                                         message="already deleted"))
-            except PlatformError as exc:
-                outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc)))
-            except AccessDenied as exc:
+            except (PlatformError, AccessDenied) as exc:
                 outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc)))
         return outcomes
 
