@@ -2,11 +2,12 @@
 
 Reads the account (its display name is the tenant check when the manifest names it) and the
 access bindings of the account and of each listed property. `remove_access` deletes the bindings
-held by the agency's own identities, one `batchDeleteAccessBindings` per parent (at most 1000),
-properties before the account (an account role covers its properties, so the account's bindings
-go last). A batch is all or nothing: when it fails, its bindings are retried one by one (admins last:
-deleting one's own admin binding ends the right to delete the rest) so that each gets its own
-outcome; a binding already gone counts as done. Client users are never touched.
+held by the agency's own identities, one `batchDeleteAccessBindings` per parent (at most 1000; a
+lone binding goes through `deleteAccessBinding`), properties before the account (an account role
+covers its properties, so the account's bindings go last). A batch is all or nothing: when it
+fails, its bindings are retried one by one (admins last: deleting one's own admin binding ends
+the right to delete the rest) so that each gets its own outcome; a binding already gone counts
+as done. Client users are never touched.
 
 Once the agency's last binding is gone the account answers 403: `read_state` then returns a state
 with `reachable=False`, and `verify` passes, saying why.
