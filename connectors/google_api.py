@@ -205,7 +205,13 @@ def classify(status: int, error: Mapping[str, Any], headers: Mapping[str, Any],
 def translate(exc: Exception, what: str) -> Exception:
     """Any exception from the Google client libraries -> adoffboard's tree."""
     from google.api_core import exceptions as core
+    from google.auth import exceptions as auth
     from googleapiclient.errors import HttpError
+
+    if isinstance(exc, auth.RefreshError):
+        # a 401 makes the client try to refresh; a bare access token cannot
+        return AuthError(f"{what} refused the credentials and they cannot be refreshed: "
+                         "renew the access token")
 
     if isinstance(exc, HttpError):
         try:

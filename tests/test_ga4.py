@@ -6,7 +6,7 @@ import pytest
 from google_rest_support import AGENCY, Journal, connect, manifest, sandbox_for
 
 from adoffboard.clock import FakeClock
-from adoffboard.errors import DryRunViolation, TenantMismatch
+from adoffboard.errors import AuthError, DryRunViolation, TenantMismatch
 from adoffboard.models import CheckStatus, OutcomeStatus, Phase
 from adoffboard.sandbox.core import FaultRule
 
@@ -189,3 +189,11 @@ def test_manifest_identities_add_to_the_workspaces(box, tmp_path):
     state = reader.read_state(manifest(remove_identities=["Contractor@Agency.example"]))
     users = {c.before["user"] for c in plan(reader, state)}
     assert users == {*AGENCY, "contractor@agency.example"}
+
+
+def test_refused_credentials_raise_instead_of_looking_unreachable(box, tmp_path):
+    box.ga4.tokens = {"some-other-token"}
+    clock = FakeClock()
+    with pytest.raises(AuthError, match="refused the credentials"):
+        connect(box, "ga4", tmp_path, read_only=True, clock=clock).read_state(manifest())
+    assert clock.sleeps == [] and [e.status for e in box.log] == ["401"]
