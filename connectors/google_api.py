@@ -39,6 +39,8 @@ T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded",
                                 "RATE_LIMIT_EXCEEDED"})
+# quotas that a wait of seconds will not restore (Tag Manager: 10,000 requests/day per project)
+DAILY_QUOTA_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
 
 
 class AccessDenied(AuthError):
@@ -195,6 +197,8 @@ def classify(status: int, error: Mapping[str, Any], headers: Mapping[str, Any],
         return TransientError(text, retry_after=_retry_delay(error.get("details"), headers))
     if status == 401:
         return AuthError(f"{what} refused the credentials: {message}")
+    if reasons & DAILY_QUOTA_REASONS:
+        return PlatformError(f"{what} quota exhausted (try again tomorrow): {message}")
     if status == 403:
         return AccessDenied(f"{what} denied access: {message}")
     if status == 404:
