@@ -16,6 +16,7 @@ every wait goes through `adoffboard.retry` and the injected clock.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import weakref
@@ -36,6 +37,11 @@ from adoffboard.errors import AuthError, DryRunViolation, PlatformError, Transie
 from adoffboard.retry import call_with_retry
 
 T = TypeVar("T")
+
+# googleapiclient logs every 403 at WARNING; adoffboard reports outcomes itself. A NullHandler
+# keeps Python's last-resort handler from printing them unless someone configures logging.
+logging.getLogger("googleapiclient").addHandler(logging.NullHandler())
+
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded",
                                 "RATE_LIMIT_EXCEEDED"})
