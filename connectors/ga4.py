@@ -132,7 +132,7 @@ class GA4Connector(Connector):
         token = ""
         while True:
             request = {"parent": parent, "page_size": PAGE_SIZE, "page_token": token}
-            page = self._call("read", lambda r=request: client.list_access_bindings(  # type: ignore[misc]
+            page = self._call("read", lambda r=request: client.list_access_bindings(
                 request=r, retry=None, timeout=timeout))
             found += [Binding(b.name, b.user, tuple(b.roles)) for b in page.access_bindings]
             token = page.next_page_token
@@ -258,7 +258,7 @@ class GA4Connector(Connector):
         # one's own admin binding, deleted early, would end the right to delete the others
         for ch in sorted(chunk, key=lambda c: ADMIN in c.before.get("roles", ())):
             try:
-                self._call("write", lambda c=ch: client.delete_access_binding(  # type: ignore[misc]
+                self._call("write", lambda c=ch: client.delete_access_binding(
                     name=c.resource, retry=None, timeout=timeout))
                 outcomes.append(Outcome(ch.id, OutcomeStatus.APPLIED))
             except Gone:

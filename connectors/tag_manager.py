@@ -125,7 +125,7 @@ class TagManagerConnector(Connector):
         token = None
         while True:
             request = perms.list(parent=f"accounts/{account_id}", pageToken=token)
-            page = self._call("read", lambda r=request: r.execute(num_retries=0))  # type: ignore[misc]
+            page = self._call("read", lambda r=request: r.execute(num_retries=0))
             found += [_permission(p) for p in page.get("userPermission") or ()]
             token = page.get("nextPageToken")
             if not token:

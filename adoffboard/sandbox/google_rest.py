@@ -79,6 +79,23 @@ class GoogleRestStandIn(HttpStandIn):
         super().__init__(section, log, faults)
         self.tokens = {str(t) for t in self.section.get("access_tokens") or ()}
         self.caller = str(self.section.get("caller", "")).strip().lower()
+        self.issued = 0
+        # OAuth's token endpoint, for service-account keys whose token_uri points here; it
+        # changes nothing on the platform, so it is not logged as a mutation
+        self.route("POST", r"/token", "oauth2.token", self._token, mutating=False,
+                   service="OAuth2")
+
+    def _token(self, request: Request) -> Response:
+        form = request.form()
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or \
+                form.get("assertion", "").count(".") != 2:
+            return Response(400, {"error": "invalid_grant", "error_description": "Bad request"})
+        self.issued += 1
+        token = f"sandbox-issued-{self.issued}"
+        if self.tokens:
+            self.tokens.add(token)
+        return Response(200, {"access_token": token, "expires_in": 3600,
+                              "token_type": "Bearer"})
 
     def bearer(self, request: Request) -> str:
         header = next((v for k, v in request.headers.items() if k.lower() == "authorization"),
@@ -86,6 +103,8 @@ class GoogleRestStandIn(HttpStandIn):
         return header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
 
     def authenticate(self, request: Request) -> Response | None:
+        if request.path == "/token":
+            return None  # the client authenticates with its signed assertion
         token = self.bearer(request)
         if not token or (self.tokens and token not in self.tokens):
             return google_error(401, "Request had invalid authentication credentials. Expected "
