@@ -158,10 +158,11 @@ class GA4Connector(Connector):
             raise TenantMismatch(
                 f"GA4 account {acct.account_id} is named {live.display_name!r}, but the "
                 f"manifest expects {acct.expected_name!r}: refusing to touch it")
-        holders = []
-        for pid in acct.property_ids:
-            holders.append(self._read_property(pid, account))
-        holders.append(Holder(account, live.display_name, True, tuple(self._list(account))))
+        holders = [self._read_property(pid, account) for pid in acct.property_ids]
+        try:
+            holders.append(Holder(account, live.display_name, True, tuple(self._list(account))))
+        except AccessDenied as exc:  # a property-level user sees the account, not its users
+            holders.append(Holder(account, live.display_name, False, detail=str(exc)))
         return GA4State(acct.account_id, live.display_name, tuple(holders), who,
                         self.ctx.clock.now())
 
@@ -313,7 +314,8 @@ def verify_removal(state: GA4State) -> Verdict:
     unreadable = [h for h in state.holders if not h.readable]
     if unreadable:
         return Verdict(CheckStatus.MANUAL_PENDING,
-                       f"{len(unreadable)} propert(ies) unreadable by the agency: check them in "
-                       "GA4 Admin", tuple(f"{h.name}: {h.detail}" for h in unreadable))
+                       f"{len(unreadable)} of the account's access lists unreadable by the "
+                       "agency: check them in GA4 Admin",
+                       tuple(f"{h.name}: {h.detail}" for h in unreadable))
     return Verdict(CheckStatus.PASS, f"no agency access binding on account {state.account_id} "
                                      f"or its {len(state.holders) - 1} propert(ies)")

@@ -197,3 +197,18 @@ def test_refused_credentials_raise_instead_of_looking_unreachable(box, tmp_path)
     with pytest.raises(AuthError, match="refused the credentials"):
         connect(box, "ga4", tmp_path, read_only=True, clock=clock).read_state(manifest())
     assert clock.sleeps == [] and [e.status for e in box.log] == ["401"]
+
+
+def test_a_property_level_user_cannot_list_the_account_and_says_so(box, tmp_path):
+    box.ga4.state.add_binding(P1, "reader@agency.example", ["predefinedRoles/admin"])
+    box.ga4.caller = "reader@agency.example"
+    reader = connect(box, "ga4", tmp_path, read_only=True)
+    state = reader.read_state(manifest(remove_identities=["reader@agency.example"]))
+    assert state.reachable
+    readable = {h.name: h.readable for h in state.holders}
+    assert readable == {P1: True, P2: False, ACCOUNT: False}
+    draft = reader.plan("remove_access", {}, state, "s")
+    assert {c.before["user"] for c in draft.changes} == {"analytics@agency.example",
+                                                         "reader@agency.example"}
+    assert len(draft.manual_items) == 2 and "GA4 Admin" in draft.manual_items[0]
+    assert reader.verify("remove_access", {}, state).status == CheckStatus.FAIL
