@@ -112,6 +112,23 @@ class MetaAdAccount(_Model):
 class GA4Access(_Model):
     account_id: str = Field(pattern=r"^\d{4,15}$")
     property_ids: list[str] = Field(default_factory=list)
+    expected_name: str = ""  # the account's display name; checked when set
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("property_ids", mode="before")
+    @classmethod
+    def _property_digits(cls, ids: Any) -> Any:
+        if not isinstance(ids, list):
+            return ids
+        text = [str(p) for p in ids]
+        bad = [p for p in text if not re.fullmatch(r"\d{4,15}", p)]
+        if bad:
+            raise ValueError(f"property ids must be digits like 123456789, not {bad}")
+        return text
 
 
 class SearchConsoleSite(_Model):
@@ -120,6 +137,12 @@ class SearchConsoleSite(_Model):
 
 class TagManagerAccount(_Model):
     account_id: str = Field(pattern=r"^\d{4,15}$")
+    expected_name: str = ""  # the account's name in Tag Manager; checked when set
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
 
 
 class SimpleAccount(_Model):
@@ -335,11 +358,37 @@ class MetaSettings(_Model):
         return value
 
 
+class GoogleApiSettings(_Model):
+    """Google Analytics, Search Console and Tag Manager: an OAuth access token or a service
+    account's key file (its path; the file holds the secret)."""
+
+    endpoint: str = ""  # e.g. http://127.0.0.1:PORT for the sandbox; empty: Google's own host
+    access_token: str = ""
+    credentials_file: str = ""
+    timeout_s: float = 60.0
+    attempts: int = 5
+
+    @field_validator("access_token")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
+class TagManagerSettings(GoogleApiSettings):
+    # Tag Manager allows 0.25 requests/s per project: one request every 4 s
+    min_interval_s: float = Field(default=4.0, ge=0.0)
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "google_ads": GoogleAdsSettings,
     "microsoft_ads": MicrosoftAdsSettings,
     "meta": MetaSettings,
+    "ga4": GoogleApiSettings,
+    "search_console": GoogleApiSettings,
+    "tag_manager": TagManagerSettings,
 }
 
 

@@ -31,6 +31,10 @@ DEMO_CLIENT: dict[str, Any] = {
         "expected_name": "Lakeside Powersports",
     },
     "meta": {"ad_account_id": "act_1029384756", "expected_name": "Lakeside Powersports"},
+    "ga4": {"account_id": "100200300", "property_ids": ["310000001", "310000002"],
+            "expected_name": "Lakeside Powersports"},
+    "search_console": {"site_url": "https://www.lakesidepowersports.example/"},
+    "tag_manager": {"account_id": "6001234567", "expected_name": "Lakeside Powersports"},
 }
 
 

@@ -66,6 +66,30 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "remove_agency": Phase.ACCESS,
         },
     ),
+    "ga4": ConnectorInfo(
+        platform="ga4",
+        title="Google Analytics",
+        module="adoffboard.connectors.ga4",
+        cls="GA4Connector",
+        manifest_key="ga4",
+        actions={"remove_access": Phase.ACCESS},
+    ),
+    "search_console": ConnectorInfo(
+        platform="search_console",
+        title="Google Search Console",
+        module="adoffboard.connectors.search_console",
+        cls="SearchConsoleConnector",
+        manifest_key="search_console",
+        actions={"remove_access": Phase.ACCESS},
+    ),
+    "tag_manager": ConnectorInfo(
+        platform="tag_manager",
+        title="Google Tag Manager",
+        module="adoffboard.connectors.tag_manager",
+        cls="TagManagerConnector",
+        manifest_key="tag_manager",
+        actions={"remove_access": Phase.ACCESS},
+    ),
 }
 
 

@@ -24,6 +24,9 @@ STANDINS: dict[str, tuple[str, str]] = {
     "microsoft_ads": ("adoffboard.sandbox.microsoft_ads", "MicrosoftAdsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
     "meta": ("adoffboard.sandbox.meta", "MetaStandIn"),
+    "ga4": ("adoffboard.sandbox.ga4", "GA4StandIn"),
+    "search_console": ("adoffboard.sandbox.search_console", "SearchConsoleStandIn"),
+    "tag_manager": ("adoffboard.sandbox.tag_manager", "TagManagerStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 

@@ -1,0 +1,318 @@
+"""What the Google REST connectors share (GA4 Admin, Search Console, Site Verification, GTM).
+
+- credentials: an OAuth access token (a reference) or a service account's key file;
+- transports that refuse writes: `ReadOnlyHttp` (httplib2, under `google-api-python-client`) and
+  `ReadOnlyAdapter` (requests, under the GA4 SDK's REST transport) raise `DryRunViolation` for any
+  method but GET/HEAD before a byte leaves the process;
+- error translation: Google's JSON error envelope (`{"error": {"code", "message", "status",
+  "errors": [{"reason"}], "details": [...]}}`) to adoffboard's tree. 429, 5xx and a 403 whose
+  reason is a rate limit are transient; any other 403 is a refusal (`AccessDenied`), never retried;
+- `GoogleCalls`: every round trip counted, retried on the injected clock, optionally throttled.
+
+Google's client libraries retry nothing here: `execute(num_retries=0)` and `retry=None`, so that
+every wait goes through `adoffboard.retry` and the injected clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httplib2
+import requests
+import requests.adapters
+
+from adoffboard.clock import Clock
+from adoffboard.connectors.base import ConnectorContext
+from adoffboard.credentials import check_sandbox_only, resolve
+from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+from adoffboard.retry import call_with_retry
+
+T = TypeVar("T")
+
+# googleapiclient logs every 403 at WARNING; adoffboard reports outcomes itself. A NullHandler
+# keeps Python's last-resort handler from printing them unless someone configures logging.
+logging.getLogger("googleapiclient").addHandler(logging.NullHandler())
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded",
+                                "RATE_LIMIT_EXCEEDED"})
+# quotas that a wait of seconds will not restore (Tag Manager: 10,000 requests/day per project)
+DAILY_QUOTA_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
+
+
+class AccessDenied(AuthError):
+    """403 PERMISSION_DENIED: the caller has no (or no longer any) access to the resource."""
+
+
+class Gone(PlatformError):
+    """404: the resource does not exist (for a delete: already done)."""
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def endpoint_host(endpoint: str) -> str:
+    """'127.0.0.1:8080' from 'http://127.0.0.1:8080/...' (what the loopback check wants)."""
+    return urlsplit(endpoint).netloc if "://" in endpoint else endpoint
+
+
+def google_credentials(settings: Mapping[str, Any], base: Path, scopes: list[str],
+                       platform: str) -> Any:
+    """Credentials from `[platforms.<platform>]`: access_token (a reference) or a key file."""
+    check_sandbox_only(dict(settings), endpoint_host(str(settings.get("endpoint") or "")))
+    if settings.get("access_token"):
+        import google.oauth2.credentials
+
+        token = resolve(str(settings["access_token"]), base=base).value
+        return google.oauth2.credentials.Credentials(token=token)
+    if settings.get("credentials_file"):
+        from google.oauth2 import service_account
+
+        ref = str(settings["credentials_file"]).removeprefix("file:")
+        path = Path(ref).expanduser()
+        path = path if path.is_absolute() else base / path
+        try:
+            return service_account.Credentials.from_service_account_file(str(path),
+                                                                         scopes=scopes)
+        except (OSError, ValueError) as exc:
+            raise AuthError(f"platforms.{platform}.credentials_file: cannot load a service "
+                            f"account key from {path} ({type(exc).__name__})") from None
+    raise AuthError(f"platforms.{platform} needs access_token (a reference such as "
+                    "env:NAME) or credentials_file (a service account key)")
+
+
+def token_uri(creds: Any) -> str | None:
+    """The OAuth token endpoint the credentials refresh against (service accounts only)."""
+    uri = getattr(creds, "_token_uri", None) or getattr(creds, "token_uri", None)
+    return str(uri) if uri else None
+
+
+# --- transports that refuse writes ------------------------------------------------------------
+
+
+def _refusal(method: str, url: str) -> DryRunViolation:
+    path = urlsplit(url).path
+    return DryRunViolation(f"read-only run refused {method} {path}: nothing was sent")
+
+
+class ReadOnlyHttp(httplib2.Http):  # type: ignore[misc]
+    """An httplib2 transport that sends GET/HEAD only.
+
+    The one exception is a POST to the credentials' own token endpoint (a service account
+    refreshing its access token), which changes nothing on any platform.
+    """
+
+    def __init__(self, *, timeout: float, token_endpoint: str | None = None) -> None:
+        super().__init__(timeout=timeout)
+        self._token_endpoint = token_endpoint
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        verb = method.upper()
+        if verb not in SAFE_METHODS and not (verb == "POST" and uri == self._token_endpoint):
+            raise _refusal(verb, uri)
+        return super().request(uri, method, *args, **kwargs)
+
+
+class ReadOnlyAdapter(requests.adapters.HTTPAdapter):
+    """A requests adapter that sends GET/HEAD only (mounted on the GA4 SDK's session)."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        verb = (request.method or "GET").upper()
+        if verb not in SAFE_METHODS:
+            raise _refusal(verb, request.url or "")
+        return super().send(request, *args, **kwargs)
+
+
+def guard_session(session: Any) -> None:
+    """Make a requests session refuse writes; fail closed if it is not one."""
+    if not isinstance(session, requests.Session):
+        raise DryRunViolation("cannot guard this transport against writes: refusing to read "
+                              "through it")
+    adapter = ReadOnlyAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+
+
+def build_service(api: str, version: str, *, creds: Any, root: str, read_only: bool,
+                  timeout: float) -> Any:
+    """A `google-api-python-client` service from its bundled discovery document.
+
+    `root` replaces the document's root URL and service path (e.g. 'http://127.0.0.1:PORT/');
+    empty keeps Google's own host.
+    """
+    import google_auth_httplib2
+    from googleapiclient.discovery import build
+
+    inner = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri(creds)) if read_only \
+        else httplib2.Http(timeout=timeout)
+    http = google_auth_httplib2.AuthorizedHttp(creds, http=inner)
+    options = {"api_endpoint": root} if root else None
+    return build(api, version, http=http, client_options=options, static_discovery=True,
+                 cache_discovery=False)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _duration(text: Any) -> float | None:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(text or ""))
+    return float(match.group(1)) if match else None
+
+
+def _retry_delay(details: Any, headers: Mapping[str, Any]) -> float | None:
+    for detail in details or ():
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith(
+                "google.rpc.RetryInfo"):
+            seconds = _duration(detail.get("retryDelay"))
+            if seconds is not None:
+                return seconds
+    header = {str(k).lower(): v for k, v in headers.items()}.get("retry-after")
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
+
+
+def _reasons(errors: Any, details: Any) -> set[str]:
+    found = {str(e.get("reason")) for e in errors or () if isinstance(e, Mapping)
+             and e.get("reason")}
+    found |= {str(d.get("reason")) for d in details or () if isinstance(d, Mapping)
+              and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo") and d.get("reason")}
+    return found
+
+
+def classify(status: int, error: Mapping[str, Any], headers: Mapping[str, Any],
+             what: str) -> Exception:
+    """Google's JSON error (the `error` object) -> adoffboard's exception, by what to do next."""
+    message = str(error.get("message") or f"HTTP {status}")
+    reasons = _reasons(error.get("errors"), error.get("details"))
+    text = f"{what}: {status} {message}"
+    if status == 429 or (status == 403 and reasons & RATE_LIMIT_REASONS):
+        return TransientError(f"{what} rate limit: {message}",
+                              retry_after=_retry_delay(error.get("details"), headers))
+    if status >= 500:
+        return TransientError(text, retry_after=_retry_delay(error.get("details"), headers))
+    if status == 401:
+        return AuthError(f"{what} refused the credentials: {message}")
+    if reasons & DAILY_QUOTA_REASONS:
+        return PlatformError(f"{what} quota exhausted (try again tomorrow): {message}")
+    if status == 403:
+        return AccessDenied(f"{what} denied access: {message}")
+    if status == 404:
+        return Gone(text)
+    return PlatformError(text)
+
+
+def translate(exc: Exception, what: str) -> Exception:
+    """Any exception from the Google client libraries -> adoffboard's tree."""
+    from google.api_core import exceptions as core
+    from google.auth import exceptions as auth
+    from googleapiclient.errors import HttpError
+
+    if isinstance(exc, auth.RefreshError):
+        # a 401 makes the client try to refresh; a bare access token cannot
+        return AuthError(f"{what} refused the credentials and they cannot be refreshed: "
+                         "renew the access token")
+
+    if isinstance(exc, HttpError):
+        try:
+            payload = json.loads(exc.content.decode("utf-8") if isinstance(exc.content, bytes)
+                                 else exc.content)
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            payload = {}
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if not isinstance(error, dict):
+            error = {"message": str(getattr(exc, "reason", "") or "")}
+        return classify(int(exc.resp.status), error, dict(exc.resp), what)
+    if isinstance(exc, core.GoogleAPICallError):
+        error = {"message": _strip_url(exc.message), "errors": exc.errors,
+                 "details": [d for d in exc.details if isinstance(d, Mapping)]}
+        if exc.reason:
+            error["details"].append({"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                     "reason": exc.reason})
+        response = exc.response if isinstance(exc.response, requests.Response) else None
+        headers = dict(response.headers) if response is not None else {}
+        return classify(int(exc.code or 500), error, headers, what)
+    if isinstance(exc, requests.RequestException | httplib2.HttpLib2Error | OSError):
+        return TransientError(f"{what}: connection problem ({type(exc).__name__})")
+    return PlatformError(f"{what} client error: {type(exc).__name__}: {exc}")
+
+
+def _strip_url(message: str) -> str:
+    """api_core prefixes REST errors with 'METHOD URL: '; keep the platform's message only."""
+    return re.sub(r"^[A-Z]+ https?://\S+: ", "", message or "")
+
+
+# --- calls: counted, throttled, retried on the injected clock -----------------------------------
+
+
+class Throttle:
+    """At most one request every `interval` seconds, measured on the injected clock."""
+
+    def __init__(self, clock: Clock, interval: float) -> None:
+        self.clock, self.interval = clock, interval
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if self.interval <= 0:
+            return
+        with self._lock:
+            now = self.clock.monotonic()
+            if self._last is not None and now - self._last < self.interval:
+                self.clock.sleep(self.interval - (now - self._last))
+                now = self.clock.monotonic()
+            self._last = now
+
+
+_THROTTLES: weakref.WeakKeyDictionary[Any, dict[str, Throttle]] = weakref.WeakKeyDictionary()
+_THROTTLES_LOCK = threading.Lock()
+
+
+def shared_throttle(clock: Clock, key: str, interval: float) -> Throttle:
+    """One throttle per clock and quota key: connectors built in one process share the quota."""
+    with _THROTTLES_LOCK:
+        per_clock = _THROTTLES.setdefault(clock, {})
+        throttle = per_clock.get(key)
+        if throttle is None or throttle.interval != interval:
+            throttle = per_clock[key] = Throttle(clock, interval)
+        return throttle
+
+
+class GoogleCalls:
+    """Runs one SDK call: throttle, count, translate errors, retry transient ones."""
+
+    def __init__(self, ctx: ConnectorContext, calls: Counter[str], what: str,
+                 throttle: Throttle | None = None) -> None:
+        self.ctx, self.calls, self.what, self.throttle = ctx, calls, what, throttle
+
+    def __call__(self, kind: str, fn: Callable[[], T]) -> T:
+        def attempt() -> T:
+            if self.throttle is not None:
+                self.throttle.wait()
+            self.calls[kind] += 1
+            try:
+                return fn()
+            except DryRunViolation:
+                raise
+            except Exception as exc:  # translated at the boundary
+                raise translate(exc, self.what) from exc
+
+        return call_with_retry(
+            attempt, self.ctx.retry, self.ctx.clock,
+            on_retry=lambda n, e, wait: self.ctx.progress(f"{e} - retry {n} in {wait:.1f}s"),
+        )
+
+
+def identities(ctx: ConnectorContext, extra: list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The agency's own users to remove: the workspace's plus the manifest's, lower-cased."""
+    return frozenset(i.strip().lower() for i in (*ctx.agency_identities, *extra) if i.strip())
