@@ -24,6 +24,8 @@ DEMO_CLIENT: dict[str, Any] = {
         "manager_id": "111-222-3333",
         "expected_name": "Lakeside Powersports",
     },
+    # how trackers that don't use the client's name write it (default: `name`)
+    "trackers": {"belize_tracker": "Lakeside Powersports LLC"},
 }
 
 

@@ -42,6 +42,18 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "scripts_quiet": Phase.ADS,
         },
     ),
+    "sheets": ConnectorInfo(
+        platform="sheets",
+        title="Google Sheets",
+        module="adoffboard.connectors.sheets",
+        cls="SheetsConnector",
+        manifest_key="trackers",
+        actions={
+            "remove_row": Phase.VISIBILITY,
+            "append_row": Phase.VISIBILITY,
+            "set_cell": Phase.VISIBILITY,
+        },
+    ),
 }
 
 

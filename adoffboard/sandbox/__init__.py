@@ -21,6 +21,7 @@ DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 # scenario key -> (module, class); imported only when a scenario uses the platform
 STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
+    "sheets": ("adoffboard.sandbox.sheets", "SheetsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
