@@ -2,7 +2,7 @@
 adoffboard's tree, by what the caller should do.
 
     429, 5xx, 403 rate limits, timeouts, refused connections  -> TransientError (retry)
-    401, 403 (any other reason)                                -> AuthError
+    401, 403 (any other reason), a failed token refresh        -> AuthError
     everything else (400 bad range, protected cell, 404, ...)  -> PlatformError
 
 Google's JSON envelope is `{"error": {"code", "message", "status", "errors"?, "details"?}}`; a
@@ -61,8 +61,12 @@ def retry_after(resp: Any, error: dict[str, Any]) -> float | None:
 
 
 def translate(exc: Exception) -> Exception:
+    from google.auth.exceptions import RefreshError
     from googleapiclient.errors import HttpError
 
+    if isinstance(exc, RefreshError):  # a 401 made the client try a refresh, which failed
+        return AuthError(f"Google Sheets refused the credentials and they cannot be refreshed "
+                         f"({type(exc).__name__})")
     if isinstance(exc, HttpError):
         status = int(exc.resp.status)
         error = _envelope(exc.content)

@@ -451,6 +451,10 @@ class SheetsStandIn(HttpStandIn):
         with self.lock:
             self.tracker(tracker).rows.insert(row_number - 1, list(values))
 
+    def delete_row(self, tracker: str, row_number: int) -> None:
+        with self.lock:
+            del self.tracker(tracker).rows[row_number - 1]
+
     def set_value(self, tracker: str, row_number: int, column: int, value: Any) -> None:
         with self.lock:
             grid = self.tracker(tracker)
