@@ -127,7 +127,7 @@ class SheetsState:
 
 def describe(values: Mapping[str, Any]) -> str:
     shown = [f"{k}={v}" for k, v in values.items() if v not in (None, "")]
-    return ", ".join(shown) or "(empty row)"
+    return "; ".join(shown) or "(empty row)"
 
 
 # --- values from the plan ------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_removal_rereads_the_tab_and_deletes_the_row_where_it_now_is(sandbox, tm
     reader = connect(sandbox, tmp_path, read_only=True)
     changes = plan(reader, "remove_row", tracker="client_tracker")
     assert [c.before["row"] for c in changes] == [4]
-    assert changes[0].shown_before.startswith("row 4: Client=Lakeside Powersports, ")
+    assert changes[0].shown_before.startswith("row 4: Client=Lakeside Powersports; ")
     assert changes[0].shown_after == "(row deleted)"
 
     # between plan and apply someone adds a dealer above: Lakeside's row moves down to row 5
@@ -399,7 +399,7 @@ def test_verify_reads_the_trackers_again(cli: Cli, tmp_path: Path, sandbox: Sand
     result = cli("--json", "verify", "lakeside-powersports")
     checks = {c["step_id"]: c for c in json.loads(result.output)["checks"]}
     assert checks["dmo-client-tracker"]["status"] == "FAIL"
-    assert checks["dmo-client-tracker"]["evidence"] == ["row 3: Client=Lakeside Powersports, "
+    assert checks["dmo-client-tracker"]["evidence"] == ["row 3: Client=Lakeside Powersports; "
                                                         "Account Manager=re-added"]
     assert checks["dmo-planner-sheet"]["status"] == "PASS"
     assert result.exit_code != EXIT_VERIFY_PENDING
