@@ -6,7 +6,9 @@ restore writes back exactly what was there). Writes, per tracker: `values.update
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
 write re-reads its tab first and locates the client's rows in that fresh read; a removal never
-uses the row number of the plan.
+uses the row number of the plan. (Sheets has no conditional delete: a row inserted above the
+client's in the instant between that read and the delete would still shift it; the window is one
+round trip, and the journal keeps the row range each delete targeted.)
 
 Sheets answers writes without a request id; the journal keeps, in its place, the range each write
 touched: `updatedRange` as the API reported it for values writes, the deleted rows' range (from
@@ -18,7 +20,9 @@ method but GET (a token refresh excepted) before anything leaves the process.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -123,14 +127,15 @@ class SheetsConnector(Connector):
             path = s.credentials_file
             if path.startswith(("env:", "keyring:")):
                 path = resolve(path, base=base).value
-            full = path if path.startswith("/") else str(base / path)
+            full = base / Path(path).expanduser()  # an absolute path stays as it is
             try:
-                creds = service_account.Credentials.from_service_account_file(full,
+                info = json.loads(full.read_text(encoding="utf-8"))
+                creds = service_account.Credentials.from_service_account_info(info,
                                                                               scopes=SCOPES)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, KeyError) as exc:
                 raise AuthError(f"platforms.sheets.credentials_file: cannot load a service "
                                 f"account key from {full} ({type(exc).__name__})") from None
-            return creds, str(getattr(creds, "_token_uri", TOKEN_URI))
+            return creds, str(info["token_uri"])
         raise AuthError("platforms.sheets needs access_token or credentials_file")
 
     def _api(self) -> Any:
@@ -176,6 +181,11 @@ class SheetsConnector(Connector):
         if not self.settings.trackers:
             raise InputError("platforms.sheets has no trackers: add "
                              "[platforms.sheets.trackers.<name>] tables to adoffboard.toml")
+        unknown = sorted(set(manifest.trackers) - set(self.settings.trackers))
+        if unknown:
+            raise InputError(f"client {manifest.slug}: trackers {unknown} are not configured "
+                             f"in [platforms.sheets.trackers] (configured: "
+                             f"{', '.join(sorted(self.settings.trackers))})")
         client = ClientFacts(manifest.name, manifest.slug, tuple(manifest.departments),
                              manifest.account_manager.name, manifest.account_manager.email)
         books: dict[str, dict[str, Any]] = {}

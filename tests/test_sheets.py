@@ -264,6 +264,29 @@ def test_read_only_transport_refuses_before_the_socket(sandbox):
     assert len(sandbox.log) == seen  # the stand-in never heard of them
 
 
+def test_a_service_account_gets_its_token_even_in_a_dry_run(sandbox, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    endpoint = sandbox.platform_settings()["sheets"]["endpoint"]
+    (tmp_path / "sa.json").write_text(json.dumps({
+        "type": "service_account", "project_id": "agency", "private_key_id": "k1",
+        "private_key": pem, "client_email": "offboarding@agency.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": endpoint + "token"}))
+    sandbox.sheets.access_token = "only-issued-tokens-pass"
+    reader = connect(sandbox, tmp_path, read_only=True, access_token="",
+                     credentials_file="sa.json")
+    methods = [e.method for e in sandbox.log.entries("sheets")]
+    assert methods[0] == "oauth2.token" and "spreadsheets.values.get" in methods
+    (change,) = plan(reader, "remove_row", tracker="client_tracker")
+    with pytest.raises(DryRunViolation):
+        reader.apply([change], Journal())
+    assert sandbox.log.mutating() == []
+
+
 # --- throttling, errors, guards ------------------------------------------------------------------
 
 
@@ -340,6 +363,8 @@ def test_unknown_tracker_and_bad_templates_are_input_errors(sandbox, tmp_path):
     reader = connect(sandbox, tmp_path, read_only=True)
     with pytest.raises(InputError, match="tracker 'nope' is not configured"):
         plan(reader, "remove_row", tracker="nope")
+    with pytest.raises(InputError, match=r"trackers \['belize'\] are not configured"):
+        reader.read_state(MANIFEST.model_copy(update={"trackers": {"belize": "X"}}))
     with pytest.raises(ValidationError, match="unknown placeholder"):
         SheetsSettings.model_validate({"trackers": {"planner": {
             "spreadsheet_id": "x", "tab": "t", "append": {"Client": "{client_name}"}}}})

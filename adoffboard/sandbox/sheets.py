@@ -7,6 +7,7 @@ It answers the REST paths and bodies the discovery-built `google-api-python-clie
     PUT  /v4/spreadsheets/{id}/values/{range}           spreadsheets.values.update
     POST /v4/spreadsheets/{id}/values/{range}:append    spreadsheets.values.append
     POST /v4/spreadsheets/{id}:batchUpdate              spreadsheets.batchUpdate (deleteDimension)
+    POST /token                                         a service account's JWT grant
 
 Ranges are A1 notation (`'Client Tracker'!A:Z`, `Sheet1!C7`, a bare tab name). Errors use
 Google's envelope `{"error": {"code", "message", "status", ...}}`; a batchUpdate is atomic, and
@@ -32,6 +33,7 @@ import copy
 import datetime as dt
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,17 +242,22 @@ class SheetsStandIn(HttpStandIn):
         self.route("POST", base + r"/values/(?P<range>[^/:]+):append",
                    "spreadsheets.values.append", self._values_append)
         self.route("POST", base + ":batchUpdate", "spreadsheets.batchUpdate", self._batch_update)
+        # a service account's token grant (its key file's token_uri may point here)
+        self.route("POST", "/token", "oauth2.token", self._token, mutating=False, service="oauth2")
+        self.issued: set[str] = set()
 
     # --- hooks ------------------------------------------------------------------------------
 
     def authenticate(self, request: Request) -> Response | None:
+        if request.path == "/token":
+            return None
         auth = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
         if not token:
             return error(401, "Request is missing required authentication credential. Expected "
                               "OAuth 2 access token, login cookie or other valid authentication "
                               "credential.")
-        if self.access_token and token != self.access_token:
+        if self.access_token and token != self.access_token and token not in self.issued:
             return error(401, "Request had invalid authentication credentials. Expected OAuth 2 "
                               "access token, login cookie or other valid authentication "
                               "credential.")
@@ -282,6 +289,16 @@ class SheetsStandIn(HttpStandIn):
                 "attempts": 5, "trackers": copy.deepcopy(self.section.get("trackers") or {})}
 
     # --- handlers ---------------------------------------------------------------------------
+
+    def _token(self, request: Request) -> Response:
+        form = request.form()
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or \
+                form.get("assertion", "").count(".") != 2:
+            return Response(400, {"error": "invalid_grant", "error_description": "Invalid grant"})
+        token = f"ya29.sandbox-{secrets.token_urlsafe(12)}"
+        with self.lock:
+            self.issued.add(token)
+        return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3599})
 
     def _handle(self, request: Request, fn: Any) -> Response:
         with self.lock:
