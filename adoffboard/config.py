@@ -381,6 +381,89 @@ class TagManagerSettings(GoogleApiSettings):
     min_interval_s: float = Field(default=4.0, ge=0.0)
 
 
+# Values a Google Sheets tracker row may be written from: `{name}` placeholders in templates.
+SHEETS_FIELDS = {
+    "client": "the client's name (or its per-tracker key from the manifest's `trackers`)",
+    "client_slug": "the manifest's slug",
+    "departments": "the client's departments, e.g. 'SEM, MA'",
+    "account_manager": "the Account Manager's name",
+    "account_manager_email": "the Account Manager's email",
+    "effective_date": "the plan's effective date (YYYY-MM-DD)",
+    "process": "the runbook's process: cancellation, pause, unpause or addendum",
+    "type": "the process as a title: Cancellation, Pause, ...",
+    "scope": "'Digital marketing services only' or 'Leaving the platform'",
+    "department": "the runbook's department (SEM or MA)",
+    "runbook": "the runbook's name",
+    "pause_end": "the pause end date, when the plan has one",
+    "change_request": "the change request's id, when the plan has one",
+}
+
+
+def template_fields(template: str) -> list[str]:
+    """The `{name}` placeholders of a template; ValueError when it is malformed."""
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _check_template(template: str) -> str:
+    try:
+        names = template_fields(template)
+    except ValueError as exc:
+        raise ValueError(f"malformed template {template!r}: {exc}") from None
+    unknown = sorted(set(names) - set(SHEETS_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {unknown} in {template!r}; "
+                         f"known: {sorted(SHEETS_FIELDS)}")
+    return template
+
+
+class SheetCell(_Model):
+    column: str = Field(min_length=1)  # the header of the column, as written in row 1
+    value: str  # a template, e.g. "{effective_date}" or "Paused"
+
+    _value = field_validator("value")(lambda cls, v: _check_template(v))
+
+
+class SheetsTracker(_Model):
+    """One tracker: a tab of a spreadsheet whose first row holds the column headers."""
+
+    spreadsheet_id: str = Field(min_length=1)
+    tab: str = Field(min_length=1)
+    key_column: str = "Client"  # the header of the column that names the client
+    expected_title: str = ""  # when set, the spreadsheet's title must match before anything
+    append: dict[str, str] = Field(default_factory=dict)  # header -> template, for append_row
+    # the columns that make an appended row "this client's row for this change"; default: the
+    # key column and every appended column written from {effective_date}, {process}, {type} or
+    # {department}
+    match_columns: list[str] = Field(default_factory=list)
+    cells: dict[str, SheetCell] = Field(default_factory=dict)  # name -> cell, for set_cell
+    value_input: Literal["RAW", "USER_ENTERED"] = "RAW"
+
+    @field_validator("append")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for template in value.values():
+            _check_template(template)
+        return value
+
+
+class SheetsSettings(_Model):
+    endpoint: str = ""  # e.g. http://127.0.0.1:8080/ for the sandbox; empty: Google's
+    access_token: str = ""  # a reference
+    credentials_file: str = ""  # a service-account key file: a path, or env:NAME holding one
+    timeout_s: float = 60.0
+    attempts: int = 5
+    trackers: dict[str, SheetsTracker] = Field(default_factory=dict)
+
+    @field_validator("access_token")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "google_ads": GoogleAdsSettings,
@@ -389,6 +472,7 @@ PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "ga4": GoogleApiSettings,
     "search_console": GoogleApiSettings,
     "tag_manager": TagManagerSettings,
+    "sheets": SheetsSettings,
 }
 
 

@@ -35,6 +35,8 @@ DEMO_CLIENT: dict[str, Any] = {
             "expected_name": "Lakeside Powersports"},
     "search_console": {"site_url": "https://www.lakesidepowersports.example/"},
     "tag_manager": {"account_id": "6001234567", "expected_name": "Lakeside Powersports"},
+    # how trackers that don't use the client's name write it (default: `name`)
+    "trackers": {"belize_tracker": "Lakeside Powersports LLC"},
 }
 
 

@@ -8,6 +8,10 @@
 - `verify` is an independent read-only pass: PASS / FAIL / MANUAL-PENDING per checklist line.
 - `resume` finishes an interrupted run: only what has no final outcome is tried again, and the
   connectors' drift check turns "already done" into ALREADY instead of a second write.
+
+Connectors see a step's `params` from the runbook plus one reserved key, `_context` (CONTEXT_KEY):
+the plan-wide facts some actions need to render their values (effective date, the runbook's
+process and department, the scope), the same at plan and at verify time.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
+CONTEXT_KEY = "_context"
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
 
 
@@ -113,6 +118,12 @@ def parse_date(text: str | None, what: str = "--effective") -> dt.date | None:
 # --- planning ---------------------------------------------------------------------------------
 
 
+def step_context(book: LoadedRunbook, scope: str, effective_date: str | None) -> dict[str, Any]:
+    """The plan-wide facts handed to every action under `params[CONTEXT_KEY]`."""
+    return {"effective_date": effective_date, "process": book.model.process, "scope": scope,
+            "runbook": book.name, "department": book.model.department}
+
+
 def _skip_reason(step: Step, scope: str, manifest: ClientManifest) -> str:
     if not step.applies(scope):
         return f"only when leaving the platform (scope: {SCOPES[scope]})"
@@ -161,12 +172,14 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     platforms += sorted({c.platform for r in restores.values() for c in r.changes}
                         - set(platforms))
     connectors, states = _read_all(env, platforms, manifest, read_only=True)
+    context = step_context(book, scope, effective.isoformat())
     try:
         for platform in sorted({c.platform for r in restores.values() for c in r.changes}):
             if not getattr(states[platform], "reachable", True):
                 raise AuthError(f"cannot restore on {connectors[platform].title}: the agency no "
                                 "longer has access to the client's account")
-        steps = tuple(_plan_step(s, scope, manifest, connectors, states, restores, inputs)
+        steps = tuple(_plan_step(s, scope, manifest, connectors, states, context, restores,
+                                 inputs)
                       for s in book.model.steps)
         reads = {p: c.calls["read"] for p, c in connectors.items()}
         writes = sum(c.calls["write"] for c in connectors.values())
@@ -214,7 +227,7 @@ def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
 
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                connectors: dict[str, Any], states: dict[str, Any],
-               restores: dict[str, RestoreSet] | None = None,
+               context: dict[str, Any], restores: dict[str, RestoreSet] | None = None,
                inputs: dict[str, Any] | None = None) -> StepPlan:
     base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
                                 section=step.section, department=step.department,
@@ -235,8 +248,8 @@ def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                                           step.manual.instructions))
     assert step.action is not None
     platform = step.action.connector
-    draft = connectors[platform].plan(step.action.name, step_params(step.action.params, inputs),
-                                      states[platform], step.id)
+    params = {**step_params(step.action.params, inputs), CONTEXT_KEY: context}
+    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id)
     manual = ManualTask(step.id, _label(step), step.owner,
                         "The API cannot do these: do them by hand.",
                         draft.manual_items) if draft.manual_items else None
@@ -443,13 +456,14 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
         for platform, state in states.items():
             if not getattr(state, "reachable", True):
                 unreadable[platform] = "the agency no longer has access to this account"
+        context = step_context(book, plan.scope, plan.effective_date)
         checks = []
         for step in book.model.steps:
             if step.restore is not None:
                 checks.append(_check_restore(step, plan, connectors, unreadable))
                 continue
             checks.append(_check_step(step, plan.scope, manifest, connectors, states,
-                                      unreadable, attested, since, fallback or {},
+                                      unreadable, attested, since, fallback or {}, context,
                                       plan.inputs))
         return tuple(checks)
     finally:
@@ -461,7 +475,7 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
 def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: dict[str, Any],
                 states: dict[str, Any], unreadable: dict[str, str], attested: dict[str, Any],
                 since: dt.datetime | None, fallback: dict[str, Check],
-                plan_inputs: dict[str, Any] | None = None) -> Check:
+                context: dict[str, Any], plan_inputs: dict[str, Any] | None = None) -> Check:
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
     reason = _skip_reason(step, scope, manifest)
     if reason:
@@ -478,8 +492,9 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
-            params = step_params(ref.params, plan_inputs)
-            params = {**params, "since": since} if since else params
+            params = {**step_params(ref.params, plan_inputs), CONTEXT_KEY: context}
+            if since:
+                params["since"] = since
             verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector])
     if step.action is not None and verdict is not None:
         return Check(step.id, step.title, step.part, verdict.status, verdict.detail,

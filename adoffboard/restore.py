@@ -42,12 +42,19 @@ def target_run(store: Any, client: str, *, runbook: str = "", run_id: str = "") 
 
 
 def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
+    from adoffboard.connectors import REGISTRY
+
     planned = {c.id: c for c in record.plan().changes}
     changes: list[Change] = []
     notes: list[str] = []
+    unsupported: dict[str, int] = {}
     for snap in store.snapshots(record.id):
         original = planned.get(snap.change_id)
         if original is None:
+            continue
+        entry = REGISTRY.get(original.platform)
+        if entry is None or not entry.restorable:
+            unsupported[original.platform] = unsupported.get(original.platform, 0) + 1
             continue
         if original.phase == Phase.ACCESS:
             notes.append(f"not restored: {original.name} {original.field} (the agency's access "
@@ -62,6 +69,10 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
             shown_before=original.shown_after, shown_after=original.shown_before,
             phase=original.phase, resource=original.resource,
         ))
+    for platform, count in sorted(unsupported.items()):
+        title = REGISTRY[platform].title if platform in REGISTRY else platform
+        notes.append(f"not restored: {count} change(s) on {title} (adoffboard does not restore "
+                     f"{title}; the run's report lists them to put back by hand)")
     notes.insert(0, f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
                     f"{record.started_at}): {len(changes)} value(s)")
     return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))

@@ -25,6 +25,7 @@ class ConnectorInfo:
     cls: str
     manifest_key: str
     actions: dict[str, Phase]  # action name -> phase (check-only actions map to None-like ADS)
+    restorable: bool = False  # `restore` can read its values back and write the old ones
 
 
 REGISTRY: dict[str, ConnectorInfo] = {
@@ -42,6 +43,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "scripts_quiet": Phase.ADS,
             "set_budgets": Phase.ADS,
         },
+        restorable=True,
     ),
     "microsoft_ads": ConnectorInfo(
         platform="microsoft_ads",
@@ -53,6 +55,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "pause_campaigns": Phase.ADS,
             "budgets_to_floor": Phase.ADS,
         },
+        restorable=True,
     ),
     "meta": ConnectorInfo(
         platform="meta",
@@ -89,6 +92,18 @@ REGISTRY: dict[str, ConnectorInfo] = {
         cls="TagManagerConnector",
         manifest_key="tag_manager",
         actions={"remove_access": Phase.ACCESS},
+    ),
+    "sheets": ConnectorInfo(
+        platform="sheets",
+        title="Google Sheets",
+        module="adoffboard.connectors.sheets",
+        cls="SheetsConnector",
+        manifest_key="trackers",
+        actions={
+            "remove_row": Phase.VISIBILITY,
+            "append_row": Phase.VISIBILITY,
+            "set_cell": Phase.VISIBILITY,
+        },
     ),
 }
 

@@ -1,7 +1,9 @@
 """The connector contract, run over every connector against its stand-in on loopback.
 
 Adding a connector means adding `tests/harness_<platform>.py` with a `HARNESS`: it buys every
-test below. A harness may list extra secrets (`secrets`: env name -> value) its settings use.
+test below. A harness may list extra secrets (`secrets`: env name -> value) its settings use, and,
+when its actions need params (e.g. which tracker), `steps`: (step id, action, params) tuples
+planned instead of each of `actions` with no params.
 """
 
 from __future__ import annotations
@@ -78,9 +80,14 @@ def connect(harness, sandbox, tmp_path: Path, *, read_only: bool,
     return build(harness.platform, ctx)
 
 
+def steps_of(harness) -> list[tuple[str, str, dict[str, Any]]]:
+    steps = getattr(harness, "steps", None)
+    return list(steps) if steps is not None else [(a, a, {}) for a in harness.actions]
+
+
 def plan_all(connector, harness, state) -> list[Change]:
-    return [c for action in harness.actions
-            for c in connector.plan(action, {}, state, action).changes]
+    return [c for step_id, action, params in steps_of(harness)
+            for c in connector.plan(action, params, state, step_id).changes]
 
 
 def test_read_state_sends_only_reads(harness, sandbox, tmp_path):
@@ -123,9 +130,9 @@ def test_apply_verify_converge_and_idempotence(harness, sandbox, tmp_path):
 
     reader = connect(harness, sandbox, tmp_path, read_only=True)
     fresh = reader.read_state(harness.manifest())
-    for action in harness.actions:
-        assert reader.verify(action, {}, fresh).status in (CheckStatus.PASS,
-                                                           CheckStatus.MANUAL_PENDING)
+    for _, action, params in steps_of(harness):
+        assert reader.verify(action, params, fresh).status in (CheckStatus.PASS,
+                                                               CheckStatus.MANUAL_PENDING)
     assert plan_all(reader, harness, fresh) == []  # converged state plans no change
 
     writes = len(sandbox.log.mutating())

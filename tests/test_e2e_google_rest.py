@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Cli
+from conftest import Cli, approved_cr
 
 from adoffboard.cli import EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.sandbox import Sandbox
@@ -34,6 +34,7 @@ def test_services_only_cancellation_leaves_google_access_alone(cli: Cli, tmp_pat
 
 def test_leaving_the_platform_removes_the_agency_last(cli: Cli, tmp_path: Path,
                                                       sandbox: Sandbox) -> None:
+    approved_cr(cli, "lakeside-powersports", scope="platform", sandbox=sandbox)
     out, body = plan(cli, tmp_path, "platform")
     assert sandbox.log.mutating() == []
     steps = {s["step_id"]: s for s in body["steps"]}

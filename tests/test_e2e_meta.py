@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Cli
+from conftest import Cli, approved_cr
 from test_e2e_google_ads import plan_file
 
 from adoffboard.cli import EXIT_OK
@@ -29,6 +29,7 @@ def test_plan_is_a_dry_run_with_the_budget_note(cli: Cli, tmp_path: Path,
 
 
 def test_dm_scope_keeps_the_agency(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
+    approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out, plan = plan_file(cli, tmp_path)
     steps = {s["step_id"]: s for s in plan["steps"]}
     assert steps["meta-remove-agency"]["kind"] == "skipped"
@@ -44,6 +45,7 @@ def test_dm_scope_keeps_the_agency(cli: Cli, tmp_path: Path, sandbox: Sandbox) -
 
 def test_leaving_the_platform_removes_the_agency_last(cli: Cli, tmp_path: Path,
                                                       sandbox: Sandbox) -> None:
+    approved_cr(cli, "lakeside-powersports", scope="platform", sandbox=sandbox)
     out, _ = plan_file(cli, tmp_path, scope="platform")
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_OK, result.output

@@ -22,6 +22,7 @@ DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
     "microsoft_ads": ("adoffboard.sandbox.microsoft_ads", "MicrosoftAdsStandIn"),
+    "sheets": ("adoffboard.sandbox.sheets", "SheetsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
     "meta": ("adoffboard.sandbox.meta", "MetaStandIn"),
     "ga4": ("adoffboard.sandbox.ga4", "GA4StandIn"),

@@ -153,6 +153,7 @@ class HttpStandIn:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small responses go out at once on keep-alive
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -180,7 +181,7 @@ class HttpStandIn:
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name=f"{self.platform}-standin", daemon=True)
         self._thread.start()
         return self.port

@@ -1,0 +1,415 @@
+"""Google Sheets trackers, through the official `google-api-python-client` (Sheets API v4).
+
+Reads: `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sheetId) and
+`spreadsheets.values.get` once per tracker tab (formulas as written, dates as shown, so that a
+restore writes back exactly what was there). Writes, per tracker: `values.update` of one cell
+(`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
+of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
+write re-reads its tab first and locates the client's rows in that fresh read; a removal never
+uses the row number of the plan. (Sheets has no conditional delete: a row inserted above the
+client's in the instant between that read and the delete would still shift it; the window is one
+round trip, and the journal keeps the row range each delete targeted.)
+
+Sheets answers writes without a request id; the journal keeps, in its place, the range each write
+touched: `updatedRange` as the API reported it for values writes, the deleted rows' range (from
+the fresh read the delete was computed on) for removals.
+
+The dry run is enforced at the transport: a read-only connector's `httplib2.Http` refuses every
+method but GET (a token refresh excepted) before anything leaves the process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httplib2
+
+from adoffboard.config import Manifest, SheetsSettings
+from adoffboard.connectors.base import (
+    ActionSpec,
+    Connector,
+    ConnectorContext,
+    Journal,
+    StepDraft,
+    Verdict,
+)
+from adoffboard.connectors.sheets_errors import translate
+from adoffboard.connectors.sheets_model import (
+    PLANNERS,
+    PLATFORM,
+    ClientFacts,
+    SheetsState,
+    Tab,
+    find_appended,
+    locate_rows,
+    same_value,
+    verify_step,
+)
+from adoffboard.credentials import check_sandbox_only, resolve
+from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
+from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
+from adoffboard.retry import call_with_retry
+
+T = TypeVar("T")
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+KIND_ORDER = {"cell": 0, "append": 1, "remove": 2}  # removals last: they shift rows
+
+
+def quote_tab(tab: str) -> str:
+    """A tab name as A1 notation wants it: always quoted, quotes doubled."""
+    return "'" + tab.replace("'", "''") + "'"
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+class ReadOnlyHttp(httplib2.Http):
+    """An `httplib2.Http` that refuses every non-GET request before it is sent.
+
+    The one exception is the OAuth token endpoint, which a service account posts to for a new
+    access token: that reads a credential, it changes nothing in any spreadsheet.
+    """
+
+    def __init__(self, *args: Any, token_uri: str = TOKEN_URI, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token_uri = token_uri
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        if method.upper() != "GET" and not (method.upper() == "POST" and uri == self.token_uri):
+            path = urlsplit(uri).path
+            raise DryRunViolation(f"read-only run refused Google Sheets {method.upper()} {path}: "
+                                  "nothing was sent")
+        return super().request(uri, method, *args, **kwargs)
+
+
+class SheetsConnector(Connector):
+    platform = PLATFORM
+    title = "Google Sheets"
+    manifest_key = "trackers"
+    actions = {
+        "remove_row": ActionSpec("delete the client's row(s) from a tracker", Phase.VISIBILITY),
+        "append_row": ActionSpec("append the client's row for this change to a tracker",
+                                 Phase.VISIBILITY),
+        "set_cell": ActionSpec("write one cell of the client's row in a tracker",
+                               Phase.VISIBILITY),
+    }
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        super().__init__(ctx)
+        self.settings = SheetsSettings.model_validate(dict(ctx.settings))
+        self._service: Any = None
+        self._http: Any = None
+        self._state: SheetsState | None = None
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[Any, str]:
+        s, base = self.settings, self.ctx.workspace_root
+        if s.access_token:
+            import google.oauth2.credentials
+
+            token = resolve(s.access_token, base=base).value
+            return google.oauth2.credentials.Credentials(token=token), TOKEN_URI
+        if s.credentials_file:
+            from google.oauth2 import service_account
+
+            path = s.credentials_file
+            if path.startswith(("env:", "keyring:")):
+                path = resolve(path, base=base).value
+            full = base / Path(path).expanduser()  # an absolute path stays as it is
+            try:
+                info = json.loads(full.read_text(encoding="utf-8"))
+                creds = service_account.Credentials.from_service_account_info(info,
+                                                                              scopes=SCOPES)
+            except (OSError, ValueError, KeyError) as exc:
+                raise AuthError(f"platforms.sheets.credentials_file: cannot load a service "
+                                f"account key from {full} ({type(exc).__name__})") from None
+            return creds, str(info["token_uri"])
+        raise AuthError("platforms.sheets needs access_token or credentials_file")
+
+    def _api(self) -> Any:
+        if self._service is None:
+            import google_auth_httplib2
+            from googleapiclient.discovery import build
+
+            endpoint = self.settings.endpoint
+            check_sandbox_only({"access_token": self.settings.access_token},
+                               urlsplit(endpoint).netloc if endpoint else None)
+            creds, token_uri = self._credentials()
+            timeout = self.ctx.retry.timeout
+            raw = ReadOnlyHttp(timeout=timeout, token_uri=token_uri) if self.ctx.read_only \
+                else httplib2.Http(timeout=timeout)
+            self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
+            options = {"api_endpoint": endpoint} if endpoint else None
+            self._service = build("sheets", "v4", http=self._http, client_options=options,
+                                  static_discovery=True, cache_discovery=False)
+        return self._service
+
+    def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:
+        """Send one request, retrying throttling and server errors on the injected clock."""
+        api = self._api()
+
+        def attempt() -> Any:
+            self.calls[kind] += 1
+            try:
+                return request(api).execute(num_retries=0)
+            except DryRunViolation:
+                raise
+            except Exception as exc:  # HttpError, httplib2 and socket errors: translated
+                raise translate(exc) from exc
+
+        return call_with_retry(
+            attempt, self.ctx.retry, self.ctx.clock,
+            on_retry=lambda n, e, wait: self.ctx.progress(
+                f"Google Sheets: {e} - retry {n} in {wait:.1f}s"),
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def read_state(self, manifest: Manifest) -> SheetsState:
+        if not self.settings.trackers:
+            raise InputError("platforms.sheets has no trackers: add "
+                             "[platforms.sheets.trackers.<name>] tables to adoffboard.toml")
+        unknown = sorted(set(manifest.trackers) - set(self.settings.trackers))
+        if unknown:
+            raise InputError(f"client {manifest.slug}: trackers {unknown} are not configured "
+                             f"in [platforms.sheets.trackers] (configured: "
+                             f"{', '.join(sorted(self.settings.trackers))})")
+        client = ClientFacts(manifest.name, manifest.slug, tuple(manifest.departments),
+                             manifest.account_manager.name, manifest.account_manager.email)
+        books: dict[str, dict[str, Any]] = {}
+        for config in self.settings.trackers.values():
+            sid = config.spreadsheet_id
+            if sid not in books:
+                books[sid] = self._call("read", _get_spreadsheet(sid))
+        tabs = {}
+        for name, config in self.settings.trackers.items():
+            book = books[config.spreadsheet_id]
+            title = book.get("properties", {}).get("title", "")
+            if config.expected_title and title.strip() != config.expected_title.strip():
+                raise TenantMismatch(
+                    f"spreadsheet {config.spreadsheet_id} ({name}) is titled {title!r}, but the "
+                    f"workspace expects {config.expected_title!r}: refusing to touch it")
+            sheet_id = next((s["properties"]["sheetId"] for s in book.get("sheets", [])
+                             if s["properties"].get("title") == config.tab), None)
+            if sheet_id is None:
+                known = [s["properties"].get("title") for s in book.get("sheets", [])]
+                raise InputError(f"spreadsheet {title!r} has no tab {config.tab!r} "
+                                 f"(tracker {name}; tabs: {known})")
+            key = manifest.trackers.get(name, manifest.name)
+            tabs[name] = self._read_tab(name, title, int(sheet_id), key)
+        self._state = SheetsState(client, tabs, self.ctx.clock.now())
+        return self._state
+
+    def _read_tab(self, name: str, title: str, sheet_id: int, key: str) -> Tab:
+        config = self.settings.trackers[name]
+        body = self._call("read", lambda api: api.spreadsheets().values().get(
+            spreadsheetId=config.spreadsheet_id, range=quote_tab(config.tab),
+            valueRenderOption="FORMULA", dateTimeRenderOption="FORMATTED_STRING"))
+        grid = body.get("values", [])
+        headers = tuple(str(h).strip() for h in (grid[0] if grid else []))
+        tab = Tab(name, config, title, sheet_id, headers, tuple(tuple(r) for r in grid[1:]), key)
+        wanted = [config.key_column, *config.append, *(c.column for c in config.cells.values())]
+        missing = [h for h in wanted if tab.column(h) is None]
+        if missing:
+            raise InputError(f"{tab.label} (tracker {name}) has no column(s) {missing}; "
+                             f"row 1 reads {list(headers)}")
+        return tab
+
+    # --- planning (pure) ----------------------------------------------------------------------
+
+    def plan(self, action: str, params: Mapping[str, Any], state: SheetsState,
+             step_id: str) -> StepDraft:
+        planner = PLANNERS.get(action)
+        if planner is None:
+            raise InputError(f"sheets has no action {action!r}")
+        return planner(state, params, step_id)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        if self._state is None:
+            raise InputError("read_state must run before apply")
+        outcomes: list[Outcome] = []
+        trackers = sorted({_tracker(c) for c in changes})
+        for name in trackers:
+            mine = [c for c in changes if _tracker(c) == name]
+            for kind in sorted({_kind(c) for c in mine}, key=KIND_ORDER.__getitem__):
+                batch = [c for c in mine if _kind(c) == kind]
+                tab = self._fresh(name)
+                if kind == "cell":
+                    outcomes += self._apply_cells(tab, batch, journal)
+                elif kind == "append":
+                    outcomes += self._apply_appends(tab, batch, journal)
+                else:
+                    outcomes += self._apply_removals(tab, batch, journal)
+        return outcomes
+
+    def _fresh(self, name: str) -> Tab:
+        assert self._state is not None
+        old = self._state.tabs[name]
+        return self._read_tab(name, old.spreadsheet_title, old.sheet_id, old.key)
+
+    def _apply_cells(self, tab: Tab, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        rows = tab.client_rows()
+        for ch in changes:
+            n = int(ch.entity_id.rsplit("#", 1)[1]) - 1
+            col = tab.column(ch.field)
+            if n >= len(rows) or col is None:
+                settled = Outcome(ch.id, OutcomeStatus.ALREADY,
+                                  message=f"{tab.label} no longer lists {tab.key!r}")
+            else:
+                live = tab.cell(rows[n], col)
+                if same_value(live, ch.after):
+                    settled = Outcome(ch.id, OutcomeStatus.ALREADY, live=live)
+                elif live != ch.before:
+                    settled = Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
+                                      message=f"live value {live!r} differs from planned "
+                                              f"{ch.before!r}")
+                else:
+                    cell = f"{quote_tab(tab.config.tab)}!{column_letter(col)}" \
+                           f"{tab.sheet_row(rows[n])}"
+                    journal.intend([ch])
+                    outcome = self._send(ch, _update_cell(tab, cell, ch.after))
+                    journal.record([outcome])
+                    outcomes.append(outcome)
+                    continue
+            journal.record([settled])
+            outcomes.append(settled)
+        return outcomes
+
+    def _apply_appends(self, tab: Tab, changes: Sequence[Change],
+                       journal: Journal) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for ch in changes:
+            wanted = ch.after["values"]
+            found = find_appended(tab, wanted)
+            if found is not None:
+                settled = Outcome(ch.id, OutcomeStatus.ALREADY, live=tab.values(found),
+                                  message=f"row {tab.sheet_row(found)} already records it")
+                journal.record([settled])
+                outcomes.append(settled)
+                continue
+            row = [wanted.get(h, "") if h else "" for h in tab.headers]
+            while row and row[-1] == "":
+                row.pop()
+            target = f"{quote_tab(tab.config.tab)}!A1"
+            journal.intend([ch])
+            outcome = self._send(ch, _append_row(tab, target, row))
+            journal.record([outcome])
+            outcomes.append(outcome)
+        return outcomes
+
+    def _apply_removals(self, tab: Tab, changes: Sequence[Change],
+                        journal: Journal) -> list[Outcome]:
+        located = locate_rows(tab, changes)
+        settled, to_send = [], []
+        for ch in changes:
+            where = located[ch.id]
+            if where.index is not None:
+                to_send.append(ch)
+            elif where.drift:
+                settled.append(Outcome(ch.id, OutcomeStatus.DRIFT, live=where.live,
+                                       message=where.drift))
+            else:
+                settled.append(Outcome(ch.id, OutcomeStatus.ALREADY, live=None,
+                                       message=f"{tab.label} no longer lists {tab.key!r}"))
+        if settled:
+            journal.record(settled)
+        if not to_send:
+            return settled
+        # deleted bottom-up, so that each deletion leaves the rows still to delete in place
+        order = sorted(to_send, key=lambda c: located[c.id].index or 0, reverse=True)
+        requests = [{"deleteDimension": {"range": {
+            "sheetId": tab.sheet_id, "dimension": "ROWS",
+            "startIndex": tab.sheet_row(located[c.id].index or 0) - 1,
+            "endIndex": tab.sheet_row(located[c.id].index or 0)}}} for c in order]
+        journal.intend(order)
+        try:
+            self._call("write", lambda api: api.spreadsheets().batchUpdate(
+                spreadsheetId=tab.config.spreadsheet_id, body={"requests": requests}))
+        except PlatformError as exc:
+            failed = [Outcome(c.id, OutcomeStatus.FAILED, message=str(exc),
+                              request_id=exc.request_id or "") for c in order]
+            journal.record(failed)
+            return settled + failed
+        done = []
+        for c in order:
+            row = tab.sheet_row(located[c.id].index or 0)
+            done.append(Outcome(c.id, OutcomeStatus.APPLIED, live=None, message=_moved(c, row),
+                                request_id=f"{quote_tab(tab.config.tab)}!{row}:{row}"))
+        journal.record(done)
+        return settled + done
+
+    def _send(self, ch: Change, request: Callable[[Any], Any]) -> Outcome:
+        try:
+            response = self._call("write", request) or {}
+        except PlatformError as exc:
+            return Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
+                           request_id=exc.request_id or "")
+        updated = (response.get("updates") or response).get("updatedRange", "")
+        return Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=str(updated))
+
+    # --- verification -------------------------------------------------------------------------
+
+    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState) -> Verdict:
+        return verify_step(action, state, params)
+
+    def close(self) -> None:
+        if self._http is not None:
+            for conn in list(getattr(self._http.http, "connections", {}).values()):
+                conn.close()
+        self._service = self._http = None
+
+
+def _get_spreadsheet(spreadsheet_id: str) -> Callable[[Any], Any]:
+    def request(api: Any) -> Any:
+        return api.spreadsheets().get(
+            spreadsheetId=spreadsheet_id,
+            fields="properties.title,sheets.properties(sheetId,title)")
+    return request
+
+
+def _update_cell(tab: Tab, cell: str, value: Any) -> Callable[[Any], Any]:
+    def request(api: Any) -> Any:
+        return api.spreadsheets().values().update(
+            spreadsheetId=tab.config.spreadsheet_id, range=cell,
+            valueInputOption=tab.config.value_input,
+            body={"range": cell, "majorDimension": "ROWS", "values": [[value]]})
+    return request
+
+
+def _append_row(tab: Tab, target: str, row: list[Any]) -> Callable[[Any], Any]:
+    def request(api: Any) -> Any:
+        return api.spreadsheets().values().append(
+            spreadsheetId=tab.config.spreadsheet_id, range=target,
+            valueInputOption=tab.config.value_input, insertDataOption="INSERT_ROWS",
+            body={"majorDimension": "ROWS", "values": [row]})
+    return request
+
+
+def _moved(change: Change, row: int) -> str:
+    planned = change.before["row"]
+    return f"deleted row {row}" + (f" (row {planned} when planned)" if row != planned else "")
+
+
+def _tracker(change: Change) -> str:
+    return change.entity_id.split(":", 1)[0]
+
+
+def _kind(change: Change) -> str:
+    if change.entity_type == "cell":
+        return "cell"
+    return "remove" if change.after is None else "append"
