@@ -24,6 +24,7 @@ DEMO_CLIENT: dict[str, Any] = {
         "manager_id": "111-222-3333",
         "expected_name": "Lakeside Powersports",
     },
+    "trello": {"card_id": "64b7f0c2a1d3e4f5a6b7c801"},
 }
 
 

@@ -45,7 +45,14 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.retry import RetryPolicy
-from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
+from adoffboard.runbook import (
+    SCOPES,
+    ActionRef,
+    LoadedRunbook,
+    Step,
+    load_runbook,
+    settle_optional_actions,
+)
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
@@ -93,6 +100,24 @@ class Env:
             notifications=self.workspace.config.notifications,
         )
         return build(platform, ctx)
+
+    def action_enabled(self, ref: ActionRef) -> bool:
+        """Whether this workspace runs `ref` (a step's `action_if_configured`) automatically:
+        its connector is configured, and the connector's `enabled` hook agrees."""
+        settings = self.workspace.platform_settings(ref.connector)
+        if settings is None:
+            return False
+        from importlib import import_module
+
+        from adoffboard.connectors import info
+
+        entry = info(ref.connector)
+        cls = getattr(import_module(entry.module), entry.cls)
+        return bool(cls.enabled(settings, ref.name, ref.params))
+
+    def runbook(self, name: str) -> LoadedRunbook:
+        return settle_optional_actions(load_runbook(name, self.workspace.root),
+                                       self.action_enabled)
 
 
 # --- dates ------------------------------------------------------------------------------------
@@ -151,7 +176,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
-    book = load_runbook(runbook, env.workspace.root)
+    book = env.runbook(runbook)
     effective = effective or env.today()
     connectors, states = _read_all(env, _platforms(book, scope, manifest), manifest,
                                    read_only=True)
@@ -246,7 +271,7 @@ def check_plan_current(env: Env, plan: Plan) -> tuple[ClientManifest, LoadedRunb
     if manifest.sha256 != plan.manifest_hash:
         raise StalePlan(f"the manifest of {plan.client} changed since plan {plan.plan_id} was "
                         "made: re-plan and review again")
-    book = load_runbook(plan.runbook, env.workspace.root)
+    book = env.runbook(plan.runbook)
     if book.sha256 != plan.runbook_hash:
         raise StalePlan(f"runbook {plan.runbook} changed since plan {plan.plan_id} was made "
                         f"(plan: v{plan.runbook_version}, now: v{book.version}): re-plan")
@@ -456,7 +481,7 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
         plan = make_plan(env, client, runbook, scope or "dm")
         since = None
     manifest = env.workspace.load_client(client)
-    book = load_runbook(plan.runbook, env.workspace.root)
+    book = env.runbook(plan.runbook)
     fallback: dict[str, Check] = {}
     if record is not None:
         fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}

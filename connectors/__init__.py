@@ -42,6 +42,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "scripts_quiet": Phase.ADS,
         },
     ),
+    "trello": ConnectorInfo(
+        platform="trello",
+        title="Trello",
+        module="adoffboard.connectors.trello",
+        cls="TrelloConnector",
+        manifest_key="trello",
+        actions={"archive_card": Phase.VISIBILITY},
+    ),
 }
 
 

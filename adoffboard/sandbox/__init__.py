@@ -22,6 +22,7 @@ DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
+    "trello": ("adoffboard.sandbox.trello", "TrelloStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 
