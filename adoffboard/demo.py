@@ -25,6 +25,7 @@ DEMO_CLIENT: dict[str, Any] = {
         "expected_name": "Lakeside Powersports",
     },
     "trello": {"card_id": "64b7f0c2a1d3e4f5a6b7c801"},
+    "sharpspring": {"account_id": "7A3F9C21D0"},
 }
 
 

@@ -50,6 +50,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
         manifest_key="trello",
         actions={"archive_card": Phase.VISIBILITY},
     ),
+    "sharpspring": ConnectorInfo(
+        platform="sharpspring",
+        title="SharpSpring",
+        module="adoffboard.connectors.sharpspring",
+        cls="SharpSpringConnector",
+        manifest_key="sharpspring",
+        actions={"export_contacts": Phase.ADS},
+    ),
 }
 
 

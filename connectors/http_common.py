@@ -161,6 +161,21 @@ def error_for(title: str, response: requests.Response, secrets: Iterable[str] = 
     return PlatformError(text)
 
 
+def send(session: requests.Session, title: str, method: str, url: str,
+         secrets: Iterable[str] = (), **kwargs: Any) -> requests.Response:
+    """`session.request`, with `requests` exceptions replaced by scrubbed adoffboard errors.
+
+    The replacement is raised outside the `except` block, so that the original exception,
+    whose text quotes the URL (and SharpSpring's key in it), is not even kept as its context.
+    """
+    failure: PlatformError | None = None
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        failure = transport_error(title, exc, secrets)
+    raise failure
+
+
 def transport_error(title: str, exc: requests.RequestException,
                     secrets: Iterable[str] = ()) -> PlatformError:
     """A `requests` exception (whose text quotes the URL) as a scrubbed adoffboard error."""

@@ -1,8 +1,9 @@
 """Trello: archive the client's card on the SEM QA board (REST over `requests`).
 
 The card is named in the manifest (`trello.card_id`), or looked up on the board by the client's
-name among its open cards; more than one match is left to people. Before anything else the card
-must be on the configured SEM QA board and carry the client's name (the tenant guard). Archiving
+name (or `trello.card_name`) among its open cards; more than one match is left to people. Before
+anything else the card must be on the configured SEM QA board and carry the client's name (the
+tenant guard). Archiving
 is `PUT /1/cards/{id}?closed=true` (undone by closed=false); the outcome records the id of the
 `updateCard` action Trello logs for it. Key and token travel in an `Authorization: OAuth ...`
 header by default, so they never appear in a URL.
@@ -18,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from adoffboard.config import Manifest, TrelloSettings
 from adoffboard.connectors.base import (
     ActionSpec,
@@ -34,13 +33,12 @@ from adoffboard.connectors.http_common import (
     Throttle,
     check_sandbox_refs,
     error_for,
+    send,
     settle,
-    transport_error,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
     AuthError,
-    DryRunViolation,
     InputError,
     PlatformError,
     TenantMismatch,
@@ -129,12 +127,8 @@ class TrelloConnector(Connector):
         def attempt() -> Any:
             self._throttle.wait()
             self.calls[kind] += 1
-            try:
-                response = session.request(method, self.base + path, params=params)
-            except DryRunViolation:
-                raise
-            except requests.RequestException as exc:
-                raise transport_error("Trello", exc, self._secrets) from None
+            response = send(session, "Trello", method, self.base + path, self._secrets,
+                            params=params)
             if response.status_code >= 400:
                 interval = response.headers.get("x-rate-limit-api-token-interval-ms")
                 wait = float(interval) / 1000 if interval and interval.isdigit() else WINDOW_S
@@ -169,15 +163,14 @@ class TrelloConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> BoardState:
-        if manifest.trello is None:
-            raise InputError(f"client {manifest.slug} has no trello entry in its manifest")
+        entry = manifest.trello
         board = self.settings.board_id
-        wanted = manifest.trello.card_name or manifest.name
+        wanted = (entry.card_name if entry else "") or manifest.name
         now = self.ctx.clock.now()
-        if manifest.trello.card_id:
-            card = self._read_card(manifest.trello.card_id)
+        if entry is not None and entry.card_id:
+            card = self._read_card(entry.card_id)
             if card is None:
-                raise InputError(f"Trello card {manifest.trello.card_id} does not exist "
+                raise InputError(f"Trello card {entry.card_id} does not exist "
                                  "(check trello.card_id in the manifest)")
             if card.board_id != board:
                 raise TenantMismatch(f"Trello card {card.id} ({card.name!r}) is on board "

@@ -23,6 +23,7 @@ STANDINS: dict[str, tuple[str, str]] = {
     "google_ads": ("adoffboard.sandbox.googleads", "GoogleAdsStandIn"),
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
     "trello": ("adoffboard.sandbox.trello", "TrelloStandIn"),
+    "sharpspring": ("adoffboard.sandbox.sharpspring", "SharpSpringStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 
