@@ -58,6 +58,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
         manifest_key="sharpspring",
         actions={"export_contacts": Phase.ADS},
     ),
+    "http": ConnectorInfo(
+        platform="http",
+        title="HTTP endpoints",
+        module="adoffboard.connectors.http_step",
+        cls="HttpConnector",
+        manifest_key="",  # each endpoint names its own (ninjacat, fluency)
+        actions={"call": Phase.VISIBILITY},  # the default; a step's params may say "access"
+    ),
 }
 
 

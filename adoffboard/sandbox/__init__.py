@@ -24,6 +24,7 @@ STANDINS: dict[str, tuple[str, str]] = {
     "smtp": ("adoffboard.sandbox.smtp", "SmtpStandIn"),
     "trello": ("adoffboard.sandbox.trello", "TrelloStandIn"),
     "sharpspring": ("adoffboard.sandbox.sharpspring", "SharpSpringStandIn"),
+    "http": ("adoffboard.sandbox.vendor", "VendorStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 
