@@ -146,6 +146,14 @@ def retry_after(response: requests.Response) -> float | None:
         return None
 
 
+class HttpStatusError(PlatformError):
+    """A permanent refusal, with the HTTP status (404 lets a caller treat "gone" as state)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def error_for(title: str, response: requests.Response, secrets: Iterable[str] = (), *,
               throttle_wait: float | None = None) -> PlatformError | AuthError:
     """The adoffboard error for an unsuccessful HTTP response."""
@@ -158,7 +166,7 @@ def error_for(title: str, response: requests.Response, secrets: Iterable[str] = 
         return TransientError(text, retry_after=wait if wait is not None else throttle_wait)
     if status in (408, 500, 502, 503, 504):
         return TransientError(text, retry_after=retry_after(response))
-    return PlatformError(text)
+    return HttpStatusError(text, status)
 
 
 def send(session: requests.Session, title: str, method: str, url: str,

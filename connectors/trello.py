@@ -30,6 +30,7 @@ from adoffboard.connectors.base import (
 )
 from adoffboard.connectors.http_common import (
     GuardedSession,
+    HttpStatusError,
     Throttle,
     check_sandbox_refs,
     error_for,
@@ -149,8 +150,8 @@ class TrelloConnector(Connector):
         try:
             data = self._request("read", "GET", f"/1/cards/{card_id}",
                                  {"fields": CARD_FIELDS})
-        except PlatformError as exc:
-            if "HTTP 404" in str(exc):
+        except HttpStatusError as exc:
+            if exc.status == 404:
                 return None
             raise
         return Card.from_json(data)

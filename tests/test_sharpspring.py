@@ -280,6 +280,15 @@ def test_after_deactivation_verify_judges_the_file_alone(sandbox, tmp_path):
     assert verdict.status == CheckStatus.PASS and "no longer answers" in verdict.detail
 
 
+def test_debug_logs_of_the_http_library_never_show_the_key(sandbox, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    connect(sandbox, tmp_path, read_only=True).read_state(manifest())
+    assert "POST /pubapi/v1.2/?accountID=" in caplog.text  # the request line is logged...
+    assert SECRET not in caplog.text and "secretKey=[secure]" in caplog.text  # ...scrubbed
+
+
 def test_no_secret_in_the_record_outcomes_or_request_log(sandbox, tmp_path):
     conn, changes, outcomes, _ = export(sandbox, tmp_path)
     blob = "".join(p.read_text() for p in (tmp_path / "exports").glob("*.json"))
