@@ -45,14 +45,7 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.retry import RetryPolicy
-from adoffboard.runbook import (
-    SCOPES,
-    ActionRef,
-    LoadedRunbook,
-    Step,
-    load_runbook,
-    settle_optional_actions,
-)
+from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook, settle_optional_actions
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
@@ -101,23 +94,10 @@ class Env:
         )
         return build(platform, ctx)
 
-    def action_enabled(self, ref: ActionRef) -> bool:
-        """Whether this workspace runs `ref` (a step's `action_if_configured`) automatically:
-        its connector is configured, and the connector's `enabled` hook agrees."""
-        settings = self.workspace.platform_settings(ref.connector)
-        if settings is None:
-            return False
-        from importlib import import_module
-
-        from adoffboard.connectors import info
-
-        entry = info(ref.connector)
-        cls = getattr(import_module(entry.module), entry.cls)
-        return bool(cls.enabled(settings, ref.name, ref.params))
-
     def runbook(self, name: str) -> LoadedRunbook:
+        """The runbook, its `action_if_configured` steps settled for this workspace."""
         return settle_optional_actions(load_runbook(name, self.workspace.root),
-                                       self.action_enabled)
+                                       self.workspace.platform_settings)
 
 
 # --- dates ------------------------------------------------------------------------------------

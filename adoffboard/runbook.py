@@ -159,14 +159,29 @@ def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[P
     return LoadedRunbook(book, where, hashlib.sha256(text).hexdigest()), []
 
 
+def action_enabled(ref: ActionRef, settings: dict[str, Any] | None) -> bool:
+    """Whether a workspace with these `[platforms.<connector>]` settings runs `ref` itself:
+    the connector is configured, and its `enabled` hook agrees (e.g. an enabled endpoint)."""
+    if settings is None:
+        return False
+    from importlib import import_module
+
+    from adoffboard.connectors import info
+
+    entry = info(ref.connector)
+    connector = getattr(import_module(entry.module), entry.cls)
+    return bool(connector.enabled(settings, ref.name, ref.params))
+
+
 def settle_optional_actions(book: LoadedRunbook,
-                            enabled: Callable[[ActionRef], bool]) -> LoadedRunbook:
+                            settings: Callable[[str], dict[str, Any] | None]) -> LoadedRunbook:
     """The runbook with every `action_if_configured` either taken (an action step) or dropped
-    (the manual step stays); `sha256` still names the file, so plans stay bound to it."""
+    (the manual step stays), given the workspace's platform settings by connector name.
+    `sha256` still names the file, so plans stay bound to it."""
     steps = []
     for step in book.model.steps:
         ref = step.action_if_configured
-        if ref is not None and enabled(ref):
+        if ref is not None and action_enabled(ref, settings(ref.connector)):
             step = step.model_copy(update={"action": ref, "manual": None, "check": None,
                                            "action_if_configured": None})
         steps.append(step)
