@@ -12,7 +12,8 @@ instead of leaving the line to people.
 - plan: one change from the live value to `verify_equals` (or "gone"); it shows the method and
   the URL, never a header.
 - apply: re-read, then send the call exactly once (a vendor call need not be idempotent, so a
-  failed or unanswered call is reported, not repeated; `resume` re-reads before trying again).
+  failed or unanswered call is reported, not repeated, and redirects are not followed; `resume`
+  re-reads before trying again).
 - verify: read `verify_url` again.
 
 `{account_id}` in URLs and string body values is the manifest's `<manifest_key>.account_id`.
@@ -253,7 +254,7 @@ class HttpConnector(Connector):
         self.calls["write"] += 1
         try:
             response = send(self._http(), "HTTP endpoint", ep.method, url, secrets,
-                            headers=headers, json=body)
+                            headers=headers, json=body, allow_redirects=False)
         except PlatformError as exc:
             return Outcome(ch.id, OutcomeStatus.FAILED,
                            message=f"{exc}; not sent again: resume re-reads first")
