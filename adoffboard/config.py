@@ -151,7 +151,10 @@ class SimpleAccount(_Model):
 
 
 class TrelloCard(_Model):
-    card_id: str = Field(pattern=r"^[0-9a-fA-F]{24}$|^[A-Za-z0-9]{8}$")
+    # the card's id (24 hex) or short link (8 characters); without it, the card is looked up on
+    # the SEM QA board by `card_name` (default: the client's name), and must be the only match
+    card_id: str = Field(default="", pattern=r"^$|^[0-9a-fA-F]{24}$|^[A-Za-z0-9]{8}$")
+    card_name: str = ""
 
 
 class Manifest(_Model):
@@ -464,6 +467,94 @@ class SheetsSettings(_Model):
         return value
 
 
+def _check_refs(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        if value and (problem := check_reference(value.replace("{account_id}", "0"))):
+            raise ValueError(f"{key}: {problem}")
+
+
+class TrelloSettings(_Model):
+    endpoint: str = "https://api.trello.com"
+    api_key: str  # credential references
+    token: str
+    board_id: str = Field(pattern=r"^[0-9a-fA-F]{24}$")  # the SEM QA board (its 24-hex id)
+    auth: Literal["header", "query"] = "header"  # OAuth header keeps key and token out of URLs
+    timeout_s: float = 30.0
+    attempts: int = 5
+
+    @field_validator("api_key", "token")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        _check_refs({"reference": value})
+        return value
+
+
+class SharpSpringSettings(_Model):
+    endpoint: str = "https://api.sharpspring.com/pubapi/v1.2/"
+    # references; "{account_id}" in them is replaced by the client's account id, so that one
+    # workspace can hold every dealer's key (e.g. keyring:adoffboard/sharpspring-{account_id})
+    secret_key: str
+    account_id: str = ""  # when set, the account the key belongs to: must be the manifest's
+    per_second: int = Field(default=10, ge=1, le=10)
+    timeout_s: float = 60.0
+    attempts: int = 5
+
+    @field_validator("secret_key", "account_id")
+    @classmethod
+    def _refs(cls, value: str) -> str:
+        _check_refs({"reference": value})
+        return value
+
+
+class HttpEndpoint(_Model):
+    """One vendor call the generic `http` connector may make (see connectors/http_step.py)."""
+
+    enabled: bool = False
+    title: str = ""
+    manifest_key: Literal["ninjacat", "fluency"]  # whose account_id fills {account_id}
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = Field(pattern=r"^https?://[^\s@]+$")
+    body: dict[str, Any] | None = None  # JSON; {account_id} is replaced in string values
+    expected_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
+    headers: dict[str, str] = Field(default_factory=dict)  # "Bearer env:TOKEN" or "env:TOKEN"
+    verify_url: str = Field(pattern=r"^https?://[^\s@]+$")
+    verify_json_path: str = ""  # dotted path in the verify response, e.g. "settings.hold"
+    verify_equals: Any = None
+    # removals: done when verify_url answers 404 or 410
+    verify_gone: bool = Field(default=False, validate_default=True)
+    name_json_path: str = ""  # where the verify response names the account (tenant guard)
+
+    @field_validator("headers")
+    @classmethod
+    def _header_refs(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if problem := check_reference(value.split(" ")[-1]):
+                raise ValueError(f"header {name}: {problem} (optionally after a scheme: "
+                                 "\"Bearer env:TOKEN\")")
+        return headers
+
+    @field_validator("url", "verify_url")
+    @classmethod
+    def _no_query_secrets(cls, value: str) -> str:
+        if re.search(r"(?i)[?&](key|token|secret|password|api_key|apikey)=", value):
+            raise ValueError("put credentials in `headers` (as references), not in the URL")
+        return value
+
+    @field_validator("verify_gone")
+    @classmethod
+    def _one_verification(cls, gone: bool, info: Any) -> bool:
+        if gone == bool(info.data.get("verify_json_path")):
+            raise ValueError("set exactly one of verify_json_path (with verify_equals) or "
+                             "verify_gone")
+        return gone
+
+
+class HttpSettings(_Model):
+    timeout_s: float = 30.0
+    attempts: int = 5
+    endpoints: dict[str, HttpEndpoint] = Field(default_factory=dict)
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "google_ads": GoogleAdsSettings,
@@ -473,6 +564,9 @@ PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
     "search_console": GoogleApiSettings,
     "tag_manager": TagManagerSettings,
     "sheets": SheetsSettings,
+    "trello": TrelloSettings,
+    "sharpspring": SharpSpringSettings,
+    "http": HttpSettings,
 }
 
 

@@ -37,6 +37,10 @@ DEMO_CLIENT: dict[str, Any] = {
     "tag_manager": {"account_id": "6001234567", "expected_name": "Lakeside Powersports"},
     # how trackers that don't use the client's name write it (default: `name`)
     "trackers": {"belize_tracker": "Lakeside Powersports LLC"},
+    "trello": {"card_id": "64b7f0c2a1d3e4f5a6b7c801"},
+    "sharpspring": {"account_id": "7A3F9C21D0"},
+    "fluency": {"account_id": "FL-20417", "expected_name": "Lakeside Powersports"},
+    "ninjacat": {"account_id": "NC-88123", "expected_name": "Lakeside Powersports"},
 }
 
 

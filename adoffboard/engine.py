@@ -50,7 +50,7 @@ from adoffboard.models import (
 )
 from adoffboard.restore import RestoreSet, inverse_changes, judge, target_run
 from adoffboard.retry import RetryPolicy
-from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook
+from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook, settle_optional_actions
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 CONTEXT_KEY = "_context"
@@ -99,6 +99,11 @@ class Env:
             notifications=self.workspace.config.notifications,
         )
         return build(platform, ctx)
+
+    def runbook(self, name: str) -> LoadedRunbook:
+        """The runbook, its `action_if_configured` steps settled for this workspace."""
+        return settle_optional_actions(load_runbook(name, self.workspace.root),
+                                       self.workspace.platform_settings)
 
 
 # --- dates ------------------------------------------------------------------------------------
@@ -165,7 +170,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
-    book = load_runbook(runbook, env.workspace.root)
+    book = env.runbook(runbook)
     effective = effective or env.today()
     restores = _restore_sets(book, manifest, store, restore_run)
     platforms = _platforms(book, scope, manifest)
@@ -310,7 +315,7 @@ def check_plan_current(env: Env, plan: Plan) -> tuple[ClientManifest, LoadedRunb
     if manifest.sha256 != plan.manifest_hash:
         raise StalePlan(f"the manifest of {plan.client} changed since plan {plan.plan_id} was "
                         "made: re-plan and review again")
-    book = load_runbook(plan.runbook, env.workspace.root)
+    book = env.runbook(plan.runbook)
     if book.sha256 != plan.runbook_hash:
         raise StalePlan(f"runbook {plan.runbook} changed since plan {plan.plan_id} was made "
                         f"(plan: v{plan.runbook_version}, now: v{book.version}): re-plan")
@@ -556,7 +561,7 @@ def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
         plan = make_plan(env, client, runbook, scope or "dm", store=store)
         since = None
     manifest = env.workspace.load_client(client)
-    book = load_runbook(plan.runbook, env.workspace.root)
+    book = env.runbook(plan.runbook)
     fallback: dict[str, Check] = {}
     if record is not None:
         fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}

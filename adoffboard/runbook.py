@@ -2,14 +2,20 @@
 
 A step names its owner role, its condition (every scope, or only when the client leaves the
 platform), its timing (immediately, or on the effective date) and either a connector action or
-manual instructions. Manual steps may carry a read-only `check` that verify runs for evidence.
+manual instructions. Manual steps may carry a read-only `check` that verify runs for evidence,
+and an `action_if_configured`: the connector action that replaces the manual instructions in a
+workspace that configures that connector (and, for connectors that say so, enables the action,
+e.g. an `http` endpoint with `enabled = true`); elsewhere the step stays manual.
+`settle_optional_actions` makes that choice once per workspace, so that the rest of the engine
+only ever sees plain action steps and plain manual steps.
 Runbooks ship in the package; a workspace's `runbooks/` folder can add or override them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +68,7 @@ class Step(_Model):
     manual: ManualSpec | None = None
     restore: RestoreSpec | None = None
     check: ActionRef | None = None
+    action_if_configured: ActionRef | None = None  # a manual step automated where configured
     automation_planned: str = ""
     covers: list[str] = Field(default_factory=list)
     verify: str = Field(min_length=1)
@@ -71,6 +78,8 @@ class Step(_Model):
         kinds = [k for k in (self.action, self.manual, self.restore) if k is not None]
         if len(kinds) != 1:
             raise ValueError("a step needs exactly one of `action`, `manual` or `restore`")
+        if self.action_if_configured is not None and self.manual is None:
+            raise ValueError("`action_if_configured` belongs on a manual step (its fallback)")
         if self.owner not in ROLES:
             raise ValueError(f"owner {self.owner!r} is not a known role: {sorted(ROLES)}")
         return self
@@ -122,7 +131,8 @@ def _check_actions(book: Runbook, where: str) -> list[Problem]:
 
     problems = []
     for i, step in enumerate(book.steps):
-        for kind, ref in (("action", step.action), ("check", step.check)):
+        for kind, ref in (("action", step.action), ("check", step.check),
+                          ("action_if_configured", step.action_if_configured)):
             if ref is None:
                 continue
             entry = REGISTRY.get(ref.connector)
@@ -156,6 +166,35 @@ def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[P
     if problems:
         return None, problems
     return LoadedRunbook(book, where, hashlib.sha256(text).hexdigest()), []
+
+
+def action_enabled(ref: ActionRef, settings: dict[str, Any] | None) -> bool:
+    """Whether a workspace with these `[platforms.<connector>]` settings runs `ref` itself:
+    the connector is configured, and its `enabled` hook agrees (e.g. an enabled endpoint)."""
+    if settings is None:
+        return False
+    from importlib import import_module
+
+    from adoffboard.connectors import info
+
+    entry = info(ref.connector)
+    connector = getattr(import_module(entry.module), entry.cls)
+    return bool(connector.enabled(settings, ref.name, ref.params))
+
+
+def settle_optional_actions(book: LoadedRunbook,
+                            settings: Callable[[str], dict[str, Any] | None]) -> LoadedRunbook:
+    """The runbook with every `action_if_configured` either taken (an action step) or dropped
+    (the manual step stays), given the workspace's platform settings by connector name.
+    `sha256` still names the file, so plans stay bound to it."""
+    steps = []
+    for step in book.model.steps:
+        ref = step.action_if_configured
+        if ref is not None and action_enabled(ref, settings(ref.connector)):
+            step = step.model_copy(update={"action": ref, "manual": None, "check": None,
+                                           "action_if_configured": None})
+        steps.append(step)
+    return replace(book, model=book.model.model_copy(update={"steps": steps}))
 
 
 def _sources(workspace_root: Path | None) -> dict[str, tuple[bytes, str]]:

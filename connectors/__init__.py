@@ -105,6 +105,30 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "set_cell": Phase.VISIBILITY,
         },
     ),
+    "trello": ConnectorInfo(
+        platform="trello",
+        title="Trello",
+        module="adoffboard.connectors.trello",
+        cls="TrelloConnector",
+        manifest_key="trello",
+        actions={"archive_card": Phase.VISIBILITY},
+    ),
+    "sharpspring": ConnectorInfo(
+        platform="sharpspring",
+        title="SharpSpring",
+        module="adoffboard.connectors.sharpspring",
+        cls="SharpSpringConnector",
+        manifest_key="sharpspring",
+        actions={"export_contacts": Phase.ADS},
+    ),
+    "http": ConnectorInfo(
+        platform="http",
+        title="HTTP endpoints",
+        module="adoffboard.connectors.http_step",
+        cls="HttpConnector",
+        manifest_key="",  # each endpoint names its own (ninjacat, fluency)
+        actions={"call": Phase.VISIBILITY},  # the default; a step's params may say "access"
+    ),
 }
 
 

@@ -83,6 +83,13 @@ class Connector(ABC):
         self.ctx = ctx
         self.calls: Counter[str] = Counter()  # "read" / "write" round trips, for reports
 
+    @classmethod
+    def enabled(cls, settings: Mapping[str, Any], action: str,
+                params: Mapping[str, Any]) -> bool:
+        """Whether a configured workspace runs `action` automatically where a runbook step
+        offers it as `action_if_configured` (otherwise that step stays manual)."""
+        return True
+
     @abstractmethod
     def read_state(self, manifest: Manifest) -> Any:
         """Read the live state of the manifest's accounts on this platform (reads only)."""

@@ -4,6 +4,10 @@ Adding a connector means adding `tests/harness_<platform>.py` with a `HARNESS`: 
 test below. A harness may list extra secrets (`secrets`: env name -> value) its settings use, and,
 when its actions need params (e.g. which tracker), `steps`: (step id, action, params) tuples
 planned instead of each of `actions` with no params.
+Optional hooks, for connectors whose writes are not platform calls (SharpSpring's export is a file
+and an email, made from the same reads as its plan): `notifications(sandbox)` gives the
+connector the `[notifications]` settings it mails with, and `partial_failure_after` lets that
+many matching requests (read_state's own reads) through before the partial failure fires.
 """
 
 from __future__ import annotations
@@ -74,9 +78,11 @@ def _secrets(monkeypatch):
 
 def connect(harness, sandbox, tmp_path: Path, *, read_only: bool,
             clock: FakeClock | None = None) -> Connector:
+    notifications = getattr(harness, "notifications", None)
     ctx = ConnectorContext(settings=harness.settings(sandbox), workspace_root=tmp_path,
                            read_only=read_only, clock=clock or FakeClock(),
-                           retry=RetryPolicy(attempts=4, timeout=10))
+                           retry=RetryPolicy(attempts=4, timeout=10),
+                           notifications=notifications(sandbox) if notifications else None)
     return build(harness.platform, ctx)
 
 
@@ -152,7 +158,8 @@ def test_transient_errors_wait_on_the_injected_clock(harness, sandbox, tmp_path)
 
 def test_partial_failure_maps_to_its_entity(harness, sandbox, tmp_path):
     sandbox.faults.add(FaultRule(kind="partial_failure", platform=harness.platform,
-                                 match=harness.failing_entity))
+                                 match=harness.failing_entity,
+                                 after=getattr(harness, "partial_failure_after", 0)))
     writer = connect(harness, sandbox, tmp_path, read_only=False)
     state = writer.read_state(harness.manifest())
     outcomes = writer.apply(plan_all(writer, harness, state), MemoryJournal())

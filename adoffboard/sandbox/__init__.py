@@ -28,6 +28,9 @@ STANDINS: dict[str, tuple[str, str]] = {
     "ga4": ("adoffboard.sandbox.ga4", "GA4StandIn"),
     "search_console": ("adoffboard.sandbox.search_console", "SearchConsoleStandIn"),
     "tag_manager": ("adoffboard.sandbox.tag_manager", "TagManagerStandIn"),
+    "trello": ("adoffboard.sandbox.trello", "TrelloStandIn"),
+    "sharpspring": ("adoffboard.sandbox.sharpspring", "SharpSpringStandIn"),
+    "http": ("adoffboard.sandbox.vendor", "VendorStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
 

@@ -76,6 +76,11 @@ class SmtpStandIn:
         """The `[notifications]` keys that point a workspace at this server."""
         return {"smtp_host": self.host, "smtp_port": self.port, "smtp_starttls": False}
 
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.envelopes.clear()
+
     def to(self, address: str) -> list[EmailMessage]:
         """Messages whose envelope included `address`."""
         with self.lock:

@@ -1,0 +1,207 @@
+"""Shared `requests` plumbing of the REST connectors (Trello, SharpSpring, generic HTTP).
+
+- `GuardedSession`: a `requests.Session` whose `send` refuses a mutating request before it leaves
+  the process when the connector is read-only (the dry-run guarantee), and applies a default
+  timeout. What counts as a read is the connector's call: by HTTP method for REST, by JSON-RPC
+  method name for SharpSpring, whose every call is a POST.
+- `Throttle`: honours a platform's "N requests per window" limit on the injected clock, before the
+  platform has to refuse.
+- `error_for` / `transport_error`: HTTP statuses and `requests` exceptions translated into
+  adoffboard's error tree by what the caller should do (auth, permanent, transient).
+- `scrub`: removes secrets from any text (known values, and credential-looking query parameters),
+  because SharpSpring's secret travels in the URL and `requests` exceptions quote URLs. A filter
+  on urllib3's logger keeps URLs with secrets out of debug logs too.
+
+Session settings from the environment (proxies, `.netrc` credentials, CA bundles) are ignored
+(`trust_env = False`): a connector takes its whole configuration from the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from adoffboard.clock import Clock
+from adoffboard.credentials import check_sandbox_only
+from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+from adoffboard.models import Change, Outcome, OutcomeStatus
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SECRET_PARAM = re.compile(
+    r"(?i)\b(secretKey|secret|token|key|api_key|apikey|accountID|password|access_token|"
+    r"oauth_token|oauth_consumer_key)=([^&\s\"'#]+)"
+)
+_SECURE = "[secure]"
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without any of `secrets` and without credential-looking query parameters."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, _SECURE)
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={_SECURE}", text)
+
+
+class _ScrubQueryStrings(logging.Filter):
+    """urllib3 logs every request line (with its query string) at DEBUG: scrub it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = scrub(record.getMessage())
+            record.args = ()
+        else:
+            record.msg = scrub(str(record.msg))
+        return True
+
+
+_LOG_FILTER = _ScrubQueryStrings()
+for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
+    _logger = logging.getLogger(_name)
+    if _LOG_FILTER not in _logger.filters:
+        _logger.addFilter(_LOG_FILTER)
+
+
+def is_rest_read(request: requests.PreparedRequest) -> bool:
+    return (request.method or "GET").upper() in READ_METHODS
+
+
+class GuardedSession(requests.Session):
+    """A session that refuses writes when read-only, before anything reaches a socket."""
+
+    def __init__(self, platform: str, *, read_only: bool, timeout: float,
+                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
+                 describe: Callable[[requests.PreparedRequest], str] | None = None) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.platform = platform
+        self.read_only = read_only
+        self.timeout = timeout
+        self.is_read = is_read
+        self.describe = describe or (lambda r: f"{r.method} {urlsplit(r.url or '').path}")
+        self.sent: list[str] = []  # what left the process ("METHOD /path"), for tests and reports
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        what = self.describe(request)
+        if self.read_only and not self.is_read(request):
+            raise DryRunViolation(
+                f"read-only run refused {self.platform} {what}: nothing was sent"
+            )
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        self.sent.append(what)
+        return super().send(request, **kwargs)
+
+
+class Throttle:
+    """At most `calls` calls per `per_seconds` window, waiting on the injected clock."""
+
+    def __init__(self, calls: int, per_seconds: float, clock: Clock) -> None:
+        self.calls, self.per_seconds, self.clock = calls, per_seconds, clock
+        self._stamps: deque[float] = deque()
+
+    def wait(self) -> None:
+        now = self.clock.monotonic()
+        while self._stamps and now - self._stamps[0] >= self.per_seconds:
+            self._stamps.popleft()
+        if len(self._stamps) >= self.calls:
+            self.clock.sleep(self.per_seconds - (now - self._stamps[0]))
+            now = self.clock.monotonic()
+            self._stamps.popleft()
+        self._stamps.append(now)
+
+
+def check_sandbox_refs(refs: dict[str, object], url: str) -> None:
+    """`sandbox:` credential references only with a loopback URL (the local stand-ins)."""
+    sandboxed: dict[str, object] = {k: "sandbox:" for k, v in refs.items()
+                 if isinstance(v, str) and v.split(" ")[-1].startswith("sandbox:")}
+    check_sandbox_only(sandboxed, urlsplit(url).netloc or url)
+
+
+def body_message(response: requests.Response, limit: int = 200) -> str:
+    """The error text of a response: JSON `message`/`error`, else the plain-text body."""
+    text = response.text or ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())[:limit] or response.reason or "no message"
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail"):
+            if isinstance(data.get(key), str) and data[key]:
+                return data[key][:limit]
+    return " ".join(text.split())[:limit]
+
+
+def retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class HttpStatusError(PlatformError):
+    """A permanent refusal, with the HTTP status (404 lets a caller treat "gone" as state)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error_for(title: str, response: requests.Response, secrets: Iterable[str] = (), *,
+              throttle_wait: float | None = None) -> PlatformError | AuthError:
+    """The adoffboard error for an unsuccessful HTTP response."""
+    status = response.status_code
+    text = scrub(f"{title} answered HTTP {status}: {body_message(response)}", secrets)
+    if status in (401, 403):
+        return AuthError(text)
+    if status == 429:
+        wait = retry_after(response)
+        return TransientError(text, retry_after=wait if wait is not None else throttle_wait)
+    if status in (408, 500, 502, 503, 504):
+        return TransientError(text, retry_after=retry_after(response))
+    return HttpStatusError(text, status)
+
+
+def send(session: requests.Session, title: str, method: str, url: str,
+         secrets: Iterable[str] = (), **kwargs: Any) -> requests.Response:
+    """`session.request`, with `requests` exceptions replaced by scrubbed adoffboard errors.
+
+    The replacement is raised outside the `except` block, so that the original exception,
+    whose text quotes the URL (and SharpSpring's key in it), is not even kept as its context.
+    """
+    failure: PlatformError | None = None
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        failure = transport_error(title, exc, secrets)
+    raise failure
+
+
+def transport_error(title: str, exc: requests.RequestException,
+                    secrets: Iterable[str] = ()) -> PlatformError:
+    """A `requests` exception (whose text quotes the URL) as a scrubbed adoffboard error."""
+    kind = type(exc).__name__
+    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return TransientError(scrub(f"{title} unreachable ({kind})", secrets))
+    return PlatformError(scrub(f"{title} request failed ({kind}): {exc}", secrets))
+
+
+def settle(change: Change, live: Any) -> Outcome | None:
+    """ALREADY or DRIFT when the live value says the change must not be sent, else None.
+
+    The same rule as the Google Ads connector's `triage`, kept here so that the REST connectors
+    do not import the gRPC stack.
+    """
+    if live == change.after:
+        return Outcome(change.id, OutcomeStatus.ALREADY, live=live)
+    if live != change.before:
+        return Outcome(change.id, OutcomeStatus.DRIFT, live=live,
+                       message=f"live value {live!r} differs from planned {change.before!r}")
+    return None

@@ -1,0 +1,382 @@
+"""SharpSpring: the final export of the dealer's contacts, emailed to the Account Manager.
+
+JSON-RPC over `requests`: every call is `POST <endpoint>?accountID=..&secretKey=..` with
+`{"method", "params", "id"}`, answered with HTTP 200 even when it failed (`error` in the body).
+The secret travels in the URL, so no URL is ever logged, and every error text is scrubbed.
+Because every call is a POST, the read-only transport decides by JSON-RPC method name: only the
+`get*` methods this connector knows leave the process in a dry run.
+
+Reads page `getLeads` 500 at a time until a short page. Limits: 10 calls per second (kept
+client-side on the injected clock; error 107 is retried after a second) and a daily limit (error
+106 stops the export with a clear error: nothing is written, `resume` tries again later).
+
+The export is modelled as one change (`contact_list.final_export`): the plan shows how many
+contacts will be exported and to whom they go; apply writes the CSV and its record under
+`exports/` and emails the file; verify passes while the CSV still matches its record and the
+live count still equals the exported one. SharpSpring has no method that names the API account
+itself, so the tenant guard is the account id: the configured key must belong to the manifest's
+account (`account_id` setting), and requests name that account only. Deactivating the account
+has no API: it stays a manual step, after this one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from adoffboard.config import Manifest, SharpSpringSettings
+from adoffboard.connectors.base import (
+    ActionSpec,
+    Connector,
+    ConnectorContext,
+    Journal,
+    StepDraft,
+    Verdict,
+)
+from adoffboard.connectors.http_common import (
+    GuardedSession,
+    Throttle,
+    check_sandbox_refs,
+    error_for,
+    scrub,
+    send,
+)
+from adoffboard.connectors.sharpspring_export import (
+    EXPORTS_DIR,
+    ExportRecord,
+    latest_record,
+    mark_emailed,
+    write_export,
+)
+from adoffboard.credentials import resolve
+from adoffboard.errors import (
+    AuthError,
+    DryRunViolation,
+    InputError,
+    PlatformError,
+    TenantMismatch,
+    TransientError,
+)
+from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
+from adoffboard.retry import call_with_retry
+
+PAGE = 500
+READ_METHODS = frozenset({"getLeads", "getLead", "getLeadsDateRange", "getClients", "getFields"})
+AUTH_CODES = {103, 104, 105}
+PER_SECOND_WAIT = 1.0
+
+
+@dataclass(frozen=True)
+class ContactsState:
+    client: str
+    client_name: str
+    account_id: str
+    account_manager: str  # "Name <email>"
+    am_email: str
+    live_count: int | None  # None: the account no longer answers (deactivated after the export)
+    export: ExportRecord | None
+    unreachable: str = ""
+
+
+def export_status(record: ExportRecord | None, live_count: int | None) -> str:
+    """What the live situation says about the final export, in the plan's own words."""
+    if record is None or not record.intact or (live_count is not None and
+                                               record.rows != live_count):
+        return "not exported"
+    if not record.emailed:
+        return f"exported {record.rows} contacts, not emailed"
+    return f"exported {record.rows} contacts, emailed to {', '.join(record.emailed_to)}"
+
+
+def _rpc_method(request: requests.PreparedRequest) -> str:
+    body = request.body
+    if not isinstance(body, bytes | str):
+        return ""
+    try:
+        return str(json.loads(body or "{}").get("method", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+class SharpSpringConnector(Connector):
+    platform = "sharpspring"
+    title = "SharpSpring"
+    manifest_key = "sharpspring"
+    actions = {
+        "export_contacts": ActionSpec("export every contact and email it to the Account Manager"),
+    }
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        super().__init__(ctx)
+        self.settings = SharpSpringSettings.model_validate(dict(ctx.settings))
+        self._session: GuardedSession | None = None
+        self._auth: dict[str, str] = {}
+        self._secrets: tuple[str, ...] = ()
+        self._throttle = Throttle(self.settings.per_second, 1.0, ctx.clock)
+        self._seq = 0
+        self._state: ContactsState | None = None
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _connect(self, account_id: str) -> None:
+        s, root = self.settings, self.ctx.workspace_root
+        secret_ref = s.secret_key.replace("{account_id}", account_id)
+        key_account_ref = s.account_id.replace("{account_id}", account_id)
+        check_sandbox_refs({"secret_key": secret_ref, "account_id": key_account_ref}, s.endpoint)
+        secret = resolve(secret_ref, base=root).value
+        if key_account_ref:
+            key_account = resolve(key_account_ref, base=root).value
+            if key_account != account_id:
+                raise TenantMismatch(
+                    "the configured SharpSpring key belongs to another account than the "
+                    f"manifest's {account_id}: refusing to read or export it"
+                )
+        self._auth = {"accountID": account_id, "secretKey": secret}
+        self._secrets = (secret,)
+        self._session = GuardedSession(
+            "SharpSpring", read_only=self.ctx.read_only, timeout=self.ctx.retry.timeout,
+            is_read=lambda r: _rpc_method(r) in READ_METHODS,
+            describe=lambda r: _rpc_method(r) or "request",
+        )
+
+    def _rpc(self, method: str, params: Mapping[str, Any]) -> Any:
+        if self._session is None:
+            raise InputError("SharpSpring: read_state must run first")
+        session = self._session
+        self._seq += 1
+        payload = {"method": method, "params": dict(params), "id": f"adoffboard-{self._seq}"}
+
+        def attempt() -> Any:
+            self._throttle.wait()
+            self.calls["read" if method in READ_METHODS else "write"] += 1
+            response = send(session, "SharpSpring", "POST", self.settings.endpoint,
+                            self._secrets, params=self._auth, json=payload)
+            if response.status_code >= 400:
+                raise error_for(f"SharpSpring {method}", response, self._secrets)
+            try:
+                body = response.json()
+            except ValueError:
+                raise PlatformError(f"SharpSpring {method}: answer is not JSON") from None
+            error = body.get("error") if isinstance(body, dict) else None
+            if isinstance(error, list):
+                error = error[0] if error else None
+            if error:
+                raise self._rpc_error(method, error)
+            return body.get("result")
+
+        return call_with_retry(
+            attempt, self.ctx.retry, self.ctx.clock,
+            on_retry=lambda n, e, wait: self.ctx.progress(
+                f"SharpSpring: {e} - retry {n} in {wait:.0f}s"),
+        )
+
+    def _rpc_error(self, method: str, error: Any) -> Exception:
+        code = int(error.get("code", 0)) if isinstance(error, dict) else 0
+        message = scrub(str(error.get("message", error) if isinstance(error, dict) else error),
+                        self._secrets)
+        text = f"SharpSpring {method}: error {code}: {message}"
+        if code in AUTH_CODES:
+            return AuthError(f"{text} (check the account id and secret key)")
+        if code == 106:
+            return PlatformError(f"{text}: the account's daily API call limit is used up; "
+                                 "nothing was exported. Try again after the daily reset "
+                                 "(`adoffboard resume RUN`).")
+        if code == 107:
+            return TransientError(text, retry_after=PER_SECOND_WAIT)
+        return PlatformError(text)
+
+    def _leads(self) -> list[dict[str, Any]]:
+        """Every lead, page by page until a short page; duplicates (shifting pages) dropped."""
+        found: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            result = self._rpc("getLeads", {"where": {}, "limit": PAGE, "offset": offset})
+            page = (result.get("lead") or []) if isinstance(result, dict) else []
+            for lead in page:
+                found.setdefault(str(lead.get("id", len(found))), lead)
+            if len(page) < PAGE:
+                return list(found.values())
+            offset += PAGE
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def read_state(self, manifest: Manifest) -> ContactsState:
+        if manifest.sharpspring is None:
+            raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
+        account = manifest.sharpspring.account_id
+        self._connect(account)
+        record = latest_record(self.ctx.workspace_root, manifest.slug, account)
+        am = manifest.account_manager
+        live: int | None
+        try:
+            live, unreachable = len(self._leads()), ""
+        except AuthError as exc:
+            if record is None or not record.intact:
+                raise
+            # Deactivated after its final export (the runbook's order): judge the export alone.
+            live, unreachable = None, str(exc)
+        self._state = ContactsState(manifest.slug, manifest.name, account,
+                                    f"{am.name} <{am.email}>", am.email, live, record,
+                                    unreachable)
+        return self._state
+
+    # --- planning (pure) ----------------------------------------------------------------------
+
+    def plan(self, action: str, params: Mapping[str, Any], state: ContactsState,
+             step_id: str) -> StepDraft:
+        if action != "export_contacts":
+            return StepDraft()
+        return plan_export(state, step_id)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        outcomes = []
+        for ch in changes:
+            if self.ctx.read_only:
+                raise DryRunViolation("read-only run: the SharpSpring export is neither written "
+                                      "nor emailed")
+            outcomes.append(self._export(ch, journal))
+        return outcomes
+
+    def _export(self, ch: Change, journal: Journal) -> Outcome:
+        if self._state is None:
+            raise InputError("SharpSpring: read_state must run before apply")
+        st = self._state
+        try:
+            leads = self._leads()
+        except PlatformError as exc:
+            failed = Outcome(ch.id, OutcomeStatus.FAILED,
+                             message=f"{exc} (nothing written, nothing sent)")
+            journal.record([failed])
+            return failed
+        record = latest_record(self.ctx.workspace_root, st.client, st.account_id)
+        status = export_status(record, len(leads))
+        target = f"exported {len(leads)} contacts, emailed to {st.am_email}"
+        if status == target:
+            done = Outcome(ch.id, OutcomeStatus.ALREADY, live=status)
+            journal.record([done])
+            return done
+        journal.intend([ch])
+        now = self.ctx.clock.now()
+        if record is None or status == "not exported":
+            record, _ = write_export(self.ctx.workspace_root, st.client, st.account_id,
+                                     now.date().isoformat(), now.isoformat(timespec="seconds"),
+                                     leads)
+        outcome = self._email(ch, record)
+        journal.record([outcome])
+        return outcome
+
+    def _email(self, ch: Change, record: ExportRecord) -> Outcome:
+        from adoffboard.mail import Attachment, Email, Mailer
+
+        st = self._state
+        assert st is not None
+        where = f"{EXPORTS_DIR}/{record.file}"
+        if self.ctx.notifications is None:
+            return Outcome(ch.id, OutcomeStatus.FAILED,
+                           message=f"exported {record.rows} contacts to {where}, but no "
+                                   "[notifications] SMTP settings to email it")
+        data = (self.ctx.workspace_root / EXPORTS_DIR / record.file).read_bytes()
+        mailer = Mailer(self.ctx.notifications, workspace_root=self.ctx.workspace_root,
+                        read_only=self.ctx.read_only, clock=self.ctx.clock)
+        email = Email(
+            to=(st.am_email,),
+            subject=f"Final SharpSpring export: {st.client_name} ({record.rows} contacts)",
+            body=(f"Attached is the final export of {st.client_name}'s SharpSpring contacts "
+                  f"(account {st.account_id}): {record.rows} contacts, every field.\n\n"
+                  f"File: {record.file}\nSHA-256: {record.sha256}\n"
+                  f"Exported: {record.exported_at}\n\n"
+                  "The SharpSpring account will be deactivated after this export."),
+            attachments=(Attachment(record.file, data, "text/csv"),),
+        )
+        try:
+            sent = mailer.send(email)
+        except PlatformError as exc:
+            return Outcome(ch.id, OutcomeStatus.FAILED,
+                           message=f"exported {record.rows} contacts to {where}, but the email "
+                                   f"to {st.am_email} failed: {exc} (resume sends it again)")
+        done = mark_emailed(self.ctx.workspace_root, record, sent.recipients, sent.message_id,
+                            self.ctx.clock.now().isoformat(timespec="seconds"))
+        return Outcome(ch.id, OutcomeStatus.APPLIED, live=export_status(done, done.rows),
+                       message=f"{done.rows} contacts -> {where} (sha256 {done.sha256[:12]}), "
+                               f"emailed to {st.account_manager}",
+                       request_id=sent.message_id)
+
+    # --- verification -------------------------------------------------------------------------
+
+    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState) -> Verdict:
+        if action != "export_contacts":
+            raise InputError(f"sharpspring has no action {action!r}")
+        return verify_export(state)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+# --- pure planning and judging -----------------------------------------------------------------
+
+
+def plan_export(state: ContactsState, step_id: str) -> StepDraft:
+    rec = state.export
+    if state.live_count is None:
+        assert rec is not None
+        return StepDraft(notes=(f"the account no longer answers the API ({state.unreachable}); "
+                                f"final export on file: {EXPORTS_DIR}/{rec.file}",))
+    before = export_status(rec, state.live_count)
+    after = f"exported {state.live_count} contacts, emailed to {state.am_email}"
+    if before == after:
+        assert rec is not None
+        return StepDraft(notes=(f"final export already done on {rec.exported_at[:10]}: "
+                                f"{EXPORTS_DIR}/{rec.file}",))
+    notes = ("SharpSpring names no account through its API: the account is identified by its "
+             "account id",)
+    return StepDraft((
+        Change(
+            id=f"sharpspring:{state.account_id}:contact_list:final_export",
+            step_id=step_id,
+            platform="sharpspring",
+            account=state.account_id,
+            entity_type="contact_list",
+            entity_id=state.account_id,
+            name=f"{state.client_name} contacts",
+            field="final_export",
+            before=before,
+            after=after,
+            shown_before=before,
+            shown_after=f"exported {state.live_count:,} contacts (CSV, every field), emailed to "
+                        f"{state.account_manager}",
+            phase=Phase.ADS,
+            resource=f"{EXPORTS_DIR}/{state.client}-sharpspring-<date>.csv",
+        ),
+    ), notes=notes)
+
+
+def verify_export(state: ContactsState) -> Verdict:
+    rec = state.export
+    if rec is None:
+        return Verdict(CheckStatus.FAIL, f"no final export on file ({EXPORTS_DIR}/"
+                                         f"{state.client}-sharpspring-*.csv)")
+    if not rec.intact:
+        return Verdict(CheckStatus.FAIL, rec.problem)
+    where = f"{EXPORTS_DIR}/{rec.file}"
+    if not rec.emailed:
+        return Verdict(CheckStatus.FAIL, f"{where} was written but not emailed to "
+                                         f"{state.account_manager}: resume the run to send it")
+    done = (f"{rec.rows} contacts exported on {rec.exported_at[:10]} to {where} "
+            f"(sha256 {rec.sha256[:12]}), emailed to {', '.join(rec.emailed_to)}")
+    evidence = (f"sha256 {rec.sha256}", f"message {rec.message_id}")
+    if state.live_count is None:
+        return Verdict(CheckStatus.PASS, f"{done}; the account no longer answers the API, "
+                                         "so the live count was not re-read", evidence)
+    if state.live_count != rec.rows:
+        return Verdict(CheckStatus.FAIL, f"{state.live_count} contacts live now, {rec.rows} in "
+                                         f"the export of {rec.exported_at[:10]}: export again",
+                       evidence)
+    return Verdict(CheckStatus.PASS, f"{done}; live count matches", evidence)
