@@ -739,12 +739,21 @@ def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | Non
               help="Create the demo workspace here and keep it (default: a temporary folder).")
 @pass_ctx
 def demo(c: Ctx, keep: Path | None) -> None:
-    """Plan, apply and verify an SEM cancellation against the local sandbox (no credentials)."""
+    """Plan, apply and verify the SEM and MA cancellations of a dealer leaving the platform,
+    against the local sandbox (no credentials)."""
     from adoffboard.demo import run_demo
 
     with ProgressView(c) as view:
         outcome = run_demo(keep, progress=view)
-    render_summary(c, outcome.report, outcome.paths)
+    if c.as_json:
+        import json
+
+        from adoffboard.reports import render_json
+
+        emit_json([json.loads(render_json(r)) for r in outcome.reports])
+    else:
+        for report, paths in zip(outcome.reports, outcome.paths, strict=True):
+            render_summary(c, report, paths)
     if not c.as_json:
         click.echo(f"Demo workspace: {outcome.workspace}")
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)

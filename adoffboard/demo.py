@@ -44,17 +44,26 @@ DEMO_CLIENT: dict[str, Any] = {
 }
 
 
+DEMO_RUNBOOKS = ("sem-cancellation", "ma-cancellation")
+
+
 @dataclass(frozen=True)
 class DemoOutcome:
-    report: Report
-    paths: dict[str, Path]
+    reports: tuple[Report, ...]  # one combined run + verify report per runbook
+    paths: tuple[dict[str, Path], ...]
     workspace: Path
     ok: bool
     plan_writes: int
 
+    @property
+    def report(self) -> Report:
+        return self.reports[0]
+
 
 def run_demo(keep: Path | None = None,
              progress: Callable[[str, str], None] = lambda who, message: None) -> DemoOutcome:
+    """The demo dealer leaves the platform: its SEM and MA cancellations, each planned (no write
+    sent), applied and verified against the sandbox."""
     from adoffboard.config import load_workspace
     from adoffboard.cr.gate import plan_reference
     from adoffboard.engine import Env, apply_plan, combined_report, make_plan, save_plan, verify
@@ -65,6 +74,9 @@ def run_demo(keep: Path | None = None,
 
     folder = keep or Path(tempfile.mkdtemp(prefix="adoffboard-demo-"))
     progress("sandbox", "starting the platform stand-ins")
+    reports: list[Report] = []
+    paths: list[dict[str, Path]] = []
+    ok, plan_writes = True, 0
     with Sandbox.from_file(DEMO_SCENARIO) as box:
         init_workspace(folder, platforms=box.platform_settings(), clients=[DEMO_CLIENT],
                        notifications=box.notification_settings(), force=True)
@@ -73,24 +85,27 @@ def run_demo(keep: Path | None = None,
         store = Store.open(ws.store_url)
         try:
             cr = approve_demo_request(ws, store, env.today(), progress)
-            progress("engine", "planning (dry run)")
-            writes_before = len(box.log.mutating())  # the approval notice went out over SMTP
-            plan = make_plan(env, DEMO_CLIENT["slug"], "sem-cancellation", scope="platform",
-                             change_request=plan_reference(cr))
-            plan_writes = len(box.log.mutating()) - writes_before
-            progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
-                               f"{plan_writes} write(s) sent while planning")
-            path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json")
-            write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
-            result = apply_plan(env, plan, store, plan_path=str(path))
-            checked = verify(env, store, plan.client, run_id=result.run_id)
+            for runbook in DEMO_RUNBOOKS:
+                progress("engine", f"planning {runbook} (dry run)")
+                writes_before = len(box.log.mutating())
+                plan = make_plan(env, DEMO_CLIENT["slug"], runbook, scope="platform",
+                                 change_request=plan_reference(cr), store=store)
+                writes = len(box.log.mutating()) - writes_before
+                plan_writes += writes
+                progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
+                                   f"{writes} write(s) sent while planning")
+                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json")
+                write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
+                result = apply_plan(env, plan, store, plan_path=str(path))
+                checked = verify(env, store, plan.client, run_id=result.run_id)
+                report = combined_report(result, checked)
+                reports.append(report)
+                paths.append(write_reports(report, ws.reports_dir))
+                ok = ok and writes == 0 and result.status == "applied" and not any(
+                    c.status == CheckStatus.FAIL for c in checked.checks)
         finally:
             store.close()
-    report = combined_report(result, checked)
-    paths = write_reports(report, ws.reports_dir)
-    ok = (plan_writes == 0 and result.status == "applied"
-          and not any(c.status == CheckStatus.FAIL for c in checked.checks))
-    return DemoOutcome(report, paths, folder, ok, plan_writes)
+    return DemoOutcome(tuple(reports), tuple(paths), folder, ok, plan_writes)
 
 
 def approve_demo_request(ws: Any, store: Any, today: dt.date,
@@ -102,7 +117,7 @@ def approve_demo_request(ws: Any, store: Any, today: dt.date,
 
     service = ChangeRequests(store, ws)
     cr = service.create("dana", {
-        "client": DEMO_CLIENT["slug"], "type": "cancellation", "departments": ["SEM"],
+        "client": DEMO_CLIENT["slug"], "type": "cancellation", "departments": ["SEM", "MA"],
         "scope": "platform", "effective_date": today.isoformat(), "escalated": True,
         "notes": "The dealer is leaving the platform at the end of the month."})
     service.save_attempt(cr.id, "amy", "not-saved",

@@ -123,3 +123,69 @@ def test_workspace_runbook_overrides_and_errors(tmp_path: Path) -> None:
     (tmp_path / "runbooks" / "sem-cancellation.yaml").write_text("name: [")
     with pytest.raises(InputError, match="not valid YAML"):
         load_runbook("sem-cancellation", tmp_path)
+
+
+# Every cancellation/offboarding line and how PLATFORMS.md says it can be done: "api" lines must be
+# carried out by an automated step (or one automated as soon as its connector is configured:
+# `action_if_configured`), "manual" lines by an owned manual step. Lines done by adoffboard's
+# change-request workflow (`adoffboard cr`, approval notice, reminders) stay owned manual steps of
+# the runbook, attested by their owner.
+API = "api"
+MANUAL = "manual"
+EXPECTED = {
+    "sem-cancellation": {
+        "Immediately create a Change Request": MANUAL, "Reach out the SEM Specialist": MANUAL,
+        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
+        "Pause their ads based on the date": API, "The email contains a link": MANUAL,
+        "The Digital Marketing Operations Lead reviews": MANUAL,
+        "The Digital Marketing Operations Lead adds the client": API,
+        "Remind the SEM Team": MANUAL, "The Digital Marketing Operations Lead will then": MANUAL,
+        "Remove the canceled client's information": API, "Update the DigMS Offboarding": API,
+        "SEM QA Trello Board": API, "Ninja Cat": API, "Google Ads (only": API,
+        "Google Analytics": API, "Google Search Console": API, "Google Tag Manager": API,
+        "Pause Google Ad campaigns": API, "Disable all scripts": MANUAL,
+        "Pause and change budgets to $.01 in Microsoft": API, "Pause in Facebook": API,
+        "Place a HOLD on the Fluency": API, "Once submitted": MANUAL,
+        "Once approved by Jeremy Bliesner, the": MANUAL, "If a credit": MANUAL,
+        "Once approved by Jeremy Bliesner and": MANUAL,
+    },
+    "ma-cancellation": {
+        "Immediately create a Change Request": MANUAL, "Reach out the MA Specialist": MANUAL,
+        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
+        "Update the MA Client Tracker": API, "Remove the canceled client from the MA": API,
+        "The email contains a link": MANUAL, "The Digital Marketing Operations Lead reviews": MANUAL,
+        "The Digital Marketing Operations Lead adds the client": API, "Remind the MA Team": MANUAL,
+        "The Digital Marketing Operations Lead will update": MANUAL,
+        "Update the DigMS Offboarding": API, "Remove cancelled client from the MA": API,
+        "Remove the cancelled client from the Belize": API, "Final export from SharpSpring": API,
+        "Send final email list": API, "Deactivate SharpSpring account": MANUAL,
+        "Once submitted": MANUAL, "Once approved by Jeremy Bliesner, the": MANUAL,
+        "If a credit": MANUAL, "Once approved by Jeremy Bliesner and": MANUAL,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "runbook,seed,start",
+    [
+        ("sem-cancellation", SEM_SEED, "Cancellation / Contract Pause / Addendums (Budget Changes)"),
+        ("ma-cancellation", MA_SEED, "Cancellation / Contract Pause\n"),
+    ],
+    ids=["sem", "ma"],
+)
+def test_each_line_is_automated_where_an_api_exists_else_an_owned_manual_task(
+        runbook: str, seed: Path, start: str) -> None:
+    book = load_runbook(runbook, None)
+    lines = seed_lines(seed, start)
+    expected = EXPECTED[runbook]
+    for line in lines:
+        [kind] = [k for prefix, k in expected.items() if line.startswith(prefix)] or [None]
+        assert kind is not None, f"{runbook}: no expectation for {line!r}"
+        steps = [s for s in book.model.steps if line in {_norm(x) for x in s.lines}]
+        assert steps, f"{runbook}: no step for {line!r}"
+        automated = [s for s in steps if s.action is not None or s.action_if_configured]
+        if kind == API:
+            assert automated, f"{runbook}: {line!r} has an API but no automated step"
+        else:
+            assert not automated and all(s.manual and s.owner for s in steps), line
+    assert len(lines) == len(expected), "a checklist line was added or removed: map it above"
