@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import approve_cancellation, with_trackers
+
 from adoffboard.config import load_workspace
 from adoffboard.engine import Env, apply_plan, make_plan
 from adoffboard.sandbox import Sandbox
@@ -26,16 +28,6 @@ from adoffboard.workspace_init import init_workspace
 CLIENT = "bench-client"
 
 
-def approve_cancellation(env: Env, store: Store) -> None:
-    """The change request `apply` requires, through the agency's chain (not timed)."""
-    from adoffboard.cr.service import ChangeRequests
-
-    service = ChangeRequests(store, env.workspace)
-    cr = service.create("dana", {"client": CLIENT, "type": "cancellation",
-                                 "effective_date": env.today().isoformat()})
-    service.submit(cr.id, "dana")
-    for person in ("jeremy", "dustin", "accounting"):
-        service.approve(cr.id, person)
 
 
 def main() -> None:
@@ -56,7 +48,7 @@ def main() -> None:
         "google_ads": {"customer_id": account["customer_id"], "manager_id": "1112223333",
                        "expected_name": account["descriptive_name"]},
     }
-    with Sandbox(scenario) as box, tempfile.TemporaryDirectory() as tmp:
+    with Sandbox(with_trackers(scenario)) as box, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         init_workspace(root, platforms=box.platform_settings(), clients=[manifest])
         env = Env(load_workspace(root))

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import approve_cancellation, with_trackers
+
 from adoffboard.config import load_workspace
 from adoffboard.engine import Env, apply_plan, make_plan
 from adoffboard.sandbox import Sandbox
@@ -41,11 +43,12 @@ def main() -> None:
         "account_manager": {"name": "Bench", "email": "bench@agency.example"},
         "meta": {"ad_account_id": account["id"], "expected_name": account["name"]},
     }
-    with Sandbox(scenario) as box, tempfile.TemporaryDirectory() as tmp:
+    with Sandbox(with_trackers(scenario)) as box, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         init_workspace(root, platforms=box.platform_settings(), clients=[manifest])
         env = Env(load_workspace(root))
         store = Store.open(load_workspace(root).store_url)
+        approve_cancellation(env, store)
 
         t0 = time.perf_counter()
         plan = make_plan(env, CLIENT, "sem-cancellation", args.scope)

@@ -20,10 +20,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench_common import approve_cancellation, with_trackers
+
 from adoffboard.config import load_workspace
 from adoffboard.engine import Env, apply_plan, make_plan
-from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
-from adoffboard.sandbox.core import load_scenario
+from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.googleads import GoogleAdsStandIn
 from adoffboard.sandbox.meta import MetaStandIn
 from adoffboard.sandbox.microsoft_ads import generate_account as microsoft_account
@@ -59,32 +60,21 @@ def manifest(data: dict[str, Any], platforms: tuple[str, ...]) -> dict[str, Any]
     return doc
 
 
-def approve(env: Env, store: Store) -> None:
-    from adoffboard.cr.service import ChangeRequests
-
-    service = ChangeRequests(store, env.workspace)
-    cr = service.create("dana", {"client": CLIENT, "type": "cancellation",
-                                 "effective_date": env.today().isoformat()})
-    service.submit(cr.id, "dana")
-    for person in ("jeremy", "dustin", "accounting"):
-        service.approve(cr.id, person)
 
 
 def measure(platforms: tuple[str, ...], latency_ms: int) -> dict[str, Any]:
     data = sections()
-    demo = load_scenario(DEMO_SCENARIO)
     scenario: dict[str, Any] = {p: data[p] for p in platforms}
-    scenario["sheets"] = demo["sheets"]  # the runbook's tracker steps (agency side)
     scenario["faults"] = [{"kind": "latency", "platform": p, "latency_ms": latency_ms}
                           for p in platforms]
-    with Sandbox(scenario) as box, tempfile.TemporaryDirectory() as tmp:
+    with Sandbox(with_trackers(scenario)) as box, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         init_workspace(root, platforms=box.platform_settings(),
                        clients=[manifest(data, platforms)])
         ws = load_workspace(root)
         env = Env(ws)
         store = Store.open(ws.store_url)
-        approve(env, store)
+        approve_cancellation(env, store)
         t0 = time.perf_counter()
         plan = make_plan(env, CLIENT, "sem-cancellation", "dm")
         t1 = time.perf_counter()
