@@ -333,12 +333,13 @@ def test_clients_without_microsoft_ads_skip_its_steps(cli: Cli, tmp_path: Path):
         assert "no microsoft_ads account" in steps[sid]["reason"]
 
 
-def test_the_cli_never_imports_the_sdk():
+def test_the_cli_never_imports_the_sdk(tmp_path):
     code = ("import sys, adoffboard.cli, adoffboard.engine, adoffboard.connectors.microsoft_ads, "
             "adoffboard.sandbox.microsoft_ads; print('bingads' in sys.modules, "
             "'openapi_client' in sys.modules)")
+    # run outside the checkout: its source folders must not shadow the installed package
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, cwd=tmp_path).stdout.split()
     assert out == ["False", "False"]
 
 
