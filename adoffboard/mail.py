@@ -9,7 +9,6 @@ permanent ones (5xx) are not. The password is a credential reference, resolved o
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -84,9 +83,6 @@ class Mailer:
         recipients = email.recipients
         call_with_retry(lambda: self._deliver(msg, recipients), self.retry, self.clock)
         return Sent(str(msg["Message-ID"]), tuple(recipients))
-
-    def send_all(self, emails: Sequence[Email]) -> list[Sent]:
-        return [self.send(e) for e in emails]
 
     def _deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
         s = self.settings

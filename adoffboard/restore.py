@@ -79,9 +79,9 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
 
 
 def judge(changes: Sequence[Change], live: Mapping[str, Any],
-          same: Callable[[Change, Any, Any], bool] = lambda c, a, b: bool(a == b),
-          ) -> tuple[CheckStatus, str, tuple[str, ...]]:
-    """Verify a restore from freshly read values: restored, still ours, or someone else's."""
+          same: Callable[[Change, Any, Any], bool]) -> tuple[CheckStatus, str, tuple[str, ...]]:
+    """Verify a restore from freshly read values: restored, still ours, or someone else's
+    (`same` is the connector's own comparison, e.g. BudgetPaused counts as Active)."""
     restored, still_ours, theirs = [], [], []
     for ch in changes:
         value = live.get(ch.id)

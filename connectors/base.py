@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import Manifest, NotificationsSection
 from adoffboard.errors import PlatformError
-from adoffboard.models import Change, CheckStatus, Outcome, Phase
+from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 from adoffboard.retry import RetryPolicy
 
 
@@ -73,6 +73,51 @@ class ActionSpec:
     check_only: bool = False  # a read-only check attached to a manual step
 
 
+Same = Callable[[Change, Any, Any], bool]  # does this live value count as that value?
+
+
+def _equal(change: Change, live: Any, value: Any) -> bool:
+    return bool(live == value)
+
+
+def settle(change: Change, live: Any, same: Same = _equal) -> Outcome | None:
+    """ALREADY when the live value is already the planned one, DRIFT when it is no longer the
+    plan's before-value (someone changed it: left alone), else None: send it."""
+    if same(change, live, change.after):
+        return Outcome(change.id, OutcomeStatus.ALREADY, live=live)
+    if not same(change, live, change.before):
+        return Outcome(change.id, OutcomeStatus.DRIFT, live=live,
+                       message=f"live value {live!r} differs from planned {change.before!r}")
+    return None
+
+
+def triage(changes: Sequence[Change], live: Mapping[str, Any],
+           same: Same = _equal) -> tuple[list[Change], list[Outcome]]:
+    """Split changes into those to send and those settled without a write (already or drift)."""
+    to_send, settled = [], []
+    for ch in changes:
+        outcome = settle(ch, live.get(ch.id), same)
+        if outcome is None:
+            to_send.append(ch)
+        else:
+            settled.append(outcome)
+    return to_send, settled
+
+
+def send_in_batches(journal: Journal, changes: Sequence[Change], size: int,
+                    send: Callable[[Sequence[Change]], list[Outcome]]) -> list[Outcome]:
+    """Send `changes` `size` at a time, journaling each batch's intent before and its outcomes
+    after."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(changes), size):
+        chunk = changes[start:start + size]
+        journal.intend(chunk)
+        done = send(chunk)
+        journal.record(done)
+        outcomes += done
+    return outcomes
+
+
 class Connector(ABC):
     platform: ClassVar[str]
     title: ClassVar[str]
@@ -112,8 +157,9 @@ class Connector(ABC):
         raise PlatformError(f"{self.title} cannot read values back for a restore yet")
 
     def same_value(self, change: Change, live: Any, target: Any) -> bool:
-        """Whether a live value counts as `target` for this change's field (restore checks)."""
-        return bool(live == target)
+        """Whether a live value counts as `target` for this change's field (drift and restore
+        checks)."""
+        return _equal(change, live, target)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release channels and sessions."""

@@ -28,6 +28,7 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    send_in_batches,
 )
 from adoffboard.connectors.google_api import (
     AccessDenied,
@@ -215,12 +216,8 @@ class GA4Connector(Connector):
             to_send, settled = self._triage(parent, mine)
             journal.record(settled)
             outcomes += settled
-            for start in range(0, len(to_send), MAX_BATCH):
-                chunk = to_send[start:start + MAX_BATCH]
-                journal.intend(chunk)
-                done = self._delete(parent, chunk)
-                journal.record(done)
-                outcomes += done
+            outcomes += send_in_batches(journal, to_send, MAX_BATCH,
+                                        lambda chunk, p=parent: self._delete(p, chunk))
         return outcomes
 
     def _triage(self, parent: str, changes: Sequence[Change]) -> tuple[list[Change],

@@ -32,6 +32,8 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    send_in_batches,
+    triage,
 )
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
@@ -404,12 +406,8 @@ class GoogleAdsConnector(Connector):
             to_send, settled = triage(mine, live)
             journal.record(settled)
             outcomes += settled
-            for start in range(0, len(to_send), MAX_OPERATIONS):
-                chunk = to_send[start : start + MAX_OPERATIONS]
-                journal.intend(chunk)
-                done = self._mutate(cid, chunk)
-                journal.record(done)
-                outcomes += done
+            outcomes += send_in_batches(journal, to_send, MAX_OPERATIONS,
+                                        lambda chunk, cid=cid: self._mutate(cid, chunk))
         return outcomes
 
     def _mutate(self, cid: str, chunk: Sequence[Change]) -> list[Outcome]:
@@ -710,25 +708,6 @@ def verify_budgets(state: AccountState) -> Verdict:
     if draft.manual_items:
         return Verdict(CheckStatus.MANUAL_PENDING, "; ".join(draft.manual_items))
     return Verdict(CheckStatus.PASS, f"all budgets at the floor ({len(state.budgets)} checked)")
-
-
-def triage(
-    changes: Sequence[Change], live: Mapping[str, Any]
-) -> tuple[list[Change], list[Outcome]]:
-    """Split changes into those to send and those settled without a write (already or drift)."""
-    to_send, settled = [], []
-    for ch in changes:
-        value = live.get(ch.id)
-        if value == ch.after:
-            settled.append(Outcome(ch.id, OutcomeStatus.ALREADY, live=value))
-        elif value != ch.before:
-            settled.append(
-                Outcome(ch.id, OutcomeStatus.DRIFT, live=value,
-                        message=f"live value {value!r} differs from planned {ch.before!r}")
-            )
-        else:
-            to_send.append(ch)
-    return to_send, settled
 
 
 # --- errors and the dry-run guard --------------------------------------------------------------

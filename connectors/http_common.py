@@ -31,7 +31,6 @@ import requests
 from adoffboard.clock import Clock
 from adoffboard.credentials import check_sandbox_only
 from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
-from adoffboard.models import Change, Outcome, OutcomeStatus
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SECRET_PARAM = re.compile(
@@ -193,15 +192,3 @@ def transport_error(title: str, exc: requests.RequestException,
     return PlatformError(scrub(f"{title} request failed ({kind}): {exc}", secrets))
 
 
-def settle(change: Change, live: Any) -> Outcome | None:
-    """ALREADY or DRIFT when the live value says the change must not be sent, else None.
-
-    The same rule as the Google Ads connector's `triage`, kept here so that the REST connectors
-    do not import the gRPC stack.
-    """
-    if live == change.after:
-        return Outcome(change.id, OutcomeStatus.ALREADY, live=live)
-    if live != change.before:
-        return Outcome(change.id, OutcomeStatus.DRIFT, live=live,
-                       message=f"live value {live!r} differs from planned {change.before!r}")
-    return None

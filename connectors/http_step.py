@@ -37,13 +37,13 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    settle,
 )
 from adoffboard.connectors.http_common import (
     GuardedSession,
     check_sandbox_refs,
     error_for,
     send,
-    settle,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import InputError, PlatformError, TenantMismatch

@@ -29,6 +29,8 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    send_in_batches,
+    triage,
 )
 from adoffboard.connectors.meta_model import (
     PLANNERS,
@@ -37,7 +39,6 @@ from adoffboard.connectors.meta_model import (
     MetaCampaign,
     MetaState,
     rule_from_row,
-    triage,
     verify_action,
 )
 from adoffboard.connectors.meta_transport import (
@@ -266,14 +267,7 @@ class MetaConnector(Connector):
     def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         to_send, settled = triage(changes, self._live_values(changes))
         journal.record(settled)
-        outcomes = list(settled)
-        for start in range(0, len(to_send), MAX_BATCH):
-            chunk = to_send[start:start + MAX_BATCH]
-            journal.intend(chunk)
-            done = self._send_batch(chunk)
-            journal.record(done)
-            outcomes += done
-        return outcomes
+        return settled + send_in_batches(journal, to_send, MAX_BATCH, self._send_batch)
 
     def _send_batch(self, chunk: Sequence[Change]) -> list[Outcome]:
         """One batch call per round; unanswered and throttled items go round again alone."""

@@ -14,12 +14,12 @@ What each action changes:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from adoffboard.connectors.base import StepDraft, Verdict
-from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
+from adoffboard.models import Change, CheckStatus, Phase
 
 PLATFORM = "meta"
 BUDGET_NOTE = ("Meta budgets are left as they are: minimums are ~$1-$40/day; pausing stops spend")
@@ -241,18 +241,3 @@ def verify_action(action: str, state: MetaState) -> Verdict:
                                      "rules checked)", draft.notes)
 
 
-def triage(changes: Sequence[Change],
-           live: Mapping[str, Any]) -> tuple[list[Change], list[Outcome]]:
-    """Split changes into those to send and those settled without a write (already or drift)."""
-    to_send, settled = [], []
-    for ch in changes:
-        value = live.get(ch.id)
-        if value == ch.after:
-            settled.append(Outcome(ch.id, OutcomeStatus.ALREADY, live=value))
-        elif value != ch.before:
-            settled.append(Outcome(ch.id, OutcomeStatus.DRIFT, live=value,
-                                   message=f"live value {value!r} differs from planned "
-                                           f"{ch.before!r}"))
-        else:
-            to_send.append(ch)
-    return to_send, settled

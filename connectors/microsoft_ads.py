@@ -28,6 +28,8 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    send_in_batches,
+    triage,
 )
 from adoffboard.connectors.microsoft_ads_api import (
     CAMPAIGNS,
@@ -216,18 +218,17 @@ class MicrosoftAdsConnector(Connector):
         for account in sorted({c.account for c in changes}):
             mine = [c for c in changes if c.account == account]
             campaigns, budgets = self._read_campaigns(account)
-            to_send, settled = triage(mine, live_values(mine, campaigns, budgets))
+            to_send, settled = triage(mine, live_values(mine, campaigns, budgets),
+                                      self.same_value)
             journal.record(settled)
             outcomes += settled
             # Separate calls: a refused budget must never hold back a pause.
             groups = (("update_campaigns", "Status"), ("update_campaigns", "DailyBudget"),
                       ("update_budgets", "Amount"))
             for operation, fld in groups:
-                for chunk in batches([c for c in to_send if c.field == fld], MAX_ITEMS):
-                    journal.intend(chunk)
-                    done = self._update(operation, account, chunk)
-                    journal.record(done)
-                    outcomes += done
+                outcomes += send_in_batches(
+                    journal, [c for c in to_send if c.field == fld], MAX_ITEMS,
+                    lambda chunk, op=operation, acct=account: self._update(op, acct, chunk))
         return outcomes
 
     def _update(self, operation: str, account: str, chunk: Sequence[Change]) -> list[Outcome]:
@@ -452,19 +453,3 @@ def live_values(changes: Sequence[Change], campaigns: Sequence[Campaign],
     return live
 
 
-def triage(changes: Sequence[Change], live: Mapping[str, Any]
-           ) -> tuple[list[Change], list[Outcome]]:
-    """Split changes into those to send and those settled without a write (already or drift)."""
-    to_send, settled = [], []
-    for ch in changes:
-        value = live.get(ch.id)
-        view: Callable[[Any], Any] = _status_view if ch.field == "Status" else (lambda v: v)
-        if same_amount(view(value), view(ch.after)):
-            settled.append(Outcome(ch.id, OutcomeStatus.ALREADY, live=value))
-        elif not same_amount(view(value), view(ch.before)):
-            settled.append(Outcome(
-                ch.id, OutcomeStatus.DRIFT, live=value,
-                message=f"live value {value!r} differs from planned {ch.before!r}"))
-        else:
-            to_send.append(ch)
-    return to_send, settled

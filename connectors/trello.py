@@ -27,6 +27,7 @@ from adoffboard.connectors.base import (
     Journal,
     StepDraft,
     Verdict,
+    settle,
 )
 from adoffboard.connectors.http_common import (
     GuardedSession,
@@ -35,7 +36,6 @@ from adoffboard.connectors.http_common import (
     check_sandbox_refs,
     error_for,
     send,
-    settle,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
