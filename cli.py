@@ -397,7 +397,7 @@ def _plan_with_cr(c: Ctx, view: Any, client: str, runbook: str, scope: str | Non
     """Make a plan carrying its change request (the one named, else the latest approved)."""
     from adoffboard.cr.gate import for_plan
     from adoffboard.engine import make_plan, parse_date
-    from adoffboard.errors import InputError, StoreError
+    from adoffboard.errors import StoreError
     from adoffboard.runbook import load_runbook
 
     c.workspace.load_client(client)
@@ -412,13 +412,9 @@ def _plan_with_cr(c: Ctx, view: Any, client: str, runbook: str, scope: str | Non
         click.echo(f"adoffboard: warning: change requests not looked up ({exc}): planning "
                    "for review only", err=True)
         ref, scope = None, scope or "dm"
-    if ref and ref["type"] == "addendum":
-        from adoffboard.cr.gate import addendum_inputs
+    from adoffboard.cr.gate import request_inputs
 
-        if inputs:
-            raise InputError(f"the budget change comes from {ref['id']}, the approved "
-                             "addendum: drop --budget-change (or edit the change request)")
-        inputs = addendum_inputs(c.store, c.workspace, ref["id"])
+    inputs = request_inputs(c.store, c.workspace, ref, inputs)
     return make_plan(c.env(view), client, runbook, scope, date, change_request=ref,
                      store=c.store, inputs=inputs)
 
@@ -759,17 +755,18 @@ def demo(c: Ctx, keep: Path | None) -> None:
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)
 
 
-# --- change requests, planner, reminders (adoffboard.cr.commands) ------------------------------
+# --- change requests, planner, reminders, schedule, scheduler (adoffboard.cr, .scheduling) -----
 
 
-def _register_change_request_commands() -> None:
+def _register_group_commands() -> None:
     from adoffboard.cr.commands import cr_group, planner, reminders
+    from adoffboard.scheduling.commands import schedule_group, scheduler_group
 
-    for command in (cr_group, planner, reminders):
+    for command in (cr_group, planner, reminders, schedule_group, scheduler_group):
         main.add_command(command)
 
 
-_register_change_request_commands()
+_register_group_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

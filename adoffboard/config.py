@@ -10,6 +10,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -295,6 +296,38 @@ class NotificationsSection(_Model):
         return value
 
 
+class ScheduleSection(_Model):
+    """`[schedule]`: when approved change requests run, and how failures are retried.
+
+    A request's runs are due at `run_at` (24-hour HH:MM, the workspace's time zone) on its
+    effective date, and an un-pause on the pause's end date. A failed attempt is tried again after
+    `retry_minutes`, doubling each time up to `retry_max_minutes`, `max_attempts` in all; a client
+    locked by someone else is tried again after `lock_retry_minutes` without counting an attempt.
+    """
+
+    run_at: str = "06:00"
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_minutes: int = Field(default=15, ge=1, le=1440)
+    retry_max_minutes: int = Field(default=360, ge=1, le=10080)
+    lock_retry_minutes: int = Field(default=5, ge=1, le=1440)
+    poll_seconds: int = Field(default=60, ge=1, le=3600)
+
+    @field_validator("run_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            hours, minutes = (int(part) for part in value.split(":"))
+            dt_time(hours, minutes)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day: use HH:MM, e.g. 06:00") from None
+        return f"{hours:02d}:{minutes:02d}"
+
+    @property
+    def time_of_day(self) -> dt_time:
+        hours, minutes = (int(part) for part in self.run_at.split(":"))
+        return dt_time(hours, minutes)
+
+
 class GoogleAdsSettings(_Model):
     endpoint: str = ""
     ca_file: str = ""
@@ -576,6 +609,7 @@ class Workspace(_Model):
     people: dict[str, PersonEntry] = Field(default_factory=dict)
     approval: ApprovalSection = ApprovalSection()
     notifications: NotificationsSection = NotificationsSection()
+    schedule: ScheduleSection = ScheduleSection()
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

@@ -23,6 +23,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,13 +357,18 @@ class RunResult:
 
 
 def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
-               holder: str | None = None, now_ok: bool = False) -> RunResult:
+               holder: str | None = None, now_ok: bool = False,
+               lock_held: bool = False) -> RunResult:
+    """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
+    scheduler does around re-plan, apply and verify)."""
     manifest, book = check_plan_current(env, plan)
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok:
         raise SafetyRefusal(f"plan {plan.plan_id} takes effect on {effective}: not before "
                             f"(today is {env.today()}); pass --now to apply early")
-    with store.client_lock(plan.client, holder or holder_name()):
+    lock = nullcontext() if lock_held else store.client_lock(plan.client,
+                                                             holder or holder_name())
+    with lock:
         from adoffboard.cr.gate import require_approved  # imports the store: not when planning
 
         cr_id = require_approved(store, env.workspace, plan, book)

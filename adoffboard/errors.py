@@ -11,6 +11,7 @@
     ├── PlatformError         the platform refused the request: retrying will not help
     │   └── TransientError    throttled or unavailable: retry after `retry_after` seconds
     └── StoreError            the state store refused (conflict, lock held, schema)
+        └── ClientLocked      another person or scheduler is running this client right now
 
 Library code raises these and never exits; the CLI maps each class to one documented exit code
 in exactly one place (`adoffboard.cli.EXIT_CODES`). Vendor exceptions are translated at the
@@ -72,3 +73,12 @@ class TransientError(PlatformError):
 
 class StoreError(AdoffboardError):
     """The state store refused: a conflicting run, a held lock, or an unknown schema."""
+
+
+class ClientLocked(StoreError):
+    """Another holder (a person's run, or a scheduler) has the client: try again later."""
+
+    def __init__(self, message: str, *, holder: str = "", since: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.since = since

@@ -63,6 +63,9 @@ def workspace_document(platforms: dict[str, dict[str, Any]] | None = None,
                                "MA": ["ma_specialist", "ma_team_lead"]},
             **(notifications or {}),
         },
+        # approved change requests run at this time on their dates; failures are retried
+        "schedule": {"run_at": "06:00", "max_attempts": 5, "retry_minutes": 15,
+                     "retry_max_minutes": 360, "lock_retry_minutes": 5, "poll_seconds": 60},
         "people": PEOPLE,
         "platforms": platforms if platforms is not None else {
             "google_ads": {

@@ -169,3 +169,14 @@ def addendum_inputs(store: Any, ws: LoadedWorkspace, cr_id: str) -> dict[str, An
     if content.campaign_budgets:
         change["campaigns"] = {name: str(v) for name, v in content.campaign_budgets}
     return {"budget_change": change}
+
+
+def request_inputs(store: Any, ws: LoadedWorkspace, ref: dict[str, str] | None,
+                   inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A plan's inputs: an approved addendum's budget change comes from the request itself."""
+    if not ref or ref["type"] != "addendum":
+        return inputs
+    if inputs:
+        raise InputError(f"the budget change comes from {ref['id']}, the approved addendum: drop "
+                         "--budget-change (or edit the change request)")
+    return addendum_inputs(store, ws, ref["id"])

@@ -43,7 +43,7 @@ class NoticeSpec:
 
 def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int) -> NoticeSpec:
     c = cr.content
-    name = _client_name(ws, c.client)
+    name = client_name(ws, c.client)
     when = f" (effective {c.effective_date})" if c.effective_date else ""
     subject = f"Approved: {CR_TYPES[c.type]} {cr.id} for {name}{when}"
     lines = [f"Change request {cr.id} is approved: {CR_TYPES[c.type]} for {name} ({c.client}).",
@@ -69,7 +69,7 @@ def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int) -> Not
 def voided_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: str,
                   changed: str) -> NoticeSpec:
     c = cr.content
-    subject = f"Approval voided: {CR_TYPES[c.type]} {cr.id} for {_client_name(ws, c.client)}"
+    subject = f"Approval voided: {CR_TYPES[c.type]} {cr.id} for {client_name(ws, c.client)}"
     body = (f"{cr.id} was approved, then changed by {_who(ws, by)} ({changed}). Every approval "
             "is void: it goes through the approval chain again, and nothing runs for it until "
             "then. It is off the planner meanwhile.\n\n" + "\n".join(describe(cr, ws)) + "\n")
@@ -80,7 +80,7 @@ def voided_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: str,
 def describe(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
     """The request's fields as lines, for notices and `cr show`."""
     c = cr.content
-    rows = [("Type", CR_TYPES[c.type]), ("Client", f"{_client_name(ws, c.client)} ({c.client})"),
+    rows = [("Type", CR_TYPES[c.type]), ("Client", f"{client_name(ws, c.client)} ({c.client})"),
             ("Scope", f"{SCOPES.get(c.scope, c.scope)} ({c.scope})"),
             ("Departments", ", ".join(c.departments)),
             ("Effective date", str(c.effective_date or "not set"))]
@@ -184,14 +184,14 @@ def reminders_due(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date
     """
     c = cr.content
     settings = ws.config.notifications
-    name = _client_name(ws, c.client)
+    name = client_name(ws, c.client)
     specs: list[NoticeSpec] = []
     problems: list[str] = []
     dates = [("effective", c.effective_date)]
     if c.type == "pause":
         dates.append(("pause-end", c.pause_end_date))
     for dept in c.departments:
-        team = _emails(ws, settings.reminder_roles.get(dept, []))
+        team = role_emails(ws, settings.reminder_roles.get(dept, []))
         if not team:
             problems.append(f"{cr.id}: nobody in [people] has the roles of the {dept} team "
                             f"({', '.join(settings.reminder_roles.get(dept, []))})")
@@ -213,7 +213,7 @@ def reminders_due(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date
             specs.append(NoticeSpec(f"reminder:{cr.id}:{kind}:{dept}:{target}:{n}", cr.id,
                                     f"reminder-{kind}", team, subject, "\n".join(lines) + "\n"))
         if c.type == "pause" and c.pause_end_date is None:
-            specialist = _emails(ws, [SPECIALIST[dept]])
+            specialist = role_emails(ws, [SPECIALIST[dept]])
             manager = _account_manager_email(ws, c.client)
             to = specialist or team
             subject = f"Set an end date: contract pause {cr.id} for {name} has none ({dept})"
@@ -237,7 +237,7 @@ def _runbook_dept(ws: LoadedWorkspace, name: str) -> str:
     return load_runbook(name, ws.root).model.department
 
 
-def _emails(ws: LoadedWorkspace, roles: list[str]) -> tuple[str, ...]:
+def role_emails(ws: LoadedWorkspace, roles: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.email for role in roles for p in ws.people_with_role(role)))
 
 
@@ -248,7 +248,7 @@ def _account_manager_email(ws: LoadedWorkspace, client: str) -> list[str]:
         return []
 
 
-def _client_name(ws: LoadedWorkspace, client: str) -> str:
+def client_name(ws: LoadedWorkspace, client: str) -> str:
     try:
         return ws.load_client(client).name
     except Exception:  # noqa: BLE001 - the notice still goes out, under the slug

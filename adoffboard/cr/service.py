@@ -232,15 +232,19 @@ class ChangeRequests:
 
     def _follow_up(self, conn: Any, before: ChangeRequest, after: ChangeRequest,
                    decision: Decision, at: str) -> None:
-        """What an action sets off, in the action's transaction: planner and notices."""
+        """What an action sets off, in the action's transaction: planner, schedule, notices."""
+        from adoffboard.scheduling import book
+
         if decision.approved_now:
             if after.type in PLANNED_TYPES:
                 repo.planner_add(conn, after, at)
+            book.schedule_request(conn, after, self.ws, at)
             spec = notify.approval_notice(after, self.ws, after.version)
             self._queue(conn, spec, at)
         if decision.voided:
             repo.planner_remove(conn, after.id)
             repo.drop_pending(conn, after.id, at)
+            book.void_request(conn, after, at, book.void_reason(after))
             if before.status == "approved":
                 edit = decision.events[0]
                 spec = notify.voided_notice(after, self.ws, after.version, edit.by, edit.detail)

@@ -1,0 +1,132 @@
+"""Which runs an approved change request needs, and keeping the schedule in step with requests.
+
+An approved request is carried out by every runbook of its type's processes in its departments
+(`adoffboard.cr.notify.runbooks_for`): a cancellation on its effective date, an addendum on its
+effective date, a pause on its effective date and its un-pause on the pause's end date (no end
+date: no un-pause yet; the reminders ask for one). Each run is due at `[schedule] run_at` on its
+date, in the workspace's time zone.
+
+Rows are keyed by (request, runbook, content hash): approving schedules them in the approval's
+own transaction, `sync` repeats it idempotently (requests approved before the scheduler existed,
+or imported), and a request whose approvals are voided has its waiting rows withdrawn (`void`);
+once re-approved, its new content gets new rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from adoffboard.config import LoadedWorkspace
+from adoffboard.cr.model import EXECUTABLE_TYPES, ChangeRequest
+from adoffboard.scheduling import repo
+
+# Order of the runs of one request (a pause before its un-pause).
+_ORDER = {"cancellation": 0, "addendum": 0, "pause": 0, "unpause": 1}
+SYSTEM = "adoffboard"
+
+
+def due_at(day: dt.date, ws: LoadedWorkspace) -> str:
+    """When a run dated `day` is due: `run_at` that day in the workspace's zone, as stored (UTC)."""
+    tz = ZoneInfo(ws.config.workspace.timezone)
+    local = dt.datetime.combine(day, ws.config.schedule.time_of_day, tzinfo=tz)
+    return local.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def local_time(stored: str, ws: LoadedWorkspace) -> str:
+    """A stored UTC time as people read it: the workspace's zone, to the minute."""
+    when = dt.datetime.fromisoformat(stored).astimezone(ZoneInfo(ws.config.workspace.timezone))
+    return when.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def runs_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[dict[str, Any]]:
+    """The runs an approved request needs: runbook, process, department, date (in run order)."""
+    from adoffboard.cr.notify import runbooks_for
+    from adoffboard.runbook import load_runbook
+
+    if cr.status != "approved" or cr.type not in EXECUTABLE_TYPES:
+        return []
+    found = []
+    for name in runbooks_for(cr, ws):
+        book = load_runbook(name, ws.root).model
+        day = cr.content.pause_end_date if book.process == "unpause" else \
+            cr.content.effective_date
+        if day is None:
+            continue
+        found.append({"runbook": name, "process": book.process, "department": book.department,
+                      "run_date": day})
+    found.sort(key=lambda r: (_ORDER.get(str(r["process"]), 0), str(r["department"]),
+                              str(r["runbook"])))
+    return found
+
+
+def schedule_request(conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
+                     at: str) -> list[repo.ScheduledRun]:
+    """Schedule the runs of an approved request that are not scheduled yet; returns new rows."""
+    added: list[repo.ScheduledRun] = []
+    firsts: dict[str, str] = {}  # department -> the pause's row, which its un-pause waits for
+    for run in runs_for(cr, ws):
+        key = f"{cr.id}:{run['runbook']}:{cr.content_hash[:16]}"
+        existing = repo.by_key(conn, key)
+        if existing is not None:
+            if existing.status == repo.VOID:  # re-approved with the very same content
+                repo.update_row(conn, existing, at, status=repo.SCHEDULED, attempts=0,
+                                next_attempt_at=existing.due_at, note="", last_error=None)
+                repo.add_event(conn, existing.id, at=at, event="rescheduled", by=SYSTEM,
+                               attempt=0, detail=f"{cr.id} approved again")
+            firsts.setdefault(run["department"], existing.id)
+            continue
+        row = repo.insert_row(conn, {
+            "key": key, "cr_id": cr.id, "cr_hash": cr.content_hash, "client": cr.client,
+            "runbook": run["runbook"], "process": run["process"],
+            "department": run["department"], "run_date": run["run_date"].isoformat(),
+            "due_at": due_at(run["run_date"], ws),
+            "after_id": firsts.get(run["department"]) if run["process"] == "unpause" else None,
+        }, at)
+        firsts.setdefault(run["department"], row.id)
+        added.append(row)
+    return added
+
+
+def void_request(conn: Connection, cr: ChangeRequest, at: str, reason: str) -> list[str]:
+    """Withdraw the runs of `cr` that have not run and no longer match an approved content."""
+    voided = []
+    for row in repo.rows(conn, cr_id=cr.id, statuses=(repo.SCHEDULED, repo.RETRYING,
+                                                      repo.FAILED)):
+        if cr.status == "approved" and row.cr_hash == cr.content_hash:
+            continue
+        if repo.update_row(conn, row, at, status=repo.VOID, note=reason):
+            repo.add_event(conn, row.id, at=at, event="void", by=SYSTEM, attempt=row.attempts,
+                           detail=reason)
+            voided.append(row.id)
+    return voided
+
+
+def sync(store: Any, ws: LoadedWorkspace) -> tuple[list[repo.ScheduledRun], list[str]]:
+    """Schedule every approved request's missing runs; withdraw runs of requests changed since.
+    Returns (new rows, ids withdrawn)."""
+    from adoffboard.cr import repo as cr_repo
+
+    added: list[repo.ScheduledRun] = []
+    voided: list[str] = []
+    with store.transaction(write=True) as conn:
+        at = store.now()
+        for cr in cr_repo.find_requests(conn):
+            if cr.type not in EXECUTABLE_TYPES:
+                continue
+            voided += void_request(conn, cr, at, void_reason(cr))
+            if cr.status == "approved":
+                added += schedule_request(conn, cr, ws, at)
+    return added, voided
+
+
+def void_reason(cr: ChangeRequest) -> str:
+    if cr.status == "approved":
+        return f"{cr.id} was changed and approved again: its new content has its own runs"
+    if cr.status == "rejected":
+        return f"{cr.id} was rejected"
+    return (f"{cr.id} changed since it was approved: its approvals are void until it is "
+            "approved again")

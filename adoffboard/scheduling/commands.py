@@ -1,0 +1,339 @@
+"""The `schedule` and `scheduler` commands: parse, call `adoffboard.scheduling`, render.
+
+Registered on the main group by `adoffboard.cli`; they receive its context object (the workspace,
+the store, `--json`, `--quiet`) through `click.pass_obj`. Errors propagate to the main group,
+which turns them into one line and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+EXIT_FAILED = 11  # mirrors adoffboard.cli.EXIT_FAILED_CHANGES: a scheduled run gave up
+# Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
+SCHEDULE_ROLES = ("dmo_lead", "sem_specialist", "sem_team_lead", "ma_specialist",
+                  "ma_team_lead", "ma_department_manager", "approver_1", "approver_2")
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _local(c: Any, stored: str | None) -> str:
+    from adoffboard.scheduling.book import local_time
+
+    return local_time(stored, c.workspace) if stored else ""
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """Runs scheduled from approved change requests: list, show, cancel, retry.
+
+    \b
+    An approved request is carried out on its effective date (an un-pause on the pause's end
+    date) at [schedule] run_at in the workspace's time zone, by `adoffboard scheduler`.
+    """
+
+
+@schedule_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include done, cancelled and void runs.")
+@click.option("--client", help="Only this client's runs.")
+@click.pass_obj
+def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
+    """Scheduled runs, by due time (default: the ones still to run, or failed)."""
+    from adoffboard.scheduling import book, repo
+
+    if client:
+        c.workspace.load_client(client)
+    book.sync(c.store, c.workspace)
+    with c.store.transaction() as conn:
+        found = repo.rows(conn, statuses=None if show_all else repo.OPEN, client=client)
+    if c.as_json:
+        _emit([r.to_dict() for r in found])
+        return
+    if not found:
+        click.echo("Nothing scheduled." if not show_all else "No scheduled runs.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "due", "client", "runbook", "request", "status", "attempts", "note")
+    styles = {"failed": "red", "retrying": "yellow", "running": "cyan", "done": "green"}
+    for r in found:
+        status = r.status
+        if r.status == repo.RETRYING:
+            status += f" at {_local(c, r.next_attempt_at)}"
+        style = styles.get(r.status)
+        note = r.note or r.last_error or (f"after {r.after_id}" if r.after_id else "")
+        table.add_row(r.id, _local(c, r.due_at), r.client, r.runbook, r.cr_id,
+                      f"[{style}]{status}[/]" if style else status, str(r.attempts),
+                      note if len(note) < 80 else note[:77] + "...")
+    Console(highlight=False).print(table)
+
+
+@schedule_group.command("show")
+@click.argument("row_id", metavar="ID")
+@click.pass_obj
+def schedule_show(c: Any, row_id: str) -> None:
+    """One scheduled run: what, when, where it stands, and every attempt."""
+    row, history = _get(c, row_id)
+    if c.as_json:
+        _emit({**row.to_dict(), "events": [e.to_dict() for e in history]})
+        return
+    fields = [("Client", row.client), ("Runbook", f"{row.runbook} ({row.process}, "
+                                                  f"{row.department})"),
+              ("Change request", row.cr_id), ("Date", row.run_date),
+              ("Due", _local(c, row.due_at)), ("Status", row.status),
+              ("Attempts", f"{row.attempts} of {c.workspace.config.schedule.max_attempts}")]
+    if row.status == "retrying":
+        fields.append(("Next attempt", _local(c, row.next_attempt_at)))
+    if row.after_id:
+        fields.append(("Runs after", row.after_id))
+    if row.claimed_by:
+        fields.append(("Running under", f"{row.claimed_by} since {_local(c, row.claimed_at)}"))
+    if row.run_id:
+        fields.append(("Last run", f"{row.run_id} (verify {row.verdict or 'not reached'})"))
+    if row.last_error:
+        fields.append(("Last error", row.last_error))
+    if row.note:
+        fields.append(("Note", row.note))
+    click.echo(f"{row.id}: {row.runbook} for {row.client}")
+    for name, value in fields:
+        click.echo(f"  {name + ':':<16}{value}")
+    click.echo("History:")
+    for e in history:
+        run = f" [{e.run_id}]" if e.run_id else ""
+        click.echo(f"  {_local(c, e.at)}  {e.event:<11} {e.by}{run}: {e.detail}")
+
+
+@schedule_group.command("cancel")
+@click.argument("row_id", metavar="ID")
+@click.option("--as", "as_person", required=True, metavar="PERSON",
+              help="Who cancels: a person key from [people].")
+@click.option("--reason", required=True, help="Why: kept in the history.")
+@click.pass_obj
+def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
+    """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
+    from adoffboard.scheduling import repo
+
+    who = _permitted(c, as_person)
+    cancelled = []
+    with c.store.transaction(write=True) as conn:
+        at = c.store.now()
+        row = _row(conn, row_id)
+        if row.status == repo.RUNNING:
+            _refuse(f"{row.id} is running now under {row.claimed_by}: wait for it to finish "
+                    "(`adoffboard schedule show`)")
+        if row.status not in (repo.SCHEDULED, repo.RETRYING, repo.FAILED):
+            _refuse(f"{row.id} is {row.status}: only a run still to run can be cancelled")
+        targets = [row] + [r for r in repo.rows(conn, cr_id=row.cr_id,
+                                                statuses=(repo.SCHEDULED, repo.RETRYING,
+                                                          repo.FAILED))
+                           if r.after_id == row.id]
+        for target in targets:
+            note = f"cancelled by {who}: {reason}" if target is row else \
+                f"cancelled with {row.id} by {who}: {reason}"
+            if not repo.update_row(conn, target, at, status=repo.CANCELLED, note=note):
+                _refuse(f"{target.id} changed meanwhile: look at it again and retry",
+                        code="store")
+            repo.add_event(conn, target.id, at=at, event="cancelled", by=who,
+                           attempt=target.attempts, detail=note)
+            cancelled.append(target.id)
+    if c.as_json:
+        _emit({"cancelled": cancelled})
+        return
+    click.echo(f"Cancelled {', '.join(cancelled)}.")
+
+
+@schedule_group.command("retry")
+@click.argument("row_id", metavar="ID")
+@click.option("--as", "as_person", required=True, metavar="PERSON",
+              help="Who re-arms it: a person key from [people].")
+@click.pass_obj
+def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
+    """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
+    from adoffboard.scheduling import repo
+
+    who = _permitted(c, as_person)
+    with c.store.transaction(write=True) as conn:
+        at = c.store.now()
+        row = _row(conn, row_id)
+        if row.status not in (repo.FAILED, repo.RETRYING):
+            _refuse(f"{row.id} is {row.status}: only a failed or retrying run can be retried")
+        if not repo.update_row(conn, row, at, status=repo.SCHEDULED, attempts=0,
+                               next_attempt_at=at, note=""):
+            _refuse(f"{row.id} changed meanwhile: look at it again and retry", code="store")
+        repo.add_event(conn, row.id, at=at, event="retry", by=who, attempt=0,
+                       detail=f"re-armed by {who} after {row.attempts} attempt(s)")
+    if c.as_json:
+        _emit({"retry": row.id})
+        return
+    click.echo(f"{row.id} runs at the next scheduler tick.")
+
+
+def _get(c: Any, row_id: str) -> tuple[Any, list[Any]]:
+    from adoffboard.scheduling import repo
+
+    with c.store.transaction() as conn:
+        row = _row(conn, row_id)
+        return row, repo.events(conn, row.id)
+
+
+def _row(conn: Any, row_id: str) -> Any:
+    from adoffboard.errors import NotFound
+    from adoffboard.scheduling import repo
+
+    text = row_id.strip().upper().removeprefix("S-").removeprefix("S")
+    wanted = f"S-{int(text):04d}" if text.isdigit() else row_id.strip()
+    row = repo.get(conn, wanted)
+    if row is None:
+        raise NotFound(f"unknown scheduled run {row_id!r} (see `adoffboard schedule list`)")
+    return row
+
+
+def _permitted(c: Any, person: str) -> str:
+    from adoffboard.config import ROLES
+    from adoffboard.cr.rules import NotPermitted
+    from adoffboard.cr.service import ChangeRequests
+
+    actor = ChangeRequests(c.store, c.workspace).actor(person)
+    if not any(actor.has(role) for role in SCHEDULE_ROLES):
+        allowed = ", ".join(ROLES[r] for r in SCHEDULE_ROLES)
+        raise NotPermitted(f"{actor.name} ({person}) may not change the schedule: it takes one "
+                           f"of these roles: {allowed}")
+    return person
+
+
+def _refuse(message: str, code: str = "rule") -> None:
+    from adoffboard.cr.rules import NotPermitted
+    from adoffboard.errors import StoreError
+
+    raise (StoreError if code == "store" else NotPermitted)(message)
+
+
+# --- scheduler --------------------------------------------------------------------------------
+
+
+@click.group("scheduler")
+def scheduler_group() -> None:
+    """Carry out approved change requests on their dates.
+
+    \b
+      adoffboard scheduler run    a service: sleeps until the next due run; stops on SIGTERM
+      adoffboard scheduler tick   everything due now, once (for cron or a systemd timer)
+    """
+
+
+@scheduler_group.command("tick")
+@click.pass_obj
+def scheduler_tick(c: Any) -> None:
+    """Run everything due now once: catch up missed runs, retry failed ones whose time came,
+    send reminders and notices. Exit 0, or 11 when a run gave up (it was emailed)."""
+    from adoffboard.scheduling.runner import Scheduler
+
+    scheduler = Scheduler(c.workspace, c.store, progress=_progress(c))
+    report = scheduler.tick()
+    if c.as_json:
+        _emit(report.to_dict())
+    else:
+        _render_tick(c, report)
+        wake, row = scheduler.next_wake()
+        click.echo(_next_line(c, row))
+    if report.gave_up:
+        sys.exit(EXIT_FAILED)
+
+
+@scheduler_group.command("run")
+@click.pass_obj
+def scheduler_run(c: Any) -> None:
+    """Run as a service: tick, sleep until the next due run, repeat. SIGTERM or Ctrl-C stops it
+    cleanly (a run under way is finished first). Exit 0 when stopped."""
+    import signal
+    import threading
+
+    from adoffboard.scheduling.runner import Scheduler
+
+    stop = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    scheduler = Scheduler(c.workspace, c.store, progress=_progress(c))
+    settings = c.workspace.config.schedule
+    _say(f"scheduler started as {scheduler.holder}: runs due at {settings.run_at} "
+         f"{c.workspace.config.workspace.timezone}, checking at least every "
+         f"{settings.poll_seconds}s")
+
+    def on_tick(report: Any) -> None:
+        if c.as_json:
+            click.echo(json.dumps(report.to_dict(), default=str))
+        else:
+            _render_tick(c, report, quiet_when_idle=True)
+
+    def on_sleep(wake: Any, row: Any) -> None:
+        if not c.as_json and row is not None:
+            _say(_next_line(c, row))
+
+    scheduler.serve(stop, on_tick=on_tick, on_sleep=on_sleep)
+    why = received[0] if received else "stop requested"
+    _say(f"scheduler stopped ({why})")
+
+
+def _progress(c: Any) -> Any:
+    if c.quiet:
+        return None
+    return lambda who, message: click.echo(f"[{who}] {message}", err=True)
+
+
+def _say(message: str) -> None:
+    click.echo(f"adoffboard: {message}", err=True)
+
+
+def _next_line(c: Any, row: Any) -> str:
+    if row is None:
+        return "Nothing else scheduled."
+    return (f"Next: {row.id} {row.runbook} for {row.client} at "
+            f"{_local(c, row.next_attempt_at)}")
+
+
+def _render_tick(c: Any, report: Any, quiet_when_idle: bool = False) -> None:
+    idle = not (report.scheduled or report.withdrawn or report.results or report.deliveries
+                or report.problems)
+    if idle and quiet_when_idle:
+        return
+    head = _local(c, report.at)
+    for row in report.scheduled:
+        click.echo(f"{head}  scheduled {row.id}: {row.runbook} for {row.client} at "
+                   f"{_local(c, row.due_at)} ({row.cr_id})")
+    for row_id in report.withdrawn:
+        click.echo(f"{head}  withdrawn {row_id}: its change request changed")
+    for r in report.results:
+        line = f"{head}  {r.row.id} {r.row.runbook} for {r.row.client}: {r.outcome}"
+        if r.outcome == "done":
+            line += f" ({r.detail}); report {r.report}"
+        elif r.outcome == "retrying":
+            line += (f" at {_local(c, r.next_at)} (attempt {r.attempt} of "
+                     f"{c.workspace.config.schedule.max_attempts} failed: {r.detail})")
+        else:
+            line += f": {r.detail}"
+        click.echo(line)
+    for d in report.deliveries:
+        state = f"NOT SENT ({d.error})" if d.error else "sent"
+        click.echo(f"{head}  email {state}: {d.subject}")
+    for p in report.problems:
+        click.echo(f"adoffboard: warning: {p}", err=True)
+    if idle:
+        click.echo(f"{head}  nothing due.")
+    if report.stopped:
+        click.echo(f"{head}  stopped before the remaining due runs; they run at the next start.")
