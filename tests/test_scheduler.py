@@ -87,7 +87,6 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
                 departments=("SEM", "MA"))
     approved_cr(cli, HARBOR, "pause", effective=str(pause_on),
                 extra=("--pause-end", str(pause_ends)))
-    lakeside_before = google_ads_values(sandbox, L_CID)
     harbor_before = google_ads_values(sandbox, H_CID)
     sandbox.log.clear()
     sandbox.smtp.clear()
@@ -214,17 +213,16 @@ def test_attempts_run_out_then_a_person_is_told(cli: Cli, sandbox: Sandbox, desk
         report = desk.scheduler.tick()
         [result] = report.results
         if result.next_at:
-            waits.append((dt.datetime.fromisoformat(result.next_at) - desk.clock.now()))
+            waits.append(dt.datetime.fromisoformat(result.next_at) - desk.clock.now())
             desk.clock.advance(waits[-1].total_seconds())
     assert [w.total_seconds() / 60 for w in waits] == [15, 30, 60, 120]
     assert result.outcome == "failed" and result.attempt == 5
     assert report.gave_up == [result]
     assert any(s.startswith("FAILED: sem-pause for Harbor Marine Center") for s in
                subjects(sandbox))
-    # the un-pause does not wait for a pause that gave up: it will restore what took effect
     assert desk.rows()["sem-pause:" + HARBOR].status == "failed"
     desk.clock.advance(24 * 3600)
-    assert desk.tick() == {}
+    assert desk.tick() == {}  # a run that gave up waits for a person
 
 
 def test_a_held_client_waits_and_the_holder_is_named(cli: Cli, sandbox: Sandbox,

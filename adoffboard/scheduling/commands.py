@@ -64,18 +64,26 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "due", "client", "runbook", "request", "status", "attempts", "note")
+    tz = c.workspace.config.workspace.timezone
+    table = Table(title=f"Scheduled runs (times in {tz})", title_justify="left")
+    for name in ("id", "due", "client", "runbook", "request", "status", "tries"):
+        table.add_column(name, overflow="fold")
     styles = {"failed": "red", "retrying": "yellow", "running": "cyan", "done": "green"}
+    notes = []
     for r in found:
         status = r.status
         if r.status == repo.RETRYING:
-            status += f" at {_local(c, r.next_attempt_at)}"
+            status += f" at {_local(c, r.next_attempt_at)[:16]}"
         style = styles.get(r.status)
-        note = r.note or r.last_error or (f"after {r.after_id}" if r.after_id else "")
-        table.add_row(r.id, _local(c, r.due_at), r.client, r.runbook, r.cr_id,
-                      f"[{style}]{status}[/]" if style else status, str(r.attempts),
-                      note if len(note) < 80 else note[:77] + "...")
-    Console(highlight=False).print(table)
+        table.add_row(r.id, _local(c, r.due_at)[:16], r.client, r.runbook, r.cr_id,
+                      f"[{style}]{status}[/]" if style else status, str(r.attempts))
+        note = r.note or r.last_error or (f"runs after {r.after_id}" if r.after_id else "")
+        if note:
+            notes.append(f"{r.id}: {note}")
+    console = Console(highlight=False)
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False, soft_wrap=True)
 
 
 @schedule_group.command("show")
