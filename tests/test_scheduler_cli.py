@@ -50,6 +50,10 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
         ("S-0001", "sem-pause", days(cli, 3), "scheduled"),
         ("S-0002", "sem-unpause", days(cli, 10), "scheduled")]
     assert {r["cr_id"] for r in rows} == {cr_id}
+    [approval] = [m.get_content() for m in sandbox.smtp.messages
+                  if m["Subject"].strip().startswith("Approved:")]
+    assert f"S-0001 sem-pause at {days(cli, 3)} 06:00" in approval
+    assert f"S-0002 sem-unpause at {days(cli, 10)} 06:00" in approval
 
     table = cli("schedule", "list")
     assert table.exit_code == EXIT_OK and "S-0002: runs after S-0001" in table.output

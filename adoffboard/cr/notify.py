@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,11 @@ class NoticeSpec:
 # --- the approval notice ----------------------------------------------------------------------
 
 
-def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int) -> NoticeSpec:
+def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int,
+                    scheduled: Sequence[Any] = ()) -> NoticeSpec:
+    """The notice of a final approval; `scheduled` are the runs it scheduled, if any."""
+    from adoffboard.scheduling.book import local_time
+
     c = cr.content
     name = client_name(ws, c.client)
     when = f" (effective {c.effective_date})" if c.effective_date else ""
@@ -60,6 +65,11 @@ def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int) -> Not
         lines.append("  - The client is on the planner of cancellations and pauses "
                      "(`adoffboard planner`); reminders go out before the dates.")
     lines += [f"  - {line}" for line in plan_hints(cr, ws)]
+    if scheduled:
+        lines.append("  - Scheduled: `adoffboard scheduler` carries it out on its dates "
+                     "(`adoffboard schedule list`):")
+        lines += [f"      {row.id} {row.runbook} at {local_time(row.due_at, ws)}"
+                  for row in scheduled]
     lines.append(f"  - Update the account status in the CRM to reflect the {CR_TYPES[c.type]}.")
     return NoticeSpec(f"approved:{cr.id}:v{version}", cr.id, "approval",
                       tuple(ws.config.notifications.distribution_list), subject,

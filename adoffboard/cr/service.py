@@ -238,8 +238,8 @@ class ChangeRequests:
         if decision.approved_now:
             if after.type in PLANNED_TYPES:
                 repo.planner_add(conn, after, at)
-            book.schedule_request(conn, after, self.ws, at)
-            spec = notify.approval_notice(after, self.ws, after.version)
+            scheduled = book.schedule_request(conn, after, self.ws, at)
+            spec = notify.approval_notice(after, self.ws, after.version, scheduled)
             self._queue(conn, spec, at)
         if decision.voided:
             repo.planner_remove(conn, after.id)
