@@ -18,6 +18,12 @@ from adoffboard.errors import InputError, NotFound
 from adoffboard.models import Change, CheckStatus, Phase
 
 RESTORABLE_STATUSES = ("applied", "applied-with-drift", "failed")
+RESTORE_PREFIX = "restore:"  # the id of every inverse change
+
+
+def is_restore(change: Change) -> bool:
+    """Whether a change puts back a value a run changed (an inverse change)."""
+    return change.id.startswith(RESTORE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -47,21 +53,23 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
     planned = {c.id: c for c in record.plan().changes}
     changes: list[Change] = []
     notes: list[str] = []
-    unsupported: dict[str, int] = {}
+    unsupported: dict[tuple[str, str], int] = {}  # (platform, entity type if partly) -> count
     for snap in store.snapshots(record.id):
         original = planned.get(snap.change_id)
         if original is None:
             continue
         entry = REGISTRY.get(original.platform)
-        if entry is None or not entry.restorable:
-            unsupported[original.platform] = unsupported.get(original.platform, 0) + 1
+        if entry is None or not entry.restores(original):
+            kind = original.entity_type if entry is not None and entry.restorable else ""
+            key = (original.platform, kind)
+            unsupported[key] = unsupported.get(key, 0) + 1
             continue
         if original.phase == Phase.ACCESS:
             notes.append(f"not restored: {original.name} {original.field} (the agency's access "
                          "was removed; re-granting it is the client's decision)")
             continue
         changes.append(Change(
-            id=f"restore:{record.id}:{original.id}", step_id=step_id,
+            id=f"{RESTORE_PREFIX}{record.id}:{original.id}", step_id=step_id,
             platform=original.platform, account=original.account,
             entity_type=original.entity_type, entity_id=original.entity_id,
             name=original.name, field=original.field,
@@ -69,10 +77,16 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
             shown_before=original.shown_after, shown_after=original.shown_before,
             phase=original.phase, resource=original.resource,
         ))
-    for platform, count in sorted(unsupported.items()):
+    for (platform, kind), count in sorted(unsupported.items()):
         title = REGISTRY[platform].title if platform in REGISTRY else platform
-        notes.append(f"not restored: {count} change(s) on {title} (adoffboard does not restore "
-                     f"{title}; the run's report lists them to put back by hand)")
+        if kind:
+            only = ", ".join(sorted(REGISTRY[platform].restorable_entities))
+            notes.append(f"not restored: {count} {kind} change(s) on {title} (adoffboard restores "
+                         f"only {only} values there; the run's report lists them to put back "
+                         "by hand)")
+        else:
+            notes.append(f"not restored: {count} change(s) on {title} (adoffboard does not "
+                         f"restore {title}; the run's report lists them to put back by hand)")
     notes.insert(0, f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
                     f"{record.started_at}): {len(changes)} value(s)")
     return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))

@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from adoffboard.errors import InputError
-from adoffboard.models import Phase
+from adoffboard.models import Change, Phase
 
 if TYPE_CHECKING:
     from adoffboard.connectors.base import Connector, ConnectorContext
@@ -26,6 +26,14 @@ class ConnectorInfo:
     manifest_key: str
     actions: dict[str, Phase]  # action name -> phase (check-only actions map to None-like ADS)
     restorable: bool = False  # `restore` can read its values back and write the old ones
+    # when not empty, only changes to these entity types are restorable (e.g. Sheets cells, not
+    # the rows a cancellation deletes or appends): the others are reported as not restored
+    restorable_entities: frozenset[str] = frozenset()
+
+    def restores(self, change: Change) -> bool:
+        """Whether `restore` can put this change back."""
+        return self.restorable and (not self.restorable_entities
+                                    or change.entity_type in self.restorable_entities)
 
 
 REGISTRY: dict[str, ConnectorInfo] = {
@@ -68,6 +76,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "disable_rules": Phase.ADS,
             "remove_agency": Phase.ACCESS,
         },
+        restorable=True,  # statuses only: the agency's removal (ACCESS) is never restored
     ),
     "ga4": ConnectorInfo(
         platform="ga4",
@@ -104,6 +113,8 @@ REGISTRY: dict[str, ConnectorInfo] = {
             "append_row": Phase.VISIBILITY,
             "set_cell": Phase.VISIBILITY,
         },
+        restorable=True,
+        restorable_entities=frozenset({"cell"}),  # set_cell; rows removed or appended are not
     ),
     "trello": ConnectorInfo(
         platform="trello",

@@ -8,7 +8,10 @@ Reads: the ad account node (tenant guard on its `name`), then the `campaigns`, `
 `adrules_library` and `agencies` edges in pages of `page_size`, following `paging.cursors.after`.
 Writes: node updates (`status`) in Graph batches of at most 50 requests; a `null` item means no
 answer and only those items are sent again; a throttled item waits for the time its usage
-headers give, then only it is sent again. Removing the agency is one `DELETE
+headers give, then only it is sent again. Exact restore: `live_values` reads each changed
+object's `status` by id (`GET /<id>?fields=status` items, in the same batches of at most 50), and
+a restore's inverse changes (PAUSED -> ACTIVE, DISABLED -> ENABLED) go back through the same batch
+path as the pause, after the edges' drift check. Removing the agency is one `DELETE
 /act_ID/agencies?business=...`, run last by the engine; afterwards the account is unreadable with
 this token and `read_state` answers `reachable=False` once the agency business's own list of
 client ad accounts confirms it.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -68,7 +72,34 @@ GRAPH_URL = "https://graph.facebook.com"
 MAX_BATCH = 50
 OBJECT_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
 ADSET_STATUSES = [*OBJECT_STATUSES, "CAMPAIGN_PAUSED"]
+# statuses a write may set that let an object spend again: sent last, after every other change
+RESTARTS = frozenset({"ACTIVE", "ENABLED"})
 T = TypeVar("T")
+Callback = Callable[[Any], None]
+AddItem = Callable[[Any, Callback, Callback], None]  # (batch, success, failure): add one request
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The final answer to one batch item: a success, or a failure that retrying cannot fix."""
+
+    ok: bool
+    response: Any  # the item's FacebookResponse
+    headers: Mapping[str, str]
+    trace: str  # the item's x-fb-trace-id, else the batch call's
+
+    def error(self) -> GraphError:
+        return GraphError(self.response.status(), self.response.body(), self.headers)
+
+
+@dataclass
+class _Rounds:
+    """What the batch calls of one chunk came back with."""
+
+    answers: dict[str, _Answer] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)  # key -> why it has no final answer
+    calls: int = 0
+    error: PlatformError | None = None  # a batch call itself failed: `pending` were not sent
 
 
 class MetaConnector(Connector):
@@ -237,9 +268,7 @@ class MetaConnector(Connector):
 
     def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        order = {"rule": 0, "campaign": 1, "adset": 2}  # rules first: none may undo the pause
-        ads = sorted((c for c in changes if c.phase != Phase.ACCESS),
-                     key=lambda c: order.get(c.entity_type, 3))
+        ads = sorted((c for c in changes if c.phase != Phase.ACCESS), key=_send_order)
         if ads:
             outcomes += self._apply_updates(ads, journal)
         for ch in (c for c in changes if c.phase == Phase.ACCESS):
@@ -264,6 +293,60 @@ class MetaConnector(Connector):
                     live[ch.id] = status.get(ch.entity_id, "DELETED")
         return live
 
+    def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        """Each change's live value, read by id (reads only): the `status` of its campaign, ad
+        set or rule; None for an object Graph no longer returns. Agency access is read from the
+        account's `agencies` edge, as `_apply_removal` does."""
+        statuses = self._read_statuses([(c.entity_type, c.entity_id) for c in changes
+                                        if c.phase != Phase.ACCESS])
+        live: dict[str, Any] = {}
+        for ch in changes:
+            live[ch.id] = self._agency_value(ch) if ch.phase == Phase.ACCESS else \
+                statuses.get(ch.entity_id)
+        return live
+
+    def _read_statuses(self, objects: Sequence[tuple[str, str]]) -> dict[str, str | None]:
+        """`status` of each (entity type, id): `GET /<id>?fields=status` requests in Graph
+        batches of at most 50; unanswered and throttled items go round again alone."""
+        found: dict[str, str | None] = {}
+        unique = list(dict.fromkeys(objects))
+        for start in range(0, len(unique), MAX_BATCH):
+            chunk = unique[start:start + MAX_BATCH]
+            rounds = self._batch_rounds([(oid, self._status_read(kind, oid))
+                                         for kind, oid in chunk])
+            if rounds.error is not None:
+                raise rounds.error
+            if rounds.pending:
+                oid, why = next(iter(rounds.pending.items()))
+                raise TransientError(f"Meta: {len(rounds.pending)} status read(s) without an "
+                                     f"answer after {rounds.calls} batch calls (object {oid}: "
+                                     f"{why})")
+            for _, oid in chunk:
+                answer = rounds.answers[oid]
+                if answer.ok:
+                    body = answer.response.json()
+                    status = body.get("status") if isinstance(body, Mapping) else None
+                    found[oid] = str(status) if status else None
+                    continue
+                err = answer.error()
+                if err.code == 100 and err.subcode == 33:  # no such object (any more)
+                    found[oid] = None
+                    continue
+                raise err.to_exception()
+        return found
+
+    def _status_read(self, entity_type: str, object_id: str) -> AddItem:
+        def add(batch: Any, success: Callback, failure: Callback) -> None:
+            _node_class(entity_type)(object_id, api=self._graph()).api_get(
+                fields=["status"], batch=batch, success=success, failure=failure)
+        return add
+
+    def _status_update(self, ch: Change) -> AddItem:
+        def add(batch: Any, success: Callback, failure: Callback) -> None:
+            _node_class(ch.entity_type)(ch.entity_id, api=self._graph()).api_update(
+                params={"status": ch.after}, batch=batch, success=success, failure=failure)
+        return add
+
     def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         to_send, settled = triage(changes, self._live_values(changes))
         journal.record(settled)
@@ -271,36 +354,49 @@ class MetaConnector(Connector):
 
     def _send_batch(self, chunk: Sequence[Change]) -> list[Outcome]:
         """One batch call per round; unanswered and throttled items go round again alone."""
-        from facebook_business.adobjects.adrule import AdRule
-        from facebook_business.adobjects.adset import AdSet
-        from facebook_business.adobjects.campaign import Campaign
+        rounds = self._batch_rounds([(ch.id, self._status_update(ch)) for ch in chunk])
+        outcomes: list[Outcome] = []
+        for ch in chunk:
+            answer = rounds.answers.get(ch.id)
+            if answer is not None and answer.ok:
+                outcomes.append(Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
+                                        request_id=answer.trace))
+            elif answer is not None:
+                err = answer.error()
+                outcomes.append(Outcome(
+                    ch.id, OutcomeStatus.FAILED, request_id=err.trace,
+                    message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}"))
+            elif rounds.error is not None:
+                outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=str(rounds.error),
+                                        request_id=rounds.error.request_id or ""))
+            else:
+                outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=(
+                    f"{ch.entity_type} {ch.entity_id}: {rounds.pending[ch.id]}, "
+                    f"{rounds.calls} batch calls")))
+        return outcomes
 
-        classes = {"campaign": Campaign, "adset": AdSet, "rule": AdRule}
-        final: dict[str, Outcome] = {}
-        last_error: dict[str, str] = {}  # why an item is going round again
-        pending = list(chunk)
+    def _batch_rounds(self, items: Sequence[tuple[str, AddItem]]) -> _Rounds:
+        """Send `items` (at most 50) in one Graph batch call per round. An unanswered (`null`)
+        item, or one that failed transiently or was throttled, goes round again alone, after the
+        time its usage headers give (else the retry policy's back-off); successes and other
+        failures are final answers."""
+        adders = dict(items)
+        rounds = _Rounds()
+        pending = [key for key, _ in items]
         for round_no in range(1, self._retry.attempts + 1):
-            answers: dict[str, tuple[bool, Any]] = {}
+            raw: dict[str, tuple[bool, Any]] = {}
             batch = self._graph().new_batch()
-            for ch in pending:
-                classes[ch.entity_type](ch.entity_id, api=self._graph()).api_update(
-                    params={"status": ch.after}, batch=batch,
-                    success=_answer(answers, ch.id, True), failure=_answer(answers, ch.id, False))
+            for key in pending:
+                adders[key](batch, _answer(raw, key, True), _answer(raw, key, False))
+            rounds.calls = round_no
             try:
                 self._call(batch.execute)
             except PlatformError as exc:
-                for ch in pending:
-                    final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                                           request_id=exc.request_id or "")
-                return [final[c.id] for c in chunk]
-            retry, waits = self._settle(pending, answers, final, last_error)
-            if not retry:
-                break
-            if round_no == self._retry.attempts:
-                for ch in retry:
-                    why = last_error[ch.id]
-                    final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED, message=(
-                        f"{ch.entity_type} {ch.entity_id}: {why}, {round_no} batch calls"))
+                rounds.error = exc
+                rounds.pending = {key: str(exc) for key in pending}
+                return rounds
+            retry, waits = self._sort_answers(pending, raw, rounds)
+            if not retry or round_no == self._retry.attempts:
                 break
             wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
             wait = min(wait, self._retry.max_delay)
@@ -309,50 +405,39 @@ class MetaConnector(Connector):
             self._pacer.reset()
             self.ctx.clock.sleep(wait)
             pending = retry
-        return [final[c.id] for c in chunk]
+        return rounds
 
-    def _settle(self, pending: Sequence[Change], answers: Mapping[str, tuple[bool, Any]],
-                final: dict[str, Outcome],
-                last_error: dict[str, str]) -> tuple[list[Change], list[float]]:
-        retry: list[Change] = []
+    def _sort_answers(self, pending: Sequence[str], raw: Mapping[str, tuple[bool, Any]],
+                      rounds: _Rounds) -> tuple[list[str], list[float]]:
+        """File this round's final answers in `rounds`; return the items to send again and the
+        waits their usage headers ask for."""
+        retry: list[str] = []
         waits: list[float] = []
-        for ch in pending:
-            if ch.id not in answers:  # a null item: Graph gave no answer for it
-                retry.append(ch)
-                last_error[ch.id] = "no answer (null batch item)"
+        for key in pending:
+            if key not in raw:  # a null item: Graph gave no answer for it
+                retry.append(key)
+                rounds.pending[key] = "no answer (null batch item)"
                 continue
-            ok, response = answers[ch.id]
+            ok, response = raw[key]
             headers = header_map(response.headers())
             self._pacer.observe(headers, keep_higher=True)
-            if ok:
-                final[ch.id] = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
-                                       request_id=headers.get("x-fb-trace-id", "")
-                                       or self._last_trace())
-                continue
-            err = GraphError(response.status(), response.body(), headers)
-            if err.transient:
-                retry.append(ch)
-                last_error[ch.id] = err.describe()
-                wait = throttle_wait(err.headers) if err.rate_limited else None
-                if wait:
-                    waits.append(wait)
-                continue
-            final[ch.id] = Outcome(ch.id, OutcomeStatus.FAILED,
-                                   message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}",
-                                   request_id=err.trace)
+            if not ok:
+                err = GraphError(response.status(), response.body(), headers)
+                if err.transient:
+                    retry.append(key)
+                    rounds.pending[key] = err.describe()
+                    wait = throttle_wait(err.headers) if err.rate_limited else None
+                    if wait:
+                        waits.append(wait)
+                    continue
+            rounds.answers[key] = _Answer(ok, response, headers,
+                                          headers.get("x-fb-trace-id", "") or self._last_trace())
+            rounds.pending.pop(key, None)
         return retry, waits
 
     def _apply_removal(self, ch: Change, journal: Journal) -> list[Outcome]:
         agency_id = ch.entity_id
-        try:
-            agencies = {a.business_id: a for a in self._read_agencies(ch.account)}
-            agency = agencies.get(agency_id)
-            live = agency.value if agency else None
-        except AuthError:
-            if self._agency_lists(agency_id, ch.account):
-                raise
-            live = None  # already removed: the account no longer answers this token
-        to_send, settled = triage([ch], {ch.id: live})
+        to_send, settled = triage([ch], {ch.id: self._agency_value(ch)})
         journal.record(settled)
         if not to_send:
             return settled
@@ -367,6 +452,17 @@ class MetaConnector(Connector):
                               request_id=exc.request_id or "")
         journal.record([outcome])
         return [outcome]
+
+    def _agency_value(self, ch: Change) -> Any:
+        """The live access of the agency business `ch` names, None once it is gone."""
+        try:
+            agencies = {a.business_id: a for a in self._read_agencies(ch.account)}
+        except AuthError:
+            if self._agency_lists(ch.entity_id, ch.account):
+                raise
+            return None  # already removed: the account no longer answers this token
+        agency = agencies.get(ch.entity_id)
+        return agency.value if agency else None
 
     def _last_trace(self) -> str:
         return self._adapter.last_trace if self._adapter is not None else ""
@@ -384,7 +480,24 @@ class MetaConnector(Connector):
         self._api = self._session = None
 
 
-def _answer(answers: dict[str, tuple[bool, Any]], change_id: str,
-            ok: bool) -> Callable[[Any], None]:
-    """A batch callback that files the item's response under its change."""
-    return lambda response: answers.__setitem__(change_id, (ok, response))
+def _answer(answers: dict[str, tuple[bool, Any]], key: str, ok: bool) -> Callback:
+    """A batch callback that files the item's response under its key."""
+    return lambda response: answers.__setitem__(key, (ok, response))
+
+
+def _node_class(entity_type: str) -> Any:
+    from facebook_business.adobjects.adrule import AdRule
+    from facebook_business.adobjects.adset import AdSet
+    from facebook_business.adobjects.campaign import Campaign
+
+    return {"campaign": Campaign, "adset": AdSet, "rule": AdRule}[entity_type]
+
+
+def _send_order(ch: Change) -> tuple[int, int]:
+    """Changes that stop spend first, rules before the objects they act on (none may undo the
+    pause); changes that let objects spend again (a restore) last, in the reverse order: ad sets,
+    then their campaigns, then the rules that act on them."""
+    order = {"rule": 0, "campaign": 1, "adset": 2}.get(ch.entity_type, 3)
+    if ch.after in RESTARTS:
+        return 1, -order
+    return 0, order

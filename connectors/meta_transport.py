@@ -3,8 +3,10 @@
 The `facebook-business` SDK sends everything through the `requests.Session` of its
 `FacebookSession`. `GuardedAdapter` is mounted on that session, so every request, whatever SDK
 object built it, passes here: a read-only connector refuses anything but GET before it leaves the
-process; each round trip is counted; the usage headers of every answer are remembered, and the
-next request waits on the injected clock when the account's usage nears its limit.
+process (a Graph batch, which is always a POST, passes only when every request in it is a GET:
+reading objects by id); each round trip is counted; the usage headers of every answer are
+remembered, and the next request waits on the injected clock when the account's usage nears its
+limit.
 
 Graph puts the token and `appsecret_proof` in the query string of every request (the session's
 default params). Nothing here ever formats a URL with its query into a message.
@@ -19,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
@@ -157,15 +159,53 @@ class GuardedAdapter(HTTPAdapter):
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         method = (request.method or "GET").upper()
-        if self.read_only and method != "GET":
+        reads = method == "GET" or reads_only(request)
+        if self.read_only and not reads:
             path = urlsplit(request.url).path
             raise DryRunViolation(f"read-only run refused Meta {method} {path}: nothing was sent")
         self.pacer.pause()
-        self.calls["read" if method == "GET" else "write"] += 1
+        self.calls["read" if reads else "write"] += 1
         response = super().send(request, *args, **kwargs)
         self.pacer.observe(response.headers)
         self.last_trace = response.headers.get("x-fb-trace-id", "")
         return response
+
+
+_VERSION_ROOT = re.compile(r"v\d+\.\d+")
+_BATCH_KEYS = frozenset({"batch", "include_headers"})
+
+
+def reads_only(request: Any) -> bool:
+    """Whether a POST is a Graph batch (`POST /vX.Y/` with a `batch` form field) whose every
+    request is a GET, with no body, no attached file and no `method` override in its query.
+    Anything else counts as a write."""
+    if (request.method or "").upper() != "POST":
+        return False
+    segments = [p for p in urlsplit(request.url).path.split("/") if p]
+    if not segments or not _VERSION_ROOT.fullmatch(segments[-1]):
+        return False
+    body = request.body
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    if not isinstance(body, str):
+        return False
+    form = parse_qs(body, keep_blank_values=True)
+    if not form.keys() <= _BATCH_KEYS or len(form.get("batch", ())) != 1:
+        return False
+    items = _json(form["batch"][0])
+    return isinstance(items, list) and bool(items) and all(_reads(item) for item in items)
+
+
+def _reads(item: Any) -> bool:
+    if not isinstance(item, Mapping) or str(item.get("method", "")).upper() != "GET":
+        return False
+    if item.get("body") or item.get("attached_files"):
+        return False
+    query = urlsplit(str(item.get("relative_url", ""))).query
+    return "method" not in {k.lower() for k in parse_qs(query, keep_blank_values=True)}
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ uses the row number of the plan. (Sheets has no conditional delete: a row insert
 client's in the instant between that read and the delete would still shift it; the window is one
 round trip, and the journal keeps the row range each delete targeted.)
 
+Exact restore (`ma-unpause`, `adoffboard restore RUN`) covers `set_cell` only: the inverse
+change writes the snapshotted value back where the cell still holds what adoffboard wrote, and
+`live_values` reads the cells again for verify. Rows a cancellation removed or appended are not
+restored (`restorable_entities` in the registry): the restore lists them for people.
+
 Sheets answers writes without a request id; the journal keeps, in its place, the range each write
 touched: `updatedRange` as the API reported it for values writes, the deleted rows' range (from
 the fresh read the delete was computed on) for removals.
@@ -52,6 +57,7 @@ from adoffboard.connectors.sheets_model import (
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
+from adoffboard.restore import is_restore
 from adoffboard.retry import call_with_retry
 
 T = TypeVar("T")
@@ -265,16 +271,19 @@ class SheetsConnector(Connector):
         outcomes: list[Outcome] = []
         rows = tab.client_rows()
         for ch in changes:
-            n = int(ch.entity_id.rsplit("#", 1)[1]) - 1
-            col = tab.column(ch.field)
+            n, col = _cell_of(tab, ch)
             if n >= len(rows) or col is None:
-                settled = Outcome(ch.id, OutcomeStatus.ALREADY,
+                # a restore has nowhere to put the value back: someone else's change, left alone
+                settled = Outcome(ch.id, OutcomeStatus.DRIFT if is_restore(ch)
+                                  else OutcomeStatus.ALREADY,
                                   message=f"{tab.label} no longer lists {tab.key!r}")
             else:
                 live = tab.cell(rows[n], col)
                 if same_value(live, ch.after):
                     settled = Outcome(ch.id, OutcomeStatus.ALREADY, live=live)
-                elif live != ch.before:
+                elif live != ch.before and not (is_restore(ch) and same_value(live, ch.before)):
+                    # (a restore's before is what adoffboard wrote, which the sheet may show as a
+                    # number or a formatted date: the same value, not someone else's change)
                     settled = Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
                                       message=f"live value {live!r} differs from planned "
                                               f"{ch.before!r}")
@@ -367,6 +376,32 @@ class SheetsConnector(Connector):
     def verify(self, action: str, params: Mapping[str, Any], state: SheetsState) -> Verdict:
         return verify_step(action, state, params)
 
+    def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+        """The live value of each `set_cell` change's cell, from a fresh read of its tab (the
+        client's rows located again, as apply does); None where the row or column is gone.
+        Rows removed or appended have no value to read back: only cells are restorable."""
+        if self._state is None:
+            raise InputError("read_state must run before live_values")
+        rows_of = [c for c in changes if c.entity_type != "cell"]
+        if rows_of:
+            raise PlatformError(f"Google Sheets cannot read back a {rows_of[0].entity_type} "
+                                f"change ({rows_of[0].name}): only cells are restorable")
+        live: dict[str, Any] = {}
+        for name in sorted({_tracker(c) for c in changes}):
+            tab = self._fresh(name)
+            rows = tab.client_rows()
+            for ch in (c for c in changes if _tracker(c) == name):
+                n, col = _cell_of(tab, ch)
+                live[ch.id] = None if n >= len(rows) or col is None else tab.cell(rows[n], col)
+        return live
+
+    def same_value(self, change: Change, live: Any, target: Any) -> bool:
+        """Equal text or the same date (a date may read back as the sheet formats it); a
+        missing row (None) is no value at all, not an empty cell."""
+        if live is None or target is None:
+            return live is None and target is None
+        return same_value(live, target)
+
     def close(self) -> None:
         if self._http is not None:
             for conn in list(getattr(self._http.http, "connections", {}).values()):
@@ -407,6 +442,12 @@ def _moved(change: Change, row: int) -> str:
 
 def _tracker(change: Change) -> str:
     return change.entity_id.split(":", 1)[0]
+
+
+def _cell_of(tab: Tab, change: Change) -> tuple[int, int | None]:
+    """A `set_cell` change's cell: the index among the client's rows (its nth row, located
+    again in each fresh read) and the column index."""
+    return int(change.entity_id.rsplit("#", 1)[1]) - 1, tab.column(change.field)
 
 
 def _kind(change: Change) -> str:

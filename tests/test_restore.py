@@ -95,7 +95,13 @@ def test_access_removals_are_not_restored(cli: Cli, sandbox: Sandbox, workspace)
     with Store.open(load_workspace(workspace).store_url) as store:
         restore = inverse_changes(store, store.run(cancelled["run_id"]), "restore-run")
     assert any("not restored" in n and "agency's access" in n for n in restore.notes)
-    assert all(c.field != "status" or c.entity_type == "campaign" for c in restore.changes)
+    # statuses of campaigns (and Meta's ad sets and rules) only: not the manager link's, and
+    # not the Meta agency's access
+    assert all(c.field != "status" or c.entity_type in ("campaign", "adset", "rule")
+               for c in restore.changes)
+    assert not any(c.entity_type == "agency" for c in restore.changes)
+    assert any(c.platform == "meta" for c in restore.changes)
+    assert any(n.startswith("not restored: Summit Digital Agency access") for n in restore.notes)
     # with the link ended the account cannot be read: one line, nothing sent
     writes = len(sandbox.log.mutating())
     refused = cli("restore", cancelled["run_id"], "--yes")

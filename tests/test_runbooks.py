@@ -14,7 +14,8 @@ SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SEM_SEED = SEEDS / "001_24b26c088ea3adda.txt"
 MA_SEED = SEEDS / "000_c18721383a5fca1f.txt"
 
-# Lines of the cancellation sections that belong to other processes (budget addendum, pause).
+# Lines of the cancellation sections that belong to other processes (budget addendum, pause: the
+# MA contract-pause lines are checked against ma-pause below).
 OTHER_PROCESSES = {
     "An Account Manager will create and send out the Addendum to the client",
     "Currently this is being done through DocuSign, but eventually this will happen in the CRM",
@@ -85,7 +86,7 @@ def test_sem_meta_line_is_automated() -> None:
 
 
 def test_every_step_has_an_owner_and_verification() -> None:
-    for name in ("sem-cancellation", "ma-cancellation"):
+    for name in ("sem-cancellation", "ma-cancellation", "ma-pause", "ma-unpause"):
         for step in load_runbook(name, None).model.steps:
             assert step.owner and step.verify, step.id
 
@@ -184,6 +185,39 @@ def test_each_line_is_automated_where_an_api_exists_else_an_owned_manual_task(
         steps = [s for s in book.model.steps if line in {_norm(x) for x in s.lines}]
         assert steps, f"{runbook}: no step for {line!r}"
         automated = [s for s in steps if s.action is not None or s.action_if_configured]
+        if kind == API:
+            assert automated, f"{runbook}: {line!r} has an API but no automated step"
+        else:
+            assert not automated and all(s.manual and s.owner for s in steps), line
+    assert len(lines) == len(expected), "a checklist line was added or removed: map it above"
+
+
+# A contract pause: the change-request lines it shares with a cancellation, and its own block
+# (each block runs from `start` to `end` in the seed).
+PAUSES = {
+    "ma-pause": (MA_SEED, (("Cancellation / Contract Pause\n", "For a cancellation:"),
+                           ("For a contract pause:", "The approval process for")), {
+        "Immediately create a Change Request": MANUAL, "Reach out the MA Specialist": MANUAL,
+        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
+        "Update the MA Client Sheet to reflect the client has paused": API,
+        "Confirm end pause date": MANUAL, "If no end pause date established": MANUAL,
+    }),
+}
+
+
+@pytest.mark.parametrize("runbook", sorted(PAUSES))
+def test_each_pause_line_is_a_step_automated_where_an_api_exists(runbook: str) -> None:
+    seed, blocks, expected = PAUSES[runbook]
+    text = seed.read_text(encoding="utf-8")
+    lines = [_norm(m) for start, end in blocks
+             for m in re.findall(r"•\s*(.+)", text[text.index(start):text.index(end)])]
+    book = load_runbook(runbook, None)
+    for line in lines:
+        [kind] = [k for prefix, k in expected.items() if line.startswith(prefix)] or [None]
+        assert kind is not None, f"{runbook}: no expectation for {line!r}"
+        steps = [s for s in book.model.steps if line in {_norm(x) for x in s.lines}]
+        assert steps, f"{runbook} misses checklist line {line!r}"
+        automated = [s for s in steps if s.action is not None]
         if kind == API:
             assert automated, f"{runbook}: {line!r} has an API but no automated step"
         else:

@@ -125,6 +125,11 @@ class HttpStandIn:
         """The account a request targets, for the log and for account-scoped faults."""
         return request.params.get("account")
 
+    def mutates(self, route: Route, request: Request) -> bool:
+        """Whether this request can change state, as the request log records it (by default the
+        route's method decides; an envelope such as a batch may look inside)."""
+        return route.mutating
+
     def authenticate(self, request: Request) -> Response | None:
         """An error response when the request's credentials are wrong, else None."""
         return None
@@ -203,7 +208,7 @@ class HttpStandIn:
         request.params = params
         account = self.account_of(request)
         entry = self.log.record(self.platform, route.service, route.op,
-                                mutating=route.mutating, account=account)
+                                mutating=self.mutates(route, request), account=account)
         denied = self.authenticate(request)
         if denied is not None:
             self.log.finish(entry, str(denied.status), "authentication")

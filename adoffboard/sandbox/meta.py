@@ -7,9 +7,11 @@ What it models, because the connector must have met it through the real SDK:
 - node updates `POST /v26.0/<id>/` (form-encoded `status`), `DELETE /v26.0/act_ID/agencies
   ?business=<id>` (afterwards the agency's token gets Graph's permission errors on the account),
   and the agency business's `client_ad_accounts` edge;
+- node reads `GET /v26.0/<id>/?fields=...` of campaigns, ad sets and rules (DELETED objects
+  still answer, with their status), alone or as batch items: how a restore reads values back;
 - the batch endpoint `POST /v26.0/` (`batch=[...]` JSON, at most 50 requests, per-item
   `{code, headers, body}`; `include_headers=false` drops the item headers; an item may come back
-  `null`, which means "no answer");
+  `null`, which means "no answer"); a batch of GET items alone is logged as a read;
 - `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret), checked on every call;
 - usage headers on every response (`X-App-Usage`, `X-Ad-Account-Usage`,
   `X-Business-Use-Case-Usage` with `estimated_time_to_regain_access` in minutes);
@@ -17,7 +19,8 @@ What it models, because the connector must have met it through the real SDK:
   (17 elsewhere; a rule's `message` may name another code, e.g. "613"), `internal` -> code 1 /
   HTTP 500, `unavailable`/`timeout` -> code 2 / HTTP 503. Inside a batch: a rule whose `method`
   names the item's operation (`update_object`, `remove_agency`) and whose `match` fits the
-  entity (`{"resource": "campaign"|"adset"|"rule", "id": ...}`) hits that item alone
+  entity (`{"resource": "campaign"|"adset"|"rule", "id": ...}`) hits that item alone (`get_object`
+  for a node read)
   (`resource_exhausted`, `internal`, `unavailable`, `partial_failure`; `timeout` makes the item
   `null`); a `partial_failure` rule with any method fails the entity it matches, and with
   `message: "null"` leaves its item unanswered instead.
@@ -40,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 from adoffboard.credentials import SANDBOX_SECRET
 from adoffboard.sandbox import meta_data
 from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
-from adoffboard.sandbox.http import HttpStandIn, Request, Response
+from adoffboard.sandbox.http import HttpStandIn, Request, Response, Route
 from adoffboard.sandbox.meta_data import (
     AdAccount,
     CallWindow,
@@ -161,6 +164,18 @@ class MetaStandIn(HttpStandIn):
             found = self.find(head)
             accounts.add(head if head.startswith("act_") else found[1].id if found else None)
         return accounts.pop() if len(accounts) == 1 else None
+
+    def mutates(self, route: Route, request: Request) -> bool:
+        """A batch changes state unless every request in it is a GET."""
+        if route.op != "batch":
+            return route.mutating
+        try:
+            items = json.loads(request.form().get("batch") or "[]")
+        except ValueError:
+            return True
+        return not (isinstance(items, list) and items and all(
+            isinstance(i, Mapping) and str(i.get("method", "GET")).upper() == "GET"
+            for i in items))
 
     def reachable(self, acct: AdAccount) -> bool:
         """Whether the agency's token can see the account: the agency is one of its agencies."""
