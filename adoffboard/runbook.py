@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -214,12 +215,19 @@ def available(workspace_root: Path | None) -> list[str]:
     return sorted(_sources(workspace_root))
 
 
+@lru_cache(maxsize=64)
+def _parsed(text: bytes, where: str) -> tuple[LoadedRunbook | None, tuple[Problem, ...]]:
+    """Parse once per content: the scheduler and reminders look runbooks up for every request."""
+    book, problems = parse_runbook(text, where)
+    return book, tuple(problems)
+
+
 def load_runbook(name: str, workspace_root: Path | None) -> LoadedRunbook:
     sources = _sources(workspace_root)
     if name not in sources:
         raise NotFound(f"unknown runbook {name!r} (available: {', '.join(sorted(sources))})")
     text, where = sources[name]
-    book, problems = parse_runbook(text, where)
+    book, problems = _parsed(text, where)
     if book is None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise InputError(f"runbook {str(problems[0])}{more}")

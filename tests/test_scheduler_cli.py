@@ -18,7 +18,7 @@ import pytest
 from conftest import Cli, approved_cr, edit_manifest, workspace_today
 from test_store import empty_pg_url, pg_url  # noqa: F401  (fixtures)
 
-from adoffboard.cli import EXIT_FAILED_CHANGES, EXIT_INPUT, EXIT_NOT_PERMITTED, EXIT_OK
+from adoffboard.cli import EXIT_FAILED_CHANGES, EXIT_INPUT, EXIT_NOT_PERMITTED, EXIT_OK, main
 from adoffboard.sandbox import Sandbox
 
 HARBOR, H_CID = "harbor-marine", "2345678901"
@@ -85,7 +85,7 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
 def test_tick_catches_up_a_missed_run_then_has_nothing_to_do(cli: Cli, sandbox: Sandbox) -> None:
     approved_cr(cli, HARBOR, "pause", effective=days(cli, -2), extra=("--pause-end",
                                                                      days(cli, 20)))
-    first = cli("scheduler", "tick")
+    first = cli.runner.invoke(main, ["-w", str(cli.workspace), "scheduler", "tick"])
     assert first.exit_code == EXIT_OK, first.output
     assert "S-0001 sem-pause for harbor-marine: done" in first.output
     assert "Next: S-0002 sem-unpause for harbor-marine" in first.output
@@ -95,6 +95,8 @@ def test_tick_catches_up_a_missed_run_then_has_nothing_to_do(cli: Cli, sandbox: 
     assert second.exit_code == EXIT_OK
     assert json.loads(second.output)["results"] == []
     assert len(sandbox.log.mutating("google_ads")) == writes
+    quiet = cli("scheduler", "tick")  # -q, as from cron: nothing to report, nothing printed
+    assert (quiet.exit_code, quiet.output) == (EXIT_OK, "")
 
 
 def test_a_refusal_gives_up_at_once_exits_11_and_is_retried_on_request(

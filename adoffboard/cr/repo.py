@@ -79,6 +79,14 @@ def find_requests(conn: Connection, *, client: str | None = None, status: str | 
     return [_request(r, history.get(r["id"], [])) for r in rows]
 
 
+def approved_hashes(conn: Connection, types: Sequence[str]) -> list[tuple[str, str]]:
+    """(id, content hash) of every approved request of these types, oldest first."""
+    t = change_requests_t
+    query = (select(t.c.id, t.c.content_hash)
+             .where(t.c.status == "approved", t.c.type.in_(list(types))).order_by(t.c.seq))
+    return [(row[0], row[1]) for row in conn.execute(query)]
+
+
 def stored_hash(conn: Connection, cr_id: str) -> str | None:
     return conn.execute(select(change_requests_t.c.content_hash)
                         .where(change_requests_t.c.id == cr_id)).scalar()

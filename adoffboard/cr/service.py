@@ -278,7 +278,14 @@ class ChangeRequests:
         queued = 0
         with self.store.transaction(write=True) as conn:
             at = self.store.now()
+            horizon = today + dt.timedelta(days=max(self.ws.config.notifications.reminder_days,
+                                                    default=0))
             for row in repo.planner_rows(conn):
+                dates = [dt.date.fromisoformat(d) for d in (row["effective_date"],
+                                                            row["pause_end_date"]) if d]
+                missing_end = row["type"] == "pause" and not row["pause_end_date"]
+                if not missing_end and not any(today <= d <= horizon for d in dates):
+                    continue  # nothing of this request can be due today: skip loading it
                 cr = repo.load_request(conn, row["cr_id"])
                 if cr is None or cr.status != "approved":
                     continue

@@ -7,9 +7,9 @@ date: no un-pause yet; the reminders ask for one). Each run is due at `[schedule
 date, in the workspace's time zone.
 
 Rows are keyed by (request, runbook, content hash): approving schedules them in the approval's
-own transaction, `sync` repeats it idempotently (requests approved before the scheduler existed,
-or imported), and a request whose approvals are voided has its waiting rows withdrawn (`void`);
-once re-approved, its new content gets new rows.
+own transaction, `sync` repeats it idempotently (requests approved before the schedule existed),
+and a request whose approvals are voided has its waiting rows withdrawn (`void`) in that
+transaction; once re-approved, its new content gets new rows.
 """
 
 from __future__ import annotations
@@ -105,22 +105,27 @@ def void_request(conn: Connection, cr: ChangeRequest, at: str, reason: str) -> l
     return voided
 
 
-def sync(store: Any, ws: LoadedWorkspace) -> tuple[list[repo.ScheduledRun], list[str]]:
-    """Schedule every approved request's missing runs; withdraw runs of requests changed since.
-    Returns (new rows, ids withdrawn)."""
+def sync(store: Any, ws: LoadedWorkspace) -> list[repo.ScheduledRun]:
+    """Schedule the runs of every approved request that has none for its approved content yet
+    (approval schedules them itself; this catches requests approved before the schedule existed).
+    Returns the new rows. One query per table unless something is missing, so a tick's cost stays
+    flat as the history of carried-out requests grows.
+
+    Withdrawing runs of a request that changed happens where it changes (the approvals being
+    voided, in the same transaction), and the runner checks the request again before each run."""
     from adoffboard.cr import repo as cr_repo
 
     added: list[repo.ScheduledRun] = []
-    voided: list[str] = []
     with store.transaction(write=True) as conn:
         at = store.now()
-        for cr in cr_repo.find_requests(conn):
-            if cr.type not in EXECUTABLE_TYPES:
-                continue
-            voided += void_request(conn, cr, at, void_reason(cr))
-            if cr.status == "approved":
+        keys = repo.keys(conn)
+        for cr_id, content_hash in cr_repo.approved_hashes(conn, EXECUTABLE_TYPES):
+            if any(k.endswith(f":{content_hash[:16]}") for k in keys.get(cr_id, ())):
+                continue  # scheduled when it was approved (the usual case)
+            cr = cr_repo.load_request(conn, cr_id)
+            if cr is not None:
                 added += schedule_request(conn, cr, ws, at)
-    return added, voided
+    return added
 
 
 def void_reason(cr: ChangeRequest) -> str:

@@ -243,17 +243,18 @@ def scheduler_group() -> None:
 @click.pass_obj
 def scheduler_tick(c: Any) -> None:
     """Run everything due now once: catch up missed runs, retry failed ones whose time came,
-    send reminders and notices. Exit 0, or 11 when a run gave up (it was emailed)."""
+    send reminders and notices. Exit 0, or 11 when a run gave up (it was emailed). With -q, a
+    tick with nothing to report prints nothing (for cron)."""
     from adoffboard.scheduling.runner import Scheduler
 
     scheduler = Scheduler(c.workspace, c.store, progress=_progress(c))
     report = scheduler.tick()
     if c.as_json:
         _emit(report.to_dict())
-    else:
-        _render_tick(c, report)
-        wake, row = scheduler.next_wake()
-        click.echo(_next_line(c, row))
+    else:  # with --quiet (cron), a tick with nothing to report prints nothing
+        _render_tick(c, report, quiet_when_idle=c.quiet)
+        if not c.quiet:
+            click.echo(_next_line(c, scheduler.next_wake()[1]))
     if report.gave_up:
         sys.exit(EXIT_FAILED)
 
@@ -316,16 +317,13 @@ def _next_line(c: Any, row: Any) -> str:
 
 
 def _render_tick(c: Any, report: Any, quiet_when_idle: bool = False) -> None:
-    idle = not (report.scheduled or report.withdrawn or report.results or report.deliveries
-                or report.problems)
+    idle = not (report.scheduled or report.results or report.deliveries or report.problems)
     if idle and quiet_when_idle:
         return
     head = _local(c, report.at)
     for row in report.scheduled:
         click.echo(f"{head}  scheduled {row.id}: {row.runbook} for {row.client} at "
                    f"{_local(c, row.due_at)} ({row.cr_id})")
-    for row_id in report.withdrawn:
-        click.echo(f"{head}  withdrawn {row_id}: its change request changed")
     for r in report.results:
         line = f"{head}  {r.row.id} {r.row.runbook} for {r.row.client}: {r.outcome}"
         if r.outcome == "done":

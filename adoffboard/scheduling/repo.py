@@ -108,6 +108,14 @@ def rows(conn: Connection, *, statuses: tuple[str, ...] | None = None,
     return [_row(r) for r in conn.execute(query).mappings()]
 
 
+def keys(conn: Connection) -> dict[str, list[str]]:
+    """Every row's key, by change request (one query, for `sync`)."""
+    found: dict[str, list[str]] = {}
+    for cr_id, key in conn.execute(select(schedule_t.c.cr_id, schedule_t.c.key)):
+        found.setdefault(cr_id, []).append(key)
+    return found
+
+
 def update_row(conn: Connection, current: ScheduledRun, at: str, **values: Any) -> bool:
     """Write `values` only if the row is still at `current.version`; False if someone acted."""
     done = conn.execute(

@@ -79,7 +79,6 @@ class Attempted:
 class TickReport:
     at: str
     scheduled: list[ScheduledRun] = field(default_factory=list)
-    withdrawn: list[str] = field(default_factory=list)
     results: list[Attempted] = field(default_factory=list)
     reminders_queued: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
@@ -92,7 +91,7 @@ class TickReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"at": self.at, "scheduled": [r.id for r in self.scheduled],
-                "withdrawn": self.withdrawn, "results": [r.to_dict() for r in self.results],
+                "results": [r.to_dict() for r in self.results],
                 "reminders_queued": self.reminders_queued,
                 "notices": [{"subject": d.subject, "recipients": list(d.recipients),
                              "error": d.error} for d in self.deliveries],
@@ -155,7 +154,7 @@ class Scheduler:
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         report = TickReport(at=self._now())
-        report.scheduled, report.withdrawn = book.sync(self.store, self.ws)
+        report.scheduled = book.sync(self.store, self.ws)
         for row in self.due():
             if stop is not None and stop.is_set():
                 report.stopped = True
