@@ -4,7 +4,10 @@ client waits and names its holder; a pause is undone exactly on its end date."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -261,3 +264,35 @@ def test_an_edited_request_withdraws_its_runs_until_approved_again(
     assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
     unpause = [r for r in desk.rows().values() if r.status == "scheduled"]
     assert [r.run_date for r in unpause] == [str(d0 + dt.timedelta(days=6))]
+
+
+def test_the_service_sleeps_until_the_next_due_run_and_survives_a_failed_tick(
+        cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
+    toml = workspace / "adoffboard.toml"
+    toml.write_text(toml.read_text().replace("poll_seconds = 60", "poll_seconds = 3600"))
+    d1 = today(cli) + dt.timedelta(days=1)
+    approved_cr(cli, HARBOR, "pause", effective=str(d1),
+                extra=("--pause-end", str(d1 + dt.timedelta(days=5))))
+    ws = load_workspace(workspace)
+    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    stop = threading.Event()
+    waits: list[float] = []
+    errors: list[str] = []
+    with Store.open(ws.store_url, clock=clock) as store:
+        desk = Desk(ws, store, clock)
+        desk.at(d1, 5, 30)  # half an hour before the pause is due
+
+        def wait(seconds: float) -> None:
+            waits.append(seconds)
+            clock.advance(seconds)
+            if len(waits) == 2:  # the store breaks under the service
+                db = ws.store_url.removeprefix("sqlite:///")
+                with contextlib.closing(sqlite3.connect(db)) as conn:
+                    conn.execute("ALTER TABLE schedule RENAME TO schedule_gone")
+            if len(waits) == 3:
+                stop.set()
+
+        desk.scheduler.serve(stop, wait=wait, on_error=lambda exc: errors.append(str(exc)))
+    assert waits == [1800, 3600, 3600]  # until due; then at most poll_seconds; then retry later
+    assert sandbox.google_ads.state.campaign(H_CID, "9101").status == "PAUSED"
+    assert len(errors) == 1 and errors[0].startswith("state store error")

@@ -294,7 +294,10 @@ def scheduler_run(c: Any) -> None:
         if not c.as_json and row is not None:
             _say(_next_line(c, row))
 
-    scheduler.serve(stop, on_tick=on_tick, on_sleep=on_sleep)
+    def on_error(exc: Any) -> None:
+        _say(f"warning: this tick failed ({exc}); trying again in {settings.poll_seconds}s")
+
+    scheduler.serve(stop, on_tick=on_tick, on_sleep=on_sleep, on_error=on_error)
     why = received[0] if received else "stop requested"
     _say(f"scheduler stopped ({why})")
 

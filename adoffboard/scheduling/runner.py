@@ -327,14 +327,23 @@ class Scheduler:
 
     def serve(self, stop: threading.Event, *, wait: Callable[[float], object] | None = None,
               on_tick: Callable[[TickReport], None] | None = None,
-              on_sleep: Callable[[dt.datetime, ScheduledRun | None], None] | None = None) -> None:
+              on_sleep: Callable[[dt.datetime, ScheduledRun | None], None] | None = None,
+              on_error: Callable[[AdoffboardError], None] | None = None) -> None:
         """Tick, sleep until the next due run (or `poll_seconds`), repeat until `stop` is set.
 
         `stop` is checked between rows: a run under way is finished (its writes are journaled
-        and verified), never cut in the middle."""
+        and verified), never cut in the middle. A tick that fails as a whole (the state store
+        unreachable, say) is reported and tried again after `poll_seconds`: the service stays up.
+        """
         pause = wait or stop.wait
         while not stop.is_set():
-            report = self.tick(stop)
+            try:
+                report = self.tick(stop)
+            except AdoffboardError as exc:
+                if on_error is not None:
+                    on_error(exc)
+                pause(float(self.settings.poll_seconds))
+                continue
             if on_tick is not None:
                 on_tick(report)
             if stop.is_set():
