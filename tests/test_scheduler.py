@@ -296,3 +296,26 @@ def test_the_service_sleeps_until_the_next_due_run_and_survives_a_failed_tick(
     assert waits == [1800, 3600, 3600]  # until due; then at most poll_seconds; then retry later
     assert sandbox.google_ads.state.campaign(H_CID, "9101").status == "PAUSED"
     assert len(errors) == 1 and errors[0].startswith("state store error")
+
+
+def test_a_pause_given_its_end_date_later_is_not_paused_twice(cli: Cli, sandbox: Sandbox,
+                                                              desk: Desk) -> None:
+    d0 = today(cli)
+    cr_id = approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)))
+    before = google_ads_values(sandbox, H_CID)
+    assert set(desk.rows()) == {"sem-pause:" + HARBOR}  # no end date: no un-pause yet
+    desk.at(d0 + dt.timedelta(days=1), 6, 0)
+    assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
+    # The end date is agreed afterwards: the request is edited and approved again.
+    end = d0 + dt.timedelta(days=6)
+    assert cli("cr", "edit", cr_id, "--pause-end", str(end), "--as", "dana").exit_code == 0
+    for step in (("approve", cr_id, "--as", "jeremy"), ("approve", cr_id, "--as", "dustin"),
+                 ("approve", cr_id, "--as", "accounting")):
+        assert cli("cr", *step).exit_code == 0
+    rows = desk.rows()
+    assert {k: r.status for k, r in rows.items()} == {"sem-pause:" + HARBOR: "done",
+                                                      "sem-unpause:" + HARBOR: "scheduled"}
+    assert rows["sem-unpause:" + HARBOR].after_id == rows["sem-pause:" + HARBOR].id
+    desk.at(end, 6, 0)
+    assert desk.tick() == {"sem-unpause:" + HARBOR: "done"}
+    assert google_ads_values(sandbox, H_CID) == before

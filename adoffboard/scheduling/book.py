@@ -68,7 +68,13 @@ def schedule_request(conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
     """Schedule the runs of an approved request that are not scheduled yet; returns new rows."""
     added: list[repo.ScheduledRun] = []
     firsts: dict[str, str] = {}  # department -> the pause's row, which its un-pause waits for
+    # What already ran for an earlier content of the request is not run again: a pause approved
+    # again only to set its end date keeps its pause run, which the un-pause then restores.
+    ran = {r.runbook: r for r in repo.rows(conn, cr_id=cr.id, statuses=(repo.DONE, repo.RUNNING))}
     for run in runs_for(cr, ws):
+        if run["runbook"] in ran:
+            firsts.setdefault(run["department"], ran[run["runbook"]].id)
+            continue
         key = f"{cr.id}:{run['runbook']}:{cr.content_hash[:16]}"
         existing = repo.by_key(conn, key)
         if existing is not None:
