@@ -244,7 +244,7 @@ class ChangeRequests:
         if decision.voided:
             repo.planner_remove(conn, after.id)
             repo.drop_pending(conn, after.id, at)
-            book.void_request(conn, after, at, book.void_reason(after))
+            book.void_request(conn, after, at)
             if before.status == "approved":
                 edit = decision.events[0]
                 spec = notify.voided_notice(after, self.ws, after.version, edit.by, edit.detail)

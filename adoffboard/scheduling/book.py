@@ -97,8 +97,9 @@ def schedule_request(conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
     return added
 
 
-def void_request(conn: Connection, cr: ChangeRequest, at: str, reason: str) -> list[str]:
+def void_request(conn: Connection, cr: ChangeRequest, at: str) -> list[str]:
     """Withdraw the runs of `cr` that have not run and no longer match an approved content."""
+    reason = void_reason(cr)
     voided = []
     for row in repo.rows(conn, cr_id=cr.id, statuses=(repo.SCHEDULED, repo.RETRYING,
                                                       repo.FAILED)):

@@ -129,6 +129,8 @@ def schedule_show(c: Any, row_id: str) -> None:
 @click.pass_obj
 def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
     """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
+    from adoffboard.cr.rules import NotPermitted
+    from adoffboard.errors import StoreError
     from adoffboard.scheduling import repo
 
     who = _permitted(c, as_person)
@@ -137,10 +139,11 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
         at = c.store.now()
         row = _row(conn, row_id)
         if row.status == repo.RUNNING:
-            _refuse(f"{row.id} is running now under {row.claimed_by}: wait for it to finish "
-                    "(`adoffboard schedule show`)")
+            raise NotPermitted(f"{row.id} is running now under {row.claimed_by}: wait for it to "
+                    "finish (`adoffboard schedule show`)")
         if row.status not in (repo.SCHEDULED, repo.RETRYING, repo.FAILED):
-            _refuse(f"{row.id} is {row.status}: only a run still to run can be cancelled")
+            raise NotPermitted(f"{row.id} is {row.status}: only a run still to run can be "
+                               "cancelled")
         targets = [row] + [r for r in repo.rows(conn, cr_id=row.cr_id,
                                                 statuses=(repo.SCHEDULED, repo.RETRYING,
                                                           repo.FAILED))
@@ -149,8 +152,7 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
             note = f"cancelled by {who}: {reason}" if target is row else \
                 f"cancelled with {row.id} by {who}: {reason}"
             if not repo.update_row(conn, target, at, status=repo.CANCELLED, note=note):
-                _refuse(f"{target.id} changed meanwhile: look at it again and retry",
-                        code="store")
+                raise StoreError(f"{target.id} changed meanwhile: look at it again and retry")
             repo.add_event(conn, target.id, at=at, event="cancelled", by=who,
                            attempt=target.attempts, detail=note)
             cancelled.append(target.id)
@@ -167,6 +169,8 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 @click.pass_obj
 def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
+    from adoffboard.cr.rules import NotPermitted
+    from adoffboard.errors import StoreError
     from adoffboard.scheduling import repo
 
     who = _permitted(c, as_person)
@@ -174,10 +178,11 @@ def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
         at = c.store.now()
         row = _row(conn, row_id)
         if row.status not in (repo.FAILED, repo.RETRYING):
-            _refuse(f"{row.id} is {row.status}: only a failed or retrying run can be retried")
+            raise NotPermitted(f"{row.id} is {row.status}: only a failed or retrying run can be "
+                               "retried")
         if not repo.update_row(conn, row, at, status=repo.SCHEDULED, attempts=0,
                                next_attempt_at=at, note=""):
-            _refuse(f"{row.id} changed meanwhile: look at it again and retry", code="store")
+            raise StoreError(f"{row.id} changed meanwhile: look at it again and retry")
         repo.add_event(conn, row.id, at=at, event="retry", by=who, attempt=0,
                        detail=f"re-armed by {who} after {row.attempts} attempt(s)")
     if c.as_json:
@@ -217,13 +222,6 @@ def _permitted(c: Any, person: str) -> str:
         raise NotPermitted(f"{actor.name} ({person}) may not change the schedule: it takes one "
                            f"of these roles: {allowed}")
     return person
-
-
-def _refuse(message: str, code: str = "rule") -> None:
-    from adoffboard.cr.rules import NotPermitted
-    from adoffboard.errors import StoreError
-
-    raise (StoreError if code == "store" else NotPermitted)(message)
 
 
 # --- scheduler --------------------------------------------------------------------------------

@@ -142,9 +142,11 @@ class Scheduler:
         """When to tick next (at most `poll_seconds` away) and the row due then, if any."""
         limit = self.clock.now() + dt.timedelta(seconds=self.settings.poll_seconds)
         with self.store.transaction() as conn:
-            waiting = repo.rows(conn, statuses=repo.WAITING)
-        for row in sorted(waiting, key=lambda r: r.next_attempt_at):
-            if self.blocked_by(row) is not None:
+            unfinished = repo.rows(conn, statuses=(*repo.WAITING, repo.RUNNING))
+        first_pending = {r.id for r in unfinished}  # what an un-pause could still wait for
+        for row in sorted((r for r in unfinished if r.status in repo.WAITING),
+                          key=lambda r: r.next_attempt_at):
+            if row.after_id in first_pending:
                 continue
             at = dt.datetime.fromisoformat(row.next_attempt_at)
             return (at, row) if at < limit else (limit, row)
