@@ -446,7 +446,8 @@ def plan(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | 
     with ProgressView(c) as view:
         the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
                                  _inputs(budget_change, addendum_ref))
-    path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
+    path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
+                     _signing_key(c))
     report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
                                                        for p, n in the_plan.reads.items()})
     paths = _report_paths(c, report)
@@ -458,8 +459,25 @@ def plan(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | 
         click.echo(f"Plan saved: {path}\nReview it, then: adoffboard apply {path}")
 
 
+def _signing_key(c: Ctx) -> bytes | None:
+    """The workspace's plan-signing key, or None when the store is out of reach: the plan is
+    then saved for review only (apply refuses an unsigned plan)."""
+    from adoffboard.errors import StoreError
+
+    try:
+        return bytes(c.store.plan_key())
+    except StoreError as exc:
+        click.echo(f"adoffboard: warning: plan not signed ({exc}): for review only", err=True)
+        return None
+
+
 def _apply_exit(status: str) -> int:
     return {"applied": EXIT_OK, "applied-with-drift": EXIT_DRIFT}.get(status, EXIT_FAILED_CHANGES)
+
+
+def _run_exit(result: Any) -> int:
+    """A run stopped by an error exits with that error's code (after its report is written)."""
+    return exit_code_for(result.error) if result.error else _apply_exit(result.status)
 
 
 @main.command()
@@ -470,7 +488,7 @@ def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
     """Apply exactly a saved plan; entities whose live value changed since are left alone."""
     from adoffboard.engine import apply_plan, load_plan
 
-    the_plan = load_plan(plan_file)
+    the_plan = load_plan(plan_file, c.store.plan_key())
     with ProgressView(c) as view:
         result = apply_plan(c.env(view), the_plan, c.store, plan_path=str(plan_file),
                             now_ok=now_ok)
@@ -478,7 +496,7 @@ def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
     if not c.as_json:
         click.echo(f"Run {result.run_id}: {result.status}. Next: adoffboard verify "
                    f"{the_plan.client} --run {result.run_id}")
-    sys.exit(_apply_exit(result.status))
+    sys.exit(_run_exit(result))
 
 
 def _verify_exit(report: Any) -> int:
@@ -534,14 +552,16 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
     from adoffboard.models import Report, ReportKind
     from adoffboard.runbook import load_runbook
 
-    path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json")
+    path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
+                     c.store.plan_key())
     if not c.as_json:  # with --json, stdout carries one document: the final report
         render_summary(c, Report(ReportKind.PLAN, the_plan), None)
         if not the_plan.changes:
             click.echo("Nothing to change on any platform.")
     # Refuse before asking for the confirmation (apply checks again, under the client's lock).
-    require_approved(c.store, c.workspace, the_plan,
-                     load_runbook(the_plan.runbook, c.workspace.root))
+    book = load_runbook(the_plan.runbook, c.workspace.root)
+    if book.model.process != "restore":
+        require_approved(c.store, c.workspace, the_plan, book)
     if not yes:
         typed = click.prompt(f"Type the client's name ({the_plan.client_name}) to apply",
                              default="", show_default=False)
@@ -552,40 +572,62 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
         report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
     merged = combined_report(result, report)
     render_summary(c, merged, _report_paths(c, merged))
-    code = _apply_exit(result.status)
+    code = _run_exit(result)
     sys.exit(code if code else _verify_exit(report))
 
 
 @main.command()
 @click.argument("run_id")
+@click.option("--as", "who", required=True, metavar="PERSON",
+              help="Who asks for the restore: a key, name or email from [people] holding a role "
+                   "that may restore (the run's department specialist or team lead, or the "
+                   "operations lead).")
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @pass_ctx
-def restore(c: Ctx, run_id: str, yes: bool) -> None:
+def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
     """Put back what a run changed, where the live value is still the one it set.
 
     Values someone changed since the run are left alone and reported; removals of the agency's
-    access are not restored. The restore is planned (and shown) before anything is sent.
+    access are not restored. The restore is planned (and shown) before anything is sent, and is
+    bound to that run and to the person who asked for it (recorded with the run).
     """
-    from adoffboard.engine import make_plan
+    from adoffboard.engine import RESTORE_ROLES, authorize, make_plan
 
     record = c.store.run(run_id)
+    env = c.env()
+    department = env.runbook(record.runbook).model.department
+    person = authorize(env, who, RESTORE_ROLES.get(department, ()),
+                       f"restore a {department} run")
     with ProgressView(c) as view:
         the_plan = make_plan(c.env(view), record.client, "restore", record.plan().scope,
-                             store=c.store, restore_run=run_id)
+                             store=c.store, restore_run=run_id, authorized_by=person)
     _confirm_apply_verify(c, the_plan, yes, now_ok=True)
 
 
 @main.command()
 @click.argument("run_id")
+@click.option("--release-access", "release", multiple=True, metavar="PLATFORM",
+              help="Remove the agency's access on PLATFORM (e.g. meta) although that account "
+                   "still fails its pause, budget or script check; repeatable. Takes --as and "
+                   "--reason; recorded with the run.")
+@click.option("--as", "who", metavar="PERSON",
+              help="Who releases the held removals: a team lead of the run's department, or the "
+                   "operations lead.")
+@click.option("--reason", default="", help="Why the removal may go ahead (recorded).")
 @pass_ctx
-def resume(c: Ctx, run_id: str) -> None:
-    """Finish an interrupted run without repeating what already took effect."""
+def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reason: str) -> None:
+    """Finish an interrupted run without repeating what already took effect.
+
+    Also finishes access removals held because an account still failed its checks, once the
+    account is clean (or a team lead releases them with --release-access).
+    """
     from adoffboard.engine import resume_run
 
     with ProgressView(c) as view:
-        result = resume_run(c.env(view), run_id, c.store)
+        result = resume_run(c.env(view), run_id, c.store, release=release,
+                            released_by=who or "", reason=reason)
     render_summary(c, result.report, _report_paths(c, result.report))
-    sys.exit(_apply_exit(result.status))
+    sys.exit(_run_exit(result))
 
 
 @main.command()

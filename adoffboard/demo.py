@@ -94,7 +94,8 @@ def run_demo(keep: Path | None = None,
                 plan_writes += writes
                 progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
                                    f"{writes} write(s) sent while planning")
-                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json")
+                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json",
+                                 store.plan_key())
                 write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
                 result = apply_plan(env, plan, store, plan_path=str(path))
                 checked = verify(env, store, plan.client, run_id=result.run_id)

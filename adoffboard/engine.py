@@ -9,6 +9,12 @@
 - `resume` finishes an interrupted run: only what has no final outcome is tried again, and the
   connectors' drift check turns "already done" into ALREADY instead of a second write.
 
+What may be written is decided by this workspace, never by the plan alone: `apply` takes only plans
+signed with the workspace's key (adoffboard.signing), and before the first write every change is
+checked against what its runbook step plans from the live state just read (`_admit`): a manifest
+account, the step's own field and target value. The agency's access to an account is removed only
+after that account passes its pause, budget and script checks (`_hold_removals`).
+
 Connectors see a step's `params` from the runbook plus one reserved key, `_context` (CONTEXT_KEY):
 the plan-wide facts some actions need to render their values (effective date, the runbook's
 process and department, the scope), the same at plan and at verify time.
@@ -31,7 +37,14 @@ from zoneinfo import ZoneInfo
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ClientManifest, LoadedWorkspace
-from adoffboard.errors import AuthError, InputError, SafetyRefusal, StalePlan
+from adoffboard.errors import (
+    AdoffboardError,
+    AuthError,
+    InputError,
+    NotPermitted,
+    SafetyRefusal,
+    StalePlan,
+)
 from adoffboard.holder import holder_name
 from adoffboard.models import (
     PLAN_FORMAT,
@@ -49,7 +62,7 @@ from adoffboard.models import (
     StepPlan,
     content_hash,
 )
-from adoffboard.restore import RestoreSet, inverse_changes, judge, target_run
+from adoffboard.restore import RestoreSet, inverse_changes, is_restore, judge, target_run
 from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook, settle_optional_actions
 
@@ -147,27 +160,11 @@ def _platforms(book: LoadedRunbook, scope: str, manifest: ClientManifest) -> lis
     return wanted
 
 
-def _read_all(env: Env, platforms: Iterable[str], manifest: ClientManifest,
-              *, read_only: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Build one connector per platform and read their states in parallel."""
-    connectors = {p: env.connector(p, read_only=read_only) for p in platforms}
-
-    def read(platform: str) -> Any:
-        env.progress(platform, "reading live state")
-        state = connectors[platform].read_state(manifest.model)
-        env.progress(platform, "read")
-        return state
-
-    with ThreadPoolExecutor(max_workers=max(1, len(connectors))) as pool:
-        futures = {p: pool.submit(read, p) for p in connectors}
-        states = {p: f.result() for p, f in futures.items()}
-    return connectors, states
-
-
 def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
               effective: dt.date | None = None,
               change_request: dict[str, str] | None = None, *, store: Any = None,
-              restore_run: str = "", inputs: dict[str, Any] | None = None) -> Plan:
+              restore_run: str = "", inputs: dict[str, Any] | None = None,
+              authorized_by: dict[str, str] | None = None) -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
@@ -177,9 +174,12 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     platforms = _platforms(book, scope, manifest)
     platforms += sorted({c.platform for r in restores.values() for c in r.changes}
                         - set(platforms))
-    connectors, states = _read_all(env, platforms, manifest, read_only=True)
+    connectors = {p: env.connector(p, read_only=True) for p in platforms}
     context = step_context(book, scope, effective.isoformat())
     try:
+        states, failed = _read_states(env, connectors, manifest)
+        if failed:
+            raise next(iter(failed.values()))
         for platform in sorted({c.platform for r in restores.values() for c in r.changes}):
             if not getattr(states[platform], "reachable", True):
                 raise AuthError(f"cannot restore on {connectors[platform].title}: the agency no "
@@ -210,12 +210,15 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
         reads=reads,
         inputs=dict(inputs or {}),
         change_request=change_request,
+        restores_run=",".join(sorted({r.run_id for r in restores.values()})),
+        authorized_by=authorized_by,
     )
 
 
 def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
                   restore_run: str) -> dict[str, RestoreSet]:
-    """The inverse changes of each restore step, from the target run's snapshots."""
+    """The inverse changes of each restore step, from the target run's snapshots: the run named
+    (`adoffboard restore RUN`), else the client's latest applied run of the step's runbook."""
     found: dict[str, RestoreSet] = {}
     for step in book.model.steps:
         if step.restore is None:
@@ -229,6 +232,29 @@ def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
                             run_id="" if step.restore.runbook else restore_run)
         found[step.id] = inverse_changes(store, record, step.id)
     return found
+
+
+def _bound_restores(book: LoadedRunbook, manifest: ClientManifest, store: Any,
+                    plan: Plan) -> dict[str, RestoreSet]:
+    """At apply time, the restore steps' inverse changes from the very run the plan names, never
+    a later one: a restore is bound to the run it was reviewed against."""
+    if not any(step.restore is not None for step in book.model.steps):
+        return {}
+    runs = [r for r in plan.restores_run.split(",") if r]
+    if len(runs) != 1:
+        raise StalePlan(f"plan {plan.plan_id} restores {len(runs)} runs; a restore names exactly "
+                        "one: re-plan")
+    record = store.run(runs[0])
+    for step in book.model.steps:
+        wanted = step.restore.runbook if step.restore else ""
+        if wanted and record.runbook != wanted:
+            raise StalePlan(f"plan {plan.plan_id} restores run {record.id} ({record.runbook}); "
+                            f"step {step.id} restores a {wanted} run: re-plan")
+    if record.client != manifest.slug:
+        raise StalePlan(f"plan {plan.plan_id} restores run {record.id} of {record.client}, not "
+                        f"of {manifest.slug}")
+    return {step.id: inverse_changes(store, record, step.id)
+            for step in book.model.steps if step.restore is not None}
 
 
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
@@ -285,30 +311,77 @@ def _label(step: Step) -> str:
 # --- plan files -------------------------------------------------------------------------------
 
 
-def save_plan(plan: Plan, path: Path) -> Path:
+def save_plan(plan: Plan, path: Path, key: bytes | None = None) -> Path:
+    """Write the plan, signed with the workspace's key (`Store.plan_key`) when one is given; an
+    unsigned plan is for review only: `apply` refuses it. The file holds client data: 0600."""
+    from adoffboard import signing
+
+    document = {**plan.body(), "sha256": plan.content_hash}
+    if key is not None:
+        document["signature"] = signing.sign(key, plan.body())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(plan.to_json() + "\n", encoding="utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path, key: bytes) -> Plan:
+    """Read a plan file and prove it is one this workspace made, unchanged: whole (sha256) and
+    signed with the workspace's key; refused otherwise (StalePlan), before anything is read."""
+    from adoffboard import signing
+
+    data = _read_plan_json(path)
+    claimed, signature = data.pop("sha256"), data.pop("signature", None)
+    if content_hash(data) != claimed:
+        raise StalePlan(f"plan {path} was modified after it was made (sha256 mismatch): re-plan")
+    if signature is None:
+        raise StalePlan(f"plan {path} is not signed by this workspace (it was made for review "
+                        "only, without the state store): re-plan with the store reachable")
+    if not signing.verify(key, data, signature):
+        raise StalePlan(f"plan {path} was modified after it was made, or made by another "
+                        "workspace (its signature does not match this workspace's key): re-plan")
+    return _plan_from_body(data, str(path))
+
+
+def _read_plan_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
-        raise InputError(f"cannot read plan {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"plan {path} is not a text (UTF-8) file") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"plan {path} is not valid JSON (line {exc.lineno})") from None
+    except RecursionError:
+        raise InputError(f"plan {path} is nested too deeply to be an adoffboard plan") from None
     if not isinstance(data, dict) or "sha256" not in data:
         raise InputError(f"{path} is not an adoffboard plan (no sha256)")
     if data.get("format") != PLAN_FORMAT:
         raise InputError(f"plan {path} has format {data.get('format')!r}; expected {PLAN_FORMAT}")
-    claimed = data.pop("sha256")
-    if content_hash(data) != claimed:
-        raise StalePlan(f"plan {path} was modified after it was made (sha256 mismatch): re-plan")
+    return data
+
+
+def _plan_from_body(body: dict[str, Any], where: str) -> Plan:
     try:
-        return Plan.from_body(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"plan {path} is malformed: {exc}") from None
+        return Plan.from_body(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"plan {where} is malformed: {type(exc).__name__}: {exc}") from None
+
+
+def stored_plan(store: Any, record: Any) -> Plan:
+    """A run's plan as the store keeps it, refused if its signature no longer checks. (Runs
+    recorded before plans were signed have none; like every plan, each of their changes is still
+    checked against a fresh read of what its step would do before it is sent.)"""
+    from adoffboard import signing
+
+    plan = _plan_from_body({k: v for k, v in json.loads(record.plan_json).items()
+                            if k not in ("sha256", "signature")}, f"of run {record.id}")
+    if record.plan_mac and not signing.verify(store.plan_key(), plan.body(), record.plan_mac):
+        raise StalePlan(f"the plan stored for run {record.id} is not the one that was applied "
+                        "(its signature does not check): it cannot be resumed; re-plan")
+    return plan
 
 
 def check_plan_current(env: Env, plan: Plan) -> tuple[ClientManifest, LoadedRunbook]:
@@ -354,13 +427,41 @@ class RunResult:
     run_id: str
     report: Report
     status: str
+    # the first error that stopped part of the run (the CLI exits with its code); the others
+    # are in the report
+    error: AdoffboardError | None = None
+
+
+# Who may ask for a restore no approved change request covers (`adoffboard restore RUN`), and who
+# may release access removals held because an account still fails its pause checks.
+RESTORE_ROLES = {"SEM": ("sem_specialist", "sem_team_lead"),
+                 "MA": ("ma_specialist", "ma_team_lead", "ma_department_manager")}
+RELEASE_ROLES = {"SEM": ("sem_team_lead",), "MA": ("ma_team_lead", "ma_department_manager")}
+OPERATIONS_LEAD = "dmo_lead"
+HELD, RELEASED = "access-held", "access-released"
+
+
+def authorize(env: Env, who: str, roles: Sequence[str], what: str) -> dict[str, str]:
+    """The person (key, name and the role that allows it) who may do `what`, or NotPermitted."""
+    from adoffboard.tasks import find_person
+
+    person = find_person(env.workspace, who)
+    key = next(k for k, p in env.workspace.config.people.items() if p is person)
+    role = next((r for r in (*roles, OPERATIONS_LEAD) if r in person.roles), None)
+    if role is None:
+        raise NotPermitted(f"{person.name} may not {what}: it takes one of the roles "
+                           f"{', '.join((*roles, OPERATIONS_LEAD))}")
+    return {"person": key, "name": person.name, "role": role}
 
 
 def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
                holder: str | None = None, now_ok: bool = False,
                lock_held: bool = False) -> RunResult:
     """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
-    scheduler does around re-plan, apply and verify)."""
+    scheduler does around re-plan, apply and verify). `plan` is trusted as given: one made in
+    this process, or read back by `load_plan`, which checked its signature."""
+    from adoffboard import signing
+
     manifest, book = check_plan_current(env, plan)
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok:
@@ -369,63 +470,332 @@ def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
     lock = nullcontext() if lock_held else store.client_lock(plan.client,
                                                              holder or holder_name())
     with lock:
-        from adoffboard.cr.gate import require_approved  # imports the store: not when planning
-
-        cr_id = require_approved(store, env.workspace, plan, book)
-        run_id = store.create_run(plan, plan_path=plan_path, change_request=cr_id)
+        cr_id = _authorised(env, store, plan, book)
+        run_id = store.create_run(plan, plan_path=plan_path, change_request=cr_id,
+                                  plan_mac=signing.sign(store.plan_key(), plan.body()))
+        if plan.authorized_by:
+            who = plan.authorized_by
+            store.add_run_event(run_id, "authorized", f"{who.get('name', '')} as {who['role']}",
+                                by=who["person"])
         env.progress("engine", f"run {run_id} started")
         return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id)
 
 
-def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None) -> RunResult:
+def _authorised(env: Env, store: Any, plan: Plan, book: LoadedRunbook,
+                cr_id: str | None = None) -> str:
+    """The approved change request behind `plan` (the gate), or for a restore, which no request
+    covers, the person with a role to restore that the plan names."""
+    if book.model.process != "restore":
+        from adoffboard.cr.gate import require_approved  # imports the store: not when planning
+
+        return require_approved(store, env.workspace, plan, book, cr_id)
+    if not plan.restores_run:
+        raise SafetyRefusal(f"plan {plan.plan_id} restores no named run: make it with "
+                            "`adoffboard restore RUN --as PERSON`")
+    target = store.run(plan.restores_run)
+    if target.client != plan.client:
+        raise SafetyRefusal(f"plan {plan.plan_id} restores run {target.id} of {target.client}, "
+                            f"not of {plan.client}")
+    who = plan.authorized_by or {}
+    if not who.get("person"):
+        raise SafetyRefusal(f"plan {plan.plan_id} restores run {target.id} with no approved "
+                            "un-pause: it needs a person with a role to restore "
+                            "(`adoffboard restore RUN --as PERSON`)")
+    department = env.runbook(target.runbook).model.department
+    authorize(env, who["person"], RESTORE_ROLES.get(department, ()),
+              f"restore a {department} run")
+    return ""
+
+
+def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None,
+               release: Sequence[str] = (), released_by: str = "", reason: str = ""
+               ) -> RunResult:
+    """Finish an interrupted run: what has no final outcome is tried again. `release` names
+    platforms whose held access removals a person (`released_by`, with a role to) lets go."""
     record = store.run(run_id)
-    plan = record.plan()
+    plan = stored_plan(store, record)
     manifest, book = check_plan_current(env, plan)
     done = {cid for cid, o in store.outcomes(run_id).items() if o.status in FINAL}
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")
     with store.client_lock(plan.client, holder or holder_name()):
-        from adoffboard.cr.gate import require_approved
-
-        cr_id = require_approved(store, env.workspace, plan, book, record.change_request or None)
+        cr_id = _authorised(env, store, plan, book, record.change_request or None)
+        _release(env, store, run_id, book, release, released_by, reason)
         return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id)
+
+
+def _release(env: Env, store: Any, run_id: str, book: LoadedRunbook, platforms: Sequence[str],
+             who: str, reason: str) -> None:
+    if not platforms:
+        return
+    if not who or not reason.strip():
+        raise InputError("releasing held access removals takes --as PERSON and --reason TEXT")
+    from adoffboard.connectors import info
+
+    department = book.model.department
+    person = authorize(env, who, RELEASE_ROLES.get(department, ()),
+                       "release access removals held while ads still run")
+    for platform in platforms:
+        store.add_run_event(run_id, RELEASED, f"{person['name']} as {person['role']}: {reason}",
+                            by=person["person"], platform=info(platform).platform)
 
 
 def _execute(env: Env, plan: Plan, store: Any, run_id: str, manifest: ClientManifest,
              book: LoadedRunbook, changes: Sequence[Change], change_request: str = ""
              ) -> RunResult:
-    platforms = sorted({c.platform for c in changes})
+    """Send `changes`: ads and visibility first on every platform in parallel, then a check of
+    every account, then the removals of the agency's access on the accounts that passed it.
+
+    Every platform the runbook uses is opened and read, not only those with changes left: the
+    check before the removals reads them all, and after a crash any subset may be left.
+    """
     started = env.clock.now().isoformat(timespec="seconds")
+    wanted = _platforms(book, plan.scope, manifest)
+    wanted += sorted({c.platform for c in changes} - set(wanted))
     connectors: dict[str, Any] = {}
+    errors: dict[str, AdoffboardError] = {}
+    pre_checks: tuple[Check, ...] = ()
+    refusal: SafetyRefusal | None = None
     try:
-        connectors, _ = _read_all(env, platforms, manifest, read_only=False)
+        connectors = {p: env.connector(p, read_only=False) for p in wanted}
+        states, unread = _read_states(env, connectors, manifest)
+        for platform, exc in unread.items():
+            if any(c.platform == platform for c in changes):
+                errors[platform] = exc
+                store.add_run_event(run_id, "error", str(exc), platform=platform)
+        to_send = _admit(plan, manifest, book, store, run_id, connectors, states,
+                         [c for c in changes if c.platform not in unread])
 
         def run_phases(platform: str, phases: set[Phase]) -> list[Outcome]:
-            mine = [c for c in changes if c.platform == platform and c.phase in phases]
-            if not mine:
+            mine = [c for c in to_send if c.platform == platform and c.phase in phases]
+            if not mine or platform in errors:
                 return []
-            journal = StoreJournal(store, run_id, env, platform)
-            return connectors[platform].apply(mine, journal)
+            try:
+                return list(connectors[platform].apply(mine, StoreJournal(store, run_id, env,
+                                                                          platform)))
+            except AdoffboardError as exc:  # the rest of the run goes on; resume finishes it
+                errors[platform] = exc
+                store.add_run_event(run_id, "error", str(exc), platform=platform)
+                return []
 
-        outcomes = _parallel(platforms, lambda p: run_phases(p, {Phase.ADS, Phase.VISIBILITY}))
-        pre_checks: tuple[Check, ...] = ()
-        if any(c.phase == Phase.ACCESS for c in changes):
+        platforms = sorted({c.platform for c in to_send})
+        _parallel(platforms, lambda p: run_phases(p, {Phase.ADS, Phase.VISIBILITY}))
+        access = sorted({c.platform for c in to_send if c.phase == Phase.ACCESS})
+        if access:
             env.progress("engine", "verifying before removing the agency's access")
-            pre_checks = _checks(env, plan, manifest, book, store, connectors)
-            store.save_verification(run_id, plan.client, plan.runbook, pre_checks)
-            outcomes += _parallel(platforms, lambda p: run_phases(p, {Phase.ACCESS}))
+            earlier = {c.step_id: c for c in store.pre_removal_checks(run_id)}
+            pre_checks = _checks(env, plan, manifest, book, store, connectors,
+                                 fallback=earlier, tolerate=AdoffboardError)
+            store.save_verification(run_id, plan.client, plan.runbook, pre_checks,
+                                    kind="pre-removal")
+            held = _hold_removals(env, store, run_id, book, pre_checks, access, errors,
+                                  [c for c in to_send if c.phase == Phase.ACCESS])
+            _parallel([p for p in access if p not in held],
+                      lambda p: run_phases(p, {Phase.ACCESS}))
+    except KeyboardInterrupt:
+        store.finish_run(run_id, "interrupted")
+        raise
+    except SafetyRefusal as exc:
+        refusal = exc
+        store.add_run_event(run_id, "refused", str(exc))
+    except AdoffboardError as exc:
+        errors["engine"] = exc
+        store.add_run_event(run_id, "error", str(exc))
     finally:
         for c in connectors.values():
             c.close()
     all_outcomes = store.outcomes(run_id)
+    if refusal is not None:
+        store.finish_run(run_id, _run_status(all_outcomes.values(), len(plan.changes))
+                         if all_outcomes else "refused")
+        raise refusal
     status = _run_status(all_outcomes.values(), len(plan.changes))
     store.finish_run(run_id, status)
     calls = {p: dict(c.calls) for p, c in connectors.items()}
     report = Report(ReportKind.RUN, plan, run_id=run_id, started_at=started,
                     finished_at=env.clock.now().isoformat(timespec="seconds"),
                     outcomes=tuple(all_outcomes.values()), checks=pre_checks, calls=calls,
-                    change_request=change_request)
-    return RunResult(run_id, report, status)
+                    change_request=change_request,
+                    errors=tuple(f"{_title(p)}: {e}" for p, e in errors.items()))
+    return RunResult(run_id, report, status, next(iter(errors.values()), None))
+
+
+def _title(platform: str) -> str:
+    from adoffboard.connectors import REGISTRY
+
+    return REGISTRY[platform].title if platform in REGISTRY else platform
+
+
+def _read_states(env: Env, connectors: dict[str, Any], manifest: ClientManifest,
+                 tolerate: type[AdoffboardError] = AdoffboardError, what: str = ""
+                 ) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
+    """Every platform's state, read in parallel. A platform that cannot be read for a reason in
+    `tolerate` (its access already removed, credentials refused, unavailable) is returned among
+    the failures instead of stopping the others; a tenant mismatch always stops everything."""
+
+    def read(platform: str) -> Any:
+        env.progress(platform, f"reading live state{what}")
+        try:
+            return connectors[platform].read_state(manifest.model)
+        except SafetyRefusal:
+            raise
+        except tolerate as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, len(connectors))) as pool:
+        read_back = dict(zip(connectors, pool.map(read, connectors), strict=True))
+    failed = {p: v for p, v in read_back.items() if isinstance(v, AdoffboardError)}
+    return {p: v for p, v in read_back.items() if p not in failed}, failed
+
+
+def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Any, run_id: str,
+           connectors: dict[str, Any], states: dict[str, Any], changes: Sequence[Change]
+           ) -> list[Change]:
+    """The changes to send: each must be what its step would plan now from the live state just
+    read (same entity of a manifest account, same field, same phase, same target value), so that
+    a plan, however it was made, can only do what the runbook does. Changes the step no longer
+    plans are settled here without a write (already done, or changed by someone: drift);
+    anything else is refused before a single write (StalePlan)."""
+    context = step_context(book, plan.scope, plan.effective_date)
+    steps = {s.id: s for s in book.model.steps}
+    restores = _bound_restores(book, manifest, store, plan)
+    expected: dict[str, Change] = {}
+    for step_id in sorted({c.step_id for c in changes}):
+        step = steps.get(step_id)
+        if step is None or _skip_reason(step, plan.scope, manifest) or \
+                (step.action is None and step.restore is None):
+            raise StalePlan(f"plan {plan.plan_id} changes step {step_id!r}, which runbook "
+                            f"{book.name} does not run for {plan.client}: re-plan")
+        unreachable = [p for p in _step_platforms(step, restores)
+                       if p not in states or not getattr(states[p], "reachable", True)]
+        if unreachable:
+            continue  # the agency's access is gone there: only removals remain (settled below)
+        drafted = _plan_step(step, plan.scope, manifest, connectors, states, context, restores,
+                             plan.inputs)
+        expected.update((c.id, c) for c in drafted.changes)
+    to_send, absent = [], []
+    for change in changes:
+        mine = expected.get(change.id)
+        if mine is None:
+            absent.append(change)
+            continue
+        problem = _differs(change, mine, connectors[change.platform])
+        if problem:
+            raise StalePlan(f"plan {plan.plan_id}: {change.name} {change.field}: {problem}; the "
+                            "plan was altered or no longer matches the runbook: re-plan and "
+                            "review again")
+        to_send.append(change)
+    settled = _settle_absent(plan, absent, connectors, states)
+    if settled:
+        store.record(run_id, settled)
+    return to_send
+
+
+def _step_platforms(step: Step, restores: dict[str, RestoreSet]) -> set[str]:
+    if step.restore is not None:
+        return {c.platform for c in restores[step.id].changes}
+    return {step.action.connector} if step.action else set()
+
+
+IDENTITY = ("step_id", "platform", "account", "entity_type", "entity_id", "field", "phase")
+
+
+def _differs(change: Change, expected: Change, connector: Any) -> str:
+    """Why `change` is not the change its step plans now (`expected`), or "" if it is."""
+    for name in IDENTITY:
+        ours, theirs = getattr(change, name), getattr(expected, name)
+        if ours != theirs:
+            return (f"its {name.replace('_', ' ')} is {str(ours)!r} where the step plans "
+                    f"{str(theirs)!r}")
+    if not connector.same_target(change, change.after, expected.after):
+        return f"it sets {change.shown_after} where the step plans {expected.shown_after}"
+    if change.before == expected.before and change.resource != expected.resource:
+        return f"it addresses {change.resource!r} where the step plans {expected.resource!r}"
+    return ""
+
+
+def _settle_absent(plan: Plan, absent: Sequence[Change], connectors: dict[str, Any],
+                   states: dict[str, Any]) -> list[Outcome]:
+    """Outcomes, without a write, for changes the step no longer plans: where the value can be
+    read back, already done or someone else's change (drift), and refused if it still holds the
+    plan's before-value (the step would not make that change: a forged or foreign plan). Where
+    it cannot be read back (removals, rows), the step planning nothing means nothing is left."""
+    from adoffboard.connectors import info
+
+    outcomes: list[Outcome] = []
+    for platform in sorted({c.platform for c in absent}):
+        mine = [c for c in absent if c.platform == platform]
+        if not getattr(states[platform], "reachable", True):
+            outcomes += [_after_access_removed(c) for c in mine]
+            continue
+        readable = [c for c in mine if info(platform).restores(c)]
+        connector = connectors[platform]
+        live = connector.live_values(readable) if readable else {}
+        for change in mine:
+            if change not in readable:
+                outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY,
+                                        message="a fresh read finds nothing left to do"))
+                continue
+            value = live.get(change.id)
+            if connector.same_value(change, value, change.after):
+                outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY, live=value))
+            elif value is None and not is_restore(change):
+                outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY,
+                                        message="no longer there: nothing left to do"))
+            elif connector.same_value(change, value, change.before):
+                raise StalePlan(f"plan {plan.plan_id}: {change.name} {change.field}: its step "
+                                f"would not change it now (it is {change.shown_before}); the "
+                                "plan was altered or is stale: re-plan and review again")
+            else:
+                outcomes.append(Outcome(change.id, OutcomeStatus.DRIFT, live=value,
+                                        message=f"live value {value!r} differs from planned "
+                                                f"{change.before!r}"))
+    return outcomes
+
+
+def _after_access_removed(change: Change) -> Outcome:
+    """A change left on an account the agency can no longer reach: a removal took effect; any
+    other change can no longer be made."""
+    if change.phase == Phase.ACCESS:
+        return Outcome(change.id, OutcomeStatus.ALREADY,
+                       message="the agency's access to this account is already removed")
+    return Outcome(change.id, OutcomeStatus.FAILED, message="cannot be applied: the agency's "
+                   "access to this account is already removed")
+
+
+def _hold_removals(env: Env, store: Any, run_id: str, book: LoadedRunbook,
+                   checks: Sequence[Check], platforms: Sequence[str],
+                   errors: dict[str, AdoffboardError], removals: Sequence[Change]) -> set[str]:
+    """The platforms whose access removals wait: the agency keeps the only access that can still
+    stop ads while an account's pause, budget or script check FAILs there, or its writes stopped
+    on an error, unless a person with the role released it (`resume --release-access`)."""
+    released = {e.platform for e in store.run_events(run_id) if e.kind == RELEASED}
+    steps = {s.id: s for s in book.model.steps}
+    removing = {c.step_id for c in removals}  # e.g. an http step whose params say "access"
+    blocking: dict[str, list[str]] = {}
+    for chk in checks:
+        step = steps.get(chk.step_id)
+        ref = (step.action or step.check) if step else None
+        if chk.status != CheckStatus.FAIL or ref is None or chk.step_id in removing or \
+                _removes_access(ref.connector, ref.name):
+            continue
+        blocking.setdefault(ref.connector, []).append(f"{chk.step_id}: {chk.detail}")
+    for platform, exc in errors.items():
+        blocking.setdefault(platform, []).append(f"its changes stopped on an error: {exc}")
+    held = {p for p in platforms if p in blocking and p not in released}
+    outcomes = []
+    for platform in sorted(held):
+        why = "; ".join(blocking[platform])
+        store.add_run_event(run_id, HELD, why, platform=platform)
+        env.progress(platform, f"access removal held: {why}")
+        outcomes += [Outcome(c.id, OutcomeStatus.NOT_SENT, message=(
+            f"held: the agency keeps this access while the account still fails its checks "
+            f"({why}); once it is clean: adoffboard resume {run_id} (or a team lead: adoffboard "
+            f"resume {run_id} --release-access {platform} --as PERSON --reason TEXT)"))
+            for c in removals if c.platform == platform]
+    if outcomes:
+        store.record(run_id, outcomes)
+    return held
 
 
 def _parallel(platforms: Sequence[str], fn: Callable[[str], list[Outcome]]) -> list[Outcome]:
@@ -448,21 +818,16 @@ def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:
 
 def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Any,
             connectors: dict[str, Any] | None = None, since: dt.datetime | None = None,
-            fallback: dict[str, Check] | None = None) -> tuple[Check, ...]:
+            fallback: dict[str, Check] | None = None,
+            tolerate: type[AdoffboardError] = AuthError) -> tuple[Check, ...]:
     owned = connectors is None
     if connectors is None:
         wanted = _platforms(book, plan.scope, manifest)
         wanted += sorted({c.platform for c in plan.changes} - set(wanted))
         connectors = {p: env.connector(p, read_only=True) for p in wanted}
-    states: dict[str, Any] = {}
-    unreadable: dict[str, str] = {}
     try:
-        for platform, connector in connectors.items():
-            env.progress(platform, "reading live state (verify)")
-            try:
-                states[platform] = connector.read_state(manifest.model)
-            except AuthError as exc:
-                unreadable[platform] = str(exc)
+        states, failed = _read_states(env, connectors, manifest, tolerate, " (verify)")
+        unreadable = {p: str(exc) for p, exc in failed.items()}
         attested = store.attestations(plan.client, plan.runbook) if store else {}
         for platform, state in states.items():
             if not getattr(state, "reachable", True):
@@ -498,8 +863,11 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
             prior = fallback.get(step.id)
             if prior is not None and not (prior.status == CheckStatus.MANUAL_PENDING
                                           and step.id in attested):
-                return prior.with_status(prior.status, f"{prior.detail} (checked before the "
-                                                       "agency's access was removed)")
+                note = " (checked before the agency's access was removed)"
+                return prior.with_status(prior.status, prior.detail.removesuffix(note) + note)
+            if step.action is not None:
+                return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
+        elif ref.connector not in states:  # could not be read at all: nothing to judge from
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:

@@ -10,8 +10,9 @@
     ├── AuthError             credentials missing, unresolvable or refused
     ├── PlatformError         the platform refused the request: retrying will not help
     │   └── TransientError    throttled or unavailable: retry after `retry_after` seconds
-    └── StoreError            the state store refused (conflict, lock held, schema)
-        └── ClientLocked      another person or scheduler is running this client right now
+    ├── StoreError            the state store refused (conflict, lock held, schema)
+    │   └── ClientLocked      another person or scheduler is running this client right now
+    └── NotPermitted          the workspace's rules refuse this person this action (role, order)
 
 Library code raises these and never exits; the CLI maps each class to one documented exit code
 in exactly one place (`adoffboard.cli.EXIT_CODES`). Vendor exceptions are translated at the
@@ -82,3 +83,8 @@ class ClientLocked(StoreError):
         super().__init__(message)
         self.holder = holder
         self.since = since
+
+
+class NotPermitted(AdoffboardError):
+    """The workspace's rules refuse this action for this person now (a role the person does not
+    hold, a step out of order); nothing was changed."""

@@ -169,6 +169,11 @@ class Plan:
     # plan made for review only. Covered by the plan's hash; absent from the body when None, so
     # plans made before change requests keep their hash.
     change_request: dict[str, str] | None = None
+    # A restore's bindings: the run whose values it puts back, and who asked for it when no
+    # approved change request authorises it ({"person", "role"}). Absent from the body when
+    # empty, like `change_request`.
+    restores_run: str = ""
+    authorized_by: dict[str, str] | None = None
 
     @property
     def changes(self) -> list[Change]:
@@ -195,6 +200,8 @@ class Plan:
             "reads": dict(self.reads),
             "steps": [s.to_dict() for s in self.steps],
             **({"inputs": self.inputs} if self.inputs else {}),
+            **({"restores_run": self.restores_run} if self.restores_run else {}),
+            **({"authorized_by": dict(self.authorized_by)} if self.authorized_by else {}),
         }
 
     @property
@@ -221,12 +228,18 @@ class Plan:
             inputs=dict(body.get("inputs", {})),
             steps=tuple(StepPlan.from_dict(s) for s in body["steps"]),
             change_request=dict(body["change_request"]) if body.get("change_request") else None,
+            restores_run=str(body.get("restores_run", "")),
+            authorized_by=dict(body["authorized_by"]) if body.get("authorized_by") else None,
         )
 
 
+def canonical_json(body: dict[str, Any]) -> bytes:
+    """The one byte form of a document that hashes and signatures are computed over."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+
 def content_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -285,6 +298,7 @@ class Report:
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     attestations: dict[str, str] = field(default_factory=dict)  # step_id -> "by NAME at TIME"
     change_request: str = ""  # the approved change request a run carried out
+    errors: tuple[str, ...] = ()  # what stopped part of a run ("Platform: message")
 
     def outcome_for(self, change_id: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.change_id == change_id), None)

@@ -427,6 +427,8 @@ def _header_fields(view: _View) -> list[tuple[str, str]]:
         fields.append(
             ("Started / finished", f"{report.started_at or '?'} / {report.finished_at or '?'}")
         )
+    if report.errors:  # the run stopped short here: resume finishes it
+        fields.append(("Stopped by", "; ".join(report.errors)))
     return fields
 
 
@@ -681,6 +683,7 @@ def _render_json(view: _View) -> str:
         "manual_tasks": [e.to_dict() for e in _grouped(view)],
         "checks": [{**c.to_dict(), "detail": view.check_detail(c)} for c in report.checks],
         "attestations": dict(report.attestations),
+        "errors": list(report.errors),
     }
     return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
 

@@ -109,6 +109,14 @@ class Runbook(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate step ids: {dupes}")
+        # What a process may do is part of its gate: a restore needs no change request, so it
+        # may only put values back; only an un-pause or a restore puts values back.
+        for step in self.steps:
+            if self.process == "restore" and (step.action or step.action_if_configured):
+                raise ValueError(f"step {step.id}: a restore runbook only puts values back "
+                                 "(`restore` or `manual` steps), it has no actions")
+            if step.restore is not None and self.process not in ("unpause", "restore"):
+                raise ValueError(f"step {step.id}: only an unpause or restore runbook restores")
         return self
 
 
@@ -231,4 +239,22 @@ def load_runbook(name: str, workspace_root: Path | None) -> LoadedRunbook:
     if book is None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise InputError(f"runbook {str(problems[0])}{more}")
+    _keep_shipped_gate(book)
     return book
+
+
+def _keep_shipped_gate(book: LoadedRunbook) -> None:
+    """A workspace may override a shipped runbook's steps, never the process and department
+    that decide which approved change request it needs (its gate)."""
+    shipped = _sources(None).get(book.name)
+    if shipped is None or shipped[1] == book.path:
+        return
+    original, _ = _parsed(*shipped)
+    if original is None:
+        return
+    for key in ("process", "department"):
+        ours, theirs = getattr(book.model, key), getattr(original.model, key)
+        if ours != theirs:
+            raise InputError(f"runbook {book.path}: {key} {ours!r} overrides the shipped "
+                             f"{book.name}'s {key} {theirs!r}, which decides the change request it "
+                             "needs: keep it, or give the runbook another name")

@@ -56,7 +56,8 @@ from adoffboard.models import Change, Check, CheckStatus, Outcome, OutcomeStatus
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_LOCK_TTL = dt.timedelta(hours=6)
-RUN_STATUSES = frozenset({"running", "applied", "applied-with-drift", "failed", "interrupted"})
+RUN_STATUSES = frozenset({"running", "applied", "applied-with-drift", "failed", "interrupted",
+                          "refused"})
 INTENT, OUTCOME = "intent", "outcome"
 
 # Any constant will do: it only has to be the same for every adoffboard process sharing a database.
@@ -81,6 +82,7 @@ runs_t = Table(
     Column("status", String(40), nullable=False),
     Column("started_at", String(40), nullable=False),
     Column("finished_at", String(40), nullable=True),
+    Column("plan_mac", String(128), nullable=True),  # migration 0004
     Index("ix_runs_client_started", "client", "started_at"),
 )
 
@@ -133,6 +135,7 @@ verifications_t = Table(
     Column("at", String(40), nullable=False),
     Column("counts_json", Text, nullable=False),
     Column("checks_json", Text, nullable=False),
+    Column("kind", String(20), nullable=True),  # migration 0004: "pre-removal" | "verify"
     Index("ix_verifications_client", "client", "id"),
 )
 
@@ -156,6 +159,30 @@ locks_t = Table(
     Column("holder", String(200), nullable=False),
     Column("token", String(40), nullable=False),
     Column("acquired_at", String(40), nullable=False),
+)
+
+
+# --- Plan keys and run events (migration 0004) -----------------------------------------------
+
+plan_keys_t = Table(
+    "plan_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("secret_hex", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+run_events_t = Table(
+    "run_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("platform", String(60), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_run_events_run", "run_id", "seq"),
 )
 
 
@@ -295,6 +322,7 @@ class RunRecord:
     status: str
     started_at: str
     finished_at: str | None
+    plan_mac: str = ""  # the plan's signature (adoffboard.signing), checked before a resume
 
     def plan(self) -> Plan:
         """The applied plan, rebuilt from its saved JSON (without the file envelope keys)."""
@@ -328,6 +356,18 @@ class Attestation:
     by: str
     note: str
     at: str
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Something that happened to a run besides its writes (see migration 0004)."""
+
+    run_id: str
+    at: str
+    kind: str
+    by: str
+    platform: str
+    detail: str
 
 
 class VerificationSummary(NamedTuple):
@@ -547,8 +587,10 @@ class Store:
 
     # -- runs
 
-    def create_run(self, plan: Plan, *, plan_path: str = "", change_request: str = "") -> str:
-        """Record the start of applying `plan`; returns the new run id (status "running")."""
+    def create_run(self, plan: Plan, *, plan_path: str = "", change_request: str = "",
+                   plan_mac: str = "") -> str:
+        """Record the start of applying `plan`; returns the new run id (status "running").
+        `plan_mac` is the plan's signature, checked again when the run is resumed."""
         now = self._clock.now().astimezone(dt.UTC)
         row = {
             "client": plan.client,
@@ -560,6 +602,7 @@ class Store:
             "change_request": change_request,
             "status": "running",
             "started_at": now.isoformat(timespec="seconds"),
+            "plan_mac": plan_mac,
         }
         for _ in range(5):  # 16M ids a day: a collision is rare, and just means draw again
             run_id = f"r-{now:%Y%m%d}-{secrets.token_hex(3)}"
@@ -730,9 +773,11 @@ class Store:
     # -- verify and manual tasks
 
     def save_verification(
-        self, run_id: str | None, client: str, runbook: str, checks: Sequence[Check]
+        self, run_id: str | None, client: str, runbook: str, checks: Sequence[Check],
+        *, kind: str = "verify",
     ) -> int:
-        """Keep a verify pass (with or without a run); returns its id."""
+        """Keep a verify pass (with or without a run; `kind` "pre-removal" for the check a run
+        makes before removing the agency's access); returns its id."""
         counts = Counter(str(c.status) for c in checks)
         with self._transaction(write=True) as conn:
             if run_id is not None:
@@ -745,6 +790,7 @@ class Store:
                     at=self._now(),
                     counts_json=_dump(dict(counts)),
                     checks_json=_dump([c.to_dict() for c in checks]),
+                    kind=kind,
                 )
             )
             key = result.inserted_primary_key
@@ -766,15 +812,18 @@ class Store:
         ]
 
     def pre_removal_checks(self, run_id: str) -> list[Check]:
-        """The run's first verify pass: the one taken before the agency's access was removed."""
-        query = (
-            select(verifications_t.c.checks_json)
-            .where(verifications_t.c.run_id == run_id)
-            .order_by(verifications_t.c.id)
-            .limit(1)
-        )
+        """The run's latest check before the agency's access was removed (a resume that finished
+        held removals made a newer one); for runs recorded before passes had a kind, their
+        first pass."""
+        mine = verifications_t.c.run_id == run_id
+        latest = (select(verifications_t.c.checks_json)
+                  .where(mine, verifications_t.c.kind == "pre-removal")
+                  .order_by(verifications_t.c.id.desc()).limit(1))
+        legacy = (select(verifications_t.c.checks_json)
+                  .where(mine, verifications_t.c.kind.is_(None))
+                  .order_by(verifications_t.c.id).limit(1))
         with self._transaction() as conn:
-            raw = conn.execute(query).scalar()
+            raw = conn.execute(latest).scalar() or conn.execute(legacy).scalar()
         return [
             Check(**{**c, "status": CheckStatus(c["status"]), "evidence": tuple(c["evidence"])})
             for c in (_load(raw) or [])
@@ -804,6 +853,45 @@ class Store:
         with self._transaction() as conn:
             rows = conn.execute(query).mappings().all()
         return {r["step_id"]: Attestation(r["by"], r["note"], r["at"]) for r in rows}
+
+    # -- plan signing key and run events
+
+    def plan_key(self) -> bytes:
+        """The workspace's plan-signing secret, created on first use (adoffboard.signing).
+
+        It never leaves the store: plans carry only signatures made with it. Two processes
+        creating it at once both end up with the one row that won the insert.
+        """
+        for _ in range(2):
+            with self._transaction() as conn:
+                found = conn.execute(
+                    select(plan_keys_t.c.secret_hex).where(plan_keys_t.c.name == "plans")
+                ).scalar_one_or_none()
+            if found:
+                return bytes.fromhex(found)
+            try:
+                with self._transaction(write=True) as conn:
+                    conn.execute(insert(plan_keys_t).values(
+                        name="plans", secret_hex=secrets.token_hex(32), created_at=self._now()))
+            except _Conflict:
+                continue
+        raise StoreError("could not create the plan-signing key; try again")
+
+    def add_run_event(self, run_id: str, kind: str, detail: str, *, by: str = "",
+                      platform: str = "") -> None:
+        with self._transaction(write=True, durable=True) as conn:
+            _require_run(conn, run_id)
+            conn.execute(insert(run_events_t).values(
+                run_id=run_id, at=self._now(), kind=kind, by=by, platform=platform,
+                detail=detail))
+
+    def run_events(self, run_id: str) -> list[RunEvent]:
+        query = select(run_events_t).where(run_events_t.c.run_id == run_id).order_by(
+            run_events_t.c.seq)
+        with self._transaction() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [RunEvent(r["run_id"], r["at"], r["kind"], r["by"], r["platform"], r["detail"])
+                for r in rows]
 
     # -- the per-client lock
 
@@ -900,6 +988,7 @@ def _run_record(row: Any) -> RunRecord:
         status=row["status"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        plan_mac=row.get("plan_mac") or "",
     )
 
 

@@ -29,6 +29,10 @@ class ConnectorInfo:
     # when not empty, only changes to these entity types are restorable (e.g. Sheets cells, not
     # the rows a cancellation deletes or appends): the others are reported as not restored
     restorable_entities: frozenset[str] = frozenset()
+    # the vendor modules its connector imports while it works: imported by `build` in the
+    # calling (main) thread, since two first imports of shared Google packages racing in the
+    # engine's platform threads can deadlock
+    sdk: tuple[str, ...] = ()
 
     def restores(self, change: Change) -> bool:
         """Whether `restore` can put this change back."""
@@ -42,6 +46,12 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Google Ads",
         module="adoffboard.connectors.google_ads",
         cls="GoogleAdsConnector",
+        sdk=("google.oauth2.credentials", "google.ads.googleads.client",
+             "google.ads.googleads.errors",
+             "google.ads.googleads.v26.errors.types.errors",
+             "google.ads.googleads.v26.services.services.google_ads_service",
+             "google.ads.googleads.v26.services.services.customer_client_link_service",
+             "google.ads.googleads.v26.services.services.customer_manager_link_service"),
         manifest_key="google_ads",
         actions={
             "pause_campaigns": Phase.ADS,
@@ -58,6 +68,8 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Microsoft Advertising",
         module="adoffboard.connectors.microsoft_ads",
         cls="MicrosoftAdsConnector",
+        sdk=("bingads.authorization", "bingads.service_client", "openapi_client",
+             "openapi_client.rest", "openapi_client.exceptions", "urllib3"),
         manifest_key="microsoft_ads",
         actions={
             "pause_campaigns": Phase.ADS,
@@ -70,6 +82,10 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Meta (Facebook) Ads",
         module="adoffboard.connectors.meta",
         cls="MetaConnector",
+        sdk=("facebook_business.api", "facebook_business.session", "facebook_business.exceptions",
+             "facebook_business.adobjects.adaccount", "facebook_business.adobjects.business",
+             "facebook_business.adobjects.adrule", "facebook_business.adobjects.adset",
+             "facebook_business.adobjects.campaign"),
         manifest_key="meta",
         actions={
             "pause_campaigns": Phase.ADS,
@@ -83,6 +99,9 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Google Analytics",
         module="adoffboard.connectors.ga4",
         cls="GA4Connector",
+        sdk=("google.oauth2.credentials", "google.oauth2.service_account",
+             "google.analytics.admin_v1alpha", "google.api_core.exceptions",
+             "google.auth.exceptions"),
         manifest_key="ga4",
         actions={"remove_access": Phase.ACCESS},
     ),
@@ -91,6 +110,12 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Google Search Console",
         module="adoffboard.connectors.search_console",
         cls="SearchConsoleConnector",
+        sdk=("google.oauth2.credentials",
+             "google.oauth2.service_account",
+             "google_auth_httplib2",
+             "googleapiclient.discovery",
+             "googleapiclient.errors",
+             "googleapiclient.http"),
         manifest_key="search_console",
         actions={"remove_access": Phase.ACCESS},
     ),
@@ -99,6 +124,12 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Google Tag Manager",
         module="adoffboard.connectors.tag_manager",
         cls="TagManagerConnector",
+        sdk=("google.oauth2.credentials",
+             "google.oauth2.service_account",
+             "google_auth_httplib2",
+             "googleapiclient.discovery",
+             "googleapiclient.errors",
+             "googleapiclient.http"),
         manifest_key="tag_manager",
         actions={"remove_access": Phase.ACCESS},
     ),
@@ -107,6 +138,12 @@ REGISTRY: dict[str, ConnectorInfo] = {
         title="Google Sheets",
         module="adoffboard.connectors.sheets",
         cls="SheetsConnector",
+        sdk=("google.oauth2.credentials",
+             "google.oauth2.service_account",
+             "google_auth_httplib2",
+             "googleapiclient.discovery",
+             "googleapiclient.errors",
+             "googleapiclient.http"),
         manifest_key="trackers",
         actions={
             "remove_row": Phase.VISIBILITY,
@@ -153,7 +190,11 @@ def info(platform: str) -> ConnectorInfo:
 
 
 def build(platform: str, ctx: ConnectorContext) -> Connector:
+    """The platform's connector; its module and vendor SDK imported here, in the caller's
+    thread (see `ConnectorInfo.sdk`)."""
     entry = info(platform)
     module = import_module(entry.module)
+    for name in entry.sdk:
+        import_module(name)
     connector: Connector = getattr(module, entry.cls)(ctx)
     return connector

@@ -161,5 +161,10 @@ class Connector(ABC):
         checks)."""
         return _equal(change, live, target)
 
+    def same_target(self, change: Change, planned: Any, expected: Any) -> bool:
+        """Whether a plan's after-value `planned` is the one its step plans now (`expected`):
+        apply refuses a change whose target differs (an altered plan)."""
+        return bool(planned == expected) or self.same_value(change, planned, expected)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release channels and sessions."""

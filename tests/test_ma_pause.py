@@ -152,7 +152,7 @@ def test_restoring_an_ma_cancellation_puts_back_cells_but_never_rows(
     tracker_rows = sandbox.sheets.rows("ma_client_tracker")
     planner_rows = sandbox.sheets.rows("planner")
 
-    restored = cli("--json", "restore", run_id, "--yes")
+    restored = cli("--json", "restore", run_id, "--as", "mia", "--yes")
     assert restored.exit_code in (EXIT_OK, EXIT_DRIFT, EXIT_VERIFY_PENDING), restored.output
     # the removed rows stay removed and the appended rows stay: only listed for people
     assert sandbox.sheets.rows("ma_client_tracker") == tracker_rows

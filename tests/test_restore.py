@@ -74,11 +74,11 @@ def test_restore_run_puts_back_a_cancellation_and_is_idempotent(
     original = google_ads_values(sandbox)
     _, cancelled = run(cli, "-r", "sem-cancellation")
     assert sandbox.google_ads.state.client_link(MCC, CID).hidden is True
-    result = cli("--json", "restore", cancelled["run_id"], "--yes")
+    result = cli("--json", "restore", cancelled["run_id"], "--as", "sam", "--yes")
     assert result.exit_code == EXIT_OK, result.output
     assert google_ads_values(sandbox) == original
     writes = len(sandbox.log.mutating())
-    again = cli("--json", "restore", cancelled["run_id"], "--yes")
+    again = cli("--json", "restore", cancelled["run_id"], "--as", "sam", "--yes")
     assert again.exit_code == EXIT_OK, again.output
     assert {c["outcome"]["status"] for c in outcomes(json.loads(again.output))} == {"already"}
     assert len(sandbox.log.mutating()) == writes
@@ -104,7 +104,7 @@ def test_access_removals_are_not_restored(cli: Cli, sandbox: Sandbox, workspace)
     assert any(n.startswith("not restored: Summit Digital Agency access") for n in restore.notes)
     # with the link ended the account cannot be read: one line, nothing sent
     writes = len(sandbox.log.mutating())
-    refused = cli("restore", cancelled["run_id"], "--yes")
+    refused = cli("restore", cancelled["run_id"], "--as", "sam", "--yes")
     assert refused.exit_code == 5 and len(refused.output.strip().splitlines()) == 1
     assert len(sandbox.log.mutating()) == writes
     assert sandbox.google_ads.state.manager_link(CID, MCC).status == "INACTIVE"
@@ -115,5 +115,5 @@ def test_unpause_without_a_pause_is_refused(cli: Cli, sandbox: Sandbox) -> None:
     assert result.exit_code == EXIT_INPUT
     assert "no applied sem-pause run to restore" in result.output
     assert sandbox.log.mutating() == []
-    unknown = cli("restore", "r-nope", "--yes")
+    unknown = cli("restore", "r-nope", "--as", "sam", "--yes")
     assert unknown.exit_code == EXIT_INPUT and "Traceback" not in unknown.output

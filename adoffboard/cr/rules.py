@@ -29,11 +29,7 @@ from adoffboard.cr.model import (
     Content,
     SaveAttempt,
 )
-from adoffboard.errors import AdoffboardError, InputError
-
-
-class NotPermitted(AdoffboardError):
-    """The change request rules refuse this action for this person now; nothing was changed."""
+from adoffboard.errors import InputError, NotPermitted
 
 
 @dataclass(frozen=True)

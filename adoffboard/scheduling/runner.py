@@ -217,9 +217,15 @@ class Scheduler:
                                    None)
         plan = make_plan(self.env, row.client, row.runbook, scope, day, change_request=ref,
                          store=self.store, inputs=request_inputs(self.store, self.ws, ref, None))
-        path = save_plan(plan, self.ws.root / "plans" / f"{plan.plan_id}.json")
+        path = save_plan(plan, self.ws.root / "plans" / f"{plan.plan_id}.json",
+                         self.store.plan_key())
         result = apply_plan(self.env, plan, self.store, plan_path=str(path), holder=self.holder,
                             lock_held=True)
+        if result.error is not None:  # the run's report says what stopped it; retry decides
+            from adoffboard.reports import write_reports
+
+            write_reports(result.report, self.ws.reports_dir)
+            raise result.error
         checked = verify(self.env, self.store, row.client, run_id=result.run_id)
         return result.run_id, result, checked
 
