@@ -5,8 +5,9 @@ Reads: `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sh
 restore writes back exactly what was there). Writes, per tracker: `values.update` of one cell
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
-write re-reads its tab first and locates the client's rows in that fresh read; a removal never
-uses the row number of the plan. (Sheets has no conditional delete: a row inserted above the
+write (each cell, each append, each tracker's batch of deletes) re-reads its tab right before it
+is sent and locates the client's rows by the key column in that fresh read; no write uses the
+row number of the plan. (Sheets has no conditional delete: a row inserted above the
 client's in the instant between that read and the delete would still shift it; the window is one
 round trip, and the journal keeps the row range each delete targeted.)
 
@@ -14,6 +15,15 @@ Exact restore (`ma-unpause`, `adoffboard restore RUN`) covers `set_cell` only: t
 change writes the snapshotted value back where the cell still holds what adoffboard wrote, and
 `live_values` reads the cells again for verify. Rows a cancellation removed or appended are not
 restored (`restorable_entities` in the registry): the restore lists them for people.
+
+No write is repeated blindly: a delete by position, an append and a cell write all do damage
+when they land twice (someone else's row deleted, a row added twice, a value written into
+someone else's row). Each is sent once (`execute(num_retries=0)` over `WriteOnceHttp`, which
+keeps httplib2 from resending a write whose reply went missing); after any transient failure -
+a 5xx, a timeout, a dropped connection, whose effect is unknown - the connector waits (at least
+the timeout, when no reply came), reads the tab again and decides: found done, the write landed
+(applied, "its reply was lost"); still to do, it is sent again, to the client's row where it is
+now. A write still in flight longer than that wait can still land after the read that decides.
 
 Sheets answers writes without a request id; the journal keeps, in its place, the range each write
 touched: `updatedRange` as the API reported it for values writes, the deleted rows' range (from
