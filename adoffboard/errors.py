@@ -10,6 +10,7 @@
     ├── AuthError             credentials missing, unresolvable or refused
     ├── PlatformError         the platform refused the request: retrying will not help
     │   └── TransientError    throttled or unavailable: retry after `retry_after` seconds
+    │       └── OutcomeUnknown  sent, never answered: read again before sending again
     ├── StoreError            the state store refused (conflict, lock held, schema)
     │   └── ClientLocked      another person or scheduler is running this client right now
     └── NotPermitted          the workspace's rules refuse this person this action (role, order)
@@ -70,6 +71,12 @@ class TransientError(PlatformError):
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(TransientError):
+    """No answer to a request that was sent (a timeout, a connection dropped mid-reply): the
+    platform may have carried it out. A write that is not idempotent is never sent again on this
+    alone: the caller reads the target again and decides (`retry.send_unrepeatable`)."""
 
 
 class StoreError(AdoffboardError):

@@ -1,16 +1,22 @@
 """One retry policy for every connector: retry only `TransientError`, honour the platform's
-retry delay when it gives one, otherwise back off exponentially; sleep on the injected clock."""
+retry delay when it gives one, otherwise back off exponentially; sleep on the injected clock.
+
+`call_with_retry` repeats the same request: for reads and idempotent writes (set a status, a
+delete by id whose repeat is "already gone"). A write that is not idempotent goes through
+`send_unrepeatable` instead: read again, then decide."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from adoffboard.clock import Clock
-from adoffboard.errors import TransientError
+from adoffboard.errors import OutcomeUnknown, TransientError
 
 T = TypeVar("T")
+R = TypeVar("R")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -45,3 +51,51 @@ def call_with_retry(
                 on_retry(attempt, exc, wait)
             clock.sleep(wait)
             attempt += 1
+
+
+@dataclass(frozen=True)
+class Send(Generic[R]):
+    """What `prepare` returns when a fresh read says the write is still to do: the request,
+    built from that read (positions are taken from it, never from an earlier one)."""
+
+    request: Callable[[], R]
+
+
+def send_unrepeatable(
+    prepare: Callable[[bool], Send[R] | S],
+    policy: RetryPolicy,
+    clock: Clock,
+    on_retry: Callable[[int, TransientError, float], None] | None = None,
+) -> R | S:
+    """Send a write that must not be repeated blindly (an append, a delete by position).
+
+    `prepare(unknown)` reads the target afresh and returns either `Send(request)` or what it
+    found instead (done, gone, drifted). After a transient failure the write's effect is
+    unknown (a 5xx, a timeout, a dropped connection may all come after it landed), so nothing
+    is resent on that alone: the loop waits, calls `prepare(True)` - `unknown` lets it report a
+    write it finds done as landed rather than as already there - and sends again only when that
+    read says the write is still to do. The wait after an unanswered request (`OutcomeUnknown`)
+    is at least the request's own timeout, to give a write still in flight the time to land
+    before the read that decides. When attempts run out, a last read still settles it; if even
+    that one finds the write undone, the last error is raised.
+    """
+    sends, unknown = 0, False
+    last: TransientError | None = None
+    while True:
+        step = prepare(unknown)
+        if not isinstance(step, Send):
+            return step
+        if last is not None and sends >= policy.attempts:
+            raise last
+        sends += 1
+        try:
+            return step.request()
+        except TransientError as exc:
+            last = exc
+            wait = policy.delay(sends, exc)
+            if isinstance(exc, OutcomeUnknown):
+                wait = max(wait, policy.timeout)
+            if on_retry is not None and sends < policy.attempts:
+                on_retry(sends, exc, wait)
+            clock.sleep(wait)
+            unknown = True

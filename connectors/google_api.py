@@ -10,11 +10,14 @@
 - `GoogleCalls`: every round trip counted, retried on the injected clock, optionally throttled.
 
 Google's client libraries retry nothing here: `execute(num_retries=0)` and `retry=None`, so that
-every wait goes through `adoffboard.retry` and the injected clock.
+every wait goes through `adoffboard.retry` and the injected clock; `WriteOnceHttp` keeps httplib2
+from resending a write whose reply went missing. The writes of these connectors are deletes by
+resource name, whose repeat answers 404 (`Gone`, counted as done): `GoogleCalls` may retry them.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import re
@@ -122,6 +125,47 @@ class ReadOnlyHttp(httplib2.Http):  # type: ignore[misc]
         return super().request(uri, method, *args, **kwargs)
 
 
+class ReplyLost(ConnectionError):
+    """A write was sent and the connection closed before any reply: it may have landed."""
+
+
+class _NoResend:
+    """An `http.client` connection, for one write: a reply that never came is an error.
+
+    httplib2 sends a request a second time, whatever its method, when the first reply is
+    missing (`BadStatusLine`, `ResponseNotReady`: it takes them for a stale keep-alive
+    connection). For a write that may already have landed, that is a blind retry; this turns the
+    missing reply into `ReplyLost`, which httplib2 raises as it is.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def getresponse(self) -> Any:
+        try:
+            return self._conn.getresponse()
+        except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
+            raise ReplyLost(f"no reply to a write ({type(exc).__name__})") from exc
+
+
+class WriteOnceHttp(httplib2.Http):  # type: ignore[misc]
+    """The transport for writes: each write leaves the process at most once per call.
+
+    `googleapiclient` retries nothing with `execute(num_retries=0)` (its own loop resends any
+    method on timeouts, resets, 5xx and 429 when asked to); httplib2 still resends a request
+    whose reply went missing, which `_NoResend` stops for every method but GET/HEAD.
+    """
+
+    def _conn_request(self, conn: Any, request_uri: str, method: str, body: Any,
+                      headers: Any) -> Any:
+        if method.upper() not in SAFE_METHODS:
+            conn = _NoResend(conn)
+        return super()._conn_request(conn, request_uri, method, body, headers)
+
+
 class ReadOnlyAdapter(requests.adapters.HTTPAdapter):
     """A requests adapter that sends GET/HEAD only (mounted on the GA4 SDK's session)."""
 
@@ -153,7 +197,7 @@ def build_service(api: str, version: str, *, creds: Any, root: str, read_only: b
     from googleapiclient.discovery import build
 
     inner = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri(creds)) if read_only \
-        else httplib2.Http(timeout=timeout)
+        else WriteOnceHttp(timeout=timeout)
     http = google_auth_httplib2.AuthorizedHttp(creds, http=inner)
     options = {"api_endpoint": root} if root else None
     return build(api, version, http=http, client_options=options, static_discovery=True,

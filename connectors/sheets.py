@@ -5,8 +5,9 @@ Reads: `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sh
 restore writes back exactly what was there). Writes, per tracker: `values.update` of one cell
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
-write re-reads its tab first and locates the client's rows in that fresh read; a removal never
-uses the row number of the plan. (Sheets has no conditional delete: a row inserted above the
+write (each cell, each append, each tracker's batch of deletes) re-reads its tab right before it
+is sent and locates the client's rows by the key column in that fresh read; no write uses the
+row number of the plan. (Sheets has no conditional delete: a row inserted above the
 client's in the instant between that read and the delete would still shift it; the window is one
 round trip, and the journal keeps the row range each delete targeted.)
 
@@ -14,6 +15,15 @@ Exact restore (`ma-unpause`, `adoffboard restore RUN`) covers `set_cell` only: t
 change writes the snapshotted value back where the cell still holds what adoffboard wrote, and
 `live_values` reads the cells again for verify. Rows a cancellation removed or appended are not
 restored (`restorable_entities` in the registry): the restore lists them for people.
+
+No write is repeated blindly: a delete by position, an append and a cell write all do damage
+when they land twice (someone else's row deleted, a row added twice, a value written into
+someone else's row). Each is sent once (`execute(num_retries=0)` over `WriteOnceHttp`, which
+keeps httplib2 from resending a write whose reply went missing); after any transient failure -
+a 5xx, a timeout, a dropped connection, whose effect is unknown - the connector waits (at least
+the timeout, when no reply came), reads the tab again and decides: found done, the write landed
+(applied, "its reply was lost"); still to do, it is sent again, to the client's row where it is
+now. A write still in flight longer than that wait can still land after the read that decides.
 
 Sheets answers writes without a request id; the journal keeps, in its place, the range each write
 touched: `updatedRange` as the API reported it for values writes, the deleted rows' range (from
@@ -42,11 +52,13 @@ from adoffboard.connectors.base import (
     StepDraft,
     Verdict,
 )
+from adoffboard.connectors.google_api import WriteOnceHttp
 from adoffboard.connectors.sheets_errors import translate
 from adoffboard.connectors.sheets_model import (
     PLANNERS,
     PLATFORM,
     ClientFacts,
+    Located,
     SheetsState,
     Tab,
     find_appended,
@@ -58,12 +70,13 @@ from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
 from adoffboard.restore import is_restore
-from adoffboard.retry import call_with_retry
+from adoffboard.retry import Send, call_with_retry, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 KIND_ORDER = {"cell": 0, "append": 1, "remove": 2}  # removals last: they shift rows
+LOST_REPLY = "its reply was lost; a fresh read shows it done"
 
 
 def quote_tab(tab: str) -> str:
@@ -155,7 +168,7 @@ class SheetsConnector(Connector):
             creds, token_uri = self._credentials()
             timeout = self.ctx.retry.timeout
             raw = ReadOnlyHttp(timeout=timeout, token_uri=token_uri) if self.ctx.read_only \
-                else httplib2.Http(timeout=timeout)
+                else WriteOnceHttp(timeout=timeout)
             self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
             options = {"api_endpoint": endpoint} if endpoint else None
             self._service = build("sheets", "v4", http=self._http, client_options=options,
@@ -253,13 +266,12 @@ class SheetsConnector(Connector):
             mine = [c for c in changes if _tracker(c) == name]
             for kind in sorted({_kind(c) for c in mine}, key=KIND_ORDER.__getitem__):
                 batch = [c for c in mine if _kind(c) == kind]
-                tab = self._fresh(name)
-                if kind == "cell":
-                    outcomes += self._apply_cells(tab, batch, journal)
-                elif kind == "append":
-                    outcomes += self._apply_appends(tab, batch, journal)
-                else:
-                    outcomes += self._apply_removals(tab, batch, journal)
+                if kind == "remove":
+                    outcomes += self._apply_removals(name, batch, journal)
+                    continue
+                for ch in batch:
+                    judge = _judge_cell if kind == "cell" else _judge_append
+                    outcomes.append(self._apply_one(name, ch, judge, journal))
         return outcomes
 
     def _fresh(self, name: str) -> Tab:
@@ -267,109 +279,94 @@ class SheetsConnector(Connector):
         old = self._state.tabs[name]
         return self._read_tab(name, old.spreadsheet_title, old.sheet_id, old.key)
 
-    def _apply_cells(self, tab: Tab, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        rows = tab.client_rows()
-        for ch in changes:
-            n, col = _cell_of(tab, ch)
-            if n >= len(rows) or col is None:
-                # a restore has nowhere to put the value back: someone else's change, left alone
-                settled = Outcome(ch.id, OutcomeStatus.DRIFT if is_restore(ch)
-                                  else OutcomeStatus.ALREADY,
-                                  message=f"{tab.label} no longer lists {tab.key!r}")
-            else:
-                live = tab.cell(rows[n], col)
-                if same_value(live, ch.after):
-                    settled = Outcome(ch.id, OutcomeStatus.ALREADY, live=live)
-                elif live != ch.before and not (is_restore(ch) and same_value(live, ch.before)):
-                    # (a restore's before is what adoffboard wrote, which the sheet may show as a
-                    # number or a formatted date: the same value, not someone else's change)
-                    settled = Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
-                                      message=f"live value {live!r} differs from planned "
-                                              f"{ch.before!r}")
-                else:
-                    cell = f"{quote_tab(tab.config.tab)}!{column_letter(col)}" \
-                           f"{tab.sheet_row(rows[n])}"
-                    journal.intend([ch])
-                    outcome = self._send(ch, _update_cell(tab, cell, ch.after))
-                    journal.record([outcome])
-                    outcomes.append(outcome)
-                    continue
-            journal.record([settled])
-            outcomes.append(settled)
-        return outcomes
-
-    def _apply_appends(self, tab: Tab, changes: Sequence[Change],
-                       journal: Journal) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for ch in changes:
-            wanted = ch.after["values"]
-            found = find_appended(tab, wanted)
-            if found is not None:
-                settled = Outcome(ch.id, OutcomeStatus.ALREADY, live=tab.values(found),
-                                  message=f"row {tab.sheet_row(found)} already records it")
-                journal.record([settled])
-                outcomes.append(settled)
-                continue
-            row = [wanted.get(h, "") if h else "" for h in tab.headers]
-            while row and row[-1] == "":
-                row.pop()
-            target = f"{quote_tab(tab.config.tab)}!A1"
-            journal.intend([ch])
-            outcome = self._send(ch, _append_row(tab, target, row))
-            journal.record([outcome])
-            outcomes.append(outcome)
-        return outcomes
-
-    def _apply_removals(self, tab: Tab, changes: Sequence[Change],
-                        journal: Journal) -> list[Outcome]:
-        located = locate_rows(tab, changes)
-        settled, to_send = [], []
-        for ch in changes:
-            where = located[ch.id]
-            if where.index is not None:
-                to_send.append(ch)
-            elif where.drift:
-                settled.append(Outcome(ch.id, OutcomeStatus.DRIFT, live=where.live,
-                                       message=where.drift))
-            else:
-                settled.append(Outcome(ch.id, OutcomeStatus.ALREADY, live=None,
-                                       message=f"{tab.label} no longer lists {tab.key!r}"))
-        if settled:
-            journal.record(settled)
-        if not to_send:
-            return settled
-        # deleted bottom-up, so that each deletion leaves the rows still to delete in place
-        order = sorted(to_send, key=lambda c: located[c.id].index or 0, reverse=True)
-        requests = [{"deleteDimension": {"range": {
-            "sheetId": tab.sheet_id, "dimension": "ROWS",
-            "startIndex": tab.sheet_row(located[c.id].index or 0) - 1,
-            "endIndex": tab.sheet_row(located[c.id].index or 0)}}} for c in order]
-        journal.intend(order)
+    def _send_once(self, request: Callable[[Any], Any]) -> Any:
+        """One write, sent once: neither the client library nor httplib2 repeats it
+        (`execute(num_retries=0)`, `WriteOnceHttp`); only `_write` decides to send it again."""
+        api = self._api()
+        self.calls["write"] += 1
         try:
-            self._call("write", lambda api: api.spreadsheets().batchUpdate(
-                spreadsheetId=tab.config.spreadsheet_id, body={"requests": requests}))
+            return request(api).execute(num_retries=0) or {}
+        except DryRunViolation:
+            raise
+        except Exception as exc:  # HttpError, httplib2 and socket errors: translated
+            raise translate(exc) from exc
+
+    def _write(self, prepare: Callable[[bool], Send[Any] | T]) -> Any | T:
+        """A write that is never repeated blindly: `prepare` re-reads the tab before every
+        send, and after a failure whose effect is unknown decides whether it landed."""
+        return send_unrepeatable(
+            prepare, self.ctx.retry, self.ctx.clock,
+            on_retry=lambda n, e, wait: self.ctx.progress(
+                f"Google Sheets: {e} - reading the tab again in {wait:.1f}s before deciding"))
+
+    def _apply_one(self, name: str, ch: Change, judge: Judge, journal: Journal) -> Outcome:
+        """A cell write or an append: re-read the tab, locate the client's row, then write (or
+        find it done, gone or drifted); after a lost reply, the same again."""
+        intended = False
+
+        def prepare(unknown: bool) -> Send[Any] | Outcome:
+            nonlocal intended
+            tab = self._fresh(name)
+            found = judge(tab, ch, unknown)
+            if isinstance(found, Outcome):
+                return found
+            if not intended:
+                journal.intend([ch])
+                intended = True
+            return Send(lambda: self._send_once(found))
+
+        try:
+            result = self._write(prepare)
+        except PlatformError as exc:
+            result = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
+                             request_id=exc.request_id or "")
+        if not isinstance(result, Outcome):
+            updated = (result.get("updates") or result).get("updatedRange", "")
+            result = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=str(updated))
+        journal.record([result])
+        return result
+
+    def _apply_removals(self, name: str, changes: Sequence[Change],
+                        journal: Journal) -> list[Outcome]:
+        """One atomic batchUpdate of the client's rows, located again in a fresh read right
+        before each send; after a lost reply, a row found gone is the delete that landed."""
+        targeted: dict[str, int] = {}  # change id -> sheet row of the last request sent
+        sent: list[Change] = []
+        settled: dict[str, Outcome] = {}
+
+        def prepare(unknown: bool) -> Send[Any] | None:
+            tab = self._fresh(name)
+            located = locate_rows(tab, changes)
+            settled.clear()
+            for ch in changes:
+                if located[ch.id].index is None:
+                    settled[ch.id] = _removal_settled(tab, ch, located[ch.id], targeted)
+            order = sorted((c for c in changes if c.id not in settled),
+                           key=lambda c: located[c.id].index or 0, reverse=True)
+            if not order:
+                return None
+            journal.intend([c for c in order if c.id not in targeted])
+            targeted.update({c.id: tab.sheet_row(located[c.id].index or 0) for c in order})
+            sent[:] = order
+            return Send(lambda: self._send_once(_delete_rows(tab, [targeted[c.id]
+                                                                   for c in order])))
+
+        try:
+            reply = self._write(prepare)
         except PlatformError as exc:
             failed = [Outcome(c.id, OutcomeStatus.FAILED, message=str(exc),
-                              request_id=exc.request_id or "") for c in order]
-            journal.record(failed)
-            return settled + failed
-        done = []
-        for c in order:
-            row = tab.sheet_row(located[c.id].index or 0)
-            done.append(Outcome(c.id, OutcomeStatus.APPLIED, live=None, message=_moved(c, row),
-                                request_id=f"{quote_tab(tab.config.tab)}!{row}:{row}"))
+                              request_id=exc.request_id or "") for c in sent]
+            done = [*settled.values(), *failed]
+            journal.record(done)
+            return done
+        assert self._state is not None
+        tab = self._state.tabs[name]
+        deleted = [] if reply is None else [
+            Outcome(c.id, OutcomeStatus.APPLIED, live=None, message=_moved(c, targeted[c.id]),
+                    request_id=_row_range(tab, targeted[c.id])) for c in sent]
+        done = [*settled.values(), *deleted]
         journal.record(done)
-        return settled + done
-
-    def _send(self, ch: Change, request: Callable[[Any], Any]) -> Outcome:
-        try:
-            response = self._call("write", request) or {}
-        except PlatformError as exc:
-            return Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                           request_id=exc.request_id or "")
-        updated = (response.get("updates") or response).get("updatedRange", "")
-        return Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=str(updated))
+        return done
 
     # --- verification -------------------------------------------------------------------------
 
@@ -407,6 +404,82 @@ class SheetsConnector(Connector):
             for conn in list(getattr(self._http.http, "connections", {}).values()):
                 conn.close()
         self._service = self._http = None
+
+
+# --- deciding from a fresh read (pure) ------------------------------------------------------------
+
+Judge = Callable[[Tab, Change, bool], "Outcome | Callable[[Any], Any]"]
+
+
+def _judge_cell(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any], Any]:
+    """A `set_cell` change against a fresh read: the request that writes the client's cell
+    where it is now, or the outcome when there is nothing to write. `unknown`: an earlier
+    request's effect is unknown, so the value found in place is that request having landed."""
+    rows = tab.client_rows()
+    n, col = _cell_of(tab, ch)
+    if n >= len(rows) or col is None:
+        # a restore has nowhere to put the value back: someone else's change, left alone
+        return Outcome(ch.id, OutcomeStatus.DRIFT if is_restore(ch) else OutcomeStatus.ALREADY,
+                       message=f"{tab.label} no longer lists {tab.key!r}")
+    live = tab.cell(rows[n], col)
+    if same_value(live, ch.after):
+        if unknown:
+            return Outcome(ch.id, OutcomeStatus.APPLIED, live=live, message=LOST_REPLY)
+        return Outcome(ch.id, OutcomeStatus.ALREADY, live=live)
+    if live != ch.before and not (is_restore(ch) and same_value(live, ch.before)):
+        # (a restore's before is what adoffboard wrote, which the sheet may show as a number
+        # or a formatted date: the same value, not someone else's change)
+        return Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
+                       message=f"live value {live!r} differs from planned {ch.before!r}")
+    cell = f"{quote_tab(tab.config.tab)}!{column_letter(col)}{tab.sheet_row(rows[n])}"
+    return _update_cell(tab, cell, ch.after)
+
+
+def _judge_append(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any], Any]:
+    """An `append_row` change against a fresh read: the append, or the row that records it."""
+    wanted = ch.after["values"]
+    found = find_appended(tab, wanted)
+    if found is not None:
+        where = f"row {tab.sheet_row(found)} records it"
+        return Outcome(ch.id, OutcomeStatus.APPLIED if unknown else OutcomeStatus.ALREADY,
+                       live=tab.values(found),
+                       message=f"{where}: {LOST_REPLY}" if unknown else f"{where} already")
+    row = [wanted.get(h, "") if h else "" for h in tab.headers]
+    while row and row[-1] == "":
+        row.pop()
+    return _append_row(tab, f"{quote_tab(tab.config.tab)}!A1", row)
+
+
+def _removal_settled(tab: Tab, ch: Change, where: Located,
+                     targeted: Mapping[str, int]) -> Outcome:
+    """A planned removal with no client row left to delete: drift, gone before adoffboard
+    sent anything, or gone because an earlier request, whose reply was lost, landed."""
+    if where.drift:
+        return Outcome(ch.id, OutcomeStatus.DRIFT, live=where.live, message=where.drift)
+    if ch.id in targeted:
+        row = targeted[ch.id]
+        return Outcome(ch.id, OutcomeStatus.APPLIED, live=None,
+                       message=f"{_moved(ch, row)}: {LOST_REPLY}",
+                       request_id=_row_range(tab, row))
+    return Outcome(ch.id, OutcomeStatus.ALREADY, live=None,
+                   message=f"{tab.label} no longer lists {tab.key!r}")
+
+
+def _row_range(tab: Tab, row: int) -> str:
+    return f"{quote_tab(tab.config.tab)}!{row}:{row}"
+
+
+def _delete_rows(tab: Tab, rows: Sequence[int]) -> Callable[[Any], Any]:
+    """One batchUpdate deleting sheet rows `rows`, listed bottom-up so that each deletion
+    leaves the rows still to delete in place."""
+    requests = [{"deleteDimension": {"range": {
+        "sheetId": tab.sheet_id, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}}}
+        for row in rows]
+
+    def request(api: Any) -> Any:
+        return api.spreadsheets().batchUpdate(spreadsheetId=tab.config.spreadsheet_id,
+                                              body={"requests": requests})
+    return request
 
 
 def _get_spreadsheet(spreadsheet_id: str) -> Callable[[Any], Any]:

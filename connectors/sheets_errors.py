@@ -1,7 +1,10 @@
 """Google API errors (`googleapiclient.errors.HttpError`, httplib2 and socket errors) mapped to
 adoffboard's tree, by what the caller should do.
 
-    429, 5xx, 403 rate limits, timeouts, refused connections  -> TransientError (retry)
+    429, 5xx, 403 rate limits, refused connections             -> TransientError (retry)
+    timeouts, connections dropped before the reply             -> OutcomeUnknown (a transient
+                                                                  error whose request may have
+                                                                  landed: writes read again)
     401, 403 (any other reason), a failed token refresh        -> AuthError
     everything else (400 bad range, protected cell, 404, ...)  -> PlatformError
 
@@ -13,11 +16,12 @@ from a `Retry-After` header or a `google.rpc.RetryInfo` detail.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 from typing import Any
 
-from adoffboard.errors import AuthError, PlatformError, TransientError
+from adoffboard.errors import AuthError, OutcomeUnknown, PlatformError, TransientError
 
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED",
                           "RESOURCE_EXHAUSTED"})
@@ -78,8 +82,11 @@ def translate(exc: Exception) -> Exception:
         if status in (401, 403):
             return AuthError(f"Google Sheets refused access: {message}")
         return PlatformError(text)
-    if isinstance(exc, socket.timeout | TimeoutError | ConnectionError):
+    if isinstance(exc, ConnectionRefusedError):  # nothing was sent
         return TransientError(f"Google Sheets unreachable: {type(exc).__name__}")
+    if isinstance(exc, socket.timeout | TimeoutError | ConnectionError | http.client.HTTPException):
+        return OutcomeUnknown(f"Google Sheets did not answer ({type(exc).__name__}): the "
+                              "request may have been carried out")
     import httplib2
 
     if isinstance(exc, httplib2.HttpLib2Error | OSError):

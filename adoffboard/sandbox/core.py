@@ -28,8 +28,12 @@ FAULT_KINDS = frozenset(
         "unavailable",  # transient transport error
         "partial_failure",  # one operation, chosen by `match`, fails; the rest succeed
         "timeout",  # sleep longer than the client's deadline
+        "late_reply",  # carry the request out at once, then hold its reply latency_ms
+        "lost_reply",  # carry the request out, then close the connection without a reply
     }
 )
+# faults that let the request land and spoil only its reply (the client cannot tell it landed)
+AFTER_KINDS = frozenset({"late_reply", "lost_reply"})
 
 
 @dataclass

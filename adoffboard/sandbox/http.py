@@ -6,7 +6,9 @@ in the shared `RequestLog` (operation name, whether it mutates, the account, nev
 string or body, where the tokens travel), asks the shared `FaultPlan` once per request, sleeps for
 latency faults and lets the subclass turn every other fault into its platform's error
 (`fault_response`). Partial-failure rules are handed to the route's handler (`request.faults`),
-which fails the one entity they match.
+which fails the one entity they match. Two faults let the request land and spoil only its
+answer: `late_reply` holds it `latency_ms` (the client times out), `lost_reply` closes the
+connection without it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
+from adoffboard.sandbox.core import AFTER_KINDS, FaultPlan, FaultRule, LoggedRequest, RequestLog
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Response:
     body: Any = None  # JSON-serialised unless bytes or str
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    drop: bool = False  # close the connection without answering (a `lost_reply` fault)
 
     def encode(self) -> bytes:
         if self.body is None:
@@ -168,15 +171,21 @@ class HttpStandIn:
                                   parse_qs(split.query, keep_blank_values=True),
                                   {k: v for k, v in self.headers.items()}, body)
                 response = standin.dispatch(request)
+                if response.drop:
+                    self.close_connection = True
+                    return
                 payload = response.encode()
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
+                try:
+                    self.send_response(response.status)
+                    self.send_header("Content-Type", response.content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in response.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting (late_reply)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
@@ -216,7 +225,8 @@ class HttpStandIn:
         rules = self.faults.take(self.platform, route.op, account)
         FaultPlan.delay(rules)
         request.faults = [r for r in rules if r.kind == "partial_failure"]
-        blocking = [r for r in rules if r.kind not in ("latency", "partial_failure")]
+        blocking = [r for r in rules
+                    if r.kind not in ("latency", "partial_failure", *AFTER_KINDS)]
         if blocking:
             rule = blocking[0]
             if rule.kind == "timeout":
@@ -228,7 +238,19 @@ class HttpStandIn:
             response = route.handler(request)
         except Exception as exc:  # a stand-in bug must answer, not hang the client
             response = Response(500, {"error": f"stand-in error: {type(exc).__name__}: {exc}"})
-        self.log.finish(entry, str(response.status))
+        return self._spoil_reply(entry, response, [r for r in rules if r.kind in AFTER_KINDS])
+
+    def _spoil_reply(self, entry: LoggedRequest, response: Response,
+                     rules: list[FaultRule]) -> Response:
+        """The request has been carried out: a `late_reply` holds its answer, a `lost_reply`
+        drops it (the connection closes unanswered)."""
+        for rule in rules:
+            if rule.kind == "late_reply":
+                time.sleep(rule.latency_ms / 1000.0)
+        if any(r.kind == "lost_reply" for r in rules):
+            self.log.finish(entry, str(response.status), "lost_reply")
+            return Response(response.status, drop=True)
+        self.log.finish(entry, str(response.status), rules[0].kind if rules else "")
         return response
 
     def _match(self, request: Request) -> tuple[Route | None, dict[str, str]]:

@@ -17,7 +17,10 @@ deleting rows shifts the rows below up, as in Sheets. The bearer token must be p
 Faults: `resource_exhausted` -> 429 RESOURCE_EXHAUSTED with a RetryInfo detail (or, with
 `match: {http_status: "403"}`, the older 403 rateLimitExceeded); `internal` -> 500;
 `unavailable` -> 503; `partial_failure` with `match: {resource: row, id: <text>}` makes every
-write touching a row that holds that text fail as a protected range does (400).
+write touching a row that holds that text fail as a protected range does (400); `late_reply`
+carries a write out at once and holds its answer `latency_ms` (the client times out although the
+write landed); `lost_reply` carries it out and closes the connection unanswered; `latency` holds
+the request before carrying it out (it lands while the client is already giving up).
 
 Scenario section:
 
