@@ -521,5 +521,10 @@ def resend_export(root: Path, notifications: NotificationsSection, clock: Clock,
         raise SafetyRefusal(f"{record.problem}: not sending a file that no longer matches its "
                             "record; plan and apply the export again")
     decided = decide_resend(root, record, by, now)
-    email = export_email(root, decided, manifest.name, manifest.account_manager.email)
-    return send_export_once(root, notifications, clock, decided, email)
+    am = manifest.account_manager
+    email = export_email(root, decided, manifest.name, am.email)
+    try:
+        return send_export_once(root, notifications, clock, decided, email)
+    except EmailInDoubt as exc:
+        raise EmailInDoubt(in_doubt_text(exc.record, manifest.slug, f"{am.name} <{am.email}>"),
+                           exc.record) from exc

@@ -251,6 +251,8 @@ def test_email_failure_is_retried_by_a_second_apply_without_a_new_export(sandbox
     conn, changes, [failed], _ = export(sandbox, tmp_path)
     assert failed.status == OutcomeStatus.FAILED and "email" in failed.message
     [csv_file] = (tmp_path / "exports").glob("*.csv")
+    # refused by the server every time: surely not sent, so the intent is dropped
+    assert json.loads(csv_file.with_suffix(".json").read_text())["sending_at"] == ""
     written = csv_file.stat().st_mtime_ns
     assert conn.verify("export_contacts", {}, conn.read_state(manifest())).status == \
         CheckStatus.FAIL  # written, not emailed
