@@ -310,10 +310,12 @@ class SharpSpringConnector(Connector):
         email = export_email(self.ctx.workspace_root, record, st.client_name, st.am_email)
         try:
             done = send_export_once(self.ctx.workspace_root, self.ctx.notifications,
-                                    self.ctx.clock, record, email)
+                                    self.ctx.clock, record, email, read_only=self.ctx.read_only)
         except EmailInDoubt as exc:
             return Outcome(ch.id, OutcomeStatus.FAILED, live=export_status(exc.record, None),
                            message=in_doubt_text(exc.record, st.client, st.account_manager))
+        except DryRunViolation:
+            raise
         except AdoffboardError as exc:
             return Outcome(ch.id, OutcomeStatus.FAILED,
                            message=f"exported {record.rows} contacts to {where}, but the email "
@@ -473,13 +475,16 @@ def export_email(root: Path, record: ExportRecord, client_name: str, to: str) ->
 
 
 def send_export_once(root: Path, notifications: NotificationsSection, clock: Clock,
-                     record: ExportRecord, email: Email) -> ExportRecord:
+                     record: ExportRecord, email: Email, *,
+                     read_only: bool = False) -> ExportRecord:
     """Email the export with its intent journaled first; returns the record marked emailed.
 
     Raises `EmailInDoubt` when it may have gone (the intent stays for a person), or the
     delivery's error when it surely did not (the intent is dropped: a resume sends it again).
     A process killed in between leaves the intent too, which the next run reads as in doubt.
     """
+    if read_only:
+        raise DryRunViolation(f"read-only run: {EXPORTS_DIR}/{record.file} is not emailed")
     mailer = Mailer(notifications, workspace_root=root, read_only=False, clock=clock)
     msg = mailer.build(email)
     sending = mark_sending(root, record, tuple(email.recipients), str(msg["Message-ID"]),
