@@ -632,6 +632,35 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
 
 @main.command()
 @click.argument("client")
+@click.option("--as", "who", required=True,
+              help="Who decides: a key, name or email from [people] holding the export step's "
+                   "owner role, or the client's Account Manager.")
+@click.option("--received", is_flag=True,
+              help="The Account Manager confirmed the email in doubt arrived: record it, send "
+                   "nothing.")
+@pass_ctx
+def resend(c: Ctx, client: str, who: str, received: bool) -> None:
+    """Settle a SharpSpring export email that may have been sent: send it once more, or record
+    that it arrived (--received). Apply and resume never send such an email again on their own.
+    """
+    from adoffboard.resend import resend as do_resend
+
+    record = do_resend(c.workspace, c.store, client, who, received=received)
+    decision = record.decisions[-1]
+    if c.as_json:
+        emit_json({"client": client, "file": record.file, "rows": record.rows,
+                   "sha256": record.sha256, "emailed_to": list(record.emailed_to),
+                   "message_id": record.message_id, "emailed_at": record.emailed_at,
+                   "decision": decision})
+        return
+    what = "Recorded as received" if received else "Sent again"
+    click.echo(f"{what}: exports/{record.file} ({record.rows} contacts) to "
+               f"{', '.join(record.emailed_to)}, by {decision['by']} at {decision['at']}. "
+               f"Next: adoffboard verify {client}")
+
+
+@main.command()
+@click.argument("client")
 @click.option("-n", "--limit", default=20, show_default=True)
 @pass_ctx
 def history(c: Ctx, client: str, limit: int) -> None:

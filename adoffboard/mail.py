@@ -4,6 +4,14 @@
 unless told otherwise: a dry run that reaches `send` raises `DryRunViolation` before a socket is
 opened. Temporary SMTP refusals (4xx, a dropped connection) are retried on the injected clock;
 permanent ones (5xx) are not. The password is a credential reference, resolved only when sending.
+
+Retrying is only safe while the server cannot have taken the message. Once the DATA command has
+gone out, a lost connection or a timeout leaves the delivery in doubt: the server may have
+accepted the message and lost only its answer. That raises `DeliveryInDoubt` and is never retried,
+so a caller that must send at most once (an export carrying client data) can journal its intent
+before `deliver` (`build` gives the Message-ID first) and leave the decision to a person. An
+explicit refusal (a 4xx or 5xx answer) means the server did not take the message. Once the server
+has answered 250, the message is sent, whatever happens to the QUIT that follows.
 """
 
 from __future__ import annotations
@@ -13,12 +21,16 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import NotificationsSection
 from adoffboard.credentials import resolve
 from adoffboard.errors import DryRunViolation, InputError, PlatformError, TransientError
 from adoffboard.retry import RetryPolicy, call_with_retry
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,24 @@ class Email:
     @property
     def recipients(self) -> list[str]:
         return list(dict.fromkeys([*self.to, *self.cc]))
+
+
+class DeliveryInDoubt(PlatformError):
+    """The message was transmitted but the server's answer never came: it may have been sent."""
+
+
+class _Session(smtplib.SMTP):
+    """`smtplib.SMTP` that remembers whether the DATA command went out (see the module doc)."""
+
+    data_started = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+class _SessionSSL(_Session, smtplib.SMTP_SSL):
+    """The same over implicit TLS (`smtp_ssl`)."""
 
 
 @dataclass(frozen=True)
@@ -79,23 +109,29 @@ class Mailer:
     def send(self, email: Email) -> Sent:
         if self.read_only:
             raise DryRunViolation(f"email {email.subject!r} not sent: this is a dry run")
-        msg = self.build(email)
-        recipients = email.recipients
+        return self.deliver(self.build(email), email.recipients)
+
+    def deliver(self, msg: EmailMessage, recipients: list[str]) -> Sent:
+        """Send a built message; raises `DeliveryInDoubt` (not retried) when it may have gone."""
+        if self.read_only:
+            raise DryRunViolation(f"email {msg['Subject']!r} not sent: this is a dry run")
         call_with_retry(lambda: self._deliver(msg, recipients), self.retry, self.clock)
         return Sent(str(msg["Message-ID"]), tuple(recipients))
 
     def _deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
         s = self.settings
         where = f"{s.smtp_host}:{s.smtp_port}"
+        smtp: _Session | None = None
+        refused: dict[str, tuple[int, bytes]] | None = None
         try:
-            cls = smtplib.SMTP_SSL if s.smtp_ssl else smtplib.SMTP
-            with cls(s.smtp_host, s.smtp_port, timeout=self.retry.timeout) as smtp:
-                if s.smtp_starttls and not s.smtp_ssl:
-                    smtp.starttls()
-                if s.smtp_username:
-                    password = resolve(s.smtp_password, base=self.root).value
-                    smtp.login(s.smtp_username, password)
-                refused = smtp.send_message(msg, to_addrs=recipients)
+            cls = _SessionSSL if s.smtp_ssl else _Session
+            smtp = cls(s.smtp_host, s.smtp_port, timeout=self.retry.timeout)
+            if s.smtp_starttls and not s.smtp_ssl:
+                smtp.starttls()
+            if s.smtp_username:
+                password = resolve(s.smtp_password, base=self.root).value
+                smtp.login(s.smtp_username, password)
+            refused = smtp.send_message(msg, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PlatformError(f"SMTP {where} refused every recipient: "
                                 f"{', '.join(sorted(exc.recipients))}") from exc
@@ -105,8 +141,31 @@ class Mailer:
                 raise TransientError(text) from exc
             raise PlatformError(text) from exc
         except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            _raise_if_in_doubt(smtp, where, exc)
             raise TransientError(f"SMTP {where} unreachable: {type(exc).__name__}") from exc
         except OSError as exc:
+            _raise_if_in_doubt(smtp, where, exc)
             raise TransientError(f"SMTP {where} unreachable: {exc.strerror or exc}") from exc
+        finally:
+            if smtp is not None:
+                _end_session(smtp, answered=refused is not None)
         if refused:
             raise PlatformError(f"SMTP {where} refused: {', '.join(sorted(refused))}")
+
+
+def _raise_if_in_doubt(smtp: _Session | None, where: str, exc: BaseException) -> None:
+    if smtp is not None and smtp.data_started:
+        raise DeliveryInDoubt(f"SMTP {where} did not answer after the message was transmitted "
+                              f"({type(exc).__name__}): it may have been delivered") from exc
+
+
+def _end_session(smtp: smtplib.SMTP, *, answered: bool) -> None:
+    """QUIT after an answered DATA (its fate is settled: a failing QUIT changes nothing), else
+    just close: a server that stopped answering would only make QUIT wait its timeout too."""
+    if not answered:
+        smtp.close()
+        return
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

@@ -13,10 +13,19 @@ client-side on the injected clock; error 107 is retried after a second) and a da
 The export is modelled as one change (`contact_list.final_export`): the plan shows how many
 contacts will be exported and to whom they go; apply writes the CSV and its record under
 `exports/` and emails the file; verify passes while the CSV still matches its record and the
-live count still equals the exported one. SharpSpring has no method that names the API account
-itself, so the tenant guard is the account id: the configured key must belong to the manifest's
-account (`account_id` setting), and requests name that account only. Deactivating the account
-has no API: it stays a manual step, after this one.
+live count still equals the exported one.
+
+The email carries the client's contacts, so it is sent at most once. Its intent is journaled in
+the export's record, on disk, before the SMTP exchange starts (`send_export_once`). An intent
+without a recorded success (the process was killed mid-exchange, or the server never answered
+after the message went out) means the email may have reached the Account Manager: apply and
+resume then send nothing and say so, verify reports it MANUAL-PENDING, and a person settles it
+with `adoffboard resend CLIENT --as PERSON` (send it again) or `--received` (it did arrive).
+
+SharpSpring has no method that names the API account itself, so the tenant guard is the account
+id: the configured key must belong to the manifest's account (`account_id` setting), and requests
+name that account only. Deactivating the account has no API: it stays a manual step, after this
+one.
 """
 
 from __future__ import annotations
@@ -24,11 +33,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from adoffboard.config import Manifest, SharpSpringSettings
+from adoffboard.clock import Clock
+from adoffboard.config import Manifest, NotificationsSection, SharpSpringSettings
 from adoffboard.connectors.base import (
     ActionSpec,
     Connector,
@@ -48,19 +59,28 @@ from adoffboard.connectors.http_common import (
 from adoffboard.connectors.sharpspring_export import (
     EXPORTS_DIR,
     ExportRecord,
+    confirm_received,
+    decide_resend,
     latest_record,
     mark_emailed,
+    mark_in_doubt,
+    mark_not_sent,
+    mark_sending,
     write_export,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
+    AdoffboardError,
     AuthError,
     DryRunViolation,
     InputError,
+    NotFound,
     PlatformError,
+    SafetyRefusal,
     TenantMismatch,
     TransientError,
 )
+from adoffboard.mail import Attachment, DeliveryInDoubt, Email, Mailer
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 from adoffboard.retry import call_with_retry
 
@@ -84,6 +104,8 @@ class ContactsState:
 
 def export_status(record: ExportRecord | None, live_count: int | None) -> str:
     """What the live situation says about the final export, in the plan's own words."""
+    if record is not None and record.in_doubt:
+        return f"exported {record.rows} contacts, email may have been sent at {record.sending_at}"
     if record is None or not record.intact or (live_count is not None and
                                                record.rows != live_count):
         return "not exported"
@@ -247,6 +269,13 @@ class SharpSpringConnector(Connector):
         if self._state is None:
             raise InputError("SharpSpring: read_state must run before apply")
         st = self._state
+        record = latest_record(self.ctx.workspace_root, st.client, st.account_id)
+        if record is not None and record.in_doubt:
+            # Never a second send on a resume or a new apply: a person decides (`resend`).
+            waiting = Outcome(ch.id, OutcomeStatus.FAILED, live=export_status(record, None),
+                              message=in_doubt_text(record, st.client, st.account_manager))
+            journal.record([waiting])
+            return waiting
         try:
             leads = self._leads()
         except PlatformError as exc:
@@ -254,7 +283,6 @@ class SharpSpringConnector(Connector):
                              message=f"{exc} (nothing written, nothing sent)")
             journal.record([failed])
             return failed
-        record = latest_record(self.ctx.workspace_root, st.client, st.account_id)
         status = export_status(record, len(leads))
         target = f"exported {len(leads)} contacts, emailed to {st.am_email}"
         if status == target:
@@ -272,8 +300,6 @@ class SharpSpringConnector(Connector):
         return outcome
 
     def _email(self, ch: Change, record: ExportRecord) -> Outcome:
-        from adoffboard.mail import Attachment, Email, Mailer
-
         st = self._state
         assert st is not None
         where = f"{EXPORTS_DIR}/{record.file}"
@@ -281,31 +307,23 @@ class SharpSpringConnector(Connector):
             return Outcome(ch.id, OutcomeStatus.FAILED,
                            message=f"exported {record.rows} contacts to {where}, but no "
                                    "[notifications] SMTP settings to email it")
-        data = (self.ctx.workspace_root / EXPORTS_DIR / record.file).read_bytes()
-        mailer = Mailer(self.ctx.notifications, workspace_root=self.ctx.workspace_root,
-                        read_only=self.ctx.read_only, clock=self.ctx.clock)
-        email = Email(
-            to=(st.am_email,),
-            subject=f"Final SharpSpring export: {st.client_name} ({record.rows} contacts)",
-            body=(f"Attached is the final export of {st.client_name}'s SharpSpring contacts "
-                  f"(account {st.account_id}): {record.rows} contacts, every field.\n\n"
-                  f"File: {record.file}\nSHA-256: {record.sha256}\n"
-                  f"Exported: {record.exported_at}\n\n"
-                  "The SharpSpring account will be deactivated after this export."),
-            attachments=(Attachment(record.file, data, "text/csv"),),
-        )
+        email = export_email(self.ctx.workspace_root, record, st.client_name, st.am_email)
         try:
-            sent = mailer.send(email)
-        except PlatformError as exc:
+            done = send_export_once(self.ctx.workspace_root, self.ctx.notifications,
+                                    self.ctx.clock, record, email, read_only=self.ctx.read_only)
+        except EmailInDoubt as exc:
+            return Outcome(ch.id, OutcomeStatus.FAILED, live=export_status(exc.record, None),
+                           message=in_doubt_text(exc.record, st.client, st.account_manager))
+        except DryRunViolation:
+            raise
+        except AdoffboardError as exc:
             return Outcome(ch.id, OutcomeStatus.FAILED,
                            message=f"exported {record.rows} contacts to {where}, but the email "
                                    f"to {st.am_email} failed: {exc} (resume sends it again)")
-        done = mark_emailed(self.ctx.workspace_root, record, sent.recipients, sent.message_id,
-                            self.ctx.clock.now().isoformat(timespec="seconds"))
         return Outcome(ch.id, OutcomeStatus.APPLIED, live=export_status(done, done.rows),
                        message=f"{done.rows} contacts -> {where} (sha256 {done.sha256[:12]}), "
                                f"emailed to {st.account_manager}",
-                       request_id=sent.message_id)
+                       request_id=done.message_id)
 
     # --- verification -------------------------------------------------------------------------
 
@@ -330,6 +348,13 @@ class SharpSpringConnector(Connector):
 
 def plan_export(state: ContactsState, step_id: str) -> StepDraft:
     rec = state.export
+    if rec is not None and rec.in_doubt:
+        doubt = (f"{in_doubt_text(rec, state.client, state.account_manager)}; apply will not "
+                 "send it again",)
+        if state.live_count is None:
+            return StepDraft(notes=doubt)
+        return StepDraft(_export_change(state, step_id, export_status(rec, None)).changes,
+                         notes=doubt)
     if state.live_count is None:
         assert rec is not None
         return StepDraft(notes=(f"the account no longer answers the API ({state.unreachable}); "
@@ -340,6 +365,12 @@ def plan_export(state: ContactsState, step_id: str) -> StepDraft:
         assert rec is not None
         return StepDraft(notes=(f"final export already done on {rec.exported_at[:10]}: "
                                 f"{EXPORTS_DIR}/{rec.file}",))
+    return _export_change(state, step_id, before)
+
+
+def _export_change(state: ContactsState, step_id: str, before: str) -> StepDraft:
+    assert state.live_count is not None
+    after = f"exported {state.live_count} contacts, emailed to {state.am_email}"
     notes = ("SharpSpring names no account through its API: the account is identified by its "
              "account id",)
     return StepDraft((
@@ -371,11 +402,16 @@ def verify_export(state: ContactsState) -> Verdict:
     if not rec.intact:
         return Verdict(CheckStatus.FAIL, rec.problem)
     where = f"{EXPORTS_DIR}/{rec.file}"
+    if rec.in_doubt:
+        return Verdict(CheckStatus.MANUAL_PENDING,
+                       in_doubt_text(rec, state.client, state.account_manager),
+                       (f"sha256 {rec.sha256}", f"message {rec.sending_message_id}"))
     if not rec.emailed:
         return Verdict(CheckStatus.FAIL, f"{where} was written but not emailed to "
                                          f"{state.account_manager}: resume the run to send it")
     done = (f"{rec.rows} contacts exported on {rec.exported_at[:10]} to {where} "
-            f"(sha256 {rec.sha256[:12]}), emailed to {', '.join(rec.emailed_to)}")
+            f"(sha256 {rec.sha256[:12]}{_neutralised_note(rec)}), emailed to "
+            f"{', '.join(rec.emailed_to)}{_decision_note(rec)}")
     evidence = (f"sha256 {rec.sha256}", f"message {rec.message_id}")
     if state.live_count is None:
         return Verdict(CheckStatus.PASS, f"{done}; the account no longer answers the API, "
@@ -385,3 +421,120 @@ def verify_export(state: ContactsState) -> Verdict:
                                          f"the export of {rec.exported_at[:10]}: export again",
                        evidence)
     return Verdict(CheckStatus.PASS, f"{done}; live count matches", evidence)
+
+
+def _neutralised_note(rec: ExportRecord) -> str:
+    if not rec.neutralised_cells:
+        return ""
+    return f", {rec.neutralised_cells} formula-like cells neutralised with a leading quote"
+
+
+def _decision_note(rec: ExportRecord) -> str:
+    if not rec.decisions:
+        return ""
+    last = rec.decisions[-1]
+    what = "sent again" if last.get("decision") == "resend" else "confirmed received"
+    return f" ({what} by {last.get('by', '?')} at {last.get('at', '?')})"
+
+
+# --- the email, at most once ----------------------------------------------------------------
+
+
+def in_doubt_text(rec: ExportRecord, client: str, account_manager: str) -> str:
+    """What apply, resume and verify say about an email that may have gone out."""
+    return (f"the email of {EXPORTS_DIR}/{rec.file} ({rec.rows} contacts) to "
+            f"{', '.join(rec.sending_to)} may have been sent at {rec.sending_at} "
+            f"({rec.doubt_reason}): check with {account_manager}, then "
+            f"`adoffboard resend {client} --as PERSON` to send it again, or "
+            f"`adoffboard resend {client} --as PERSON --received` if it arrived")
+
+
+class EmailInDoubt(PlatformError):
+    """The export's email may have been sent; `record` keeps the intent for a person to settle."""
+
+    def __init__(self, message: str, record: ExportRecord) -> None:
+        super().__init__(message)
+        self.record = record
+
+
+def export_email(root: Path, record: ExportRecord, client_name: str, to: str) -> Email:
+    """The email that carries the export: the CSV as written, its SHA-256 and what was
+    neutralised, so the Account Manager can check the file and read it right."""
+    data = (root / EXPORTS_DIR / record.file).read_bytes()
+    neutralised = ""
+    if record.neutralised_cells:
+        neutralised = (f"\n{record.neutralised_cells} cells that a spreadsheet would run as "
+                       "formulas (beginning with = + - @, a tab or a carriage return; phone "
+                       "numbers such as +1-262-555-0100 too) start with a single quote ('), "
+                       "so they open as text.\n")
+    return Email(
+        to=(to,),
+        subject=f"Final SharpSpring export: {client_name} ({record.rows} contacts)",
+        body=(f"Attached is the final export of {client_name}'s SharpSpring contacts "
+              f"(account {record.account_id}): {record.rows} contacts, every field.\n\n"
+              f"File: {record.file}\nSHA-256: {record.sha256}\n"
+              f"Exported: {record.exported_at}\n{neutralised}\n"
+              "The SharpSpring account will be deactivated after this export."),
+        attachments=(Attachment(record.file, data, "text/csv"),),
+    )
+
+
+def send_export_once(root: Path, notifications: NotificationsSection, clock: Clock,
+                     record: ExportRecord, email: Email, *,
+                     read_only: bool = False) -> ExportRecord:
+    """Email the export with its intent journaled first; returns the record marked emailed.
+
+    Raises `EmailInDoubt` when it may have gone (the intent stays for a person), or the
+    delivery's error when it surely did not (the intent is dropped: a resume sends it again).
+    A process killed in between leaves the intent too, which the next run reads as in doubt.
+    """
+    if read_only:
+        raise DryRunViolation(f"read-only run: {EXPORTS_DIR}/{record.file} is not emailed")
+    mailer = Mailer(notifications, workspace_root=root, read_only=False, clock=clock)
+    msg = mailer.build(email)
+    sending = mark_sending(root, record, tuple(email.recipients), str(msg["Message-ID"]),
+                           clock.now().isoformat(timespec="seconds"))
+    try:
+        sent = mailer.deliver(msg, email.recipients)
+    except DeliveryInDoubt as exc:
+        doubtful = mark_in_doubt(root, sending, "the SMTP server did not answer after the "
+                                                "message was transmitted")
+        raise EmailInDoubt(str(exc), doubtful) from exc
+    except AdoffboardError:
+        mark_not_sent(root, sending)
+        raise
+    return mark_emailed(root, sending, sent.recipients, sent.message_id,
+                        clock.now().isoformat(timespec="seconds"))
+
+
+def resend_export(root: Path, notifications: NotificationsSection, clock: Clock,
+                  manifest: Manifest, *, by: str, received: bool = False) -> ExportRecord:
+    """A person's decision on the client's latest export: send it again (once, journaled like
+    the first time), or record that the email in doubt did arrive (`received`)."""
+    if manifest.sharpspring is None:
+        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
+    record = latest_record(root, manifest.slug, manifest.sharpspring.account_id)
+    if record is None:
+        raise NotFound(f"{manifest.slug} has no SharpSpring export on file "
+                       f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)")
+    now = clock.now().isoformat(timespec="seconds")
+    if record.emailed:
+        raise InputError(f"{EXPORTS_DIR}/{record.file} was already emailed to "
+                         f"{', '.join(record.emailed_to)} at {record.emailed_at} (message "
+                         f"{record.message_id}): nothing to settle")
+    if received:
+        if not record.in_doubt:
+            raise InputError(f"--received: no email of {EXPORTS_DIR}/{record.file} is in doubt "
+                             "(it was never sent): run `adoffboard resend` without --received")
+        return confirm_received(root, record, by, now)
+    if not record.intact:
+        raise SafetyRefusal(f"{record.problem}: not sending a file that no longer matches its "
+                            "record; plan and apply the export again")
+    decided = decide_resend(root, record, by, now)
+    am = manifest.account_manager
+    email = export_email(root, decided, manifest.name, am.email)
+    try:
+        return send_export_once(root, notifications, clock, decided, email)
+    except EmailInDoubt as exc:
+        raise EmailInDoubt(in_doubt_text(exc.record, manifest.slug, f"{am.name} <{am.email}>"),
+                           exc.record) from exc

@@ -111,11 +111,16 @@ def test_export_writes_csv_with_rows_and_sha256_and_emails_the_am(sandbox, tmp_p
     assert record["emailed_to"] == [AM] and record["message_id"] == outcome.request_id
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert len(rows) == 1234
-    # every field, values intact (commas, quotes, line breaks, accents), stable column order
+    # every field, values intact (commas, quotes, line breaks, accents), stable column order;
+    # phone numbers (+1-262-...) would be arithmetic to a spreadsheet: they start with a quote
     source = {lead["id"]: lead for lead in generate_leads(1234, 7, ACCOUNT)}
     for row in rows:
         lead = source[row["id"]]
-        assert all(row[k] == str(v) for k, v in lead.items() if k != "accountID")
+        assert row["phoneNumber"] == "'" + lead["phoneNumber"]
+        assert all(row[k] == str(v) for k, v in lead.items()
+                   if k not in ("accountID", "phoneNumber"))
+    assert record["neutralised_cells"] == 1234
+    assert record["neutralised_columns"] == {"phoneNumber": 1234}
     header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert header[:3] == ["id", "accountID", "ownerID"] and header[-1] == "preferred_brand_5f3a1c"
     # the Account Manager got it, as an attachment, byte for byte
@@ -246,6 +251,8 @@ def test_email_failure_is_retried_by_a_second_apply_without_a_new_export(sandbox
     conn, changes, [failed], _ = export(sandbox, tmp_path)
     assert failed.status == OutcomeStatus.FAILED and "email" in failed.message
     [csv_file] = (tmp_path / "exports").glob("*.csv")
+    # refused by the server every time: surely not sent, so the intent is dropped
+    assert json.loads(csv_file.with_suffix(".json").read_text())["sending_at"] == ""
     written = csv_file.stat().st_mtime_ns
     assert conn.verify("export_contacts", {}, conn.read_state(manifest())).status == \
         CheckStatus.FAIL  # written, not emailed
