@@ -1,0 +1,41 @@
+"""Cold starts: platforms are read in parallel threads, and no two of them import a vendor SDK for
+the first time at once (two first imports of shared Google packages racing can deadlock:
+`_DeadlockError` / `ImportError`). Forty fresh processes in a row, each reading Google Ads,
+Google Analytics, Search Console, Tag Manager, Sheets, Trello and Meta at once: all must finish.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from adoffboard.sandbox import Sandbox
+
+COLD_STARTS = 40
+CLIENT = "lakeside-powersports"
+
+
+def test_forty_cold_starts_read_every_platform_in_parallel(workspace: Path,
+                                                           sandbox: Sandbox) -> None:
+    manifest = workspace / "clients" / f"{CLIENT}.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    data.pop("microsoft_ads", None)  # its SDK imports alone for seconds: not what races here
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    exe = shutil.which("adoffboard", path=str(Path(sys.executable).parent)) or "adoffboard"
+    failures = []
+    for n in range(COLD_STARTS):
+        done = subprocess.run(
+            [exe, "-w", str(workspace), "-q", "--json", "verify", CLIENT, "-r",
+             "sem-cancellation", "--scope", "platform"],
+            capture_output=True, text=True, timeout=120, cwd=workspace.parent,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        # 12/13: lines FAIL or wait for people (nothing was applied); anything else is a crash
+        if done.returncode not in (12, 13) or "Error" in done.stderr:
+            failures.append((n, done.returncode, done.stderr.strip()[-300:]))
+    assert failures == [], failures
+    assert sandbox.log.mutating() == []
