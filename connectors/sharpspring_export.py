@@ -15,11 +15,12 @@ import csv
 import hashlib
 import io
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from adoffboard.files import private_dir, write_private
 
 EXPORTS_DIR = "exports"
 RECORD_FORMAT = 1
@@ -96,9 +97,7 @@ def count_rows(data: bytes) -> int:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_private(path, data)  # the contacts are the client's: 0600, in a 0700 folder
 
 
 def exports_dir(workspace_root: Path) -> Path:
@@ -108,7 +107,7 @@ def exports_dir(workspace_root: Path) -> Path:
 def write_export(workspace_root: Path, client: str, account_id: str, date: str, now: str,
                  leads: list[Mapping[str, Any]]) -> tuple[ExportRecord, bytes]:
     folder = exports_dir(workspace_root)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     data, columns = render_csv(leads)
     name = f"{client}-sharpspring-{date}.csv"
     _write_atomically(folder / name, data)

@@ -20,18 +20,31 @@ from adoffboard.cr.model import (
     parse_date,
     parse_departments,
     parse_money,
+    type_name,
 )
 
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "departments": parse_departments,
     "effective_date": lambda f, v: parse_date(f, str(v)),
     "pause_end_date": lambda f, v: parse_date(f, str(v)),
-    "credit_amount": parse_money,
-    "monthly_total": parse_money,
+    "credit_amount": parse_money,  # 0 is allowed: no credit
+    "monthly_total": lambda f, v: parse_money(f, v, positive=True),
     "campaign_budgets": parse_campaign_budgets,
     "escalated": parse_bool,
 }
 _TEXT_FIELDS = ("client", "type", "scope", "addendum_ref", "notes", "crm_ref")
+# The JSON types each field accepts (a CSV cell is always text); anything else is refused by name
+# rather than turned into text ("[1, 2]" as a client's notes).
+_ACCEPTED: dict[str, tuple[type, ...]] = {
+    **{name: (str,) for name in _TEXT_FIELDS},
+    "addendum_ref": (str, int), "crm_ref": (str, int),  # CRM ids are often numbers
+    "effective_date": (str,), "pause_end_date": (str,),
+    "departments": (str, list), "campaign_budgets": (str, list, dict),
+    "credit_amount": (str, int, float), "monthly_total": (str, int, float),
+    "escalated": (str, bool),
+}
+_EXPECTED = {str: "text", int: "a whole number", float: "a number", list: "a list",
+             dict: "an object", bool: "true or false"}
 KNOWN_FIELDS = ("client", "type", "departments", "scope", "effective_date", "pause_end_date",
                 "credit_amount", "monthly_total", "campaign_budgets", "addendum_ref", "notes",
                 "escalated", "crm_ref")
@@ -56,6 +69,9 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
             elif name == "escalated":
                 values[name] = False
             continue
+        if problem := _wrong_type(name, value):
+            problems.append(problem)
+            continue
         if name in _TEXT_FIELDS:
             values[name] = str(value).strip()
             continue
@@ -64,6 +80,18 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
         except FieldProblem as exc:
             problems.append(exc)
     return values, problems
+
+
+def _wrong_type(name: str, value: Any) -> FieldProblem | None:
+    accepted = _ACCEPTED[name]
+    if isinstance(value, bool) and bool not in accepted:
+        pass  # a bool is an int to Python, not to the person who wrote the export
+    elif isinstance(value, accepted):
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            return FieldProblem(name, "expected a list of text values")
+        return None
+    wanted = " or ".join(_EXPECTED[t] for t in accepted)
+    return FieldProblem(name, f"expected {wanted}, got {type_name(value)}")
 
 
 def build_content(values: Mapping[str, Any], base: Content | None = None) -> Content:
