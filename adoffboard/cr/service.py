@@ -167,10 +167,10 @@ class ChangeRequests:
             departments: list[str] | None = None
             try:
                 manifest = self.ws.load_client(client) if client else None
-                if manifest is None:
-                    problems.append(FieldProblem("client", "required: a client slug"))
-                else:
+                if manifest is not None:
                     departments = list(manifest.model.departments)
+                elif not any(p.field == "client" for p in problems):  # not already refused
+                    problems.append(FieldProblem("client", "required: a client slug"))
             except AdoffboardError as exc:
                 problems.append(FieldProblem("client", str(exc)))
             if "departments" not in values and departments:

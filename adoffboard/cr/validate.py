@@ -33,18 +33,19 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "escalated": parse_bool,
 }
 _TEXT_FIELDS = ("client", "type", "scope", "addendum_ref", "notes", "crm_ref")
-# The JSON types each field accepts (a CSV cell is always text); anything else is refused by name
-# rather than turned into text ("[1, 2]" as a client's notes).
-_ACCEPTED: dict[str, tuple[type, ...]] = {
-    **{name: (str,) for name in _TEXT_FIELDS},
-    "addendum_ref": (str, int), "crm_ref": (str, int),  # CRM ids are often numbers
-    "effective_date": (str,), "pause_end_date": (str,),
-    "departments": (str, list), "campaign_budgets": (str, list, dict),
-    "credit_amount": (str, int, float), "monthly_total": (str, int, float),
-    "escalated": (str, bool),
+# The JSON types each field accepts (a CSV cell is always text), and how to say so; anything else
+# is refused by name rather than turned into text ("[1, 2]" as a client's notes).
+_ACCEPTED: dict[str, tuple[tuple[type, ...], str]] = {
+    **{name: ((str,), "text") for name in _TEXT_FIELDS},
+    "addendum_ref": ((str, int), "text"), "crm_ref": ((str, int), "text"),  # ids may be numbers
+    "effective_date": ((str,), "a date as text (YYYY-MM-DD)"),
+    "pause_end_date": ((str,), "a date as text (YYYY-MM-DD)"),
+    "departments": ((str, list), "SEM and/or MA (text or a list of text)"),
+    "campaign_budgets": ((str, list, dict), 'an object like {"Brand": "500.00"}'),
+    "credit_amount": ((str, int, float), "an amount like 250.00"),
+    "monthly_total": ((str, int, float), "an amount like 250.00"),
+    "escalated": ((str, bool), "true or false"),
 }
-_EXPECTED = {str: "text", int: "a whole number", float: "a number", list: "a list",
-             dict: "an object", bool: "true or false"}
 KNOWN_FIELDS = ("client", "type", "departments", "scope", "effective_date", "pause_end_date",
                 "credit_amount", "monthly_total", "campaign_budgets", "addendum_ref", "notes",
                 "escalated", "crm_ref")
@@ -83,15 +84,12 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
 
 
 def _wrong_type(name: str, value: Any) -> FieldProblem | None:
-    accepted = _ACCEPTED[name]
-    if isinstance(value, bool) and bool not in accepted:
-        pass  # a bool is an int to Python, not to the person who wrote the export
-    elif isinstance(value, accepted):
-        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            return FieldProblem(name, "expected a list of text values")
-        return None
-    wanted = " or ".join(_EXPECTED[t] for t in accepted)
-    return FieldProblem(name, f"expected {wanted}, got {type_name(value)}")
+    accepted, wanted = _ACCEPTED[name]
+    fits = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+    odd = [v for v in value if not isinstance(v, str)] if isinstance(value, list) else []
+    if odd:
+        return FieldProblem(name, f"expected {wanted}, got a list holding {type_name(odd[0])}")
+    return None if fits else FieldProblem(name, f"expected {wanted}, got {type_name(value)}")
 
 
 def build_content(values: Mapping[str, Any], base: Content | None = None) -> Content:
