@@ -31,6 +31,9 @@ EXIT_VERIFY_FAIL = 12
 EXIT_VERIFY_PENDING = 13
 EXIT_INTERRUPTED = 130
 
+PRIVATE_UMASK = 0o077  # while a command runs: new files 0600, new folders 0700
+_RAW_ARGS = "adoffboard.raw_args"
+
 EXIT_CODES: list[tuple[str, int]] = [  # most specific first
     ("TransientError", EXIT_TRANSIENT),
     ("PlatformError", EXIT_PLATFORM),
@@ -94,10 +97,18 @@ def exit_code_for(exc: BaseException) -> int:
 class Group(click.Group):
     """Turns adoffboard's exceptions into one-line errors and documented exit codes."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta.setdefault(_RAW_ARGS, list(args))  # the outermost group sees every argument
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from adoffboard.errors import AdoffboardError
 
+        # Files adoffboard writes hold client data: private even where a write path forgets it
+        # (adoffboard.files sets 0600/0700 explicitly); the caller's umask is put back after.
+        umask = os.umask(PRIVATE_UMASK)
         try:
+            _refuse_undecodable(ctx)
             return super().invoke(ctx)
         except AdoffboardError as exc:
             fail(exit_code_for(exc), str(exc))
@@ -112,11 +123,79 @@ class Group(click.Group):
             fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} "
                                 "(set ADOFFBOARD_DEBUG=1 for the traceback)")
         finally:
+            os.umask(umask)
             if isinstance(ctx.obj, Ctx):
                 ctx.obj.close()
 
 
+def _refuse_undecodable(ctx: click.Context) -> None:
+    """An argument that is not valid text (bytes the locale cannot decode) is refused here, in
+    one line, rather than failing deep inside as an encoding error."""
+    from adoffboard.errors import InputError
+
+    for text in ctx.meta.get(_RAW_ARGS, ()):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise InputError(f"argument {shown!r} is not valid UTF-8 text") from None
+        if "\x00" in text:
+            raise InputError(f"argument {text!r} contains a NUL character") from None
+
+
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+class BoundedInt(click.ParamType):
+    """A whole number between `low` and `high`; anything else is bad input (exit 3, one line)
+    rather than a usage error or a number too large for the store."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> int:
+        from adoffboard.errors import InputError
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                number = None
+        where = param.opts[-1] if param is not None and param.opts else "value"
+        if number is None or not self.low <= number <= self.high:
+            raise InputError(f"{where} {value!r} must be a whole number from {self.low} to "
+                             f"{self.high}")
+        return number
+
+
+def plan_output(value: str | None) -> Path | None:
+    """`-o FILE`, refused up front when it cannot be a file (empty, a folder)."""
+    from adoffboard.errors import InputError
+
+    if value is None:
+        return None
+    if not value.strip():
+        raise InputError("-o/--output needs a file name, e.g. plans/lakeside.json")
+    path = Path(value)
+    if path.is_dir() or path.name in ("", ".", ".."):
+        raise InputError(f"-o/--output {value!r} is a folder: give a file name inside it")
+    return path
+
+
+def save_plan_file(the_plan: Any, path: Path, key: bytes | None) -> Path:
+    """Save a plan (signed with `key`), an unwritable path being bad input (one line)."""
+    from adoffboard.engine import save_plan
+    from adoffboard.errors import InputError
+
+    try:
+        return save_plan(the_plan, path, key)  # type: ignore[no-any-return]
+    except OSError as exc:
+        raise InputError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],
@@ -279,18 +358,24 @@ def clients_show(c: Ctx, slug: str) -> None:
 @click.argument("slugs", nargs=-1)
 @pass_ctx
 def clients_validate(c: Ctx, slugs: tuple[str, ...]) -> None:
-    """Validate every manifest (or the ones named) and report every problem at once."""
-    from adoffboard.config import read_manifest
+    """Validate every manifest (or the ones named), each against the others (an account belongs
+    to one client), and the workspace's own runbooks; report every problem at once."""
+    from adoffboard.config import SLUG, read_manifest
+    from adoffboard.errors import InputError, NotFound
+    from adoffboard.runbook import workspace_runbook_problems
 
-    problems = []
+    problems: list[Any] = []
     names = slugs or tuple(c.workspace.client_slugs())
     for slug in names:
+        if not SLUG.match(slug):
+            raise InputError(f"client {slug!r} is not a valid slug (lowercase letters, digits "
+                             "and dashes)")
         path = c.workspace.clients_dir / f"{slug}.yaml"
         if not path.is_file():
-            from adoffboard.errors import NotFound
-
             raise NotFound(f"unknown client {slug!r}")
-        problems += read_manifest(path)[1]
+        manifest, found = read_manifest(path)
+        problems += found if manifest is None else c.workspace.shared_accounts(manifest)
+    problems += workspace_runbook_problems(c.workspace.root)
     if c.as_json:
         emit_json({"checked": list(names), "problems": [p.__dict__ for p in problems]})
     else:
@@ -432,22 +517,23 @@ _CR_HELP = ("Change request the plan carries out (default: the client's latest a
 @click.option("--effective", metavar="YYYY-MM-DD",
               help="Effective date (default: the change request's, else today).")
 @click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", metavar="FILE",
               help="Plan file to write (default: plans/<plan id>.json in the workspace).")
 @budget_change_options
 @pass_ctx
 def plan(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | None,
-         cr_id: str | None, output: Path | None, budget_change: tuple[str, ...],
+         cr_id: str | None, output: str | None, budget_change: tuple[str, ...],
          addendum_ref: str) -> None:
     """Dry run: read live state and write a plan file. Sends no mutating call anywhere."""
-    from adoffboard.engine import save_plan
     from adoffboard.models import Report, ReportKind
 
+    target = plan_output(output)
     with ProgressView(c) as view:
         the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
                                  _inputs(budget_change, addendum_ref))
-    path = save_plan(the_plan, output or c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
-                     _signing_key(c))
+    path = save_plan_file(the_plan,
+                          target or c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
+                          _signing_key(c))
     report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
                                                        for p, n in the_plan.reads.items()})
     paths = _report_paths(c, report)
@@ -547,13 +633,13 @@ def run(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | N
 def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
     """Save and show the plan, check its approval, confirm by the client's name, apply, verify."""
     from adoffboard.cr.gate import require_approved
-    from adoffboard.engine import apply_plan, combined_report, save_plan
+    from adoffboard.engine import apply_plan, combined_report
     from adoffboard.engine import verify as do_verify
     from adoffboard.models import Report, ReportKind
     from adoffboard.runbook import load_runbook
 
-    path = save_plan(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
-                     c.store.plan_key())
+    path = save_plan_file(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
+                          c.store.plan_key())
     if not c.as_json:  # with --json, stdout carries one document: the final report
         render_summary(c, Report(ReportKind.PLAN, the_plan), None)
         if not the_plan.changes:
@@ -661,7 +747,8 @@ def resend(c: Ctx, client: str, who: str, received: bool) -> None:
 
 @main.command()
 @click.argument("client")
-@click.option("-n", "--limit", default=20, show_default=True)
+@click.option("-n", "--limit", type=BoundedInt(1, 10_000), default=20, show_default=True,
+              help="How many runs to show (1 to 10000).")
 @pass_ctx
 def history(c: Ctx, client: str, limit: int) -> None:
     """The client's runs, newest first."""
@@ -767,7 +854,8 @@ def sandbox() -> None:
 @sandbox.command("up")
 @click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Scenario YAML (default: the demo scenario).")
-@click.option("--google-ads-port", type=int, default=0, help="Port (default: any free port).")
+@click.option("--google-ads-port", type=BoundedInt(0, 65535), default=0,
+              help="Port (default: any free port).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Append every request to this JSONL file.")
 @click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path),

@@ -11,11 +11,19 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import time as dt_time
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adoffboard.credentials import check_reference
 from adoffboard.errors import InputError, NotFound
@@ -67,6 +75,12 @@ class ManifestProblems(InputError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Numbers of the workspace file, bounded: a typo (timeout_s = 1e300, attempts = 0) is reported
+# where it was written rather than failing deep inside a connector.
+TimeoutSeconds = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
+Attempts = Annotated[int, Field(ge=1, le=20, strict=True)]
 
 
 def google_ads_id(value: str) -> str:
@@ -177,6 +191,41 @@ class Manifest(_Model):
     trackers: dict[str, str] = Field(default_factory=dict)
 
 
+# The manifest's platform sections: what a runbook step's `if_manifest` may name.
+MANIFEST_PLATFORMS = ("google_ads", "microsoft_ads", "meta", "ga4", "search_console",
+                      "tag_manager", "ninjacat", "fluency", "sharpspring", "trello")
+
+# The fields that name an account only one client may have, by kind: two manifests naming the
+# same one would let one client's offboarding touch the other's account.
+_ACCOUNT_FIELDS: dict[str, tuple[str, str]] = {  # kind -> (section, field)
+    "Google Ads customer": ("google_ads", "customer_id"),
+    "Microsoft Advertising account": ("microsoft_ads", "account_id"),
+    "Meta ad account": ("meta", "ad_account_id"),
+    "GA4 account": ("ga4", "account_id"),
+    "Search Console property": ("search_console", "site_url"),
+    "Tag Manager account": ("tag_manager", "account_id"),
+    "NinjaCat account": ("ninjacat", "account_id"),
+    "Fluency account": ("fluency", "account_id"),
+    "SharpSpring account": ("sharpspring", "account_id"),
+    "Trello card": ("trello", "card_id"),
+}
+
+
+def account_ids(model: Manifest) -> list[tuple[str, str, str]]:
+    """(kind, field path, id) of every account the manifest claims, GA4 properties included."""
+    found = []
+    for kind, (section, name) in _ACCOUNT_FIELDS.items():
+        part = getattr(model, section)
+        value = getattr(part, name, "") if part is not None else ""
+        if value:
+            shown = show_google_ads_id(value) if section == "google_ads" else str(value)
+            found.append((kind, f"{section}.{name}", shown))
+    if model.ga4 is not None:
+        found += [("GA4 property", f"ga4.property_ids.{i}", p)
+                  for i, p in enumerate(model.ga4.property_ids)]
+    return found
+
+
 @dataclass(frozen=True)
 class ClientManifest:
     """A validated manifest and where it came from (its hash binds plans to it)."""
@@ -241,12 +290,29 @@ class ApprovalSection(_Model):
     @field_validator("chain")
     @classmethod
     def _chain_roles(cls, roles: list[str]) -> list[str]:
+        if not roles:
+            raise ValueError("the approval chain is empty: at least one role approves before "
+                             "the processing role, e.g. [\"approver_1\", \"approver_2\"]")
         unknown = sorted(set(roles) - set(ROLES))
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
-        if len(set(roles)) != len(roles):
-            raise ValueError("a role appears twice in the chain")
+        twice = sorted({r for r in roles if roles.count(r) > 1})
+        if twice:
+            raise ValueError(f"role(s) {twice} appear twice in the chain: each approves once")
         return roles
+
+    @model_validator(mode="after")
+    def _distinct_steps(self) -> ApprovalSection:
+        """The finance and processing steps follow the chain: a role in both would approve a
+        request twice, and one role doing both would be a single person's decision."""
+        for name in ("finance_role", "processing_role"):
+            if getattr(self, name) in self.chain:
+                raise ValueError(f"{name} {getattr(self, name)!r} is also in the chain: the "
+                                 "chain's approvers and the finance and processing roles differ")
+        if self.finance_role == self.processing_role:
+            raise ValueError(f"finance_role and processing_role are both "
+                             f"{self.finance_role!r}: they are different steps")
+        return self
 
     @field_validator("finance_role", "processing_role")
     @classmethod
@@ -260,14 +326,15 @@ class NotificationsSection(_Model):
     distribution_list: list[str] = Field(default_factory=list)
     sender: str = "adoffboard@localhost"
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_port: int = Field(default=25, ge=1, le=65535, strict=True)
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_username: str = ""
     smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
     # Change requests: reminders N days before an effective (or pause end) date, to the roles of
     # each department's team.
-    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+    reminder_days: list[Annotated[int, Field(strict=True)]] = Field(
+        default_factory=lambda: [7, 1])
     reminder_roles: dict[str, list[str]] = Field(default_factory=lambda: {
         "SEM": ["sem_specialist", "sem_team_lead"], "MA": ["ma_specialist", "ma_team_lead"]})
 
@@ -306,11 +373,11 @@ class ScheduleSection(_Model):
     """
 
     run_at: str = "06:00"
-    max_attempts: int = Field(default=5, ge=1, le=50)
-    retry_minutes: int = Field(default=15, ge=1, le=1440)
-    retry_max_minutes: int = Field(default=360, ge=1, le=10080)
-    lock_retry_minutes: int = Field(default=5, ge=1, le=1440)
-    poll_seconds: int = Field(default=60, ge=1, le=3600)
+    max_attempts: int = Field(default=5, ge=1, le=50, strict=True)
+    retry_minutes: int = Field(default=15, ge=1, le=1440, strict=True)
+    retry_max_minutes: int = Field(default=360, ge=1, le=10080, strict=True)
+    lock_retry_minutes: int = Field(default=5, ge=1, le=1440, strict=True)
+    poll_seconds: int = Field(default=60, ge=1, le=3600, strict=True)
 
     @field_validator("run_at")
     @classmethod
@@ -336,8 +403,8 @@ class GoogleAdsSettings(_Model):
     client_id: str = ""
     client_secret: str = ""
     refresh_token: str = ""
-    timeout_s: float = 60.0
-    attempts: int = 5
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
 
     @field_validator("developer_token", "access_token", "client_id", "client_secret",
                      "refresh_token")
@@ -360,8 +427,8 @@ class MicrosoftAdsSettings(_Model):
     client_id: str = ""
     client_secret: str = ""
     refresh_token: str = ""
-    timeout_s: float = 60.0
-    attempts: int = Field(default=5, ge=1)
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
 
     @field_validator("developer_token", "access_token", "client_id", "client_secret",
                      "refresh_token")
@@ -380,11 +447,11 @@ class MetaSettings(_Model):
     app_secret: str
     access_token: str
     agency_business_id: str = Field(pattern=r"^\d{1,20}$")  # removed by remove_agency
-    page_size: int = Field(default=500, ge=1, le=5000)
-    max_throttle_wait_s: float = Field(default=900.0, ge=0)
-    slow_down_at_pct: float = Field(default=75.0, gt=0, le=100)
-    timeout_s: float = 60.0
-    attempts: int = 5
+    page_size: int = Field(default=500, ge=1, le=5000, strict=True)
+    max_throttle_wait_s: float = Field(default=900.0, ge=0, le=3600, allow_inf_nan=False)
+    slow_down_at_pct: float = Field(default=75.0, gt=0, le=100, allow_inf_nan=False)
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
 
     @field_validator("app_secret", "access_token")
     @classmethod
@@ -401,8 +468,8 @@ class GoogleApiSettings(_Model):
     endpoint: str = ""  # e.g. http://127.0.0.1:PORT for the sandbox; empty: Google's own host
     access_token: str = ""
     credentials_file: str = ""
-    timeout_s: float = 60.0
-    attempts: int = 5
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
 
     @field_validator("access_token")
     @classmethod
@@ -414,7 +481,7 @@ class GoogleApiSettings(_Model):
 
 class TagManagerSettings(GoogleApiSettings):
     # Tag Manager allows 0.25 requests/s per project: one request every 4 s
-    min_interval_s: float = Field(default=4.0, ge=0.0)
+    min_interval_s: float = Field(default=4.0, ge=0.0, le=60, allow_inf_nan=False)
 
 
 # Values a Google Sheets tracker row may be written from: `{name}` placeholders in templates.
@@ -488,8 +555,8 @@ class SheetsSettings(_Model):
     endpoint: str = ""  # e.g. http://127.0.0.1:8080/ for the sandbox; empty: Google's
     access_token: str = ""  # a reference
     credentials_file: str = ""  # a service-account key file: a path, or env:NAME holding one
-    timeout_s: float = 60.0
-    attempts: int = 5
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
     trackers: dict[str, SheetsTracker] = Field(default_factory=dict)
 
     @field_validator("access_token")
@@ -512,8 +579,8 @@ class TrelloSettings(_Model):
     token: str
     board_id: str = Field(pattern=r"^[0-9a-fA-F]{24}$")  # the SEM QA board (its 24-hex id)
     auth: Literal["header", "query"] = "header"  # OAuth header keeps key and token out of URLs
-    timeout_s: float = 30.0
-    attempts: int = 5
+    timeout_s: TimeoutSeconds = 30.0
+    attempts: Attempts = 5
 
     @field_validator("api_key", "token")
     @classmethod
@@ -528,9 +595,9 @@ class SharpSpringSettings(_Model):
     # workspace can hold every dealer's key (e.g. keyring:adoffboard/sharpspring-{account_id})
     secret_key: str
     account_id: str = ""  # when set, the account the key belongs to: must be the manifest's
-    per_second: int = Field(default=10, ge=1, le=10)
-    timeout_s: float = 60.0
-    attempts: int = 5
+    per_second: int = Field(default=10, ge=1, le=10, strict=True)
+    timeout_s: TimeoutSeconds = 60.0
+    attempts: Attempts = 5
 
     @field_validator("secret_key", "account_id")
     @classmethod
@@ -548,7 +615,8 @@ class HttpEndpoint(_Model):
     method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
     url: str = Field(pattern=r"^https?://[^\s@]+$")
     body: dict[str, Any] | None = None  # JSON; {account_id} is replaced in string values
-    expected_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
+    expected_status: list[Annotated[int, Field(ge=100, le=599, strict=True)]] = Field(
+        default_factory=lambda: [200, 201, 202, 204], min_length=1)
     headers: dict[str, str] = Field(default_factory=dict)  # "Bearer env:TOKEN" or "env:TOKEN"
     verify_url: str = Field(pattern=r"^https?://[^\s@]+$")
     verify_json_path: str = ""  # dotted path in the verify response, e.g. "settings.hold"
@@ -583,8 +651,8 @@ class HttpEndpoint(_Model):
 
 
 class HttpSettings(_Model):
-    timeout_s: float = 30.0
-    attempts: int = 5
+    timeout_s: TimeoutSeconds = 30.0
+    attempts: Attempts = 5
     endpoints: dict[str, HttpEndpoint] = Field(default_factory=dict)
 
 
@@ -657,7 +725,29 @@ class LoadedWorkspace:
         manifest, problems = read_manifest(path)
         if problems or manifest is None:
             raise ManifestProblems(problems)
+        shared = self.shared_accounts(manifest)
+        if shared:
+            raise ManifestProblems(shared)
         return manifest
+
+    def shared_accounts(self, manifest: ClientManifest) -> list[Problem]:
+        """Accounts `manifest` claims that another (valid) manifest claims too. Checked whenever
+        a client is loaded and by `clients validate`: one check, both places."""
+        claims = {(kind, value): field for kind, field, value in account_ids(manifest.model)}
+        problems = []
+        for slug in self.client_slugs():
+            if slug == manifest.slug:
+                continue
+            other, _ = read_manifest(self.clients_dir / f"{slug}.yaml")
+            if other is None:
+                continue  # its own problems are reported when it is loaded or validated
+            for kind, _field, value in account_ids(other.model):
+                if (kind, value) in claims:
+                    problems.append(Problem(
+                        str(manifest.path), claims[kind, value],
+                        f"{kind} {value} is also in {other.path.name} ({other.name})",
+                        "an account belongs to one client: fix the id in one of the manifests"))
+        return problems
 
 
 def _problems_from(exc: ValidationError, file: str, hints: dict[str, str]) -> list[Problem]:
@@ -687,12 +777,49 @@ _MANIFEST_HINTS = {
 
 def read_manifest(path: Path) -> tuple[ClientManifest | None, list[Problem]]:
     """Parse and validate one manifest; return every problem found."""
-    name = str(path)
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw)
     except OSError as exc:
-        return None, [Problem(name, "", f"cannot read: {exc.strerror}")]
+        return None, [Problem(str(path), "", f"cannot read: {exc.strerror}")]
+    manifest, problems = _parse_manifest(raw, str(path))
+    return manifest, list(problems)
+
+
+def read_text(raw: bytes, name: str) -> str:
+    """The text of a workspace file, or InputError naming it when it is not UTF-8 text (a
+    binary file, another encoding) or holds NUL characters."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    if "\x00" in text:
+        raise InputError(f"{name}: not a text file (it contains NUL characters)")
+    return text
+
+
+def load_yaml(raw: bytes, name: str) -> Any:
+    """YAML from a workspace file: InputError for non-text; yaml.YAMLError for bad syntax."""
+    text = read_text(raw, name)
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+
+
+@lru_cache(maxsize=512)
+def _parse_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, tuple[Problem, ...]]:
+    """Parse once per content: every client load compares the accounts of every manifest."""
+    manifest, problems = _validate_manifest(raw, name)
+    return manifest, tuple(problems)
+
+
+def _validate_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, list[Problem]]:
+    path = Path(name)
+    try:
+        data = load_yaml(raw, name)
+    except InputError as exc:
+        return None, [Problem(name, "", str(exc).removeprefix(f"{name}: "),
+                              "a manifest is a UTF-8 YAML file")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
@@ -707,6 +834,12 @@ def read_manifest(path: Path) -> tuple[ClientManifest | None, list[Problem]]:
     if model.slug != path.stem:
         problems.append(Problem(name, "slug", f"{model.slug!r} differs from the file name",
                                 f"rename the file to {model.slug}.yaml or fix the slug"))
+    ads = model.google_ads
+    if ads is not None and ads.manager_id == ads.customer_id:
+        problems.append(Problem(name, "google_ads.manager_id",
+                                "is the client's own customer id",
+                                "the agency's manager (MCC) account that links to it, like "
+                                "111-222-3333"))
     if problems:
         return None, problems
     return ClientManifest(model, path, hashlib.sha256(raw).hexdigest()), []
@@ -725,9 +858,15 @@ def load_workspace(start: Path) -> LoadedWorkspace:
     root = find_workspace(start.resolve())
     path = root / WORKSPACE_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_text(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise InputError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         config = Workspace.model_validate(data)
     except ValidationError as exc:

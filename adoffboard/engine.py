@@ -315,16 +315,12 @@ def save_plan(plan: Plan, path: Path, key: bytes | None = None) -> Path:
     """Write the plan, signed with the workspace's key (`Store.plan_key`) when one is given; an
     unsigned plan is for review only: `apply` refuses it. The file holds client data: 0600."""
     from adoffboard import signing
+    from adoffboard.files import write_private
 
     document = {**plan.body(), "sha256": plan.content_hash}
     if key is not None:
         document["signature"] = signing.sign(key, plan.body())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        os.fchmod(out.fileno(), 0o600)
-        out.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    return path
+    return write_private(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
 def load_plan(path: Path, key: bytes) -> Plan:

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from adoffboard.errors import InputError
+from adoffboard.files import write_private
 from adoffboard.models import (
     Change,
     Check,
@@ -952,13 +951,13 @@ def write_reports(report: Report, directory: Path, stem: str | None = None) -> d
     """Write `<stem>.md`, `.json` and `.html` into `directory` (created if needed).
 
     Each file is written to a temporary name and renamed, so a crash never leaves a half report
-    that looks whole. A `stem` with a path separator is refused: reports stay in `directory`.
+    that looks whole; files are 0600 and new folders 0700 (`adoffboard.files`): reports name the
+    client's accounts. A `stem` with a path separator is refused: reports stay in `directory`.
     """
     name = stem if stem is not None else default_stem(report)
     if not name or Path(name).name != name or name in (".", ".."):
         raise InputError(f"report stem must be a plain file name, got {name!r}")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     view = _View.of(report)
     rendered = {
         "md": _render_markdown(view),
@@ -968,17 +967,10 @@ def write_reports(report: Report, directory: Path, stem: str | None = None) -> d
     paths = {}
     for suffix, text in rendered.items():
         path = directory / f"{name}.{suffix}"
-        _write_atomically(path, text)
+        try:
+            write_private(path, text)
+        except OSError as exc:
+            raise InputError(f"cannot write report {path}: {exc.strerror or exc} (check "
+                             "[workspace] reports_dir)") from exc
         paths[suffix] = path
     return paths
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

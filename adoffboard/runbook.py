@@ -22,9 +22,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from adoffboard.config import ROLES, Problem
+from adoffboard.config import MANIFEST_PLATFORMS, ROLES, Problem, load_yaml
 from adoffboard.errors import InputError, NotFound
 
 Scope = Literal["dm", "platform"]
@@ -84,6 +91,14 @@ class Step(_Model):
         if self.owner not in ROLES:
             raise ValueError(f"owner {self.owner!r} is not a known role: {sorted(ROLES)}")
         return self
+
+    @field_validator("if_manifest")
+    @classmethod
+    def _manifest_platform(cls, value: str) -> str:
+        if value and value not in MANIFEST_PLATFORMS:  # a typo would skip the step silently
+            raise ValueError(f"{value!r} is not a manifest platform: "
+                             f"{', '.join(MANIFEST_PLATFORMS)}")
+        return value
 
     def applies(self, scope: str) -> bool:
         return self.when == "always" or scope == "platform"
@@ -157,8 +172,13 @@ def _check_actions(book: Runbook, where: str) -> list[Problem]:
 
 
 def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[Problem]]:
+    """Parse and check a runbook read from `where` (its file: the runbook's `name` must be the
+    file's name without .yaml, the name plans and commands use)."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, where)
+    except InputError as exc:
+        return None, [Problem(where, "", str(exc).removeprefix(f"{where}: "),
+                              "a runbook is a UTF-8 YAML file")]
     except yaml.YAMLError:
         return None, [Problem(where, "", "not valid YAML", "check indentation and quotes")]
     if not isinstance(data, dict):
@@ -172,9 +192,28 @@ def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[P
             for e in exc.errors()
         ]
     problems = _check_actions(book, where)
+    stem = Path(where).name.removesuffix(".yaml")
+    if book.name != stem:
+        problems.append(Problem(where, "name", f"{book.name!r} differs from the file name",
+                                f"rename the file to {book.name}.yaml or set name: {stem}"))
     if problems:
         return None, problems
     return LoadedRunbook(book, where, hashlib.sha256(text).hexdigest()), []
+
+
+def workspace_runbook_problems(workspace_root: Path) -> list[Problem]:
+    """Every problem of the workspace's own runbooks (`runbooks/*.yaml`), for `clients
+    validate`: the checks `load_runbook` makes, on every file at once."""
+    folder = workspace_root / "runbooks"
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+            continue
+        problems += _parsed(text, str(path))[1]
+    return problems
 
 
 def action_enabled(ref: ActionRef, settings: dict[str, Any] | None) -> bool:

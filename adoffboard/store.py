@@ -420,15 +420,26 @@ def _prepare_url(raw: str) -> URL:
         return url
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
-            try:
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the state store folder: {exc}") from exc
+            _private_sqlite(Path(url.database).expanduser())
         return url
     raise StoreError(
         f"unsupported state store URL {url.render_as_string(hide_password=True)!r}: "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
     )
+
+
+def _private_sqlite(path: Path) -> None:
+    """The store holds every client's plans and runs: its file (and the -wal, -shm or -journal
+    files SQLite creates next to it, which take the file's mode) is the owner's alone, 0600 in a
+    folder created 0700; a file left wider by an older version is tightened here."""
+    from adoffboard.files import private_file, tighten
+
+    try:
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten(path.with_name(path.name + suffix))
+    except OSError as exc:
+        raise StoreError(f"cannot create the state store {path}: {exc.strerror or exc}") from exc
 
 
 def _make_engine(url: URL) -> Engine:

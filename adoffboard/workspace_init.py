@@ -10,6 +10,7 @@ import yaml
 
 from adoffboard.config import CLIENTS_DIR, WORKSPACE_FILE
 from adoffboard.errors import InputError
+from adoffboard.files import private_dir, write_private
 
 PEOPLE: dict[str, dict[str, Any]] = {
     "amy": {"name": "Amy", "email": "amy@agency.example", "roles": ["retention"]},
@@ -96,14 +97,14 @@ EXAMPLE_CLIENT: dict[str, Any] = {
 def init_workspace(directory: Path, *, platforms: dict[str, dict[str, Any]] | None = None,
                    clients: list[dict[str, Any]] | None = None, force: bool = False,
                    notifications: dict[str, Any] | None = None) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     target = directory / WORKSPACE_FILE
     if target.exists() and not force:
         raise InputError(f"{target} already exists (use --force to overwrite)")
     document = workspace_document(platforms, notifications=notifications)
-    target.write_bytes(tomli_w.dumps(document).encode("utf-8"))
-    (directory / CLIENTS_DIR).mkdir(exist_ok=True)
+    write_private(target, tomli_w.dumps(document))
+    private_dir(directory / CLIENTS_DIR)
     for client in clients if clients is not None else [EXAMPLE_CLIENT]:
         path = directory / CLIENTS_DIR / f"{client['slug']}.yaml"
-        path.write_text(yaml.safe_dump(client, sort_keys=False), encoding="utf-8")
+        write_private(path, yaml.safe_dump(client, sort_keys=False))
     return target

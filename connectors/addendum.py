@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from adoffboard.cr.model import FieldProblem, parse_money
 from adoffboard.errors import InputError
 
 DAYS_PER_MONTH = Decimal("30.4")
@@ -32,12 +33,12 @@ class BudgetChange:
 
 
 def _micros(value: Any, where: str) -> int:
+    """A positive amount, held to the rule every amount follows (`cr.model.parse_money`: at most
+    10,000,000 and cents), in micros."""
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise InputError(f"budget change {where}: {value!r} is not an amount") from None
-    if not amount.is_finite() or amount <= 0:
-        raise InputError(f"budget change {where}: {value!r} must be a positive amount")
+        amount = parse_money(where, value, positive=True)
+    except FieldProblem as exc:
+        raise InputError(f"budget change {exc}") from None
     return int(amount * MICROS)
 
 

@@ -29,12 +29,13 @@ import csv
 import hashlib
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from adoffboard.files import private_dir, write_private
 
 EXPORTS_DIR = "exports"
 RECORD_FORMAT = 2
@@ -180,21 +181,10 @@ def count_rows(data: bytes) -> int:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`, on disk before returning: the record is a journal, and an
-    intent that a crash could lose would let the next run send the email a second time."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    _fsync(tmp)
-    os.replace(tmp, path)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Replace `path` with `data`, on disk before returning (0600, in a 0700 folder): the record
+    is a journal, and an intent that a crash could lose would let the next run send the email a
+    second time."""
+    write_private(path, data)
 
 
 def exports_dir(workspace_root: Path) -> Path:
@@ -204,7 +194,7 @@ def exports_dir(workspace_root: Path) -> Path:
 def write_export(workspace_root: Path, client: str, account_id: str, date: str, now: str,
                  leads: list[Mapping[str, Any]]) -> tuple[ExportRecord, bytes]:
     folder = exports_dir(workspace_root)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     rendered = render_csv(leads)
     name = f"{client}-sharpspring-{date}.csv"
     _write_atomically(folder / name, rendered.data)

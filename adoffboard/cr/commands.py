@@ -315,9 +315,16 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
 
 
 def _date_option(value: str | None, what: str) -> dt.date | None:
-    from adoffboard.engine import parse_date
+    """A date option, held to the dates a change request may carry (`cr.model.parse_date`)."""
+    from adoffboard.cr.model import FieldProblem, parse_date
+    from adoffboard.errors import InputError
 
-    return parse_date(value, what)
+    if value is None:
+        return None
+    try:
+        return parse_date(what, value)
+    except FieldProblem as exc:
+        raise InputError(str(exc)) from None
 
 
 @click.command("planner")

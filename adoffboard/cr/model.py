@@ -216,15 +216,33 @@ class FieldProblem(ValueError):
         return f"{self.field}: {self.message}"
 
 
+# Dates a change request may carry: anything else is a typo (a year 0202, 9999 as "never").
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+# Amounts (a credit, budgets) in the account's currency: cents at most, and an upper bound that
+# no dealer's monthly budget or credit reaches, so that a slipped key (1e26) is refused.
+MAX_AMOUNT = Decimal("10000000")
+
+
 def parse_date(field_name: str, text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        value = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise FieldProblem(field_name, f"{text!r} is not a date: use YYYY-MM-DD, "
                                        "e.g. 2026-12-01") from None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise FieldProblem(field_name, f"{text!r} is out of range: dates are between "
+                                       f"{EARLIEST_DATE} and {LATEST_DATE}")
+    return value
 
 
-def parse_money(field_name: str, text: str | int | float | Decimal) -> Decimal:
+def parse_money(field_name: str, text: str | int | float | Decimal, *,
+                positive: bool = False) -> Decimal:
+    """An amount: finite, not negative (above zero when `positive`), at most `MAX_AMOUNT`, and
+    at most 2 decimal places. A "$" and thousands separators are accepted."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float | Decimal):
+        raise FieldProblem(field_name, f"expected an amount like 250.00, got "
+                                       f"{type_name(text)}")
     raw = str(text).strip().replace(",", "").removeprefix("$")
     try:
         value = Decimal(raw)
@@ -232,12 +250,30 @@ def parse_money(field_name: str, text: str | int | float | Decimal) -> Decimal:
         raise FieldProblem(field_name, f"{text!r} is not an amount: use e.g. 250.00") from None
     if not value.is_finite():
         raise FieldProblem(field_name, f"{text!r} is not an amount: use e.g. 250.00")
-    if value < 0:
-        raise FieldProblem(field_name, f"{text!r} is negative")
+    if value < 0 or (positive and value == 0):
+        raise FieldProblem(field_name, f"{text!r} is {'negative' if value < 0 else 'zero'}: "
+                                       f"{'a positive' if positive else 'an'} amount is expected")
+    if value > MAX_AMOUNT:
+        raise FieldProblem(field_name, f"{text!r} is too large: at most {MAX_AMOUNT:,}")
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
         raise FieldProblem(field_name, f"{text!r} has more than 2 decimal places")
     return value.quantize(Decimal("0.01"))
+
+
+def type_name(value: object) -> str:
+    """How a JSON value's type is named in messages ("a number", "a list", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, int | float | Decimal):
+        return f"a number ({value})"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 def parse_bool(field_name: str, text: str | bool) -> bool:
@@ -280,7 +316,7 @@ def parse_campaign_budgets(field_name: str, value: Any) -> tuple[tuple[str, Deci
     for name, amount in pairs:
         if str(name) in out:
             raise FieldProblem(field_name, f"campaign {name!r} appears twice")
-        out[str(name)] = parse_money(f"{field_name}[{name}]", amount)
+        out[str(name)] = parse_money(f"{field_name}[{name}]", amount, positive=True)
     return tuple(out.items())
 
 

@@ -119,8 +119,9 @@ def create(actor: Actor, content: Content, cr_id: str = "", at: str = "",
                            f"not one ({_roles(actor)})")
     cr = ChangeRequest(id=cr_id, content=content, status="draft", created_by=actor.key,
                        created_at=at)
-    return Decision(cr, (Event(via, "account_manager", actor.key, detail or
-                               f"{CR_TYPES[content.type]} for {content.client}"),))
+    kind = CR_TYPES.get(content.type, content.type)  # an unknown type is reported by validation
+    return Decision(cr, (Event(via, "account_manager", actor.key,
+                               detail or f"{kind} for {content.client}"),))
 
 
 def edit(cr: ChangeRequest, actor: Actor, new: Content) -> Decision:

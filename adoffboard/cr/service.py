@@ -16,7 +16,14 @@ from typing import Any
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import notify, repo, rules
-from adoffboard.cr.model import PLANNED_TYPES, ChangeRequest, Content, FieldProblem, Transition
+from adoffboard.cr.model import (
+    PLANNED_TYPES,
+    ChangeRequest,
+    Content,
+    FieldProblem,
+    Transition,
+    type_name,
+)
 from adoffboard.cr.rules import Actor, Decision
 from adoffboard.cr.validate import build_content, check_content, parse_values
 from adoffboard.errors import AdoffboardError, InputError, NotFound
@@ -121,9 +128,14 @@ class ChangeRequests:
             if extra is not None:
                 problems.append(RowProblem(number, FieldProblem(
                     "row", f"more cells than header columns ({extra!r})")))
-            by = str(raw.pop("created_by", "") or "").strip()
+            by = raw.pop("created_by", None)
             content, found = self._content(raw)
             found = list(found)
+            if by is not None and not isinstance(by, str):
+                found.append(FieldProblem("created_by", "expected a person key (text), got "
+                                                        f"{type_name(by)}"))
+                by = ""
+            by = (by or "").strip()
             try:
                 actor = self.actor(by) if by else default
                 rules.create(actor, content)
@@ -155,10 +167,10 @@ class ChangeRequests:
             departments: list[str] | None = None
             try:
                 manifest = self.ws.load_client(client) if client else None
-                if manifest is None:
-                    problems.append(FieldProblem("client", "required: a client slug"))
-                else:
+                if manifest is not None:
                     departments = list(manifest.model.departments)
+                elif not any(p.field == "client" for p in problems):  # not already refused
+                    problems.append(FieldProblem("client", "required: a client slug"))
             except AdoffboardError as exc:
                 problems.append(FieldProblem("client", str(exc)))
             if "departments" not in values and departments:

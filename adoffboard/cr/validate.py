@@ -20,18 +20,32 @@ from adoffboard.cr.model import (
     parse_date,
     parse_departments,
     parse_money,
+    type_name,
 )
 
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "departments": parse_departments,
     "effective_date": lambda f, v: parse_date(f, str(v)),
     "pause_end_date": lambda f, v: parse_date(f, str(v)),
-    "credit_amount": parse_money,
-    "monthly_total": parse_money,
+    "credit_amount": parse_money,  # 0 is allowed: no credit
+    "monthly_total": lambda f, v: parse_money(f, v, positive=True),
     "campaign_budgets": parse_campaign_budgets,
     "escalated": parse_bool,
 }
 _TEXT_FIELDS = ("client", "type", "scope", "addendum_ref", "notes", "crm_ref")
+# The JSON types each field accepts (a CSV cell is always text), and how to say so; anything else
+# is refused by name rather than turned into text ("[1, 2]" as a client's notes).
+_ACCEPTED: dict[str, tuple[tuple[type, ...], str]] = {
+    **{name: ((str,), "text") for name in _TEXT_FIELDS},
+    "addendum_ref": ((str, int), "text"), "crm_ref": ((str, int), "text"),  # ids may be numbers
+    "effective_date": ((str,), "a date as text (YYYY-MM-DD)"),
+    "pause_end_date": ((str,), "a date as text (YYYY-MM-DD)"),
+    "departments": ((str, list), "SEM and/or MA (text or a list of text)"),
+    "campaign_budgets": ((str, list, dict), 'an object like {"Brand": "500.00"}'),
+    "credit_amount": ((str, int, float), "an amount like 250.00"),
+    "monthly_total": ((str, int, float), "an amount like 250.00"),
+    "escalated": ((str, bool), "true or false"),
+}
 KNOWN_FIELDS = ("client", "type", "departments", "scope", "effective_date", "pause_end_date",
                 "credit_amount", "monthly_total", "campaign_budgets", "addendum_ref", "notes",
                 "escalated", "crm_ref")
@@ -56,6 +70,9 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
             elif name == "escalated":
                 values[name] = False
             continue
+        if problem := _wrong_type(name, value):
+            problems.append(problem)
+            continue
         if name in _TEXT_FIELDS:
             values[name] = str(value).strip()
             continue
@@ -64,6 +81,15 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
         except FieldProblem as exc:
             problems.append(exc)
     return values, problems
+
+
+def _wrong_type(name: str, value: Any) -> FieldProblem | None:
+    accepted, wanted = _ACCEPTED[name]
+    fits = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+    odd = [v for v in value if not isinstance(v, str)] if isinstance(value, list) else []
+    if odd:
+        return FieldProblem(name, f"expected {wanted}, got a list holding {type_name(odd[0])}")
+    return None if fits else FieldProblem(name, f"expected {wanted}, got {type_name(value)}")
 
 
 def build_content(values: Mapping[str, Any], base: Content | None = None) -> Content:
