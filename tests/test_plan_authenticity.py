@@ -254,3 +254,29 @@ def test_a_restore_needs_a_person_with_the_role(cli: Cli, sandbox: Sandbox) -> N
     with Store.open(load_workspace(cli.workspace).store_url) as store:
         events = store.run_events(restore["id"])
     assert [(e.kind, e.by) for e in events] == [("authorized", "sem-lead")]
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a text (UTF-8) file"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"format": 1, "sha256": "00", "steps": [', "not valid JSON"),
+], ids=["binary", "deeply-nested", "truncated"])
+def test_a_plan_file_that_is_not_a_plan(cli: Cli, tmp_path: Path, sandbox: Sandbox,
+                                        content: bytes, fragment: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    result = cli("apply", str(path))
+    assert result.exit_code == EXIT_INPUT, result.output
+    assert len(result.output.strip().splitlines()) == 1 and fragment in result.output
+    assert "internal error" not in result.output and sandbox.log.mutating() == []
+
+
+def test_a_signed_plan_with_a_malformed_body_is_bad_input(cli: Cli, workspace: Path,
+                                                          tmp_path: Path,
+                                                          sandbox: Sandbox) -> None:
+    out, plan = _approved_plan(cli, tmp_path, sandbox)
+    plan["steps"] = [{"step_id": 5}]
+    out.write_text(json.dumps(_resign(workspace, plan)))
+    result = cli("apply", str(out))
+    assert result.exit_code == EXIT_INPUT and "is malformed" in result.output, result.output
+    assert sandbox.log.mutating() == []
