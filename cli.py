@@ -146,7 +146,7 @@ def _refuse_undecodable(ctx: click.Context) -> None:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-class BoundedInt(click.ParamType):
+class BoundedInt(click.ParamType):  # type: ignore[type-arg]
     """A whole number between `low` and `high`; anything else is bad input (exit 3, one line)
     rather than a usage error or a number too large for the store."""
 
@@ -193,7 +193,7 @@ def save_plan_file(the_plan: Any, path: Path, key: bytes | None) -> Path:
     from adoffboard.errors import InputError
 
     try:
-        return save_plan(the_plan, path, key)  # type: ignore[no-any-return]
+        return save_plan(the_plan, path, key)
     except OSError as exc:
         raise InputError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
 

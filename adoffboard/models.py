@@ -72,7 +72,7 @@ class Change:
 
     @property
     def changes_anything(self) -> bool:
-        return self.before != self.after
+        return bool(self.before != self.after)
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in _CHANGE_FIELDS}

@@ -28,8 +28,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: TransientError) -> float:
         if error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.max_delay)
-        return min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+            return float(min(max(error.retry_after, 0.0), self.max_delay))
+        return float(min(self.base_delay * (2 ** (attempt - 1)), self.max_delay))
 
 
 def call_with_retry(

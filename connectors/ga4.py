@@ -16,6 +16,7 @@ with `reachable=False`, and `verify` passes, saying why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,8 +134,9 @@ class GA4Connector(Connector):
         token = ""
         while True:
             request = {"parent": parent, "page_size": PAGE_SIZE, "page_token": token}
-            page = self._call("read", lambda r=request: client.list_access_bindings(
-                request=r, retry=None, timeout=timeout))
+            page = self._call("read", functools.partial(client.list_access_bindings,
+                                                        request=request, retry=None,
+                                                        timeout=timeout))
             found += [Binding(b.name, b.user, tuple(b.roles)) for b in page.access_bindings]
             token = page.next_page_token
             if not token:
@@ -217,7 +219,7 @@ class GA4Connector(Connector):
             journal.record(settled)
             outcomes += settled
             outcomes += send_in_batches(journal, to_send, MAX_BATCH,
-                                        lambda chunk, p=parent: self._delete(p, chunk))
+                                        functools.partial(self._delete, parent))
         return outcomes
 
     def _triage(self, parent: str, changes: Sequence[Change]) -> tuple[list[Change],
@@ -256,8 +258,9 @@ class GA4Connector(Connector):
         # one's own admin binding, deleted early, would end the right to delete the others
         for ch in sorted(chunk, key=lambda c: ADMIN in c.before.get("roles", ())):
             try:
-                self._call("write", lambda c=ch: client.delete_access_binding(
-                    name=c.resource, retry=None, timeout=timeout))
+                self._call("write", functools.partial(client.delete_access_binding,
+                                                      name=ch.resource, retry=None,
+                                                      timeout=timeout))
                 outcomes.append(Outcome(ch.id, OutcomeStatus.APPLIED))
             except Gone:
                 outcomes.append(Outcome(ch.id, OutcomeStatus.ALREADY,

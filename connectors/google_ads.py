@@ -14,6 +14,7 @@ Scripts and automated rules have no API: they are manual tasks, and `scripts_qui
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -407,7 +408,7 @@ class GoogleAdsConnector(Connector):
             journal.record(settled)
             outcomes += settled
             outcomes += send_in_batches(journal, to_send, MAX_OPERATIONS,
-                                        lambda chunk, cid=cid: self._mutate(cid, chunk))
+                                        functools.partial(self._mutate, cid))
         return outcomes
 
     def _mutate(self, cid: str, chunk: Sequence[Change]) -> list[Outcome]:
@@ -721,11 +722,11 @@ class _ReadOnlyGuard(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInt
         if method not in READ_METHODS:
             raise DryRunViolation(f"read-only run refused Google Ads {method}: nothing was sent")
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(self, continuation, client_call_details, request):
         self._check(client_call_details)
         return continuation(client_call_details, request)
 
-    def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_stream(self, continuation, client_call_details, request):
         self._check(client_call_details)
         return continuation(client_call_details, request)
 
@@ -736,7 +737,7 @@ class _RequestIds(grpc.UnaryUnaryClientInterceptor):
     def __init__(self) -> None:
         self.last = ""
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(self, continuation, client_call_details, request):
         outcome = continuation(client_call_details, request)
         self.last = _request_id(outcome)
         return outcome

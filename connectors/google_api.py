@@ -107,7 +107,7 @@ def _refusal(method: str, url: str) -> DryRunViolation:
     return DryRunViolation(f"read-only run refused {method} {path}: nothing was sent")
 
 
-class ReadOnlyHttp(httplib2.Http):  # type: ignore[misc]
+class ReadOnlyHttp(httplib2.Http):
     """An httplib2 transport that sends GET/HEAD only.
 
     The one exception is a POST to the credentials' own token endpoint (a service account
@@ -151,7 +151,7 @@ class _NoResend:
             raise ReplyLost(f"no reply to a write ({type(exc).__name__})") from exc
 
 
-class WriteOnceHttp(httplib2.Http):  # type: ignore[misc]
+class WriteOnceHttp(httplib2.Http):
     """The transport for writes: each write leaves the process at most once per call.
 
     `googleapiclient` retries nothing with `execute(num_retries=0)` (its own loop resends any

@@ -133,7 +133,7 @@ def body_message(response: requests.Response, limit: int = 200) -> str:
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):
             if isinstance(data.get(key), str) and data[key]:
-                return data[key][:limit]
+                return str(data[key])[:limit]
     return " ".join(text.split())[:limit]
 
 

@@ -16,6 +16,7 @@ Microsoft Advertising scripts have no API: they stay a manual runbook step.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -228,7 +229,7 @@ class MicrosoftAdsConnector(Connector):
             for operation, fld in groups:
                 outcomes += send_in_batches(
                     journal, [c for c in to_send if c.field == fld], MAX_ITEMS,
-                    lambda chunk, op=operation, acct=account: self._update(op, acct, chunk))
+                    functools.partial(self._update, operation, account))
         return outcomes
 
     def _update(self, operation: str, account: str, chunk: Sequence[Change]) -> list[Outcome]:

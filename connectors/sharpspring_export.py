@@ -30,7 +30,7 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -154,7 +154,7 @@ class RenderedCsv:
     neutralised: dict[str, int]  # column -> cells given a leading quote
 
 
-def render_csv(leads: list[Mapping[str, Any]]) -> RenderedCsv:
+def render_csv(leads: Sequence[Mapping[str, Any]]) -> RenderedCsv:
     columns = columns_for(leads)
     neutralised: Counter[str] = Counter()
     out = io.StringIO(newline="")
@@ -192,7 +192,7 @@ def exports_dir(workspace_root: Path) -> Path:
 
 
 def write_export(workspace_root: Path, client: str, account_id: str, date: str, now: str,
-                 leads: list[Mapping[str, Any]]) -> tuple[ExportRecord, bytes]:
+                 leads: Sequence[Mapping[str, Any]]) -> tuple[ExportRecord, bytes]:
     folder = exports_dir(workspace_root)
     private_dir(folder)
     rendered = render_csv(leads)

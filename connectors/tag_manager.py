@@ -15,6 +15,7 @@ agency's last permission is gone the account answers 403: `read_state` then retu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,7 @@ class TagManagerConnector(Connector):
         token = None
         while True:
             request = perms.list(parent=f"accounts/{account_id}", pageToken=token)
-            page = self._call("read", lambda r=request: r.execute(num_retries=0))
+            page = self._call("read", functools.partial(request.execute, num_retries=0))
             found += [_permission(p) for p in page.get("userPermission") or ()]
             token = page.get("nextPageToken")
             if not token:

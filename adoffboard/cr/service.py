@@ -26,7 +26,7 @@ from adoffboard.cr.model import (
 )
 from adoffboard.cr.rules import Actor, Decision
 from adoffboard.cr.validate import build_content, check_content, parse_values
-from adoffboard.errors import AdoffboardError, InputError, NotFound
+from adoffboard.errors import AdoffboardError, InputError, NotFound, NotPermitted
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)  # a sender that crashed mid-send loses its claim
 
@@ -139,7 +139,7 @@ class ChangeRequests:
             try:
                 actor = self.actor(by) if by else default
                 rules.create(actor, content)
-            except (InputError, rules.NotPermitted) as exc:
+            except (InputError, NotPermitted) as exc:
                 found.append(FieldProblem("created_by", str(exc)))
                 actor = default
             ref = content.crm_ref

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grpc
@@ -54,6 +54,8 @@ GOOGLE_ADS_ERROR = err_types.GoogleAdsError.pb()
 ERROR_DETAILS = err_types.ErrorDetails.pb()
 CHANGED_RESOURCE = change_event_types.ChangeEvent.ChangedResource.pb()
 _ERROR_CODE = err_types.ErrorCode.pb().DESCRIPTOR
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -531,7 +533,7 @@ class GoogleAdsState:
             return list(self.events.get(customer_id, []))
 
     @staticmethod
-    def _get(table: Mapping[Any, Any], key: Any, what: str) -> Any:
+    def _get(table: Mapping[Any, T], key: Any, what: str) -> T:
         try:
             return table[key]
         except KeyError:
@@ -1122,8 +1124,8 @@ class GoogleAdsStandIn:
         if not bound:
             raise OSError(f"Google Ads stand-in cannot listen on {host}:{port}")
         server.start()
-        self._server, self.port, self.host = server, bound, host
-        return bound
+        self._server, self.port, self.host = server, int(bound), host
+        return int(bound)
 
     def settings(self) -> dict[str, Any]:
         """The `[platforms.google_ads]` table that points a workspace at this stand-in."""
@@ -1549,7 +1551,7 @@ class _Unmodelled(grpc.GenericRpcHandler):
         self._log = log
 
     def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        full = str(details.method)  # type: ignore[attr-defined]
+        full = str(details.method)
         service, _, method = full.strip("/").rpartition("/")
 
         def answer(request: bytes, context: grpc.ServicerContext) -> bytes:

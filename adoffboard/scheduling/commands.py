@@ -129,8 +129,7 @@ def schedule_show(c: Any, row_id: str) -> None:
 @click.pass_obj
 def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
     """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
-    from adoffboard.cr.rules import NotPermitted
-    from adoffboard.errors import StoreError
+    from adoffboard.errors import NotPermitted, StoreError
     from adoffboard.scheduling import repo
 
     who = _permitted(c, as_person)
@@ -169,8 +168,7 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 @click.pass_obj
 def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
-    from adoffboard.cr.rules import NotPermitted
-    from adoffboard.errors import StoreError
+    from adoffboard.errors import NotPermitted, StoreError
     from adoffboard.scheduling import repo
 
     who = _permitted(c, as_person)
@@ -213,8 +211,8 @@ def _row(conn: Any, row_id: str) -> Any:
 
 def _permitted(c: Any, person: str) -> str:
     from adoffboard.config import ROLES
-    from adoffboard.cr.rules import NotPermitted
     from adoffboard.cr.service import ChangeRequests
+    from adoffboard.errors import NotPermitted
 
     actor = ChangeRequests(c.store, c.workspace).actor(person)
     if not any(actor.has(role) for role in SCHEDULE_ROLES):

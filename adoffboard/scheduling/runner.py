@@ -33,13 +33,13 @@ from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
 from adoffboard.cr.notify import NoticeSpec
-from adoffboard.cr.rules import NotPermitted
 from adoffboard.cr.service import ChangeRequests, Delivery
 from adoffboard.engine import Env, Progress
 from adoffboard.errors import (
     AdoffboardError,
     ClientLocked,
     InputError,
+    NotPermitted,
     SafetyRefusal,
     TransientError,
 )
