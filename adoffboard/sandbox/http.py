@@ -21,7 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
+from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, FaultRule, RequestLog
+
+# what a stand-in keeps across `reset`: its server, where it listens, what it shares
+_SERVING = ("_server", "_thread", "host", "port", "log", "faults")
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Response:
     body: Any = None  # JSON-serialised unless bytes or str
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    dropped: bool = False  # the client was killed: close the connection without answering
 
     def encode(self) -> bytes:
         if self.body is None:
@@ -130,6 +134,11 @@ class HttpStandIn:
         route's method decides; an envelope such as a batch may look inside)."""
         return route.mutating
 
+    def entities(self, route: Route, request: Request) -> tuple[str, ...]:
+        """What a mutating request writes, for the log (by default the resource its path names);
+        stand-ins whose writes name their entities in the body look inside it."""
+        return (f"{request.method} {request.path}",)
+
     def authenticate(self, request: Request) -> Response | None:
         """An error response when the request's credentials are wrong, else None."""
         return None
@@ -146,6 +155,14 @@ class HttpStandIn:
     def settings(self) -> dict[str, Any]:
         """The `[platforms.<name>]` table that points a workspace at this stand-in."""
         return {"endpoint": self.url, "timeout_s": 30.0, "attempts": 5}
+
+    def reset(self, section: Mapping[str, Any] | None) -> None:
+        """Back to the state `section` describes, still listening where it was (tests reuse one
+        running stand-in across many runs). Call it while no request is in flight."""
+        serving = {name: getattr(self, name) for name in _SERVING}
+        with self.lock:
+            type(self).__init__(self, section, serving["log"], serving["faults"])
+            self.__dict__.update(serving)
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -168,6 +185,9 @@ class HttpStandIn:
                                   parse_qs(split.query, keep_blank_values=True),
                                   {k: v for k, v in self.headers.items()}, body)
                 response = standin.dispatch(request)
+                if response.dropped:
+                    self.close_connection = True
+                    return
                 payload = response.encode()
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
@@ -207,16 +227,20 @@ class HttpStandIn:
             return response
         request.params = params
         account = self.account_of(request)
-        entry = self.log.record(self.platform, route.service, route.op,
-                                mutating=self.mutates(route, request), account=account)
+        mutating = self.mutates(route, request)
+        entry = self.log.record(self.platform, route.service, route.op, mutating=mutating,
+                                account=account, entities=self._entities(route, request, mutating))
         denied = self.authenticate(request)
         if denied is not None:
             self.log.finish(entry, str(denied.status), "authentication")
             return denied
-        rules = self.faults.take(self.platform, route.op, account)
+        rules = self.faults.take(self.platform, route.op, account, mutating=mutating)
         FaultPlan.delay(rules)
+        if FaultPlan.kill(rules, "before_apply"):
+            self.log.finish(entry, "killed", KILLED_BEFORE)
+            return Response(503, dropped=True)
         request.faults = [r for r in rules if r.kind == "partial_failure"]
-        blocking = [r for r in rules if r.kind not in ("latency", "partial_failure")]
+        blocking = [r for r in rules if r.kind not in ("latency", "partial_failure", "kill")]
         if blocking:
             rule = blocking[0]
             if rule.kind == "timeout":
@@ -228,8 +252,20 @@ class HttpStandIn:
             response = route.handler(request)
         except Exception as exc:  # a stand-in bug must answer, not hang the client
             response = Response(500, {"error": f"stand-in error: {type(exc).__name__}: {exc}"})
+        if FaultPlan.kill(rules, "after_apply"):
+            self.log.finish(entry, str(response.status), KILLED_AFTER)
+            response.dropped = True
+            return response
         self.log.finish(entry, str(response.status))
         return response
+
+    def _entities(self, route: Route, request: Request, mutating: bool) -> tuple[str, ...]:
+        if not mutating:
+            return ()
+        try:
+            return self.entities(route, request)
+        except (ValueError, TypeError, KeyError, AttributeError):  # a malformed body
+            return (f"{request.method} {request.path} (unreadable body)",)
 
     def _match(self, request: Request) -> tuple[Route | None, dict[str, str]]:
         for route in self._routes:
