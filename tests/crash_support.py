@@ -22,17 +22,20 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
+from queue import Empty, Queue
 from typing import Any
 
 from conftest import Cli, approved_cr
 
+from adoffboard.config import load_workspace
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
 from adoffboard.sandbox.core import KILL_PHASES, FaultRule, LoggedRequest, load_scenario
-from adoffboard.store import TEST_KILL_AFTER_OUTCOMES_ENV
+from adoffboard.store import TEST_KILL_AFTER_OUTCOMES_ENV, Store
 from adoffboard.workspace_init import init_workspace
 
 CLIENT = str(DEMO_CLIENT["slug"])
@@ -128,7 +131,7 @@ class CrashLab:
         code = self._apply(workspace, runbook, point, env, result, quiet)
         result.killed = code == -signal.SIGKILL
         env.pop(TEST_KILL_AFTER_OUTCOMES_ENV, None)
-        result.run_id = self._run_id(workspace, runbook, env)
+        result.run_id = self._run_id(workspace, runbook)
         result.finished = code == 0
         for _ in range(MAX_RESUMES if result.killed or code != 0 else 0):
             if not result.run_id:
@@ -168,11 +171,12 @@ class CrashLab:
         result.apply_progress = "" if quiet else err
         return proc.returncode
 
-    def _run_id(self, workspace: Path, runbook: str, env: dict[str, str]) -> str:
-        listed = self._cli(workspace, env, "--json", "history", CLIENT)
-        assert listed.returncode == 0, listed.stderr
-        runs = [r for r in json.loads(listed.stdout) if r["runbook"] == runbook]
-        return str(runs[0]["id"]) if runs else ""
+    @staticmethod
+    def _run_id(workspace: Path, runbook: str) -> str:
+        """The run the killed apply started, from the store (what `history` lists)."""
+        with Store.open(load_workspace(workspace).store_url) as store:
+            runs = [r for r in store.runs(CLIENT) if r.runbook == runbook]
+        return runs[0].id if runs else ""
 
     @staticmethod
     def _argv(workspace: Path, *args: str) -> list[str]:
@@ -369,3 +373,27 @@ def _digest(part: Any) -> str:
     if part.get_filename() is None and part.get_content_maintype() == "text":
         data = _MOMENT.sub("<moment>", data.decode("utf-8")).encode("utf-8")
     return sha256(data).hexdigest()
+
+
+def run_trials(labs: list[CrashLab], work: list[tuple[CrashPoint, Trial]]
+               ) -> list[tuple[Trial, list[str]]]:
+    """Every crash point, each judged against its reference run, spread over the labs (each
+    lab's sandbox serves one trial at a time)."""
+    queue: Queue[tuple[CrashPoint, Trial]] = Queue()
+    for item in work:
+        queue.put(item)
+    results: list[tuple[Trial, list[str]]] = []
+
+    def drain(lab: CrashLab) -> None:
+        while True:
+            try:
+                point, reference = queue.get_nowait()
+            except Empty:
+                return
+            trial = lab.trial(point.runbook, point)
+            results.append((trial, judge(trial, reference)))
+
+    with ThreadPoolExecutor(max_workers=len(labs)) as pool:
+        for done in [pool.submit(drain, lab) for lab in labs]:
+            done.result()
+    return results

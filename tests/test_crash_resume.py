@@ -17,13 +17,33 @@ last journaled outcome, which prove the harness itself.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from crash_support import AFTER_OUTCOME, RUNBOOKS, CrashLab, CrashPoint, Reference, Trial, judge
+import requests
+from crash_support import (
+    AFTER_OUTCOME,
+    RUNBOOKS,
+    CrashLab,
+    CrashPoint,
+    Reference,
+    Trial,
+    judge,
+    run_trials,
+)
+
+from adoffboard.sandbox import Sandbox
+from adoffboard.sandbox.core import FaultRule
 
 pytestmark = pytest.mark.timeout(3600)
+# trials run side by side, each on its own sandbox (ADOFFBOARD_CRASH_WORKERS, default 2)
+WORKERS = max(1, int(os.environ.get("ADOFFBOARD_CRASH_WORKERS", "2")))
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +103,19 @@ def test_killed_after_the_last_outcome_is_finished_by_resume(
 
 @pytest.mark.crash_campaign
 def test_every_crash_point_converges(lab: CrashLab, references: dict[str, Reference],
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
-    trials: list[Trial] = []
-    failures: list[tuple[Trial, list[str]]] = []
-    for runbook in RUNBOOKS:
-        for point in references[runbook].crash_points():
-            trial = lab.trial(runbook, point)
-            trials.append(trial)
-            problems = judge(trial, references[runbook].run)
-            if problems:
-                failures.append((trial, problems))
+    helpers = [CrashLab(tmp_path / f"lab-{n}") for n in range(1, WORKERS)]
+    try:
+        results = run_trials([lab, *helpers], [
+            (point, references[runbook].run)
+            for runbook in RUNBOOKS for point in references[runbook].crash_points()])
+    finally:
+        for helper in helpers:
+            helper.close()
+    results.sort(key=lambda r: str(r[0].point))
+    trials = [trial for trial, _ in results]
+    failures = [(trial, problems) for trial, problems in results if problems]
     _report(capsys, trials, time.monotonic() - started, failures)
     assert not failures, (f"{len(failures)} of {len(trials)} crash points did not converge: "
                           + "; ".join(f"{t.point}: {' | '.join(p)}" for t, p in failures))
@@ -112,3 +134,38 @@ def test_the_campaign_covers_every_journal_point(references: dict[str, Reference
         assert len(points) == 2 * sum(reference.requests.values()) + \
             sum(reference.outcome_batches.values())
         assert len(set(points)) == len(points)
+
+
+# --- the sandbox's crash machinery itself --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("phase", "landed"), [("before_apply", False), ("after_apply", True)])
+def test_a_kill_fault_kills_the_client_at_its_nth_write_and_reset_forgets_it(
+        phase: str, landed: bool) -> None:
+    accounts = [{"id": "FL-1", "name": "One", "hold": False},
+                {"id": "FL-2", "name": "Two", "hold": False}]
+    auth = {"Authorization": "Bearer sandbox:"}
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        with Sandbox({"http": {"accounts": accounts}}) as box:
+            box.faults.add(FaultRule(kind="kill", platform="http", after=1, times=1,
+                                     pid=victim.pid, mutating_only=True,
+                                     match={"phase": phase}))
+            url = box.http.url
+            assert requests.post(f"{url}/accounts/FL-1/hold", headers=auth, timeout=10).ok
+            assert requests.get(f"{url}/accounts/FL-2", headers=auth, timeout=10).ok  # a read
+            assert victim.poll() is None
+            with pytest.raises(requests.ConnectionError):  # never answered
+                requests.post(f"{url}/accounts/FL-2/hold", headers=auth, timeout=10)
+            assert victim.wait(timeout=10) == -signal.SIGKILL
+            assert box.http.accounts["FL-2"]["hold"] is landed
+            last = box.log.mutating()[-1]
+            assert (last.entities, last.landed) == (("POST /accounts/FL-2/hold",), landed)
+
+            box.reset()
+            assert [a["hold"] for a in box.http.accounts.values()] == [False, False]
+            assert len(box.log) == 0 and box.faults.rules == []
+            assert requests.post(f"{url}/accounts/FL-2/hold", headers=auth, timeout=10).ok
+    finally:
+        victim.kill()
+        victim.wait()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -93,6 +94,14 @@ class Route:
     handler: Handler
     mutating: bool
     service: str
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that died mid-connection (crash tests kill theirs) is not a stand-in error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class HttpStandIn:
@@ -203,7 +212,7 @@ class HttpStandIn:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass  # the RequestLog is the record; stderr stays quiet
 
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
