@@ -224,7 +224,7 @@ def judge(trial: Trial, reference: Trial) -> list[str]:
     """Why a trial did not converge to the reference (nothing: it did)."""
     problems = []
     if trial.point is not None and not trial.killed:
-        problems.append("the apply was not killed at this point (harness)")
+        problems.append(f"the apply was not killed at this point: {trial.commands}")
     if not trial.finished:
         problems.append(f"not finished after {MAX_RESUMES} resumes; {trial.last_error()}")
     differing = sorted(k for k in reference.world if trial.world.get(k) != reference.world[k])
