@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
+import signal
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -56,6 +58,11 @@ from adoffboard.models import Change, Check, CheckStatus, Outcome, OutcomeStatus
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_LOCK_TTL = dt.timedelta(hours=6)
+# Crash tests only: "PLATFORM:N" makes this process SIGKILL itself right after the Nth batch of
+# outcomes for PLATFORM is durably journaled, the one journal point no stand-in can reach (after
+# the last write). Unset in production: the check is one environment lookup per batch.
+TEST_KILL_AFTER_OUTCOMES_ENV = "ADOFFBOARD_TEST_KILL_AFTER_OUTCOMES"
+_outcome_batches: Counter[str] = Counter()
 RUN_STATUSES = frozenset({"running", "applied", "applied-with-drift", "failed", "interrupted",
                           "refused"})
 INTENT, OUTCOME = "intent", "outcome"
@@ -719,6 +726,7 @@ class Store:
             )
             if snapshots:
                 conn.execute(insert(snapshots_t), snapshots)
+        _test_kill_point(outcomes)
 
     def outcomes(self, run_id: str) -> dict[str, Outcome]:
         """The latest outcome of every change that has one."""
@@ -975,6 +983,18 @@ class Store:
 
 
 # --- Internals --------------------------------------------------------------------------------
+
+
+def _test_kill_point(outcomes: Sequence[Outcome]) -> None:
+    """The crash tests' kill point after a journaled outcome (TEST_KILL_AFTER_OUTCOMES_ENV)."""
+    spec = os.environ.get(TEST_KILL_AFTER_OUTCOMES_ENV)
+    if not spec:
+        return
+    platform, _, nth = spec.rpartition(":")
+    if any(o.change_id.startswith(f"{platform}:") for o in outcomes):
+        _outcome_batches[platform] += 1
+        if str(_outcome_batches[platform]) == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _unknown_run(run_id: str) -> NotFound:

@@ -4,11 +4,12 @@
 request log and one fault plan between them, and tells a workspace how to reach them
 (`platform_settings`, `notification_settings`). Adding a platform means adding its stand-in to
 `STANDINS`; nothing else changes. Each stand-in class takes `(section, log, faults)` and has
-`start(host, port) -> port`, `stop()` and `settings()`.
+`start(host, port) -> port`, `stop()`, `settings()` and `reset(section)`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
@@ -42,6 +43,7 @@ class Sandbox:
             raise ValueError(f"scenario has unknown platform key(s) {unknown}; "
                              f"known: {sorted(STANDINS)}")
         self.scenario = dict(scenario)
+        self._pristine = copy.deepcopy(self.scenario)  # what `reset` goes back to
         self.log = RequestLog(log_path)
         self.faults: FaultPlan = faults_from_scenario(self.scenario)
         self.standins: dict[str, Any] = {}
@@ -72,6 +74,17 @@ class Sandbox:
             self.stop()
             raise
         return self
+
+    def reset(self) -> None:
+        """Every running stand-in back to the scenario's state, the request log emptied and the
+        scenario's faults in force again, on the same ports: tests that run many times against
+        one sandbox start each run from the same world. Call it while no request is in flight."""
+        self.faults.clear()
+        for rule in faults_from_scenario(self._pristine).rules:
+            self.faults.add(rule)
+        for key, standin in self.standins.items():
+            standin.reset(copy.deepcopy(self._pristine[key] or {}))
+        self.log.clear()
 
     def stop(self) -> None:
         for standin in reversed(list(self.standins.values())):

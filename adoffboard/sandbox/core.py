@@ -5,12 +5,22 @@ whether it mutates, the account it targets) and asks one `FaultPlan` before answ
 must delay, fail or partially fail that request. Scenario files are YAML with one top-level key
 per platform (`google_ads`, ...) and a `faults` list; each stand-in reads its own key.
 
-Secrets never enter the log: stand-ins record what a request did, not its headers.
+Secrets never enter the log: stand-ins record what a request did, not its headers. A mutating
+request also records the entities it writes (`entities`, e.g. a campaign's resource name and the
+fields sent), so that a test can count the writes each entity received.
+
+The `kill` fault is for crash tests: it SIGKILLs the client process `pid` when its chosen request
+arrives, either before the stand-in applies it (match {"phase": "before_apply"}, the default) or
+after applying it and before answering ({"phase": "after_apply"}: sent, landed, never answered).
+With `mutating_only`, a rule counts only the requests that can change state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -30,10 +40,14 @@ FAULT_KINDS = frozenset(
         "timeout",  # sleep longer than the client's deadline
         "late_reply",  # carry the request out at once, then hold its reply latency_ms
         "lost_reply",  # carry the request out, then close the connection without a reply
+        "kill",  # SIGKILL the client process `pid`, before or after applying the request
     }
 )
 # faults that let the request land and spoil only its reply (the client cannot tell it landed)
 AFTER_KINDS = frozenset({"late_reply", "lost_reply"})
+KILL_PHASES = ("before_apply", "after_apply")
+KILLED_BEFORE = "client killed before the request was applied"
+KILLED_AFTER = "client killed after the request was applied, before the answer"
 
 
 @dataclass
@@ -48,6 +62,12 @@ class LoggedRequest:
     status: str = "OK"
     detail: str = ""
     at: float = field(default_factory=time.time)
+    entities: tuple[str, ...] = ()  # what a mutating request writes, e.g. "campaigns/9001:status"
+
+    @property
+    def landed(self) -> bool:
+        """Whether the request reached the stand-in's state (a kill before applying it did not)."""
+        return self.detail != KILLED_BEFORE
 
 
 class RequestLog:
@@ -67,6 +87,7 @@ class RequestLog:
         mutating: bool,
         account: str | None = None,
         operations: int = 0,
+        entities: tuple[str, ...] = (),
     ) -> LoggedRequest:
         with self._lock:
             entry = LoggedRequest(
@@ -77,6 +98,7 @@ class RequestLog:
                 mutating=mutating,
                 account=account,
                 operations=operations,
+                entities=tuple(entities),
             )
             self._entries.append(entry)
         return entry
@@ -134,14 +156,18 @@ class FaultRule:
     after: int = 0
     match: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    pid: int = 0  # kill: the client process to SIGKILL
+    mutating_only: bool = False  # count only requests that can change state
     seen: int = 0
     fired: int = 0
 
-    def matches(self, platform: str, method: str, account: str | None) -> bool:
+    def matches(self, platform: str, method: str, account: str | None,
+                mutating: bool | None = None) -> bool:
         return (
             self.platform in ("*", platform)
             and self.method in ("*", method)
             and (self.account is None or self.account == account)
+            and (not self.mutating_only or mutating is True)
         )
 
 
@@ -155,6 +181,9 @@ class FaultPlan:
     def add(self, rule: FaultRule) -> FaultRule:
         if rule.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {rule.kind!r}; known: {sorted(FAULT_KINDS)}")
+        if rule.kind == "kill" and (rule.pid <= 0 or
+                                    rule.match.get("phase", KILL_PHASES[0]) not in KILL_PHASES):
+            raise ValueError(f"a kill fault needs the client's pid and a phase in {KILL_PHASES}")
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -163,12 +192,14 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def take(self, platform: str, method: str, account: str | None = None) -> list[FaultRule]:
-        """The rules that fire for this request (their counters advance)."""
+    def take(self, platform: str, method: str, account: str | None = None, *,
+             mutating: bool | None = None) -> list[FaultRule]:
+        """The rules that fire for this request (their counters advance). `mutating` says
+        whether the request can change state (None: the stand-in does not say)."""
         fired: list[FaultRule] = []
         with self._lock:
             for rule in self.rules:
-                if not rule.matches(platform, method, account):
+                if not rule.matches(platform, method, account, mutating):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after:
@@ -185,6 +216,33 @@ class FaultPlan:
         total = sum(r.latency_ms for r in rules if r.kind == "latency")
         if total:
             time.sleep(total / 1000.0)
+
+    @staticmethod
+    def kill(rules: list[FaultRule], phase: str) -> bool:
+        """SIGKILL the client of every kill rule among `rules` for this phase and wait until it
+        is dead, so that nothing it would do after this point happens; True if one fired."""
+        killed = False
+        for rule in rules:
+            if rule.kind == "kill" and rule.match.get("phase", KILL_PHASES[0]) == phase:
+                with contextlib.suppress(ProcessLookupError):  # already gone
+                    os.kill(rule.pid, signal.SIGKILL)
+                _wait_dead(rule.pid)
+                killed = True
+        return killed
+
+
+def _wait_dead(pid: int, timeout_s: float = 10.0) -> None:
+    """Until `pid` has exited (a zombie waiting for its parent counts as exited)."""
+    deadline = time.monotonic() + timeout_s
+    stat = Path(f"/proc/{pid}/stat")
+    while time.monotonic() < deadline:
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.005)
 
 
 def load_scenario(path: Path) -> dict[str, Any]:

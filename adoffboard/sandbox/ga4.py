@@ -135,6 +135,13 @@ class GA4StandIn(GoogleRestStandIn):
         self.route("POST", rf"/v1alpha/{parent}/accessBindings:batchDelete",
                    "BatchDeleteAccessBindings", self._batch_delete)
 
+    def entities(self, route: Any, request: Request) -> tuple[str, ...]:
+        """The access bindings a delete removes, one or a batch."""
+        if route.op == "BatchDeleteAccessBindings":
+            return tuple(str(r.get("name", "")) for r in (request.json() or {}).get("requests")
+                         or ())
+        return (f"{request.params['parent']}/accessBindings/{request.params['bid']}",)
+
     def account_of(self, request: Request) -> str | None:
         name = request.params.get("parent") or (
             f"{'accounts' if '/accounts/' in request.path else 'properties'}/"

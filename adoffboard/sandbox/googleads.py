@@ -40,7 +40,7 @@ from google.protobuf import any_pb2, field_mask_pb2
 from google.rpc import status_pb2
 
 from adoffboard.sandbox import gaql
-from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
+from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, FaultRule, RequestLog
 from adoffboard.sandbox.tls import sandbox_cert
 
 PLATFORM = "google_ads"
@@ -1138,6 +1138,11 @@ class GoogleAdsStandIn:
             "attempts": 5,
         }
 
+    def reset(self, section: Mapping[str, Any]) -> None:
+        """Back to the accounts `section` describes, still listening (tests reuse one server
+        across many runs). Call it while no request is in flight."""
+        self.state = GoogleAdsState(section)
+
     def stop(self, grace: float | None = 0.5) -> None:
         if self._server is not None:
             self._server.stop(grace).wait()
@@ -1176,20 +1181,29 @@ class GoogleAdsStandIn:
 
     # ---- the common path of every request
     def _serve(self, context: grpc.ServicerContext, service: str, method: str, customer_id: str,
-               operations: int, work: Work) -> Any:
+               operations: int, work: Work, entities: tuple[str, ...] = ()) -> Any:
         request_id = _request_id()
-        entry = self.log.record(PLATFORM, service, method, mutating=method not in _READ_METHODS,
-                                account=customer_id or None, operations=operations)
+        mutating = method not in _READ_METHODS
+        entry = self.log.record(PLATFORM, service, method, mutating=mutating,
+                                account=customer_id or None, operations=operations,
+                                entities=entities)
         fault: AdsFault | None = None
         try:
             metadata = {k.lower(): v for k, v in context.invocation_metadata()}
             self._authenticate(metadata)
-            rules = self.faults.take(PLATFORM, method, customer_id or None)
+            rules = self.faults.take(PLATFORM, method, customer_id or None, mutating=mutating)
+            if FaultPlan.kill(rules, "before_apply"):
+                raise _Killed
             self._before(rules, context)
             self._authorize(customer_id, metadata)
             response, detail = work(rules, request_id)
+            if FaultPlan.kill(rules, "after_apply"):
+                detail = KILLED_AFTER
         except AdsFault as exc:
             fault = exc
+        except _Killed:
+            self.log.finish(entry, "killed", KILLED_BEFORE)
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the client was killed")
         except Exception as exc:  # a stand-in bug still answers like a server would
             fault = _fault(grpc.StatusCode.INTERNAL, "internal_error", "INTERNAL_ERROR",
                            f"Stand-in failure: {type(exc).__name__}: {exc}")
@@ -1297,9 +1311,11 @@ class GoogleAdsStandIn:
 
     def _mutate(self, request: Any, context: grpc.ServicerContext) -> Any:
         req = ga_svc.MutateGoogleAdsRequest.pb(request)
+        written = tuple(_written(getattr(op, str(op.WhichOneof("operation"))))
+                        for op in req.mutate_operations if op.WhichOneof("operation"))
         return self._serve(context, "GoogleAdsService", "Mutate", req.customer_id,
                            len(req.mutate_operations),
-                           lambda rules, rid: self._do_mutate(req, rules, rid))
+                           lambda rules, rid: self._do_mutate(req, rules, rid), written)
 
     def _bind(self, customer_id: str, query: str) -> tuple[gaql.BoundQuery, list[dict[str, Any]],
                                                             int]:
@@ -1410,7 +1426,8 @@ class GoogleAdsStandIn:
     def _mutate_client_link(self, request: Any, context: grpc.ServicerContext) -> Any:
         req = ccl_svc.MutateCustomerClientLinkRequest.pb(request)
         return self._serve(context, "CustomerClientLinkService", "MutateCustomerClientLink",
-                           req.customer_id, 1, lambda rules, rid: self._do_client_link(req, rules))
+                           req.customer_id, 1, lambda rules, rid: self._do_client_link(req, rules),
+                           (_written(req.operation),))
 
     def _do_client_link(self, req: Any, rules: list[FaultRule]) -> tuple[Any, str]:
         op, state = req.operation, self.state
@@ -1455,7 +1472,8 @@ class GoogleAdsStandIn:
         req = cml_svc.MutateCustomerManagerLinkRequest.pb(request)
         return self._serve(context, "CustomerManagerLinkService", "MutateCustomerManagerLink",
                            req.customer_id, len(req.operations),
-                           lambda rules, rid: self._do_manager_link(req, rules))
+                           lambda rules, rid: self._do_manager_link(req, rules),
+                           tuple(_written(op) for op in req.operations))
 
     def _do_manager_link(self, req: Any, rules: list[FaultRule]) -> tuple[Any, str]:
         if not req.operations:
@@ -1541,6 +1559,17 @@ class GoogleAdsStandIn:
         return {"managers": [{"customer_id": manager_id, "descriptive_name": "Benchmark MCC",
                               "currency_code": currency_code}],
                 "accounts": out_accounts}
+
+
+class _Killed(Exception):
+    """A kill fault ended the client before its request was applied."""
+
+
+def _written(operation: Any) -> str:
+    """The resource an update operation names and the fields of its mask, for the log."""
+    update = operation.update if operation.HasField("update") else None
+    name = update.resource_name if update is not None else str(operation.WhichOneof("operation"))
+    return f"{name}:{','.join(sorted(operation.update_mask.paths))}"
 
 
 class _Unmodelled(grpc.GenericRpcHandler):

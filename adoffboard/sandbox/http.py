@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +24,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from adoffboard.sandbox.core import AFTER_KINDS, FaultPlan, FaultRule, LoggedRequest, RequestLog
+from adoffboard.sandbox.core import (
+    AFTER_KINDS,
+    KILLED_AFTER,
+    KILLED_BEFORE,
+    FaultPlan,
+    FaultRule,
+    LoggedRequest,
+    RequestLog,
+)
+
+# what a stand-in keeps across `reset`: its server, where it listens, what it shares
+_SERVING = ("_server", "_thread", "host", "port", "log", "faults")
 
 
 @dataclass
@@ -94,6 +106,14 @@ class Route:
     service: str
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that died mid-connection (crash tests kill theirs) is not a stand-in error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class HttpStandIn:
     """Base of the REST stand-ins; subclasses set `platform` and register routes."""
 
@@ -133,6 +153,11 @@ class HttpStandIn:
         route's method decides; an envelope such as a batch may look inside)."""
         return route.mutating
 
+    def entities(self, route: Route, request: Request) -> tuple[str, ...]:
+        """What a mutating request writes, for the log (by default the resource its path names);
+        stand-ins whose writes name their entities in the body look inside it."""
+        return (f"{request.method} {request.path}",)
+
     def authenticate(self, request: Request) -> Response | None:
         """An error response when the request's credentials are wrong, else None."""
         return None
@@ -149,6 +174,14 @@ class HttpStandIn:
     def settings(self) -> dict[str, Any]:
         """The `[platforms.<name>]` table that points a workspace at this stand-in."""
         return {"endpoint": self.url, "timeout_s": 30.0, "attempts": 5}
+
+    def reset(self, section: Mapping[str, Any] | None) -> None:
+        """Back to the state `section` describes, still listening where it was (tests reuse one
+        running stand-in across many runs). Call it while no request is in flight."""
+        serving = {name: getattr(self, name) for name in _SERVING}
+        with self.lock:
+            type(self).__init__(self, section, serving["log"], serving["faults"])
+            self.__dict__.update(serving)
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -192,7 +225,7 @@ class HttpStandIn:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass  # the RequestLog is the record; stderr stays quiet
 
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
@@ -216,17 +249,21 @@ class HttpStandIn:
             return response
         request.params = params
         account = self.account_of(request)
-        entry = self.log.record(self.platform, route.service, route.op,
-                                mutating=self.mutates(route, request), account=account)
+        mutating = self.mutates(route, request)
+        entry = self.log.record(self.platform, route.service, route.op, mutating=mutating,
+                                account=account, entities=self._entities(route, request, mutating))
         denied = self.authenticate(request)
         if denied is not None:
             self.log.finish(entry, str(denied.status), "authentication")
             return denied
-        rules = self.faults.take(self.platform, route.op, account)
+        rules = self.faults.take(self.platform, route.op, account, mutating=mutating)
         FaultPlan.delay(rules)
+        if FaultPlan.kill(rules, "before_apply"):
+            self.log.finish(entry, "killed", KILLED_BEFORE)
+            return Response(503, drop=True)
         request.faults = [r for r in rules if r.kind == "partial_failure"]
         blocking = [r for r in rules
-                    if r.kind not in ("latency", "partial_failure", *AFTER_KINDS)]
+                    if r.kind not in ("latency", "partial_failure", "kill", *AFTER_KINDS)]
         if blocking:
             rule = blocking[0]
             if rule.kind == "timeout":
@@ -238,6 +275,9 @@ class HttpStandIn:
             response = route.handler(request)
         except Exception as exc:  # a stand-in bug must answer, not hang the client
             response = Response(500, {"error": f"stand-in error: {type(exc).__name__}: {exc}"})
+        if FaultPlan.kill(rules, "after_apply"):
+            self.log.finish(entry, str(response.status), KILLED_AFTER)
+            return Response(response.status, drop=True)
         return self._spoil_reply(entry, response, [r for r in rules if r.kind in AFTER_KINDS])
 
     def _spoil_reply(self, entry: LoggedRequest, response: Response,
@@ -252,6 +292,14 @@ class HttpStandIn:
             return Response(response.status, drop=True)
         self.log.finish(entry, str(response.status), rules[0].kind if rules else "")
         return response
+
+    def _entities(self, route: Route, request: Request, mutating: bool) -> tuple[str, ...]:
+        if not mutating:
+            return ()
+        try:
+            return self.entities(route, request)
+        except (ValueError, TypeError, KeyError, AttributeError):  # a malformed body
+            return (f"{request.method} {request.path} (unreadable body)",)
 
     def _match(self, request: Request) -> tuple[Route | None, dict[str, str]]:
         for route in self._routes:

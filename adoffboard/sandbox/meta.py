@@ -165,6 +165,12 @@ class MetaStandIn(HttpStandIn):
             accounts.add(head if head.startswith("act_") else found[1].id if found else None)
         return accounts.pop() if len(accounts) == 1 else None
 
+    def entities(self, route: Route, request: Request) -> tuple[str, ...]:
+        """A batch's writes are logged item by item (`_item`), the envelope names none."""
+        if route.op == "batch":
+            return ()
+        return (_written(request),)
+
     def mutates(self, route: Route, request: Request) -> bool:
         """A batch changes state unless every request in it is a GET."""
         if route.op != "batch":
@@ -495,7 +501,8 @@ class MetaStandIn(HttpStandIn):
         sub.params = params
         account = self.account_of(sub)
         entry = self.log.record(PLATFORM, "graph-batch", route.op, mutating=route.mutating,
-                                account=account, operations=1)
+                                account=account, operations=1,
+                                entities=(_written(sub),) if route.mutating else ())
         found = self.find(params.get("id", "")) if "id" in params else None
         entity = {"resource": found[0] if found else "agency" if route.op == "remove_agency"
                   else "", "id": params.get("id") or sub.arg("business") or ""}
@@ -530,6 +537,16 @@ class MetaStandIn(HttpStandIn):
 
 
 # --- batch items ------------------------------------------------------------------------------
+
+def _written(request: Request) -> str:
+    """The node a write targets and the fields it sets (a business for an agency removal)."""
+    form = request.form()
+    business = request.arg("business")
+    fields = ",".join(sorted(k for k in form if k not in ("access_token", "appsecret_proof",
+                                                           "business")))
+    return f"{request.method} {request.path}" + (f" business={business}" if business else "") + \
+        (f" {fields}" if fields else "")
+
 
 def _item_response(response: Response, include_headers: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"code": response.status, "body": response.encode().decode("utf-8")}

@@ -282,6 +282,13 @@ class MicrosoftAdsStandIn(HttpStandIn):
     def account_of(self, request: Request) -> str | None:
         return self._header(request, "CustomerAccountId") or None
 
+    def entities(self, route: Any, request: Request) -> tuple[str, ...]:
+        """Each campaign or budget of an update call, with the fields it sets."""
+        kind = "Campaigns" if route.op == "UpdateCampaigns" else "Budgets"
+        items = (request.json() or {}).get(kind) or []
+        return tuple(f"{kind[:-1].lower()}/{item.get('Id')}:"
+                     f"{','.join(sorted(k for k in item if k != 'Id'))}" for item in items)
+
     def authenticate(self, request: Request) -> Response | None:
         names = ("Authorization", "DeveloperToken", "CustomerId", "CustomerAccountId")
         if any(not self._header(request, n) for n in names):

@@ -361,6 +361,24 @@ class SheetsStandIn(HttpStandIn):
                 if request.failing(resource="row", id=str(value)):
                     raise ApiError(400, PROTECTED)
 
+    def entities(self, route: Any, request: Request) -> tuple[str, ...]:
+        """A values update: its range; an append: the rows it adds; a batch update: each row
+        span it deletes."""
+        book = request.params.get("account", "")
+        body = request.json() or {}
+        if route.op == "spreadsheets.values.update":
+            return (f"{book}/{unquote(request.params['range'])}",)
+        if route.op == "spreadsheets.values.append":
+            return tuple(f"{book}/{unquote(request.params['range'])} + {json.dumps(row)}"
+                         for row in body.get("values") or ())
+        out = []
+        for item in body.get("requests") or ():
+            kind = next(iter(item), "")
+            span = (item.get(kind) or {}).get("range") or {}
+            out.append(f"{book}/{kind} sheet {span.get('sheetId')} "
+                       f"{span.get('dimension')} {span.get('startIndex')}-{span.get('endIndex')}")
+        return tuple(out)
+
     def _values_update(self, request: Request) -> Response:
         def run(request: Request, book: Spreadsheet) -> Any:
             text = unquote(request.params["range"])

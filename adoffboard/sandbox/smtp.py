@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from adoffboard.sandbox.core import FaultPlan, RequestLog
+from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, RequestLog
 
 PLATFORM = "smtp"
 
@@ -28,22 +28,30 @@ class _Handler:
         self.standin = standin
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
         entry = self.standin.log.record(PLATFORM, "SMTP", "DATA", mutating=True,
                                         account=",".join(envelope.rcpt_tos),
-                                        operations=len(envelope.rcpt_tos))
-        rules = self.standin.faults.take(PLATFORM, "DATA")
-        blocking = [r for r in rules if r.kind != "latency"]
+                                        operations=len(envelope.rcpt_tos),
+                                        entities=(f"{parsed['Subject']} -> "
+                                                  f"{','.join(sorted(envelope.rcpt_tos))}",))
+        rules = self.standin.faults.take(PLATFORM, "DATA", mutating=True)
+        blocking = [r for r in rules if r.kind not in ("latency", "kill")]
         FaultPlan.delay(rules)
+        if FaultPlan.kill(rules, "before_apply"):
+            self.standin.log.finish(entry, "killed", KILLED_BEFORE)
+            return "421 Service not available"
         if blocking:
             code = "421 Service not available" if blocking[0].kind == "unavailable" \
                 else "451 Requested action aborted: local error in processing"
             self.standin.log.finish(entry, code[:3], blocking[0].kind)
             return code
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
         with self.standin.lock:
             self.standin.messages.append(parsed)
             self.standin.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if FaultPlan.kill(rules, "after_apply"):
+            self.standin.log.finish(entry, "250", KILLED_AFTER)
+            return "421 Service not available"
         self.standin.log.finish(entry, "250")
         return "250 Message accepted for delivery"
 
@@ -75,6 +83,10 @@ class SmtpStandIn:
     def settings(self) -> dict[str, Any]:
         """The `[notifications]` keys that point a workspace at this server."""
         return {"smtp_host": self.host, "smtp_port": self.port, "smtp_starttls": False}
+
+    def reset(self, section: Any = None) -> None:
+        """No message received yet (tests reuse one running server across many runs)."""
+        self.clear()
 
     def clear(self) -> None:
         with self.lock:
