@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -24,26 +24,35 @@ from adoffboard.models import Report
 from adoffboard.report_view import ReportView
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])|(?<!\w)_|_(?!\w)")
+# Any character that escaping or joining lines would change: most values have none.
+_MD_CHANGES = re.compile(r"[\\`*\[\]<>|_\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 def escape_markdown(value: object) -> Markup:
-    """Escape untrusted text for a Markdown line or table cell.
+    """Escape untrusted text for a Markdown line or table cell (the templates' `md` filter).
 
     A backslash before `<` stops raw HTML (a campaign named `<script>`), before `|` keeps the
     table's columns, before `*`, `_`, backquotes and brackets stops accidental formatting and links.
     Line breaks become spaces so that a value never ends a table row. The result is marked as
     escaped (`Markup`), so that it is not escaped twice.
     """
-    text = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), str(value))
-    return Markup(" ".join(text.splitlines()))
+    return Markup(_markdown_text(value))
 
 
-def _finalize_markdown(value: object) -> object:
-    """Every `{{ value }}` of a Markdown template: escaped, unless already escaped or a macro's
-    output marked `|safe`."""
-    return value if isinstance(value, Markup) else escape_markdown(value)
+def _markdown_text(value: object) -> str:
+    text = str(value)
+    if not _MD_CHANGES.search(text):
+        return text
+    return " ".join(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text).splitlines())
 
 
+def _finalize_markdown(value: object) -> str:
+    """Every `{{ value }}` of a Markdown template: escaped, unless already escaped (the `md`
+    filter) or a macro's output marked `|safe`."""
+    return value if isinstance(value, Markup) else _markdown_text(value)
+
+
+@lru_cache(maxsize=256)  # a few statuses and verdicts, each shown thousands of times
 def css_class(value: object) -> str:
     """A CSS class from a status or verdict, so that colour follows the status."""
     return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")
