@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-import time
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -628,6 +628,52 @@ def test_markdown_escapes_untrusted_names() -> None:
     assert "\\<script\\>alert(1)\\</script\\>" in md
 
 
+def untrusted_everywhere() -> Report:
+    """A verify merged with its run where every text a platform, runbook or person supplies is
+    the same hostile string: no template may show any of them unescaped."""
+    evil_change = replace(EVIL, account=SCRIPT_NAME, field=SCRIPT_NAME, shown_before=SCRIPT_NAME,
+                          shown_after=SCRIPT_NAME, entity_type=SCRIPT_NAME)
+    task = ManualTask(SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, (SCRIPT_NAME,))
+    steps = (
+        step(SCRIPT_NAME, SCRIPT_NAME, StepKind.AUTOMATED, owner=SCRIPT_NAME,
+             platform=SCRIPT_NAME, action=SCRIPT_NAME, changes=(evil_change,),
+             notes=(SCRIPT_NAME,), manual=task),
+        step("skipped", SCRIPT_NAME, StepKind.SKIPPED, reason=SCRIPT_NAME),
+    )
+    plan = replace(PLAN, steps=steps, client_name=SCRIPT_NAME, scope=SCRIPT_NAME,
+                   runbook=SCRIPT_NAME, effective_date=SCRIPT_NAME)
+    return Report(
+        kind=ReportKind.VERIFY,
+        plan=plan,
+        run_id=SCRIPT_NAME,
+        started_at=SCRIPT_NAME,
+        outcomes=(Outcome(evil_change.id, OutcomeStatus.DRIFT, live=SCRIPT_NAME,
+                          message=SCRIPT_NAME, request_id=SCRIPT_NAME),),
+        checks=(Check(SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, CheckStatus.FAIL, SCRIPT_NAME,
+                      SCRIPT_NAME, (SCRIPT_NAME, SCRIPT_NAME)),),
+        calls={SCRIPT_NAME: {SCRIPT_NAME: 1}},
+        attestations={SCRIPT_NAME: SCRIPT_NAME},
+        change_request=SCRIPT_NAME,
+        errors=(SCRIPT_NAME,),
+    )
+
+
+def test_html_escapes_every_untrusted_text_and_keeps_its_content_security_policy() -> None:
+    page = render_html(untrusted_everywhere())
+    assert "<script" not in page.lower()
+    assert page.count(html.escape(SCRIPT_NAME, quote=False)) >= 40
+    assert (
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">" in page
+    )
+
+
+def test_markdown_escapes_every_untrusted_text() -> None:
+    md = render_markdown(untrusted_everywhere())
+    assert not re.search(r"(?<!\\)<", md)  # every < is backslashed: no raw HTML
+    assert md.count("\\<script\\>alert(1)\\</script\\>") >= 40
+
+
 # --- files and size ------------------------------------------------------------------------------
 
 
@@ -687,16 +733,11 @@ def big_report(n: int) -> Report:
 @pytest.mark.parametrize(
     "render", [render_markdown, render_html, render_json], ids=["markdown", "html", "json"]
 )
-def test_a_5000_change_run_renders_in_well_under_a_second(render) -> None:
-    report = big_report(5000)
-    started = time.perf_counter()
-    text = render(report)
-    elapsed = time.perf_counter() - started
+def test_a_5000_change_run_shows_its_last_change_once(render) -> None:
+    # How long this takes is measured by bench/bench_reports.py, not asserted here.
+    text = render(big_report(5000))
 
     assert text.count("Campaign 4-999") == 1
-    # Linear rendering takes a fraction of this; looking each outcome up by scanning the list
-    # (quadratic) would not fit.
-    assert elapsed < 1.0
 
 
 def test_a_5000_change_run_shows_every_change() -> None:
