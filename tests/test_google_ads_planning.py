@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from adoffboard.connectors.google_ads import (
+from adoffboard.connectors.google_ads.connector import (
     AccountState,
     Budget,
     Campaign,

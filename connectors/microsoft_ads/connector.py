@@ -21,23 +21,26 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from adoffboard.config import Manifest, MicrosoftAdsAccount
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
     triage,
 )
-from adoffboard.connectors.microsoft_ads_api import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.microsoft_ads.client import (
     CAMPAIGNS,
     CUSTOMERS,
     MicrosoftAdsApi,
     partial_errors,
 )
+from adoffboard.connectors.microsoft_ads.declaration import DECLARATION, MicrosoftAdsAccount
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 from adoffboard.retry import call_with_retry
@@ -110,14 +113,8 @@ def same_amount(a: Any, b: Any) -> bool:
 # --- the connector ----------------------------------------------------------------------------
 
 
-class MicrosoftAdsConnector(Connector):
-    platform = PLATFORM
-    title = "Microsoft Advertising"
-    manifest_key = "microsoft_ads"
-    actions = {
-        "pause_campaigns": ActionSpec("pause Active and BudgetPaused campaigns"),
-        "budgets_to_floor": ActionSpec("set daily budgets to the currency's minimum"),
-    }
+class MicrosoftAdsConnector(Connector[AccountState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -150,7 +147,7 @@ class MicrosoftAdsConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> AccountState:
-        acct = manifest.microsoft_ads
+        acct = section(manifest, "microsoft_ads", MicrosoftAdsAccount)
         if acct is None:
             raise InputError(f"client {manifest.slug} has no microsoft_ads account in its "
                              "manifest")
@@ -205,7 +202,7 @@ class MicrosoftAdsConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: AccountState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action == "pause_campaigns":
             return plan_pause(state, step_id)
         if action == "budgets_to_floor":
@@ -279,7 +276,8 @@ class MicrosoftAdsConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: AccountState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: AccountState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action == "pause_campaigns":
             return verify_pause(state)
         if action == "budgets_to_floor":

@@ -43,20 +43,20 @@ from urllib.parse import urlsplit
 
 import httplib2
 
-from adoffboard.config import Manifest, SheetsSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.google_api import WriteOnceHttp
-from adoffboard.connectors.sheets_errors import translate
-from adoffboard.connectors.sheets_model import (
+from adoffboard.connectors.sheets.client import translate
+from adoffboard.connectors.sheets.declaration import DECLARATION, SheetsSettings, client_keys
+from adoffboard.connectors.sheets.planning import (
     PLANNERS,
-    PLATFORM,
     ClientFacts,
     Located,
     SheetsState,
@@ -66,9 +66,10 @@ from adoffboard.connectors.sheets_model import (
     same_value,
     verify_step,
 )
+from adoffboard.connectors.transport.google import WriteOnceHttp
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
-from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
+from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.restore import is_restore
 from adoffboard.retry import Send, call_with_retry, send_unrepeatable
 
@@ -112,17 +113,8 @@ class ReadOnlyHttp(httplib2.Http):
         return super().request(uri, method, *args, **kwargs)
 
 
-class SheetsConnector(Connector):
-    platform = PLATFORM
-    title = "Google Sheets"
-    manifest_key = "trackers"
-    actions = {
-        "remove_row": ActionSpec("delete the client's row(s) from a tracker", Phase.VISIBILITY),
-        "append_row": ActionSpec("append the client's row for this change to a tracker",
-                                 Phase.VISIBILITY),
-        "set_cell": ActionSpec("write one cell of the client's row in a tracker",
-                               Phase.VISIBILITY),
-    }
+class SheetsConnector(Connector[SheetsState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -200,7 +192,8 @@ class SheetsConnector(Connector):
         if not self.settings.trackers:
             raise InputError("platforms.sheets has no trackers: add "
                              "[platforms.sheets.trackers.<name>] tables to adoffboard.toml")
-        unknown = sorted(set(manifest.trackers) - set(self.settings.trackers))
+        keys = client_keys(manifest)
+        unknown = sorted(set(keys) - set(self.settings.trackers))
         if unknown:
             raise InputError(f"client {manifest.slug}: trackers {unknown} are not configured "
                              f"in [platforms.sheets.trackers] (configured: "
@@ -226,7 +219,7 @@ class SheetsConnector(Connector):
                 known = [s["properties"].get("title") for s in book.get("sheets", [])]
                 raise InputError(f"spreadsheet {title!r} has no tab {config.tab!r} "
                                  f"(tracker {name}; tabs: {known})")
-            key = manifest.trackers.get(name, manifest.name)
+            key = keys.get(name, manifest.name)
             tabs[name] = self._read_tab(name, title, int(sheet_id), key)
         self._state = SheetsState(client, tabs, self.ctx.clock.now())
         return self._state
@@ -249,11 +242,11 @@ class SheetsConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: SheetsState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         planner = PLANNERS.get(action)
         if planner is None:
             raise InputError(f"sheets has no action {action!r}")
-        return planner(state, params, step_id)
+        return planner(state, params, step_id, ctx)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -370,8 +363,9 @@ class SheetsConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState) -> Verdict:
-        return verify_step(action, state, params)
+    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
+        return verify_step(action, state, params, ctx)
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
         """The live value of each `set_cell` change's cell, from a fresh read of its tab (the

@@ -25,16 +25,23 @@ import grpc
 from google.api_core import exceptions as gexc
 from google.protobuf import field_mask_pb2
 
-from adoffboard.config import Manifest, show_google_ads_id
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
     triage,
+)
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.google_ads.declaration import (
+    DECLARATION,
+    GoogleAdsAccount,
+    show_google_ads_id,
 )
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
@@ -142,24 +149,14 @@ def money(micros: int, currency: str) -> str:
 # --- the connector ----------------------------------------------------------------------------
 
 
-class GoogleAdsConnector(Connector):
-    platform = "google_ads"
-    title = "Google Ads"
-    manifest_key = "google_ads"
-    actions = {
-        "pause_campaigns": ActionSpec("pause enabled campaigns"),
-        "budgets_to_floor": ActionSpec("set budgets to the platform floor"),
-        "hide_account": ActionSpec("hide the account in the manager", Phase.VISIBILITY),
-        "unlink_account": ActionSpec("end the manager link (agency loses access)", Phase.ACCESS),
-        "scripts_quiet": ActionSpec("no script or rule activity since the run", check_only=True),
-        "set_budgets": ActionSpec("set budgets to a signed addendum's amounts"),
-    }
+class GoogleAdsConnector(Connector[AccountState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self._client: Any = None
         self._services: dict[str, Any] = {}
-        self._manifest: Manifest | None = None
+        self._account: GoogleAdsAccount | None = None  # the manifest's, once read
         self._ids = _RequestIds()
 
     # --- transport ----------------------------------------------------------------------------
@@ -192,11 +189,11 @@ class GoogleAdsConnector(Connector):
                     "platforms.google_ads needs access_token, or refresh_token with "
                     "client_id and client_secret"
                 )
-            assert self._manifest is not None and self._manifest.google_ads is not None
+            assert self._account is not None
             self._client = GoogleAdsClient(
                 credentials=creds,
                 developer_token=token,
-                login_customer_id=self._manifest.google_ads.manager_id,
+                login_customer_id=self._account.manager_id,
                 endpoint=s.get("endpoint") or None,
                 use_proto_plus=True,
                 version=API_VERSION,
@@ -244,10 +241,10 @@ class GoogleAdsConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> AccountState:
-        if manifest.google_ads is None:
+        acct = section(manifest, "google_ads", GoogleAdsAccount)
+        if acct is None:
             raise InputError(f"client {manifest.slug} has no google_ads account in its manifest")
-        self._manifest = manifest
-        acct = manifest.google_ads
+        self._account = acct
         cid = acct.customer_id
         try:
             rows = self._query(
@@ -345,11 +342,10 @@ class GoogleAdsConnector(Connector):
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(
-        self, action: str, params: Mapping[str, Any], state: AccountState, step_id: str
-    ) -> StepDraft:
+    def plan(self, action: str, params: Mapping[str, Any], state: AccountState, step_id: str,
+             ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action == "set_budgets":
-            from adoffboard.connectors.google_ads_addendum import plan_set_budgets
+            from adoffboard.connectors.google_ads.addendum import plan_set_budgets
 
             return plan_set_budgets(state, params, step_id)
         planner = {
@@ -393,8 +389,8 @@ class GoogleAdsConnector(Connector):
         for cid in sorted({c.account for c in ads}):
             live.update(self._live_values(cid, [c for c in ads if c.account == cid]))
         for ch in (c for c in changes if c.phase != Phase.ADS):
-            assert self._manifest is not None and self._manifest.google_ads is not None
-            link = self._read_link(self._manifest.google_ads.manager_id, ch.account)
+            assert self._account is not None
+            link = self._read_link(self._account.manager_id, ch.account)
             live[ch.id] = None if link is None else (
                 link.hidden if ch.field == "hidden" else link.status)
         return live
@@ -453,8 +449,8 @@ class GoogleAdsConnector(Connector):
     def _apply_links(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for ch in changes:
-            assert self._manifest is not None and self._manifest.google_ads is not None
-            link = self._read_link(self._manifest.google_ads.manager_id, ch.account)
+            assert self._account is not None
+            link = self._read_link(self._account.manager_id, ch.account)
             live = None if link is None else (
                 link.hidden if ch.field == "hidden" else link.status
             )
@@ -505,7 +501,8 @@ class GoogleAdsConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: AccountState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: AccountState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action == "pause_campaigns":
             return verify_pause(state)
         if action == "budgets_to_floor":
@@ -519,15 +516,15 @@ class GoogleAdsConnector(Connector):
             return Verdict(CheckStatus.PASS if ok else CheckStatus.FAIL,
                            "manager link ended" if ok else "manager link still ACTIVE")
         if action == "scripts_quiet":
-            return self._verify_scripts(state, params)
+            return self._verify_scripts(state, ctx)
         if action == "set_budgets":
-            from adoffboard.connectors.google_ads_addendum import verify_set_budgets
+            from adoffboard.connectors.google_ads.addendum import verify_set_budgets
 
             return verify_set_budgets(state, params)
         raise InputError(f"google_ads has no action {action!r}")
 
-    def _verify_scripts(self, state: AccountState, params: Mapping[str, Any]) -> Verdict:
-        since = params.get("since") or (state.read_at - dt.timedelta(days=29))
+    def _verify_scripts(self, state: AccountState, ctx: StepContext) -> Verdict:
+        since = ctx.since or (state.read_at - dt.timedelta(days=29))
         since = max(since, state.read_at - dt.timedelta(days=29))
         until = state.read_at + dt.timedelta(days=1)  # the API wants a finite range
         zone = ZoneInfo(state.time_zone)

@@ -29,17 +29,19 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from adoffboard.config import HttpEndpoint, HttpSettings, Manifest
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     settle,
 )
-from adoffboard.connectors.http_common import (
+from adoffboard.connectors.http.declaration import DECLARATION, HttpEndpoint, HttpSettings
+from adoffboard.connectors.transport.requests_http import (
     GuardedSession,
     check_sandbox_refs,
     error_for,
@@ -101,13 +103,8 @@ def _path(url: str) -> str:
     return urlsplit(url).path
 
 
-class HttpConnector(Connector):
-    platform = "http"
-    title = "HTTP endpoints"
-    manifest_key = ""
-    actions = {
-        "call": ActionSpec("call a configured vendor endpoint once", Phase.VISIBILITY),
-    }
+class HttpConnector(Connector[HttpState]):
+    declaration = DECLARATION
 
     @classmethod
     def enabled(cls, settings: Mapping[str, Any], action: str,
@@ -192,7 +189,7 @@ class HttpConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: HttpState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "call":
             return StepDraft()
         name = str(params.get("endpoint", ""))
@@ -267,7 +264,8 @@ class HttpConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: HttpState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: HttpState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "call":
             raise InputError(f"http has no action {action!r}")
         name = str(params.get("endpoint", ""))

@@ -19,17 +19,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adoffboard.config import Manifest, TrelloSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     settle,
 )
-from adoffboard.connectors.http_common import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.transport.requests_http import (
     GuardedSession,
     HttpStatusError,
     Throttle,
@@ -37,6 +39,7 @@ from adoffboard.connectors.http_common import (
     error_for,
     send,
 )
+from adoffboard.connectors.trello.declaration import DECLARATION, TrelloCard, TrelloSettings
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
     AuthError,
@@ -85,14 +88,8 @@ def names_client(card_name: str, client: str) -> bool:
     return _norm(client) in _norm(card_name)
 
 
-class TrelloConnector(Connector):
-    platform = "trello"
-    title = "Trello"
-    manifest_key = "trello"
-    actions = {
-        "archive_card": ActionSpec("archive the client's card on the SEM QA board",
-                                   Phase.VISIBILITY),
-    }
+class TrelloConnector(Connector[BoardState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -164,7 +161,7 @@ class TrelloConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> BoardState:
-        entry = manifest.trello
+        entry = section(manifest, "trello", TrelloCard)
         board = self.settings.board_id
         wanted = (entry.card_name if entry else "") or manifest.name
         now = self.ctx.clock.now()
@@ -193,7 +190,7 @@ class TrelloConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: BoardState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "archive_card":
             return StepDraft()
         return plan_archive(state, step_id)
@@ -238,7 +235,8 @@ class TrelloConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: BoardState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: BoardState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "archive_card":
             raise InputError(f"trello has no action {action!r}")
         return verify_archive(state)

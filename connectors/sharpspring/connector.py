@@ -39,24 +39,19 @@ from typing import Any
 import requests
 
 from adoffboard.clock import Clock
-from adoffboard.config import Manifest, NotificationsSection, SharpSpringSettings
+from adoffboard.config import Manifest, NotificationsSection
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.http_common import (
-    GuardedSession,
-    Throttle,
-    check_sandbox_refs,
-    error_for,
-    scrub,
-    send,
-)
-from adoffboard.connectors.sharpspring_export import (
+from adoffboard.connectors.declare import SimpleAccount, section
+from adoffboard.connectors.sharpspring.declaration import DECLARATION, SharpSpringSettings
+from adoffboard.connectors.sharpspring.export import (
     EXPORTS_DIR,
     ExportRecord,
     confirm_received,
@@ -67,6 +62,14 @@ from adoffboard.connectors.sharpspring_export import (
     mark_not_sent,
     mark_sending,
     write_export,
+)
+from adoffboard.connectors.transport.requests_http import (
+    GuardedSession,
+    Throttle,
+    check_sandbox_refs,
+    error_for,
+    scrub,
+    send,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
@@ -124,13 +127,8 @@ def _rpc_method(request: requests.PreparedRequest) -> str:
         return ""
 
 
-class SharpSpringConnector(Connector):
-    platform = "sharpspring"
-    title = "SharpSpring"
-    manifest_key = "sharpspring"
-    actions = {
-        "export_contacts": ActionSpec("export every contact and email it to the Account Manager"),
-    }
+class SharpSpringConnector(Connector[ContactsState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -227,9 +225,7 @@ class SharpSpringConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> ContactsState:
-        if manifest.sharpspring is None:
-            raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
-        account = manifest.sharpspring.account_id
+        account = sharpspring_account(manifest)
         self._connect(account)
         record = latest_record(self.ctx.workspace_root, manifest.slug, account)
         am = manifest.account_manager
@@ -249,7 +245,7 @@ class SharpSpringConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: ContactsState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "export_contacts":
             return StepDraft()
         return plan_export(state, step_id)
@@ -327,7 +323,8 @@ class SharpSpringConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "export_contacts":
             raise InputError(f"sharpspring has no action {action!r}")
         return verify_export(state)
@@ -449,6 +446,14 @@ def in_doubt_text(rec: ExportRecord, client: str, account_manager: str) -> str:
             f"`adoffboard resend {client} --as PERSON --received` if it arrived")
 
 
+def sharpspring_account(manifest: Manifest) -> str:
+    """The client's SharpSpring account id; InputError when its manifest names none."""
+    account = section(manifest, "sharpspring", SimpleAccount)
+    if account is None:
+        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
+    return account.account_id
+
+
 class EmailInDoubt(PlatformError):
     """The export's email may have been sent; `record` keeps the intent for a person to settle."""
 
@@ -511,9 +516,7 @@ def resend_export(root: Path, notifications: NotificationsSection, clock: Clock,
                   manifest: Manifest, *, by: str, received: bool = False) -> ExportRecord:
     """A person's decision on the client's latest export: send it again (once, journaled like
     the first time), or record that the email in doubt did arrive (`received`)."""
-    if manifest.sharpspring is None:
-        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
-    record = latest_record(root, manifest.slug, manifest.sharpspring.account_id)
+    record = latest_record(root, manifest.slug, sharpspring_account(manifest))
     if record is None:
         raise NotFound(f"{manifest.slug} has no SharpSpring export on file "
                        f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)")

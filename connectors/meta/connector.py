@@ -27,25 +27,18 @@ from urllib.parse import urlsplit
 
 from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
     triage,
 )
-from adoffboard.connectors.meta_model import (
-    PLANNERS,
-    AgencyAccess,
-    MetaAdSet,
-    MetaCampaign,
-    MetaState,
-    rule_from_row,
-    verify_action,
-)
-from adoffboard.connectors.meta_transport import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.meta.client import (
     GraphError,
     GuardedAdapter,
     Pacer,
@@ -54,6 +47,16 @@ from adoffboard.connectors.meta_transport import (
     minutes_text,
     throttle_wait,
     translate,
+)
+from adoffboard.connectors.meta.declaration import DECLARATION, MetaAdAccount
+from adoffboard.connectors.meta.planning import (
+    PLANNERS,
+    AgencyAccess,
+    MetaAdSet,
+    MetaCampaign,
+    MetaState,
+    rule_from_row,
+    verify_action,
 )
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
@@ -102,16 +105,8 @@ class _Rounds:
     error: PlatformError | None = None  # a batch call itself failed: `pending` were not sent
 
 
-class MetaConnector(Connector):
-    platform = "meta"
-    title = "Meta (Facebook) Ads"
-    manifest_key = "meta"
-    actions = {
-        "pause_campaigns": ActionSpec("pause ACTIVE campaigns and ad sets (budgets unchanged)"),
-        "disable_rules": ActionSpec("disable automated rules that can restart or raise spend"),
-        "remove_agency": ActionSpec("remove the agency's business (agency loses access)",
-                                    Phase.ACCESS),
-    }
+class MetaConnector(Connector[MetaState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -184,12 +179,13 @@ class MetaConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> MetaState:
-        if manifest.meta is None:
+        acct = section(manifest, "meta", MetaAdAccount)
+        if acct is None:
             raise InputError(f"client {manifest.slug} has no meta ad account in its manifest")
         agency_id = str(self.ctx.settings.get("agency_business_id") or "")
         if not agency_id:
             raise InputError("platforms.meta.agency_business_id is not configured")
-        aid, expected = manifest.meta.ad_account_id, manifest.meta.expected_name
+        aid, expected = acct.ad_account_id, acct.expected_name
         account = self._account(aid)
         try:
             node = self._call(lambda: account.api_get(
@@ -260,7 +256,7 @@ class MetaConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: MetaState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         planner = PLANNERS.get(action)
         return planner(state, step_id) if planner else StepDraft()
 
@@ -469,7 +465,8 @@ class MetaConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: MetaState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: MetaState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action not in PLANNERS:
             raise InputError(f"meta has no action {action!r}")
         return verify_action(action, state)
