@@ -22,8 +22,8 @@ from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest
 from adoffboard.connectors import build
 from adoffboard.connectors.base import Connector, ConnectorContext, StepContext
-from adoffboard.connectors.sheets.connector import ReadOnlyHttp
 from adoffboard.connectors.sheets.declaration import SheetsSettings
+from adoffboard.connectors.transport.google import ReadOnlyHttp
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import (
     AuthError,

@@ -37,7 +37,7 @@ from adoffboard.connectors.ga4.declaration import DECLARATION, GA4Access
 from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
+    google_calls,
     google_credentials,
     guard_session,
     identities,
@@ -105,7 +105,7 @@ class GA4Connector(Connector[GA4State]):
         super().__init__(ctx)
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
         self._client: Any = None
-        self._call = GoogleCalls(ctx, self.calls, "Google Analytics")
+        self._call = google_calls(ctx, self.calls, "Google Analytics")
 
     # --- transport ------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -63,16 +63,15 @@ from adoffboard.connectors.google_ads.planning import (
     verify_budgets,
     verify_pause,
 )
+from adoffboard.connectors.transport import Calls
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,
-    DryRunViolation,
     InputError,
     PlatformError,
     TenantMismatch,
 )
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 SCRIPT_CLIENTS = ("GOOGLE_ADS_SCRIPTS", "GOOGLE_ADS_AUTOMATED_RULE")
 
@@ -96,6 +95,7 @@ class GoogleAdsConnector(Connector[AccountState]):
         self._services: dict[str, Any] = {}
         self._account: GoogleAdsAccount | None = None  # the manifest's, once read
         self._ids = RequestIds()
+        self._call = Calls(ctx, self.calls, "Google Ads", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -144,25 +144,6 @@ class GoogleAdsConnector(Connector[AccountState]):
             interceptors.append(self._ids)
             self._services[name] = self._sdk_client().get_service(name, interceptors=interceptors)
         return self._services[name]
-
-    def _call(self, kind: str, fn: Callable[[], T]) -> T:
-        def attempt() -> T:
-            self.calls[kind] += 1
-            try:
-                return fn()
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # translated at the boundary, below
-                raise translate(exc) from exc
-
-        return call_with_retry(
-            attempt,
-            self.ctx.retry,
-            self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Google Ads: {e} - retry {n} in {wait:.1f}s"
-            ),
-        )
 
     def _query(self, customer_id: str, query: str) -> list[Any]:
         svc = self._service("GoogleAdsService")

@@ -41,7 +41,8 @@ from adoffboard.connectors.base import (
     settle,
 )
 from adoffboard.connectors.http.declaration import DECLARATION, HttpEndpoint, HttpSettings
-from adoffboard.connectors.transport.requests_http import (
+from adoffboard.connectors.transport import Calls
+from adoffboard.connectors.transport.rest import (
     GuardedSession,
     check_sandbox_refs,
     error_for,
@@ -50,7 +51,6 @@ from adoffboard.connectors.transport.requests_http import (
 from adoffboard.credentials import resolve
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 GONE, PRESENT = "gone", "present"
 
@@ -116,6 +116,7 @@ class HttpConnector(Connector[HttpState]):
         super().__init__(ctx)
         self.settings = HttpSettings.model_validate(dict(ctx.settings))
         self._session: GuardedSession | None = None
+        self._call = Calls(ctx, self.calls, "HTTP endpoint")
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -139,7 +140,6 @@ class HttpConnector(Connector[HttpState]):
     def _read(self, ep: HttpEndpoint, url: str) -> requests.Response:
         def attempt() -> requests.Response:
             headers, secrets = self._headers(ep, url)
-            self.calls["read"] += 1
             response = send(self._http(), "HTTP endpoint", "GET", url, secrets, headers=headers)
             if response.status_code >= 400 and not (
                 ep.verify_gone and response.status_code in (404, 410)
@@ -147,7 +147,7 @@ class HttpConnector(Connector[HttpState]):
                 raise error_for(f"GET {_path(url)}", response, secrets)
             return response
 
-        return call_with_retry(attempt, self.ctx.retry, self.ctx.clock)
+        return self._call("read", attempt)
 
     def _live(self, ep: HttpEndpoint, url: str, expected_name: str) -> Any:
         response = self._read(ep, url)

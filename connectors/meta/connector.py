@@ -40,7 +40,7 @@ from adoffboard.connectors.base import (
 from adoffboard.connectors.declare import section
 from adoffboard.connectors.meta.client import (
     GraphError,
-    GuardedAdapter,
+    PacedAdapter,
     Pacer,
     guard_logs,
     header_map,
@@ -58,17 +58,16 @@ from adoffboard.connectors.meta.planning import (
     rule_from_row,
     verify_action,
 )
+from adoffboard.connectors.transport import Calls
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,
-    DryRunViolation,
     InputError,
     PlatformError,
     TenantMismatch,
     TransientError,
 )
 from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 API_VERSION = "v26.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -113,12 +112,15 @@ class MetaConnector(Connector[MetaState]):
         s = ctx.settings
         self._api: Any = None
         self._session: Any = None
-        self._adapter: GuardedAdapter | None = None
+        self._adapter: PacedAdapter | None = None
         self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
         self._page_size = int(s.get("page_size", 500))
         # Meta states how long a throttle lasts; waiting less only provokes another refusal.
         self._retry = dataclasses.replace(
             ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900))))
+        # the SDK's exception texts may hold URLs with the token: translated without them
+        self._calls = Calls(ctx, None, "Meta", translate=translate, retry=self._retry,
+                            keep_cause=False, before_retry=self._pacer.reset)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -139,8 +141,8 @@ class MetaConnector(Connector[MetaState]):
                 str(s["app_id"]), resolve(s["app_secret"], base=base).value,
                 resolve(s["access_token"], base=base).value, timeout=self.ctx.retry.timeout)
             session.GRAPH = endpoint  # this session only; the class default stays untouched
-            adapter = self._adapter = GuardedAdapter(read_only=self.ctx.read_only,
-                                                     calls=self.calls, pacer=self._pacer)
+            adapter = self._adapter = PacedAdapter(read_only=self.ctx.read_only,
+                                                   calls=self.calls, pacer=self._pacer)
             session.requests.mount("http://", adapter)
             session.requests.mount("https://", adapter)
             self._session = session
@@ -148,19 +150,7 @@ class MetaConnector(Connector[MetaState]):
         return self._api
 
     def _call(self, fn: Callable[[], T]) -> T:
-        def attempt() -> T:
-            try:
-                return fn()
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # translated at the boundary; the SDK's text may hold URLs
-                raise translate(exc) from None
-
-        def on_retry(n: int, exc: TransientError, wait: float) -> None:
-            self._pacer.reset()
-            self.ctx.progress(f"Meta: {exc} - retry {n} in {minutes_text(wait)}")
-
-        return call_with_retry(attempt, self._retry, self.ctx.clock, on_retry=on_retry)
+        return self._calls("", fn)  # counted by the adapter, round trip by round trip
 
     def _edge(self, fetch: Callable[[], Any]) -> list[dict[str, Any]]:
         """Every row of an edge; a failed page is retried alone (the cursor keeps its place)."""

@@ -39,11 +39,12 @@ from adoffboard.connectors.microsoft_ads.client import (
     CUSTOMERS,
     MicrosoftAdsApi,
     partial_errors,
+    translate,
 )
 from adoffboard.connectors.microsoft_ads.declaration import DECLARATION, MicrosoftAdsAccount
+from adoffboard.connectors.transport import Calls
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
-from adoffboard.retry import call_with_retry
 
 PLATFORM = "microsoft_ads"
 MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
@@ -119,6 +120,7 @@ class MicrosoftAdsConnector(Connector[AccountState]):
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self._api: MicrosoftAdsApi | None = None
+        self._calls = Calls(ctx, self.calls, "Microsoft Advertising", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -134,15 +136,7 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         assert self._api is not None
         api, timeout = self._api, self.ctx.retry.timeout
 
-        def attempt() -> tuple[Any, str]:
-            self.calls[kind] += 1
-            return api.call(service, operation, request, timeout)
-
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Microsoft Advertising: {e} - retry {n} in {wait:.0f}s"),
-        )
+        return self._calls(kind, lambda: api.call(service, operation, request, timeout))
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -35,8 +35,8 @@ from adoffboard.connectors.search_console.declaration import DECLARATION, Search
 from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
     build_service,
+    google_calls,
     google_credentials,
     identities,
 )
@@ -84,7 +84,7 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
-        self._call = GoogleCalls(ctx, self.calls, "Search Console")
+        self._call = google_calls(ctx, self.calls, "Search Console")
         self._services: dict[str, Any] = {}
 
     def _service(self, api: str) -> Any:

@@ -41,8 +41,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httplib2
-
 from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
     NO_CONTEXT,
@@ -66,12 +64,13 @@ from adoffboard.connectors.sheets.planning import (
     same_value,
     verify_step,
 )
-from adoffboard.connectors.transport.google import WriteOnceHttp
+from adoffboard.connectors.transport import Calls
+from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.restore import is_restore
-from adoffboard.retry import Send, call_with_retry, send_unrepeatable
+from adoffboard.retry import Send, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -94,25 +93,6 @@ def column_letter(index: int) -> str:
     return letters
 
 
-class ReadOnlyHttp(httplib2.Http):
-    """An `httplib2.Http` that refuses every non-GET request before it is sent.
-
-    The one exception is the OAuth token endpoint, which a service account posts to for a new
-    access token: that reads a credential, it changes nothing in any spreadsheet.
-    """
-
-    def __init__(self, *args: Any, token_uri: str = TOKEN_URI, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.token_uri = token_uri
-
-    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
-        if method.upper() != "GET" and not (method.upper() == "POST" and uri == self.token_uri):
-            path = urlsplit(uri).path
-            raise DryRunViolation(f"read-only run refused Google Sheets {method.upper()} {path}: "
-                                  "nothing was sent")
-        return super().request(uri, method, *args, **kwargs)
-
-
 class SheetsConnector(Connector[SheetsState]):
     declaration = DECLARATION
 
@@ -122,6 +102,7 @@ class SheetsConnector(Connector[SheetsState]):
         self._service: Any = None
         self._http: Any = None
         self._state: SheetsState | None = None
+        self._calls = Calls(ctx, self.calls, "Google Sheets", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -159,7 +140,8 @@ class SheetsConnector(Connector[SheetsState]):
                                urlsplit(endpoint).netloc if endpoint else None)
             creds, token_uri = self._credentials()
             timeout = self.ctx.retry.timeout
-            raw = ReadOnlyHttp(timeout=timeout, token_uri=token_uri) if self.ctx.read_only \
+            raw = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri,
+                               label="Google Sheets") if self.ctx.read_only \
                 else WriteOnceHttp(timeout=timeout)
             self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
             options = {"api_endpoint": endpoint} if endpoint else None
@@ -170,21 +152,7 @@ class SheetsConnector(Connector[SheetsState]):
     def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:
         """Send one request, retrying throttling and server errors on the injected clock."""
         api = self._api()
-
-        def attempt() -> Any:
-            self.calls[kind] += 1
-            try:
-                return request(api).execute(num_retries=0)
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # HttpError, httplib2 and socket errors: translated
-                raise translate(exc) from exc
-
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Google Sheets: {e} - retry {n} in {wait:.1f}s"),
-        )
+        return self._calls(kind, lambda: request(api).execute(num_retries=0))
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -36,14 +36,14 @@ from adoffboard.connectors.tag_manager.declaration import (
     TagManagerAccount,
     TagManagerSettings,
 )
+from adoffboard.connectors.transport import shared_throttle
 from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
     build_service,
+    google_calls,
     google_credentials,
     identities,
-    shared_throttle,
 )
 from adoffboard.errors import AuthError, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
@@ -106,7 +106,7 @@ class TagManagerConnector(Connector[TagManagerState]):
         self.settings = TagManagerSettings.model_validate(dict(ctx.settings))
         throttle = shared_throttle(ctx.clock, f"tagmanager:{self.settings.endpoint}",
                                    self.settings.min_interval_s)
-        self._call = GoogleCalls(ctx, self.calls, "Tag Manager", throttle)
+        self._call = google_calls(ctx, self.calls, "Tag Manager", throttle)
         self._service: Any = None
         self._own_email = ""
 

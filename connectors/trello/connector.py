@@ -31,10 +31,10 @@ from adoffboard.connectors.base import (
     settle,
 )
 from adoffboard.connectors.declare import section
-from adoffboard.connectors.transport.requests_http import (
+from adoffboard.connectors.transport import Calls, Throttle
+from adoffboard.connectors.transport.rest import (
     GuardedSession,
     HttpStatusError,
-    Throttle,
     check_sandbox_refs,
     error_for,
     send,
@@ -48,7 +48,6 @@ from adoffboard.errors import (
     TenantMismatch,
 )
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 WINDOW_S = 10.0  # Trello's rate limits are per 10-second window
 TOKEN_LIMIT = 100  # requests per window and token
@@ -97,7 +96,8 @@ class TrelloConnector(Connector[BoardState]):
         self.base = self.settings.endpoint.rstrip("/")
         self._session: GuardedSession | None = None
         self._secrets: tuple[str, ...] = ()
-        self._throttle = Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock)
+        self._call = Calls(ctx, self.calls, "Trello",
+                           throttle=Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock))
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -123,8 +123,6 @@ class TrelloConnector(Connector[BoardState]):
         session = self._http()
 
         def attempt() -> Any:
-            self._throttle.wait()
-            self.calls[kind] += 1
             response = send(session, "Trello", method, self.base + path, self._secrets,
                             params=params)
             if response.status_code >= 400:
@@ -137,11 +135,7 @@ class TrelloConnector(Connector[BoardState]):
             except ValueError:
                 raise PlatformError(f"Trello {method} {path}: answer is not JSON") from None
 
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Trello: {e} - retry {n} in {wait:.0f}s"),
-        )
+        return self._call(kind, attempt)
 
     def _read_card(self, card_id: str) -> Card | None:
         try:
