@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf import field_mask_pb2
@@ -74,8 +74,6 @@ from adoffboard.errors import (
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 
 SCRIPT_CLIENTS = ("GOOGLE_ADS_SCRIPTS", "GOOGLE_ADS_AUTOMATED_RULE")
-
-T = TypeVar("T")
 
 # The SDK logs every failed request (with its full request) at WARNING; adoffboard reports
 # failures itself, so keep the SDK's log out of the terminal unless someone configures logging.
