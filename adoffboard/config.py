@@ -1,36 +1,35 @@
-"""The workspace (`adoffboard.toml`) and the client manifests (`clients/<slug>.yaml`).
+"""The workspace (`adoffboard.toml`): its own sections, and each platform's `[platforms.<name>]`
+table validated by the model that platform declares (`connectors/<platform>/declaration.py`).
 
-Both are validated at the edge with pydantic, and every problem is reported at once as
-`file: field: message (hint)`, so that one pass fixes a manifest instead of one error per try.
+Client manifests are read by `adoffboard.manifest`; the names callers import from here for them
+are re-exported below.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import time as dt_time
-from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from adoffboard.connectors import REGISTRY
 from adoffboard.credentials import check_reference
 from adoffboard.errors import InputError, NotFound
+from adoffboard.manifest import MANIFEST_PLATFORMS as MANIFEST_PLATFORMS
+from adoffboard.manifest import SLUG as SLUG
+from adoffboard.manifest import ClientManifest as ClientManifest
+from adoffboard.manifest import Manifest as Manifest
+from adoffboard.manifest import ManifestProblems as ManifestProblems
+from adoffboard.manifest import Problem as Problem
+from adoffboard.manifest import StrictModel, account_ids, problems_from, read_text
+from adoffboard.manifest import load_yaml as load_yaml
+from adoffboard.manifest import read_manifest as read_manifest
 
 WORKSPACE_FILE = "adoffboard.toml"
 CLIENTS_DIR = "clients"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 # Roles named by the checklists; the workspace maps people to them.
 ROLES = {
@@ -50,203 +49,10 @@ ROLES = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.message}{hint}"
-
-
-class ManifestProblems(InputError):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        first = str(problems[0])
-        more = f" (and {len(problems) - 1} more; run `adoffboard clients validate`)" if len(
-            problems
-        ) > 1 else ""
-        super().__init__(first + more)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# Numbers of the workspace file, bounded: a typo (timeout_s = 1e300, attempts = 0) is reported
-# where it was written rather than failing deep inside a connector.
-TimeoutSeconds = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
-Attempts = Annotated[int, Field(ge=1, le=20, strict=True)]
-
-
-def google_ads_id(value: str) -> str:
-    """Normalise a Google Ads customer id ('123-456-7890' or '1234567890') to 10 digits."""
-    text = str(value).strip()
-    if not re.fullmatch(r"\d{3}-?\d{3}-?\d{4}", text):
-        raise ValueError("must be a 10-digit customer id like 123-456-7890")
-    return text.replace("-", "")
-
-
-def show_google_ads_id(cid: str) -> str:
-    return f"{cid[:3]}-{cid[3:6]}-{cid[6:]}"
-
-
-# --- manifest ----------------------------------------------------------------------------------
-
-
-class Person(_Model):
-    name: str = Field(min_length=1)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class GoogleAdsAccount(_Model):
-    customer_id: str
-    manager_id: str
-    expected_name: str = Field(min_length=1)
-
-    _ids = field_validator("customer_id", "manager_id", mode="before")(
-        lambda cls, v: google_ads_id(v)
-    )
-
-
-class MicrosoftAdsAccount(_Model):
-    account_id: str = Field(pattern=r"^\d{4,12}$")
-    customer_id: str = Field(pattern=r"^\d{4,12}$")
-    expected_name: str = Field(min_length=1)
-
-
-class MetaAdAccount(_Model):
-    ad_account_id: str = Field(pattern=r"^act_\d{5,20}$")
-    expected_name: str = Field(min_length=1)
-
-
-class GA4Access(_Model):
-    account_id: str = Field(pattern=r"^\d{4,15}$")
-    property_ids: list[str] = Field(default_factory=list)
-    expected_name: str = ""  # the account's display name; checked when set
-
-    @field_validator("account_id", mode="before")
-    @classmethod
-    def _account_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator("property_ids", mode="before")
-    @classmethod
-    def _property_digits(cls, ids: Any) -> Any:
-        if not isinstance(ids, list):
-            return ids
-        text = [str(p) for p in ids]
-        bad = [p for p in text if not re.fullmatch(r"\d{4,15}", p)]
-        if bad:
-            raise ValueError(f"property ids must be digits like 123456789, not {bad}")
-        return text
-
-
-class SearchConsoleSite(_Model):
-    site_url: str = Field(pattern=r"^(https?://\S+/|sc-domain:\S+)$")
-
-
-class TagManagerAccount(_Model):
-    account_id: str = Field(pattern=r"^\d{4,15}$")
-    expected_name: str = ""  # the account's name in Tag Manager; checked when set
-
-    @field_validator("account_id", mode="before")
-    @classmethod
-    def _account_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
-
-
-class SimpleAccount(_Model):
-    account_id: str = Field(min_length=1)
-    expected_name: str = ""
-
-
-class TrelloCard(_Model):
-    # the card's id (24 hex) or short link (8 characters); without it, the card is looked up on
-    # the SEM QA board by `card_name` (default: the client's name), and must be the only match
-    card_id: str = Field(default="", pattern=r"^$|^[0-9a-fA-F]{24}$|^[A-Za-z0-9]{8}$")
-    card_name: str = ""
-
-
-class Manifest(_Model):
-    slug: str = Field(pattern=SLUG.pattern)
-    name: str = Field(min_length=1)
-    departments: list[Literal["SEM", "MA"]] = Field(min_length=1)
-    account_manager: Person
-    remove_identities: list[str] = Field(default_factory=list)
-    google_ads: GoogleAdsAccount | None = None
-    microsoft_ads: MicrosoftAdsAccount | None = None
-    meta: MetaAdAccount | None = None
-    ga4: GA4Access | None = None
-    search_console: SearchConsoleSite | None = None
-    tag_manager: TagManagerAccount | None = None
-    ninjacat: SimpleAccount | None = None
-    fluency: SimpleAccount | None = None
-    sharpspring: SimpleAccount | None = None
-    trello: TrelloCard | None = None
-    trackers: dict[str, str] = Field(default_factory=dict)
-
-
-# The manifest's platform sections: what a runbook step's `if_manifest` may name.
-MANIFEST_PLATFORMS = ("google_ads", "microsoft_ads", "meta", "ga4", "search_console",
-                      "tag_manager", "ninjacat", "fluency", "sharpspring", "trello")
-
-# The fields that name an account only one client may have, by kind: two manifests naming the
-# same one would let one client's offboarding touch the other's account.
-_ACCOUNT_FIELDS: dict[str, tuple[str, str]] = {  # kind -> (section, field)
-    "Google Ads customer": ("google_ads", "customer_id"),
-    "Microsoft Advertising account": ("microsoft_ads", "account_id"),
-    "Meta ad account": ("meta", "ad_account_id"),
-    "GA4 account": ("ga4", "account_id"),
-    "Search Console property": ("search_console", "site_url"),
-    "Tag Manager account": ("tag_manager", "account_id"),
-    "NinjaCat account": ("ninjacat", "account_id"),
-    "Fluency account": ("fluency", "account_id"),
-    "SharpSpring account": ("sharpspring", "account_id"),
-    "Trello card": ("trello", "card_id"),
-}
-
-
-def account_ids(model: Manifest) -> list[tuple[str, str, str]]:
-    """(kind, field path, id) of every account the manifest claims, GA4 properties included."""
-    found = []
-    for kind, (section, name) in _ACCOUNT_FIELDS.items():
-        part = getattr(model, section)
-        value = getattr(part, name, "") if part is not None else ""
-        if value:
-            shown = show_google_ads_id(value) if section == "google_ads" else str(value)
-            found.append((kind, f"{section}.{name}", shown))
-    if model.ga4 is not None:
-        found += [("GA4 property", f"ga4.property_ids.{i}", p)
-                  for i, p in enumerate(model.ga4.property_ids)]
-    return found
-
-
-@dataclass(frozen=True)
-class ClientManifest:
-    """A validated manifest and where it came from (its hash binds plans to it)."""
-
-    model: Manifest
-    path: Path
-    sha256: str
-
-    @property
-    def slug(self) -> str:
-        return self.model.slug
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-
 # --- workspace ---------------------------------------------------------------------------------
 
 
-class PersonEntry(_Model):
+class PersonEntry(StrictModel):
     name: str
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     roles: list[str] = Field(default_factory=list)
@@ -260,7 +66,7 @@ class PersonEntry(_Model):
         return roles
 
 
-class WorkspaceSection(_Model):
+class WorkspaceSection(StrictModel):
     name: str = "agency"
     timezone: str = "UTC"
     store: str = "sqlite:///.adoffboard/state.db"
@@ -278,11 +84,11 @@ class WorkspaceSection(_Model):
         return value
 
 
-class AgencySection(_Model):
+class AgencySection(StrictModel):
     identities: list[str] = Field(default_factory=list)
 
 
-class ApprovalSection(_Model):
+class ApprovalSection(StrictModel):
     chain: list[str] = Field(default_factory=lambda: ["approver_1", "approver_2"])
     finance_role: str = "finance"
     processing_role: str = "accounting"
@@ -322,7 +128,7 @@ class ApprovalSection(_Model):
         return role
 
 
-class NotificationsSection(_Model):
+class NotificationsSection(StrictModel):
     distribution_list: list[str] = Field(default_factory=list)
     sender: str = "adoffboard@localhost"
     smtp_host: str = "127.0.0.1"
@@ -363,7 +169,7 @@ class NotificationsSection(_Model):
         return value
 
 
-class ScheduleSection(_Model):
+class ScheduleSection(StrictModel):
     """`[schedule]`: when approved change requests run, and how failures are retried.
 
     A request's runs are due at `run_at` (24-hour HH:MM, the workspace's time zone) on its
@@ -395,283 +201,11 @@ class ScheduleSection(_Model):
         return dt_time(hours, minutes)
 
 
-class GoogleAdsSettings(_Model):
-    endpoint: str = ""
-    ca_file: str = ""
-    developer_token: str
-    access_token: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-    refresh_token: str = ""
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-
-    @field_validator("developer_token", "access_token", "client_id", "client_secret",
-                     "refresh_token")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        if value and (problem := check_reference(value)):
-            raise ValueError(problem)
-        return value
-
-
-class MicrosoftAdsSettings(_Model):
-    """`[platforms.microsoft_ads]`: `endpoint` replaces both services' hosts (the sandbox);
-    empty means Microsoft's own hosts for `environment` (production, or Microsoft's sandbox)."""
-
-    endpoint: str = ""
-    customer_endpoint: str = ""  # Customer Management host, when it differs from `endpoint`
-    environment: Literal["production", "sandbox"] = "production"
-    developer_token: str
-    access_token: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-    refresh_token: str = ""
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-
-    @field_validator("developer_token", "access_token", "client_id", "client_secret",
-                     "refresh_token")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        if value and (problem := check_reference(value)):
-            raise ValueError(problem)
-        return value
-
-
-class MetaSettings(_Model):
-    """[platforms.meta]: the agency's Meta app and the token of a system user of its business."""
-
-    endpoint: str = ""  # default https://graph.facebook.com
-    app_id: str = Field(pattern=r"^\d{1,20}$")
-    app_secret: str
-    access_token: str
-    agency_business_id: str = Field(pattern=r"^\d{1,20}$")  # removed by remove_agency
-    page_size: int = Field(default=500, ge=1, le=5000, strict=True)
-    max_throttle_wait_s: float = Field(default=900.0, ge=0, le=3600, allow_inf_nan=False)
-    slow_down_at_pct: float = Field(default=75.0, gt=0, le=100, allow_inf_nan=False)
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-
-    @field_validator("app_secret", "access_token")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        if problem := check_reference(value):
-            raise ValueError(problem)
-        return value
-
-
-class GoogleApiSettings(_Model):
-    """Google Analytics, Search Console and Tag Manager: an OAuth access token or a service
-    account's key file (its path; the file holds the secret)."""
-
-    endpoint: str = ""  # e.g. http://127.0.0.1:PORT for the sandbox; empty: Google's own host
-    access_token: str = ""
-    credentials_file: str = ""
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-
-    @field_validator("access_token")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        if value and (problem := check_reference(value)):
-            raise ValueError(problem)
-        return value
-
-
-class TagManagerSettings(GoogleApiSettings):
-    # Tag Manager allows 0.25 requests/s per project: one request every 4 s
-    min_interval_s: float = Field(default=4.0, ge=0.0, le=60, allow_inf_nan=False)
-
-
-# Values a Google Sheets tracker row may be written from: `{name}` placeholders in templates.
-SHEETS_FIELDS = {
-    "client": "the client's name (or its per-tracker key from the manifest's `trackers`)",
-    "client_slug": "the manifest's slug",
-    "departments": "the client's departments, e.g. 'SEM, MA'",
-    "account_manager": "the Account Manager's name",
-    "account_manager_email": "the Account Manager's email",
-    "effective_date": "the plan's effective date (YYYY-MM-DD)",
-    "process": "the runbook's process: cancellation, pause, unpause or addendum",
-    "type": "the process as a title: Cancellation, Pause, ...",
-    "scope": "'Digital marketing services only' or 'Leaving the platform'",
-    "department": "the runbook's department (SEM or MA)",
-    "runbook": "the runbook's name",
-    "pause_end": "the pause end date, when the plan has one",
-    "change_request": "the change request's id, when the plan has one",
-}
-
-
-def template_fields(template: str) -> list[str]:
-    """The `{name}` placeholders of a template; ValueError when it is malformed."""
-    import string
-
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-
-
-def _check_template(template: str) -> str:
-    try:
-        names = template_fields(template)
-    except ValueError as exc:
-        raise ValueError(f"malformed template {template!r}: {exc}") from None
-    unknown = sorted(set(names) - set(SHEETS_FIELDS))
-    if unknown:
-        raise ValueError(f"unknown placeholder(s) {unknown} in {template!r}; "
-                         f"known: {sorted(SHEETS_FIELDS)}")
-    return template
-
-
-class SheetCell(_Model):
-    column: str = Field(min_length=1)  # the header of the column, as written in row 1
-    value: str  # a template, e.g. "{effective_date}" or "Paused"
-
-    _value = field_validator("value")(lambda cls, v: _check_template(v))
-
-
-class SheetsTracker(_Model):
-    """One tracker: a tab of a spreadsheet whose first row holds the column headers."""
-
-    spreadsheet_id: str = Field(min_length=1)
-    tab: str = Field(min_length=1)
-    key_column: str = "Client"  # the header of the column that names the client
-    expected_title: str = ""  # when set, the spreadsheet's title must match before anything
-    append: dict[str, str] = Field(default_factory=dict)  # header -> template, for append_row
-    # the columns that make an appended row "this client's row for this change"; default: the
-    # key column and every appended column written from {effective_date}, {process}, {type} or
-    # {department}
-    match_columns: list[str] = Field(default_factory=list)
-    cells: dict[str, SheetCell] = Field(default_factory=dict)  # name -> cell, for set_cell
-    value_input: Literal["RAW", "USER_ENTERED"] = "RAW"
-
-    @field_validator("append")
-    @classmethod
-    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
-        for template in value.values():
-            _check_template(template)
-        return value
-
-
-class SheetsSettings(_Model):
-    endpoint: str = ""  # e.g. http://127.0.0.1:8080/ for the sandbox; empty: Google's
-    access_token: str = ""  # a reference
-    credentials_file: str = ""  # a service-account key file: a path, or env:NAME holding one
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-    trackers: dict[str, SheetsTracker] = Field(default_factory=dict)
-
-    @field_validator("access_token")
-    @classmethod
-    def _ref(cls, value: str) -> str:
-        if value and (problem := check_reference(value)):
-            raise ValueError(problem)
-        return value
-
-
-def _check_refs(values: dict[str, str]) -> None:
-    for key, value in values.items():
-        if value and (problem := check_reference(value.replace("{account_id}", "0"))):
-            raise ValueError(f"{key}: {problem}")
-
-
-class TrelloSettings(_Model):
-    endpoint: str = "https://api.trello.com"
-    api_key: str  # credential references
-    token: str
-    board_id: str = Field(pattern=r"^[0-9a-fA-F]{24}$")  # the SEM QA board (its 24-hex id)
-    auth: Literal["header", "query"] = "header"  # OAuth header keeps key and token out of URLs
-    timeout_s: TimeoutSeconds = 30.0
-    attempts: Attempts = 5
-
-    @field_validator("api_key", "token")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        _check_refs({"reference": value})
-        return value
-
-
-class SharpSpringSettings(_Model):
-    endpoint: str = "https://api.sharpspring.com/pubapi/v1.2/"
-    # references; "{account_id}" in them is replaced by the client's account id, so that one
-    # workspace can hold every dealer's key (e.g. keyring:adoffboard/sharpspring-{account_id})
-    secret_key: str
-    account_id: str = ""  # when set, the account the key belongs to: must be the manifest's
-    per_second: int = Field(default=10, ge=1, le=10, strict=True)
-    timeout_s: TimeoutSeconds = 60.0
-    attempts: Attempts = 5
-
-    @field_validator("secret_key", "account_id")
-    @classmethod
-    def _refs(cls, value: str) -> str:
-        _check_refs({"reference": value})
-        return value
-
-
-class HttpEndpoint(_Model):
-    """One vendor call the generic `http` connector may make (see connectors/http_step.py)."""
-
-    enabled: bool = False
-    title: str = ""
-    manifest_key: Literal["ninjacat", "fluency"]  # whose account_id fills {account_id}
-    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(pattern=r"^https?://[^\s@]+$")
-    body: dict[str, Any] | None = None  # JSON; {account_id} is replaced in string values
-    expected_status: list[Annotated[int, Field(ge=100, le=599, strict=True)]] = Field(
-        default_factory=lambda: [200, 201, 202, 204], min_length=1)
-    headers: dict[str, str] = Field(default_factory=dict)  # "Bearer env:TOKEN" or "env:TOKEN"
-    verify_url: str = Field(pattern=r"^https?://[^\s@]+$")
-    verify_json_path: str = ""  # dotted path in the verify response, e.g. "settings.hold"
-    verify_equals: Any = None
-    # removals: done when verify_url answers 404 or 410
-    verify_gone: bool = Field(default=False, validate_default=True)
-    name_json_path: str = ""  # where the verify response names the account (tenant guard)
-
-    @field_validator("headers")
-    @classmethod
-    def _header_refs(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name, value in headers.items():
-            if problem := check_reference(value.split(" ")[-1]):
-                raise ValueError(f"header {name}: {problem} (optionally after a scheme: "
-                                 "\"Bearer env:TOKEN\")")
-        return headers
-
-    @field_validator("url", "verify_url")
-    @classmethod
-    def _no_query_secrets(cls, value: str) -> str:
-        if re.search(r"(?i)[?&](key|token|secret|password|api_key|apikey)=", value):
-            raise ValueError("put credentials in `headers` (as references), not in the URL")
-        return value
-
-    @field_validator("verify_gone")
-    @classmethod
-    def _one_verification(cls, gone: bool, info: Any) -> bool:
-        if gone == bool(info.data.get("verify_json_path")):
-            raise ValueError("set exactly one of verify_json_path (with verify_equals) or "
-                             "verify_gone")
-        return gone
-
-
-class HttpSettings(_Model):
-    timeout_s: TimeoutSeconds = 30.0
-    attempts: Attempts = 5
-    endpoints: dict[str, HttpEndpoint] = Field(default_factory=dict)
-
-
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
-PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {
-    "google_ads": GoogleAdsSettings,
-    "microsoft_ads": MicrosoftAdsSettings,
-    "meta": MetaSettings,
-    "ga4": GoogleApiSettings,
-    "search_console": GoogleApiSettings,
-    "tag_manager": TagManagerSettings,
-    "sheets": SheetsSettings,
-    "trello": TrelloSettings,
-    "sharpspring": SharpSpringSettings,
-    "http": HttpSettings,
-}
+PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {p: d.settings for p, d in REGISTRY.items()}
 
 
-class Workspace(_Model):
+class Workspace(StrictModel):
     workspace: WorkspaceSection = WorkspaceSection()
     agency: AgencySection = AgencySection()
     people: dict[str, PersonEntry] = Field(default_factory=dict)
@@ -750,101 +284,6 @@ class LoadedWorkspace:
         return problems
 
 
-def _problems_from(exc: ValidationError, file: str, hints: dict[str, str]) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        if err["type"] == "missing":
-            message = "required field is missing"
-        key = str(err["loc"][-1]) if err["loc"] else ""
-        problems.append(Problem(file, loc, message, hints.get(key, "")))
-    return problems
-
-
-_MANIFEST_HINTS = {
-    "customer_id": "Google Ads ids look like 123-456-7890",
-    "manager_id": "the agency's manager (MCC) id, like 111-222-3333",
-    "expected_name": "the account's descriptive name exactly as the platform shows it",
-    "slug": "the file name without .yaml: lowercase letters, digits, dashes",
-    "departments": "a list of SEM and/or MA",
-    "ad_account_id": "Meta ad account ids look like act_1234567890",
-    "email": "an address like name@agency.example",
-}
-
-
-def read_manifest(path: Path) -> tuple[ClientManifest | None, list[Problem]]:
-    """Parse and validate one manifest; return every problem found."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(str(path), "", f"cannot read: {exc.strerror}")]
-    manifest, problems = _parse_manifest(raw, str(path))
-    return manifest, list(problems)
-
-
-def read_text(raw: bytes, name: str) -> str:
-    """The text of a workspace file, or InputError naming it when it is not UTF-8 text (a
-    binary file, another encoding) or holds NUL characters."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    if "\x00" in text:
-        raise InputError(f"{name}: not a text file (it contains NUL characters)")
-    return text
-
-
-def load_yaml(raw: bytes, name: str) -> Any:
-    """YAML from a workspace file: InputError for non-text; yaml.YAMLError for bad syntax."""
-    text = read_text(raw, name)
-    try:
-        return yaml.safe_load(text)
-    except RecursionError:
-        raise yaml.YAMLError("nested too deeply") from None
-
-
-@lru_cache(maxsize=512)
-def _parse_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, tuple[Problem, ...]]:
-    """Parse once per content: every client load compares the accounts of every manifest."""
-    manifest, problems = _validate_manifest(raw, name)
-    return manifest, tuple(problems)
-
-
-def _validate_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, list[Problem]]:
-    path = Path(name)
-    try:
-        data = load_yaml(raw, name)
-    except InputError as exc:
-        return None, [Problem(name, "", str(exc).removeprefix(f"{name}: "),
-                              "a manifest is a UTF-8 YAML file")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        return None, [Problem(name, where, "not valid YAML", "check indentation and quotes")]
-    if not isinstance(data, dict):
-        return None, [Problem(name, "", "must be a mapping of fields", "see `adoffboard init`")]
-    try:
-        model = Manifest.model_validate(data)
-    except ValidationError as exc:
-        return None, _problems_from(exc, name, _MANIFEST_HINTS)
-    problems = []
-    if model.slug != path.stem:
-        problems.append(Problem(name, "slug", f"{model.slug!r} differs from the file name",
-                                f"rename the file to {model.slug}.yaml or fix the slug"))
-    ads = model.google_ads
-    if ads is not None and ads.manager_id == ads.customer_id:
-        problems.append(Problem(name, "google_ads.manager_id",
-                                "is the client's own customer id",
-                                "the agency's manager (MCC) account that links to it, like "
-                                "111-222-3333"))
-    if problems:
-        return None, problems
-    return ClientManifest(model, path, hashlib.sha256(raw).hexdigest()), []
-
-
 def find_workspace(start: Path) -> Path:
     for folder in [start, *start.parents]:
         if (folder / WORKSPACE_FILE).is_file():
@@ -870,7 +309,7 @@ def load_workspace(start: Path) -> LoadedWorkspace:
     try:
         config = Workspace.model_validate(data)
     except ValidationError as exc:
-        raise ManifestProblems(_problems_from(exc, str(path), {})) from exc
+        raise ManifestProblems(problems_from(exc, str(path), {})) from exc
     for platform, raw in config.platforms.items():
         model = PLATFORM_SETTINGS.get(platform)
         if model is None:
@@ -879,7 +318,7 @@ def load_workspace(start: Path) -> LoadedWorkspace:
         try:
             model.model_validate(raw)
         except ValidationError as exc:
-            probs = _problems_from(exc, str(path), {})
+            probs = problems_from(exc, str(path), {})
             raise ManifestProblems(
                 [Problem(p.file, f"platforms.{platform}.{p.field}", p.message, p.hint)
                  for p in probs]

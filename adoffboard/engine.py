@@ -15,9 +15,9 @@ checked against what its runbook step plans from the live state just read (`_adm
 account, the step's own field and target value. The agency's access to an account is removed only
 after that account passes its pause, budget and script checks (`_hold_removals`).
 
-Connectors see a step's `params` from the runbook plus one reserved key, `_context` (CONTEXT_KEY):
-the plan-wide facts some actions need to render their values (effective date, the runbook's
-process and department, the scope), the same at plan and at verify time.
+Connectors see a step's `params` from the runbook and a `StepContext`: the plan-wide facts some
+actions need to render their values (effective date, the runbook's process and department, the
+scope), the same at plan and at verify time, and at verify time when the run started.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ClientManifest, LoadedWorkspace
+from adoffboard.connectors.base import StepContext
 from adoffboard.errors import (
     AdoffboardError,
     AuthError,
@@ -67,7 +68,6 @@ from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook, settle_optional_actions
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
-CONTEXT_KEY = "_context"
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
 
 
@@ -137,10 +137,10 @@ def parse_date(text: str | None, what: str = "--effective") -> dt.date | None:
 # --- planning ---------------------------------------------------------------------------------
 
 
-def step_context(book: LoadedRunbook, scope: str, effective_date: str | None) -> dict[str, Any]:
-    """The plan-wide facts handed to every action under `params[CONTEXT_KEY]`."""
-    return {"effective_date": effective_date, "process": book.model.process, "scope": scope,
-            "runbook": book.name, "department": book.model.department}
+def step_context(book: LoadedRunbook, scope: str, effective_date: str | None) -> StepContext:
+    """The plan-wide facts handed to every action."""
+    return StepContext(effective_date=effective_date, process=book.model.process, scope=scope,
+                       runbook=book.name, department=book.model.department)
 
 
 def _skip_reason(step: Step, scope: str, manifest: ClientManifest) -> str:
@@ -259,7 +259,7 @@ def _bound_restores(book: LoadedRunbook, manifest: ClientManifest, store: Any,
 
 def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                connectors: dict[str, Any], states: dict[str, Any],
-               context: dict[str, Any], restores: dict[str, RestoreSet] | None = None,
+               context: StepContext, restores: dict[str, RestoreSet] | None = None,
                inputs: dict[str, Any] | None = None) -> StepPlan:
     base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
                                 section=step.section, department=step.department,
@@ -280,8 +280,9 @@ def _plan_step(step: Step, scope: str, manifest: ClientManifest,
                                           step.manual.instructions))
     assert step.action is not None
     platform = step.action.connector
-    params = {**step_params(step.action.params, inputs), CONTEXT_KEY: context}
-    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id)
+    params = step_params(step.action.params, inputs)
+    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id,
+                                      context)
     manual = ManualTask(step.id, _label(step), step.owner,
                         "The API cannot do these: do them by hand.",
                         draft.manual_items) if draft.manual_items else None
@@ -855,7 +856,7 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
 def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: dict[str, Any],
                 states: dict[str, Any], unreadable: dict[str, str], attested: dict[str, Any],
                 since: dt.datetime | None, fallback: dict[str, Check],
-                context: dict[str, Any], plan_inputs: dict[str, Any] | None = None) -> Check:
+                context: StepContext, plan_inputs: dict[str, Any] | None = None) -> Check:
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
     reason = _skip_reason(step, scope, manifest)
     if reason:
@@ -875,10 +876,9 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
-            params = {**step_params(ref.params, plan_inputs), CONTEXT_KEY: context}
-            if since:
-                params["since"] = since
-            verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector])
+            params = step_params(ref.params, plan_inputs)
+            verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector],
+                                                       replace(context, since=since))
     if step.action is not None and verdict is not None:
         return Check(step.id, step.title, step.part, verdict.status, verdict.detail,
                      step.owner, verdict.evidence)
@@ -918,7 +918,7 @@ def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
 def _removes_access(platform: str, action: str) -> bool:
     from adoffboard.connectors import info
 
-    return info(platform).actions.get(action) == Phase.ACCESS
+    return info(platform).phase(action) == Phase.ACCESS
 
 
 def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,

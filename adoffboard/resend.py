@@ -16,7 +16,7 @@ from typing import Any
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ROLES, LoadedWorkspace, PersonEntry
-from adoffboard.connectors.sharpspring_export import ExportRecord
+from adoffboard.connectors.sharpspring.export import ExportRecord
 from adoffboard.errors import InputError, SafetyRefusal
 from adoffboard.holder import holder_name
 from adoffboard.runbook import available, load_runbook
@@ -54,7 +54,7 @@ def check_may_decide(ws: LoadedWorkspace, client: str, person: PersonEntry) -> N
 def resend(ws: LoadedWorkspace, store: Any, client: str, who: str, *, received: bool = False,
            clock: Clock | None = None) -> ExportRecord:
     """Send the client's latest export again (or record it `received`), as `who` decided."""
-    from adoffboard.connectors.sharpspring import resend_export
+    from adoffboard.connectors.sharpspring.connector import resend_export
 
     manifest = ws.load_client(client)
     person = find_person(ws, who)

@@ -1,9 +1,13 @@
 """The connector contract: one small shape for every platform.
 
-    read_state(manifest)                 reads only; raises TenantMismatch before anything else
-    plan(action, params, state, step)    pure: no I/O, returns the changes and manual items
-    apply(changes, journal)              re-reads, skips drift, writes in batches, journals
-    verify(action, params, state)        judges a step against freshly read state
+    read_state(manifest)                      reads only; raises TenantMismatch before anything
+    plan(action, params, state, step, ctx)    pure: no I/O, returns the changes and manual items
+    apply(changes, journal)                   re-reads, skips drift, writes in batches, journals
+    verify(action, params, state, ctx)        judges a step against freshly read state
+
+A connector is generic in the state it reads (`Connector[AccountState]`); `params` are the step's
+own (from the runbook, `$inputs` filled in) and `ctx` the plan-wide facts (`StepContext`).
+What a connector is (title, actions, settings) is its declaration (`connectors.declare`).
 
 Connectors get their settings, credentials, clock and retry policy injected (`ConnectorContext`)
 and never read environment variables or sleep on their own. A connector built with
@@ -12,17 +16,19 @@ and never read environment variables or sleep on their own. A connector built wi
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import Manifest, NotificationsSection
+from adoffboard.connectors.declare import Declaration
 from adoffboard.errors import PlatformError
-from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
+from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 from adoffboard.retry import RetryPolicy
 
 
@@ -65,12 +71,22 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class ActionSpec:
-    """An action a runbook step may name: what it does and when it runs."""
+class StepContext:
+    """The plan-wide facts a step is planned and judged with, the same at plan and verify time:
+    some actions render values from them (a tracker row's effective date and process)."""
 
-    summary: str
-    phase: Phase = Phase.ADS
-    check_only: bool = False  # a read-only check attached to a manual step
+    effective_date: str | None = None  # YYYY-MM-DD
+    process: str = ""  # the runbook's process: cancellation, pause, unpause, addendum
+    scope: str = ""  # dm (digital marketing services only) or platform (leaving the platform)
+    runbook: str = ""
+    department: str = ""  # SEM or MA
+    since: dt.datetime | None = None  # verify: when the run being checked started
+    pause_end: str = ""  # a pause's end date (YYYY-MM-DD), when the plan has one
+    change_request: str = ""  # the change request's id, when the plan has one
+
+
+NO_CONTEXT = StepContext()
+S = TypeVar("S")  # the state a connector reads
 
 
 Same = Callable[[Change, Any, Any], bool]  # does this live value count as that value?
@@ -118,11 +134,16 @@ def send_in_batches(journal: Journal, changes: Sequence[Change], size: int,
     return outcomes
 
 
-class Connector(ABC):
-    platform: ClassVar[str]
-    title: ClassVar[str]
-    manifest_key: ClassVar[str]
-    actions: ClassVar[Mapping[str, ActionSpec]]
+class Connector(ABC, Generic[S]):
+    declaration: ClassVar[Declaration]
+
+    @property
+    def platform(self) -> str:
+        return self.declaration.platform
+
+    @property
+    def title(self) -> str:
+        return self.declaration.title
 
     def __init__(self, ctx: ConnectorContext) -> None:
         self.ctx = ctx
@@ -136,11 +157,12 @@ class Connector(ABC):
         return True
 
     @abstractmethod
-    def read_state(self, manifest: Manifest) -> Any:
+    def read_state(self, manifest: Manifest) -> S:
         """Read the live state of the manifest's accounts on this platform (reads only)."""
 
     @abstractmethod
-    def plan(self, action: str, params: Mapping[str, Any], state: Any, step_id: str) -> StepDraft:
+    def plan(self, action: str, params: Mapping[str, Any], state: S, step_id: str,
+             ctx: StepContext = NO_CONTEXT) -> StepDraft:
         """The changes one step needs, from `state` alone (pure)."""
 
     @abstractmethod
@@ -148,7 +170,8 @@ class Connector(ABC):
         """Apply planned changes; each entity only if its live value still equals `before`."""
 
     @abstractmethod
-    def verify(self, action: str, params: Mapping[str, Any], state: Any) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: S,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         """Judge a step's outcome against freshly read state."""
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:

@@ -9,25 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from adoffboard.config import Manifest
+from adoffboard.connectors.base import StepContext
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.sandbox import Sandbox
 
-CONTEXT = {"_context": {"effective_date": "2026-12-01", "process": "cancellation",
-                        "scope": "platform", "department": "SEM", "runbook": "sem-cancellation"}}
+CONTEXT = StepContext(effective_date="2026-12-01", process="cancellation", scope="platform",
+                      department="SEM", runbook="sem-cancellation")
 
 
 class SheetsHarness:
     platform = "sheets"
     actions = ("remove_row", "append_row", "set_cell")
     steps = (
-        ("client-tracker", "remove_row", {"tracker": "client_tracker", **CONTEXT}),
-        ("belize", "remove_row", {"tracker": "belize_tracker", **CONTEXT}),
-        ("planner", "append_row", {"tracker": "planner", **CONTEXT}),
-        ("offboarding", "append_row", {"tracker": "digms_offboarding", **CONTEXT}),
-        ("ma-date", "set_cell", {"tracker": "ma_client_tracker", "cell": "cancellation_date",
-                                 **CONTEXT}),
-        ("ma-paused", "set_cell", {"tracker": "ma_client_sheet", "cell": "paused", **CONTEXT}),
+        ("client-tracker", "remove_row", {"tracker": "client_tracker"}),
+        ("belize", "remove_row", {"tracker": "belize_tracker"}),
+        ("planner", "append_row", {"tracker": "planner"}),
+        ("offboarding", "append_row", {"tracker": "digms_offboarding"}),
+        ("ma-date", "set_cell", {"tracker": "ma_client_tracker", "cell": "cancellation_date"}),
+        ("ma-paused", "set_cell", {"tracker": "ma_client_sheet", "cell": "paused"}),
     )
+    context = CONTEXT  # the plan-wide facts its rows are written from
     failing_entity = {"resource": "row", "id": "Lakeside Powersports LLC"}
     secrets = {"ADOFFBOARD_TEST_SHEETS_TOKEN": "ya29.sheets-SECRET-9d0e"}
 

@@ -22,7 +22,7 @@ import pytest
 
 from adoffboard.clock import FakeClock
 from adoffboard.connectors import build
-from adoffboard.connectors.base import Connector, ConnectorContext
+from adoffboard.connectors.base import Connector, ConnectorContext, StepContext
 from adoffboard.errors import DryRunViolation
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 from adoffboard.retry import RetryPolicy
@@ -91,9 +91,13 @@ def steps_of(harness) -> list[tuple[str, str, dict[str, Any]]]:
     return list(steps) if steps is not None else [(a, a, {}) for a in harness.actions]
 
 
+def context_of(harness) -> StepContext:
+    return getattr(harness, "context", StepContext())
+
+
 def plan_all(connector, harness, state) -> list[Change]:
     return [c for step_id, action, params in steps_of(harness)
-            for c in connector.plan(action, params, state, step_id).changes]
+            for c in connector.plan(action, params, state, step_id, context_of(harness)).changes]
 
 
 def test_read_state_sends_only_reads(harness, sandbox, tmp_path):
@@ -137,8 +141,8 @@ def test_apply_verify_converge_and_idempotence(harness, sandbox, tmp_path):
     reader = connect(harness, sandbox, tmp_path, read_only=True)
     fresh = reader.read_state(harness.manifest())
     for _, action, params in steps_of(harness):
-        assert reader.verify(action, params, fresh).status in (CheckStatus.PASS,
-                                                               CheckStatus.MANUAL_PENDING)
+        assert reader.verify(action, params, fresh, context_of(harness)).status in (
+            CheckStatus.PASS, CheckStatus.MANUAL_PENDING)
     assert plan_all(reader, harness, fresh) == []  # converged state plans no change
 
     writes = len(sandbox.log.mutating())

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from adoffboard.connectors.google_ads import (
+from adoffboard.connectors.base import triage
+from adoffboard.connectors.google_ads.planning import (
     AccountState,
     Budget,
     Campaign,
@@ -15,7 +16,6 @@ from adoffboard.connectors.google_ads import (
     plan_hide,
     plan_pause,
     plan_unlink,
-    triage,
     verify_budgets,
     verify_pause,
 )

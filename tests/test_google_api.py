@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adoffboard.connectors.google_api import AccessDenied, Gone, classify
+from adoffboard.connectors.transport.google import AccessDenied, Gone, classify
 from adoffboard.errors import AuthError, PlatformError, TransientError
 
 

@@ -15,7 +15,8 @@ import tomli_w
 from conftest import Cli, approved_cr
 
 from adoffboard.cli import EXIT_OK, EXIT_SAFETY
-from adoffboard.config import HttpEndpoint, load_workspace
+from adoffboard.config import load_workspace
+from adoffboard.connectors.http.declaration import HttpEndpoint
 from adoffboard.engine import Env
 from adoffboard.models import OutcomeStatus
 from adoffboard.sandbox.core import FaultRule

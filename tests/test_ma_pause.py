@@ -15,7 +15,7 @@ from adoffboard.cli import EXIT_DRIFT, EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest, load_workspace
 from adoffboard.connectors import build
-from adoffboard.connectors.base import ConnectorContext
+from adoffboard.connectors.base import ConnectorContext, StepContext
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.restore import RESTORE_PREFIX
@@ -179,10 +179,11 @@ def test_a_restore_puts_back_a_value_the_sheet_shows_differently(
                            clock=FakeClock(), retry=RetryPolicy(attempts=2, timeout=10))
     writer = build("sheets", ctx)
     manifest = Manifest.model_validate(DEMO_CLIENT)
-    params = {"tracker": SHEET, "column": "Notes", "value": "42",
-              "_context": {"effective_date": "2026-12-01", "process": "pause", "scope": "dm",
-                           "department": "MA", "runbook": "ma-pause"}}
-    (change,) = writer.plan("set_cell", params, writer.read_state(manifest), "step").changes
+    params = {"tracker": SHEET, "column": "Notes", "value": "42"}
+    context = StepContext(effective_date="2026-12-01", process="pause", scope="dm",
+                          department="MA", runbook="ma-pause")
+    (change,) = writer.plan("set_cell", params, writer.read_state(manifest), "step",
+                            context).changes
     assert [o.status for o in writer.apply([change], Journal())] == [OutcomeStatus.APPLIED]
     assert sheet_row(sandbox)[3] == 42
 

@@ -13,8 +13,8 @@ from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest
 from adoffboard.connectors import build
 from adoffboard.connectors.base import Connector, ConnectorContext
-from adoffboard.connectors.meta_model import BUDGET_NOTE, MetaRule, rule_risk
-from adoffboard.connectors.meta_transport import throttle_wait, usage_pct
+from adoffboard.connectors.meta.client import throttle_wait, usage_pct
+from adoffboard.connectors.meta.planning import BUDGET_NOTE, MetaRule, rule_risk
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import AuthError, DryRunViolation, TenantMismatch, TransientError
 from adoffboard.models import CheckStatus, OutcomeStatus
@@ -449,7 +449,7 @@ def test_usage_rising_with_calls_slows_the_reads(tmp_path: Path) -> None:
 def test_settings_are_validated(override: dict[str, Any], problem: str) -> None:
     from pydantic import ValidationError
 
-    from adoffboard.config import MetaSettings
+    from adoffboard.connectors.meta.declaration import MetaSettings
 
     good = {"app_id": "880000000000001", "app_secret": "env:META_APP_SECRET",
             "access_token": "keyring:adoffboard/meta", "agency_business_id": AGENCY}

@@ -13,7 +13,7 @@ from test_meta import batches, connect, items, manifest, many_campaigns, plan
 from test_restore import CLIENT, outcomes, run
 
 from adoffboard.cli import EXIT_DRIFT
-from adoffboard.connectors.meta_transport import reads_only
+from adoffboard.connectors.meta.client import reads_only
 from adoffboard.models import Change, OutcomeStatus
 from adoffboard.runbook import load_runbook
 from adoffboard.sandbox import Sandbox

@@ -14,9 +14,10 @@ from conftest import Cli, approved_cr
 from test_contract import MemoryJournal
 
 from adoffboard.clock import FakeClock
-from adoffboard.config import Manifest, MicrosoftAdsSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors import build
 from adoffboard.connectors.base import ConnectorContext
+from adoffboard.connectors.microsoft_ads.declaration import MicrosoftAdsSettings
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import AuthError, DryRunViolation, TenantMismatch
 from adoffboard.models import Change, CheckStatus, OutcomeStatus, StepKind

@@ -11,7 +11,7 @@ import pytest
 from conftest import Cli, approved_cr
 
 from adoffboard.config import load_workspace
-from adoffboard.connectors.sharpspring_export import write_export
+from adoffboard.connectors.sharpspring.export import write_export
 from adoffboard.files import private_dir, write_private
 from adoffboard.models import Report, ReportKind
 from adoffboard.reports import write_reports

@@ -36,7 +36,7 @@ from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest, NotificationsSection
 from adoffboard.connectors import build
 from adoffboard.connectors.base import ConnectorContext
-from adoffboard.connectors.sharpspring import resend_export
+from adoffboard.connectors.sharpspring.connector import resend_export
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import InputError, SafetyRefusal
 from adoffboard.models import CheckStatus, OutcomeStatus

@@ -19,10 +19,11 @@ from pydantic import ValidationError
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.clock import FakeClock
-from adoffboard.config import Manifest, SheetsSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors import build
-from adoffboard.connectors.base import Connector, ConnectorContext
-from adoffboard.connectors.sheets import ReadOnlyHttp
+from adoffboard.connectors.base import Connector, ConnectorContext, StepContext
+from adoffboard.connectors.sheets.declaration import SheetsSettings
+from adoffboard.connectors.transport.google import ReadOnlyHttp
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.errors import (
     AuthError,
@@ -67,7 +68,7 @@ def connect(sandbox: Sandbox, tmp_path: Path, *, read_only: bool, clock: FakeClo
 def plan(connector: Connector, action: str, context: dict[str, Any] | None = None,
          **params: Any) -> list[Change]:
     state = connector.read_state(MANIFEST)
-    draft = connector.plan(action, {**params, "_context": context or CONTEXT}, state, "step")
+    draft = connector.plan(action, params, state, "step", StepContext(**(context or CONTEXT)))
     return list(draft.changes)
 
 
@@ -208,8 +209,8 @@ def test_set_cell_keeps_the_exact_before_value(sandbox, tmp_path):
     assert outcomes[0].request_id == "'MA Clients'!E3:E3"
     assert sandbox.sheets.rows("ma_client_tracker")[2][4] == "2026-12-01"
     assert writer.verify("set_cell", {"tracker": "ma_client_tracker", "cell":
-                                      "cancellation_date", "_context": CONTEXT},
-                         writer.read_state(MANIFEST)).status == "PASS"
+                                      "cancellation_date"},
+                         writer.read_state(MANIFEST), StepContext(**CONTEXT)).status == "PASS"
 
 
 def test_set_cell_follows_the_row_and_refuses_drift(sandbox, tmp_path):
@@ -383,7 +384,7 @@ def test_ma_cancellation_end_to_end(cli: Cli, tmp_path: Path, sandbox: Sandbox) 
     assert sandbox.log.mutating() == []
     steps = {s["step_id"]: s for s in json.loads(out.read_text())["steps"]}
     (date,) = steps["ma-tracker-cancellation-date"]["changes"]
-    assert (date["before"], date["after"]) == ("", "2026-12-01")  # the engine's _context
+    assert (date["before"], date["after"]) == ("", "2026-12-01")  # the engine's StepContext
     (planner,) = steps["dmo-planner-sheet"]["changes"]
     assert planner["after"]["values"]["Department"] == "MA"
     assert planner["after"]["values"]["Type"] == "Cancellation"

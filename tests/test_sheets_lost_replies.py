@@ -21,8 +21,8 @@ import pytest
 from adoffboard.clock import Clock, FakeClock, SystemClock
 from adoffboard.config import Manifest
 from adoffboard.connectors import build
-from adoffboard.connectors.base import Connector, ConnectorContext
-from adoffboard.connectors.google_api import ReplyLost, WriteOnceHttp
+from adoffboard.connectors.base import Connector, ConnectorContext, StepContext
+from adoffboard.connectors.transport.google import ReplyLost, WriteOnceHttp
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.retry import RetryPolicy
@@ -71,7 +71,7 @@ def plan_all(sandbox: Sandbox, tmp_path: Path, steps: Any = STEPS) -> list[Chang
     state = reader.read_state(MANIFEST)
     changes: list[Change] = []
     for n, (action, params) in enumerate(steps):
-        changes += reader.plan(action, {**params, "_context": CONTEXT}, state, f"s{n}").changes
+        changes += reader.plan(action, params, state, f"s{n}", StepContext(**CONTEXT)).changes
     return changes
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from adoffboard.config import HttpSettings
+from adoffboard.connectors.http.declaration import HttpSettings
 from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
 from adoffboard.sandbox.vendor import VendorStandIn
 

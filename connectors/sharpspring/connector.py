@@ -32,31 +32,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from adoffboard.clock import Clock
-from adoffboard.config import Manifest, NotificationsSection, SharpSpringSettings
+from adoffboard.config import Manifest, NotificationsSection
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.http_common import (
-    GuardedSession,
-    Throttle,
-    check_sandbox_refs,
-    error_for,
-    scrub,
-    send,
-)
-from adoffboard.connectors.sharpspring_export import (
+from adoffboard.connectors.declare import SimpleAccount, section
+from adoffboard.connectors.sharpspring.declaration import DECLARATION, SharpSpringSettings
+from adoffboard.connectors.sharpspring.export import (
     EXPORTS_DIR,
     ExportRecord,
     confirm_received,
@@ -67,6 +61,21 @@ from adoffboard.connectors.sharpspring_export import (
     mark_not_sent,
     mark_sending,
     write_export,
+)
+from adoffboard.connectors.sharpspring.planning import (
+    ContactsState,
+    export_status,
+    in_doubt_text,
+    plan_export,
+    verify_export,
+)
+from adoffboard.connectors.transport import Calls, Throttle
+from adoffboard.connectors.transport.rest import (
+    GuardedSession,
+    check_sandbox_refs,
+    error_for,
+    scrub,
+    send,
 )
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
@@ -81,37 +90,13 @@ from adoffboard.errors import (
     TransientError,
 )
 from adoffboard.mail import Attachment, DeliveryInDoubt, Email, Mailer
-from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
+from adoffboard.models import Change, Outcome, OutcomeStatus
 
 PAGE = 500
 READ_METHODS = frozenset({"getLeads", "getLead", "getLeadsDateRange", "getClients", "getFields"})
 AUTH_CODES = {103, 104, 105}
 PER_SECOND_WAIT = 1.0
 
-
-@dataclass(frozen=True)
-class ContactsState:
-    client: str
-    client_name: str
-    account_id: str
-    account_manager: str  # "Name <email>"
-    am_email: str
-    live_count: int | None  # None: the account no longer answers (deactivated after the export)
-    export: ExportRecord | None
-    unreachable: str = ""
-
-
-def export_status(record: ExportRecord | None, live_count: int | None) -> str:
-    """What the live situation says about the final export, in the plan's own words."""
-    if record is not None and record.in_doubt:
-        return f"exported {record.rows} contacts, email may have been sent at {record.sending_at}"
-    if record is None or not record.intact or (live_count is not None and
-                                               record.rows != live_count):
-        return "not exported"
-    if not record.emailed:
-        return f"exported {record.rows} contacts, not emailed"
-    return f"exported {record.rows} contacts, emailed to {', '.join(record.emailed_to)}"
 
 
 def _rpc_method(request: requests.PreparedRequest) -> str:
@@ -124,13 +109,8 @@ def _rpc_method(request: requests.PreparedRequest) -> str:
         return ""
 
 
-class SharpSpringConnector(Connector):
-    platform = "sharpspring"
-    title = "SharpSpring"
-    manifest_key = "sharpspring"
-    actions = {
-        "export_contacts": ActionSpec("export every contact and email it to the Account Manager"),
-    }
+class SharpSpringConnector(Connector[ContactsState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -138,7 +118,8 @@ class SharpSpringConnector(Connector):
         self._session: GuardedSession | None = None
         self._auth: dict[str, str] = {}
         self._secrets: tuple[str, ...] = ()
-        self._throttle = Throttle(self.settings.per_second, 1.0, ctx.clock)
+        self._call = Calls(ctx, self.calls, "SharpSpring",
+                           throttle=Throttle(self.settings.per_second, 1.0, ctx.clock))
         self._seq = 0
         self._state: ContactsState | None = None
 
@@ -173,8 +154,6 @@ class SharpSpringConnector(Connector):
         payload = {"method": method, "params": dict(params), "id": f"adoffboard-{self._seq}"}
 
         def attempt() -> Any:
-            self._throttle.wait()
-            self.calls["read" if method in READ_METHODS else "write"] += 1
             response = send(session, "SharpSpring", "POST", self.settings.endpoint,
                             self._secrets, params=self._auth, json=payload)
             if response.status_code >= 400:
@@ -190,11 +169,7 @@ class SharpSpringConnector(Connector):
                 raise self._rpc_error(method, error)
             return body.get("result")
 
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"SharpSpring: {e} - retry {n} in {wait:.0f}s"),
-        )
+        return self._call("read" if method in READ_METHODS else "write", attempt)
 
     def _rpc_error(self, method: str, error: Any) -> Exception:
         code = int(error.get("code", 0)) if isinstance(error, dict) else 0
@@ -227,9 +202,7 @@ class SharpSpringConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> ContactsState:
-        if manifest.sharpspring is None:
-            raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
-        account = manifest.sharpspring.account_id
+        account = sharpspring_account(manifest)
         self._connect(account)
         record = latest_record(self.ctx.workspace_root, manifest.slug, account)
         am = manifest.account_manager
@@ -249,7 +222,7 @@ class SharpSpringConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: ContactsState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "export_contacts":
             return StepDraft()
         return plan_export(state, step_id)
@@ -327,7 +300,8 @@ class SharpSpringConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "export_contacts":
             raise InputError(f"sharpspring has no action {action!r}")
         return verify_export(state)
@@ -343,110 +317,15 @@ class SharpSpringConnector(Connector):
             self._session = None
 
 
-# --- pure planning and judging -----------------------------------------------------------------
-
-
-def plan_export(state: ContactsState, step_id: str) -> StepDraft:
-    rec = state.export
-    if rec is not None and rec.in_doubt:
-        doubt = (f"{in_doubt_text(rec, state.client, state.account_manager)}; apply will not "
-                 "send it again",)
-        if state.live_count is None:
-            return StepDraft(notes=doubt)
-        return StepDraft(_export_change(state, step_id, export_status(rec, None)).changes,
-                         notes=doubt)
-    if state.live_count is None:
-        assert rec is not None
-        return StepDraft(notes=(f"the account no longer answers the API ({state.unreachable}); "
-                                f"final export on file: {EXPORTS_DIR}/{rec.file}",))
-    before = export_status(rec, state.live_count)
-    after = f"exported {state.live_count} contacts, emailed to {state.am_email}"
-    if before == after:
-        assert rec is not None
-        return StepDraft(notes=(f"final export already done on {rec.exported_at[:10]}: "
-                                f"{EXPORTS_DIR}/{rec.file}",))
-    return _export_change(state, step_id, before)
-
-
-def _export_change(state: ContactsState, step_id: str, before: str) -> StepDraft:
-    assert state.live_count is not None
-    after = f"exported {state.live_count} contacts, emailed to {state.am_email}"
-    notes = ("SharpSpring names no account through its API: the account is identified by its "
-             "account id",)
-    return StepDraft((
-        Change(
-            id=f"sharpspring:{state.account_id}:contact_list:final_export",
-            step_id=step_id,
-            platform="sharpspring",
-            account=state.account_id,
-            entity_type="contact_list",
-            entity_id=state.account_id,
-            name=f"{state.client_name} contacts",
-            field="final_export",
-            before=before,
-            after=after,
-            shown_before=before,
-            shown_after=f"exported {state.live_count:,} contacts (CSV, every field), emailed to "
-                        f"{state.account_manager}",
-            phase=Phase.ADS,
-            resource=f"{EXPORTS_DIR}/{state.client}-sharpspring-<date>.csv",
-        ),
-    ), notes=notes)
-
-
-def verify_export(state: ContactsState) -> Verdict:
-    rec = state.export
-    if rec is None:
-        return Verdict(CheckStatus.FAIL, f"no final export on file ({EXPORTS_DIR}/"
-                                         f"{state.client}-sharpspring-*.csv)")
-    if not rec.intact:
-        return Verdict(CheckStatus.FAIL, rec.problem)
-    where = f"{EXPORTS_DIR}/{rec.file}"
-    if rec.in_doubt:
-        return Verdict(CheckStatus.MANUAL_PENDING,
-                       in_doubt_text(rec, state.client, state.account_manager),
-                       (f"sha256 {rec.sha256}", f"message {rec.sending_message_id}"))
-    if not rec.emailed:
-        return Verdict(CheckStatus.FAIL, f"{where} was written but not emailed to "
-                                         f"{state.account_manager}: resume the run to send it")
-    done = (f"{rec.rows} contacts exported on {rec.exported_at[:10]} to {where} "
-            f"(sha256 {rec.sha256[:12]}{_neutralised_note(rec)}), emailed to "
-            f"{', '.join(rec.emailed_to)}{_decision_note(rec)}")
-    evidence = (f"sha256 {rec.sha256}", f"message {rec.message_id}")
-    if state.live_count is None:
-        return Verdict(CheckStatus.PASS, f"{done}; the account no longer answers the API, "
-                                         "so the live count was not re-read", evidence)
-    if state.live_count != rec.rows:
-        return Verdict(CheckStatus.FAIL, f"{state.live_count} contacts live now, {rec.rows} in "
-                                         f"the export of {rec.exported_at[:10]}: export again",
-                       evidence)
-    return Verdict(CheckStatus.PASS, f"{done}; live count matches", evidence)
-
-
-def _neutralised_note(rec: ExportRecord) -> str:
-    if not rec.neutralised_cells:
-        return ""
-    return f", {rec.neutralised_cells} formula-like cells neutralised with a leading quote"
-
-
-def _decision_note(rec: ExportRecord) -> str:
-    if not rec.decisions:
-        return ""
-    last = rec.decisions[-1]
-    what = "sent again" if last.get("decision") == "resend" else "confirmed received"
-    return f" ({what} by {last.get('by', '?')} at {last.get('at', '?')})"
-
-
 # --- the email, at most once ----------------------------------------------------------------
 
 
-def in_doubt_text(rec: ExportRecord, client: str, account_manager: str) -> str:
-    """What apply, resume and verify say about an email that may have gone out."""
-    return (f"the email of {EXPORTS_DIR}/{rec.file} ({rec.rows} contacts) to "
-            f"{', '.join(rec.sending_to)} may have been sent at {rec.sending_at} "
-            f"({rec.doubt_reason}): check with {account_manager}, then "
-            f"`adoffboard resend {client} --as PERSON` to send it again, or "
-            f"`adoffboard resend {client} --as PERSON --received` if it arrived")
+def sharpspring_account(manifest: Manifest) -> str:
+    """The client's SharpSpring account id; InputError when its manifest names none."""
+    account = section(manifest, "sharpspring", SimpleAccount)
+    if account is None:
+        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
+    return account.account_id
 
 
 class EmailInDoubt(PlatformError):
@@ -511,9 +390,7 @@ def resend_export(root: Path, notifications: NotificationsSection, clock: Clock,
                   manifest: Manifest, *, by: str, received: bool = False) -> ExportRecord:
     """A person's decision on the client's latest export: send it again (once, journaled like
     the first time), or record that the email in doubt did arrive (`received`)."""
-    if manifest.sharpspring is None:
-        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
-    record = latest_record(root, manifest.slug, manifest.sharpspring.account_id)
+    record = latest_record(root, manifest.slug, sharpspring_account(manifest))
     if record is None:
         raise NotFound(f"{manifest.slug} has no SharpSpring export on file "
                        f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)")

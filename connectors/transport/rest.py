@@ -1,11 +1,11 @@
-"""Shared `requests` plumbing of the REST connectors (Trello, SharpSpring, generic HTTP).
+"""The `requests` stack's plumbing (Trello, SharpSpring, configured HTTP endpoints, and the
+sessions of the Meta and GA4 SDKs).
 
-- `GuardedSession`: a `requests.Session` whose `send` refuses a mutating request before it leaves
-  the process when the connector is read-only (the dry-run guarantee), and applies a default
-  timeout. What counts as a read is the connector's call: by HTTP method for REST, by JSON-RPC
-  method name for SharpSpring, whose every call is a POST.
-- `Throttle`: honours a platform's "N requests per window" limit on the injected clock, before the
-  platform has to refuse.
+- the read-only guard, once: `refuse_write` refuses a mutating request before it leaves the
+  process when the connector is read-only (the dry-run guarantee). `GuardedSession` (a session of
+  our own, with a default timeout) and `GuardedAdapter` (mounted on an SDK's own session) both
+  call it. What counts as a read is the connector's call: by HTTP method for REST, by JSON-RPC
+  method name for SharpSpring, whose every call is a POST, GETs only in a Graph batch for Meta.
 - `error_for` / `transport_error`: HTTP statuses and `requests` exceptions translated into
   adoffboard's error tree by what the caller should do (auth, permanent, transient).
 - `scrub`: removes secrets from any text (known values, and credential-looking query parameters),
@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from adoffboard.clock import Clock
 from adoffboard.credentials import check_sandbox_only
 from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
 
@@ -71,6 +70,37 @@ def is_rest_read(request: requests.PreparedRequest) -> bool:
     return (request.method or "GET").upper() in READ_METHODS
 
 
+Describe = Callable[[requests.PreparedRequest], str]
+
+
+def describe_request(request: requests.PreparedRequest) -> str:
+    return f"{request.method} {urlsplit(request.url or '').path}"
+
+
+def refuse_write(request: requests.PreparedRequest, *, read_only: bool, platform: str,
+                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
+                 describe: Describe = describe_request) -> None:
+    """DryRunViolation for a request that is not a read, when the connector is read-only."""
+    if read_only and not is_read(request):
+        who = f"{platform} " if platform else ""
+        raise DryRunViolation(
+            f"read-only run refused {who}{describe(request)}: nothing was sent")
+
+
+class GuardedAdapter(HTTPAdapter):
+    """The guard as an adapter, for the session an SDK builds itself (GA4's, Meta's)."""
+
+    def __init__(self, *, read_only: bool, platform: str = "",
+                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read) -> None:
+        super().__init__(max_retries=0)
+        self.read_only, self.platform, self.is_read = read_only, platform, is_read
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        refuse_write(request, read_only=self.read_only, platform=self.platform,
+                     is_read=self.is_read)
+        return super().send(request, *args, **kwargs)
+
+
 class GuardedSession(requests.Session):
     """A session that refuses writes when read-only, before anything reaches a socket."""
 
@@ -83,37 +113,17 @@ class GuardedSession(requests.Session):
         self.read_only = read_only
         self.timeout = timeout
         self.is_read = is_read
-        self.describe = describe or (lambda r: f"{r.method} {urlsplit(r.url or '').path}")
+        self.describe = describe or describe_request
         self.sent: list[str] = []  # what left the process ("METHOD /path"), for tests and reports
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        refuse_write(request, read_only=self.read_only, platform=self.platform,
+                     is_read=self.is_read, describe=self.describe)
         what = self.describe(request)
-        if self.read_only and not self.is_read(request):
-            raise DryRunViolation(
-                f"read-only run refused {self.platform} {what}: nothing was sent"
-            )
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         self.sent.append(what)
         return super().send(request, **kwargs)
-
-
-class Throttle:
-    """At most `calls` calls per `per_seconds` window, waiting on the injected clock."""
-
-    def __init__(self, calls: int, per_seconds: float, clock: Clock) -> None:
-        self.calls, self.per_seconds, self.clock = calls, per_seconds, clock
-        self._stamps: deque[float] = deque()
-
-    def wait(self) -> None:
-        now = self.clock.monotonic()
-        while self._stamps and now - self._stamps[0] >= self.per_seconds:
-            self._stamps.popleft()
-        if len(self._stamps) >= self.calls:
-            self.clock.sleep(self.per_seconds - (now - self._stamps[0]))
-            now = self.clock.monotonic()
-            self._stamps.popleft()
-        self._stamps.append(now)
 
 
 def check_sandbox_refs(refs: dict[str, object], url: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from adoffboard.connectors.addendum import parse_budget_change, split_monthly
 from adoffboard.connectors.base import StepDraft, Verdict
-from adoffboard.connectors.google_ads import AccountState, Campaign, money
+from adoffboard.connectors.google_ads.planning import AccountState, Campaign, money
 from adoffboard.errors import InputError
 from adoffboard.models import Change, CheckStatus
 

@@ -21,20 +21,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adoffboard.config import GoogleApiSettings, Manifest
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
 )
-from adoffboard.connectors.google_api import (
+from adoffboard.connectors.declare import GoogleApiSettings, section
+from adoffboard.connectors.ga4.declaration import DECLARATION, GA4Access
+from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
+    google_calls,
     google_credentials,
     guard_session,
     identities,
@@ -95,20 +98,14 @@ def _role(role: str) -> str:
     return role.rsplit("/", 1)[-1]
 
 
-class GA4Connector(Connector):
-    platform = "ga4"
-    title = "Google Analytics"
-    manifest_key = "ga4"
-    actions = {
-        "remove_access": ActionSpec("delete the agency's access bindings on the account and its "
-                                    "properties", Phase.ACCESS),
-    }
+class GA4Connector(Connector[GA4State]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
         self._client: Any = None
-        self._call = GoogleCalls(ctx, self.calls, "Google Analytics")
+        self._call = google_calls(ctx, self.calls, "Google Analytics")
 
     # --- transport ------------------------------------------------------------------------------
 
@@ -145,9 +142,9 @@ class GA4Connector(Connector):
     # --- reads ----------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> GA4State:
-        if manifest.ga4 is None:
+        acct = section(manifest, "ga4", GA4Access)
+        if acct is None:
             raise InputError(f"client {manifest.slug} has no ga4 account in its manifest")
-        acct = manifest.ga4
         client, timeout = self._admin(), self.ctx.retry.timeout
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
         account = f"accounts/{acct.account_id}"
@@ -189,7 +186,7 @@ class GA4Connector(Connector):
     # --- planning (pure) ------------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: GA4State,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"ga4 has no action {action!r}")
         if not state.reachable:
@@ -271,7 +268,8 @@ class GA4Connector(Connector):
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: GA4State) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: GA4State,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "remove_access":
             raise InputError(f"ga4 has no action {action!r}")
         return verify_removal(state)

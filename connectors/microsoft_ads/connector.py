@@ -21,26 +21,30 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from adoffboard.config import Manifest, MicrosoftAdsAccount
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
     triage,
 )
-from adoffboard.connectors.microsoft_ads_api import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.microsoft_ads.client import (
     CAMPAIGNS,
     CUSTOMERS,
     MicrosoftAdsApi,
     partial_errors,
+    translate,
 )
+from adoffboard.connectors.microsoft_ads.declaration import DECLARATION, MicrosoftAdsAccount
+from adoffboard.connectors.transport import Calls
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
-from adoffboard.retry import call_with_retry
 
 PLATFORM = "microsoft_ads"
 MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
@@ -110,18 +114,13 @@ def same_amount(a: Any, b: Any) -> bool:
 # --- the connector ----------------------------------------------------------------------------
 
 
-class MicrosoftAdsConnector(Connector):
-    platform = PLATFORM
-    title = "Microsoft Advertising"
-    manifest_key = "microsoft_ads"
-    actions = {
-        "pause_campaigns": ActionSpec("pause Active and BudgetPaused campaigns"),
-        "budgets_to_floor": ActionSpec("set daily budgets to the currency's minimum"),
-    }
+class MicrosoftAdsConnector(Connector[AccountState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self._api: MicrosoftAdsApi | None = None
+        self._calls = Calls(ctx, self.calls, "Microsoft Advertising", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -137,20 +136,12 @@ class MicrosoftAdsConnector(Connector):
         assert self._api is not None
         api, timeout = self._api, self.ctx.retry.timeout
 
-        def attempt() -> tuple[Any, str]:
-            self.calls[kind] += 1
-            return api.call(service, operation, request, timeout)
-
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Microsoft Advertising: {e} - retry {n} in {wait:.0f}s"),
-        )
+        return self._calls(kind, lambda: api.call(service, operation, request, timeout))
 
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> AccountState:
-        acct = manifest.microsoft_ads
+        acct = section(manifest, "microsoft_ads", MicrosoftAdsAccount)
         if acct is None:
             raise InputError(f"client {manifest.slug} has no microsoft_ads account in its "
                              "manifest")
@@ -205,7 +196,7 @@ class MicrosoftAdsConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: AccountState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action == "pause_campaigns":
             return plan_pause(state, step_id)
         if action == "budgets_to_floor":
@@ -279,7 +270,8 @@ class MicrosoftAdsConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: AccountState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: AccountState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action == "pause_campaigns":
             return verify_pause(state)
         if action == "budgets_to_floor":

@@ -41,22 +41,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httplib2
-
-from adoffboard.config import Manifest, SheetsSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.google_api import WriteOnceHttp
-from adoffboard.connectors.sheets_errors import translate
-from adoffboard.connectors.sheets_model import (
+from adoffboard.connectors.sheets.client import translate
+from adoffboard.connectors.sheets.declaration import DECLARATION, SheetsSettings, client_keys
+from adoffboard.connectors.sheets.planning import (
     PLANNERS,
-    PLATFORM,
     ClientFacts,
     Located,
     SheetsState,
@@ -66,11 +64,13 @@ from adoffboard.connectors.sheets_model import (
     same_value,
     verify_step,
 )
+from adoffboard.connectors.transport import Calls
+from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
-from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
+from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.restore import is_restore
-from adoffboard.retry import Send, call_with_retry, send_unrepeatable
+from adoffboard.retry import Send, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -93,36 +93,8 @@ def column_letter(index: int) -> str:
     return letters
 
 
-class ReadOnlyHttp(httplib2.Http):
-    """An `httplib2.Http` that refuses every non-GET request before it is sent.
-
-    The one exception is the OAuth token endpoint, which a service account posts to for a new
-    access token: that reads a credential, it changes nothing in any spreadsheet.
-    """
-
-    def __init__(self, *args: Any, token_uri: str = TOKEN_URI, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.token_uri = token_uri
-
-    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
-        if method.upper() != "GET" and not (method.upper() == "POST" and uri == self.token_uri):
-            path = urlsplit(uri).path
-            raise DryRunViolation(f"read-only run refused Google Sheets {method.upper()} {path}: "
-                                  "nothing was sent")
-        return super().request(uri, method, *args, **kwargs)
-
-
-class SheetsConnector(Connector):
-    platform = PLATFORM
-    title = "Google Sheets"
-    manifest_key = "trackers"
-    actions = {
-        "remove_row": ActionSpec("delete the client's row(s) from a tracker", Phase.VISIBILITY),
-        "append_row": ActionSpec("append the client's row for this change to a tracker",
-                                 Phase.VISIBILITY),
-        "set_cell": ActionSpec("write one cell of the client's row in a tracker",
-                               Phase.VISIBILITY),
-    }
+class SheetsConnector(Connector[SheetsState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -130,6 +102,7 @@ class SheetsConnector(Connector):
         self._service: Any = None
         self._http: Any = None
         self._state: SheetsState | None = None
+        self._calls = Calls(ctx, self.calls, "Google Sheets", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -167,7 +140,8 @@ class SheetsConnector(Connector):
                                urlsplit(endpoint).netloc if endpoint else None)
             creds, token_uri = self._credentials()
             timeout = self.ctx.retry.timeout
-            raw = ReadOnlyHttp(timeout=timeout, token_uri=token_uri) if self.ctx.read_only \
+            raw = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri,
+                               label="Google Sheets") if self.ctx.read_only \
                 else WriteOnceHttp(timeout=timeout)
             self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
             options = {"api_endpoint": endpoint} if endpoint else None
@@ -178,21 +152,7 @@ class SheetsConnector(Connector):
     def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:
         """Send one request, retrying throttling and server errors on the injected clock."""
         api = self._api()
-
-        def attempt() -> Any:
-            self.calls[kind] += 1
-            try:
-                return request(api).execute(num_retries=0)
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # HttpError, httplib2 and socket errors: translated
-                raise translate(exc) from exc
-
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Google Sheets: {e} - retry {n} in {wait:.1f}s"),
-        )
+        return self._calls(kind, lambda: request(api).execute(num_retries=0))
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -200,7 +160,8 @@ class SheetsConnector(Connector):
         if not self.settings.trackers:
             raise InputError("platforms.sheets has no trackers: add "
                              "[platforms.sheets.trackers.<name>] tables to adoffboard.toml")
-        unknown = sorted(set(manifest.trackers) - set(self.settings.trackers))
+        keys = client_keys(manifest)
+        unknown = sorted(set(keys) - set(self.settings.trackers))
         if unknown:
             raise InputError(f"client {manifest.slug}: trackers {unknown} are not configured "
                              f"in [platforms.sheets.trackers] (configured: "
@@ -226,7 +187,7 @@ class SheetsConnector(Connector):
                 known = [s["properties"].get("title") for s in book.get("sheets", [])]
                 raise InputError(f"spreadsheet {title!r} has no tab {config.tab!r} "
                                  f"(tracker {name}; tabs: {known})")
-            key = manifest.trackers.get(name, manifest.name)
+            key = keys.get(name, manifest.name)
             tabs[name] = self._read_tab(name, title, int(sheet_id), key)
         self._state = SheetsState(client, tabs, self.ctx.clock.now())
         return self._state
@@ -249,11 +210,11 @@ class SheetsConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: SheetsState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         planner = PLANNERS.get(action)
         if planner is None:
             raise InputError(f"sheets has no action {action!r}")
-        return planner(state, params, step_id)
+        return planner(state, params, step_id, ctx)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -370,8 +331,9 @@ class SheetsConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState) -> Verdict:
-        return verify_step(action, state, params)
+    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
+        return verify_step(action, state, params, ctx)
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
         """The live value of each `set_cell` change's cell, from a fresh read of its tab (the

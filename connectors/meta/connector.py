@@ -27,16 +27,29 @@ from urllib.parse import urlsplit
 
 from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     send_in_batches,
     triage,
 )
-from adoffboard.connectors.meta_model import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.meta.client import (
+    GraphError,
+    PacedAdapter,
+    Pacer,
+    guard_logs,
+    header_map,
+    minutes_text,
+    throttle_wait,
+    translate,
+)
+from adoffboard.connectors.meta.declaration import DECLARATION, MetaAdAccount
+from adoffboard.connectors.meta.planning import (
     PLANNERS,
     AgencyAccess,
     MetaAdSet,
@@ -45,27 +58,16 @@ from adoffboard.connectors.meta_model import (
     rule_from_row,
     verify_action,
 )
-from adoffboard.connectors.meta_transport import (
-    GraphError,
-    GuardedAdapter,
-    Pacer,
-    guard_logs,
-    header_map,
-    minutes_text,
-    throttle_wait,
-    translate,
-)
+from adoffboard.connectors.transport import Calls
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,
-    DryRunViolation,
     InputError,
     PlatformError,
     TenantMismatch,
     TransientError,
 )
 from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 API_VERSION = "v26.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -102,28 +104,23 @@ class _Rounds:
     error: PlatformError | None = None  # a batch call itself failed: `pending` were not sent
 
 
-class MetaConnector(Connector):
-    platform = "meta"
-    title = "Meta (Facebook) Ads"
-    manifest_key = "meta"
-    actions = {
-        "pause_campaigns": ActionSpec("pause ACTIVE campaigns and ad sets (budgets unchanged)"),
-        "disable_rules": ActionSpec("disable automated rules that can restart or raise spend"),
-        "remove_agency": ActionSpec("remove the agency's business (agency loses access)",
-                                    Phase.ACCESS),
-    }
+class MetaConnector(Connector[MetaState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         s = ctx.settings
         self._api: Any = None
         self._session: Any = None
-        self._adapter: GuardedAdapter | None = None
+        self._adapter: PacedAdapter | None = None
         self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
         self._page_size = int(s.get("page_size", 500))
         # Meta states how long a throttle lasts; waiting less only provokes another refusal.
         self._retry = dataclasses.replace(
             ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900))))
+        # the SDK's exception texts may hold URLs with the token: translated without them
+        self._calls = Calls(ctx, None, "Meta", translate=translate, retry=self._retry,
+                            keep_cause=False, before_retry=self._pacer.reset)
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -144,8 +141,8 @@ class MetaConnector(Connector):
                 str(s["app_id"]), resolve(s["app_secret"], base=base).value,
                 resolve(s["access_token"], base=base).value, timeout=self.ctx.retry.timeout)
             session.GRAPH = endpoint  # this session only; the class default stays untouched
-            adapter = self._adapter = GuardedAdapter(read_only=self.ctx.read_only,
-                                                     calls=self.calls, pacer=self._pacer)
+            adapter = self._adapter = PacedAdapter(read_only=self.ctx.read_only,
+                                                   calls=self.calls, pacer=self._pacer)
             session.requests.mount("http://", adapter)
             session.requests.mount("https://", adapter)
             self._session = session
@@ -153,19 +150,7 @@ class MetaConnector(Connector):
         return self._api
 
     def _call(self, fn: Callable[[], T]) -> T:
-        def attempt() -> T:
-            try:
-                return fn()
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # translated at the boundary; the SDK's text may hold URLs
-                raise translate(exc) from None
-
-        def on_retry(n: int, exc: TransientError, wait: float) -> None:
-            self._pacer.reset()
-            self.ctx.progress(f"Meta: {exc} - retry {n} in {minutes_text(wait)}")
-
-        return call_with_retry(attempt, self._retry, self.ctx.clock, on_retry=on_retry)
+        return self._calls("", fn)  # counted by the adapter, round trip by round trip
 
     def _edge(self, fetch: Callable[[], Any]) -> list[dict[str, Any]]:
         """Every row of an edge; a failed page is retried alone (the cursor keeps its place)."""
@@ -184,12 +169,13 @@ class MetaConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> MetaState:
-        if manifest.meta is None:
+        acct = section(manifest, "meta", MetaAdAccount)
+        if acct is None:
             raise InputError(f"client {manifest.slug} has no meta ad account in its manifest")
         agency_id = str(self.ctx.settings.get("agency_business_id") or "")
         if not agency_id:
             raise InputError("platforms.meta.agency_business_id is not configured")
-        aid, expected = manifest.meta.ad_account_id, manifest.meta.expected_name
+        aid, expected = acct.ad_account_id, acct.expected_name
         account = self._account(aid)
         try:
             node = self._call(lambda: account.api_get(
@@ -260,7 +246,7 @@ class MetaConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: MetaState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         planner = PLANNERS.get(action)
         return planner(state, step_id) if planner else StepDraft()
 
@@ -469,7 +455,8 @@ class MetaConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: MetaState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: MetaState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action not in PLANNERS:
             raise InputError(f"meta has no action {action!r}")
         return verify_action(action, state)

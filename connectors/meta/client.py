@@ -27,7 +27,8 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from adoffboard.clock import Clock
-from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+from adoffboard.connectors.transport.rest import GuardedAdapter, refuse_write
+from adoffboard.errors import AuthError, PlatformError, TransientError
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
@@ -147,25 +148,22 @@ class Pacer:
         self.clock.sleep(wait)
 
 
-class GuardedAdapter(HTTPAdapter):
-    """The one door of the SDK's session: read-only guard, call counts, usage and pacing."""
+class PacedAdapter(GuardedAdapter):
+    """The one door of the SDK's session: the read-only guard (`transport.rest`), call counts,
+    usage and pacing."""
 
     def __init__(self, *, read_only: bool, calls: Counter[str], pacer: Pacer) -> None:
-        super().__init__(max_retries=0)
-        self.read_only = read_only
+        super().__init__(read_only=read_only, platform="Meta", is_read=graph_reads)
         self.calls = calls
         self.pacer = pacer
         self.last_trace = ""  # x-fb-trace-id of the last answer: Meta's request id
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        method = (request.method or "GET").upper()
-        reads = method == "GET" or reads_only(request)
-        if self.read_only and not reads:
-            path = urlsplit(request.url).path
-            raise DryRunViolation(f"read-only run refused Meta {method} {path}: nothing was sent")
+        refuse_write(request, read_only=self.read_only, platform=self.platform,
+                     is_read=self.is_read)
         self.pacer.pause()
-        self.calls["read" if reads else "write"] += 1
-        response = super().send(request, *args, **kwargs)
+        self.calls["read" if self.is_read(request) else "write"] += 1
+        response = HTTPAdapter.send(self, request, *args, **kwargs)
         self.pacer.observe(response.headers)
         self.last_trace = response.headers.get("x-fb-trace-id", "")
         return response
@@ -173,6 +171,11 @@ class GuardedAdapter(HTTPAdapter):
 
 _VERSION_ROOT = re.compile(r"v\d+\.\d+")
 _BATCH_KEYS = frozenset({"batch", "include_headers"})
+
+
+def graph_reads(request: Any) -> bool:
+    """A GET, or a Graph batch of GETs only (`reads_only`)."""
+    return (request.method or "GET").upper() == "GET" or reads_only(request)
 
 
 def reads_only(request: Any) -> bool:

@@ -140,14 +140,10 @@ class MicrosoftAdsApi:
         return self._clients[service]
 
     def call(self, service: str, operation: str, request: Any, timeout: float) -> tuple[Any, str]:
-        """Send one operation; the response's data and its TrackingId. Raises adoffboard errors."""
+        """Send one operation; the response's data and its TrackingId. Raises the SDK's errors
+        (`translate` maps them; the connector's `transport.Calls` does)."""
         method = getattr(self.client(service), f"{operation}_with_http_info")
-        try:
-            answer = method(request, _request_timeout=timeout)
-        except DryRunViolation:
-            raise
-        except Exception as exc:  # translated at the boundary
-            raise translate(exc) from exc
+        answer = method(request, _request_timeout=timeout)
         headers = answer.headers or {}
         return answer.data, str(headers.get("TrackingId", ""))
 

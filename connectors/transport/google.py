@@ -1,43 +1,42 @@
 """What the Google REST connectors share (GA4 Admin, Search Console, Site Verification, GTM).
 
 - credentials: an OAuth access token (a reference) or a service account's key file;
-- transports that refuse writes: `ReadOnlyHttp` (httplib2, under `google-api-python-client`) and
-  `ReadOnlyAdapter` (requests, under the GA4 SDK's REST transport) raise `DryRunViolation` for any
-  method but GET/HEAD before a byte leaves the process;
+- transports that refuse writes: `ReadOnlyHttp` (httplib2, under `google-api-python-client`: the
+  one guard of that stack, Sheets included) and `guard_session` (requests, under the GA4 SDK's REST
+  transport, with `transport.rest`'s adapter) raise `DryRunViolation` for any method but GET/HEAD
+  before a byte leaves the process;
 - error translation: Google's JSON error envelope (`{"error": {"code", "message", "status",
   "errors": [{"reason"}], "details": [...]}}`) to adoffboard's tree. 429, 5xx and a 403 whose
   reason is a rate limit are transient; any other 403 is a refusal (`AccessDenied`), never retried;
-- `GoogleCalls`: every round trip counted, retried on the injected clock, optionally throttled.
 
 Google's client libraries retry nothing here: `execute(num_retries=0)` and `retry=None`, so that
 every wait goes through `adoffboard.retry` and the injected clock; `WriteOnceHttp` keeps httplib2
 from resending a write whose reply went missing. The writes of these connectors are deletes by
-resource name, whose repeat answers 404 (`Gone`, counted as done): `GoogleCalls` may retry them.
+resource name, whose repeat answers 404 (`Gone`, counted as done): `transport.Calls` may retry
+them.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import logging
 import re
-import threading
-import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httplib2
 import requests
-import requests.adapters
 
-from adoffboard.clock import Clock
 from adoffboard.connectors.base import ConnectorContext
+from adoffboard.connectors.transport import Calls, Throttle
+from adoffboard.connectors.transport.rest import GuardedAdapter
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
-from adoffboard.retry import call_with_retry
 
 T = TypeVar("T")
 
@@ -102,9 +101,10 @@ def token_uri(creds: Any) -> str | None:
 # --- transports that refuse writes ------------------------------------------------------------
 
 
-def _refusal(method: str, url: str) -> DryRunViolation:
+def _refusal(method: str, url: str, label: str = "") -> DryRunViolation:
     path = urlsplit(url).path
-    return DryRunViolation(f"read-only run refused {method} {path}: nothing was sent")
+    who = f"{label} " if label else ""
+    return DryRunViolation(f"read-only run refused {who}{method} {path}: nothing was sent")
 
 
 class ReadOnlyHttp(httplib2.Http):
@@ -114,14 +114,16 @@ class ReadOnlyHttp(httplib2.Http):
     refreshing its access token), which changes nothing on any platform.
     """
 
-    def __init__(self, *, timeout: float, token_endpoint: str | None = None) -> None:
+    def __init__(self, *, timeout: float, token_endpoint: str | None = None,
+                 label: str = "") -> None:
         super().__init__(timeout=timeout)
         self._token_endpoint = token_endpoint
+        self._label = label  # named in the refusal, e.g. "Google Sheets"
 
     def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
         verb = method.upper()
         if verb not in SAFE_METHODS and not (verb == "POST" and uri == self._token_endpoint):
-            raise _refusal(verb, uri)
+            raise _refusal(verb, uri, self._label)
         return super().request(uri, method, *args, **kwargs)
 
 
@@ -166,22 +168,16 @@ class WriteOnceHttp(httplib2.Http):
         return super()._conn_request(conn, request_uri, method, body, headers)
 
 
-class ReadOnlyAdapter(requests.adapters.HTTPAdapter):
-    """A requests adapter that sends GET/HEAD only (mounted on the GA4 SDK's session)."""
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        verb = (request.method or "GET").upper()
-        if verb not in SAFE_METHODS:
-            raise _refusal(verb, request.url or "")
-        return super().send(request, *args, **kwargs)
+def _google_read(request: requests.PreparedRequest) -> bool:
+    return (request.method or "GET").upper() in SAFE_METHODS
 
 
 def guard_session(session: Any) -> None:
-    """Make a requests session refuse writes; fail closed if it is not one."""
+    """Make a requests session (the GA4 SDK's) refuse writes; fail closed if it is not one."""
     if not isinstance(session, requests.Session):
         raise DryRunViolation("cannot guard this transport against writes: refusing to read "
                               "through it")
-    adapter = ReadOnlyAdapter()
+    adapter = GuardedAdapter(read_only=True, is_read=_google_read)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
 
@@ -296,65 +292,11 @@ def _strip_url(message: str) -> str:
     return re.sub(r"^[A-Z]+ https?://\S+: ", "", message or "")
 
 
-# --- calls: counted, throttled, retried on the injected clock -----------------------------------
-
-
-class Throttle:
-    """At most one request every `interval` seconds, measured on the injected clock."""
-
-    def __init__(self, clock: Clock, interval: float) -> None:
-        self.clock, self.interval = clock, interval
-        self._last: float | None = None
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            now = self.clock.monotonic()
-            if self._last is not None and now - self._last < self.interval:
-                self.clock.sleep(self.interval - (now - self._last))
-                now = self.clock.monotonic()
-            self._last = now
-
-
-_THROTTLES: weakref.WeakKeyDictionary[Any, dict[str, Throttle]] = weakref.WeakKeyDictionary()
-_THROTTLES_LOCK = threading.Lock()
-
-
-def shared_throttle(clock: Clock, key: str, interval: float) -> Throttle:
-    """One throttle per clock and quota key: connectors built in one process share the quota."""
-    with _THROTTLES_LOCK:
-        per_clock = _THROTTLES.setdefault(clock, {})
-        throttle = per_clock.get(key)
-        if throttle is None or throttle.interval != interval:
-            throttle = per_clock[key] = Throttle(clock, interval)
-        return throttle
-
-
-class GoogleCalls:
-    """Runs one SDK call: throttle, count, translate errors, retry transient ones."""
-
-    def __init__(self, ctx: ConnectorContext, calls: Counter[str], what: str,
-                 throttle: Throttle | None = None) -> None:
-        self.ctx, self.calls, self.what, self.throttle = ctx, calls, what, throttle
-
-    def __call__(self, kind: str, fn: Callable[[], T]) -> T:
-        def attempt() -> T:
-            if self.throttle is not None:
-                self.throttle.wait()
-            self.calls[kind] += 1
-            try:
-                return fn()
-            except DryRunViolation:
-                raise
-            except Exception as exc:  # translated at the boundary
-                raise translate(exc, self.what) from exc
-
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(f"{e} - retry {n} in {wait:.1f}s"),
-        )
+def google_calls(ctx: ConnectorContext, calls: Counter[str], what: str,
+                 throttle: Throttle | None = None) -> Calls:
+    """Calls to a Google REST API, their errors translated from Google's JSON envelope."""
+    return Calls(ctx, calls, "", translate=functools.partial(translate, what=what),
+                 throttle=throttle)
 
 
 def identities(ctx: ConnectorContext, extra: list[str] | tuple[str, ...]) -> frozenset[str]:

@@ -29,17 +29,20 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from adoffboard.config import HttpEndpoint, HttpSettings, Manifest
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     settle,
 )
-from adoffboard.connectors.http_common import (
+from adoffboard.connectors.http.declaration import DECLARATION, HttpEndpoint, HttpSettings
+from adoffboard.connectors.transport import Calls
+from adoffboard.connectors.transport.rest import (
     GuardedSession,
     check_sandbox_refs,
     error_for,
@@ -48,7 +51,6 @@ from adoffboard.connectors.http_common import (
 from adoffboard.credentials import resolve
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 GONE, PRESENT = "gone", "present"
 
@@ -101,13 +103,8 @@ def _path(url: str) -> str:
     return urlsplit(url).path
 
 
-class HttpConnector(Connector):
-    platform = "http"
-    title = "HTTP endpoints"
-    manifest_key = ""
-    actions = {
-        "call": ActionSpec("call a configured vendor endpoint once", Phase.VISIBILITY),
-    }
+class HttpConnector(Connector[HttpState]):
+    declaration = DECLARATION
 
     @classmethod
     def enabled(cls, settings: Mapping[str, Any], action: str,
@@ -119,6 +116,7 @@ class HttpConnector(Connector):
         super().__init__(ctx)
         self.settings = HttpSettings.model_validate(dict(ctx.settings))
         self._session: GuardedSession | None = None
+        self._call = Calls(ctx, self.calls, "HTTP endpoint")
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -142,7 +140,6 @@ class HttpConnector(Connector):
     def _read(self, ep: HttpEndpoint, url: str) -> requests.Response:
         def attempt() -> requests.Response:
             headers, secrets = self._headers(ep, url)
-            self.calls["read"] += 1
             response = send(self._http(), "HTTP endpoint", "GET", url, secrets, headers=headers)
             if response.status_code >= 400 and not (
                 ep.verify_gone and response.status_code in (404, 410)
@@ -150,7 +147,7 @@ class HttpConnector(Connector):
                 raise error_for(f"GET {_path(url)}", response, secrets)
             return response
 
-        return call_with_retry(attempt, self.ctx.retry, self.ctx.clock)
+        return self._call("read", attempt)
 
     def _live(self, ep: HttpEndpoint, url: str, expected_name: str) -> Any:
         response = self._read(ep, url)
@@ -192,7 +189,7 @@ class HttpConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: HttpState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "call":
             return StepDraft()
         name = str(params.get("endpoint", ""))
@@ -267,7 +264,8 @@ class HttpConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: HttpState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: HttpState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "call":
             raise InputError(f"http has no action {action!r}")
         name = str(params.get("endpoint", ""))

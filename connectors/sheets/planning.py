@@ -15,13 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adoffboard.config import SheetsTracker, template_fields
-from adoffboard.connectors.base import StepDraft, Verdict
+from adoffboard.connectors.base import StepContext, StepDraft, Verdict
+from adoffboard.connectors.sheets.declaration import SheetsTracker, template_fields
 from adoffboard.errors import InputError
 from adoffboard.models import Change, CheckStatus, Phase
 
 PLATFORM = "sheets"
-CONTEXT_KEY = "_context"
 HEADER_ROWS = 1
 SCOPE_TEXT = {"dm": "Digital marketing services only", "platform": "Leaving the platform"}
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y",
@@ -133,11 +132,10 @@ def describe(values: Mapping[str, Any]) -> str:
 # --- values from the plan ------------------------------------------------------------------------
 
 
-def fields(state: SheetsState, tab: Tab, params: Mapping[str, Any]) -> dict[str, str]:
+def fields(state: SheetsState, tab: Tab, ctx: StepContext) -> dict[str, str]:
     """What templates may use, from the client and the plan's context."""
-    ctx = dict(params.get(CONTEXT_KEY) or {})
-    process = str(ctx.get("process") or "cancellation")
-    effective = ctx.get("effective_date") or state.read_at.date().isoformat()
+    process = ctx.process or "cancellation"
+    effective = ctx.effective_date or state.read_at.date().isoformat()
     c = state.client
     return {
         "client": tab.key,
@@ -148,11 +146,11 @@ def fields(state: SheetsState, tab: Tab, params: Mapping[str, Any]) -> dict[str,
         "effective_date": str(effective),
         "process": process,
         "type": process.capitalize(),
-        "scope": SCOPE_TEXT.get(str(ctx.get("scope") or "dm"), str(ctx.get("scope"))),
-        "department": str(ctx.get("department") or ""),
-        "runbook": str(ctx.get("runbook") or ""),
-        "pause_end": str(ctx.get("pause_end") or ""),
-        "change_request": str(ctx.get("change_request") or ""),
+        "scope": SCOPE_TEXT.get(ctx.scope or "dm", ctx.scope),
+        "department": ctx.department,
+        "runbook": ctx.runbook,
+        "pause_end": ctx.pause_end,
+        "change_request": ctx.change_request,
     }
 
 
@@ -196,7 +194,8 @@ def _change(tab: Tab, step_id: str, suffix: str, entity: str, **kw: Any) -> Chan
     )
 
 
-def plan_remove(state: SheetsState, params: Mapping[str, Any], step_id: str) -> StepDraft:
+def plan_remove(state: SheetsState, params: Mapping[str, Any], step_id: str,
+                ctx: StepContext) -> StepDraft:
     tab = state.tab(params)
     rows = tab.client_rows()
     if not rows:
@@ -217,22 +216,23 @@ def plan_remove(state: SheetsState, params: Mapping[str, Any], step_id: str) -> 
     return StepDraft(tuple(changes), notes=notes)
 
 
-def appended_values(state: SheetsState, tab: Tab, params: Mapping[str, Any]) -> dict[str, str]:
+def appended_values(state: SheetsState, tab: Tab, ctx: StepContext) -> dict[str, str]:
     if not tab.config.append:
         raise InputError(f"tracker {tab.tracker!r} has no `append` columns: add "
                          f"[platforms.sheets.trackers.{tab.tracker}.append] to adoffboard.toml")
-    values = fields(state, tab, params)
+    values = fields(state, tab, ctx)
     return {header: render(t, values) for header, t in tab.config.append.items()}
 
 
-def plan_append(state: SheetsState, params: Mapping[str, Any], step_id: str) -> StepDraft:
+def plan_append(state: SheetsState, params: Mapping[str, Any], step_id: str,
+                ctx: StepContext) -> StepDraft:
     tab = state.tab(params)
-    wanted = appended_values(state, tab, params)
+    wanted = appended_values(state, tab, ctx)
     existing = find_appended(tab, wanted)
     if existing is not None:
         return StepDraft(notes=(f"{tab.label}: row {tab.sheet_row(existing)} already records "
-                                f"this {fields(state, tab, params)['process']}",))
-    f = fields(state, tab, params)
+                                f"this {fields(state, tab, ctx)['process']}",))
+    f = fields(state, tab, ctx)
     return StepDraft((_change(
         tab, step_id, f"append:{tab.key}:{f['process']}:{f['effective_date']}",
         f"{tab.key}:{f['process']}:{f['effective_date']}",
@@ -242,7 +242,8 @@ def plan_append(state: SheetsState, params: Mapping[str, Any], step_id: str) -> 
     ),))
 
 
-def cell_target(state: SheetsState, tab: Tab, params: Mapping[str, Any]) -> tuple[str, str]:
+def cell_target(state: SheetsState, tab: Tab, params: Mapping[str, Any],
+                ctx: StepContext) -> tuple[str, str]:
     """(column header, value to write) from params `cell` (a tracker's named cell) or
     `column` + `value` (a template)."""
     spec = tab.config.cells.get(str(params.get("cell", "")))
@@ -253,12 +254,13 @@ def cell_target(state: SheetsState, tab: Tab, params: Mapping[str, Any]) -> tupl
     template = params.get("value", spec.value if spec else None)
     if not column or template is None:
         raise InputError("set_cell needs params.cell, or params.column and params.value")
-    return str(column), render(str(template), fields(state, tab, params))
+    return str(column), render(str(template), fields(state, tab, ctx))
 
 
-def plan_set(state: SheetsState, params: Mapping[str, Any], step_id: str) -> StepDraft:
+def plan_set(state: SheetsState, params: Mapping[str, Any], step_id: str,
+             ctx: StepContext) -> StepDraft:
     tab = state.tab(params)
-    column, after = cell_target(state, tab, params)
+    column, after = cell_target(state, tab, params, ctx)
     col = tab.column(column)
     if col is None:
         raise InputError(f"{tab.label} has no column {column!r} (headers: {list(tab.headers)})")
@@ -329,7 +331,8 @@ def locate_rows(tab: Tab, changes: Sequence[Change]) -> dict[str, Located]:
 # --- judging -------------------------------------------------------------------------------------
 
 
-def verify_step(action: str, state: SheetsState, params: Mapping[str, Any]) -> Verdict:
+def verify_step(action: str, state: SheetsState, params: Mapping[str, Any],
+                ctx: StepContext) -> Verdict:
     tab = state.tab(params)
     rows = tab.client_rows()
     if action == "remove_row":
@@ -340,7 +343,7 @@ def verify_step(action: str, state: SheetsState, params: Mapping[str, Any]) -> V
         return Verdict(CheckStatus.PASS, f"{tab.label} no longer lists {tab.key!r} "
                                          f"({len(tab.rows)} rows checked)")
     if action == "append_row":
-        wanted = appended_values(state, tab, params)
+        wanted = appended_values(state, tab, ctx)
         found = find_appended(tab, wanted)
         if found is None:
             return Verdict(CheckStatus.FAIL, f"{tab.label} has no row for {tab.key!r} with "
@@ -348,7 +351,7 @@ def verify_step(action: str, state: SheetsState, params: Mapping[str, Any]) -> V
         return Verdict(CheckStatus.PASS, f"{tab.label} row {tab.sheet_row(found)} records it",
                        (describe(tab.values(found)),))
     if action == "set_cell":
-        column, after = cell_target(state, tab, params)
+        column, after = cell_target(state, tab, params, ctx)
         if not rows:
             return Verdict(CheckStatus.PASS, f"{tab.label} no longer lists {tab.key!r}: "
                                              "no row left to update")

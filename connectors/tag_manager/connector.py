@@ -20,23 +20,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adoffboard.config import Manifest, TagManagerSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.google_api import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.tag_manager.declaration import (
+    DECLARATION,
+    TagManagerAccount,
+    TagManagerSettings,
+)
+from adoffboard.connectors.transport import shared_throttle
+from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
     build_service,
+    google_calls,
     google_credentials,
     identities,
-    shared_throttle,
 )
 from adoffboard.errors import AuthError, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
@@ -91,21 +98,15 @@ def _permission(raw: Mapping[str, Any]) -> Permission:
     )
 
 
-class TagManagerConnector(Connector):
-    platform = "tag_manager"
-    title = "Google Tag Manager"
-    manifest_key = "tag_manager"
-    actions = {
-        "remove_access": ActionSpec("delete the agency's user permissions on the account",
-                                    Phase.ACCESS),
-    }
+class TagManagerConnector(Connector[TagManagerState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = TagManagerSettings.model_validate(dict(ctx.settings))
         throttle = shared_throttle(ctx.clock, f"tagmanager:{self.settings.endpoint}",
                                    self.settings.min_interval_s)
-        self._call = GoogleCalls(ctx, self.calls, "Tag Manager", throttle)
+        self._call = google_calls(ctx, self.calls, "Tag Manager", throttle)
         self._service: Any = None
         self._own_email = ""
 
@@ -135,9 +136,9 @@ class TagManagerConnector(Connector):
     # --- reads ----------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> TagManagerState:
-        if manifest.tag_manager is None:
+        acct = section(manifest, "tag_manager", TagManagerAccount)
+        if acct is None:
             raise InputError(f"client {manifest.slug} has no tag_manager account in its manifest")
-        acct = manifest.tag_manager
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
         request = self._gtm().accounts().get(path=f"accounts/{acct.account_id}")
         try:
@@ -160,7 +161,7 @@ class TagManagerConnector(Connector):
     # --- planning (pure) ------------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: TagManagerState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"tag_manager has no action {action!r}")
         if not state.reachable:
@@ -228,7 +229,8 @@ class TagManagerConnector(Connector):
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: TagManagerState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: TagManagerState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "remove_access":
             raise InputError(f"tag_manager has no action {action!r}")
         if not state.reachable:

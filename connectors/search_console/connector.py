@@ -20,20 +20,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from adoffboard.config import GoogleApiSettings, Manifest
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.google_api import (
+from adoffboard.connectors.declare import GoogleApiSettings, section
+from adoffboard.connectors.search_console.declaration import DECLARATION, SearchConsoleSite
+from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    GoogleCalls,
     build_service,
+    google_calls,
     google_credentials,
     identities,
 )
@@ -75,19 +78,13 @@ def site_resource(site_url: str) -> tuple[str, str]:
     return "SITE", site_url
 
 
-class SearchConsoleConnector(Connector):
-    platform = "search_console"
-    title = "Google Search Console"
-    manifest_key = "search_console"
-    actions = {
-        "remove_access": ActionSpec("relinquish the agency's verified ownership and drop the "
-                                    "property from its Search Console", Phase.ACCESS),
-    }
+class SearchConsoleConnector(Connector[SearchConsoleState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
-        self._call = GoogleCalls(ctx, self.calls, "Search Console")
+        self._call = google_calls(ctx, self.calls, "Search Console")
         self._services: dict[str, Any] = {}
 
     def _service(self, api: str) -> Any:
@@ -105,10 +102,11 @@ class SearchConsoleConnector(Connector):
     # --- reads ----------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> SearchConsoleState:
-        if manifest.search_console is None:
+        site = section(manifest, "search_console", SearchConsoleSite)
+        if site is None:
             raise InputError(f"client {manifest.slug} has no search_console site in its "
                              "manifest")
-        url = manifest.search_console.site_url
+        url = site.site_url
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
         permission, detail = self._read_permission(url)
         verification_id, owners = self._read_ownership(url)
@@ -139,7 +137,7 @@ class SearchConsoleConnector(Connector):
     # --- planning (pure) ------------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: SearchConsoleState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"search_console has no action {action!r}")
         if not state.reachable:
@@ -202,8 +200,8 @@ class SearchConsoleConnector(Connector):
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any],
-               state: SearchConsoleState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: SearchConsoleState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "remove_access":
             raise InputError(f"search_console has no action {action!r}")
         if not state.reachable:

@@ -19,24 +19,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adoffboard.config import Manifest, TrelloSettings
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
-    ActionSpec,
+    NO_CONTEXT,
     Connector,
     ConnectorContext,
     Journal,
+    StepContext,
     StepDraft,
     Verdict,
     settle,
 )
-from adoffboard.connectors.http_common import (
+from adoffboard.connectors.declare import section
+from adoffboard.connectors.transport import Calls, Throttle
+from adoffboard.connectors.transport.rest import (
     GuardedSession,
     HttpStatusError,
-    Throttle,
     check_sandbox_refs,
     error_for,
     send,
 )
+from adoffboard.connectors.trello.declaration import DECLARATION, TrelloCard, TrelloSettings
 from adoffboard.credentials import resolve
 from adoffboard.errors import (
     AuthError,
@@ -45,7 +48,6 @@ from adoffboard.errors import (
     TenantMismatch,
 )
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
-from adoffboard.retry import call_with_retry
 
 WINDOW_S = 10.0  # Trello's rate limits are per 10-second window
 TOKEN_LIMIT = 100  # requests per window and token
@@ -85,14 +87,8 @@ def names_client(card_name: str, client: str) -> bool:
     return _norm(client) in _norm(card_name)
 
 
-class TrelloConnector(Connector):
-    platform = "trello"
-    title = "Trello"
-    manifest_key = "trello"
-    actions = {
-        "archive_card": ActionSpec("archive the client's card on the SEM QA board",
-                                   Phase.VISIBILITY),
-    }
+class TrelloConnector(Connector[BoardState]):
+    declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
@@ -100,7 +96,8 @@ class TrelloConnector(Connector):
         self.base = self.settings.endpoint.rstrip("/")
         self._session: GuardedSession | None = None
         self._secrets: tuple[str, ...] = ()
-        self._throttle = Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock)
+        self._call = Calls(ctx, self.calls, "Trello",
+                           throttle=Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock))
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -126,8 +123,6 @@ class TrelloConnector(Connector):
         session = self._http()
 
         def attempt() -> Any:
-            self._throttle.wait()
-            self.calls[kind] += 1
             response = send(session, "Trello", method, self.base + path, self._secrets,
                             params=params)
             if response.status_code >= 400:
@@ -140,11 +135,7 @@ class TrelloConnector(Connector):
             except ValueError:
                 raise PlatformError(f"Trello {method} {path}: answer is not JSON") from None
 
-        return call_with_retry(
-            attempt, self.ctx.retry, self.ctx.clock,
-            on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Trello: {e} - retry {n} in {wait:.0f}s"),
-        )
+        return self._call(kind, attempt)
 
     def _read_card(self, card_id: str) -> Card | None:
         try:
@@ -164,7 +155,7 @@ class TrelloConnector(Connector):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> BoardState:
-        entry = manifest.trello
+        entry = section(manifest, "trello", TrelloCard)
         board = self.settings.board_id
         wanted = (entry.card_name if entry else "") or manifest.name
         now = self.ctx.clock.now()
@@ -193,7 +184,7 @@ class TrelloConnector(Connector):
     # --- planning (pure) ----------------------------------------------------------------------
 
     def plan(self, action: str, params: Mapping[str, Any], state: BoardState,
-             step_id: str) -> StepDraft:
+             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
         if action != "archive_card":
             return StepDraft()
         return plan_archive(state, step_id)
@@ -238,7 +229,8 @@ class TrelloConnector(Connector):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: BoardState) -> Verdict:
+    def verify(self, action: str, params: Mapping[str, Any], state: BoardState,
+               ctx: StepContext = NO_CONTEXT) -> Verdict:
         if action != "archive_card":
             raise InputError(f"trello has no action {action!r}")
         return verify_archive(state)

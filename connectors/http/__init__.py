@@ -1,0 +1,5 @@
+"""Configured vendor HTTP calls (NinjaCat, Fluency, ...).
+
+`declaration` is what the registry imports (no vendor SDK); `connector` and the modules it
+uses load only when a runbook step uses the platform. Kept empty: importing the declaration
+stays cheap."""
