@@ -136,6 +136,7 @@ class CrashLab:
         for _ in range(MAX_RESUMES if result.killed or code != 0 else 0):
             if not result.run_id:
                 break
+            self._settle_email_in_doubt(workspace, env, result)
             resumed = self._cli(workspace, env, "resume", result.run_id)
             result.commands.append(("resume", resumed.returncode, _last_line(resumed.stderr)))
             if resumed.returncode == 0:
@@ -147,6 +148,21 @@ class CrashLab:
         result.seconds = time.monotonic() - started
         shutil.rmtree(workspace, ignore_errors=True)
         return result
+
+    def _settle_email_in_doubt(self, workspace: Path, env: dict[str, str],
+                               result: Trial) -> None:
+        """What the runbook asks of a person when the process stopped inside the export's SMTP
+        exchange: check with the Account Manager (here: the SMTP server's mailbox), then record
+        it received or have it sent again (`adoffboard resend`). No run sends it on its own."""
+        for path in sorted((workspace / "exports").glob("*.json")):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if not record.get("sending_at") or record.get("message_id"):
+                continue
+            arrived = any(m.get_filename() == record["file"] for message in self.box.smtp.messages
+                          for m in message.walk())
+            args = ("resend", CLIENT, "--as", "dana", *(("--received",) if arrived else ()))
+            settled = self._cli(workspace, env, *args)
+            result.commands.append(("resend", settled.returncode, _last_line(settled.stderr)))
 
     def _apply(self, workspace: Path, runbook: str, point: CrashPoint | None,
                env: dict[str, str], result: Trial, quiet: bool) -> int:
@@ -347,7 +363,11 @@ def _export(workspace: Path) -> dict[str, Any]:
         if path.suffix == ".json":
             record = json.loads(path.read_text(encoding="utf-8"))
             out[path.name] = {k: v for k, v in record.items()
-                              if k not in ("exported_at", "emailed_at", "message_id")}
+                              if k not in ("exported_at", "emailed_at", "message_id",
+                                           # the intent's moment, and a person's decision on an
+                                           # email in doubt (who and when)
+                                           "sending_at", "sending_message_id", "sending_note",
+                                           "decisions")}
         else:
             out[path.name] = sha256(path.read_bytes()).hexdigest()
     return out
