@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from adoffboard.credentials import check_reference
-from adoffboard.errors import InputError, NotFound
+from adoffboard.errors import InputError, ManifestProblems, NotFound
 
 WORKSPACE_FILE = "adoffboard.toml"
 CLIENTS_DIR = "clients"
@@ -61,16 +61,6 @@ class Problem:
         hint = f" (hint: {self.hint})" if self.hint else ""
         where = f"{self.file}: {self.field}" if self.field else self.file
         return f"{where}: {self.message}{hint}"
-
-
-class ManifestProblems(InputError):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        first = str(problems[0])
-        more = f" (and {len(problems) - 1} more; run `adoffboard clients validate`)" if len(
-            problems
-        ) > 1 else ""
-        super().__init__(first + more)
 
 
 class _Model(BaseModel):

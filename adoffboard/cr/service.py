@@ -20,13 +20,19 @@ from adoffboard.cr.model import (
     PLANNED_TYPES,
     ChangeRequest,
     Content,
-    FieldProblem,
     Transition,
     type_name,
 )
 from adoffboard.cr.rules import Actor, Decision
 from adoffboard.cr.validate import build_content, check_content, parse_values
-from adoffboard.errors import AdoffboardError, InputError, NotFound, NotPermitted
+from adoffboard.errors import (
+    AdoffboardError,
+    FieldProblem,
+    ImportProblems,
+    InputError,
+    NotFound,
+    NotPermitted,
+)
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)  # a sender that crashed mid-send loses its claim
 
@@ -44,16 +50,6 @@ class Delivery:
 class RowProblem:
     row: int
     problem: FieldProblem
-
-
-class ImportProblems(InputError):
-    """Rows of an import that cannot be used; nothing was imported."""
-
-    def __init__(self, source: str, problems: list[RowProblem]) -> None:
-        self.lines = [f"{source}:row {p.row}: {p.problem}" for p in problems]
-        rows = len({p.row for p in problems})
-        super().__init__(f"{source}: {rows} bad row(s), {len(problems)} problem(s): "
-                         "nothing imported")
 
 
 class ChangeRequests:
