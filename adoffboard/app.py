@@ -43,27 +43,29 @@ def trust_ca_file(workspace: LoadedWorkspace) -> None:
         os.environ[GRPC_ROOTS] = str(ca if ca.is_absolute() else workspace.root / ca)
 
 
-def plan_for_request(env: Env, store: Any, client: str, runbook: str, *,
+def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbook: str, *,
                      scope: str | None = None, effective: str | None = None,
                      cr_id: str | None = None, inputs: dict[str, Any] | None = None,
                      review_only: Callable[[StoreError], None] | None = None) -> Plan:
     """A plan carrying its change request (the one named, else the client's latest approved one
     for the runbook's process), with the request's scope, date and budget change.
 
-    `review_only`: when no request is named and the store cannot be read, the plan is made for
-    review only (apply checks the request anyway) and this is told why; without it, the error
-    is raised."""
+    `open_store` is called once the client, runbook and date are known to be good (a plan of an
+    unknown client opens no store). `review_only`: when no request is named and the change
+    requests cannot be read, the plan is made for review only (apply checks the request anyway)
+    and this is told why; without it, the error is raised."""
     ws = env.workspace
     ws.load_client(client)
     book = load_runbook(runbook, ws.root)
     date = parse_date(effective)
     try:
-        ref, scope, date = for_plan(store, ws, client, book, cr_id, scope, date)
+        ref, scope, date = for_plan(open_store(), ws, client, book, cr_id, scope, date)
     except StoreError as exc:
         if cr_id or review_only is None:
             raise
         review_only(exc)
         ref, scope = None, scope or "dm"
+    store = open_store()
     inputs = request_inputs(store, ws, ref, inputs)
     return make_plan(env, client, runbook, scope, date, change_request=ref, store=store,
                      inputs=inputs)
