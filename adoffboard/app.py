@@ -3,7 +3,8 @@
 The engine plans, applies and verifies, and knows nothing of change requests; the approval gate
 (`adoffboard.cr.gate.require_approved`) is handed to it from here. Every caller that makes a plan
 for a change request, or applies one, goes through these functions, so the CLI and the scheduler
-never each assemble the gate, the request's scope, date and inputs on their own.
+never each assemble the gate, the request's scope, date and inputs on their own. Change requests
+are imported where used: making an `Env` (every command that reads a platform) stays light.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import LoadedWorkspace
-from adoffboard.cr.gate import for_plan, request_inputs, require_approved
 from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
 from adoffboard.engine import resume_run as engine_resume
 from adoffboard.errors import StoreError
@@ -54,6 +54,8 @@ def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbo
     unknown client opens no store). `review_only`: when no request is named and the change
     requests cannot be read, the plan is made for review only (apply checks the request anyway)
     and this is told why; without it, the error is raised."""
+    from adoffboard.cr.gate import for_plan, request_inputs
+
     ws = env.workspace
     ws.load_client(client)
     book = load_runbook(runbook, ws.root)
@@ -74,6 +76,8 @@ def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbo
 def require_approval(store: Any, ws: LoadedWorkspace, plan: Plan) -> None:
     """Refuse a plan its change request does not cover, before anyone is asked to confirm it
     (apply checks again, under the client's lock). A restore is authorised by a person instead."""
+    from adoffboard.cr.gate import require_approved
+
     book = load_runbook(plan.runbook, ws.root)
     if book.model.process != "restore":
         require_approved(store, ws, plan, book)
@@ -83,6 +87,8 @@ def apply_approved(env: Env, plan: Plan, store: RunStore, *, plan_path: str = ""
                    holder: str | None = None, now_ok: bool = False,
                    lock_held: bool = False) -> RunResult:
     """Apply `plan` through the engine, behind the approval gate."""
+    from adoffboard.cr.gate import require_approved
+
     return apply_plan(env, plan, store, gate=require_approved, plan_path=plan_path,
                       holder=holder, now_ok=now_ok, lock_held=lock_held)
 
@@ -91,5 +97,7 @@ def resume_approved(env: Env, run_id: str, store: RunStore, *, holder: str | Non
                     release: Sequence[str] = (), released_by: str = "", reason: str = ""
                     ) -> RunResult:
     """Finish an interrupted run through the engine, behind the approval gate."""
+    from adoffboard.cr.gate import require_approved
+
     return engine_resume(env, run_id, store, gate=require_approved, holder=holder,
                          release=release, released_by=released_by, reason=reason)
