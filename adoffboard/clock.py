@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -49,3 +50,10 @@ class FakeClock:
 
     def monotonic(self) -> float:
         return self._mono
+
+
+def local_time(stored: str, zone: str) -> str:
+    """A stored UTC time as people read it: in `zone` (the workspace's time zone), to the
+    minute. Shared by the change requests' notices and the schedule's."""
+    when = dt.datetime.fromisoformat(stored).astimezone(ZoneInfo(zone))
+    return when.strftime("%Y-%m-%d %H:%M %Z")

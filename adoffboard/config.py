@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from adoffboard.connectors import REGISTRY
 from adoffboard.credentials import check_reference
 from adoffboard.errors import InputError, NotFound
+from adoffboard.errors import ManifestProblems as ManifestProblems
 from adoffboard.manifest import MANIFEST_PLATFORMS as MANIFEST_PLATFORMS
 from adoffboard.manifest import SLUG as SLUG
 from adoffboard.manifest import ClientManifest as ClientManifest
 from adoffboard.manifest import Manifest as Manifest
-from adoffboard.manifest import ManifestProblems as ManifestProblems
 from adoffboard.manifest import Problem as Problem
 from adoffboard.manifest import StrictModel, account_ids, problems_from, read_text
 from adoffboard.manifest import load_yaml as load_yaml

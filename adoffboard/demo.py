@@ -64,9 +64,9 @@ def run_demo(keep: Path | None = None,
              progress: Callable[[str, str], None] = lambda who, message: None) -> DemoOutcome:
     """The demo dealer leaves the platform: its SEM and MA cancellations, each planned (no write
     sent), applied and verified against the sandbox."""
+    from adoffboard.app import apply_approved, environment, plan_for_request
     from adoffboard.config import load_workspace
-    from adoffboard.cr.gate import plan_reference
-    from adoffboard.engine import Env, apply_plan, combined_report, make_plan, save_plan, verify
+    from adoffboard.engine import combined_report, save_plan, verify
     from adoffboard.reports import write_reports
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.store import Store
@@ -81,15 +81,15 @@ def run_demo(keep: Path | None = None,
         init_workspace(folder, platforms=box.platform_settings(), clients=[DEMO_CLIENT],
                        notifications=box.notification_settings(), force=True)
         ws = load_workspace(folder)
-        env = Env(ws, progress=progress)
+        env = environment(ws, progress=progress)
         store = Store.open(ws.store_url)
         try:
             cr = approve_demo_request(ws, store, env.today(), progress)
             for runbook in DEMO_RUNBOOKS:
                 progress("engine", f"planning {runbook} (dry run)")
                 writes_before = len(box.log.mutating())
-                plan = make_plan(env, DEMO_CLIENT["slug"], runbook, scope="platform",
-                                 change_request=plan_reference(cr), store=store)
+                plan = plan_for_request(env, lambda: store, DEMO_CLIENT["slug"], runbook,
+                                        scope="platform", cr_id=cr.id)
                 writes = len(box.log.mutating()) - writes_before
                 plan_writes += writes
                 progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
@@ -97,7 +97,7 @@ def run_demo(keep: Path | None = None,
                 path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json",
                                  store.plan_key())
                 write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
-                result = apply_plan(env, plan, store, plan_path=str(path))
+                result = apply_approved(env, plan, store, plan_path=str(path))
                 checked = verify(env, store, plan.client, run_id=result.run_id)
                 report = combined_report(result, checked)
                 reports.append(report)
@@ -114,9 +114,9 @@ def approve_demo_request(ws: Any, store: Any, today: dt.date,
     """The demo dealer's cancellation goes through the agency's chain, as `adoffboard cr` does
     it: the Account Manager creates it, the Retention team records its save attempt and submits,
     both approvers approve and accounting processes it; the notice goes to the sandbox's SMTP."""
-    from adoffboard.cr.service import ChangeRequests
+    from adoffboard.scheduling.book import change_requests
 
-    service = ChangeRequests(store, ws)
+    service = change_requests(store, ws)
     cr = service.create("dana", {
         "client": DEMO_CLIENT["slug"], "type": "cancellation", "departments": ["SEM", "MA"],
         "scope": "platform", "effective_date": today.isoformat(), "escalated": True,

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from adoffboard.clock import Clock, SystemClock
@@ -63,12 +62,43 @@ from adoffboard.models import (
     StepPlan,
     content_hash,
 )
+from adoffboard.records import Attestation, RunEvent, RunRecord, Snapshot
 from adoffboard.restore import RestoreSet, inverse_changes, is_restore, judge, target_run
 from adoffboard.retry import RetryPolicy
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step, load_runbook, settle_optional_actions
 
 Progress = Callable[[str, str], None]  # (platform or "engine", message)
 FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
+
+
+class RunStore(Protocol):
+    """The state store as the engine uses it (`adoffboard.store.Store`)."""
+
+    def plan_key(self) -> bytes: ...
+    def client_lock(self, client: str, holder: str) -> AbstractContextManager[None]: ...
+    def create_run(self, plan: Plan, *, plan_path: str = ..., change_request: str = ...,
+                   plan_mac: str = ...) -> str: ...
+    def finish_run(self, run_id: str, status: str) -> None: ...
+    def run(self, run_id: str) -> RunRecord: ...
+    def runs(self, client: str | None = ..., limit: int = ...) -> list[RunRecord]: ...
+    def latest_run(self, client: str) -> RunRecord | None: ...
+    def add_run_event(self, run_id: str, kind: str, detail: str, *, by: str = ...,
+                      platform: str = ...) -> None: ...
+    def run_events(self, run_id: str) -> list[RunEvent]: ...
+    def intend(self, run_id: str, changes: Sequence[Change]) -> None: ...
+    def record(self, run_id: str, outcomes: Sequence[Outcome]) -> None: ...
+    def outcomes(self, run_id: str) -> dict[str, Outcome]: ...
+    def snapshots(self, run_id: str) -> list[Snapshot]: ...
+    def save_verification(self, run_id: str | None, client: str, runbook: str,
+                          checks: Sequence[Check], *, kind: str = ...) -> int: ...
+    def pre_removal_checks(self, run_id: str) -> list[Check]: ...
+    def attestations(self, client: str, runbook: str) -> dict[str, Attestation]: ...
+
+
+# The approval gate, supplied by the caller (`adoffboard.app` hands `cr.gate.require_approved`):
+# (store, workspace, plan, runbook, the run's change request id or None) -> the approved request's
+# id, or a SafetyRefusal. The engine itself knows nothing of change requests.
+ApprovalGate = Callable[[Any, LoadedWorkspace, Plan, LoadedRunbook, "str | None"], str]
 
 
 @dataclass
@@ -93,12 +123,6 @@ class Env:
             raise InputError(
                 f"{title} is not configured: add [platforms.{platform}] to adoffboard.toml"
             )
-        if settings.get("ca_file"):
-            # gRPC reads its trusted roots once per process, from this variable; a configured
-            # ca_file (the sandbox's certificate) replaces the machine's roots for this process.
-            ca = Path(settings["ca_file"])
-            ca = ca if ca.is_absolute() else self.workspace.root / ca
-            os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(ca)
         ctx = ConnectorContext(
             settings=settings,
             workspace_root=self.workspace.root,
@@ -162,7 +186,7 @@ def _platforms(book: LoadedRunbook, scope: str, manifest: ClientManifest) -> lis
 
 def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
               effective: dt.date | None = None,
-              change_request: dict[str, str] | None = None, *, store: Any = None,
+              change_request: dict[str, str] | None = None, *, store: RunStore | None = None,
               restore_run: str = "", inputs: dict[str, Any] | None = None,
               authorized_by: dict[str, str] | None = None) -> Plan:
     if scope not in SCOPES:
@@ -215,7 +239,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     )
 
 
-def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
+def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: RunStore | None,
                   restore_run: str) -> dict[str, RestoreSet]:
     """The inverse changes of each restore step, from the target run's snapshots: the run named
     (`adoffboard restore RUN`), else the client's latest applied run of the step's runbook."""
@@ -234,7 +258,7 @@ def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: Any,
     return found
 
 
-def _bound_restores(book: LoadedRunbook, manifest: ClientManifest, store: Any,
+def _bound_restores(book: LoadedRunbook, manifest: ClientManifest, store: RunStore,
                     plan: Plan) -> dict[str, RestoreSet]:
     """At apply time, the restore steps' inverse changes from the very run the plan names, never
     a later one: a restore is bound to the run it was reviewed against."""
@@ -367,7 +391,7 @@ def _plan_from_body(body: dict[str, Any], where: str) -> Plan:
         raise InputError(f"plan {where} is malformed: {type(exc).__name__}: {exc}") from None
 
 
-def stored_plan(store: Any, record: Any) -> Plan:
+def stored_plan(store: RunStore, record: RunRecord) -> Plan:
     """A run's plan as the store keeps it, refused if its signature no longer checks. (Runs
     recorded before plans were signed have none; like every plan, each of their changes is still
     checked against a fresh read of what its step would do before it is sent.)"""
@@ -399,7 +423,7 @@ def check_plan_current(env: Env, plan: Plan) -> tuple[ClientManifest, LoadedRunb
 class StoreJournal:
     """Journals into the store and relays outcomes to the progress display."""
 
-    def __init__(self, store: Any, run_id: str, env: Env, platform: str) -> None:
+    def __init__(self, store: RunStore, run_id: str, env: Env, platform: str) -> None:
         self.store, self.run_id, self.env, self.platform = store, run_id, env, platform
         self._lock = threading.Lock()
 
@@ -451,12 +475,13 @@ def authorize(env: Env, who: str, roles: Sequence[str], what: str) -> dict[str, 
     return {"person": key, "name": person.name, "role": role}
 
 
-def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
-               holder: str | None = None, now_ok: bool = False,
+def apply_plan(env: Env, plan: Plan, store: RunStore, *, gate: ApprovalGate,
+               plan_path: str = "", holder: str | None = None, now_ok: bool = False,
                lock_held: bool = False) -> RunResult:
     """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
-    scheduler does around re-plan, apply and verify). `plan` is trusted as given: one made in
-    this process, or read back by `load_plan`, which checked its signature."""
+    scheduler does around re-plan, apply and verify), once `gate` approves it. `plan` is trusted
+    as given: one made in this process, or read back by `load_plan`, which checked its
+    signature."""
     from adoffboard import signing
 
     manifest, book = check_plan_current(env, plan)
@@ -467,7 +492,7 @@ def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
     lock = nullcontext() if lock_held else store.client_lock(plan.client,
                                                              holder or holder_name())
     with lock:
-        cr_id = _authorised(env, store, plan, book)
+        cr_id = _authorised(env, store, plan, book, gate)
         run_id = store.create_run(plan, plan_path=plan_path, change_request=cr_id,
                                   plan_mac=signing.sign(store.plan_key(), plan.body()))
         if plan.authorized_by:
@@ -478,14 +503,12 @@ def apply_plan(env: Env, plan: Plan, store: Any, *, plan_path: str = "",
         return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id)
 
 
-def _authorised(env: Env, store: Any, plan: Plan, book: LoadedRunbook,
-                cr_id: str | None = None) -> str:
+def _authorised(env: Env, store: RunStore, plan: Plan, book: LoadedRunbook,
+                gate: ApprovalGate, cr_id: str | None = None) -> str:
     """The approved change request behind `plan` (the gate), or for a restore, which no request
     covers, the person with a role to restore that the plan names."""
     if book.model.process != "restore":
-        from adoffboard.cr.gate import require_approved  # imports the store: not when planning
-
-        return require_approved(store, env.workspace, plan, book, cr_id)
+        return gate(store, env.workspace, plan, book, cr_id)
     if not plan.restores_run:
         raise SafetyRefusal(f"plan {plan.plan_id} restores no named run: make it with "
                             "`adoffboard restore RUN --as PERSON`")
@@ -504,7 +527,8 @@ def _authorised(env: Env, store: Any, plan: Plan, book: LoadedRunbook,
     return ""
 
 
-def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None,
+def resume_run(env: Env, run_id: str, store: RunStore, *, gate: ApprovalGate,
+               holder: str | None = None,
                release: Sequence[str] = (), released_by: str = "", reason: str = ""
                ) -> RunResult:
     """Finish an interrupted run: what has no final outcome is tried again. `release` names
@@ -516,12 +540,12 @@ def resume_run(env: Env, run_id: str, store: Any, *, holder: str | None = None,
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")
     with store.client_lock(plan.client, holder or holder_name()):
-        cr_id = _authorised(env, store, plan, book, record.change_request or None)
+        cr_id = _authorised(env, store, plan, book, gate, record.change_request or None)
         _release(env, store, run_id, book, release, released_by, reason)
         return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id)
 
 
-def _release(env: Env, store: Any, run_id: str, book: LoadedRunbook, platforms: Sequence[str],
+def _release(env: Env, store: RunStore, run_id: str, book: LoadedRunbook, platforms: Sequence[str],
              who: str, reason: str) -> None:
     if not platforms:
         return
@@ -537,7 +561,7 @@ def _release(env: Env, store: Any, run_id: str, book: LoadedRunbook, platforms: 
                             by=person["person"], platform=info(platform).platform)
 
 
-def _execute(env: Env, plan: Plan, store: Any, run_id: str, manifest: ClientManifest,
+def _execute(env: Env, plan: Plan, store: RunStore, run_id: str, manifest: ClientManifest,
              book: LoadedRunbook, changes: Sequence[Change], change_request: str = ""
              ) -> RunResult:
     """Send `changes`: ads and visibility first on every platform in parallel, then a check of
@@ -653,7 +677,8 @@ def _read_states(env: Env, connectors: dict[str, Any], manifest: ClientManifest,
     return {p: v for p, v in read_back.items() if p not in failed}, failed
 
 
-def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Any, run_id: str,
+def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: RunStore,
+           run_id: str,
            connectors: dict[str, Any], states: dict[str, Any], changes: Sequence[Change]
            ) -> list[Change]:
     """The changes to send: each must be what its step would plan now from the live state just
@@ -768,7 +793,7 @@ def _after_access_removed(change: Change) -> Outcome:
                    "access to this account is already removed")
 
 
-def _hold_removals(env: Env, store: Any, run_id: str, book: LoadedRunbook,
+def _hold_removals(env: Env, store: RunStore, run_id: str, book: LoadedRunbook,
                    checks: Sequence[Check], platforms: Sequence[str],
                    errors: dict[str, AdoffboardError], removals: Sequence[Change]) -> set[str]:
     """The platforms whose access removals wait: the agency keeps the only access that can still
@@ -821,7 +846,8 @@ def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:
 # --- verifying --------------------------------------------------------------------------------
 
 
-def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Any,
+def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
+            store: RunStore | None,
             connectors: dict[str, Any] | None = None, since: dt.datetime | None = None,
             fallback: dict[str, Check] | None = None,
             tolerate: type[AdoffboardError] = AuthError) -> tuple[Check, ...]:
@@ -921,7 +947,7 @@ def _removes_access(platform: str, action: str) -> bool:
     return info(platform).phase(action) == Phase.ACCESS
 
 
-def verify(env: Env, store: Any, client: str, *, run_id: str | None = None,
+def verify(env: Env, store: RunStore, client: str, *, run_id: str | None = None,
            runbook: str | None = None, scope: str | None = None) -> Report:
     """Read everything again and judge each checklist line; writes nothing to any platform."""
     record = store.run(run_id) if run_id else (

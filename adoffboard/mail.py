@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import NotificationsSection
 from adoffboard.credentials import resolve
+from adoffboard.errors import DeliveryInDoubt as DeliveryInDoubt  # raised here; connectors catch it
 from adoffboard.errors import DryRunViolation, InputError, PlatformError, TransientError
 from adoffboard.retry import RetryPolicy, call_with_retry
 
@@ -51,10 +52,6 @@ class Email:
     @property
     def recipients(self) -> list[str]:
         return list(dict.fromkeys([*self.to, *self.cc]))
-
-
-class DeliveryInDoubt(PlatformError):
-    """The message was transmitted but the server's answer never came: it may have been sent."""
 
 
 class _Session(smtplib.SMTP):

@@ -39,16 +39,6 @@ class Problem:
         return f"{where}: {self.message}{hint}"
 
 
-class ManifestProblems(InputError):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        first = str(problems[0])
-        more = f" (and {len(problems) - 1} more; run `adoffboard clients validate`)" if len(
-            problems
-        ) > 1 else ""
-        super().__init__(first + more)
-
-
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

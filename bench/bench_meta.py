@@ -17,8 +17,9 @@ from pathlib import Path
 
 from bench_common import approve_cancellation, with_trackers
 
+from adoffboard.app import apply_approved
 from adoffboard.config import load_workspace
-from adoffboard.engine import Env, apply_plan, make_plan
+from adoffboard.engine import Env, make_plan
 from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.meta import MetaStandIn
 from adoffboard.store import Store
@@ -54,7 +55,7 @@ def main() -> None:
         plan = make_plan(env, CLIENT, "sem-cancellation", args.scope)
         t1 = time.perf_counter()
         plan_calls = len(box.log)
-        result = apply_plan(env, plan, store, now_ok=True)
+        result = apply_approved(env, plan, store, now_ok=True)
         t2 = time.perf_counter()
         store.close()
 

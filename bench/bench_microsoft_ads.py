@@ -18,8 +18,9 @@ from pathlib import Path
 
 from bench_common import approve_cancellation, with_trackers
 
+from adoffboard.app import apply_approved
 from adoffboard.config import load_workspace
-from adoffboard.engine import Env, apply_plan, make_plan
+from adoffboard.engine import Env, make_plan
 from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.microsoft_ads import generate_account
 from adoffboard.store import Store
@@ -57,7 +58,7 @@ def main() -> None:
         plan = make_plan(env, CLIENT, "sem-cancellation", "dm")
         t1 = time.perf_counter()
         plan_calls = len(box.log)
-        result = apply_plan(env, plan, store)
+        result = apply_approved(env, plan, store)
         t2 = time.perf_counter()
         store.close()
 

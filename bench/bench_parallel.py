@@ -22,8 +22,9 @@ from typing import Any
 
 from bench_common import approve_cancellation, with_trackers
 
+from adoffboard.app import apply_approved
 from adoffboard.config import load_workspace
-from adoffboard.engine import Env, apply_plan, make_plan
+from adoffboard.engine import Env, make_plan
 from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.googleads import GoogleAdsStandIn
 from adoffboard.sandbox.meta import MetaStandIn
@@ -78,7 +79,7 @@ def measure(platforms: tuple[str, ...], latency_ms: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         plan = make_plan(env, CLIENT, "sem-cancellation", "dm")
         t1 = time.perf_counter()
-        result = apply_plan(env, plan, store)
+        result = apply_approved(env, plan, store)
         t2 = time.perf_counter()
         store.close()
         calls = {p: Counter("write" if e.mutating else "read" for e in box.log.entries(p))

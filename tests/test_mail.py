@@ -10,8 +10,8 @@ from smtp_stall import TrappingSmtp
 
 from adoffboard.clock import FakeClock
 from adoffboard.config import NotificationsSection
-from adoffboard.errors import DryRunViolation, InputError, PlatformError
-from adoffboard.mail import Attachment, DeliveryInDoubt, Email, Mailer
+from adoffboard.errors import DeliveryInDoubt, DryRunViolation, InputError, PlatformError
+from adoffboard.mail import Attachment, Email, Mailer
 from adoffboard.retry import RetryPolicy
 from adoffboard.sandbox.core import FaultRule
 

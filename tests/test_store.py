@@ -25,6 +25,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from adoffboard.clock import FakeClock
+from adoffboard.database import MIGRATIONS, all_tables
 from adoffboard.errors import NotFound, StoreError
 from adoffboard.models import (
     Change,
@@ -38,14 +39,15 @@ from adoffboard.models import (
     StepKind,
     StepPlan,
 )
-from adoffboard.store import Attestation, RunRecord, Snapshot, Store, metadata
+from adoffboard.records import Attestation, RunRecord, Snapshot
+from adoffboard.store import Store
+
+metadata = all_tables()  # every package's tables, as the migrations create them
 
 
 def _head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
-
-    from adoffboard.store import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -21,15 +21,11 @@ from typing import Any
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr.model import CR_TYPES, ChangeRequest
 from adoffboard.cr.service import ChangeRequests
-from adoffboard.errors import InputError, NotFound, SafetyRefusal
+from adoffboard.errors import ApprovalRequired, InputError, NotFound
 
 # Runbook process -> the change request type that authorises it.
 PROCESS_TYPE = {"cancellation": "cancellation", "pause": "pause", "unpause": "pause",
                 "addendum": "addendum"}
-
-
-class ApprovalRequired(SafetyRefusal):
-    """The runbook needs an approved change request that is missing, pending or changed."""
 
 
 def plan_reference(cr: ChangeRequest) -> dict[str, str]:

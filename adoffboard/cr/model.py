@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from adoffboard.errors import FieldProblem as FieldProblem  # raised here; importers catch it
+
 CR_TYPES: dict[str, str] = {
     "save-attempt": "save attempt (retention)",
     "cancellation": "cancellation",
@@ -202,18 +204,6 @@ class ChangeRequest:
 
 
 # --- parsing text into fields ----------------------------------------------------------------
-
-
-class FieldProblem(ValueError):
-    """A value that cannot be used for a field; `field` names it as the user wrote it."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 # Dates a change request may carry: anything else is a typo (a year 0202, 9999 as "never").

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adoffboard.clock import local_time
 from adoffboard.config import ROLES, LoadedWorkspace
 from adoffboard.cr.model import CR_TYPES, SAVE_OUTCOMES, SCOPES, ChangeRequest
 
@@ -45,8 +46,6 @@ class NoticeSpec:
 def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int,
                     scheduled: Sequence[Any] = ()) -> NoticeSpec:
     """The notice of a final approval; `scheduled` are the runs it scheduled, if any."""
-    from adoffboard.scheduling.book import local_time
-
     c = cr.content
     name = client_name(ws, c.client)
     when = f" (effective {c.effective_date})" if c.effective_date else ""
@@ -68,7 +67,8 @@ def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int,
     if scheduled:
         lines.append("  - Scheduled: `adoffboard scheduler` carries it out on its dates "
                      "(`adoffboard schedule list`):")
-        lines += [f"      {row.id} {row.runbook} at {local_time(row.due_at, ws)}"
+        zone = ws.config.workspace.timezone
+        lines += [f"      {row.id} {row.runbook} at {local_time(row.due_at, zone)}"
                   for row in scheduled]
     lines.append(f"  - Update the account status in the CRM to reflect the {CR_TYPES[c.type]}.")
     return NoticeSpec(f"approved:{cr.id}:v{version}", cr.id, "approval",

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from adoffboard.cr.model import Approval, ChangeRequest, Content, Transition
 from adoffboard.cr.rules import Event
+from adoffboard.cr.tables import change_requests_t, cr_transitions_t, notices_t, planner_t
 from adoffboard.errors import StoreError
-from adoffboard.store import change_requests_t, cr_transitions_t, notices_t, planner_t
 
 _PG_ID_LOCK = 0x0ADF_0C12  # serialises id allocation between processes on PostgreSQL
 _RESTART = ("submitted", "approvals-voided")

@@ -9,9 +9,9 @@ after the commit, from the outbox; one that cannot be sent stays queued for `rem
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import LoadedWorkspace
@@ -20,13 +20,19 @@ from adoffboard.cr.model import (
     PLANNED_TYPES,
     ChangeRequest,
     Content,
-    FieldProblem,
     Transition,
     type_name,
 )
 from adoffboard.cr.rules import Actor, Decision
 from adoffboard.cr.validate import build_content, check_content, parse_values
-from adoffboard.errors import AdoffboardError, InputError, NotFound, NotPermitted
+from adoffboard.errors import (
+    AdoffboardError,
+    FieldProblem,
+    ImportProblems,
+    InputError,
+    NotFound,
+    NotPermitted,
+)
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)  # a sender that crashed mid-send loses its claim
 
@@ -46,21 +52,23 @@ class RowProblem:
     problem: FieldProblem
 
 
-class ImportProblems(InputError):
-    """Rows of an import that cannot be used; nothing was imported."""
+class Follower(Protocol):
+    """What else an approval, or its voiding, sets off in the action's own transaction: the
+    schedule (`adoffboard.scheduling.book.Schedule`). Change requests know it only as this."""
 
-    def __init__(self, source: str, problems: list[RowProblem]) -> None:
-        self.lines = [f"{source}:row {p.row}: {p.problem}" for p in problems]
-        rows = len({p.row for p in problems})
-        super().__init__(f"{source}: {rows} bad row(s), {len(problems)} problem(s): "
-                         "nothing imported")
+    def approved(self, conn: Any, cr: ChangeRequest, ws: LoadedWorkspace,
+                 at: str) -> Sequence[Any]: ...
+
+    def voided(self, conn: Any, cr: ChangeRequest, at: str) -> None: ...
 
 
 class ChangeRequests:
-    def __init__(self, store: Any, workspace: LoadedWorkspace, clock: Clock | None = None) -> None:
+    def __init__(self, store: Any, workspace: LoadedWorkspace, clock: Clock | None = None, *,
+                 follower: Follower | None = None) -> None:
         self.store = store
         self.ws = workspace
         self.clock = clock or SystemClock()
+        self.follower = follower
 
     # -- people and lookups
 
@@ -244,19 +252,19 @@ class ChangeRequests:
 
     def _follow_up(self, conn: Any, before: ChangeRequest, after: ChangeRequest,
                    decision: Decision, at: str) -> None:
-        """What an action sets off, in the action's transaction: planner, schedule, notices."""
-        from adoffboard.scheduling import book
-
+        """What an action sets off, in the action's transaction: planner, schedule (the
+        follower's), notices."""
         if decision.approved_now:
             if after.type in PLANNED_TYPES:
                 repo.planner_add(conn, after, at)
-            scheduled = book.schedule_request(conn, after, self.ws, at)
+            scheduled = self.follower.approved(conn, after, self.ws, at) if self.follower else ()
             spec = notify.approval_notice(after, self.ws, after.version, scheduled)
             self._queue(conn, spec, at)
         if decision.voided:
             repo.planner_remove(conn, after.id)
             repo.drop_pending(conn, after.id, at)
-            book.void_request(conn, after, at)
+            if self.follower:
+                self.follower.voided(conn, after, at)
             if before.status == "approved":
                 edit = decision.events[0]
                 spec = notify.voided_notice(after, self.ws, after.version, edit.by, edit.detail)

@@ -14,7 +14,6 @@ from adoffboard.cr.model import (
     CR_TYPES,
     SCOPES,
     Content,
-    FieldProblem,
     parse_bool,
     parse_campaign_budgets,
     parse_date,
@@ -22,6 +21,7 @@ from adoffboard.cr.model import (
     parse_money,
     type_name,
 )
+from adoffboard.errors import FieldProblem
 
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "departments": parse_departments,

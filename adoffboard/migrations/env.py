@@ -12,7 +12,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from adoffboard.store import metadata
+from adoffboard.database import all_tables
+
+metadata = all_tables()  # every package's tables (adoffboard.database.ALL_TABLE_MODULES)
 
 config = context.config
 

@@ -20,13 +20,37 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from adoffboard.clock import Clock
 from adoffboard.config import LoadedWorkspace
+from adoffboard.cr import repo as cr_repo
 from adoffboard.cr.model import EXECUTABLE_TYPES, ChangeRequest
+from adoffboard.cr.notify import runbooks_for
+from adoffboard.cr.service import ChangeRequests
+from adoffboard.runbook import load_runbook
 from adoffboard.scheduling import repo
 
 # Order of the runs of one request (a pause before its un-pause).
 _ORDER = {"cancellation": 0, "addendum": 0, "pause": 0, "unpause": 1}
 SYSTEM = "adoffboard"
+
+
+class Schedule:
+    """Keeps the schedule in step with the change requests, in each action's own transaction
+    (`adoffboard.cr.service.Follower`): an approval schedules its runs, a voiding withdraws them."""
+
+    def approved(self, conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
+                 at: str) -> list[repo.ScheduledRun]:
+        return schedule_request(conn, cr, ws, at)
+
+    def voided(self, conn: Connection, cr: ChangeRequest, at: str) -> None:
+        void_request(conn, cr, at)
+
+
+def change_requests(store: Any, ws: LoadedWorkspace, clock: Clock | None = None
+                    ) -> ChangeRequests:
+    """The change requests of `ws`, their approvals scheduling their runs (`Schedule`): what
+    every caller that acts on requests uses (the `cr` commands, the demo, the scheduler)."""
+    return ChangeRequests(store, ws, clock, follower=Schedule())
 
 
 def due_at(day: dt.date, ws: LoadedWorkspace) -> str:
@@ -36,17 +60,8 @@ def due_at(day: dt.date, ws: LoadedWorkspace) -> str:
     return local.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def local_time(stored: str, ws: LoadedWorkspace) -> str:
-    """A stored UTC time as people read it: the workspace's zone, to the minute."""
-    when = dt.datetime.fromisoformat(stored).astimezone(ZoneInfo(ws.config.workspace.timezone))
-    return when.strftime("%Y-%m-%d %H:%M %Z")
-
-
 def runs_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[dict[str, Any]]:
     """The runs an approved request needs: runbook, process, department, date (in run order)."""
-    from adoffboard.cr.notify import runbooks_for
-    from adoffboard.runbook import load_runbook
-
     if cr.status != "approved" or cr.type not in EXECUTABLE_TYPES:
         return []
     found = []
@@ -120,7 +135,6 @@ def sync(store: Any, ws: LoadedWorkspace) -> list[repo.ScheduledRun]:
 
     Withdrawing runs of a request that changed happens where it changes (the approvals being
     voided, in the same transaction), and the runner checks the request again before each run."""
-    from adoffboard.cr import repo as cr_repo
 
     added: list[repo.ScheduledRun] = []
     with store.transaction(write=True) as conn:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from adoffboard.clock import local_time
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr.notify import NoticeSpec, client_name, role_emails
 from adoffboard.models import Check, CheckStatus, Outcome, OutcomeStatus
-from adoffboard.scheduling.book import local_time
 from adoffboard.scheduling.repo import ScheduledRun
 
 _NEEDS_A_PERSON = (CheckStatus.FAIL, CheckStatus.MANUAL_PENDING)
@@ -31,7 +31,7 @@ def done_notice(row: ScheduledRun, ws: LoadedWorkspace, attempt: int, run_id: st
     drift = [o for o in outcomes if o.status == OutcomeStatus.DRIFT]
     subject = f"Done: {row.runbook} for {name} ({row.id}, {row.cr_id}): verify {verdict}"
     lines = [f"Scheduled run {row.id} ran {row.runbook} for {name} ({row.client}), due "
-             f"{local_time(row.due_at, ws)}, for change request {row.cr_id}.", "",
+             f"{_local(row.due_at, ws)}, for change request {row.cr_id}.", "",
              f"Run:      {run_id} ({run_status}), attempt {attempt}",
              f"Verify:   {verdict}",
              f"Changes:  {_count(outcomes, OutcomeStatus.APPLIED)} applied, "
@@ -59,9 +59,9 @@ def failure_notice(row: ScheduledRun, ws: LoadedWorkspace, attempt: int, max_att
                    error: str, next_at: str | None, run_id: str | None) -> NoticeSpec:
     name = client_name(ws, row.client)
     if next_at:
-        subject = (f"Retrying at {local_time(next_at, ws)}: {row.runbook} for {name} "
+        subject = (f"Retrying at {_local(next_at, ws)}: {row.runbook} for {name} "
                    f"({row.id}, attempt {attempt} of {max_attempts} failed)")
-        then = [f"adoffboard tries again at {local_time(next_at, ws)} (re-planned against the "
+        then = [f"adoffboard tries again at {_local(next_at, ws)} (re-planned against the "
                 "live accounts, so what already took effect is not sent again).",
                 f"To stop it: adoffboard schedule cancel {row.id} --as PERSON --reason TEXT"]
     else:
@@ -71,7 +71,7 @@ def failure_notice(row: ScheduledRun, ws: LoadedWorkspace, attempt: int, max_att
                 f"or carry it out by hand: adoffboard run {row.client} -r {row.runbook} "
                 f"--cr {row.cr_id}"]
     lines = [f"Scheduled run {row.id} ({row.runbook} for {name}, {row.client}, due "
-             f"{local_time(row.due_at, ws)}, change request {row.cr_id}) failed on attempt "
+             f"{_local(row.due_at, ws)}, change request {row.cr_id}) failed on attempt "
              f"{attempt} of {max_attempts}:", "", f"  {error}", ""]
     if run_id:
         lines += [f"Run: {run_id} (adoffboard verify {row.client} --run {run_id})", ""]
@@ -83,3 +83,7 @@ def failure_notice(row: ScheduledRun, ws: LoadedWorkspace, attempt: int, max_att
 
 def _count(outcomes: Sequence[Outcome], status: OutcomeStatus) -> int:
     return sum(1 for o in outcomes if o.status == status)
+
+
+def _local(stored: str, ws: LoadedWorkspace) -> str:
+    return local_time(stored, ws.config.workspace.timezone)

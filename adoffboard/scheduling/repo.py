@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from adoffboard.store import schedule_events_t, schedule_t
+from adoffboard.scheduling.tables import schedule_events_t, schedule_t
 
 _PG_ID_LOCK = 0x0ADF_5C4E  # serialises id allocation between processes on PostgreSQL
 

@@ -29,12 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adoffboard.clock import Clock, SystemClock
+from adoffboard.app import apply_approved, environment, plan_for_request
+from adoffboard.clock import Clock, SystemClock, local_time
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
 from adoffboard.cr.notify import NoticeSpec
-from adoffboard.cr.service import ChangeRequests, Delivery
-from adoffboard.engine import Env, Progress
+from adoffboard.cr.service import Delivery
+from adoffboard.engine import Progress
 from adoffboard.errors import (
     AdoffboardError,
     ClientLocked,
@@ -104,11 +105,10 @@ class Scheduler:
         self.ws = workspace
         self.store = store
         self.clock = clock or SystemClock()
-        self.env = Env(workspace, clock=self.clock,
-                       progress=progress or (lambda platform, message: None))
+        self.env = environment(workspace, clock=self.clock, progress=progress)
         self.holder = holder or f"scheduler {holder_name()}"
         self.settings = workspace.config.schedule
-        self.requests = ChangeRequests(store, workspace, clock=self.clock)
+        self.requests = book.change_requests(store, workspace, clock=self.clock)
 
     # -- what is due
 
@@ -208,19 +208,14 @@ class Scheduler:
         return self._judge(claimed, attempt, result, checked)
 
     def _plan_apply_verify(self, row: ScheduledRun) -> tuple[str, Any, Any]:
-        from adoffboard.cr.gate import for_plan, request_inputs
-        from adoffboard.engine import apply_plan, make_plan, save_plan, verify
+        from adoffboard.engine import save_plan, verify
 
-        book_ = self.env.runbook(row.runbook)
-        self.ws.load_client(row.client)
-        ref, scope, day = for_plan(self.store, self.ws, row.client, book_, row.cr_id, None,
-                                   None)
-        plan = make_plan(self.env, row.client, row.runbook, scope, day, change_request=ref,
-                         store=self.store, inputs=request_inputs(self.store, self.ws, ref, None))
+        plan = plan_for_request(self.env, lambda: self.store, row.client, row.runbook,
+                                cr_id=row.cr_id)
         path = save_plan(plan, self.ws.root / "plans" / f"{plan.plan_id}.json",
                          self.store.plan_key())
-        result = apply_plan(self.env, plan, self.store, plan_path=str(path), holder=self.holder,
-                            lock_held=True)
+        result = apply_approved(self.env, plan, self.store, plan_path=str(path),
+                                holder=self.holder, lock_held=True)
         if result.error is not None:  # the run's report says what stopped it; retry decides
             from adoffboard.reports import write_reports
 
@@ -273,9 +268,9 @@ class Scheduler:
         previous = repo.RETRYING if row.attempts else repo.SCHEDULED
         after = self._release(row, event="locked", attempt=row.attempts, detail=str(exc),
                               status=previous, next_attempt_at=next_at, last_error=str(exc))
-        return Attempted(after, LOCKED, f"{exc}; trying again at "
-                                        f"{book.local_time(next_at, self.ws)}", row.attempts,
-                         next_at=next_at)
+        zone = self.ws.config.workspace.timezone
+        return Attempted(after, LOCKED, f"{exc}; trying again at {local_time(next_at, zone)}",
+                         row.attempts, next_at=next_at)
 
     def _failed(self, row: ScheduledRun, attempt: int, error: str, run_id: str | None, *,
                 permanent: bool = False, at_least: float | None = None) -> Attempted:

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 
-The Table objects in `adoffboard.store` ("Change requests" section) mirror this file (a test
+The Table objects in `adoffboard.cr.tables` mirror this file (a test
 compares the two). A request's content is JSON (TEXT) whose sha256 is kept beside it and in every
 transition, so an approval stays bound to what was approved.
 """

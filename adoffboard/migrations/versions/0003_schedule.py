@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-21
 
-The Table objects in `adoffboard.store` ("Scheduled runs" section) mirror this file (a test
+The Table objects in `adoffboard.scheduling.tables` mirror this file (a test
 compares the two).
 """
 

@@ -1,8 +1,9 @@
 """The `cr`, `planner` and `reminders` commands: parse, call `adoffboard.cr.service`, render.
 
-Registered on the main group by `adoffboard.cli`; they receive its context object (`Ctx`: the
-workspace, the store, `--json`) through `click.pass_obj`. Errors propagate to the main group,
-which turns them into one line and a documented exit code.
+Registered on the main group by `adoffboard.cli`; they receive its context object
+(`adoffboard.commands.common.Ctx`: the workspace, the store, `--json`) through
+`click.pass_obj`. Errors propagate to the main group, which turns them into one line and a
+documented exit code.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from typing import Any
 
 import click
 
-EXIT_TRANSIENT = 7  # mirrors adoffboard.cli (kept here so --help does not import the CLI twice)
+from adoffboard.commands.common import EXIT_TRANSIENT
 
 _AS_HELP = "Who acts: a person key from [people] in adoffboard.toml."
 
 
 def _service(c: Any) -> Any:
-    from adoffboard.cr.service import ChangeRequests
+    from adoffboard.scheduling.book import change_requests
 
-    return ChangeRequests(c.store, c.workspace)
+    return change_requests(c.store, c.workspace)
 
 
 def _emit(data: Any) -> None:
@@ -293,7 +294,7 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
     created_by (default: --as).
     """
     from adoffboard.cr.importer import read_rows
-    from adoffboard.cr.service import ImportProblems
+    from adoffboard.errors import ImportProblems
 
     service = _service(c)
     service.actor(as_person)
@@ -316,8 +317,8 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
 
 def _date_option(value: str | None, what: str) -> dt.date | None:
     """A date option, held to the dates a change request may carry (`cr.model.parse_date`)."""
-    from adoffboard.cr.model import FieldProblem, parse_date
-    from adoffboard.errors import InputError
+    from adoffboard.cr.model import parse_date
+    from adoffboard.errors import FieldProblem, InputError
 
     if value is None:
         return None

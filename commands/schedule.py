@@ -1,7 +1,8 @@
 """The `schedule` and `scheduler` commands: parse, call `adoffboard.scheduling`, render.
 
-Registered on the main group by `adoffboard.cli`; they receive its context object (the workspace,
-the store, `--json`, `--quiet`) through `click.pass_obj`. Errors propagate to the main group,
+Registered on the main group by `adoffboard.cli`; they receive its context object
+(`adoffboard.commands.common.Ctx`: the workspace, the store, `--json`, `--quiet`) through
+`click.pass_obj`. Errors propagate to the main group,
 which turns them into one line and a documented exit code.
 """
 
@@ -13,7 +14,8 @@ from typing import Any
 
 import click
 
-EXIT_FAILED = 11  # mirrors adoffboard.cli.EXIT_FAILED_CHANGES: a scheduled run gave up
+from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
+
 # Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
 SCHEDULE_ROLES = ("dmo_lead", "sem_specialist", "sem_team_lead", "ma_specialist",
                   "ma_team_lead", "ma_department_manager", "approver_1", "approver_2")
@@ -24,9 +26,9 @@ def _emit(data: Any) -> None:
 
 
 def _local(c: Any, stored: str | None) -> str:
-    from adoffboard.scheduling.book import local_time
+    from adoffboard.clock import local_time
 
-    return local_time(stored, c.workspace) if stored else ""
+    return local_time(stored, c.workspace.config.workspace.timezone) if stored else ""
 
 
 # --- schedule ---------------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""What the command line, the scheduler and the demo do the same way: the application layer.
+
+The engine plans, applies and verifies, and knows nothing of change requests; the approval gate
+(`adoffboard.cr.gate.require_approved`) is handed to it from here. Every caller that makes a plan
+for a change request, or applies one, goes through these functions, so the CLI and the scheduler
+never each assemble the gate, the request's scope, date and inputs on their own. Change requests
+are imported where used: making an `Env` (every command that reads a platform) stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adoffboard.clock import Clock, SystemClock
+from adoffboard.config import LoadedWorkspace
+from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
+from adoffboard.engine import resume_run as engine_resume
+from adoffboard.errors import StoreError
+from adoffboard.models import Plan
+from adoffboard.runbook import load_runbook
+
+GRPC_ROOTS = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
+
+
+def environment(workspace: LoadedWorkspace, *, clock: Clock | None = None,
+                progress: Progress | None = None) -> Env:
+    """The engine's `Env` for `workspace`, with the Google Ads CA trusted (`trust_ca_file`)."""
+    trust_ca_file(workspace)
+    return Env(workspace, clock=clock or SystemClock(),
+               progress=progress or (lambda platform, message: None))
+
+
+def trust_ca_file(workspace: LoadedWorkspace) -> None:
+    """gRPC (the Google Ads client) reads its trusted roots once per process, from an environment
+    variable: a configured `ca_file` (the sandbox's certificate) replaces the machine's roots for
+    this process. Set before any connector opens a channel."""
+    settings = workspace.platform_settings("google_ads") or {}
+    if settings.get("ca_file"):
+        ca = Path(settings["ca_file"])
+        os.environ[GRPC_ROOTS] = str(ca if ca.is_absolute() else workspace.root / ca)
+
+
+def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbook: str, *,
+                     scope: str | None = None, effective: str | None = None,
+                     cr_id: str | None = None, inputs: dict[str, Any] | None = None,
+                     review_only: Callable[[StoreError], None] | None = None) -> Plan:
+    """A plan carrying its change request (the one named, else the client's latest approved one
+    for the runbook's process), with the request's scope, date and budget change.
+
+    `open_store` is called once the client, runbook and date are known to be good (a plan of an
+    unknown client opens no store). `review_only`: when no request is named and the change
+    requests cannot be read, the plan is made for review only (apply checks the request anyway)
+    and this is told why; without it, the error is raised."""
+    from adoffboard.cr.gate import for_plan, request_inputs
+
+    ws = env.workspace
+    ws.load_client(client)
+    book = load_runbook(runbook, ws.root)
+    date = parse_date(effective)
+    try:
+        ref, scope, date = for_plan(open_store(), ws, client, book, cr_id, scope, date)
+    except StoreError as exc:
+        if cr_id or review_only is None:
+            raise
+        review_only(exc)
+        ref, scope = None, scope or "dm"
+    store = open_store()
+    inputs = request_inputs(store, ws, ref, inputs)
+    return make_plan(env, client, runbook, scope, date, change_request=ref, store=store,
+                     inputs=inputs)
+
+
+def require_approval(store: Any, ws: LoadedWorkspace, plan: Plan) -> None:
+    """Refuse a plan its change request does not cover, before anyone is asked to confirm it
+    (apply checks again, under the client's lock). A restore is authorised by a person instead."""
+    from adoffboard.cr.gate import require_approved
+
+    book = load_runbook(plan.runbook, ws.root)
+    if book.model.process != "restore":
+        require_approved(store, ws, plan, book)
+
+
+def apply_approved(env: Env, plan: Plan, store: RunStore, *, plan_path: str = "",
+                   holder: str | None = None, now_ok: bool = False,
+                   lock_held: bool = False) -> RunResult:
+    """Apply `plan` through the engine, behind the approval gate."""
+    from adoffboard.cr.gate import require_approved
+
+    return apply_plan(env, plan, store, gate=require_approved, plan_path=plan_path,
+                      holder=holder, now_ok=now_ok, lock_held=lock_held)
+
+
+def resume_approved(env: Env, run_id: str, store: RunStore, *, holder: str | None = None,
+                    release: Sequence[str] = (), released_by: str = "", reason: str = ""
+                    ) -> RunResult:
+    """Finish an interrupted run through the engine, behind the approval gate."""
+    from adoffboard.cr.gate import require_approved
+
+    return engine_resume(env, run_id, store, gate=require_approved, holder=holder,
+                         release=release, released_by=released_by, reason=reason)

@@ -1,0 +1,78 @@
+"""`adoffboard tasks`: the manual tasks (checklist lines without an API), listed and attested."""
+
+from __future__ import annotations
+
+import click
+
+from adoffboard.commands.common import Ctx, emit_json, pass_ctx
+
+
+class _TasksGroup(click.Group):
+    """`tasks [CLIENT]` lists; `tasks done ID --by NAME` attests."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            ctx.meta["tasks_client"] = args[0]
+            args = args[1:]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_TasksGroup, invoke_without_command=True,
+            subcommand_metavar="[CLIENT] | done ID --by NAME [--note TEXT]")
+@click.option("--all", "include_done", is_flag=True, help="Include attested tasks.")
+@click.pass_context
+def tasks(ctx: click.Context, include_done: bool) -> None:
+    """Manual tasks (checklist lines without an API): list them, or attest one.
+
+    \b
+      adoffboard tasks                         outstanding tasks of every client
+      adoffboard tasks CLIENT [--all]          one client's tasks (--all: attested too)
+      adoffboard tasks done ID --by NAME       attest a task (NAME must hold its owner role)
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    c: Ctx = ctx.obj
+    from adoffboard.tasks import all_tasks
+
+    found = all_tasks(c.workspace, c.store, ctx.meta.get("tasks_client"),
+                      include_done=include_done)
+    if c.as_json:
+        emit_json([t.to_dict() for t in found])
+        return
+    if not found:
+        click.echo("No outstanding manual tasks." if not include_done else "No manual tasks.")
+        return
+    from adoffboard.config import ROLES
+
+    console = c.console()
+    for t in found:
+        owner = ROLES.get(t.owner, t.owner)
+        people = f" ({', '.join(t.owners)})" if t.owners else ""
+        state = f"[green]done[/] by {t.attested_by} at {t.attested_at}" if t.done \
+            else "[yellow]pending[/]"
+        console.print(f"[bold]{t.id}[/]  {state}  owner: {owner}{people}", soft_wrap=True)
+        console.print(f"  {t.title}", markup=False, soft_wrap=True)
+        console.print(f"  {t.instructions}", markup=False, style="dim", soft_wrap=True)
+        for item in t.items:
+            console.print(f"    - {item}", markup=False)
+        if t.note:
+            console.print(f"  note: {t.note}", markup=False)
+    pending = sum(1 for t in found if not t.done)
+    click.echo(f"\n{pending} pending; attest one with "
+               "`adoffboard tasks done ID --by NAME [--note TEXT]`")
+
+
+@tasks.command("done")
+@click.argument("task_id", metavar="ID")
+@click.option("--by", "by", required=True, help="Who did it: a key, name or email from [people].")
+@click.option("--note", default="", help="What was done, or why it was not needed.")
+@pass_ctx
+def tasks_done(c: Ctx, task_id: str, by: str, note: str) -> None:
+    """Attest that a manual task was done."""
+    from adoffboard.tasks import attest
+
+    task = attest(c.workspace, c.store, task_id, by, note)
+    if c.as_json:
+        emit_json(task.to_dict())
+        return
+    click.echo(f"Attested {task.id} by {task.attested_by} at {task.attested_at}.")
