@@ -1,7 +1,14 @@
-"""Shared fixtures: a sandbox on loopback per test, a workspace pointing at it, the CLI."""
+"""Shared fixtures: a sandbox on loopback per test, a workspace pointing at it, the CLI.
+
+Also the suite's own plumbing: `pytest -k <platform>` selects one platform's tests (a keyword
+from the test file's name), `@pytest.mark.standins(...)` starts only the stand-ins a test
+talks to, and the pytest-xdist options in pyproject's addopts are accepted (and ignored) when
+xdist is switched off with `-p no:xdist`.
+"""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
@@ -31,16 +38,57 @@ HARBOR_CLIENT = {
 }
 
 
+# platforms a test file is about, when its name does not say it (`-k <platform>`)
+PLATFORMS = ("google_ads", "microsoft_ads", "meta", "ga4", "search_console", "tag_manager",
+             "sheets", "trello", "sharpspring")
+FILE_PLATFORMS = {
+    "test_googleads_standin": ("google_ads",),
+    "test_google_rest_standins": ("ga4", "search_console", "tag_manager"),
+    "test_e2e_google_rest": ("ga4", "search_console", "tag_manager"),
+    "test_google_rest_credentials": ("ga4", "search_console", "tag_manager"),
+    "test_ma_pause": ("sheets",),
+}
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin("xdist"):
+        # `-p no:xdist` (debugging in one process): pyproject's addopts still name xdist's options
+        group = parser.getgroup("xdist", "pytest-xdist is switched off: its options are ignored")
+        group.addoption("--numprocesses", dest="numprocesses", default=None)
+        group.addoption("--dist", dest="dist", default="no")
+
+
+def platforms_of(item: pytest.Item) -> set[str]:
+    """The platforms a test is about: named in its file's name (or FILE_PLATFORMS), or the
+    contract suite's harness it runs with."""
+    stem = item.path.stem
+    found = {p for p in PLATFORMS if p in stem} | set(FILE_PLATFORMS.get(stem, ()))
+    harness = getattr(item, "callspec", None) and item.callspec.params.get("harness")
+    if harness is not None:
+        found.add(harness.platform)
+    return found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.extra_keyword_matches.update(platforms_of(item))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _grpc_trusts_the_sandbox() -> None:
     # gRPC reads its roots once per process: point it at the sandbox's certificate first.
     os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(sandbox_cert().ca_file)
 
 
+@pytest.fixture(scope="session")
+def _demo_scenario() -> dict[str, Any]:
+    return load_scenario(DEMO_SCENARIO)  # parsed once; each test edits its own deep copy
+
+
 @pytest.fixture
-def scenario() -> dict[str, Any]:
+def scenario(_demo_scenario: dict[str, Any]) -> dict[str, Any]:
     """The demo scenario, with Lakeside's VIDEO campaign running: the API cannot pause it."""
-    data = load_scenario(DEMO_SCENARIO)
+    data = copy.deepcopy(_demo_scenario)
     lakeside = data["google_ads"]["accounts"][0]
     for campaign in lakeside["campaigns"]:
         if campaign["channel"] == "VIDEO":
@@ -48,9 +96,20 @@ def scenario() -> dict[str, Any]:
     return data
 
 
+def standins_for(request: pytest.FixtureRequest) -> set[str] | None:
+    """The stand-ins a test needs: its `standins` marks (test, class or module), or its contract
+    harness's stand-ins (its `standins`, else its platform); None (all of the scenario's) when it says nothing."""
+    names = {name for mark in request.node.iter_markers("standins") for name in mark.args}
+    if "harness" in request.fixturenames:
+        harness = request.getfixturevalue("harness")
+        names.update(getattr(harness, "standins", (harness.platform,)))
+    return names or None
+
+
 @pytest.fixture
-def sandbox(scenario: dict[str, Any]) -> Iterator[Sandbox]:
-    box = Sandbox(scenario).start()
+def sandbox(request: pytest.FixtureRequest, scenario: dict[str, Any]) -> Iterator[Sandbox]:
+    names = standins_for(request)
+    box = (Sandbox(scenario) if names is None else Sandbox.only(scenario, names)).start()
     yield box
     box.stop()
 
