@@ -1,0 +1,138 @@
+"""What every engine call needs: the workspace and a clock (`Env`), the store as the engine
+uses it (`RunStore`), and reading every platform's state at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from adoffboard.clock import Clock, SystemClock
+from adoffboard.config import ClientManifest, LoadedWorkspace
+from adoffboard.errors import (
+    AdoffboardError,
+    InputError,
+    SafetyRefusal,
+)
+from adoffboard.models import (
+    Change,
+    Check,
+    Outcome,
+    OutcomeStatus,
+    Plan,
+)
+from adoffboard.records import Attestation, RunEvent, RunRecord, Snapshot
+from adoffboard.retry import RetryPolicy
+from adoffboard.runbook import LoadedRunbook, load_runbook, settle_optional_actions
+
+Progress = Callable[[str, str], None]  # (platform or "engine", message)
+FINAL = {OutcomeStatus.APPLIED, OutcomeStatus.ALREADY, OutcomeStatus.DRIFT}
+
+
+class RunStore(Protocol):
+    """The state store as the engine uses it (`adoffboard.store.Store`)."""
+
+    def plan_key(self) -> bytes: ...
+    def client_lock(self, client: str, holder: str) -> AbstractContextManager[None]: ...
+    def create_run(self, plan: Plan, *, plan_path: str = ..., change_request: str = ...,
+                   plan_mac: str = ...) -> str: ...
+    def finish_run(self, run_id: str, status: str) -> None: ...
+    def run(self, run_id: str) -> RunRecord: ...
+    def runs(self, client: str | None = ..., limit: int = ...) -> list[RunRecord]: ...
+    def latest_run(self, client: str) -> RunRecord | None: ...
+    def add_run_event(self, run_id: str, kind: str, detail: str, *, by: str = ...,
+                      platform: str = ...) -> None: ...
+    def run_events(self, run_id: str) -> list[RunEvent]: ...
+    def intend(self, run_id: str, changes: Sequence[Change]) -> None: ...
+    def record(self, run_id: str, outcomes: Sequence[Outcome]) -> None: ...
+    def outcomes(self, run_id: str) -> dict[str, Outcome]: ...
+    def snapshots(self, run_id: str) -> list[Snapshot]: ...
+    def save_verification(self, run_id: str | None, client: str, runbook: str,
+                          checks: Sequence[Check], *, kind: str = ...) -> int: ...
+    def pre_removal_checks(self, run_id: str) -> list[Check]: ...
+    def attestations(self, client: str, runbook: str) -> dict[str, Attestation]: ...
+
+
+# The approval gate, supplied by the caller (`adoffboard.app` hands `cr.gate.require_approved`):
+# (store, workspace, plan, runbook, the run's change request id or None) -> the approved request's
+# id, or a SafetyRefusal. The engine itself knows nothing of change requests.
+ApprovalGate = Callable[[Any, LoadedWorkspace, Plan, LoadedRunbook, "str | None"], str]
+
+
+@dataclass
+class Env:
+    """What every engine call needs: the workspace, a clock, and where progress goes."""
+
+    workspace: LoadedWorkspace
+    clock: Clock = field(default_factory=SystemClock)
+    progress: Progress = lambda platform, message: None
+
+    def today(self) -> dt.date:
+        tz = ZoneInfo(self.workspace.config.workspace.timezone)
+        return self.clock.now().astimezone(tz).date()
+
+    def connector(self, platform: str, *, read_only: bool) -> Any:
+        from adoffboard.connectors import build, info
+        from adoffboard.connectors.base import ConnectorContext
+
+        settings = self.workspace.platform_settings(platform)
+        if settings is None:
+            title = info(platform).title
+            raise InputError(
+                f"{title} is not configured: add [platforms.{platform}] to adoffboard.toml"
+            )
+        ctx = ConnectorContext(
+            settings=settings,
+            workspace_root=self.workspace.root,
+            read_only=read_only,
+            clock=self.clock,
+            retry=RetryPolicy(
+                attempts=int(settings.get("attempts", 5)),
+                timeout=float(settings.get("timeout_s", 60.0)),
+            ),
+            progress=lambda message: self.progress(platform, message),
+            agency_identities=tuple(self.workspace.config.agency.identities),
+            notifications=self.workspace.config.notifications,
+        )
+        return build(platform, ctx)
+
+    def runbook(self, name: str) -> LoadedRunbook:
+        """The runbook, its `action_if_configured` steps settled for this workspace."""
+        return settle_optional_actions(load_runbook(name, self.workspace.root),
+                                       self.workspace.platform_settings)
+
+
+
+
+def _read_states(env: Env, connectors: dict[str, Any], manifest: ClientManifest,
+                 tolerate: type[AdoffboardError] = AdoffboardError, what: str = ""
+                 ) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
+    """Every platform's state, read in parallel. A platform that cannot be read for a reason in
+    `tolerate` (its access already removed, credentials refused, unavailable) is returned among
+    the failures instead of stopping the others; a tenant mismatch always stops everything."""
+
+    def read(platform: str) -> Any:
+        env.progress(platform, f"reading live state{what}")
+        try:
+            return connectors[platform].read_state(manifest.model)
+        except SafetyRefusal:
+            raise
+        except tolerate as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, len(connectors))) as pool:
+        read_back = dict(zip(connectors, pool.map(read, connectors), strict=True))
+    failed = {p: v for p, v in read_back.items() if isinstance(v, AdoffboardError)}
+    return {p: v for p, v in read_back.items() if p not in failed}, failed
+
+
+def _parallel(platforms: Sequence[str], fn: Callable[[str], list[Outcome]]) -> list[Outcome]:
+    with ThreadPoolExecutor(max_workers=max(1, len(platforms))) as pool:
+        return [o for result in pool.map(fn, platforms) for o in result]
+
+

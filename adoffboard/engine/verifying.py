@@ -1,0 +1,180 @@
+"""Verify: an independent read-only pass, PASS / FAIL / MANUAL-PENDING per checklist line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from adoffboard.config import ClientManifest
+from adoffboard.connectors.base import StepContext
+from adoffboard.engine.common import Env, RunStore, _read_states
+from adoffboard.engine.planning import (
+    _platforms,
+    _skip_reason,
+    make_plan,
+    step_context,
+    step_params,
+)
+from adoffboard.errors import (
+    AdoffboardError,
+    AuthError,
+    InputError,
+)
+from adoffboard.models import (
+    Check,
+    CheckStatus,
+    Phase,
+    Plan,
+    Report,
+    ReportKind,
+)
+from adoffboard.restore import judge
+from adoffboard.runbook import LoadedRunbook, Step
+
+# --- verifying --------------------------------------------------------------------------------
+
+
+def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
+            store: RunStore | None,
+            connectors: dict[str, Any] | None = None, since: dt.datetime | None = None,
+            fallback: dict[str, Check] | None = None,
+            tolerate: type[AdoffboardError] = AuthError) -> tuple[Check, ...]:
+    owned = connectors is None
+    if connectors is None:
+        wanted = _platforms(book, plan.scope, manifest)
+        wanted += sorted({c.platform for c in plan.changes} - set(wanted))
+        connectors = {p: env.connector(p, read_only=True) for p in wanted}
+    try:
+        states, failed = _read_states(env, connectors, manifest, tolerate, " (verify)")
+        unreadable = {p: str(exc) for p, exc in failed.items()}
+        attested = store.attestations(plan.client, plan.runbook) if store else {}
+        for platform, state in states.items():
+            if not getattr(state, "reachable", True):
+                unreadable[platform] = "the agency no longer has access to this account"
+        context = step_context(book, plan.scope, plan.effective_date)
+        checks = []
+        for step in book.model.steps:
+            if step.restore is not None:
+                checks.append(_check_restore(step, plan, connectors, unreadable))
+                continue
+            checks.append(_check_step(step, plan.scope, manifest, connectors, states,
+                                      unreadable, attested, since, fallback or {}, context,
+                                      plan.inputs))
+        return tuple(checks)
+    finally:
+        if owned:
+            for c in connectors.values():
+                c.close()
+
+
+def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: dict[str, Any],
+                states: dict[str, Any], unreadable: dict[str, str], attested: dict[str, Any],
+                since: dt.datetime | None, fallback: dict[str, Check],
+                context: StepContext, plan_inputs: dict[str, Any] | None = None) -> Check:
+    base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
+    reason = _skip_reason(step, scope, manifest)
+    if reason:
+        return base.with_status(CheckStatus.SKIPPED, reason)
+    ref = step.action or step.check
+    verdict = None
+    if ref is not None:
+        if ref.connector in unreadable and not _removes_access(ref.connector, ref.name):
+            prior = fallback.get(step.id)
+            if prior is not None and not (prior.status == CheckStatus.MANUAL_PENDING
+                                          and step.id in attested):
+                note = " (checked before the agency's access was removed)"
+                return prior.with_status(prior.status, prior.detail.removesuffix(note) + note)
+            if step.action is not None:
+                return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
+        elif ref.connector not in states:  # could not be read at all: nothing to judge from
+            if step.action is not None:
+                return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
+        else:
+            params = step_params(ref.params, plan_inputs)
+            verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector],
+                                                       replace(context, since=since))
+    if step.action is not None and verdict is not None:
+        return Check(step.id, step.title, step.part, verdict.status, verdict.detail,
+                     step.owner, verdict.evidence)
+    attestation = attested.get(step.id)
+    if verdict is not None and verdict.status == CheckStatus.FAIL:
+        return Check(step.id, step.title, step.part, CheckStatus.FAIL, verdict.detail,
+                     step.owner, verdict.evidence)
+    if attestation is not None:
+        note = f": {attestation.note}" if attestation.note else ""
+        return base.with_status(CheckStatus.ATTESTED,
+                                f"by {attestation.by} at {attestation.at}{note}")
+    detail = "waiting for attestation by the owner"
+    if verdict is not None:
+        detail += f"; {verdict.detail}"
+    return Check(step.id, step.title, step.part, CheckStatus.MANUAL_PENDING, detail, step.owner,
+                 verdict.evidence if verdict else ())
+
+
+def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
+                   unreadable: dict[str, str]) -> Check:
+    planned = next((s for s in plan.steps if s.step_id == step.id), None)
+    changes = list(planned.changes) if planned else []
+    base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
+    if not changes:
+        return base.with_status(CheckStatus.PASS, "nothing to restore")
+    live: dict[str, Any] = {}
+    for platform in sorted({c.platform for c in changes}):
+        if platform in unreadable:
+            return base.with_status(CheckStatus.FAIL, f"{platform}: {unreadable[platform]}")
+        live.update(connectors[platform].live_values([c for c in changes
+                                                      if c.platform == platform]))
+    status, detail, evidence = judge(
+        changes, live, lambda ch, a, b: connectors[ch.platform].same_value(ch, a, b))
+    return Check(step.id, step.title, step.part, status, detail, step.owner, evidence)
+
+
+def _removes_access(platform: str, action: str) -> bool:
+    from adoffboard.connectors import info
+
+    return info(platform).phase(action) == Phase.ACCESS
+
+
+def verify(env: Env, store: RunStore, client: str, *, run_id: str | None = None,
+           runbook: str | None = None, scope: str | None = None) -> Report:
+    """Read everything again and judge each checklist line; writes nothing to any platform."""
+    record = store.run(run_id) if run_id else (
+        None if runbook else store.latest_run(client)
+    )
+    if record is not None:
+        plan = record.plan()
+        if plan.client != client:
+            raise InputError(f"run {record.id} is for client {plan.client}, not {client}")
+        since = dt.datetime.fromisoformat(record.started_at)
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    else:
+        if runbook is None:
+            raise InputError(f"{client} has no run yet: pass --runbook NAME (and --scope)")
+        plan = make_plan(env, client, runbook, scope or "dm", store=store)
+        since = None
+    manifest = env.workspace.load_client(client)
+    book = env.runbook(plan.runbook)
+    fallback: dict[str, Check] = {}
+    if record is not None:
+        fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}
+    checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback)
+    store.save_verification(record.id if record else None, client, plan.runbook, checks)
+    attestations = {
+        sid: f"by {a.by} at {a.at}" for sid, a in store.attestations(client, plan.runbook).items()
+    }
+    return Report(ReportKind.VERIFY, plan, run_id=record.id if record else "",
+                  finished_at=env.clock.now().isoformat(timespec="seconds"), checks=checks,
+                  attestations=attestations,
+                  change_request=record.change_request if record else "")
+
+
+def verdict_of(checks: Sequence[Check]) -> str:
+    statuses = {c.status for c in checks}
+    if CheckStatus.FAIL in statuses:
+        return "FAIL"
+    if CheckStatus.MANUAL_PENDING in statuses:
+        return "PENDING"
+    return "PASS"
