@@ -80,6 +80,7 @@ _runs = table("runs", column("id"), column("plan_json"))
 
 
 def _dump(value: Any) -> str:
+    """JSON as the journal and the store keep values (sorted keys, anything else as text)."""
     return json.dumps(value, default=str, sort_keys=True)
 
 

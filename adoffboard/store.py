@@ -16,7 +16,6 @@ Core over the tables below and the journal's (`adoffboard.journal`), all on the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import secrets
 import signal
@@ -53,6 +52,7 @@ from adoffboard.database import (
     transaction,
 )
 from adoffboard.errors import NotFound, StoreConflict, StoreError
+from adoffboard.journal import _dump, _load
 from adoffboard.models import Change, Check, CheckStatus, Outcome, Plan
 from adoffboard.records import Attestation, RunEvent, RunRecord, Snapshot, VerificationSummary
 
@@ -136,17 +136,6 @@ run_events_t = Table(
     Column("detail", Text, nullable=False),
     Index("ix_run_events_run", "run_id", "seq"),
 )
-
-
-# --- Helpers ----------------------------------------------------------------------------------
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
-
-
-def _load(raw: str | None) -> Any:
-    return None if raw is None else json.loads(raw)
 
 
 # --- The store --------------------------------------------------------------------------------
