@@ -26,24 +26,24 @@ What it models, because the connector must have met it through the real SDK:
   `message: "null"` leaves its item unanswered instead.
 
 Errors use Graph's envelope `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
+
+Layout: this module holds the paths (node reads and writes, the batch endpoint); `meta_graph` the
+plumbing every path shares (lookups, authentication, usage headers, errors, faults); `meta_data`
+the accounts and their rows.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import math
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from adoffboard.credentials import SANDBOX_SECRET
 from adoffboard.sandbox import meta_data
-from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
-from adoffboard.sandbox.http import HttpStandIn, Request, Response, Route
+from adoffboard.sandbox.core import FaultPlan, RequestLog
+from adoffboard.sandbox.http import Request, Response
 from adoffboard.sandbox.meta_data import (
     AdAccount,
     CallWindow,
@@ -53,13 +53,34 @@ from adoffboard.sandbox.meta_data import (
     rule_row,
     select,
 )
+from adoffboard.sandbox.meta_graph import (
+    PLATFORM,
+    RATE_LIMIT_SUBCODE,
+    VERSION,
+    MetaGraphBase,
+    V,
+    _trace_id,
+    _written,
+    graph_error,
+)
 
-PLATFORM = "meta"
-VERSION = "v26.0"
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_BATCH",
+    "MAX_LIMIT",
+    "MIN_DAILY_BUDGET",
+    "OBJECT_STATUSES",
+    "PLATFORM",
+    "RATE_LIMIT_SUBCODE",
+    "RULE_STATUSES",
+    "VERSION",
+    "MetaStandIn",
+    "graph_error",
+]
+
 MAX_BATCH = 50
 DEFAULT_LIMIT = 25  # Graph's page size when `limit` is not given
 MAX_LIMIT = 5000
-RATE_LIMIT_SUBCODE = 2446079
 OBJECT_STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "DELETED")
 RULE_STATUSES = ("ENABLED", "DISABLED", "DELETED")
 # Lowest daily budget Meta accepts, in the currency's cents (roughly USD 1; the real table
@@ -67,30 +88,12 @@ RULE_STATUSES = ("ENABLED", "DISABLED", "DELETED")
 MIN_DAILY_BUDGET = {"USD": 100, "CAD": 135, "EUR": 100, "GBP": 100, "AUD": 150}
 A = r"(?P<account>act_\d+)"
 ID = r"(?P<id>\d+)"
-V = f"/{VERSION}"
-
-
-def graph_error(status: int, code: int, message: str, *, kind: str = "OAuthException",
-                subcode: int | None = None, transient: bool = False,
-                headers: dict[str, str] | None = None) -> Response:
-    trace = _trace_id()
-    error: dict[str, Any] = {"message": message, "type": kind, "code": code,
-                             "fbtrace_id": trace}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    if transient:
-        error["is_transient"] = True
-    return Response(status, {"error": error}, {"x-fb-trace-id": trace, **(headers or {})})
-
-
-def _trace_id() -> str:
-    return "A" + secrets.token_urlsafe(12)
 
 
 # --- the stand-in -----------------------------------------------------------------------------
 
 
-class MetaStandIn(HttpStandIn):
+class MetaStandIn(MetaGraphBase):
     platform = PLATFORM
     service = "graph"
 
@@ -129,180 +132,6 @@ class MetaStandIn(HttpStandIn):
         return {"endpoint": self.url, "app_id": self.app_id, "app_secret": "sandbox:",
                 "access_token": "sandbox:", "agency_business_id": self.agency["id"],
                 "timeout_s": 30.0, "attempts": 5}
-
-    # --- lookups ------------------------------------------------------------------------------
-
-    def find(self, object_id: str) -> tuple[str, AdAccount, Any] | None:
-        """(kind, account, entity) of a campaign, ad set or rule id."""
-        for acct in self.accounts.values():
-            for kind, table in (("campaign", acct.campaigns), ("adset", acct.adsets),
-                                ("rule", acct.rules)):
-                if object_id in table:
-                    return kind, acct, table[object_id]
-        return None
-
-    def account_of(self, request: Request) -> str | None:
-        if "account" in request.params:
-            return request.params["account"]
-        if "id" in request.params:
-            found = self.find(request.params["id"])
-            return found[1].id if found else None
-        if request.method == "POST" and request.path.rstrip("/") == V:
-            return self._batch_account(request)
-        return None
-
-    def _batch_account(self, request: Request) -> str | None:
-        """The one ad account every request of a batch targets, if there is one."""
-        try:
-            items = json.loads(request.form().get("batch") or "[]")
-        except ValueError:
-            return None
-        accounts = set()
-        for item in items if isinstance(items, list) else []:
-            path = urlsplit("/" + str(item.get("relative_url", "")).lstrip("/")).path
-            head = path.strip("/").removeprefix(VERSION).strip("/").split("/")[0]
-            found = self.find(head)
-            accounts.add(head if head.startswith("act_") else found[1].id if found else None)
-        return accounts.pop() if len(accounts) == 1 else None
-
-    def entities(self, route: Route, request: Request) -> tuple[str, ...]:
-        """A batch's writes are logged item by item (`_item`), the envelope names none."""
-        if route.op == "batch":
-            return ()
-        return (_written(request),)
-
-    def mutates(self, route: Route, request: Request) -> bool:
-        """A batch changes state unless every request in it is a GET."""
-        if route.op != "batch":
-            return route.mutating
-        try:
-            items = json.loads(request.form().get("batch") or "[]")
-        except ValueError:
-            return True
-        return not (isinstance(items, list) and items and all(
-            isinstance(i, Mapping) and str(i.get("method", "GET")).upper() == "GET"
-            for i in items))
-
-    def reachable(self, acct: AdAccount) -> bool:
-        """Whether the agency's token can see the account: the agency is one of its agencies."""
-        if acct.token_blocked:
-            return False
-        return self.agency["id"] in acct.agencies or acct.owner_business == self.agency["id"]
-
-    def _no_access_node(self, object_id: str) -> Response:
-        return graph_error(
-            400, 100,
-            f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
-            "loaded due to missing permissions, or does not support this operation. Please read "
-            "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
-            kind="GraphMethodException", subcode=33)
-
-    def _no_access_edge(self, account_id: str) -> Response:
-        return graph_error(403, 200, f"(#200) The user does not have permission to access ad "
-                                     f"account {account_id} (missing ads_management or "
-                                     "ads_read permission on this account)")
-
-    def _acct(self, request: Request, *, edge: bool = True) -> AdAccount | Response:
-        acct = self.accounts.get(request.params["account"])
-        if acct is None or not self.reachable(acct):
-            aid = request.params["account"]
-            return self._no_access_edge(aid) if edge else self._no_access_node(aid)
-        return acct
-
-    # --- authentication and usage --------------------------------------------------------------
-
-    def authenticate(self, request: Request) -> Response | None:
-        token = request.arg("access_token")
-        proof = request.arg("appsecret_proof")
-        if not token:
-            return graph_error(400, 104, "An access token is required to request this resource.")
-        if not proof:
-            return graph_error(400, 100, "API calls from the server require an appsecret_proof "
-                                         "argument", kind="GraphMethodException")
-        expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, proof):
-            return graph_error(400, 100, "Invalid appsecret_proof provided in the API argument",
-                               kind="GraphMethodException")
-        return None
-
-    def dispatch(self, request: Request) -> Response:
-        response = super().dispatch(request)
-        with self.lock:
-            self.app_calls.add()
-            acct = self.accounts.get(self.account_of(request) or "")
-            if acct is not None:
-                acct.calls.add()
-            for name, value in self.usage_headers(acct).items():
-                response.headers.setdefault(name, value)
-        response.headers.setdefault("x-fb-trace-id", _trace_id())
-        return response
-
-    def usage_headers(self, acct: AdAccount | None, *, regain_minutes: int = 0,
-                      pct: int | None = None) -> dict[str, str]:
-        app_pct = min(100, self.app_calls.count() * 100 // max(1, self.call_capacity))
-        headers = {"X-App-Usage": json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2,
-                                              "total_time": app_pct // 2})}
-        if acct is None and not regain_minutes:
-            return headers
-        if acct is None:  # a throttle outside any ad account: counted against the agency
-            used, owner = 100, self.agency["id"]
-        else:
-            used = pct if pct is not None else min(
-                100, acct.usage_pct + acct.calls.count() * 100 // max(1, self.call_capacity))
-            owner = acct.owner_business or acct.id.removeprefix("act_")
-            headers["X-Ad-Account-Usage"] = json.dumps({
-                "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
-                "ads_api_access_tier": "standard_access"})
-        headers["X-Business-Use-Case-Usage"] = json.dumps({
-            owner: [{
-                "type": "ads_management", "call_count": used, "total_cputime": used // 2,
-                "total_time": used // 2, "estimated_time_to_regain_access": regain_minutes,
-                "ads_api_access_tier": "standard_access"}]})
-        return headers
-
-    # --- faults -------------------------------------------------------------------------------
-
-    def fault_response(self, rule: FaultRule, request: Request) -> Response:
-        acct = self.accounts.get(self.account_of(request) or "")
-        return self._fault(rule, acct)
-
-    def _fault(self, rule: FaultRule, acct: AdAccount | None) -> Response:
-        if rule.kind == "resource_exhausted":
-            minutes = max(1, math.ceil(rule.retry_delay_s / 60))
-            code = int(rule.message) if rule.message.isdigit() else (80004 if acct else 17)
-            message = {
-                17: "(#17) User request limit reached",
-                613: "(#613) Calls to this api have exceeded the rate limit.",
-                4: "(#4) Application request limit reached",
-            }.get(code, f"(#{code}) There have been too many calls to this ad-account. Wait a "
-                        "bit and try again. For more info, please refer to "
-                        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.")
-            return graph_error(400, code, message, subcode=RATE_LIMIT_SUBCODE, transient=True,
-                               headers=self.usage_headers(acct, regain_minutes=minutes, pct=100))
-        if rule.kind == "internal":
-            return graph_error(500, 1, rule.message or "An unknown error occurred",
-                               transient=True)
-        if rule.kind == "partial_failure":
-            return graph_error(400, 100, rule.message or "(#100) Invalid parameter",
-                               subcode=1487390)
-        return graph_error(503, 2, rule.message or "An unexpected error has occurred. Please "
-                                                   "retry your request later.", transient=True)
-
-    def _item_rules(self, op: str, entity: Mapping[str, str]) -> list[FaultRule]:
-        """Rules aimed at one request inside a batch: their method names the item's operation."""
-        fired = []
-        with self.lock:
-            for rule in self.faults.rules:
-                if rule.method != op or rule.platform not in ("*", PLATFORM):
-                    continue
-                if any(str(entity.get(k)) != str(v) for k, v in rule.match.items()):
-                    continue
-                rule.seen += 1
-                if rule.seen <= rule.after or (rule.times is not None and rule.fired >= rule.times):
-                    continue
-                rule.fired += 1
-                fired.append(rule)
-        return fired
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -535,18 +364,7 @@ class MetaStandIn(HttpStandIn):
 
     generate_account = staticmethod(meta_data.generate_account)
 
-
 # --- batch items ------------------------------------------------------------------------------
-
-def _written(request: Request) -> str:
-    """The node a write targets and the fields it sets (a business for an agency removal)."""
-    form = request.form()
-    business = request.arg("business")
-    fields = ",".join(sorted(k for k in form if k not in ("access_token", "appsecret_proof",
-                                                           "business")))
-    return f"{request.method} {request.path}" + (f" business={business}" if business else "") + \
-        (f" {fields}" if fields else "")
-
 
 def _item_response(response: Response, include_headers: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"code": response.status, "body": response.encode().decode("utf-8")}
