@@ -36,10 +36,25 @@ from adoffboard.commands.common import (
     fail,
 )
 
-__all__ = ["EXIT_AUTH", "EXIT_DRIFT", "EXIT_FAILED_CHANGES", "EXIT_INPUT", "EXIT_INTERNAL",
-           "EXIT_INTERRUPTED", "EXIT_NOT_PERMITTED", "EXIT_OK", "EXIT_PLATFORM", "EXIT_SAFETY",
-           "EXIT_STORE", "EXIT_TRANSIENT", "EXIT_USAGE", "EXIT_VERIFY_FAIL", "EXIT_VERIFY_PENDING",
-           "exit_code_for", "main"]
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_DRIFT",
+    "EXIT_FAILED_CHANGES",
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_PERMITTED",
+    "EXIT_OK",
+    "EXIT_PLATFORM",
+    "EXIT_SAFETY",
+    "EXIT_STORE",
+    "EXIT_TRANSIENT",
+    "EXIT_USAGE",
+    "EXIT_VERIFY_FAIL",
+    "EXIT_VERIFY_PENDING",
+    "exit_code_for",
+    "main",
+]
 
 PRIVATE_UMASK = 0o077  # while a command runs: new files 0600, new folders 0700
 _RAW_ARGS = "adoffboard.raw_args"
@@ -71,15 +86,20 @@ class Group(click.Group):
         except AdoffboardError as exc:
             fail(exit_code_for(exc), str(exc))
         except KeyboardInterrupt:
-            fail(EXIT_INTERRUPTED,
-                 "interrupted; an apply can be finished with `adoffboard resume RUN`")
+            fail(
+                EXIT_INTERRUPTED,
+                "interrupted; an apply can be finished with `adoffboard resume RUN`",
+            )
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: one line by default, the traceback on request
             if os.environ.get("ADOFFBOARD_DEBUG"):
                 raise
-            fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} "
-                                "(set ADOFFBOARD_DEBUG=1 for the traceback)")
+            fail(
+                EXIT_INTERNAL,
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(set ADOFFBOARD_DEBUG=1 for the traceback)",
+            )
         finally:
             os.umask(umask)
             if isinstance(ctx.obj, Ctx):
@@ -101,11 +121,17 @@ def _refuse_undecodable(ctx: click.Context) -> None:
             raise InputError(f"argument {text!r} contains a NUL character") from None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"],
-                                          "auto_envvar_prefix": "ADOFFBOARD"})
-@click.option("-w", "--workspace", type=click.Path(file_okay=False, path_type=Path),
-              help="Workspace folder (default: the current folder or its nearest parent with "
-                   "adoffboard.toml).")
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ADOFFBOARD"},
+)
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder (default: the current folder or its nearest parent with "
+    "adoffboard.toml).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @click.version_option(package_name="adoffboard")
@@ -125,10 +151,27 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
     ctx.obj = Ctx(workspace, as_json, quiet)
 
 
-for _command in (workspace.init, workspace.clients, workspace.runbooks, runs.plan, runs.apply,
-                 runs.verify, runs.run, runs.restore, runs.resume, runs.resend, runs.history,
-                 tasks.tasks, sandbox.sandbox, sandbox.demo, cr.cr_group, cr.planner,
-                 cr.reminders, schedule.schedule_group, schedule.scheduler_group):
+for _command in (
+    workspace.init,
+    workspace.clients,
+    workspace.runbooks,
+    runs.plan,
+    runs.apply,
+    runs.verify,
+    runs.run,
+    runs.restore,
+    runs.resume,
+    runs.resend,
+    runs.history,
+    tasks.tasks,
+    sandbox.sandbox,
+    sandbox.demo,
+    cr.cr_group,
+    cr.planner,
+    cr.reminders,
+    schedule.schedule_group,
+    schedule.scheduler_group,
+):
     main.add_command(_command)
 
 

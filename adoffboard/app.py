@@ -25,12 +25,16 @@ from adoffboard.runbook import load_runbook
 GRPC_ROOTS = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
 
 
-def environment(workspace: LoadedWorkspace, *, clock: Clock | None = None,
-                progress: Progress | None = None) -> Env:
+def environment(
+    workspace: LoadedWorkspace, *, clock: Clock | None = None, progress: Progress | None = None
+) -> Env:
     """The engine's `Env` for `workspace`, with the Google Ads CA trusted (`trust_ca_file`)."""
     trust_ca_file(workspace)
-    return Env(workspace, clock=clock or SystemClock(),
-               progress=progress or (lambda platform, message: None))
+    return Env(
+        workspace,
+        clock=clock or SystemClock(),
+        progress=progress or (lambda platform, message: None),
+    )
 
 
 def trust_ca_file(workspace: LoadedWorkspace) -> None:
@@ -43,10 +47,18 @@ def trust_ca_file(workspace: LoadedWorkspace) -> None:
         os.environ[GRPC_ROOTS] = str(ca if ca.is_absolute() else workspace.root / ca)
 
 
-def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbook: str, *,
-                     scope: str | None = None, effective: str | None = None,
-                     cr_id: str | None = None, inputs: dict[str, Any] | None = None,
-                     review_only: Callable[[StoreError], None] | None = None) -> Plan:
+def plan_for_request(
+    env: Env,
+    open_store: Callable[[], Any],
+    client: str,
+    runbook: str,
+    *,
+    scope: str | None = None,
+    effective: str | None = None,
+    cr_id: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    review_only: Callable[[StoreError], None] | None = None,
+) -> Plan:
     """A plan carrying its change request (the one named, else the client's latest approved one
     for the runbook's process), with the request's scope, date and budget change.
 
@@ -69,8 +81,9 @@ def plan_for_request(env: Env, open_store: Callable[[], Any], client: str, runbo
         ref, scope = None, scope or "dm"
     store = open_store()
     inputs = request_inputs(store, ws, ref, inputs)
-    return make_plan(env, client, runbook, scope, date, change_request=ref, store=store,
-                     inputs=inputs)
+    return make_plan(
+        env, client, runbook, scope, date, change_request=ref, store=store, inputs=inputs
+    )
 
 
 def require_approval(store: Any, ws: LoadedWorkspace, plan: Plan) -> None:
@@ -83,21 +96,51 @@ def require_approval(store: Any, ws: LoadedWorkspace, plan: Plan) -> None:
         require_approved(store, ws, plan, book)
 
 
-def apply_approved(env: Env, plan: Plan, store: RunStore, *, plan_path: str = "",
-                   holder: str | None = None, now_ok: bool = False,
-                   lock_held: bool = False) -> RunResult:
+def apply_approved(
+    env: Env,
+    plan: Plan,
+    store: RunStore,
+    *,
+    plan_path: str = "",
+    holder: str | None = None,
+    now_ok: bool = False,
+    lock_held: bool = False,
+) -> RunResult:
     """Apply `plan` through the engine, behind the approval gate."""
     from adoffboard.cr.gate import require_approved
 
-    return apply_plan(env, plan, store, gate=require_approved, plan_path=plan_path,
-                      holder=holder, now_ok=now_ok, lock_held=lock_held)
+    return apply_plan(
+        env,
+        plan,
+        store,
+        gate=require_approved,
+        plan_path=plan_path,
+        holder=holder,
+        now_ok=now_ok,
+        lock_held=lock_held,
+    )
 
 
-def resume_approved(env: Env, run_id: str, store: RunStore, *, holder: str | None = None,
-                    release: Sequence[str] = (), released_by: str = "", reason: str = ""
-                    ) -> RunResult:
+def resume_approved(
+    env: Env,
+    run_id: str,
+    store: RunStore,
+    *,
+    holder: str | None = None,
+    release: Sequence[str] = (),
+    released_by: str = "",
+    reason: str = "",
+) -> RunResult:
     """Finish an interrupted run through the engine, behind the approval gate."""
     from adoffboard.cr.gate import require_approved
 
-    return engine_resume(env, run_id, store, gate=require_approved, holder=holder,
-                         release=release, released_by=released_by, reason=reason)
+    return engine_resume(
+        env,
+        run_id,
+        store,
+        gate=require_approved,
+        holder=holder,
+        release=release,
+        released_by=released_by,
+        reason=reason,
+    )

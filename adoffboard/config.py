@@ -97,8 +97,10 @@ class ApprovalSection(StrictModel):
     @classmethod
     def _chain_roles(cls, roles: list[str]) -> list[str]:
         if not roles:
-            raise ValueError("the approval chain is empty: at least one role approves before "
-                             "the processing role, e.g. [\"approver_1\", \"approver_2\"]")
+            raise ValueError(
+                "the approval chain is empty: at least one role approves before "
+                'the processing role, e.g. ["approver_1", "approver_2"]'
+            )
         unknown = sorted(set(roles) - set(ROLES))
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; known: {sorted(ROLES)}")
@@ -113,11 +115,15 @@ class ApprovalSection(StrictModel):
         request twice, and one role doing both would be a single person's decision."""
         for name in ("finance_role", "processing_role"):
             if getattr(self, name) in self.chain:
-                raise ValueError(f"{name} {getattr(self, name)!r} is also in the chain: the "
-                                 "chain's approvers and the finance and processing roles differ")
+                raise ValueError(
+                    f"{name} {getattr(self, name)!r} is also in the chain: the "
+                    "chain's approvers and the finance and processing roles differ"
+                )
         if self.finance_role == self.processing_role:
-            raise ValueError(f"finance_role and processing_role are both "
-                             f"{self.finance_role!r}: they are different steps")
+            raise ValueError(
+                f"finance_role and processing_role are both "
+                f"{self.finance_role!r}: they are different steps"
+            )
         return self
 
     @field_validator("finance_role", "processing_role")
@@ -139,10 +145,13 @@ class NotificationsSection(StrictModel):
     smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
     # Change requests: reminders N days before an effective (or pause end) date, to the roles of
     # each department's team.
-    reminder_days: list[Annotated[int, Field(strict=True)]] = Field(
-        default_factory=lambda: [7, 1])
-    reminder_roles: dict[str, list[str]] = Field(default_factory=lambda: {
-        "SEM": ["sem_specialist", "sem_team_lead"], "MA": ["ma_specialist", "ma_team_lead"]})
+    reminder_days: list[Annotated[int, Field(strict=True)]] = Field(default_factory=lambda: [7, 1])
+    reminder_roles: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "SEM": ["sem_specialist", "sem_team_lead"],
+            "MA": ["ma_specialist", "ma_team_lead"],
+        }
+    )
 
     @field_validator("smtp_password")
     @classmethod
@@ -233,7 +242,7 @@ class LoadedWorkspace:
         url = self.config.workspace.store
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            return prefix + str((self.root / url[len(prefix):]).resolve())
+            return prefix + str((self.root / url[len(prefix) :]).resolve())
         return url
 
     def people_with_role(self, role: str) -> list[PersonEntry]:
@@ -277,10 +286,14 @@ class LoadedWorkspace:
                 continue  # its own problems are reported when it is loaded or validated
             for kind, _field, value in account_ids(other.model):
                 if (kind, value) in claims:
-                    problems.append(Problem(
-                        str(manifest.path), claims[kind, value],
-                        f"{kind} {value} is also in {other.path.name} ({other.name})",
-                        "an account belongs to one client: fix the id in one of the manifests"))
+                    problems.append(
+                        Problem(
+                            str(manifest.path),
+                            claims[kind, value],
+                            f"{kind} {value} is also in {other.path.name} ({other.name})",
+                            "an account belongs to one client: fix the id in one of the manifests",
+                        )
+                    )
         return problems
 
 
@@ -313,14 +326,18 @@ def load_workspace(start: Path) -> LoadedWorkspace:
     for platform, raw in config.platforms.items():
         model = PLATFORM_SETTINGS.get(platform)
         if model is None:
-            raise InputError(f"{path}: [platforms.{platform}]: unknown platform; known: "
-                             f"{', '.join(sorted(PLATFORM_SETTINGS))}")
+            raise InputError(
+                f"{path}: [platforms.{platform}]: unknown platform; known: "
+                f"{', '.join(sorted(PLATFORM_SETTINGS))}"
+            )
         try:
             model.model_validate(raw)
         except ValidationError as exc:
             probs = problems_from(exc, str(path), {})
             raise ManifestProblems(
-                [Problem(p.file, f"platforms.{platform}.{p.field}", p.message, p.hint)
-                 for p in probs]
+                [
+                    Problem(p.file, f"platforms.{platform}.{p.field}", p.message, p.hint)
+                    for p in probs
+                ]
             ) from exc
     return LoadedWorkspace(root, config)

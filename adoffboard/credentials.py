@@ -53,7 +53,7 @@ def check_sandbox_only(settings: dict[str, object], endpoint: str | None) -> Non
     host = (endpoint or "").rsplit(":", 1)[0].strip("[]")
     if uses_sandbox and host not in ("127.0.0.1", "localhost", "::1"):
         raise AuthError(
-            f"{', '.join(sorted(uses_sandbox))} = \"sandbox:\" only works with a loopback "
+            f'{", ".join(sorted(uses_sandbox))} = "sandbox:" only works with a loopback '
             f"endpoint (the local sandbox), not {endpoint or 'the platform'}"
         )
 

@@ -25,8 +25,13 @@ from adoffboard.errors import StoreConflict, StoreError
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant will do: it only has to be the same for every adoffboard process sharing a database.
 _PG_MIGRATION_LOCK = 0x0ADF_0FFB
-ALL_TABLE_MODULES = ("adoffboard.store", "adoffboard.journal", "adoffboard.locks",
-                     "adoffboard.cr.tables", "adoffboard.scheduling.tables")
+ALL_TABLE_MODULES = (
+    "adoffboard.store",
+    "adoffboard.journal",
+    "adoffboard.locks",
+    "adoffboard.cr.tables",
+    "adoffboard.scheduling.tables",
+)
 
 metadata = MetaData()
 
@@ -121,8 +126,9 @@ def make_engine(url: URL) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool = False, durable: bool = False
-                ) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, write: bool = False, durable: bool = False
+) -> Iterator[Connection]:
     """One transaction; database errors surface as one-line StoreErrors.
 
     `durable` insists on a synchronous commit on PostgreSQL even if the server or role was

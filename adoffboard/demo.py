@@ -31,8 +31,11 @@ DEMO_CLIENT: dict[str, Any] = {
         "expected_name": "Lakeside Powersports",
     },
     "meta": {"ad_account_id": "act_1029384756", "expected_name": "Lakeside Powersports"},
-    "ga4": {"account_id": "100200300", "property_ids": ["310000001", "310000002"],
-            "expected_name": "Lakeside Powersports"},
+    "ga4": {
+        "account_id": "100200300",
+        "property_ids": ["310000001", "310000002"],
+        "expected_name": "Lakeside Powersports",
+    },
     "search_console": {"site_url": "https://www.lakesidepowersports.example/"},
     "tag_manager": {"account_id": "6001234567", "expected_name": "Lakeside Powersports"},
     # how trackers that don't use the client's name write it (default: `name`)
@@ -60,8 +63,9 @@ class DemoOutcome:
         return self.reports[0]
 
 
-def run_demo(keep: Path | None = None,
-             progress: Callable[[str, str], None] = lambda who, message: None) -> DemoOutcome:
+def run_demo(
+    keep: Path | None = None, progress: Callable[[str, str], None] = lambda who, message: None
+) -> DemoOutcome:
     """The demo dealer leaves the platform: its SEM and MA cancellations, each planned (no write
     sent), applied and verified against the sandbox."""
     from adoffboard.app import apply_approved, environment, plan_for_request
@@ -78,8 +82,13 @@ def run_demo(keep: Path | None = None,
     paths: list[dict[str, Path]] = []
     ok, plan_writes = True, 0
     with Sandbox.from_file(DEMO_SCENARIO) as box:
-        init_workspace(folder, platforms=box.platform_settings(), clients=[DEMO_CLIENT],
-                       notifications=box.notification_settings(), force=True)
+        init_workspace(
+            folder,
+            platforms=box.platform_settings(),
+            clients=[DEMO_CLIENT],
+            notifications=box.notification_settings(),
+            force=True,
+        )
         ws = load_workspace(folder)
         env = environment(ws, progress=progress)
         store = Store.open(ws.store_url)
@@ -88,45 +97,65 @@ def run_demo(keep: Path | None = None,
             for runbook in DEMO_RUNBOOKS:
                 progress("engine", f"planning {runbook} (dry run)")
                 writes_before = len(box.log.mutating())
-                plan = plan_for_request(env, lambda: store, DEMO_CLIENT["slug"], runbook,
-                                        scope="platform", cr_id=cr.id)
+                plan = plan_for_request(
+                    env, lambda: store, DEMO_CLIENT["slug"], runbook, scope="platform", cr_id=cr.id
+                )
                 writes = len(box.log.mutating()) - writes_before
                 plan_writes += writes
-                progress("engine", f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
-                                   f"{writes} write(s) sent while planning")
-                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json",
-                                 store.plan_key())
+                progress(
+                    "engine",
+                    f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
+                    f"{writes} write(s) sent while planning",
+                )
+                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json", store.plan_key())
                 write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
                 result = apply_approved(env, plan, store, plan_path=str(path))
                 checked = verify(env, store, plan.client, run_id=result.run_id)
                 report = combined_report(result, checked)
                 reports.append(report)
                 paths.append(write_reports(report, ws.reports_dir))
-                ok = ok and writes == 0 and result.status == "applied" and not any(
-                    c.status == CheckStatus.FAIL for c in checked.checks)
+                ok = (
+                    ok
+                    and writes == 0
+                    and result.status == "applied"
+                    and not any(c.status == CheckStatus.FAIL for c in checked.checks)
+                )
         finally:
             store.close()
     return DemoOutcome(tuple(reports), tuple(paths), folder, ok, plan_writes)
 
 
-def approve_demo_request(ws: Any, store: Any, today: dt.date,
-                         progress: Callable[[str, str], None]) -> Any:
+def approve_demo_request(
+    ws: Any, store: Any, today: dt.date, progress: Callable[[str, str], None]
+) -> Any:
     """The demo dealer's cancellation goes through the agency's chain, as `adoffboard cr` does
     it: the Account Manager creates it, the Retention team records its save attempt and submits,
     both approvers approve and accounting processes it; the notice goes to the sandbox's SMTP."""
     from adoffboard.scheduling.book import change_requests
 
     service = change_requests(store, ws)
-    cr = service.create("dana", {
-        "client": DEMO_CLIENT["slug"], "type": "cancellation", "departments": ["SEM", "MA"],
-        "scope": "platform", "effective_date": today.isoformat(), "escalated": True,
-        "notes": "The dealer is leaving the platform at the end of the month."})
-    service.save_attempt(cr.id, "amy", "not-saved",
-                         "Offered a quarter at a reduced management fee; declined.")
+    cr = service.create(
+        "dana",
+        {
+            "client": DEMO_CLIENT["slug"],
+            "type": "cancellation",
+            "departments": ["SEM", "MA"],
+            "scope": "platform",
+            "effective_date": today.isoformat(),
+            "escalated": True,
+            "notes": "The dealer is leaving the platform at the end of the month.",
+        },
+    )
+    service.save_attempt(
+        cr.id, "amy", "not-saved", "Offered a quarter at a reduced management fee; declined."
+    )
     service.submit(cr.id, "amy")
     for person in ("jeremy", "dustin", "accounting"):
         cr = service.approve(cr.id, person)
     sent = service.deliver(cr.id)
-    progress("engine", f"change request {cr.id} {service.standing(cr)}; "
-                       f"{sum(1 for d in sent if not d.error)} notice(s) sent")
+    progress(
+        "engine",
+        f"change request {cr.id} {service.standing(cr)}; "
+        f"{sum(1 for d in sent if not d.error)} notice(s) sent",
+    )
     return cr

@@ -65,9 +65,11 @@ class ManifestProblems(InputError):
     def __init__(self, problems: Sequence[object]) -> None:  # adoffboard.config.Problem
         self.problems = list(problems)
         first = str(problems[0])
-        more = f" (and {len(problems) - 1} more; run `adoffboard clients validate`)" if len(
-            problems
-        ) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more; run `adoffboard clients validate`)"
+            if len(problems) > 1
+            else ""
+        )
         super().__init__(first + more)
 
 
@@ -77,8 +79,9 @@ class ImportProblems(InputError):
     def __init__(self, source: str, problems: Sequence[_RowProblem]) -> None:
         self.lines = [f"{source}:row {p.row}: {p.problem}" for p in problems]
         rows = len({p.row for p in problems})
-        super().__init__(f"{source}: {rows} bad row(s), {len(problems)} problem(s): "
-                         "nothing imported")
+        super().__init__(
+            f"{source}: {rows} bad row(s), {len(problems)} problem(s): nothing imported"
+        )
 
 
 class NotFound(InputError):

@@ -178,9 +178,7 @@ def unfinished(conn: Connection, run_id: str) -> list[str]:
 
 def snapshots(conn: Connection, run_id: str) -> list[Snapshot]:
     """The before/after of every field the run changed, in the order they were applied."""
-    query = (
-        select(snapshots_t).where(snapshots_t.c.run_id == run_id).order_by(snapshots_t.c.seq)
-    )
+    query = select(snapshots_t).where(snapshots_t.c.run_id == run_id).order_by(snapshots_t.c.seq)
     rows = conn.execute(query).mappings().all()
     return [
         Snapshot(
@@ -229,9 +227,7 @@ def _snapshot_rows(
             } | {"before_json": r["before_json"], "after_json": r["after_json"]}
     missing = wanted - found.keys()
     if missing:
-        plan_json = conn.execute(
-            select(_runs.c.plan_json).where(_runs.c.id == run_id)
-        ).scalar_one()
+        plan_json = conn.execute(select(_runs.c.plan_json).where(_runs.c.id == run_id)).scalar_one()
         body = json.loads(plan_json)
         for step in body.get("steps", ()):
             for c in step.get("changes", ()):

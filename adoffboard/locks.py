@@ -38,8 +38,9 @@ class Lock:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-def acquire(transaction: Transaction, clock: Clock, lock: Lock, ttl: dt.timedelta,
-            now: str) -> None:
+def acquire(
+    transaction: Transaction, clock: Clock, lock: Lock, ttl: dt.timedelta, now: str
+) -> None:
     """Insert our row; if one is there, take it over only if stale, else name its holder.
 
     Each race lost (the row vanished or changed between our two statements) is retried with
@@ -76,14 +77,14 @@ def acquire(transaction: Transaction, clock: Clock, lock: Lock, ttl: dt.timedelt
         raise ClientLocked(f"client {lock.client} is locked by another holder; try again")
     raise ClientLocked(
         f"client {lock.client} is locked by {current['holder']} since {current['acquired_at']}",
-        holder=current["holder"], since=current["acquired_at"],
+        holder=current["holder"],
+        since=current["acquired_at"],
     )
+
 
 def release(transaction: Transaction, lock: Lock) -> None:
     """Delete our own row only: if a stale-lock takeover replaced it, that lock stays."""
     with transaction(write=True) as conn:
         conn.execute(
-            delete(locks_t).where(
-                locks_t.c.client == lock.client, locks_t.c.token == lock.token
-            )
+            delete(locks_t).where(locks_t.c.client == lock.client, locks_t.c.token == lock.token)
         )

@@ -75,9 +75,15 @@ class Sent:
 
 
 class Mailer:
-    def __init__(self, settings: NotificationsSection, *, workspace_root: Path,
-                 read_only: bool = True, clock: Clock | None = None,
-                 retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: NotificationsSection,
+        *,
+        workspace_root: Path,
+        read_only: bool = True,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.root = workspace_root
         self.read_only = read_only
@@ -99,8 +105,9 @@ class Mailer:
         msg.set_content(email.body)
         for att in email.attachments:
             maintype, subtype = att.mime.split("/", 1)
-            msg.add_attachment(att.content, maintype=maintype, subtype=subtype,
-                               filename=att.filename)
+            msg.add_attachment(
+                att.content, maintype=maintype, subtype=subtype, filename=att.filename
+            )
         return msg
 
     def send(self, email: Email) -> Sent:
@@ -130,8 +137,9 @@ class Mailer:
                 smtp.login(s.smtp_username, password)
             refused = smtp.send_message(msg, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PlatformError(f"SMTP {where} refused every recipient: "
-                                f"{', '.join(sorted(exc.recipients))}") from exc
+            raise PlatformError(
+                f"SMTP {where} refused every recipient: {', '.join(sorted(exc.recipients))}"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             text = f"SMTP {where} answered {exc.smtp_code}"
             if 400 <= exc.smtp_code < 500:
@@ -152,8 +160,10 @@ class Mailer:
 
 def _raise_if_in_doubt(smtp: _Session | None, where: str, exc: BaseException) -> None:
     if smtp is not None and smtp.data_started:
-        raise DeliveryInDoubt(f"SMTP {where} did not answer after the message was transmitted "
-                              f"({type(exc).__name__}): it may have been delivered") from exc
+        raise DeliveryInDoubt(
+            f"SMTP {where} did not answer after the message was transmitted "
+            f"({type(exc).__name__}): it may have been delivered"
+        ) from exc
 
 
 def _end_session(smtp: smtplib.SMTP, *, answered: bool) -> None:

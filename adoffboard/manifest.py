@@ -74,8 +74,12 @@ if TYPE_CHECKING:
     # `connectors.declare.section`, typed by their declaration's model.
     Manifest = ManifestBase
 else:
-    Manifest = create_model("Manifest", __base__=ManifestBase, __module__=__name__,
-                            **{s.name: _section_field(s) for s in _sections()})
+    Manifest = create_model(
+        "Manifest",
+        __base__=ManifestBase,
+        __module__=__name__,
+        **{s.name: _section_field(s) for s in _sections()},
+    )
 
 # The manifest's platform sections: what a runbook step's `if_manifest` may name.
 MANIFEST_PLATFORMS = tuple(s.name for s in _sections() if s.is_account)
@@ -89,8 +93,10 @@ def account_ids(model: ManifestBase) -> list[tuple[str, str, str]]:
         for claim in section.claims:
             value = getattr(part, claim.field, "") if part is not None else ""
             if claim.many:
-                many += [(claim.kind, f"{section.name}.{claim.field}.{i}", claim.show(v))
-                         for i, v in enumerate(value or ())]
+                many += [
+                    (claim.kind, f"{section.name}.{claim.field}.{i}", claim.show(v))
+                    for i, v in enumerate(value or ())
+                ]
             elif value:
                 found.append((claim.kind, f"{section.name}.{claim.field}", claim.show(value)))
     return found + many
@@ -179,8 +185,9 @@ def _validate_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, li
     try:
         data = load_yaml(raw, name)
     except InputError as exc:
-        return None, [Problem(name, "", str(exc).removeprefix(f"{name}: "),
-                              "a manifest is a UTF-8 YAML file")]
+        return None, [
+            Problem(name, "", str(exc).removeprefix(f"{name}: "), "a manifest is a UTF-8 YAML file")
+        ]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
@@ -193,13 +200,21 @@ def _validate_manifest(raw: bytes, name: str) -> tuple[ClientManifest | None, li
         return None, problems_from(exc, name, _MANIFEST_HINTS)
     problems = []
     if model.slug != path.stem:
-        problems.append(Problem(name, "slug", f"{model.slug!r} differs from the file name",
-                                f"rename the file to {model.slug}.yaml or fix the slug"))
+        problems.append(
+            Problem(
+                name,
+                "slug",
+                f"{model.slug!r} differs from the file name",
+                f"rename the file to {model.slug}.yaml or fix the slug",
+            )
+        )
     for section in _sections():
         part = getattr(model, section.name, None)
         if part is not None and section.check is not None:
-            problems += [Problem(name, f"{section.name}.{where}", message, hint)
-                         for where, message, hint in section.check(part)]
+            problems += [
+                Problem(name, f"{section.name}.{where}", message, hint)
+                for where, message, hint in section.check(part)
+            ]
     if problems:
         return None, problems
     return ClientManifest(model, path, hashlib.sha256(raw).hexdigest()), []

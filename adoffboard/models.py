@@ -121,8 +121,18 @@ class StepPlan:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        scalars = ("step_id", "title", "part", "section", "department", "owner", "timing",
-                   "platform", "action", "reason")
+        scalars = (
+            "step_id",
+            "title",
+            "part",
+            "section",
+            "department",
+            "owner",
+            "timing",
+            "platform",
+            "action",
+            "reason",
+        )
         return {
             **{k: getattr(self, k) for k in scalars},
             "kind": str(self.kind),

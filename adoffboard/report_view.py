@@ -232,8 +232,13 @@ class ReportView:
     def step_meta(step: StepPlan) -> str:
         where = " / ".join(p for p in (step.part, step.section) if p)
         doing = ".".join(p for p in (step.platform, step.action) if p)
-        parts = [step.step_id, where, f"owner: {step.owner}" if step.owner else "", step.timing,
-                 doing]
+        parts = [
+            step.step_id,
+            where,
+            f"owner: {step.owner}" if step.owner else "",
+            step.timing,
+            doing,
+        ]
         return " · ".join(p for p in parts if p)
 
     @staticmethod

@@ -104,7 +104,8 @@ def write_reports(report: Report, directory: Path, stem: str | None = None) -> d
         try:
             write_private(path, text)
         except OSError as exc:
-            raise InputError(f"cannot write report {path}: {exc.strerror or exc} (check "
-                             "[workspace] reports_dir)") from exc
+            raise InputError(
+                f"cannot write report {path}: {exc.strerror or exc} (check [workspace] reports_dir)"
+            ) from exc
         paths[suffix] = path
     return paths

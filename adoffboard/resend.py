@@ -47,12 +47,21 @@ def check_may_decide(ws: LoadedWorkspace, client: str, person: PersonEntry) -> N
         return
     owners = sorted({p.name for r in roles for p in ws.people_with_role(r)} | {am.name})
     titles = " or ".join(ROLES.get(r, r) for r in sorted(roles)) or "the export step's owner"
-    raise SafetyRefusal(f"{person.name} cannot resend {client}'s export: that is for the "
-                        f"{titles} or the client's Account Manager ({', '.join(owners)})")
+    raise SafetyRefusal(
+        f"{person.name} cannot resend {client}'s export: that is for the "
+        f"{titles} or the client's Account Manager ({', '.join(owners)})"
+    )
 
 
-def resend(ws: LoadedWorkspace, store: Any, client: str, who: str, *, received: bool = False,
-           clock: Clock | None = None) -> ExportRecord:
+def resend(
+    ws: LoadedWorkspace,
+    store: Any,
+    client: str,
+    who: str,
+    *,
+    received: bool = False,
+    clock: Clock | None = None,
+) -> ExportRecord:
     """Send the client's latest export again (or record it `received`), as `who` decided."""
     from adoffboard.connectors.sharpspring.connector import resend_export
 
@@ -60,5 +69,11 @@ def resend(ws: LoadedWorkspace, store: Any, client: str, who: str, *, received: 
     person = find_person(ws, who)
     check_may_decide(ws, client, person)
     with store.client_lock(client, holder_name()):
-        return resend_export(ws.root, ws.config.notifications, clock or SystemClock(),
-                             manifest.model, by=person.name, received=received)
+        return resend_export(
+            ws.root,
+            ws.config.notifications,
+            clock or SystemClock(),
+            manifest.model,
+            by=person.name,
+            received=received,
+        )

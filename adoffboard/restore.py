@@ -65,35 +65,54 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
             unsupported[key] = unsupported.get(key, 0) + 1
             continue
         if original.phase == Phase.ACCESS:
-            notes.append(f"not restored: {original.name} {original.field} (the agency's access "
-                         "was removed; re-granting it is the client's decision)")
+            notes.append(
+                f"not restored: {original.name} {original.field} (the agency's access "
+                "was removed; re-granting it is the client's decision)"
+            )
             continue
-        changes.append(Change(
-            id=f"{RESTORE_PREFIX}{record.id}:{original.id}", step_id=step_id,
-            platform=original.platform, account=original.account,
-            entity_type=original.entity_type, entity_id=original.entity_id,
-            name=original.name, field=original.field,
-            before=snap.after, after=snap.before,
-            shown_before=original.shown_after, shown_after=original.shown_before,
-            phase=original.phase, resource=original.resource,
-        ))
+        changes.append(
+            Change(
+                id=f"{RESTORE_PREFIX}{record.id}:{original.id}",
+                step_id=step_id,
+                platform=original.platform,
+                account=original.account,
+                entity_type=original.entity_type,
+                entity_id=original.entity_id,
+                name=original.name,
+                field=original.field,
+                before=snap.after,
+                after=snap.before,
+                shown_before=original.shown_after,
+                shown_after=original.shown_before,
+                phase=original.phase,
+                resource=original.resource,
+            )
+        )
     for (platform, kind), count in sorted(unsupported.items()):
         title = REGISTRY[platform].title if platform in REGISTRY else platform
         if kind:
             only = ", ".join(sorted(REGISTRY[platform].restorable_entities))
-            notes.append(f"not restored: {count} {kind} change(s) on {title} (adoffboard restores "
-                         f"only {only} values there; the run's report lists them to put back "
-                         "by hand)")
+            notes.append(
+                f"not restored: {count} {kind} change(s) on {title} (adoffboard restores "
+                f"only {only} values there; the run's report lists them to put back "
+                "by hand)"
+            )
         else:
-            notes.append(f"not restored: {count} change(s) on {title} (adoffboard does not "
-                         f"restore {title}; the run's report lists them to put back by hand)")
-    notes.insert(0, f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
-                    f"{record.started_at}): {len(changes)} value(s)")
+            notes.append(
+                f"not restored: {count} change(s) on {title} (adoffboard does not "
+                f"restore {title}; the run's report lists them to put back by hand)"
+            )
+    notes.insert(
+        0,
+        f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
+        f"{record.started_at}): {len(changes)} value(s)",
+    )
     return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))
 
 
-def judge(changes: Sequence[Change], live: Mapping[str, Any],
-          same: Callable[[Change, Any, Any], bool]) -> tuple[CheckStatus, str, tuple[str, ...]]:
+def judge(
+    changes: Sequence[Change], live: Mapping[str, Any], same: Callable[[Change, Any, Any], bool]
+) -> tuple[CheckStatus, str, tuple[str, ...]]:
     """Verify a restore from freshly read values: restored, still ours, or someone else's
     (`same` is the connector's own comparison, e.g. BudgetPaused counts as Active)."""
     restored, still_ours, theirs = [], [], []
@@ -107,14 +126,23 @@ def judge(changes: Sequence[Change], live: Mapping[str, Any],
             theirs.append((ch, value))
     evidence = tuple(
         [f"not restored: {c.name} {c.field} is still {c.shown_before}" for c in still_ours]
-        + [f"left alone: {c.name} {c.field} was changed by someone else to {v!r} "
-           f"(adoffboard had set {c.shown_before})" for c, v in theirs]
+        + [
+            f"left alone: {c.name} {c.field} was changed by someone else to {v!r} "
+            f"(adoffboard had set {c.shown_before})"
+            for c, v in theirs
+        ]
     )
     detail = f"{len(restored)} of {len(changes)} value(s) restored"
     if still_ours:
-        return CheckStatus.FAIL, f"{detail}; {len(still_ours)} still as adoffboard set them", \
-            evidence
+        return (
+            CheckStatus.FAIL,
+            f"{detail}; {len(still_ours)} still as adoffboard set them",
+            evidence,
+        )
     if theirs:
-        return CheckStatus.MANUAL_PENDING, (f"{detail}; {len(theirs)} changed by someone else "
-                                            "since and left alone: review them"), evidence
+        return (
+            CheckStatus.MANUAL_PENDING,
+            (f"{detail}; {len(theirs)} changed by someone else since and left alone: review them"),
+            evidence,
+        )
     return CheckStatus.PASS, detail, evidence

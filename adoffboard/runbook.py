@@ -96,8 +96,9 @@ class Step(_Model):
     @classmethod
     def _manifest_platform(cls, value: str) -> str:
         if value and value not in MANIFEST_PLATFORMS:  # a typo would skip the step silently
-            raise ValueError(f"{value!r} is not a manifest platform: "
-                             f"{', '.join(MANIFEST_PLATFORMS)}")
+            raise ValueError(
+                f"{value!r} is not a manifest platform: {', '.join(MANIFEST_PLATFORMS)}"
+            )
         return value
 
     def applies(self, scope: str) -> bool:
@@ -128,8 +129,10 @@ class Runbook(_Model):
         # may only put values back; only an un-pause or a restore puts values back.
         for step in self.steps:
             if self.process == "restore" and (step.action or step.action_if_configured):
-                raise ValueError(f"step {step.id}: a restore runbook only puts values back "
-                                 "(`restore` or `manual` steps), it has no actions")
+                raise ValueError(
+                    f"step {step.id}: a restore runbook only puts values back "
+                    "(`restore` or `manual` steps), it has no actions"
+                )
             if step.restore is not None and self.process not in ("unpause", "restore"):
                 raise ValueError(f"step {step.id}: only an unpause or restore runbook restores")
         return self
@@ -155,19 +158,32 @@ def _check_actions(book: Runbook, where: str) -> list[Problem]:
 
     problems = []
     for i, step in enumerate(book.steps):
-        for kind, ref in (("action", step.action), ("check", step.check),
-                          ("action_if_configured", step.action_if_configured)):
+        for kind, ref in (
+            ("action", step.action),
+            ("check", step.check),
+            ("action_if_configured", step.action_if_configured),
+        ):
             if ref is None:
                 continue
             entry = REGISTRY.get(ref.connector)
             if entry is None:
-                problems.append(Problem(where, f"steps.{i}.{kind}.connector",
-                                        f"unknown connector {ref.connector!r}",
-                                        f"known: {', '.join(sorted(REGISTRY))}"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"steps.{i}.{kind}.connector",
+                        f"unknown connector {ref.connector!r}",
+                        f"known: {', '.join(sorted(REGISTRY))}",
+                    )
+                )
             elif ref.name not in entry.actions:
-                problems.append(Problem(where, f"steps.{i}.{kind}.name",
-                                        f"{ref.connector} has no action {ref.name!r}",
-                                        f"known: {', '.join(sorted(entry.actions))}"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"steps.{i}.{kind}.name",
+                        f"{ref.connector} has no action {ref.name!r}",
+                        f"known: {', '.join(sorted(entry.actions))}",
+                    )
+                )
     return problems
 
 
@@ -177,8 +193,11 @@ def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[P
     try:
         data = load_yaml(text, where)
     except InputError as exc:
-        return None, [Problem(where, "", str(exc).removeprefix(f"{where}: "),
-                              "a runbook is a UTF-8 YAML file")]
+        return None, [
+            Problem(
+                where, "", str(exc).removeprefix(f"{where}: "), "a runbook is a UTF-8 YAML file"
+            )
+        ]
     except yaml.YAMLError:
         return None, [Problem(where, "", "not valid YAML", "check indentation and quotes")]
     if not isinstance(data, dict):
@@ -187,15 +206,22 @@ def parse_runbook(text: bytes, where: str) -> tuple[LoadedRunbook | None, list[P
         book = Runbook.model_validate(data)
     except ValidationError as exc:
         return None, [
-            Problem(where, ".".join(str(p) for p in e["loc"]),
-                    e["msg"].removeprefix("Value error, "))
+            Problem(
+                where, ".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, ")
+            )
             for e in exc.errors()
         ]
     problems = _check_actions(book, where)
     stem = Path(where).name.removesuffix(".yaml")
     if book.name != stem:
-        problems.append(Problem(where, "name", f"{book.name!r} differs from the file name",
-                                f"rename the file to {book.name}.yaml or set name: {stem}"))
+        problems.append(
+            Problem(
+                where,
+                "name",
+                f"{book.name!r} differs from the file name",
+                f"rename the file to {book.name}.yaml or set name: {stem}",
+            )
+        )
     if problems:
         return None, problems
     return LoadedRunbook(book, where, hashlib.sha256(text).hexdigest()), []
@@ -230,8 +256,9 @@ def action_enabled(ref: ActionRef, settings: dict[str, Any] | None) -> bool:
     return bool(connector.enabled(settings, ref.name, ref.params))
 
 
-def settle_optional_actions(book: LoadedRunbook,
-                            settings: Callable[[str], dict[str, Any] | None]) -> LoadedRunbook:
+def settle_optional_actions(
+    book: LoadedRunbook, settings: Callable[[str], dict[str, Any] | None]
+) -> LoadedRunbook:
     """The runbook with every `action_if_configured` either taken (an action step) or dropped
     (the manual step stays), given the workspace's platform settings by connector name.
     `sha256` still names the file, so plans stay bound to it."""
@@ -239,8 +266,9 @@ def settle_optional_actions(book: LoadedRunbook,
     for step in book.model.steps:
         ref = step.action_if_configured
         if ref is not None and action_enabled(ref, settings(ref.connector)):
-            step = step.model_copy(update={"action": ref, "manual": None, "check": None,
-                                           "action_if_configured": None})
+            step = step.model_copy(
+                update={"action": ref, "manual": None, "check": None, "action_if_configured": None}
+            )
         steps.append(step)
     return replace(book, model=book.model.model_copy(update={"steps": steps}))
 
@@ -294,6 +322,8 @@ def _keep_shipped_gate(book: LoadedRunbook) -> None:
     for key in ("process", "department"):
         ours, theirs = getattr(book.model, key), getattr(original.model, key)
         if ours != theirs:
-            raise InputError(f"runbook {book.path}: {key} {ours!r} overrides the shipped "
-                             f"{book.name}'s {key} {theirs!r}, which decides the change request it "
-                             "needs: keep it, or give the runbook another name")
+            raise InputError(
+                f"runbook {book.path}: {key} {ours!r} overrides the shipped "
+                f"{book.name}'s {key} {theirs!r}, which decides the change request it "
+                "needs: keep it, or give the runbook another name"
+            )

@@ -62,8 +62,9 @@ DEFAULT_LOCK_TTL = dt.timedelta(hours=6)
 # the last write). Unset in production: the check is one environment lookup per batch.
 TEST_KILL_AFTER_OUTCOMES_ENV = "ADOFFBOARD_TEST_KILL_AFTER_OUTCOMES"
 _outcome_batches: Counter[str] = Counter()
-RUN_STATUSES = frozenset({"running", "applied", "applied-with-drift", "failed", "interrupted",
-                          "refused"})
+RUN_STATUSES = frozenset(
+    {"running", "applied", "applied-with-drift", "failed", "interrupted", "refused"}
+)
 
 # --- Tables (mirror migrations/versions/*.py) ------------------------------------------------
 
@@ -195,8 +196,9 @@ class Store:
         """Upgrade to head, once, even when several processes open a fresh store together."""
         migrate(self._transaction)
 
-    def _transaction(self, *, write: bool = False, durable: bool = False
-                     ) -> AbstractContextManager[Connection]:
+    def _transaction(
+        self, *, write: bool = False, durable: bool = False
+    ) -> AbstractContextManager[Connection]:
         """One transaction; database errors surface as one-line StoreErrors (`durable`: see
         `adoffboard.database.transaction`)."""
         return transaction(self._engine, write=write, durable=durable)
@@ -216,8 +218,9 @@ class Store:
 
     # -- runs
 
-    def create_run(self, plan: Plan, *, plan_path: str = "", change_request: str = "",
-                   plan_mac: str = "") -> str:
+    def create_run(
+        self, plan: Plan, *, plan_path: str = "", change_request: str = "", plan_mac: str = ""
+    ) -> str:
         """Record the start of applying `plan`; returns the new run id (status "running").
         `plan_mac` is the plan's signature, checked again when the run is resumed."""
         now = self._clock.now().astimezone(dt.UTC)
@@ -321,8 +324,13 @@ class Store:
     # -- verify and manual tasks
 
     def save_verification(
-        self, run_id: str | None, client: str, runbook: str, checks: Sequence[Check],
-        *, kind: str = "verify",
+        self,
+        run_id: str | None,
+        client: str,
+        runbook: str,
+        checks: Sequence[Check],
+        *,
+        kind: str = "verify",
     ) -> int:
         """Keep a verify pass (with or without a run; `kind` "pre-removal" for the check a run
         makes before removing the agency's access); returns its id."""
@@ -364,12 +372,18 @@ class Store:
         held removals made a newer one); for runs recorded before passes had a kind, their
         first pass."""
         mine = verifications_t.c.run_id == run_id
-        latest = (select(verifications_t.c.checks_json)
-                  .where(mine, verifications_t.c.kind == "pre-removal")
-                  .order_by(verifications_t.c.id.desc()).limit(1))
-        legacy = (select(verifications_t.c.checks_json)
-                  .where(mine, verifications_t.c.kind.is_(None))
-                  .order_by(verifications_t.c.id).limit(1))
+        latest = (
+            select(verifications_t.c.checks_json)
+            .where(mine, verifications_t.c.kind == "pre-removal")
+            .order_by(verifications_t.c.id.desc())
+            .limit(1)
+        )
+        legacy = (
+            select(verifications_t.c.checks_json)
+            .where(mine, verifications_t.c.kind.is_(None))
+            .order_by(verifications_t.c.id)
+            .limit(1)
+        )
         with self._transaction() as conn:
             raw = conn.execute(latest).scalar() or conn.execute(legacy).scalar()
         return [
@@ -419,27 +433,41 @@ class Store:
                 return bytes.fromhex(found)
             try:
                 with self._transaction(write=True) as conn:
-                    conn.execute(insert(plan_keys_t).values(
-                        name="plans", secret_hex=secrets.token_hex(32), created_at=self._now()))
+                    conn.execute(
+                        insert(plan_keys_t).values(
+                            name="plans", secret_hex=secrets.token_hex(32), created_at=self._now()
+                        )
+                    )
             except StoreConflict:
                 continue
         raise StoreError("could not create the plan-signing key; try again")
 
-    def add_run_event(self, run_id: str, kind: str, detail: str, *, by: str = "",
-                      platform: str = "") -> None:
+    def add_run_event(
+        self, run_id: str, kind: str, detail: str, *, by: str = "", platform: str = ""
+    ) -> None:
         with self._transaction(write=True, durable=True) as conn:
             _require_run(conn, run_id)
-            conn.execute(insert(run_events_t).values(
-                run_id=run_id, at=self._now(), kind=kind, by=by, platform=platform,
-                detail=detail))
+            conn.execute(
+                insert(run_events_t).values(
+                    run_id=run_id,
+                    at=self._now(),
+                    kind=kind,
+                    by=by,
+                    platform=platform,
+                    detail=detail,
+                )
+            )
 
     def run_events(self, run_id: str) -> list[RunEvent]:
-        query = select(run_events_t).where(run_events_t.c.run_id == run_id).order_by(
-            run_events_t.c.seq)
+        query = (
+            select(run_events_t).where(run_events_t.c.run_id == run_id).order_by(run_events_t.c.seq)
+        )
         with self._transaction() as conn:
             rows = conn.execute(query).mappings().all()
-        return [RunEvent(r["run_id"], r["at"], r["kind"], r["by"], r["platform"], r["detail"])
-                for r in rows]
+        return [
+            RunEvent(r["run_id"], r["at"], r["kind"], r["by"], r["platform"], r["detail"])
+            for r in rows
+        ]
 
     # -- the per-client lock
 
@@ -455,8 +483,13 @@ class Store:
         is taken over with a compare-and-swap update, so two takers cannot both win.
         """
         lock = locks.Lock(client, holder)
-        locks.acquire(self._transaction, self._clock, lock,
-                      ttl if ttl is not None else self.lock_ttl, self._now())
+        locks.acquire(
+            self._transaction,
+            self._clock,
+            lock,
+            ttl if ttl is not None else self.lock_ttl,
+            self._now(),
+        )
         try:
             yield
         finally:

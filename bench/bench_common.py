@@ -22,8 +22,10 @@ def approve_cancellation(env: Env, store: Store, client: str = CLIENT) -> None:
     from adoffboard.cr.service import ChangeRequests
 
     service = ChangeRequests(store, env.workspace)
-    cr = service.create("dana", {"client": client, "type": "cancellation",
-                                 "effective_date": env.today().isoformat()})
+    cr = service.create(
+        "dana",
+        {"client": client, "type": "cancellation", "effective_date": env.today().isoformat()},
+    )
     service.submit(cr.id, "dana")
     for person in ("jeremy", "dustin", "accounting"):
         service.approve(cr.id, person)

@@ -29,8 +29,6 @@ from adoffboard.workspace_init import init_workspace
 CLIENT = "bench-client"
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=5000)
@@ -44,10 +42,15 @@ def main() -> None:
     }
     account = scenario["google_ads"]["accounts"][0]
     manifest = {
-        "slug": CLIENT, "name": account["descriptive_name"], "departments": ["SEM"],
+        "slug": CLIENT,
+        "name": account["descriptive_name"],
+        "departments": ["SEM"],
         "account_manager": {"name": "Bench", "email": "bench@agency.example"},
-        "google_ads": {"customer_id": account["customer_id"], "manager_id": "1112223333",
-                       "expected_name": account["descriptive_name"]},
+        "google_ads": {
+            "customer_id": account["customer_id"],
+            "manager_id": "1112223333",
+            "expected_name": account["descriptive_name"],
+        },
     }
     with Sandbox(with_trackers(scenario)) as box, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -72,15 +75,23 @@ def main() -> None:
         mutates_needed = -(-ops // 10_000) + links
         print(f"campaigns in account      {args.campaigns}")
         print(f"injected latency per call {args.latency_ms} ms")
-        print(f"changes planned           {len(plan.changes)} "
-              f"({ops} campaign/budget operations, {links} link)")
-        print(f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
-              f"(minimum 2: campaigns with budgets and customer, manager link)")
-        print(f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes   "
-              f"(minimum {1 + mutates_needed}: one drift re-read, {mutates_needed} writes)")
+        print(
+            f"changes planned           {len(plan.changes)} "
+            f"({ops} campaign/budget operations, {links} link)"
+        )
+        print(
+            f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
+            f"(minimum 2: campaigns with budgets and customer, manager link)"
+        )
+        print(
+            f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes   "
+            f"(minimum {1 + mutates_needed}: one drift re-read, {mutates_needed} writes)"
+        )
         print(f"total  wall {t2 - t0:7.2f} s   calls {len(box.log)}")
-        print(f"one-call-per-campaign script would make >= {ops + links} writes "
-              f"(~{(ops + links) * args.latency_ms / 1000:.0f} s of latency alone)")
+        print(
+            f"one-call-per-campaign script would make >= {ops + links} writes "
+            f"(~{(ops + links) * args.latency_ms / 1000:.0f} s of latency alone)"
+        )
         print(f"run status {result.status}")
 
 

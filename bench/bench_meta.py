@@ -36,11 +36,15 @@ def main() -> None:
     args = parser.parse_args()
 
     section = MetaStandIn.generate_account(args.campaigns)
-    scenario = {"meta": section,
-                "faults": [{"kind": "latency", "platform": "meta", "latency_ms": args.latency_ms}]}
+    scenario = {
+        "meta": section,
+        "faults": [{"kind": "latency", "platform": "meta", "latency_ms": args.latency_ms}],
+    }
     account = section["ad_accounts"][0]
     manifest = {
-        "slug": CLIENT, "name": account["name"], "departments": ["SEM"],
+        "slug": CLIENT,
+        "name": account["name"],
+        "departments": ["SEM"],
         "account_manager": {"name": "Bench", "email": "bench@agency.example"},
         "meta": {"ad_account_id": account["id"], "expected_name": account["name"]},
     }
@@ -71,21 +75,31 @@ def main() -> None:
         rereads = len({c.entity_type for c in plan.changes if c.phase == "ads"}) - 1 + pages
         batches_needed = -(-updates // 50)
         apply_min = state_reads + rereads + batches_needed + removals
-        print(f"campaigns in account      {args.campaigns} "
-              f"({len(account['adsets'])} ad sets, {len(account['rules'])} rules)")
+        print(
+            f"campaigns in account      {args.campaigns} "
+            f"({len(account['adsets'])} ad sets, {len(account['rules'])} rules)"
+        )
         print(f"injected latency per call {args.latency_ms} ms")
-        print(f"changes planned           {len(plan.changes)} "
-              f"({updates} status updates, {removals} agency removal)")
-        print(f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
-              f"(minimum {state_reads}: account, campaigns, ad sets, rules, agencies at 500 "
-              "a page)")
-        print(f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes "
-              f"({items} batch items)   (minimum {apply_min}: the state again, "
-              f"{rereads} drift re-reads, {batches_needed} batches"
-              f"{', 1 removal' if removals else ''})")
+        print(
+            f"changes planned           {len(plan.changes)} "
+            f"({updates} status updates, {removals} agency removal)"
+        )
+        print(
+            f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
+            f"(minimum {state_reads}: account, campaigns, ad sets, rules, agencies at 500 "
+            "a page)"
+        )
+        print(
+            f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes "
+            f"({items} batch items)   (minimum {apply_min}: the state again, "
+            f"{rereads} drift re-reads, {batches_needed} batches"
+            f"{', 1 removal' if removals else ''})"
+        )
         print(f"total  wall {t2 - t0:7.2f} s   calls {len(box.log.entries('meta')) - items}")
-        print(f"one-call-per-object script would make >= {updates + removals} writes "
-              f"(~{(updates + removals) * args.latency_ms / 1000:.0f} s of latency alone)")
+        print(
+            f"one-call-per-object script would make >= {updates + removals} writes "
+            f"(~{(updates + removals) * args.latency_ms / 1000:.0f} s of latency alone)"
+        )
         print(f"run status {result.status}")
 
 

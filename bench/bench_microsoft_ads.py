@@ -37,15 +37,20 @@ def main() -> None:
 
     section = generate_account(args.campaigns)
     account = section["accounts"][0]
-    scenario = {"microsoft_ads": section,
-                "faults": [{"kind": "latency", "platform": "microsoft_ads",
-                            "latency_ms": args.latency_ms}]}
+    scenario = {
+        "microsoft_ads": section,
+        "faults": [{"kind": "latency", "platform": "microsoft_ads", "latency_ms": args.latency_ms}],
+    }
     manifest = {
-        "slug": CLIENT, "name": account["name"], "departments": ["SEM"],
+        "slug": CLIENT,
+        "name": account["name"],
+        "departments": ["SEM"],
         "account_manager": {"name": "Bench", "email": "bench@agency.example"},
-        "microsoft_ads": {"account_id": account["account_id"],
-                          "customer_id": account["customer_id"],
-                          "expected_name": account["name"]},
+        "microsoft_ads": {
+            "account_id": account["account_id"],
+            "customer_id": account["customer_id"],
+            "expected_name": account["name"],
+        },
     }
     with Sandbox(with_trackers(scenario)) as box, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -72,16 +77,24 @@ def main() -> None:
         shared = -(-len(account["budgets"]) // 100)
         print(f"campaigns in account      {args.campaigns}")
         print(f"injected latency per call {args.latency_ms} ms")
-        print(f"changes planned           {len(plan.changes)} "
-              + ", ".join(f"{n} {f}" for f, n in sorted(by_field.items())))
-        print(f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
-              f"(minimum {2 + shared}: account, campaigns, shared budgets)")
-        print(f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes   "
-              f"(minimum {(2 + shared) + (1 + shared)} reads: tenant guard and drift re-read; "
-              f"{needed} writes)")
+        print(
+            f"changes planned           {len(plan.changes)} "
+            + ", ".join(f"{n} {f}" for f, n in sorted(by_field.items()))
+        )
+        print(
+            f"plan   wall {t1 - t0:7.2f} s   calls {plan_calls} reads   "
+            f"(minimum {2 + shared}: account, campaigns, shared budgets)"
+        )
+        print(
+            f"apply  wall {t2 - t1:7.2f} s   calls {reads} reads + {writes} writes   "
+            f"(minimum {(2 + shared) + (1 + shared)} reads: tenant guard and drift re-read; "
+            f"{needed} writes)"
+        )
         print(f"total  wall {t2 - t0:7.2f} s   calls {len(box.log)}")
-        print(f"one-call-per-campaign script would make >= {len(plan.changes)} writes "
-              f"(~{len(plan.changes) * args.latency_ms / 1000:.0f} s of latency alone)")
+        print(
+            f"one-call-per-campaign script would make >= {len(plan.changes)} writes "
+            f"(~{len(plan.changes) * args.latency_ms / 1000:.0f} s of latency alone)"
+        )
         print(f"run status {result.status}")
 
 

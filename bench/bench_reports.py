@@ -37,23 +37,51 @@ def big_report(n: int) -> Report:
     for s in range(5):
         step_id = f"pause-{s}"
         changes = tuple(
-            Change(id=f"google_ads:111:campaign:{s}-{i}:status", step_id=step_id,
-                   platform="google_ads", account="111-222-3333", entity_type="campaign",
-                   entity_id=f"{s}-{i}", name=f"Campaign {s}-{i}", field="status",
-                   before="ENABLED", after="PAUSED", shown_before="ENABLED",
-                   shown_after="PAUSED")
+            Change(
+                id=f"google_ads:111:campaign:{s}-{i}:status",
+                step_id=step_id,
+                platform="google_ads",
+                account="111-222-3333",
+                entity_type="campaign",
+                entity_id=f"{s}-{i}",
+                name=f"Campaign {s}-{i}",
+                field="status",
+                before="ENABLED",
+                after="PAUSED",
+                shown_before="ENABLED",
+                shown_after="PAUSED",
+            )
             for i in range(n // 5)
         )
         outcomes += [Outcome(c.id, statuses[i % len(statuses)]) for i, c in enumerate(changes)]
-        steps.append(StepPlan(step_id=step_id, title=f"Pause part {s}", part="Cancellation",
-                              section="On the effective date", department="SEM",
-                              owner="SEM Specialist", timing="effective_date",
-                              kind=StepKind.AUTOMATED, platform="google_ads",
-                              action="pause_campaigns", changes=changes))
-    plan = Plan(plan_id="plan-bench", client="bench-client", client_name="Bench Client",
-                runbook="sem-cancellation", runbook_version=1, scope="services-only",
-                effective_date="2026-01-05", created_at="2026-01-04T09:00:00Z",
-                manifest_hash="m" * 64, runbook_hash="r" * 64, steps=tuple(steps))
+        steps.append(
+            StepPlan(
+                step_id=step_id,
+                title=f"Pause part {s}",
+                part="Cancellation",
+                section="On the effective date",
+                department="SEM",
+                owner="SEM Specialist",
+                timing="effective_date",
+                kind=StepKind.AUTOMATED,
+                platform="google_ads",
+                action="pause_campaigns",
+                changes=changes,
+            )
+        )
+    plan = Plan(
+        plan_id="plan-bench",
+        client="bench-client",
+        client_name="Bench Client",
+        runbook="sem-cancellation",
+        runbook_version=1,
+        scope="services-only",
+        effective_date="2026-01-05",
+        created_at="2026-01-04T09:00:00Z",
+        manifest_hash="m" * 64,
+        runbook_hash="r" * 64,
+        steps=tuple(steps),
+    )
     return Report(kind=ReportKind.RUN, plan=plan, run_id="run-bench", outcomes=tuple(outcomes))
 
 
@@ -63,8 +91,10 @@ def timed(label: str, render: Callable[[], object], repeat: int) -> None:
         started = time.perf_counter()
         render()
         times.append(time.perf_counter() - started)
-    print(f"{label:<14} best {min(times) * 1000:8.1f} ms   median "
-          f"{statistics.median(times) * 1000:8.1f} ms")
+    print(
+        f"{label:<14} best {min(times) * 1000:8.1f} ms   median "
+        f"{statistics.median(times) * 1000:8.1f} ms"
+    )
 
 
 def main() -> None:

@@ -33,24 +33,34 @@ from adoffboard.workspace_init import init_workspace
 
 
 def clients(n: int) -> list[dict[str, object]]:
-    return [{"slug": f"dealer-{i:05d}", "name": f"Dealer {i}", "departments": ["SEM"],
-             "account_manager": {"name": "Dana Whitfield",
-                                 "email": "dana.whitfield@agency.example"},
-             "google_ads": {"customer_id": f"{1000000000 + i}", "manager_id": "111-222-3333",
-                            "expected_name": f"Dealer {i}"}}
-            for i in range(n)]
+    return [
+        {
+            "slug": f"dealer-{i:05d}",
+            "name": f"Dealer {i}",
+            "departments": ["SEM"],
+            "account_manager": {"name": "Dana Whitfield", "email": "dana.whitfield@agency.example"},
+            "google_ads": {
+                "customer_id": f"{1000000000 + i}",
+                "manager_id": "111-222-3333",
+                "expected_name": f"Dealer {i}",
+            },
+        }
+        for i in range(n)
+    ]
 
 
 def run(url: str | None, requests: int) -> None:
     root = Path(tempfile.mkdtemp()) / "ws"
     n_clients = max(1, requests // 10)
     mail = Sandbox({"smtp": {}}).start()  # a real SMTP server on loopback for the notices
-    init_workspace(root, platforms={}, clients=clients(n_clients),
-                   notifications=mail.notification_settings())
+    init_workspace(
+        root, platforms={}, clients=clients(n_clients), notifications=mail.notification_settings()
+    )
     if url:
         toml = root / "adoffboard.toml"
-        toml.write_text(toml.read_text().replace('store = "sqlite:///.adoffboard/state.db"',
-                                                 f'store = "{url}"'))
+        toml.write_text(
+            toml.read_text().replace('store = "sqlite:///.adoffboard/state.db"', f'store = "{url}"')
+        )
     ws = load_workspace(root)
     clock = FakeClock(dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.UTC))  # before 06:00: no reminders
     with Store.open(ws.store_url, clock=clock) as store:
@@ -59,10 +69,16 @@ def run(url: str | None, requests: int) -> None:
         start = time.perf_counter()
         for i in range(requests):
             effective = dt.date(2027, 1, 1) + dt.timedelta(days=i % 300)
-            cr = service.create("dana", {"client": f"dealer-{i % n_clients:05d}",
-                                         "type": "pause", "effective_date": str(effective),
-                                         "pause_end_date": str(effective + dt.timedelta(days=30)),
-                                         "departments": "SEM"})
+            cr = service.create(
+                "dana",
+                {
+                    "client": f"dealer-{i % n_clients:05d}",
+                    "type": "pause",
+                    "effective_date": str(effective),
+                    "pause_end_date": str(effective + dt.timedelta(days=30)),
+                    "departments": "SEM",
+                },
+            )
             service.submit(cr.id, "dana")
             service.approve(cr.id, "jeremy")
             service.approve(cr.id, "dustin")
@@ -93,13 +109,14 @@ def run(url: str | None, requests: int) -> None:
         wake_s = time.perf_counter() - t0
     mail.stop()
     backend = "postgresql" if url else "sqlite"
-    print(f"{backend}: {requests} approved pauses, {rows} scheduled runs "
-          f"(setup {setup:.1f}s)")
+    print(f"{backend}: {requests} approved pauses, {rows} scheduled runs (setup {setup:.1f}s)")
     approve_ms = statistics.median(approve_times) * 1000
     print(f"  final approval incl. scheduling: median {approve_ms:.1f} ms")
     print(f"  sync of the whole history:       {sync_s:.2f} s")
-    print(f"  idle tick (nothing due):         median {statistics.median(ticks):.2f} s, "
-          f"peak {peak / 2**20:.1f} MiB")
+    print(
+        f"  idle tick (nothing due):         median {statistics.median(ticks):.2f} s, "
+        f"peak {peak / 2**20:.1f} MiB"
+    )
     print(f"  next_wake:                       {wake_s * 1000:.0f} ms")
 
 

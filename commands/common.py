@@ -100,8 +100,7 @@ class BoundedInt(click.ParamType):  # type: ignore[type-arg]
     def __init__(self, low: int, high: int) -> None:
         self.low, self.high = low, high
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> int:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         from adoffboard.errors import InputError
 
         if isinstance(value, int) and not isinstance(value, bool):
@@ -113,8 +112,9 @@ class BoundedInt(click.ParamType):  # type: ignore[type-arg]
                 number = None
         where = param.opts[-1] if param is not None and param.opts else "value"
         if number is None or not self.low <= number <= self.high:
-            raise InputError(f"{where} {value!r} must be a whole number from {self.low} to "
-                             f"{self.high}")
+            raise InputError(
+                f"{where} {value!r} must be a whole number from {self.low} to {self.high}"
+            )
         return number
 
 
@@ -143,8 +143,6 @@ def save_plan_file(the_plan: Any, path: Path, key: bytes | None) -> Path:
         raise InputError(f"cannot write the plan file {path}: {exc.strerror or exc}") from exc
 
 
-
-
 def emit_json(data: Any) -> None:
     import json
 
@@ -164,9 +162,14 @@ class ProgressView:
         if self.enabled and self.console.is_terminal:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[who]:<12}"),
-                                      TextColumn("{task.description}"), TimeElapsedColumn(),
-                                      console=self.console, transient=False)
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.fields[who]:<12}"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
             self._progress.start()
         return self
 
@@ -206,8 +209,10 @@ def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) ->
     cut = text.find("\n## ", text.find("## ") + 3)
     console.print(Markdown(text[:cut] if cut > 0 else text))
     if paths:
-        console.print(f"Full report: {paths['md']}  (also {paths['html'].name}, "
-                      f"{paths['json'].name})", markup=False)
+        console.print(
+            f"Full report: {paths['md']}  (also {paths['html'].name}, {paths['json'].name})",
+            markup=False,
+        )
 
 
 def report_paths(c: Ctx, report: Any) -> dict[str, Path]:

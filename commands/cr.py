@@ -35,25 +35,47 @@ def _emit(data: Any) -> None:
 def _field_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The editable fields, shared by `cr new` and `cr edit`."""
     options = [
-        click.option("--type", "type_", metavar="TYPE",
-                     help="save-attempt, cancellation, pause or addendum."),
-        click.option("--department", "departments", multiple=True, metavar="SEM|MA",
-                     help="Department (repeat for both; default: the client's)."),
-        click.option("--scope", metavar="dm|platform",
-                     help="dm: digital marketing services only; platform: leaving the platform."),
+        click.option(
+            "--type", "type_", metavar="TYPE", help="save-attempt, cancellation, pause or addendum."
+        ),
+        click.option(
+            "--department",
+            "departments",
+            multiple=True,
+            metavar="SEM|MA",
+            help="Department (repeat for both; default: the client's).",
+        ),
+        click.option(
+            "--scope",
+            metavar="dm|platform",
+            help="dm: digital marketing services only; platform: leaving the platform.",
+        ),
         click.option("--effective", metavar="YYYY-MM-DD", help="Effective date."),
-        click.option("--pause-end", metavar="YYYY-MM-DD",
-                     help="End of a contract pause (pauses only; \"\" clears it)."),
+        click.option(
+            "--pause-end",
+            metavar="YYYY-MM-DD",
+            help='End of a contract pause (pauses only; "" clears it).',
+        ),
         click.option("--credit", metavar="AMOUNT", help="Credit issued, e.g. 250.00."),
         click.option("--monthly-total", metavar="AMOUNT", help="Addendums: new monthly total."),
-        click.option("--campaign-budget", "campaign_budgets", multiple=True,
-                     metavar="CAMPAIGN=AMOUNT", help="Addendums: a campaign's new budget."),
-        click.option("--addendum-ref", metavar="REF",
-                     help="Addendums: reference of the signed addendum (e.g. DocuSign id)."),
+        click.option(
+            "--campaign-budget",
+            "campaign_budgets",
+            multiple=True,
+            metavar="CAMPAIGN=AMOUNT",
+            help="Addendums: a campaign's new budget.",
+        ),
+        click.option(
+            "--addendum-ref",
+            metavar="REF",
+            help="Addendums: reference of the signed addendum (e.g. DocuSign id).",
+        ),
         click.option("--notes", help="Notes for approvers and the operations team."),
-        click.option("--escalated/--not-escalated", default=None,
-                     help="Escalated to the Retention team (it then records a save attempt "
-                          "and submits)."),
+        click.option(
+            "--escalated/--not-escalated",
+            default=None,
+            help="Escalated to the Retention team (it then records a save attempt and submits).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -61,11 +83,19 @@ def _field_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _raw_fields(kw: dict[str, Any]) -> dict[str, Any]:
-    names = {"type_": "type", "departments": "departments", "scope": "scope",
-             "effective": "effective_date", "pause_end": "pause_end_date",
-             "credit": "credit_amount", "monthly_total": "monthly_total",
-             "campaign_budgets": "campaign_budgets", "addendum_ref": "addendum_ref",
-             "notes": "notes", "escalated": "escalated"}
+    names = {
+        "type_": "type",
+        "departments": "departments",
+        "scope": "scope",
+        "effective": "effective_date",
+        "pause_end": "pause_end_date",
+        "credit": "credit_amount",
+        "monthly_total": "monthly_total",
+        "campaign_budgets": "campaign_budgets",
+        "addendum_ref": "addendum_ref",
+        "notes": "notes",
+        "escalated": "escalated",
+    }
     raw: dict[str, Any] = {}
     for option, fld in names.items():
         value = kw.get(option)
@@ -77,9 +107,12 @@ def _raw_fields(kw: dict[str, Any]) -> dict[str, Any]:
 
 def _summary(service: Any, cr: Any) -> dict[str, Any]:
     step = service.pending_step(cr)
-    return {**cr.to_dict(), "standing": service.standing(cr),
-            "pending_step": step.role if step else None,
-            "pause_end_missing": cr.type == "pause" and cr.content.pause_end_date is None}
+    return {
+        **cr.to_dict(),
+        "standing": service.standing(cr),
+        "pending_step": step.role if step else None,
+        "pause_end_missing": cr.type == "pause" and cr.content.pause_end_date is None,
+    }
 
 
 def _done(c: Any, service: Any, cr: Any, what: str) -> None:
@@ -113,8 +146,7 @@ def cr_group() -> None:
 def cr_new(c: Any, client: str, as_person: str, **kw: Any) -> None:
     """Create a change request (a draft) for CLIENT. Account Managers only."""
     if kw.get("type_") is None:
-        raise click.UsageError("--type is required: save-attempt, cancellation, pause or "
-                               "addendum")
+        raise click.UsageError("--type is required: save-attempt, cancellation, pause or addendum")
     service = _service(c)
     cr = service.create(as_person, {"client": client, **_raw_fields(kw)})
     _done(c, service, cr, f"created by {as_person} as a draft")
@@ -183,8 +215,10 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
     else:
         last = cr.approvals[-1] if cr.approvals else None
         action = last.action if last else "approved"
-        click.echo(f"{cr.id} ({cr.type} for {cr.client}): {action} by {as_person}; it "
-                   f"{service.standing(cr)}.")
+        click.echo(
+            f"{cr.id} ({cr.type} for {cr.client}): {action} by {as_person}; it "
+            f"{service.standing(cr)}."
+        )
         for d in deliveries:
             if not d.error:
                 click.echo(f"Notice sent to {', '.join(d.recipients)}: {d.subject}")
@@ -194,8 +228,11 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
 def _warn_unsent(deliveries: list[Any]) -> None:
     for d in deliveries:
         if d.error:
-            click.echo(f"adoffboard: warning: the notice {d.subject!r} was not sent ({d.error}); "
-                       "it stays queued: `adoffboard reminders send` retries it", err=True)
+            click.echo(
+                f"adoffboard: warning: the notice {d.subject!r} was not sent ({d.error}); "
+                "it stays queued: `adoffboard reminders send` retries it",
+                err=True,
+            )
 
 
 @cr_group.command("reject")
@@ -225,41 +262,65 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
     history = service.history(cr.id)
     notices = service.notices(cr.id)
     if c.as_json:
-        _emit({**_summary(service, cr), "history": [t.to_dict() for t in history],
-               "notices": [{k: n[k] for k in ("kind", "status", "subject", "recipients",
-                                              "created_at", "sent_at", "error")}
-                           for n in notices]})
+        _emit(
+            {
+                **_summary(service, cr),
+                "history": [t.to_dict() for t in history],
+                "notices": [
+                    {
+                        k: n[k]
+                        for k in (
+                            "kind",
+                            "status",
+                            "subject",
+                            "recipients",
+                            "created_at",
+                            "sent_at",
+                            "error",
+                        )
+                    }
+                    for n in notices
+                ],
+            }
+        )
         return
     click.echo(f"{cr.id}: {cr.type} for {cr.client}, {cr.status}; it {service.standing(cr)}")
     click.echo(f"Content hash: {cr.content_hash}")
     for line in describe(cr, c.workspace):
         click.echo(line)
     if cr.type == "pause" and cr.content.pause_end_date is None:
-        click.echo("WARNING: this pause has no end date: set one with the Account Manager "
-                   f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`).")
+        click.echo(
+            "WARNING: this pause has no end date: set one with the Account Manager "
+            f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`)."
+        )
     click.echo("\nHistory:")
     for t in history:
         detail = f": {t.detail}" if t.detail else ""
-        click.echo(f"  {t.at}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
-                   f"[{t.content_hash[:12]}]{detail}")
+        click.echo(
+            f"  {t.at}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
+            f"[{t.content_hash[:12]}]{detail}"
+        )
     if notices:
         click.echo("\nNotices:")
         for n in notices:
             when = n["sent_at"] or n["created_at"]
             error = f" ({n['error']})" if n["error"] else ""
-            click.echo(f"  {when}  {n['status']:<9} {n['subject']} -> "
-                       f"{', '.join(n['recipients'])}{error}")
+            click.echo(
+                f"  {when}  {n['status']:<9} {n['subject']} -> {', '.join(n['recipients'])}{error}"
+            )
 
 
 @cr_group.command("list")
 @click.option("--client", help="Only this client's requests.")
 @click.option("--status", type=click.Choice(["draft", "submitted", "approved", "rejected"]))
-@click.option("--type", "type_", type=click.Choice(["save-attempt", "cancellation", "pause",
-                                                     "addendum"]))
+@click.option(
+    "--type", "type_", type=click.Choice(["save-attempt", "cancellation", "pause", "addendum"])
+)
 @click.option("--as", "as_person", metavar="PERSON", help=_AS_HELP + " (optional here)")
 @click.pass_obj
-def cr_list(c: Any, client: str | None, status: str | None, type_: str | None,
-            as_person: str | None) -> None:
+def cr_list(
+    c: Any, client: str | None, status: str | None, type_: str | None, as_person: str | None
+) -> None:
     """Change requests, oldest first, filtered by client, status or type."""
     service = _service(c)
     if as_person:
@@ -277,8 +338,15 @@ def cr_list(c: Any, client: str | None, status: str | None, type_: str | None,
 
     table = Table("id", "client", "type", "departments", "effective", "status", "standing")
     for cr in found:
-        table.add_row(cr.id, cr.client, cr.type, ",".join(cr.content.departments),
-                      str(cr.content.effective_date or ""), cr.status, service.standing(cr))
+        table.add_row(
+            cr.id,
+            cr.client,
+            cr.type,
+            ",".join(cr.content.departments),
+            str(cr.content.effective_date or ""),
+            cr.status,
+            service.standing(cr),
+        )
     c.console().print(table)
 
 
@@ -308,8 +376,10 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
     if c.as_json:
         _emit([_summary(service, cr) for cr in created])
         return
-    click.echo(f"Imported {len(created)} change request(s) as drafts: "
-               + ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created))
+    click.echo(
+        f"Imported {len(created)} change request(s) as drafts: "
+        + ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created)
+    )
 
 
 # --- planner and reminders ----------------------------------------------------------------------
@@ -346,13 +416,21 @@ def planner(c: Any, start: str | None, end: str | None) -> None:
     table = Table("effective", "client", "type", "departments", "scope", "pause ends", "request")
     for r in rows:
         ends = r["pause_end_date"] or ("[red]NOT SET[/red]" if r["pause_end_missing"] else "")
-        table.add_row(r["effective_date"] or "", r["client"], r["type"], r["departments"],
-                      r["scope"], ends, r["cr_id"])
+        table.add_row(
+            r["effective_date"] or "",
+            r["client"],
+            r["type"],
+            r["departments"],
+            r["scope"],
+            ends,
+            r["cr_id"],
+        )
     c.console().print(table)
     missing = [r["cr_id"] for r in rows if r["pause_end_missing"]]
     if missing:
-        click.echo(f"Pauses without an end date: {', '.join(missing)}: set one with the Account "
-                   "Manager.")
+        click.echo(
+            f"Pauses without an end date: {', '.join(missing)}: set one with the Account Manager."
+        )
 
 
 @click.group("reminders")
@@ -373,9 +451,15 @@ def reminders_send(c: Any, today: str | None) -> None:
     deliveries = service.deliver()
     failed = [d for d in deliveries if d.error]
     if c.as_json:
-        _emit({"today": day.isoformat(), "queued": queued, "problems": problems,
-               "sent": [d.__dict__ for d in deliveries if not d.error],
-               "failed": [d.__dict__ for d in failed]})
+        _emit(
+            {
+                "today": day.isoformat(),
+                "queued": queued,
+                "problems": problems,
+                "sent": [d.__dict__ for d in deliveries if not d.error],
+                "failed": [d.__dict__ for d in failed],
+            }
+        )
     else:
         for d in deliveries:
             state = f"NOT SENT ({d.error})" if d.error else "sent"
@@ -384,6 +468,9 @@ def reminders_send(c: Any, today: str | None) -> None:
             click.echo(f"adoffboard: warning: {p}", err=True)
         click.echo(f"{day}: {len(deliveries) - len(failed)} sent, {len(failed)} not sent.")
     if failed:
-        click.echo(f"adoffboard: error: {len(failed)} notice(s) could not be sent; they stay "
-                   "queued for the next `adoffboard reminders send`", err=True)
+        click.echo(
+            f"adoffboard: error: {len(failed)} notice(s) could not be sent; they stay "
+            "queued for the next `adoffboard reminders send`",
+            err=True,
+        )
         sys.exit(EXIT_TRANSIENT)

@@ -34,12 +34,16 @@ from adoffboard.commands.common import (
 
 
 def budget_change_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--addendum-ref", default="",
-                      help="Reference of the signed addendum (budget addendums).")(fn)
+    fn = click.option(
+        "--addendum-ref", default="", help="Reference of the signed addendum (budget addendums)."
+    )(fn)
     return click.option(
-        "--budget-change", multiple=True, metavar="monthly=AMOUNT | CAMPAIGN=AMOUNT",
+        "--budget-change",
+        multiple=True,
+        metavar="monthly=AMOUNT | CAMPAIGN=AMOUNT",
         help="Budget addendums: a new monthly total, or a daily amount per campaign (id or "
-             "name), in the account's currency; repeat for several campaigns.")(fn)
+        "name), in the account's currency; repeat for several campaigns.",
+    )(fn)
 
 
 def _inputs(budget_change: tuple[str, ...], addendum_ref: str) -> dict[str, Any]:
@@ -49,60 +53,101 @@ def _inputs(budget_change: tuple[str, ...], addendum_ref: str) -> dict[str, Any]
     return {"budget_change": change} if change else {}
 
 
-def _plan_with_cr(c: Ctx, view: Any, client: str, runbook: str, scope: str | None,
-                  effective: str | None, cr_id: str | None,
-                  inputs: dict[str, Any] | None = None) -> Any:
+def _plan_with_cr(
+    c: Ctx,
+    view: Any,
+    client: str,
+    runbook: str,
+    scope: str | None,
+    effective: str | None,
+    cr_id: str | None,
+    inputs: dict[str, Any] | None = None,
+) -> Any:
     """Make a plan carrying its change request (the one named, else the latest approved)."""
     from adoffboard.app import plan_for_request
 
     def review_only(exc: Exception) -> None:
         # A dry run for review needs no store; apply checks the change request anyway.
-        click.echo(f"adoffboard: warning: change requests not looked up ({exc}): planning "
-                   "for review only", err=True)
+        click.echo(
+            f"adoffboard: warning: change requests not looked up ({exc}): planning for review only",
+            err=True,
+        )
 
-    return plan_for_request(c.env(view), lambda: c.store, client, runbook, scope=scope,
-                            effective=effective, cr_id=cr_id, inputs=inputs,
-                            review_only=review_only)
+    return plan_for_request(
+        c.env(view),
+        lambda: c.store,
+        client,
+        runbook,
+        scope=scope,
+        effective=effective,
+        cr_id=cr_id,
+        inputs=inputs,
+        review_only=review_only,
+    )
 
 
-_SCOPE_HELP = ("dm: digital marketing services only; platform: leaving the platform "
-               "(default: the change request's, else dm).")
-_CR_HELP = ("Change request the plan carries out (default: the client's latest approved one "
-            "for the runbook's process; apply needs one).")
+_SCOPE_HELP = (
+    "dm: digital marketing services only; platform: leaving the platform "
+    "(default: the change request's, else dm)."
+)
+_CR_HELP = (
+    "Change request the plan carries out (default: the client's latest approved one "
+    "for the runbook's process; apply needs one)."
+)
 
 
 @click.command()
 @click.argument("client")
 @click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
 @click.option("--scope", type=click.Choice(["dm", "platform"]), help=_SCOPE_HELP)
-@click.option("--effective", metavar="YYYY-MM-DD",
-              help="Effective date (default: the change request's, else today).")
+@click.option(
+    "--effective",
+    metavar="YYYY-MM-DD",
+    help="Effective date (default: the change request's, else today).",
+)
 @click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
-@click.option("-o", "--output", metavar="FILE",
-              help="Plan file to write (default: plans/<plan id>.json in the workspace).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Plan file to write (default: plans/<plan id>.json in the workspace).",
+)
 @budget_change_options
 @pass_ctx
-def plan(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | None,
-         cr_id: str | None, output: str | None, budget_change: tuple[str, ...],
-         addendum_ref: str) -> None:
+def plan(
+    c: Ctx,
+    client: str,
+    runbook: str,
+    scope: str | None,
+    effective: str | None,
+    cr_id: str | None,
+    output: str | None,
+    budget_change: tuple[str, ...],
+    addendum_ref: str,
+) -> None:
     """Dry run: read live state and write a plan file. Sends no mutating call anywhere."""
     from adoffboard.models import Report, ReportKind
 
     target = plan_output(output)
     with ProgressView(c) as view:
-        the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
-                                 _inputs(budget_change, addendum_ref))
-    path = save_plan_file(the_plan,
-                          target or c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
-                          _signing_key(c))
-    report = Report(ReportKind.PLAN, the_plan, calls={p: {"read": n}
-                                                       for p, n in the_plan.reads.items()})
+        the_plan = _plan_with_cr(
+            c, view, client, runbook, scope, effective, cr_id, _inputs(budget_change, addendum_ref)
+        )
+    path = save_plan_file(
+        the_plan, target or c.workspace.root / "plans" / f"{the_plan.plan_id}.json", _signing_key(c)
+    )
+    report = Report(
+        ReportKind.PLAN, the_plan, calls={p: {"read": n} for p, n in the_plan.reads.items()}
+    )
     paths = report_paths(c, report)
     render_summary(c, report, paths)
     if not c.as_json:
         ref = the_plan.change_request
-        click.echo(f"Change request: {ref['id']}" if ref else
-                   "No approved change request yet: review only; apply needs one.")
+        click.echo(
+            f"Change request: {ref['id']}"
+            if ref
+            else "No approved change request yet: review only; apply needs one."
+        )
         click.echo(f"Plan saved: {path}\nReview it, then: adoffboard apply {path}")
 
 
@@ -138,37 +183,42 @@ def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
 
     the_plan = load_plan(plan_file, c.store.plan_key())
     with ProgressView(c) as view:
-        result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(plan_file),
-                                now_ok=now_ok)
+        result = apply_approved(
+            c.env(view), the_plan, c.store, plan_path=str(plan_file), now_ok=now_ok
+        )
     render_summary(c, result.report, report_paths(c, result.report))
     if not c.as_json:
-        click.echo(f"Run {result.run_id}: {result.status}. Next: adoffboard verify "
-                   f"{the_plan.client} --run {result.run_id}")
+        click.echo(
+            f"Run {result.run_id}: {result.status}. Next: adoffboard verify "
+            f"{the_plan.client} --run {result.run_id}"
+        )
     sys.exit(_run_exit(result))
 
 
 def _verify_exit(report: Any) -> int:
     from adoffboard.engine import verdict_of
 
-    return {"PASS": EXIT_OK, "PENDING": EXIT_VERIFY_PENDING}.get(verdict_of(report.checks),
-                                                                  EXIT_VERIFY_FAIL)
+    return {"PASS": EXIT_OK, "PENDING": EXIT_VERIFY_PENDING}.get(
+        verdict_of(report.checks), EXIT_VERIFY_FAIL
+    )
 
 
 @click.command()
 @click.argument("client")
-@click.option("--run", "run_id", help="Verify what this run set out to do (default: the "
-                                      "client's latest run).")
+@click.option(
+    "--run", "run_id", help="Verify what this run set out to do (default: the client's latest run)."
+)
 @click.option("-r", "--runbook", help="Verify against a runbook when the client has no run.")
 @click.option("--scope", type=click.Choice(["dm", "platform"]), help="Scope, with --runbook.")
 @pass_ctx
-def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
-           scope: str | None) -> None:
+def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None, scope: str | None) -> None:
     """Independent read-only pass: PASS / FAIL / MANUAL-PENDING per checklist line."""
     from adoffboard.engine import verify as do_verify
 
     with ProgressView(c) as view:
-        report = do_verify(c.env(view), c.store, client, run_id=run_id, runbook=runbook,
-                           scope=scope)
+        report = do_verify(
+            c.env(view), c.store, client, run_id=run_id, runbook=runbook, scope=scope
+        )
     render_summary(c, report, report_paths(c, report))
     sys.exit(_verify_exit(report))
 
@@ -177,18 +227,31 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None,
 @click.argument("client")
 @click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
 @click.option("--scope", type=click.Choice(["dm", "platform"]), help=_SCOPE_HELP)
-@click.option("--effective", metavar="YYYY-MM-DD",
-              help="Effective date (default: the change request's, else today).")
+@click.option(
+    "--effective",
+    metavar="YYYY-MM-DD",
+    help="Effective date (default: the change request's, else today).",
+)
 @click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @budget_change_options
 @pass_ctx
-def run(c: Ctx, client: str, runbook: str, scope: str | None, effective: str | None,
-        cr_id: str | None, yes: bool, budget_change: tuple[str, ...], addendum_ref: str) -> None:
+def run(
+    c: Ctx,
+    client: str,
+    runbook: str,
+    scope: str | None,
+    effective: str | None,
+    cr_id: str | None,
+    yes: bool,
+    budget_change: tuple[str, ...],
+    addendum_ref: str,
+) -> None:
     """Plan, show the summary, confirm by typing the client's name, apply, verify."""
     with ProgressView(c) as view:
-        the_plan = _plan_with_cr(c, view, client, runbook, scope, effective, cr_id,
-                                 _inputs(budget_change, addendum_ref))
+        the_plan = _plan_with_cr(
+            c, view, client, runbook, scope, effective, cr_id, _inputs(budget_change, addendum_ref)
+        )
     _confirm_apply_verify(c, the_plan, yes, now_ok=False)
 
 
@@ -199,8 +262,9 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
     from adoffboard.engine import verify as do_verify
     from adoffboard.models import Report, ReportKind
 
-    path = save_plan_file(the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json",
-                          c.store.plan_key())
+    path = save_plan_file(
+        the_plan, c.workspace.root / "plans" / f"{the_plan.plan_id}.json", c.store.plan_key()
+    )
     if not c.as_json:  # with --json, stdout carries one document: the final report
         render_summary(c, Report(ReportKind.PLAN, the_plan), None)
         if not the_plan.changes:
@@ -208,13 +272,15 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
     # Refuse before asking for the confirmation (apply checks again, under the client's lock).
     require_approval(c.store, c.workspace, the_plan)
     if not yes:
-        typed = click.prompt(f"Type the client's name ({the_plan.client_name}) to apply",
-                             default="", show_default=False)
+        typed = click.prompt(
+            f"Type the client's name ({the_plan.client_name}) to apply",
+            default="",
+            show_default=False,
+        )
         if typed.strip() != the_plan.client_name:
             fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
     with ProgressView(c) as view:
-        result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path),
-                                now_ok=now_ok)
+        result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
         report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
     merged = combined_report(result, report)
     render_summary(c, merged, report_paths(c, merged))
@@ -224,10 +290,15 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
 
 @click.command()
 @click.argument("run_id")
-@click.option("--as", "who", required=True, metavar="PERSON",
-              help="Who asks for the restore: a key, name or email from [people] holding a role "
-                   "that may restore (the run's department specialist or team lead, or the "
-                   "operations lead).")
+@click.option(
+    "--as",
+    "who",
+    required=True,
+    metavar="PERSON",
+    help="Who asks for the restore: a key, name or email from [people] holding a role "
+    "that may restore (the run's department specialist or team lead, or the "
+    "operations lead).",
+)
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @pass_ctx
 def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
@@ -242,23 +313,38 @@ def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
     record = c.store.run(run_id)
     env = c.env()
     department = env.runbook(record.runbook).model.department
-    person = authorize(env, who, RESTORE_ROLES.get(department, ()),
-                       f"restore a {department} run")
+    person = authorize(env, who, RESTORE_ROLES.get(department, ()), f"restore a {department} run")
     with ProgressView(c) as view:
-        the_plan = make_plan(c.env(view), record.client, "restore", record.plan().scope,
-                             store=c.store, restore_run=run_id, authorized_by=person)
+        the_plan = make_plan(
+            c.env(view),
+            record.client,
+            "restore",
+            record.plan().scope,
+            store=c.store,
+            restore_run=run_id,
+            authorized_by=person,
+        )
     _confirm_apply_verify(c, the_plan, yes, now_ok=True)
 
 
 @click.command()
 @click.argument("run_id")
-@click.option("--release-access", "release", multiple=True, metavar="PLATFORM",
-              help="Remove the agency's access on PLATFORM (e.g. meta) although that account "
-                   "still fails its pause, budget or script check; repeatable. Takes --as and "
-                   "--reason; recorded with the run.")
-@click.option("--as", "who", metavar="PERSON",
-              help="Who releases the held removals: a team lead of the run's department, or the "
-                   "operations lead.")
+@click.option(
+    "--release-access",
+    "release",
+    multiple=True,
+    metavar="PLATFORM",
+    help="Remove the agency's access on PLATFORM (e.g. meta) although that account "
+    "still fails its pause, budget or script check; repeatable. Takes --as and "
+    "--reason; recorded with the run.",
+)
+@click.option(
+    "--as",
+    "who",
+    metavar="PERSON",
+    help="Who releases the held removals: a team lead of the run's department, or the "
+    "operations lead.",
+)
 @click.option("--reason", default="", help="Why the removal may go ahead (recorded).")
 @pass_ctx
 def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reason: str) -> None:
@@ -270,20 +356,27 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     from adoffboard.app import resume_approved
 
     with ProgressView(c) as view:
-        result = resume_approved(c.env(view), run_id, c.store, release=release,
-                                 released_by=who or "", reason=reason)
+        result = resume_approved(
+            c.env(view), run_id, c.store, release=release, released_by=who or "", reason=reason
+        )
     render_summary(c, result.report, report_paths(c, result.report))
     sys.exit(_run_exit(result))
 
 
 @click.command()
 @click.argument("client")
-@click.option("--as", "who", required=True,
-              help="Who decides: a key, name or email from [people] holding the export step's "
-                   "owner role, or the client's Account Manager.")
-@click.option("--received", is_flag=True,
-              help="The Account Manager confirmed the email in doubt arrived: record it, send "
-                   "nothing.")
+@click.option(
+    "--as",
+    "who",
+    required=True,
+    help="Who decides: a key, name or email from [people] holding the export step's "
+    "owner role, or the client's Account Manager.",
+)
+@click.option(
+    "--received",
+    is_flag=True,
+    help="The Account Manager confirmed the email in doubt arrived: record it, send nothing.",
+)
 @pass_ctx
 def resend(c: Ctx, client: str, who: str, received: bool) -> None:
     """Settle a SharpSpring export email that may have been sent: send it once more, or record
@@ -294,21 +387,37 @@ def resend(c: Ctx, client: str, who: str, received: bool) -> None:
     record = do_resend(c.workspace, c.store, client, who, received=received)
     decision = record.decisions[-1]
     if c.as_json:
-        emit_json({"client": client, "file": record.file, "rows": record.rows,
-                   "sha256": record.sha256, "emailed_to": list(record.emailed_to),
-                   "message_id": record.message_id, "emailed_at": record.emailed_at,
-                   "decision": decision})
+        emit_json(
+            {
+                "client": client,
+                "file": record.file,
+                "rows": record.rows,
+                "sha256": record.sha256,
+                "emailed_to": list(record.emailed_to),
+                "message_id": record.message_id,
+                "emailed_at": record.emailed_at,
+                "decision": decision,
+            }
+        )
         return
     what = "Recorded as received" if received else "Sent again"
-    click.echo(f"{what}: exports/{record.file} ({record.rows} contacts) to "
-               f"{', '.join(record.emailed_to)}, by {decision['by']} at {decision['at']}. "
-               f"Next: adoffboard verify {client}")
+    click.echo(
+        f"{what}: exports/{record.file} ({record.rows} contacts) to "
+        f"{', '.join(record.emailed_to)}, by {decision['by']} at {decision['at']}. "
+        f"Next: adoffboard verify {client}"
+    )
 
 
 @click.command()
 @click.argument("client")
-@click.option("-n", "--limit", type=BoundedInt(1, 10_000), default=20, show_default=True,
-              help="How many runs to show (1 to 10000).")
+@click.option(
+    "-n",
+    "--limit",
+    type=BoundedInt(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many runs to show (1 to 10000).",
+)
 @pass_ctx
 def history(c: Ctx, client: str, limit: int) -> None:
     """The client's runs, newest first."""
@@ -324,6 +433,12 @@ def history(c: Ctx, client: str, limit: int) -> None:
 
     table = Table("run", "runbook", "status", "started", "finished", "plan")
     for r in runs:
-        table.add_row(r.id, f"{r.runbook} v{r.runbook_version}", r.status, r.started_at,
-                      r.finished_at or "", r.plan_hash[:12])
+        table.add_row(
+            r.id,
+            f"{r.runbook} v{r.runbook_version}",
+            r.status,
+            r.started_at,
+            r.finished_at or "",
+            r.plan_hash[:12],
+        )
     c.console().print(table)

@@ -27,17 +27,30 @@ def sandbox() -> None:
 
 
 @sandbox.command("up")
-@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Scenario YAML (default: the demo scenario).")
-@click.option("--google-ads-port", type=BoundedInt(0, 65535), default=0,
-              help="Port (default: any free port).")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append every request to this JSONL file.")
-@click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path.home() / ".cache" / "adoffboard-sandbox", show_default=True,
-              help="Where the sandbox's TLS certificate is kept and reused between starts.")
-def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | None,
-               cert_dir: Path) -> None:
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scenario YAML (default: the demo scenario).",
+)
+@click.option(
+    "--google-ads-port", type=BoundedInt(0, 65535), default=0, help="Port (default: any free port)."
+)
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append every request to this JSONL file.",
+)
+@click.option(
+    "--cert-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.home() / ".cache" / "adoffboard-sandbox",
+    show_default=True,
+    help="Where the sandbox's TLS certificate is kept and reused between starts.",
+)
+def sandbox_up(
+    scenario: Path | None, google_ads_port: int, log_path: Path | None, cert_dir: Path
+) -> None:
     """Serve the stand-ins until interrupted; prints the settings a workspace needs."""
     import threading
 
@@ -54,8 +67,11 @@ def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | Non
         fail(EXIT_INPUT, str(exc))
     box.start(ports={"google_ads": google_ads_port})
     click.echo("Sandbox up. Put this in adoffboard.toml:\n")
-    click.echo(tomli_w.dumps({"platforms": box.platform_settings(),
-                              "notifications": box.notification_settings()}))
+    click.echo(
+        tomli_w.dumps(
+            {"platforms": box.platform_settings(), "notifications": box.notification_settings()}
+        )
+    )
     click.echo("Ctrl-C to stop.")
     try:
         threading.Event().wait()
@@ -65,8 +81,11 @@ def sandbox_up(scenario: Path | None, google_ads_port: int, log_path: Path | Non
 
 
 @click.command()
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Create the demo workspace here and keep it (default: a temporary folder).")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Create the demo workspace here and keep it (default: a temporary folder).",
+)
 @pass_ctx
 def demo(c: Ctx, keep: Path | None) -> None:
     """Plan, apply and verify the SEM and MA cancellations of a dealer leaving the platform,

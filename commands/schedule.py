@@ -17,8 +17,16 @@ import click
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
 
 # Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
-SCHEDULE_ROLES = ("dmo_lead", "sem_specialist", "sem_team_lead", "ma_specialist",
-                  "ma_team_lead", "ma_department_manager", "approver_1", "approver_2")
+SCHEDULE_ROLES = (
+    "dmo_lead",
+    "sem_specialist",
+    "sem_team_lead",
+    "ma_specialist",
+    "ma_team_lead",
+    "ma_department_manager",
+    "approver_1",
+    "approver_2",
+)
 
 
 def _emit(data: Any) -> None:
@@ -77,8 +85,15 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
         if r.status == repo.RETRYING:
             status += f" at {_local(c, r.next_attempt_at)[:16]}"
         style = styles.get(r.status)
-        table.add_row(r.id, _local(c, r.due_at)[:16], r.client, r.runbook, r.cr_id,
-                      f"[{style}]{status}[/]" if style else status, str(r.attempts))
+        table.add_row(
+            r.id,
+            _local(c, r.due_at)[:16],
+            r.client,
+            r.runbook,
+            r.cr_id,
+            f"[{style}]{status}[/]" if style else status,
+            str(r.attempts),
+        )
         note = r.note or r.last_error or (f"runs after {r.after_id}" if r.after_id else "")
         if note:
             notes.append(f"{r.id}: {note}")
@@ -97,11 +112,15 @@ def schedule_show(c: Any, row_id: str) -> None:
     if c.as_json:
         _emit({**row.to_dict(), "events": [e.to_dict() for e in history]})
         return
-    fields = [("Client", row.client), ("Runbook", f"{row.runbook} ({row.process}, "
-                                                  f"{row.department})"),
-              ("Change request", row.cr_id), ("Date", row.run_date),
-              ("Due", _local(c, row.due_at)), ("Status", row.status),
-              ("Attempts", f"{row.attempts} of {c.workspace.config.schedule.max_attempts}")]
+    fields = [
+        ("Client", row.client),
+        ("Runbook", f"{row.runbook} ({row.process}, {row.department})"),
+        ("Change request", row.cr_id),
+        ("Date", row.run_date),
+        ("Due", _local(c, row.due_at)),
+        ("Status", row.status),
+        ("Attempts", f"{row.attempts} of {c.workspace.config.schedule.max_attempts}"),
+    ]
     if row.status == "retrying":
         fields.append(("Next attempt", _local(c, row.next_attempt_at)))
     if row.after_id:
@@ -125,8 +144,13 @@ def schedule_show(c: Any, row_id: str) -> None:
 
 @schedule_group.command("cancel")
 @click.argument("row_id", metavar="ID")
-@click.option("--as", "as_person", required=True, metavar="PERSON",
-              help="Who cancels: a person key from [people].")
+@click.option(
+    "--as",
+    "as_person",
+    required=True,
+    metavar="PERSON",
+    help="Who cancels: a person key from [people].",
+)
 @click.option("--reason", required=True, help="Why: kept in the history.")
 @click.pass_obj
 def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
@@ -140,22 +164,38 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
         at = c.store.now()
         row = _row(conn, row_id)
         if row.status == repo.RUNNING:
-            raise NotPermitted(f"{row.id} is running now under {row.claimed_by}: wait for it to "
-                    "finish (`adoffboard schedule show`)")
+            raise NotPermitted(
+                f"{row.id} is running now under {row.claimed_by}: wait for it to "
+                "finish (`adoffboard schedule show`)"
+            )
         if row.status not in (repo.SCHEDULED, repo.RETRYING, repo.FAILED):
-            raise NotPermitted(f"{row.id} is {row.status}: only a run still to run can be "
-                               "cancelled")
-        targets = [row] + [r for r in repo.rows(conn, cr_id=row.cr_id,
-                                                statuses=(repo.SCHEDULED, repo.RETRYING,
-                                                          repo.FAILED))
-                           if r.after_id == row.id]
+            raise NotPermitted(
+                f"{row.id} is {row.status}: only a run still to run can be cancelled"
+            )
+        targets = [row] + [
+            r
+            for r in repo.rows(
+                conn, cr_id=row.cr_id, statuses=(repo.SCHEDULED, repo.RETRYING, repo.FAILED)
+            )
+            if r.after_id == row.id
+        ]
         for target in targets:
-            note = f"cancelled by {who}: {reason}" if target is row else \
-                f"cancelled with {row.id} by {who}: {reason}"
+            note = (
+                f"cancelled by {who}: {reason}"
+                if target is row
+                else f"cancelled with {row.id} by {who}: {reason}"
+            )
             if not repo.update_row(conn, target, at, status=repo.CANCELLED, note=note):
                 raise StoreError(f"{target.id} changed meanwhile: look at it again and retry")
-            repo.add_event(conn, target.id, at=at, event="cancelled", by=who,
-                           attempt=target.attempts, detail=note)
+            repo.add_event(
+                conn,
+                target.id,
+                at=at,
+                event="cancelled",
+                by=who,
+                attempt=target.attempts,
+                detail=note,
+            )
             cancelled.append(target.id)
     if c.as_json:
         _emit({"cancelled": cancelled})
@@ -165,8 +205,13 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 
 @schedule_group.command("retry")
 @click.argument("row_id", metavar="ID")
-@click.option("--as", "as_person", required=True, metavar="PERSON",
-              help="Who re-arms it: a person key from [people].")
+@click.option(
+    "--as",
+    "as_person",
+    required=True,
+    metavar="PERSON",
+    help="Who re-arms it: a person key from [people].",
+)
 @click.pass_obj
 def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
@@ -178,13 +223,22 @@ def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
         at = c.store.now()
         row = _row(conn, row_id)
         if row.status not in (repo.FAILED, repo.RETRYING):
-            raise NotPermitted(f"{row.id} is {row.status}: only a failed or retrying run can be "
-                               "retried")
-        if not repo.update_row(conn, row, at, status=repo.SCHEDULED, attempts=0,
-                               next_attempt_at=at, note=""):
+            raise NotPermitted(
+                f"{row.id} is {row.status}: only a failed or retrying run can be retried"
+            )
+        if not repo.update_row(
+            conn, row, at, status=repo.SCHEDULED, attempts=0, next_attempt_at=at, note=""
+        ):
             raise StoreError(f"{row.id} changed meanwhile: look at it again and retry")
-        repo.add_event(conn, row.id, at=at, event="retry", by=who, attempt=0,
-                       detail=f"re-armed by {who} after {row.attempts} attempt(s)")
+        repo.add_event(
+            conn,
+            row.id,
+            at=at,
+            event="retry",
+            by=who,
+            attempt=0,
+            detail=f"re-armed by {who} after {row.attempts} attempt(s)",
+        )
     if c.as_json:
         _emit({"retry": row.id})
         return
@@ -219,8 +273,10 @@ def _permitted(c: Any, person: str) -> str:
     actor = ChangeRequests(c.store, c.workspace).actor(person)
     if not any(actor.has(role) for role in SCHEDULE_ROLES):
         allowed = ", ".join(ROLES[r] for r in SCHEDULE_ROLES)
-        raise NotPermitted(f"{actor.name} ({person}) may not change the schedule: it takes one "
-                           f"of these roles: {allowed}")
+        raise NotPermitted(
+            f"{actor.name} ({person}) may not change the schedule: it takes one "
+            f"of these roles: {allowed}"
+        )
     return person
 
 
@@ -278,9 +334,11 @@ def scheduler_run(c: Any) -> None:
         signal.signal(sig, on_signal)
     scheduler = Scheduler(c.workspace, c.store, progress=_progress(c))
     settings = c.workspace.config.schedule
-    _say(f"scheduler started as {scheduler.holder}: runs due at {settings.run_at} "
-         f"{c.workspace.config.workspace.timezone}, checking at least every "
-         f"{settings.poll_seconds}s")
+    _say(
+        f"scheduler started as {scheduler.holder}: runs due at {settings.run_at} "
+        f"{c.workspace.config.workspace.timezone}, checking at least every "
+        f"{settings.poll_seconds}s"
+    )
 
     def on_tick(report: Any) -> None:
         if c.as_json:
@@ -313,8 +371,7 @@ def _say(message: str) -> None:
 def _next_line(c: Any, row: Any) -> str:
     if row is None:
         return "Nothing else scheduled."
-    return (f"Next: {row.id} {row.runbook} for {row.client} at "
-            f"{_local(c, row.next_attempt_at)}")
+    return f"Next: {row.id} {row.runbook} for {row.client} at {_local(c, row.next_attempt_at)}"
 
 
 def _render_tick(c: Any, report: Any, quiet_when_idle: bool = False) -> None:
@@ -323,15 +380,19 @@ def _render_tick(c: Any, report: Any, quiet_when_idle: bool = False) -> None:
         return
     head = _local(c, report.at)
     for row in report.scheduled:
-        click.echo(f"{head}  scheduled {row.id}: {row.runbook} for {row.client} at "
-                   f"{_local(c, row.due_at)} ({row.cr_id})")
+        click.echo(
+            f"{head}  scheduled {row.id}: {row.runbook} for {row.client} at "
+            f"{_local(c, row.due_at)} ({row.cr_id})"
+        )
     for r in report.results:
         line = f"{head}  {r.row.id} {r.row.runbook} for {r.row.client}: {r.outcome}"
         if r.outcome == "done":
             line += f" ({r.detail}); report {r.report}"
         elif r.outcome == "retrying":
-            line += (f" at {_local(c, r.next_at)} (attempt {r.attempt} of "
-                     f"{c.workspace.config.schedule.max_attempts} failed: {r.detail})")
+            line += (
+                f" at {_local(c, r.next_at)} (attempt {r.attempt} of "
+                f"{c.workspace.config.schedule.max_attempts} failed: {r.detail})"
+            )
         else:
             line += f": {r.detail}"
         click.echo(line)

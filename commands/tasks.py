@@ -17,8 +17,11 @@ class _TasksGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_TasksGroup, invoke_without_command=True,
-            subcommand_metavar="[CLIENT] | done ID --by NAME [--note TEXT]")
+@click.group(
+    cls=_TasksGroup,
+    invoke_without_command=True,
+    subcommand_metavar="[CLIENT] | done ID --by NAME [--note TEXT]",
+)
 @click.option("--all", "include_done", is_flag=True, help="Include attested tasks.")
 @click.pass_context
 def tasks(ctx: click.Context, include_done: bool) -> None:
@@ -34,8 +37,7 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
     c: Ctx = ctx.obj
     from adoffboard.tasks import all_tasks
 
-    found = all_tasks(c.workspace, c.store, ctx.meta.get("tasks_client"),
-                      include_done=include_done)
+    found = all_tasks(c.workspace, c.store, ctx.meta.get("tasks_client"), include_done=include_done)
     if c.as_json:
         emit_json([t.to_dict() for t in found])
         return
@@ -48,8 +50,11 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
     for t in found:
         owner = ROLES.get(t.owner, t.owner)
         people = f" ({', '.join(t.owners)})" if t.owners else ""
-        state = f"[green]done[/] by {t.attested_by} at {t.attested_at}" if t.done \
+        state = (
+            f"[green]done[/] by {t.attested_by} at {t.attested_at}"
+            if t.done
             else "[yellow]pending[/]"
+        )
         console.print(f"[bold]{t.id}[/]  {state}  owner: {owner}{people}", soft_wrap=True)
         console.print(f"  {t.title}", markup=False, soft_wrap=True)
         console.print(f"  {t.instructions}", markup=False, style="dim", soft_wrap=True)
@@ -58,8 +63,9 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
         if t.note:
             console.print(f"  note: {t.note}", markup=False)
     pending = sum(1 for t in found if not t.done)
-    click.echo(f"\n{pending} pending; attest one with "
-               "`adoffboard tasks done ID --by NAME [--note TEXT]`")
+    click.echo(
+        f"\n{pending} pending; attest one with `adoffboard tasks done ID --by NAME [--note TEXT]`"
+    )
 
 
 @tasks.command("done")

@@ -38,12 +38,27 @@ def clients_list(c: Ctx) -> None:
     rows = []
     for slug in c.workspace.client_slugs():
         manifest, problems = read_manifest(c.workspace.clients_dir / f"{slug}.yaml")
-        rows.append({"slug": slug, "name": manifest.name if manifest else "",
-                     "valid": not problems,
-                     "platforms": [k for k in ("google_ads", "microsoft_ads", "meta", "ga4",
-                                               "search_console", "tag_manager", "sharpspring",
-                                               "trello")
-                                   if manifest and getattr(manifest.model, k) is not None]})
+        rows.append(
+            {
+                "slug": slug,
+                "name": manifest.name if manifest else "",
+                "valid": not problems,
+                "platforms": [
+                    k
+                    for k in (
+                        "google_ads",
+                        "microsoft_ads",
+                        "meta",
+                        "ga4",
+                        "search_console",
+                        "tag_manager",
+                        "sharpspring",
+                        "trello",
+                    )
+                    if manifest and getattr(manifest.model, k) is not None
+                ],
+            }
+        )
     if c.as_json:
         emit_json(rows)
         return
@@ -51,8 +66,12 @@ def clients_list(c: Ctx) -> None:
 
     table = Table("client", "name", "platforms", "valid")
     for r in rows:
-        table.add_row(r["slug"], r["name"], ", ".join(r["platforms"]),
-                      "yes" if r["valid"] else "[red]no[/red]")
+        table.add_row(
+            r["slug"],
+            r["name"],
+            ", ".join(r["platforms"]),
+            "yes" if r["valid"] else "[red]no[/red]",
+        )
     c.console().print(table)
 
 
@@ -86,8 +105,9 @@ def clients_validate(c: Ctx, slugs: tuple[str, ...]) -> None:
     names = slugs or tuple(c.workspace.client_slugs())
     for slug in names:
         if not SLUG.match(slug):
-            raise InputError(f"client {slug!r} is not a valid slug (lowercase letters, digits "
-                             "and dashes)")
+            raise InputError(
+                f"client {slug!r} is not a valid slug (lowercase letters, digits and dashes)"
+            )
         path = c.workspace.clients_dir / f"{slug}.yaml"
         if not path.is_file():
             raise NotFound(f"unknown client {slug!r}")
@@ -118,13 +138,24 @@ def runbooks_list(c: Ctx) -> None:
     root = c.workspace.root if has_workspace(c) else None
     books = [load_runbook(n, root) for n in available(root)]
     if c.as_json:
-        emit_json([{"name": b.name, "version": b.version, "title": b.model.title,
-                    "steps": len(b.model.steps)} for b in books])
+        emit_json(
+            [
+                {
+                    "name": b.name,
+                    "version": b.version,
+                    "title": b.model.title,
+                    "steps": len(b.model.steps),
+                }
+                for b in books
+            ]
+        )
         return
     for b in books:
         auto = sum(1 for s in b.model.steps if s.action)
-        click.echo(f"{b.name:<20} v{b.version}  {b.model.title} "
-                   f"({len(b.model.steps)} steps, {auto} automated)")
+        click.echo(
+            f"{b.name:<20} v{b.version}  {b.model.title} "
+            f"({len(b.model.steps)} steps, {auto} automated)"
+        )
 
 
 @runbooks.command("show")
@@ -146,14 +177,23 @@ def runbooks_show(c: Ctx, name: str) -> None:
         if step.section != section:
             section = step.section
             click.echo(f"\n{section}")
-        kind = (f"auto: {step.action.connector}.{step.action.name}" if step.action
-                else "manual" + (f", automation planned: {step.automation_planned}"
-                                 if step.automation_planned else ""))
+        kind = (
+            f"auto: {step.action.connector}.{step.action.name}"
+            if step.action
+            else "manual"
+            + (
+                f", automation planned: {step.automation_planned}"
+                if step.automation_planned
+                else ""
+            )
+        )
         cond = " | only if leaving the platform" if step.when == "leaving_platform" else ""
         applies = f" | if the client has {step.if_manifest}" if step.if_manifest else ""
         part = f" [{step.part}]" if step.part else ""
         click.echo(f"  [ ] {step.title}{part}")
-        click.echo(f"      {step.id} | {ROLES[step.owner]} | {step.timing.replace('_', ' ')}"
-                   f"{cond}{applies} | {kind}")
+        click.echo(
+            f"      {step.id} | {ROLES[step.owner]} | {step.timing.replace('_', ' ')}"
+            f"{cond}{applies} | {kind}"
+        )
         for line in step.covers:
             click.echo(f"      also covers: {line}")

@@ -33,10 +33,21 @@ if TYPE_CHECKING:
     from adoffboard.connectors.base import Connector, ConnectorContext
 
 # In the order of the client manifest's sections (the manifest model is composed from it).
-REGISTRY: dict[str, Declaration] = {d.platform: d for d in (
-    GOOGLE_ADS, MICROSOFT_ADS, META, GA4, SEARCH_CONSOLE, TAG_MANAGER, HTTP, SHARPSPRING, TRELLO,
-    SHEETS,
-)}
+REGISTRY: dict[str, Declaration] = {
+    d.platform: d
+    for d in (
+        GOOGLE_ADS,
+        MICROSOFT_ADS,
+        META,
+        GA4,
+        SEARCH_CONSOLE,
+        TAG_MANAGER,
+        HTTP,
+        SHARPSPRING,
+        TRELLO,
+        SHEETS,
+    )
+}
 
 
 def info(platform: str) -> Declaration:

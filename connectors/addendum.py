@@ -45,12 +45,16 @@ def _micros(value: Any, where: str) -> int:
 def parse_budget_change(raw: Mapping[str, Any] | None) -> BudgetChange:
     """Validate the `budget_change` input: exactly one of monthly_total or campaigns."""
     if not raw:
-        raise InputError("this runbook needs a budget change: pass --budget-change "
-                         "(monthly=AMOUNT, or CAMPAIGN=AMOUNT per campaign)")
+        raise InputError(
+            "this runbook needs a budget change: pass --budget-change "
+            "(monthly=AMOUNT, or CAMPAIGN=AMOUNT per campaign)"
+        )
     monthly, campaigns = raw.get("monthly_total"), raw.get("campaigns") or {}
     if (monthly is None) == (not campaigns):
-        raise InputError("a budget change gives either a monthly total or per-campaign "
-                         "amounts, not both and not neither")
+        raise InputError(
+            "a budget change gives either a monthly total or per-campaign "
+            "amounts, not both and not neither"
+        )
     unknown = sorted(set(raw) - {"monthly_total", "campaigns", "reference"})
     if unknown:
         raise InputError(f"budget change: unknown field(s) {unknown}")
@@ -61,15 +65,19 @@ def parse_budget_change(raw: Mapping[str, Any] | None) -> BudgetChange:
     )
 
 
-def split_monthly(current: Mapping[str, int], monthly_micros: int, *, unit: int,
-                  floor: int) -> dict[str, int]:
+def split_monthly(
+    current: Mapping[str, int], monthly_micros: int, *, unit: int, floor: int
+) -> dict[str, int]:
     """Spread a monthly total over budgets in proportion to their current daily amounts."""
     if not current:
         return {}
     daily = Decimal(monthly_micros) / DAYS_PER_MONTH
     total = sum(current.values())
-    weights = {k: Decimal(v) for k, v in current.items()} if total > 0 else \
-        {k: Decimal(1) for k in current}
+    weights = (
+        {k: Decimal(v) for k, v in current.items()}
+        if total > 0
+        else {k: Decimal(1) for k in current}
+    )
     weight_sum = sum(weights.values())
     result = {}
     for key, weight in weights.items():
@@ -86,8 +94,9 @@ def parse_cli_budget_change(items: tuple[str, ...], reference: str = "") -> dict
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise InputError(f"--budget-change {item!r} must look like monthly=AMOUNT or "
-                             "CAMPAIGN=AMOUNT")
+            raise InputError(
+                f"--budget-change {item!r} must look like monthly=AMOUNT or CAMPAIGN=AMOUNT"
+            )
         if key.strip().lower() in ("monthly", "monthly_total"):
             out["monthly_total"] = value.strip()
         else:

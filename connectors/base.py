@@ -102,13 +102,18 @@ def settle(change: Change, live: Any, same: Same = _equal) -> Outcome | None:
     if same(change, live, change.after):
         return Outcome(change.id, OutcomeStatus.ALREADY, live=live)
     if not same(change, live, change.before):
-        return Outcome(change.id, OutcomeStatus.DRIFT, live=live,
-                       message=f"live value {live!r} differs from planned {change.before!r}")
+        return Outcome(
+            change.id,
+            OutcomeStatus.DRIFT,
+            live=live,
+            message=f"live value {live!r} differs from planned {change.before!r}",
+        )
     return None
 
 
-def triage(changes: Sequence[Change], live: Mapping[str, Any],
-           same: Same = _equal) -> tuple[list[Change], list[Outcome]]:
+def triage(
+    changes: Sequence[Change], live: Mapping[str, Any], same: Same = _equal
+) -> tuple[list[Change], list[Outcome]]:
     """Split changes into those to send and those settled without a write (already or drift)."""
     to_send, settled = [], []
     for ch in changes:
@@ -120,13 +125,17 @@ def triage(changes: Sequence[Change], live: Mapping[str, Any],
     return to_send, settled
 
 
-def send_in_batches(journal: Journal, changes: Sequence[Change], size: int,
-                    send: Callable[[Sequence[Change]], list[Outcome]]) -> list[Outcome]:
+def send_in_batches(
+    journal: Journal,
+    changes: Sequence[Change],
+    size: int,
+    send: Callable[[Sequence[Change]], list[Outcome]],
+) -> list[Outcome]:
     """Send `changes` `size` at a time, journaling each batch's intent before and its outcomes
     after."""
     outcomes: list[Outcome] = []
     for start in range(0, len(changes), size):
-        chunk = changes[start:start + size]
+        chunk = changes[start : start + size]
         journal.intend(chunk)
         done = send(chunk)
         journal.record(done)
@@ -150,8 +159,7 @@ class Connector(ABC, Generic[S]):
         self.calls: Counter[str] = Counter()  # "read" / "write" round trips, for reports
 
     @classmethod
-    def enabled(cls, settings: Mapping[str, Any], action: str,
-                params: Mapping[str, Any]) -> bool:
+    def enabled(cls, settings: Mapping[str, Any], action: str, params: Mapping[str, Any]) -> bool:
         """Whether a configured workspace runs `action` automatically where a runbook step
         offers it as `action_if_configured` (otherwise that step stays manual)."""
         return True
@@ -161,8 +169,14 @@ class Connector(ABC, Generic[S]):
         """Read the live state of the manifest's accounts on this platform (reads only)."""
 
     @abstractmethod
-    def plan(self, action: str, params: Mapping[str, Any], state: S, step_id: str,
-             ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: S,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         """The changes one step needs, from `state` alone (pure)."""
 
     @abstractmethod
@@ -170,8 +184,9 @@ class Connector(ABC, Generic[S]):
         """Apply planned changes; each entity only if its live value still equals `before`."""
 
     @abstractmethod
-    def verify(self, action: str, params: Mapping[str, Any], state: S,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self, action: str, params: Mapping[str, Any], state: S, ctx: StepContext = NO_CONTEXT
+    ) -> Verdict:
         """Judge a step's outcome against freshly read state."""
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:

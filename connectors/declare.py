@@ -22,9 +22,14 @@ from adoffboard.credentials import check_reference
 from adoffboard.models import Change, Phase
 
 # the vendor modules of the connectors built on google-api-python-client
-GOOGLE_REST_SDK = ("google.oauth2.credentials", "google.oauth2.service_account",
-                   "google_auth_httplib2", "googleapiclient.discovery", "googleapiclient.errors",
-                   "googleapiclient.http")
+GOOGLE_REST_SDK = (
+    "google.oauth2.credentials",
+    "google.oauth2.service_account",
+    "google_auth_httplib2",
+    "googleapiclient.discovery",
+    "googleapiclient.errors",
+    "googleapiclient.http",
+)
 SECRET: dict[str, Any] = {"secret": True}  # json_schema_extra of a field that holds a secret
 
 
@@ -50,8 +55,9 @@ def required_reference(value: str) -> str:
 
 # A credential reference (never the secret itself): resolved by adoffboard.credentials when used.
 SecretRef = Annotated[str, AfterValidator(optional_reference), Field(json_schema_extra=SECRET)]
-RequiredSecretRef = Annotated[str, AfterValidator(required_reference),
-                              Field(json_schema_extra=SECRET)]
+RequiredSecretRef = Annotated[
+    str, AfterValidator(required_reference), Field(json_schema_extra=SECRET)
+]
 
 # Numbers of the workspace file, bounded: a typo (timeout_s = 1e300, attempts = 0) is reported
 # where it was written rather than failing deep inside a connector.
@@ -61,9 +67,11 @@ Attempts = Annotated[int, Field(ge=1, le=20, strict=True)]
 
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:
     """The fields of a settings model marked as holding a secret (a credential reference)."""
-    return frozenset(name for name, info in model.model_fields.items()
-                     if isinstance(info.json_schema_extra, dict)
-                     and info.json_schema_extra.get("secret"))
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+    )
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,9 @@ class Declaration:
 
     def restores(self, change: Change) -> bool:
         """Whether `restore` can put this change back."""
-        return self.restorable and (not self.restorable_entities
-                                    or change.entity_type in self.restorable_entities)
+        return self.restorable and (
+            not self.restorable_entities or change.entity_type in self.restorable_entities
+        )
 
     @property
     def secrets(self) -> frozenset[str]:

@@ -42,15 +42,19 @@ def scrub_query(url: str, names: Iterable[str]) -> str:
     parts = urlsplit(url)
     if not parts.query or not wanted:
         return url
-    pairs = [(k, SCRUBBED if k.lower() in wanted else v)
-             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    pairs = [
+        (k, SCRUBBED if k.lower() in wanted else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
     return urlunsplit(parts._replace(query=urlencode(pairs, safe="[]")))
 
 
 def _scrub_json(value: Any, wanted: frozenset[str]) -> Any:
     if isinstance(value, Mapping):
-        return {k: SCRUBBED if str(k).lower() in wanted else _scrub_json(v, wanted)
-                for k, v in value.items()}
+        return {
+            k: SCRUBBED if str(k).lower() in wanted else _scrub_json(v, wanted)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_scrub_json(v, wanted) for v in value]
     return value
@@ -68,15 +72,17 @@ def scrub_body(body: bytes | str | None, names: Iterable[str]) -> bytes | str | 
         pairs = parse_qsl(text, keep_blank_values=True)
         if not pairs or "=" not in text:
             return body
-        scrubbed = urlencode([(k, SCRUBBED if k.lower() in wanted else v) for k, v in pairs],
-                             safe="[]")
+        scrubbed = urlencode(
+            [(k, SCRUBBED if k.lower() in wanted else v) for k, v in pairs], safe="[]"
+        )
     if scrubbed == text:
         return body
     return scrubbed.encode("utf-8") if isinstance(body, bytes) else scrubbed
 
 
-def before_record_request(*, headers: Iterable[str] = (), query: Iterable[str] = (),
-                          body_keys: Iterable[str] = ()) -> Callable[[Any], Any]:
+def before_record_request(
+    *, headers: Iterable[str] = (), query: Iterable[str] = (), body_keys: Iterable[str] = ()
+) -> Callable[[Any], Any]:
     """A vcrpy `before_record_request` hook scrubbing the named headers, params and keys."""
     headers, query, body_keys = list(headers), list(query), list(body_keys)
 
@@ -89,9 +95,9 @@ def before_record_request(*, headers: Iterable[str] = (), query: Iterable[str] =
     return hook
 
 
-def before_record_response(*, headers: Iterable[str] = (),
-                           body_keys: Iterable[str] = ()) -> Callable[[dict[str, Any]],
-                                                                      dict[str, Any]]:
+def before_record_response(
+    *, headers: Iterable[str] = (), body_keys: Iterable[str] = ()
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A vcrpy `before_record_response` hook scrubbing response headers and body keys."""
     headers, body_keys = list(headers), list(body_keys)
 
@@ -105,18 +111,24 @@ def before_record_response(*, headers: Iterable[str] = (),
     return hook
 
 
-def vcr_options(*, headers: Iterable[str] = (), query: Iterable[str] = (),
-                body_keys: Iterable[str] = (), response_headers: Iterable[str] = (
-                    "Set-Cookie",)) -> dict[str, Any]:
+def vcr_options(
+    *,
+    headers: Iterable[str] = (),
+    query: Iterable[str] = (),
+    body_keys: Iterable[str] = (),
+    response_headers: Iterable[str] = ("Set-Cookie",),
+) -> dict[str, Any]:
     """Keyword arguments for `vcr.VCR(...)`: filters and both scrubbing hooks."""
     headers = list(headers)
     return {
         "filter_headers": [(h, SCRUBBED) for h in headers],
         "filter_query_parameters": [(q, SCRUBBED) for q in query],
-        "before_record_request": before_record_request(headers=headers, query=query,
-                                                       body_keys=body_keys),
-        "before_record_response": before_record_response(headers=response_headers,
-                                                         body_keys=body_keys),
+        "before_record_request": before_record_request(
+            headers=headers, query=query, body_keys=body_keys
+        ),
+        "before_record_response": before_record_response(
+            headers=response_headers, body_keys=body_keys
+        ),
         "decode_compressed_response": True,
     }
 

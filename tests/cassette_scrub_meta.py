@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import vcr
 
-SECRET_PARAMS = frozenset({"access_token", "appsecret_proof", "app_secret", "client_secret",
-                           "input_token"})
+SECRET_PARAMS = frozenset(
+    {"access_token", "appsecret_proof", "app_secret", "client_secret", "input_token"}
+)
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 REDACTED = "REDACTED"
 _IN_TEXT = re.compile(r"(?P<name>" + "|".join(sorted(SECRET_PARAMS)) + r")=(?P<value>[^&\"'\s]+)")
@@ -52,17 +53,23 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         response["body"]["string"] = scrub_text(body.decode("utf-8")).encode("utf-8")
     elif isinstance(body, str):
         response["body"]["string"] = scrub_text(body)
-    response["headers"] = {k: v for k, v in response.get("headers", {}).items()
-                           if k.lower() not in SECRET_HEADERS}
+    response["headers"] = {
+        k: v for k, v in response.get("headers", {}).items() if k.lower() not in SECRET_HEADERS
+    }
     return response
 
 
 def meta_vcr(folder: Path, record_mode: str) -> vcr.VCR:
     """A recorder/replayer that matches on method, path and (scrubbed) query: host and port
     differ between the recording and the replay."""
-    return vcr.VCR(cassette_library_dir=str(folder), record_mode=record_mode,
-                   match_on=("method", "path", "query"), before_record_request=scrub_request,
-                   before_record_response=scrub_response, decode_compressed_response=True)
+    return vcr.VCR(
+        cassette_library_dir=str(folder),
+        record_mode=record_mode,
+        match_on=("method", "path", "query"),
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+        decode_compressed_response=True,
+    )
 
 
 def leaks(text: str, secrets: list[str]) -> list[str]:

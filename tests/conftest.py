@@ -33,14 +33,26 @@ HARBOR_CLIENT = {
     "name": "Harbor Marine Center",
     "departments": ["SEM"],
     "account_manager": {"name": "Dana Whitfield", "email": "dana.whitfield@agency.example"},
-    "google_ads": {"customer_id": "234-567-8901", "manager_id": "111-222-3333",
-                   "expected_name": "Harbor Marine Center"},
+    "google_ads": {
+        "customer_id": "234-567-8901",
+        "manager_id": "111-222-3333",
+        "expected_name": "Harbor Marine Center",
+    },
 }
 
 
 # platforms a test file is about, when its name does not say it (`-k <platform>`)
-PLATFORMS = ("google_ads", "microsoft_ads", "meta", "ga4", "search_console", "tag_manager",
-             "sheets", "trello", "sharpspring")
+PLATFORMS = (
+    "google_ads",
+    "microsoft_ads",
+    "meta",
+    "ga4",
+    "search_console",
+    "tag_manager",
+    "sheets",
+    "trello",
+    "sharpspring",
+)
 FILE_PLATFORMS = {
     "test_googleads_standin": ("google_ads",),
     "test_google_rest_standins": ("ga4", "search_console", "tag_manager"),
@@ -117,9 +129,12 @@ def sandbox(request: pytest.FixtureRequest, scenario: dict[str, Any]) -> Iterato
 @pytest.fixture
 def workspace(tmp_path: Path, sandbox: Sandbox) -> Path:
     root = tmp_path / "ws"
-    init_workspace(root, platforms=sandbox.platform_settings(),
-                   notifications=sandbox.notification_settings(),
-                   clients=[DEMO_CLIENT, HARBOR_CLIENT])
+    init_workspace(
+        root,
+        platforms=sandbox.platform_settings(),
+        notifications=sandbox.notification_settings(),
+        clients=[DEMO_CLIENT, HARBOR_CLIENT],
+    )
     return root
 
 
@@ -160,9 +175,17 @@ def workspace_today(workspace: Path) -> str:
     return dt.datetime.now(ZoneInfo(tz)).date().isoformat()
 
 
-def approved_cr(cli: Cli, client: str, type_: str = "cancellation", *, scope: str = "dm",
-                effective: str | None = None, departments: tuple[str, ...] = ("SEM",),
-                sandbox: Sandbox | None = None, extra: tuple[str, ...] = ()) -> str:
+def approved_cr(
+    cli: Cli,
+    client: str,
+    type_: str = "cancellation",
+    *,
+    scope: str = "dm",
+    effective: str | None = None,
+    departments: tuple[str, ...] = ("SEM",),
+    sandbox: Sandbox | None = None,
+    extra: tuple[str, ...] = (),
+) -> str:
     """Create a change request and take it through the whole chain, through the CLI, as the
     people `adoffboard init` names: Dana (Account Manager) creates and submits, Jeremy and Dustin
     approve, Accounting processes. Returns its id.
@@ -170,15 +193,32 @@ def approved_cr(cli: Cli, client: str, type_: str = "cancellation", *, scope: st
     With `sandbox`, the approval notice (SMTP) is checked to be the only traffic so far and the
     request log is cleared, so that tests keep asserting "no platform write" on the whole log.
     """
-    args = ["--json", "cr", "new", client, "--type", type_, "--scope", scope,
-            "--effective", effective or workspace_today(cli.workspace), "--as", "dana", *extra]
+    args = [
+        "--json",
+        "cr",
+        "new",
+        client,
+        "--type",
+        type_,
+        "--scope",
+        scope,
+        "--effective",
+        effective or workspace_today(cli.workspace),
+        "--as",
+        "dana",
+        *extra,
+    ]
     for d in departments:
         args += ["--department", d]
     created = cli(*args)
     assert created.exit_code == 0, created.output
     cr_id = json.loads(created.output)["id"]
-    for step in (("submit", cr_id, "--as", "dana"), ("approve", cr_id, "--as", "jeremy"),
-                 ("approve", cr_id, "--as", "dustin"), ("approve", cr_id, "--as", "accounting")):
+    for step in (
+        ("submit", cr_id, "--as", "dana"),
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
         result = cli("cr", *step)
         assert result.exit_code == 0, result.output
     if sandbox is not None:

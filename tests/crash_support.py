@@ -77,8 +77,11 @@ class Trial:
     apply_progress: str = ""  # the apply's progress lines (stderr), when not quiet
 
     def last_error(self) -> str:
-        failing = [f"`{cmd}` exit {code}: {err}" for cmd, code, err in self.commands
-                   if code not in (0, -signal.SIGKILL)]
+        failing = [
+            f"`{cmd}` exit {code}: {err}"
+            for cmd, code, err in self.commands
+            if code not in (0, -signal.SIGKILL)
+        ]
         return failing[-1] if failing else ""
 
 
@@ -100,13 +103,25 @@ class CrashLab:
         self.box.stop()
 
     def _prepare_template(self) -> None:
-        init_workspace(self.template, platforms=self.box.platform_settings(),
-                       notifications=self.box.notification_settings(), clients=[DEMO_CLIENT])
+        init_workspace(
+            self.template,
+            platforms=self.box.platform_settings(),
+            notifications=self.box.notification_settings(),
+            clients=[DEMO_CLIENT],
+        )
         cli = Cli(self.template)
         approved_cr(cli, CLIENT, scope="platform", departments=("SEM", "MA"))
         for runbook in RUNBOOKS:
-            made = cli("plan", CLIENT, "-r", runbook, "--scope", "platform",
-                       "-o", str(self.plan_path(self.template, runbook)))
+            made = cli(
+                "plan",
+                CLIENT,
+                "-r",
+                runbook,
+                "--scope",
+                "platform",
+                "-o",
+                str(self.plan_path(self.template, runbook)),
+            )
             assert made.exit_code == 0, made.output
 
     @staticmethod
@@ -115,8 +130,7 @@ class CrashLab:
 
     # --- one trial --------------------------------------------------------------------------
 
-    def trial(self, runbook: str, point: CrashPoint | None = None, *, quiet: bool = True
-              ) -> Trial:
+    def trial(self, runbook: str, point: CrashPoint | None = None, *, quiet: bool = True) -> Trial:
         """Apply `runbook`'s plan on a fresh world, killed at `point` (None: never), then resume
         until the run is finished; the world and the writes it took are in the result."""
         started = time.monotonic()
@@ -149,8 +163,7 @@ class CrashLab:
         shutil.rmtree(workspace, ignore_errors=True)
         return result
 
-    def _settle_email_in_doubt(self, workspace: Path, env: dict[str, str],
-                               result: Trial) -> None:
+    def _settle_email_in_doubt(self, workspace: Path, env: dict[str, str], result: Trial) -> None:
         """What the runbook asks of a person when the process stopped inside the export's SMTP
         exchange: check with the Account Manager (here: the SMTP server's mailbox), then record
         it received or have it sent again (`adoffboard resend`). No run sends it on its own."""
@@ -158,24 +171,47 @@ class CrashLab:
             record = json.loads(path.read_text(encoding="utf-8"))
             if not record.get("sending_at") or record.get("message_id"):
                 continue
-            arrived = any(m.get_filename() == record["file"] for message in self.box.smtp.messages
-                          for m in message.walk())
+            arrived = any(
+                m.get_filename() == record["file"]
+                for message in self.box.smtp.messages
+                for m in message.walk()
+            )
             args = ("resend", CLIENT, "--as", "dana", *(("--received",) if arrived else ()))
             settled = self._cli(workspace, env, *args)
             result.commands.append(("resend", settled.returncode, _last_line(settled.stderr)))
 
-    def _apply(self, workspace: Path, runbook: str, point: CrashPoint | None,
-               env: dict[str, str], result: Trial, quiet: bool) -> int:
+    def _apply(
+        self,
+        workspace: Path,
+        runbook: str,
+        point: CrashPoint | None,
+        env: dict[str, str],
+        result: Trial,
+        quiet: bool,
+    ) -> int:
         argv = self._argv(workspace, "apply", str(self.plan_path(workspace, runbook)))
-        proc = subprocess.Popen(argv if quiet else [a for a in argv if a != "-q"],
-                                env=env, cwd=workspace, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            argv if quiet else [a for a in argv if a != "-q"],
+            env=env,
+            cwd=workspace,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if point is not None and point.phase in KILL_PHASES:
             # The process spends its first second importing and reading: the rule is in place
             # long before its first write.
-            self.box.faults.add(FaultRule(kind="kill", platform=point.platform, after=point.nth - 1,
-                                          times=1, pid=proc.pid, mutating_only=True,
-                                          match={"phase": point.phase}))
+            self.box.faults.add(
+                FaultRule(
+                    kind="kill",
+                    platform=point.platform,
+                    after=point.nth - 1,
+                    times=1,
+                    pid=proc.pid,
+                    mutating_only=True,
+                    match={"phase": point.phase},
+                )
+            )
         try:
             _out, err = proc.communicate(timeout=COMMAND_TIMEOUT_S)
         finally:
@@ -199,11 +235,18 @@ class CrashLab:
         # run in the workspace: a source checkout in the current folder would shadow the package
         return [sys.executable, "-m", "adoffboard.cli", "-w", str(workspace), "-q", *args]
 
-    def _cli(self, workspace: Path, env: dict[str, str], *args: str
-             ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self._argv(workspace, *args), env=env, cwd=workspace,
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
-                              check=False)
+    def _cli(
+        self, workspace: Path, env: dict[str, str], *args: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self._argv(workspace, *args),
+            env=env,
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
 
     # --- the reference and the crash points ------------------------------------------------
 
@@ -211,8 +254,9 @@ class CrashLab:
         """An uninterrupted run of `runbook` on a fresh world: what every trial must end with,
         and the mutating requests (per platform) whose arrival the trials kill at."""
         run = self.trial(runbook, quiet=False)
-        requests = Counter(e.platform for e in self.box.log.mutating()
-                           if e.service != "graph-batch")  # a Meta batch's items, again
+        requests = Counter(
+            e.platform for e in self.box.log.mutating() if e.service != "graph-batch"
+        )  # a Meta batch's items, again
         batches = Counter(m["platform"] for m in _OUTCOMES_LINE.finditer(run.apply_progress))
         return Reference(runbook, run, requests, batches)
 
@@ -227,12 +271,17 @@ class Reference:
     def crash_points(self) -> list[CrashPoint]:
         """Every journal point of the uninterrupted run: each mutating request on each platform
         before and after it is applied, and each batch of outcomes once it is journaled."""
-        points = [CrashPoint(self.runbook, platform, n, phase)
-                  for platform in sorted(self.requests)
-                  for n in range(1, self.requests[platform] + 1) for phase in KILL_PHASES]
-        points += [CrashPoint(self.runbook, platform, n, AFTER_OUTCOME)
-                   for platform in sorted(self.outcome_batches)
-                   for n in range(1, self.outcome_batches[platform] + 1)]
+        points = [
+            CrashPoint(self.runbook, platform, n, phase)
+            for platform in sorted(self.requests)
+            for n in range(1, self.requests[platform] + 1)
+            for phase in KILL_PHASES
+        ]
+        points += [
+            CrashPoint(self.runbook, platform, n, AFTER_OUTCOME)
+            for platform in sorted(self.outcome_batches)
+            for n in range(1, self.outcome_batches[platform] + 1)
+        ]
         return points
 
 
@@ -246,8 +295,7 @@ def judge(trial: Trial, reference: Trial) -> list[str]:
     differing = sorted(k for k in reference.world if trial.world.get(k) != reference.world[k])
     if differing:
         problems.append(f"final state differs on {', '.join(differing)}")
-    twice = sorted(f"{entity} x{n}" for entity, n in (trial.writes + trial.emails).items()
-                   if n > 1)
+    twice = sorted(f"{entity} x{n}" for entity, n in (trial.writes + trial.emails).items() if n > 1)
     if twice:
         problems.append(f"written more than once: {'; '.join(twice)}")
     extra = sorted(set(trial.writes) - set(reference.writes))
@@ -279,10 +327,16 @@ def world(box: Sandbox, workspace: Path) -> dict[str, Any]:
     """Everything a cancellation may change, on every stand-in, plus the SharpSpring export on
     disk: what an interrupted-then-resumed run must leave exactly as an uninterrupted one."""
     return {
-        "google_ads": _google_ads(box), "microsoft_ads": _microsoft_ads(box),
-        "meta": _meta(box), "ga4": _ga4(box), "search_console": _search_console(box),
-        "tag_manager": _tag_manager(box), "sheets": _sheets(box), "trello": _trello(box),
-        "sharpspring_export": _export(workspace), "emails": _emails(box),
+        "google_ads": _google_ads(box),
+        "microsoft_ads": _microsoft_ads(box),
+        "meta": _meta(box),
+        "ga4": _ga4(box),
+        "search_console": _search_console(box),
+        "tag_manager": _tag_manager(box),
+        "sheets": _sheets(box),
+        "trello": _trello(box),
+        "sharpspring_export": _export(workspace),
+        "emails": _emails(box),
     }
 
 
@@ -290,70 +344,98 @@ def _google_ads(box: Sandbox) -> dict[str, Any]:
     state = box.google_ads.state
     with state.lock:
         return {
-            "campaigns": {f"{cid}/{c.campaign_id}": c.status
-                          for cid, cs in state.campaigns.items() for c in cs.values()},
-            "budgets": {f"{cid}/{b.budget_id}": (b.amount_micros, b.total_amount_micros)
-                        for cid, bs in state.budgets.items() for b in bs.values()},
-            "links": {f"{m}~{c}": (link.status, link.hidden)
-                      for (m, c), link in state.links.items()},
+            "campaigns": {
+                f"{cid}/{c.campaign_id}": c.status
+                for cid, cs in state.campaigns.items()
+                for c in cs.values()
+            },
+            "budgets": {
+                f"{cid}/{b.budget_id}": (b.amount_micros, b.total_amount_micros)
+                for cid, bs in state.budgets.items()
+                for b in bs.values()
+            },
+            "links": {
+                f"{m}~{c}": (link.status, link.hidden) for (m, c), link in state.links.items()
+            },
         }
 
 
 def _microsoft_ads(box: Sandbox) -> dict[str, Any]:
     standin = box.microsoft_ads
     with standin.lock:
-        return {acct.account_id: {
-            "campaigns": {c.id: (c.status, c.daily_budget) for c in acct.campaigns.values()},
-            "budgets": {b.id: b.amount for b in acct.budgets.values()},
-        } for acct in standin.accounts.values()}
+        return {
+            acct.account_id: {
+                "campaigns": {c.id: (c.status, c.daily_budget) for c in acct.campaigns.values()},
+                "budgets": {b.id: b.amount for b in acct.budgets.values()},
+            }
+            for acct in standin.accounts.values()
+        }
 
 
 def _meta(box: Sandbox) -> dict[str, Any]:
     standin = box.meta
     with standin.lock:
-        return {acct.id: {
-            "campaigns": {c.id: c.status for c in acct.campaigns.values()},
-            "adsets": {a.id: a.status for a in acct.adsets.values()},
-            "rules": {r.id: r.status for r in acct.rules.values()},
-            "agencies": sorted(acct.agencies),
-        } for acct in standin.accounts.values()}
+        return {
+            acct.id: {
+                "campaigns": {c.id: c.status for c in acct.campaigns.values()},
+                "adsets": {a.id: a.status for a in acct.adsets.values()},
+                "rules": {r.id: r.status for r in acct.rules.values()},
+                "agencies": sorted(acct.agencies),
+            }
+            for acct in standin.accounts.values()
+        }
 
 
 def _ga4(box: Sandbox) -> dict[str, Any]:
     standin = box.ga4
     with standin.lock:
-        return {name: sorted((b.id, b.user, tuple(b.roles)) for b in node.bindings.values())
-                for name, node in standin.state.nodes.items()}
+        return {
+            name: sorted((b.id, b.user, tuple(b.roles)) for b in node.bindings.values())
+            for name, node in standin.state.nodes.items()
+        }
 
 
 def _search_console(box: Sandbox) -> dict[str, Any]:
     standin = box.search_console
     with standin.lock:
-        return {url: {"users": dict(site.users), "verified_owners": sorted(site.verified_owners),
-                      "tokens": sorted(site.tokens_in_place)}
-                for url, site in standin.sites.items()}
+        return {
+            url: {
+                "users": dict(site.users),
+                "verified_owners": sorted(site.verified_owners),
+                "tokens": sorted(site.tokens_in_place),
+            }
+            for url, site in standin.sites.items()
+        }
 
 
 def _tag_manager(box: Sandbox) -> dict[str, Any]:
     standin = box.tag_manager
     with standin.lock:
-        return {acct.id: {p.id: (p.email, p.account, json.dumps(p.containers, sort_keys=True))
-                          for p in acct.permissions.values()}
-                for acct in standin.accounts.values()}
+        return {
+            acct.id: {
+                p.id: (p.email, p.account, json.dumps(p.containers, sort_keys=True))
+                for p in acct.permissions.values()
+            }
+            for acct in standin.accounts.values()
+        }
 
 
 def _sheets(box: Sandbox) -> dict[str, Any]:
     standin = box.sheets
     with standin.lock:
-        return {book.id: {grid.title: [list(row) for row in grid.rows] for grid in book.grids}
-                for book in standin.books.values()}
+        return {
+            book.id: {grid.title: [list(row) for row in grid.rows] for grid in book.grids}
+            for book in standin.books.values()
+        }
 
 
 def _trello(box: Sandbox) -> dict[str, Any]:
     standin = box.trello
     with standin.lock:
-        return {card.id: {"closed": card.closed, "name": card.name, "list": card.list_id}
-                for card in standin.cards.values()}
+        return {
+            card.id: {"closed": card.closed, "name": card.name, "list": card.list_id}
+            for card in standin.cards.values()
+        }
 
 
 def _export(workspace: Path) -> dict[str, Any]:
@@ -362,12 +444,22 @@ def _export(workspace: Path) -> dict[str, Any]:
     for path in sorted((workspace / "exports").glob("*")):
         if path.suffix == ".json":
             record = json.loads(path.read_text(encoding="utf-8"))
-            out[path.name] = {k: v for k, v in record.items()
-                              if k not in ("exported_at", "emailed_at", "message_id",
-                                           # the intent's moment, and a person's decision on an
-                                           # email in doubt (who and when)
-                                           "sending_at", "sending_message_id", "sending_note",
-                                           "decisions")}
+            out[path.name] = {
+                k: v
+                for k, v in record.items()
+                if k
+                not in (
+                    "exported_at",
+                    "emailed_at",
+                    "message_id",
+                    # the intent's moment, and a person's decision on an
+                    # email in doubt (who and when)
+                    "sending_at",
+                    "sending_message_id",
+                    "sending_note",
+                    "decisions",
+                )
+            }
         else:
             out[path.name] = sha256(path.read_bytes()).hexdigest()
     return out
@@ -380,10 +472,19 @@ def _emails(box: Sandbox) -> list[dict[str, Any]]:
         pairs = list(zip(standin.messages, standin.envelopes, strict=True))
     out = []
     for message, (sender, recipients) in pairs:
-        parts = [(part.get_filename() or part.get_content_type(), _digest(part))
-                 for part in message.walk() if not part.is_multipart()]
-        out.append({"from": sender, "to": sorted(recipients), "subject": str(message["Subject"]),
-                    "parts": parts})
+        parts = [
+            (part.get_filename() or part.get_content_type(), _digest(part))
+            for part in message.walk()
+            if not part.is_multipart()
+        ]
+        out.append(
+            {
+                "from": sender,
+                "to": sorted(recipients),
+                "subject": str(message["Subject"]),
+                "parts": parts,
+            }
+        )
     return sorted(out, key=lambda m: json.dumps(m, sort_keys=True))
 
 
@@ -395,8 +496,9 @@ def _digest(part: Any) -> str:
     return sha256(data).hexdigest()
 
 
-def run_trials(labs: list[CrashLab], work: list[tuple[CrashPoint, Trial]]
-               ) -> list[tuple[Trial, list[str]]]:
+def run_trials(
+    labs: list[CrashLab], work: list[tuple[CrashPoint, Trial]]
+) -> list[tuple[Trial, list[str]]]:
     """Every crash point, each judged against its reference run, spread over the labs (each
     lab's sandbox serves one trial at a time)."""
     queue: Queue[tuple[CrashPoint, Trial]] = Queue()

@@ -54,13 +54,28 @@ def sandbox_for(platform: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sand
     box.stop()
 
 
-def connect(box: Sandbox, platform: str, tmp_path: Path, *, read_only: bool,
-            clock: Clock | None = None, attempts: int = 4, **settings: Any) -> Connector:
+def connect(
+    box: Sandbox,
+    platform: str,
+    tmp_path: Path,
+    *,
+    read_only: bool,
+    clock: Clock | None = None,
+    attempts: int = 4,
+    **settings: Any,
+) -> Connector:
     ctx = ConnectorContext(
-        settings={**box.platform_settings()[platform], "access_token": f"env:{TOKEN_ENV}",
-                  **settings},
-        workspace_root=tmp_path, read_only=read_only, clock=clock or FakeClock(),
-        retry=RetryPolicy(attempts=attempts, timeout=10), agency_identities=AGENCY)
+        settings={
+            **box.platform_settings()[platform],
+            "access_token": f"env:{TOKEN_ENV}",
+            **settings,
+        },
+        workspace_root=tmp_path,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=attempts, timeout=10),
+        agency_identities=AGENCY,
+    )
     return build(platform, ctx)
 
 

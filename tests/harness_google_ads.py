@@ -18,9 +18,11 @@ class GoogleAdsHarness:
         return Manifest.model_validate(DEMO_CLIENT)
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["google_ads"],
-                "developer_token": "env:ADOFFBOARD_TEST_DEV_TOKEN",
-                "access_token": "env:ADOFFBOARD_TEST_ACCESS_TOKEN"}
+        return {
+            **sandbox.platform_settings()["google_ads"],
+            "developer_token": "env:ADOFFBOARD_TEST_DEV_TOKEN",
+            "access_token": "env:ADOFFBOARD_TEST_ACCESS_TOKEN",
+        }
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         """What the connector sleeps when the stand-in throttles once with this delay."""

@@ -19,9 +19,11 @@ class MicrosoftAdsHarness:
         return Manifest.model_validate(DEMO_CLIENT)
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["microsoft_ads"],
-                "developer_token": "env:ADOFFBOARD_TEST_DEV_TOKEN",
-                "access_token": "env:ADOFFBOARD_TEST_ACCESS_TOKEN"}
+        return {
+            **sandbox.platform_settings()["microsoft_ads"],
+            "developer_token": "env:ADOFFBOARD_TEST_DEV_TOKEN",
+            "access_token": "env:ADOFFBOARD_TEST_ACCESS_TOKEN",
+        }
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         """Error 117 CallRateExceeded carries no delay: the documented wait is 60 s."""

@@ -23,8 +23,10 @@ class SearchConsoleHarness:
         return Manifest.model_validate({**DEMO_CLIENT, "remove_identities": AGENCY})
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["search_console"],
-                "access_token": "env:ADOFFBOARD_TEST_SC_TOKEN"}
+        return {
+            **sandbox.platform_settings()["search_console"],
+            "access_token": "env:ADOFFBOARD_TEST_SC_TOKEN",
+        }
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         return [float(retry_delay_s)]

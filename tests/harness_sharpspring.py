@@ -29,12 +29,15 @@ class SharpSpringHarness:
         return Manifest.model_validate(DEMO_CLIENT)
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["sharpspring"],
-                "secret_key": "env:ADOFFBOARD_TEST_SHARPSPRING_SECRET"}
+        return {
+            **sandbox.platform_settings()["sharpspring"],
+            "secret_key": "env:ADOFFBOARD_TEST_SHARPSPRING_SECRET",
+        }
 
     def notifications(self, sandbox: Sandbox) -> NotificationsSection:
-        return NotificationsSection(sender="adoffboard@agency.example",
-                                    **sandbox.notification_settings())
+        return NotificationsSection(
+            sender="adoffboard@agency.example", **sandbox.notification_settings()
+        )
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         """Error 107 (per-second limit) carries no delay: the connector waits one second."""

@@ -13,8 +13,13 @@ from adoffboard.connectors.base import StepContext
 from adoffboard.demo import DEMO_CLIENT
 from adoffboard.sandbox import Sandbox
 
-CONTEXT = StepContext(effective_date="2026-12-01", process="cancellation", scope="platform",
-                      department="SEM", runbook="sem-cancellation")
+CONTEXT = StepContext(
+    effective_date="2026-12-01",
+    process="cancellation",
+    scope="platform",
+    department="SEM",
+    runbook="sem-cancellation",
+)
 
 
 class SheetsHarness:
@@ -36,8 +41,10 @@ class SheetsHarness:
         return Manifest.model_validate(DEMO_CLIENT)
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["sheets"],
-                "access_token": "env:ADOFFBOARD_TEST_SHEETS_TOKEN"}
+        return {
+            **sandbox.platform_settings()["sheets"],
+            "access_token": "env:ADOFFBOARD_TEST_SHEETS_TOKEN",
+        }
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         """The stand-in's 429 carries a RetryInfo delay: the connector waits exactly that."""

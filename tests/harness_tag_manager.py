@@ -23,9 +23,11 @@ class TagManagerHarness:
         return Manifest.model_validate({**DEMO_CLIENT, "remove_identities": AGENCY})
 
     def settings(self, sandbox: Sandbox) -> dict[str, Any]:
-        return {**sandbox.platform_settings()["tag_manager"],
-                "access_token": "env:ADOFFBOARD_TEST_GTM_TOKEN",
-                "min_interval_s": 4.0}  # the real quota: 0.25 requests/s per project
+        return {
+            **sandbox.platform_settings()["tag_manager"],
+            "access_token": "env:ADOFFBOARD_TEST_GTM_TOKEN",
+            "min_interval_s": 4.0,
+        }  # the real quota: 0.25 requests/s per project
 
     def sleeps_for(self, retry_delay_s: float) -> list[float]:
         # accounts.get is throttled once and retried after the delay (longer than the 4 s

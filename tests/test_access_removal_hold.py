@@ -35,21 +35,35 @@ def _plan(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> Path:
 
 
 def _refuse_one_meta_pause(sandbox: Sandbox) -> FaultRule:
-    return sandbox.faults.add(FaultRule(
-        kind="partial_failure", platform="meta", method="batch",
-        match={"resource": "campaign", "id": REFUSED_CAMPAIGN},
-        message="(#100) Cannot pause a campaign with an active lead form"))
+    return sandbox.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="meta",
+            method="batch",
+            match={"resource": "campaign", "id": REFUSED_CAMPAIGN},
+            message="(#100) Cannot pause a campaign with an active lead form",
+        )
+    )
 
 
 def _removals(sandbox: Sandbox) -> dict[str, int]:
     """Mutating requests that remove the agency's access, per platform."""
-    names = {"remove_agency", "BatchDeleteAccessBindings", "DeleteAccessBinding",
-             "MutateCustomerManagerLink", "delete_user_permission", "sites.delete",
-             "webResource.delete"}
+    names = {
+        "remove_agency",
+        "BatchDeleteAccessBindings",
+        "DeleteAccessBinding",
+        "MutateCustomerManagerLink",
+        "delete_user_permission",
+        "sites.delete",
+        "webResource.delete",
+    }
     found: dict[str, int] = {}
     for entry in sandbox.log.mutating():
-        if entry.method in names or "delete" in entry.method.lower() and \
-                entry.platform in ("ga4", "tag_manager", "search_console"):
+        if (
+            entry.method in names
+            or "delete" in entry.method.lower()
+            and entry.platform in ("ga4", "tag_manager", "search_console")
+        ):
             found[entry.platform] = found.get(entry.platform, 0) + 1
     return found
 
@@ -63,8 +77,9 @@ def _events(cli: Cli, run_id: str) -> list[Any]:
         return store.run_events(run_id)
 
 
-def test_a_refused_pause_holds_that_accounts_removal_only(cli: Cli, tmp_path: Path,
-                                                          sandbox: Sandbox) -> None:
+def test_a_refused_pause_holds_that_accounts_removal_only(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out = _plan(cli, tmp_path, sandbox)
     fault = _refuse_one_meta_pause(sandbox)
     applied = cli("--json", "apply", str(out))
@@ -78,8 +93,12 @@ def test_a_refused_pause_holds_that_accounts_removal_only(cli: Cli, tmp_path: Pa
     assert sandbox.google_ads.state.manager_link("1234567890", "1112223333").status == "INACTIVE"
 
     report = json.loads(applied.output)
-    held = [c for s in report["steps"] for c in s["changes"]
-            if c["outcome"] and c["outcome"]["status"] == "not-sent"]
+    held = [
+        c
+        for s in report["steps"]
+        for c in s["changes"]
+        if c["outcome"] and c["outcome"]["status"] == "not-sent"
+    ]
     assert [c["entity_type"] for c in held] == ["agency"]
     assert "held: the agency keeps this access" in held[0]["outcome"]["message"]
     assert "meta-pause" in held[0]["outcome"]["message"]
@@ -106,8 +125,7 @@ def test_a_refused_pause_holds_that_accounts_removal_only(cli: Cli, tmp_path: Pa
     assert verified.exit_code in (EXIT_OK, 13), verified.output
 
 
-def test_a_team_lead_can_release_a_held_removal(cli: Cli, tmp_path: Path,
-                                                sandbox: Sandbox) -> None:
+def test_a_team_lead_can_release_a_held_removal(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
     out = _plan(cli, tmp_path, sandbox)
     _refuse_one_meta_pause(sandbox)
     assert cli("apply", str(out)).exit_code == EXIT_FAILED_CHANGES
@@ -115,14 +133,30 @@ def test_a_team_lead_can_release_a_held_removal(cli: Cli, tmp_path: Path,
     meta_writes = len(sandbox.log.mutating("meta"))
     no_reason = cli("resume", run["id"], "--release-access", "meta", "--as", "sem-lead")
     assert no_reason.exit_code == 3 and "--reason" in no_reason.output
-    specialist = cli("resume", run["id"], "--release-access", "meta", "--as", "sam",
-                     "--reason", "client confirmed")
+    specialist = cli(
+        "resume",
+        run["id"],
+        "--release-access",
+        "meta",
+        "--as",
+        "sam",
+        "--reason",
+        "client confirmed",
+    )
     assert specialist.exit_code == EXIT_NOT_PERMITTED, specialist.output
     assert "may not release access removals" in specialist.output
     assert len(sandbox.log.mutating("meta")) == meta_writes  # refused before anything ran
 
-    released = cli("resume", run["id"], "--release-access", "meta", "--as", "sem-lead",
-                   "--reason", "the client stops the lead-form campaign itself today")
+    released = cli(
+        "resume",
+        run["id"],
+        "--release-access",
+        "meta",
+        "--as",
+        "sem-lead",
+        "--reason",
+        "the client stops the lead-form campaign itself today",
+    )
     assert released.exit_code == EXIT_FAILED_CHANGES, released.output  # the pause still fails
     assert AGENCY not in sandbox.meta.accounts[ACT].agencies
     events = [(e.kind, e.by, e.platform) for e in _events(cli, run["id"])]
@@ -131,7 +165,8 @@ def test_a_team_lead_can_release_a_held_removal(cli: Cli, tmp_path: Path,
 
 
 def test_a_platform_with_nothing_left_to_change_still_reaches_the_removals(
-        cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     """The Trello card already archived: its platform has no change, yet its line is checked
     before the removals, which all go ahead."""
     card = sandbox.trello.cards["64b7f0c2a1d3e4f5a6b7c801"]
@@ -143,8 +178,7 @@ def test_a_platform_with_nothing_left_to_change_still_reaches_the_removals(
     applied = cli("apply", str(out))
     assert applied.exit_code == EXIT_OK, applied.output
     assert AGENCY not in sandbox.meta.accounts[ACT].agencies
-    assert {"ga4", "tag_manager", "search_console", "google_ads", "meta"} <= \
-        set(_removals(sandbox))
+    assert {"ga4", "tag_manager", "search_console", "google_ads", "meta"} <= set(_removals(sandbox))
 
 
 def _set_platform(workspace: Path, platform: str, **values: Any) -> None:
@@ -154,13 +188,15 @@ def _set_platform(workspace: Path, platform: str, **values: Any) -> None:
     path.write_text(tomli_w.dumps(data))
 
 
-def test_a_platform_out_of_retries_leaves_a_report_and_a_status(cli: Cli, tmp_path: Path,
-                                                                sandbox: Sandbox) -> None:
+def test_a_platform_out_of_retries_leaves_a_report_and_a_status(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out = _plan(cli, tmp_path, sandbox)
     _set_platform(cli.workspace, "ga4", attempts=2)
     # Google Analytics stays unavailable through every attempt of apply's read
-    fault = sandbox.faults.add(FaultRule(kind="unavailable", platform="ga4",
-                                         method="ListAccessBindings"))
+    fault = sandbox.faults.add(
+        FaultRule(kind="unavailable", platform="ga4", method="ListAccessBindings")
+    )
     applied = cli("--json", "apply", str(out))
     assert applied.exit_code == EXIT_TRANSIENT, applied.output
     report = json.loads(applied.output)

@@ -38,29 +38,55 @@ from adoffboard.sandbox.core import load_scenario
 CASSETTES = Path(__file__).parent / "cassettes" / "microsoft_ads"
 RECORD = os.environ.get("ADOFFBOARD_RECORD") == "1"
 # What the stand-in recording authenticates with: fake, but scrubbed exactly like real ones.
-STANDIN_SECRETS = {"MSADS_DEVELOPER_TOKEN": "msads-devtoken-0c55-SECRET",
-                   "MSADS_ACCESS_TOKEN": "EwB4A8l6BAAU-msads-access-SECRET"}
-SECRET_ENV = ("MSADS_DEVELOPER_TOKEN", "MSADS_ACCESS_TOKEN", "MSADS_CLIENT_ID",
-              "MSADS_CLIENT_SECRET", "MSADS_REFRESH_TOKEN")
-SCRUB = dict(headers=["Authorization", "DeveloperToken"],
-             body_keys=["access_token", "refresh_token", "id_token", "client_secret", "code"])
+STANDIN_SECRETS = {
+    "MSADS_DEVELOPER_TOKEN": "msads-devtoken-0c55-SECRET",
+    "MSADS_ACCESS_TOKEN": "EwB4A8l6BAAU-msads-access-SECRET",
+}
+SECRET_ENV = (
+    "MSADS_DEVELOPER_TOKEN",
+    "MSADS_ACCESS_TOKEN",
+    "MSADS_CLIENT_ID",
+    "MSADS_CLIENT_SECRET",
+    "MSADS_REFRESH_TOKEN",
+)
+SCRUB = dict(
+    headers=["Authorization", "DeveloperToken"],
+    body_keys=["access_token", "refresh_token", "id_token", "client_secret", "code"],
+)
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens there
 
 
 def recorder(mode: str) -> vcr.VCR:
-    return vcr.VCR(cassette_library_dir=str(CASSETTES), record_mode=mode,
-                   match_on=["method", "path", "body"], **vcr_options(**SCRUB))
+    return vcr.VCR(
+        cassette_library_dir=str(CASSETTES),
+        record_mode=mode,
+        match_on=["method", "path", "body"],
+        **vcr_options(**SCRUB),
+    )
 
 
 def connect(settings: dict[str, Any], root: Path, attempts: int = 1) -> Any:
-    ctx = ConnectorContext(settings=settings, workspace_root=root, read_only=True,
-                           clock=FakeClock(), retry=RetryPolicy(attempts=attempts, timeout=20))
+    ctx = ConnectorContext(
+        settings=settings,
+        workspace_root=root,
+        read_only=True,
+        clock=FakeClock(),
+        retry=RetryPolicy(attempts=attempts, timeout=20),
+    )
     return build("microsoft_ads", ctx)
 
 
 def manifest(account_id: str, customer_id: str, name: str) -> Manifest:
-    return Manifest.model_validate({**DEMO_CLIENT, "microsoft_ads": {
-        "account_id": account_id, "customer_id": customer_id, "expected_name": name}})
+    return Manifest.model_validate(
+        {
+            **DEMO_CLIENT,
+            "microsoft_ads": {
+                "account_id": account_id,
+                "customer_id": customer_id,
+                "expected_name": name,
+            },
+        }
+    )
 
 
 # --- recording ------------------------------------------------------------------------------------
@@ -68,8 +94,10 @@ def manifest(account_id: str, customer_id: str, name: str) -> Manifest:
 
 def _live_target() -> tuple[dict[str, Any], Manifest, str]:
     env = os.environ
-    settings: dict[str, Any] = {"developer_token": "env:MSADS_DEVELOPER_TOKEN",
-                                "environment": env.get("MSADS_ENVIRONMENT", "sandbox")}
+    settings: dict[str, Any] = {
+        "developer_token": "env:MSADS_DEVELOPER_TOKEN",
+        "environment": env.get("MSADS_ENVIRONMENT", "sandbox"),
+    }
     if env.get("MSADS_ACCESS_TOKEN"):
         settings["access_token"] = "env:MSADS_ACCESS_TOKEN"
     else:
@@ -92,9 +120,11 @@ def test_record_read_state(tmp_path, monkeypatch):
         for key, value in STANDIN_SECRETS.items():
             monkeypatch.setenv(key, value)
         box = Sandbox({"microsoft_ads": load_scenario(DEMO_SCENARIO)["microsoft_ads"]}).start()
-        settings = {**box.platform_settings()["microsoft_ads"],
-                    "developer_token": "env:MSADS_DEVELOPER_TOKEN",
-                    "access_token": "env:MSADS_ACCESS_TOKEN"}
+        settings = {
+            **box.platform_settings()["microsoft_ads"],
+            "developer_token": "env:MSADS_DEVELOPER_TOKEN",
+            "access_token": "env:MSADS_ACCESS_TOKEN",
+        }
         target, name = manifest("149876543", "251234567", "Lakeside Powersports"), "read_state.yaml"
         secrets = list(STANDIN_SECRETS.values())
     (CASSETTES / name).unlink(missing_ok=True)
@@ -130,8 +160,11 @@ CASSETTE_FILES = sorted(CASSETTES.glob("*.yaml"))
 @pytest.mark.parametrize("cassette", CASSETTE_FILES, ids=[p.stem for p in CASSETTE_FILES])
 def test_replay_read_state_with_no_server(cassette, tmp_path):
     target = _target_of(cassette)
-    settings = {"endpoint": DEAD_ENDPOINT, "developer_token": "sandbox:",
-                "access_token": "sandbox:"}
+    settings = {
+        "endpoint": DEAD_ENDPOINT,
+        "developer_token": "sandbox:",
+        "access_token": "sandbox:",
+    }
     with pytest.raises(TransientError, match="unreachable"):  # really nothing listening
         connect(settings, tmp_path).read_state(target)
     with recorder("none").use_cassette(cassette.name) as played:
@@ -139,17 +172,24 @@ def test_replay_read_state_with_no_server(cassette, tmp_path):
     assert played.all_played
     assert state.name == target.microsoft_ads.expected_name and state.currency
     if cassette.name == "read_state.yaml":  # the stand-in's demo account
-        assert {c.campaign_type for c in state.campaigns} >= {"Search", "Shopping", "Audience",
-                                                              "PerformanceMax"}
+        assert {c.campaign_type for c in state.campaigns} >= {
+            "Search",
+            "Shopping",
+            "Audience",
+            "PerformanceMax",
+        }
         assert state.budgets["8801"].amount == 60.0
-        assert [c.entity_id for c in connect(settings, tmp_path).plan(
-            "budgets_to_floor", {}, state, "s").changes][-1] == "8801"
+        assert [
+            c.entity_id
+            for c in connect(settings, tmp_path).plan("budgets_to_floor", {}, state, "s").changes
+        ][-1] == "8801"
 
 
 def test_cassettes_exist_and_hold_no_secret():
     assert (CASSETTES / "read_state.yaml").is_file(), "record with ADOFFBOARD_RECORD=1"
-    secrets = list(STANDIN_SECRETS.values()) + [os.environ[k] for k in SECRET_ENV
-                                                if os.environ.get(k)]
+    secrets = list(STANDIN_SECRETS.values()) + [
+        os.environ[k] for k in SECRET_ENV if os.environ.get(k)
+    ]
     assert find_secrets(CASSETTES, secrets) == []
     for cassette in CASSETTE_FILES:
         for item in yaml.safe_load(cassette.read_text(encoding="utf-8"))["interactions"]:

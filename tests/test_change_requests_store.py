@@ -26,8 +26,7 @@ CLIENT = DEMO_CLIENT["slug"]
 
 @pytest.fixture
 def ws(tmp_path: Path) -> LoadedWorkspace:
-    people = {**PEOPLE, "jo": {"name": "Jo", "email": "jo@agency.example",
-                               "roles": ["approver_1"]}}
+    people = {**PEOPLE, "jo": {"name": "Jo", "email": "jo@agency.example", "roles": ["approver_1"]}}
     root = tmp_path / "ws"
     init_workspace(root, platforms={}, clients=[DEMO_CLIENT])
     data = tomllib.loads((root / "adoffboard.toml").read_text())
@@ -43,8 +42,15 @@ def store(store_url: str) -> Iterator[Store]:  # noqa: F811
 
 
 def submitted(service: ChangeRequests) -> str:
-    cr = service.create("dana", {"client": CLIENT, "type": "cancellation",
-                                 "effective_date": "2026-12-01", "departments": ["SEM"]})
+    cr = service.create(
+        "dana",
+        {
+            "client": CLIENT,
+            "type": "cancellation",
+            "effective_date": "2026-12-01",
+            "departments": ["SEM"],
+        },
+    )
     service.submit(cr.id, "dana")
     return cr.id
 
@@ -56,7 +62,10 @@ def test_history_and_approvals_round_trip(store: Store, ws: LoadedWorkspace) -> 
     cr = service.get("cr-1")  # ids are typed loosely
     assert cr.id == "CR-0001" and [a.by for a in cr.approvals] == ["jeremy"]
     assert [(t.action, t.status) for t in service.history(cr_id)] == [
-        ("created", "draft"), ("submitted", "submitted"), ("approved", "submitted")]
+        ("created", "draft"),
+        ("submitted", "submitted"),
+        ("approved", "submitted"),
+    ]
     assert service.history(cr_id)[-1].detail == "fine"
 
 
@@ -68,14 +77,18 @@ def test_a_stale_read_cannot_overwrite(store: Store, ws: LoadedWorkspace) -> Non
     assert stale is not None
     service.approve(cr_id, "jeremy")  # someone else acts first
     decision = rules.approve(stale, service.actor("jo"), ws.config.approval, at="t")
-    with pytest.raises(StoreError, match="changed by someone else meanwhile"), \
-            store.transaction(write=True) as conn:
+    with (
+        pytest.raises(StoreError, match="changed by someone else meanwhile"),
+        store.transaction(write=True) as conn,
+    ):
         repo.save_request(conn, stale, decision.cr, decision.events, "t")
     assert [a.by for a in service.get(cr_id).approvals] == ["jeremy"]
 
 
-def test_two_first_approvers_at_once_make_one_approval(store_url: str,  # noqa: F811
-                                                       ws: LoadedWorkspace) -> None:
+def test_two_first_approvers_at_once_make_one_approval(
+    store_url: str,  # noqa: F811
+    ws: LoadedWorkspace,
+) -> None:
     with Store.open(store_url) as store:
         cr_id = submitted(ChangeRequests(store, ws))
     outcomes: dict[str, str] = {}
@@ -101,8 +114,10 @@ def test_two_first_approvers_at_once_make_one_approval(store_url: str,  # noqa: 
     assert len(cr.approvals) == 1 and cr.approvals[0].role == "approver_1"
 
 
-def test_ids_are_unique_when_created_at_once(store_url: str,  # noqa: F811
-                                             ws: LoadedWorkspace) -> None:
+def test_ids_are_unique_when_created_at_once(
+    store_url: str,  # noqa: F811
+    ws: LoadedWorkspace,
+) -> None:
     Store.open(store_url).close()
     ids: list[str] = []
     lock = threading.Lock()

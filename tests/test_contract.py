@@ -28,8 +28,10 @@ from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 from adoffboard.retry import RetryPolicy
 from adoffboard.sandbox.core import FaultRule
 
-SECRETS = {"ADOFFBOARD_TEST_DEV_TOKEN": "devtok-7f3a9-SECRET",
-           "ADOFFBOARD_TEST_ACCESS_TOKEN": "ya29.access-SECRET-41c2"}
+SECRETS = {
+    "ADOFFBOARD_TEST_DEV_TOKEN": "devtok-7f3a9-SECRET",
+    "ADOFFBOARD_TEST_ACCESS_TOKEN": "ya29.access-SECRET-41c2",
+}
 
 
 @dataclass
@@ -76,13 +78,18 @@ def _secrets(monkeypatch):
         monkeypatch.setenv(key, value)
 
 
-def connect(harness, sandbox, tmp_path: Path, *, read_only: bool,
-            clock: FakeClock | None = None) -> Connector:
+def connect(
+    harness, sandbox, tmp_path: Path, *, read_only: bool, clock: FakeClock | None = None
+) -> Connector:
     notifications = getattr(harness, "notifications", None)
-    ctx = ConnectorContext(settings=harness.settings(sandbox), workspace_root=tmp_path,
-                           read_only=read_only, clock=clock or FakeClock(),
-                           retry=RetryPolicy(attempts=4, timeout=10),
-                           notifications=notifications(sandbox) if notifications else None)
+    ctx = ConnectorContext(
+        settings=harness.settings(sandbox),
+        workspace_root=tmp_path,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=4, timeout=10),
+        notifications=notifications(sandbox) if notifications else None,
+    )
     return build(harness.platform, ctx)
 
 
@@ -96,8 +103,11 @@ def context_of(harness) -> StepContext:
 
 
 def plan_all(connector, harness, state) -> list[Change]:
-    return [c for step_id, action, params in steps_of(harness)
-            for c in connector.plan(action, params, state, step_id, context_of(harness)).changes]
+    return [
+        c
+        for step_id, action, params in steps_of(harness)
+        for c in connector.plan(action, params, state, step_id, context_of(harness)).changes
+    ]
 
 
 def test_read_state_sends_only_reads(harness, sandbox, tmp_path):
@@ -135,14 +145,17 @@ def test_apply_verify_converge_and_idempotence(harness, sandbox, tmp_path):
     assert {o.change_id for o in outcomes} == {c.id for c in changes}
     # every write was journaled as an intent before its outcome
     for change in changes:
-        assert journal.order.index(f"intent:{change.id}") < \
-            journal.order.index(f"outcome:{change.id}")
+        assert journal.order.index(f"intent:{change.id}") < journal.order.index(
+            f"outcome:{change.id}"
+        )
 
     reader = connect(harness, sandbox, tmp_path, read_only=True)
     fresh = reader.read_state(harness.manifest())
     for _, action, params in steps_of(harness):
         assert reader.verify(action, params, fresh, context_of(harness)).status in (
-            CheckStatus.PASS, CheckStatus.MANUAL_PENDING)
+            CheckStatus.PASS,
+            CheckStatus.MANUAL_PENDING,
+        )
     assert plan_all(reader, harness, fresh) == []  # converged state plans no change
 
     writes = len(sandbox.log.mutating())
@@ -152,8 +165,9 @@ def test_apply_verify_converge_and_idempotence(harness, sandbox, tmp_path):
 
 
 def test_transient_errors_wait_on_the_injected_clock(harness, sandbox, tmp_path):
-    sandbox.faults.add(FaultRule(kind="resource_exhausted", platform=harness.platform,
-                                 retry_delay_s=7, times=1))
+    sandbox.faults.add(
+        FaultRule(kind="resource_exhausted", platform=harness.platform, retry_delay_s=7, times=1)
+    )
     clock = FakeClock()
     connector = connect(harness, sandbox, tmp_path, read_only=True, clock=clock)
     connector.read_state(harness.manifest())
@@ -161,9 +175,14 @@ def test_transient_errors_wait_on_the_injected_clock(harness, sandbox, tmp_path)
 
 
 def test_partial_failure_maps_to_its_entity(harness, sandbox, tmp_path):
-    sandbox.faults.add(FaultRule(kind="partial_failure", platform=harness.platform,
-                                 match=harness.failing_entity,
-                                 after=getattr(harness, "partial_failure_after", 0)))
+    sandbox.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform=harness.platform,
+            match=harness.failing_entity,
+            after=getattr(harness, "partial_failure_after", 0),
+        )
+    )
     writer = connect(harness, sandbox, tmp_path, read_only=False)
     state = writer.read_state(harness.manifest())
     outcomes = writer.apply(plan_all(writer, harness, state), MemoryJournal())
@@ -179,8 +198,7 @@ def test_no_secret_in_any_output(harness, sandbox, tmp_path):
     changes = plan_all(writer, harness, state)
     journal = MemoryJournal()
     outcomes = writer.apply(changes, journal)
-    blob = json.dumps([c.to_dict() for c in changes] + [o.to_dict() for o in outcomes],
-                      default=str)
+    blob = json.dumps([c.to_dict() for c in changes] + [o.to_dict() for o in outcomes], default=str)
     blob += repr(state) + repr(writer.ctx) + repr([vars(e) for e in sandbox.log])
     for secret in all_secrets().values():
         assert secret not in blob

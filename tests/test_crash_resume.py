@@ -58,20 +58,26 @@ def references(lab: CrashLab) -> dict[str, Reference]:
     return {runbook: lab.reference(runbook) for runbook in RUNBOOKS}
 
 
-def _report(capsys: pytest.CaptureFixture[str], trials: list[Trial], seconds: float,
-            failures: list[tuple[Trial, list[str]]]) -> None:
+def _report(
+    capsys: pytest.CaptureFixture[str],
+    trials: list[Trial],
+    seconds: float,
+    failures: list[tuple[Trial, list[str]]],
+) -> None:
     with capsys.disabled():
-        print(f"\ncrash trials: {len(trials)} in {seconds:.0f} s "
-              f"({seconds / max(len(trials), 1):.1f} s each); "
-              f"{len(trials) - len(failures)} converged, {len(failures)} did not")
+        print(
+            f"\ncrash trials: {len(trials)} in {seconds:.0f} s "
+            f"({seconds / max(len(trials), 1):.1f} s each); "
+            f"{len(trials) - len(failures)} converged, {len(failures)} did not"
+        )
         for trial, problems in failures:
             print(f"  {trial.point}: {' | '.join(problems)}")
 
 
 @pytest.mark.parametrize("runbook", RUNBOOKS)
-def test_an_uninterrupted_run_writes_each_entity_once(lab: CrashLab,
-                                                      references: dict[str, Reference],
-                                                      runbook: str) -> None:
+def test_an_uninterrupted_run_writes_each_entity_once(
+    lab: CrashLab, references: dict[str, Reference], runbook: str
+) -> None:
     reference = references[runbook]
     assert reference.run.finished, reference.run.commands
     assert reference.run.writes and max(reference.run.writes.values()) == 1
@@ -85,16 +91,17 @@ def test_an_uninterrupted_run_writes_each_entity_once(lab: CrashLab,
 def _last_outcome(reference: Reference) -> CrashPoint:
     """The kill right after the platform that journals its outcomes last in the uninterrupted
     run has journaled its final batch: nothing is left to send."""
-    ordered = [line.split("]")[0].lstrip("[")
-               for line in reference.run.apply_progress.splitlines()]
+    ordered = [line.split("]")[0].lstrip("[") for line in reference.run.apply_progress.splitlines()]
     platform = next(p for p in reversed(ordered) if p in reference.outcome_batches)
-    return CrashPoint(reference.runbook, platform, reference.outcome_batches[platform],
-                      AFTER_OUTCOME)
+    return CrashPoint(
+        reference.runbook, platform, reference.outcome_batches[platform], AFTER_OUTCOME
+    )
 
 
 @pytest.mark.parametrize("runbook", RUNBOOKS)
 def test_killed_after_the_last_outcome_is_finished_by_resume(
-        lab: CrashLab, references: dict[str, Reference], runbook: str) -> None:
+    lab: CrashLab, references: dict[str, Reference], runbook: str
+) -> None:
     reference = references[runbook]
     trial = lab.trial(runbook, _last_outcome(reference))
     assert trial.killed
@@ -102,14 +109,23 @@ def test_killed_after_the_last_outcome_is_finished_by_resume(
 
 
 @pytest.mark.crash_campaign
-def test_every_crash_point_converges(lab: CrashLab, references: dict[str, Reference],
-                                     tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_crash_point_converges(
+    lab: CrashLab,
+    references: dict[str, Reference],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     started = time.monotonic()
     helpers = [CrashLab(tmp_path / f"lab-{n}") for n in range(1, WORKERS)]
     try:
-        results = run_trials([lab, *helpers], [
-            (point, references[runbook].run)
-            for runbook in RUNBOOKS for point in references[runbook].crash_points()])
+        results = run_trials(
+            [lab, *helpers],
+            [
+                (point, references[runbook].run)
+                for runbook in RUNBOOKS
+                for point in references[runbook].crash_points()
+            ],
+        )
     finally:
         for helper in helpers:
             helper.close()
@@ -117,22 +133,33 @@ def test_every_crash_point_converges(lab: CrashLab, references: dict[str, Refere
     trials = [trial for trial, _ in results]
     failures = [(trial, problems) for trial, problems in results if problems]
     _report(capsys, trials, time.monotonic() - started, failures)
-    assert not failures, (f"{len(failures)} of {len(trials)} crash points did not converge: "
-                          + "; ".join(f"{t.point}: {' | '.join(p)}" for t, p in failures))
+    assert not failures, (
+        f"{len(failures)} of {len(trials)} crash points did not converge: "
+        + "; ".join(f"{t.point}: {' | '.join(p)}" for t, p in failures)
+    )
 
 
 def test_the_campaign_covers_every_journal_point(references: dict[str, Reference]) -> None:
     """Both plans write on every stand-in they touch, the export email included, and every
     request is a crash point before and after it lands."""
     sem, ma = references["sem-cancellation"], references["ma-cancellation"]
-    assert set(sem.requests) == {"google_ads", "microsoft_ads", "meta", "ga4", "search_console",
-                                 "tag_manager", "sheets", "trello"}
+    assert set(sem.requests) == {
+        "google_ads",
+        "microsoft_ads",
+        "meta",
+        "ga4",
+        "search_console",
+        "tag_manager",
+        "sheets",
+        "trello",
+    }
     assert set(ma.requests) == {"sheets", "smtp"}
     assert "sharpspring" in ma.outcome_batches
     for reference in (sem, ma):
         points = reference.crash_points()
-        assert len(points) == 2 * sum(reference.requests.values()) + \
-            sum(reference.outcome_batches.values())
+        assert len(points) == 2 * sum(reference.requests.values()) + sum(
+            reference.outcome_batches.values()
+        )
         assert len(set(points)) == len(points)
 
 
@@ -141,16 +168,27 @@ def test_the_campaign_covers_every_journal_point(references: dict[str, Reference
 
 @pytest.mark.parametrize(("phase", "landed"), [("before_apply", False), ("after_apply", True)])
 def test_a_kill_fault_kills_the_client_at_its_nth_write_and_reset_forgets_it(
-        phase: str, landed: bool) -> None:
-    accounts = [{"id": "FL-1", "name": "One", "hold": False},
-                {"id": "FL-2", "name": "Two", "hold": False}]
+    phase: str, landed: bool
+) -> None:
+    accounts = [
+        {"id": "FL-1", "name": "One", "hold": False},
+        {"id": "FL-2", "name": "Two", "hold": False},
+    ]
     auth = {"Authorization": "Bearer sandbox:"}
     victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         with Sandbox({"http": {"accounts": accounts}}) as box:
-            box.faults.add(FaultRule(kind="kill", platform="http", after=1, times=1,
-                                     pid=victim.pid, mutating_only=True,
-                                     match={"phase": phase}))
+            box.faults.add(
+                FaultRule(
+                    kind="kill",
+                    platform="http",
+                    after=1,
+                    times=1,
+                    pid=victim.pid,
+                    mutating_only=True,
+                    match={"phase": phase},
+                )
+            )
             url = box.http.url
             assert requests.post(f"{url}/accounts/FL-1/hold", headers=auth, timeout=10).ok
             assert requests.get(f"{url}/accounts/FL-2", headers=auth, timeout=10).ok  # a read

@@ -20,8 +20,13 @@ from adoffboard.sandbox.core import FaultRule
 CID, MCC = "1234567890", "1112223333"
 
 
-def plan_file(cli: Cli, tmp_path: Path, scope: str = "dm", client: str = "lakeside-powersports",
-              sandbox: Sandbox | None = None):
+def plan_file(
+    cli: Cli,
+    tmp_path: Path,
+    scope: str = "dm",
+    client: str = "lakeside-powersports",
+    sandbox: Sandbox | None = None,
+):
     """Plan (a dry run); with `sandbox`, first have the change request approved, so that the plan
     can be applied (the approval notice is the only traffic, and the log is cleared after it)."""
     if sandbox is not None:
@@ -76,8 +81,12 @@ def test_apply_then_verify_then_apply_again(cli: Cli, tmp_path: Path, sandbox: S
     again = cli("--json", "apply", str(out))
     assert again.exit_code == EXIT_OK, again.output
     assert len(sandbox.log.mutating()) == before  # nothing sent the second time
-    statuses = {s["outcome"]["status"] for st in json.loads(again.output)["steps"]
-                for s in st["changes"] if s.get("outcome")}
+    statuses = {
+        s["outcome"]["status"]
+        for st in json.loads(again.output)["steps"]
+        for s in st["changes"]
+        if s.get("outcome")
+    }
     assert statuses == {"already"}
 
 
@@ -95,8 +104,9 @@ def test_drift_is_reported_not_overwritten(cli: Cli, tmp_path: Path, sandbox: Sa
     assert outcomes[f"google_ads:{CID}:campaign:9001:status"] == "applied"
 
 
-def test_tenant_guard_refuses_a_mismatched_account(cli: Cli, workspace: Path,
-                                                   sandbox: Sandbox) -> None:
+def test_tenant_guard_refuses_a_mismatched_account(
+    cli: Cli, workspace: Path, sandbox: Sandbox
+) -> None:
     edit_manifest(workspace, "lakeside-powersports", google_ads__expected_name="Lakeside Marine")
     result = cli("plan", "lakeside-powersports", "-r", "sem-cancellation")
     assert result.exit_code == EXIT_SAFETY
@@ -128,16 +138,29 @@ def test_leaving_the_platform_unlinks_last(cli: Cli, tmp_path: Path, sandbox: Sa
     assert "before the agency's access was removed" in by_step["google-ads-budgets"]["detail"]
 
 
-def test_killed_mid_apply_then_resume(cli: Cli, workspace: Path, tmp_path: Path,
-                                      sandbox: Sandbox) -> None:
+def test_killed_mid_apply_then_resume(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     # The Mutate is applied, then its answer is held back long enough to kill the client.
-    sandbox.faults.add(FaultRule(kind="latency", platform="google_ads", method="Mutate",
-                                 latency_ms=20_000, times=1, match={"phase": "after_apply"}))
+    sandbox.faults.add(
+        FaultRule(
+            kind="latency",
+            platform="google_ads",
+            method="Mutate",
+            latency_ms=20_000,
+            times=1,
+            match={"phase": "after_apply"},
+        )
+    )
     env = {**os.environ, "ADOFFBOARD_WORKSPACE": str(workspace)}
-    proc = subprocess.Popen([sys.executable, "-m", "adoffboard.cli", "-q", "apply", str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adoffboard.cli", "-q", "apply", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     deadline = time.monotonic() + 60
     while not any(e.method == "Mutate" for e in sandbox.log.mutating()):
         assert time.monotonic() < deadline, "apply never sent its Mutate"
@@ -167,34 +190,51 @@ def test_run_asks_for_the_clients_name(cli: Cli, sandbox: Sandbox) -> None:
     result = cli("run", "lakeside-powersports", "-r", "sem-cancellation", input="Wrong Name\n")
     assert result.exit_code == EXIT_SAFETY
     assert sandbox.log.mutating() == []
-    result = cli("run", "lakeside-powersports", "-r", "sem-cancellation",
-                 input="Lakeside Powersports\n")
+    result = cli(
+        "run", "lakeside-powersports", "-r", "sem-cancellation", input="Lakeside Powersports\n"
+    )
     assert result.exit_code in (EXIT_OK, EXIT_VERIFY_PENDING), result.output
     assert sandbox.google_ads.state.campaign(CID, "9001").status == "PAUSED"
 
 
 @pytest.mark.parametrize("future", ["2099-01-01"])
-def test_future_effective_date_is_not_applied_early(cli: Cli, tmp_path: Path, sandbox: Sandbox,
-                                                    future: str) -> None:
+def test_future_effective_date_is_not_applied_early(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox, future: str
+) -> None:
     approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out = tmp_path / "future.json"
-    assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "--effective", future,
-               "-o", str(out)).exit_code == EXIT_OK
+    assert (
+        cli(
+            "plan",
+            "lakeside-powersports",
+            "-r",
+            "sem-cancellation",
+            "--effective",
+            future,
+            "-o",
+            str(out),
+        ).exit_code
+        == EXIT_OK
+    )
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_SAFETY and "takes effect on 2099-01-01" in result.output
     assert sandbox.log.mutating() == []
 
 
-def test_verify_sees_script_activity_after_the_run(cli: Cli, tmp_path: Path,
-                                                  sandbox: Sandbox) -> None:
+def test_verify_sees_script_activity_after_the_run(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     assert cli("apply", str(out)).exit_code == EXIT_OK
-    checks = {c["step_id"]: c for c in
-              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    checks = {
+        c["step_id"]: c
+        for c in json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]
+    }
     assert checks["google-ads-disable-scripts"]["status"] == "MANUAL-PENDING"
     assert "no script or rule activity" in checks["google-ads-disable-scripts"]["detail"]
-    sandbox.google_ads.state.add_change_event(CID, client_type="GOOGLE_ADS_SCRIPTS",
-                                              resource_name=f"customers/{CID}/campaigns/9001")
+    sandbox.google_ads.state.add_change_event(
+        CID, client_type="GOOGLE_ADS_SCRIPTS", resource_name=f"customers/{CID}/campaigns/9001"
+    )
     result = cli("--json", "verify", "lakeside-powersports")
     checks = {c["step_id"]: c for c in json.loads(result.output)["checks"]}
     assert checks["google-ads-disable-scripts"]["status"] == "FAIL"
@@ -205,6 +245,10 @@ def test_verify_sees_script_activity_after_the_run(cli: Cli, tmp_path: Path,
 def test_request_ids_are_journaled(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
     out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
     report = json.loads(cli("--json", "apply", str(out)).output)
-    ids = {c["outcome"]["request_id"] for s in report["steps"] for c in s["changes"]
-           if c.get("outcome") and c["outcome"]["status"] == "applied"}
+    ids = {
+        c["outcome"]["request_id"]
+        for s in report["steps"]
+        for c in s["changes"]
+        if c.get("outcome") and c["outcome"]["status"] == "applied"
+    }
     assert ids and all(ids)

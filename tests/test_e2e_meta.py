@@ -15,12 +15,16 @@ LAKESIDE, AGENCY = "act_1029384756", "100200300400500"
 META_STEPS = ("meta-pause", "meta-disable-rules", "meta-remove-agency")
 
 
-def test_plan_is_a_dry_run_with_the_budget_note(cli: Cli, tmp_path: Path,
-                                               sandbox: Sandbox) -> None:
+def test_plan_is_a_dry_run_with_the_budget_note(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> None:
     _, plan = plan_file(cli, tmp_path, scope="platform")
     assert sandbox.log.mutating() == []
     assert {e.method for e in sandbox.log.entries("meta")} <= {
-        "get_account", "list_campaigns", "list_adsets", "list_rules", "list_agencies"}
+        "get_account",
+        "list_campaigns",
+        "list_adsets",
+        "list_rules",
+        "list_agencies",
+    }
     steps = {s["step_id"]: s for s in plan["steps"]}
     assert all(steps[i]["kind"] == "automated" for i in META_STEPS)
     assert any("budgets are left as they are" in n for n in steps["meta-pause"]["notes"])
@@ -43,8 +47,9 @@ def test_dm_scope_keeps_the_agency(cli: Cli, tmp_path: Path, sandbox: Sandbox) -
     assert by_step["meta-disable-rules"]["status"] == "PASS"
 
 
-def test_leaving_the_platform_removes_the_agency_last(cli: Cli, tmp_path: Path,
-                                                      sandbox: Sandbox) -> None:
+def test_leaving_the_platform_removes_the_agency_last(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     approved_cr(cli, "lakeside-powersports", scope="platform", sandbox=sandbox)
     out, _ = plan_file(cli, tmp_path, scope="platform")
     result = cli("apply", str(out))

@@ -26,9 +26,14 @@ VISIBLE = ClientLink("7", "ACTIVE", False)
 
 def state(campaigns, budgets, currency="USD", unit=10_000, link=VISIBLE):
     return AccountState(
-        customer_id="1234567890", manager_id="1112223333", name="Dealer", currency=currency,
-        billable_unit_micros=unit, campaigns=tuple(campaigns),
-        budgets={b.id: b for b in budgets}, link=link,
+        customer_id="1234567890",
+        manager_id="1112223333",
+        name="Dealer",
+        currency=currency,
+        billable_unit_micros=unit,
+        campaigns=tuple(campaigns),
+        budgets={b.id: b for b in budgets},
+        link=link,
         read_at=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
     )
 
@@ -53,11 +58,21 @@ def custom(bid, total):
         ([camp("1", channel="VIDEO")], [], 1, 0),
         ([camp("1", exp="EXPERIMENT")], [], 0, 1),
         ([camp("1", exp="DRAFT")], [], 0, 1),
-        ([camp("1"), camp("2", channel="PERFORMANCE_MAX"), camp("3", channel="DEMAND_GEN")],
-         ["1", "2", "3"], 0, 0),
+        (
+            [camp("1"), camp("2", channel="PERFORMANCE_MAX"), camp("3", channel="DEMAND_GEN")],
+            ["1", "2", "3"],
+            0,
+            0,
+        ),
     ],
-    ids=["enabled", "already-paused", "video-is-manual", "experiment-skipped", "draft-skipped",
-         "every-base-type"],
+    ids=[
+        "enabled",
+        "already-paused",
+        "video-is-manual",
+        "experiment-skipped",
+        "draft-skipped",
+        "every-base-type",
+    ],
 )
 def test_plan_pause(campaigns, paused, manual, notes):
     draft = plan_pause(state(campaigns, [daily("b1", 25_000_000)]), "s")
@@ -78,8 +93,15 @@ def test_plan_pause(campaigns, paused, manual, notes):
         ("USD", 10_000, daily("b1", 10_000), "SEARCH", None),
         ("USD", 10_000, daily("b1", 4_000_000), "DEMAND_GEN", None),
     ],
-    ids=["usd-cent", "jpy-yen", "inr", "demand-gen-5usd", "custom-period-total", "at-floor",
-         "below-demand-gen-floor"],
+    ids=[
+        "usd-cent",
+        "jpy-yen",
+        "inr",
+        "demand-gen-5usd",
+        "custom-period-total",
+        "at-floor",
+        "below-demand-gen-floor",
+    ],
 )
 def test_plan_budgets_floor(currency, unit, budget, channel, expected):
     draft = plan_budgets(state([camp("1", channel=channel)], [budget], currency, unit), "s")
@@ -102,8 +124,9 @@ def test_video_only_budget_is_left_to_the_video_task_and_unknown_currency_is_man
     draft = plan_budgets(state([camp("1", channel="VIDEO")], [daily("b1", 10_000_000)]), "s")
     assert draft.changes == () and draft.manual_items == ()
     assert "budget" in plan_pause(state([camp("1", channel="VIDEO")], []), "s").manual_items[0]
-    draft = plan_budgets(state([camp("1", channel="DEMAND_GEN")], [daily("b1", 10_000_000)],
-                               currency="SEK"), "s")
+    draft = plan_budgets(
+        state([camp("1", channel="DEMAND_GEN")], [daily("b1", 10_000_000)], currency="SEK"), "s"
+    )
     assert draft.changes == () and "Demand Gen" in draft.manual_items[0]
 
 
@@ -129,8 +152,9 @@ def test_plan_links(link, planner, expected):
 
 
 def test_converged_state_plans_nothing_and_verifies():
-    converged = state([camp("1", status="PAUSED")], [daily("b1", 10_000)],
-                      link=ClientLink("7", "ACTIVE", True))
+    converged = state(
+        [camp("1", status="PAUSED")], [daily("b1", 10_000)], link=ClientLink("7", "ACTIVE", True)
+    )
     assert plan_pause(converged, "s").changes == ()
     assert plan_budgets(converged, "s").changes == ()
     assert plan_hide(converged, "s").changes == ()
@@ -141,8 +165,9 @@ def test_converged_state_plans_nothing_and_verifies():
 def test_verify_reports_leftovers():
     live = state([camp("1"), camp("2", channel="VIDEO")], [daily("b1", 20_000_000)])
     assert verify_pause(live).status == CheckStatus.FAIL
-    only_video = state([camp("2", channel="VIDEO"), camp("1", status="PAUSED")],
-                       [daily("b1", 10_000)])
+    only_video = state(
+        [camp("2", channel="VIDEO"), camp("1", status="PAUSED")], [daily("b1", 10_000)]
+    )
     assert verify_pause(only_video).status == CheckStatus.MANUAL_PENDING
     assert verify_budgets(live).status == CheckStatus.FAIL
 

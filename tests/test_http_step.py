@@ -38,13 +38,15 @@ def enable(workspace: Path, *names: str, token_ref: str = "") -> None:
             endpoint["enabled"] = True
             if token_ref:
                 endpoint["headers"] = {"Authorization": f"Bearer {token_ref}"}
+
     edit_platforms(workspace, edit)
 
 
 def plan(cli: Cli, tmp_path: Path, scope: str = "dm") -> tuple[Path, dict]:
     out = tmp_path / f"plan-{scope}.json"
-    result = cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "--scope", scope,
-                 "-o", str(out))
+    result = cli(
+        "plan", "lakeside-powersports", "-r", "sem-cancellation", "--scope", scope, "-o", str(out)
+    )
     assert result.exit_code == EXIT_OK, result.output
     data = json.loads(out.read_text())
     return out, {s["step_id"]: s for s in data["steps"]}
@@ -67,8 +69,7 @@ def test_unconfigured_connectors_keep_their_steps_manual(cli, tmp_path, sandbox,
     assert sandbox.log.entries("trello") == []
 
 
-def test_enabled_endpoint_plans_reads_applies_once_and_verifies(cli, tmp_path, sandbox,
-                                                                workspace):
+def test_enabled_endpoint_plans_reads_applies_once_and_verifies(cli, tmp_path, sandbox, workspace):
     enable(workspace, "fluency_hold")
     out, steps = plan(cli, tmp_path)
     step = steps["fluency-hold"]
@@ -85,12 +86,18 @@ def test_enabled_endpoint_plans_reads_applies_once_and_verifies(cli, tmp_path, s
     assert [e.method for e in sandbox.log.mutating("http")] == ["accounts.hold"]
     assert sandbox.http.accounts["FL-20417"]["hold"] is True
     assert sandbox.http.accounts["FL-20533"]["hold"] is False  # the other client untouched
-    outcome = next(c["outcome"] for s in json.loads(result.output)["steps"]
-                   for c in s["changes"] if c["platform"] == "http")
+    outcome = next(
+        c["outcome"]
+        for s in json.loads(result.output)["steps"]
+        for c in s["changes"]
+        if c["platform"] == "http"
+    )
     assert outcome["status"] == "applied" and outcome["request_id"].startswith("req-")
 
-    checks = {c["step_id"]: c for c in
-              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    checks = {
+        c["step_id"]: c
+        for c in json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]
+    }
     assert checks["fluency-hold"]["status"] == "PASS"
     assert "hold = True" in checks["fluency-hold"]["detail"]
 
@@ -99,8 +106,9 @@ def test_enabled_endpoint_plans_reads_applies_once_and_verifies(cli, tmp_path, s
     assert len(sandbox.log.mutating("http")) == 1  # already on hold: not sent again
 
 
-def test_header_reference_is_resolved_when_sending_and_never_written(cli, tmp_path, sandbox,
-                                                                     workspace, monkeypatch):
+def test_header_reference_is_resolved_when_sending_and_never_written(
+    cli, tmp_path, sandbox, workspace, monkeypatch
+):
     monkeypatch.setenv("FLUENCY_TOKEN", TOKEN)
     sandbox.http.section["token"] = TOKEN  # the stand-in accepts this token only
     enable(workspace, "fluency_hold", token_ref="env:FLUENCY_TOKEN")
@@ -109,16 +117,18 @@ def test_header_reference_is_resolved_when_sending_and_never_written(cli, tmp_pa
     result = cli("--json", "apply", str(out))
     assert result.exit_code == EXIT_OK, result.output
     assert sandbox.http.accounts["FL-20417"]["hold"] is True
-    written = "".join(p.read_text(errors="replace") for p in workspace.rglob("*")
-                      if p.is_file() and p.suffix in (".json", ".md", ".html", ".toml", ".yaml"))
+    written = "".join(
+        p.read_text(errors="replace")
+        for p in workspace.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".md", ".html", ".toml", ".yaml")
+    )
     written += (workspace / ".adoffboard" / "state.db").read_bytes().decode("latin-1")
     written += result.output + repr([vars(e) for e in sandbox.log])
     assert TOKEN not in written
     assert "env:FLUENCY_TOKEN" in (workspace / "adoffboard.toml").read_text()
 
 
-def test_wrong_token_is_refused_without_echoing_it(cli, tmp_path, sandbox, workspace,
-                                                   monkeypatch):
+def test_wrong_token_is_refused_without_echoing_it(cli, tmp_path, sandbox, workspace, monkeypatch):
     monkeypatch.setenv("FLUENCY_TOKEN", TOKEN)
     sandbox.http.section["token"] = "another-token"
     enable(workspace, "fluency_hold", token_ref="env:FLUENCY_TOKEN")
@@ -126,11 +136,16 @@ def test_wrong_token_is_refused_without_echoing_it(cli, tmp_path, sandbox, works
     assert result.exit_code == 5 and "401" in result.output and TOKEN not in result.output
 
 
-@pytest.mark.parametrize("fault", [
-    FaultRule(kind="partial_failure", platform="http",
-              match={"resource": "account", "id": "FL-20417"}),
-    FaultRule(kind="unavailable", platform="http", method="accounts.hold"),
-], ids=["refused", "unavailable"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule(
+            kind="partial_failure", platform="http", match={"resource": "account", "id": "FL-20417"}
+        ),
+        FaultRule(kind="unavailable", platform="http", method="accounts.hold"),
+    ],
+    ids=["refused", "unavailable"],
+)
 def test_failed_call_is_reported_and_never_repeated(cli, tmp_path, sandbox, workspace, fault):
     enable(workspace, "fluency_hold")
     out, _ = plan(cli, tmp_path)
@@ -138,14 +153,19 @@ def test_failed_call_is_reported_and_never_repeated(cli, tmp_path, sandbox, work
     approved_cr(cli, "lakeside-powersports", scope="dm")
     result = cli("--json", "apply", str(out))
     assert result.exit_code == 11, result.output
-    outcome = next(c["outcome"] for s in json.loads(result.output)["steps"]
-                   for c in s["changes"] if c["platform"] == "http")
+    outcome = next(
+        c["outcome"]
+        for s in json.loads(result.output)["steps"]
+        for c in s["changes"]
+        if c["platform"] == "http"
+    )
     assert outcome["status"] == "failed" and outcome["message"]
     assert len(sandbox.log.mutating("http")) == 1  # sent once, not retried
 
 
-def test_ninjacat_removal_runs_in_the_access_phase_and_verifies_gone(cli, tmp_path, sandbox,
-                                                                     workspace):
+def test_ninjacat_removal_runs_in_the_access_phase_and_verifies_gone(
+    cli, tmp_path, sandbox, workspace
+):
     enable(workspace, "ninjacat_remove")
     out, steps = plan(cli, tmp_path, "platform")
     [change] = steps["juniper-ninjacat"]["changes"]
@@ -154,8 +174,10 @@ def test_ninjacat_removal_runs_in_the_access_phase_and_verifies_gone(cli, tmp_pa
     approved_cr(cli, "lakeside-powersports", scope="platform")
     assert cli("apply", str(out)).exit_code == EXIT_OK
     assert "NC-88123" not in sandbox.http.advertisers and "NC-88190" in sandbox.http.advertisers
-    checks = {c["step_id"]: c for c in
-              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    checks = {
+        c["step_id"]: c
+        for c in json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]
+    }
     assert checks["juniper-ninjacat"]["status"] == "PASS"
     assert checks["juniper-ninjacat"]["detail"].startswith("presence = 'gone'")
 
@@ -175,8 +197,9 @@ def test_dry_run_transport_refuses_the_call(sandbox, tmp_path, workspace):
     env = Env(load_workspace(workspace))
     conn = env.connector("http", read_only=True)
     manifest = env.workspace.load_client("lakeside-powersports").model
-    changes = conn.plan("call", {"endpoint": "fluency_hold"}, conn.read_state(manifest),
-                        "fluency-hold").changes
+    changes = conn.plan(
+        "call", {"endpoint": "fluency_hold"}, conn.read_state(manifest), "fluency-hold"
+    ).changes
     with pytest.raises(DryRunViolation, match="POST /accounts/FL-20417/hold"):
         conn.apply(changes, _NullJournal())
     assert sandbox.log.mutating() == [] and sandbox.http.accounts["FL-20417"]["hold"] is False
@@ -190,18 +213,27 @@ class _NullJournal:
         assert all(o.status != OutcomeStatus.APPLIED for o in outcomes)
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"headers": {"Authorization": "Bearer abc123"}}, "header Authorization"),
-    ({"url": "https://vendor.example/hold?token=abc"}, "not in the URL"),
-    ({"verify_json_path": ""}, "exactly one of verify_json_path"),
-    ({"verify_gone": True}, "exactly one of verify_json_path"),
-], ids=["literal-secret-header", "secret-in-url", "no-verification", "two-verifications"])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"headers": {"Authorization": "Bearer abc123"}}, "header Authorization"),
+        ({"url": "https://vendor.example/hold?token=abc"}, "not in the URL"),
+        ({"verify_json_path": ""}, "exactly one of verify_json_path"),
+        ({"verify_gone": True}, "exactly one of verify_json_path"),
+    ],
+    ids=["literal-secret-header", "secret-in-url", "no-verification", "two-verifications"],
+)
 def test_endpoint_settings_are_validated(change, message):
     from pydantic import ValidationError
 
-    good = {"manifest_key": "fluency", "url": "https://vendor.example/a/{account_id}/hold",
-            "verify_url": "https://vendor.example/a/{account_id}", "verify_json_path": "hold",
-            "verify_equals": True, "headers": {"Authorization": "Bearer env:FLUENCY_TOKEN"}}
+    good = {
+        "manifest_key": "fluency",
+        "url": "https://vendor.example/a/{account_id}/hold",
+        "verify_url": "https://vendor.example/a/{account_id}",
+        "verify_json_path": "hold",
+        "verify_equals": True,
+        "headers": {"Authorization": "Bearer env:FLUENCY_TOKEN"},
+    }
     HttpEndpoint.model_validate(good)
     with pytest.raises(ValidationError, match=message):
         HttpEndpoint.model_validate({**good, **change})
@@ -212,7 +244,9 @@ def test_sandbox_references_need_a_loopback_url(sandbox, tmp_path, workspace):
 
     def point_away(platforms):
         platforms["http"]["endpoints"]["fluency_hold"].update(
-            enabled=True, verify_url="https://api.fluency.example/accounts/{account_id}")
+            enabled=True, verify_url="https://api.fluency.example/accounts/{account_id}"
+        )
+
     edit_platforms(workspace, point_away)
     env = Env(load_workspace(workspace))
     conn = env.connector("http", read_only=True)
@@ -224,9 +258,11 @@ def test_sandbox_references_need_a_loopback_url(sandbox, tmp_path, workspace):
 def test_runbook_rejects_action_if_configured_on_an_action_step():
     from adoffboard.runbook import parse_runbook
 
-    text = (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
-            b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
-            b" action: {connector: trello, name: archive_card},"
-            b" action_if_configured: {connector: http, name: call}, verify: v}\n")
+    text = (
+        b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+        b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
+        b" action: {connector: trello, name: archive_card},"
+        b" action_if_configured: {connector: http, name: call}, verify: v}\n"
+    )
     book, problems = parse_runbook(text, "rb.yaml")
     assert book is None and any("belongs on a manual step" in str(p) for p in problems)

@@ -23,8 +23,9 @@ AT_ONCE = 4  # each process is mostly waiting on its reads: overlap them
 CLIENT = "lakeside-powersports"
 
 
-def test_forty_cold_starts_read_every_platform_in_parallel(workspace: Path,
-                                                           sandbox: Sandbox) -> None:
+def test_forty_cold_starts_read_every_platform_in_parallel(
+    workspace: Path, sandbox: Sandbox
+) -> None:
     manifest = workspace / "clients" / f"{CLIENT}.yaml"
     data = yaml.safe_load(manifest.read_text())
     data.pop("microsoft_ads", None)  # its SDK imports alone for seconds: not what races here
@@ -33,10 +34,25 @@ def test_forty_cold_starts_read_every_platform_in_parallel(workspace: Path,
 
     def cold_start(n: int) -> tuple[int, int, str] | None:
         done = subprocess.run(
-            [exe, "-w", str(workspace), "-q", "--json", "verify", CLIENT, "-r",
-             "sem-cancellation", "--scope", "platform"],
-            capture_output=True, text=True, timeout=120, cwd=workspace.parent,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+            [
+                exe,
+                "-w",
+                str(workspace),
+                "-q",
+                "--json",
+                "verify",
+                CLIENT,
+                "-r",
+                "sem-cancellation",
+                "--scope",
+                "platform",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=workspace.parent,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
         # 12/13: lines FAIL or wait for people (nothing was applied); anything else is a crash
         if done.returncode not in (12, 13) or "Error" in done.stderr:
             return (n, done.returncode, done.stderr.strip()[-300:])

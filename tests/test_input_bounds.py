@@ -37,8 +37,9 @@ def refused_in_one_line(result: Any, fragment: str) -> None:
 @pytest.fixture
 def seeded(cli: Cli, workspace: Path) -> Path:
     """A workspace whose store holds one change request."""
-    created = cli("cr", "new", CLIENT, "--type", "cancellation", "--effective", "2030-01-01",
-                  "--as", "dana")
+    created = cli(
+        "cr", "new", CLIENT, "--type", "cancellation", "--effective", "2030-01-01", "--as", "dana"
+    )
     assert created.exit_code == 0, created.output
     return workspace
 
@@ -51,15 +52,30 @@ PLAN_ADDENDUM = ("plan", CLIENT, "-r", "sem-addendum", "--budget-change")
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        ((*NEW, "--type", "cancellation", "--credit", "1e26"), "credit_amount: '1e26' is too large"),
+        (
+            (*NEW, "--type", "cancellation", "--credit", "1e26"),
+            "credit_amount: '1e26' is too large",
+        ),
         ((*NEW, "--type", "cancellation", "--credit", "10000000.01"), "at most 10,000,000"),
         ((*NEW, "--type", "cancellation", "--credit", "NaN"), "'NaN' is not an amount"),
         ((*NEW, "--type", "cancellation", "--credit", "-inf"), "is not an amount"),
         ((*NEW, "--type", "cancellation", "--credit", "12.345"), "more than 2 decimal places"),
         ((*ADDENDUM, "--monthly-total", "0"), "monthly_total: '0' is zero"),
         ((*ADDENDUM, "--campaign-budget", "Brand=1e30"), "campaign_budgets[Brand]"),
-        (("cr", "new", CLIENT, "--as", "dana", "--type", "cancellation", "--effective",
-          "9999-12-31"), "out of range"),
+        (
+            (
+                "cr",
+                "new",
+                CLIENT,
+                "--as",
+                "dana",
+                "--type",
+                "cancellation",
+                "--effective",
+                "9999-12-31",
+            ),
+            "out of range",
+        ),
         ((*PLAN_ADDENDUM, "monthly=1e400"), "monthly_total: '1e400' is too large"),
         ((*PLAN_ADDENDUM, "monthly=nan"), "'nan' is not an amount"),
         ((*PLAN_ADDENDUM, "monthly=inf"), "'inf' is not an amount"),
@@ -77,13 +93,32 @@ PLAN_ADDENDUM = ("plan", CLIENT, "-r", "sem-addendum", "--budget-change")
         (("verify", CLIENT, "--run", "r-\udcff"), "is not valid UTF-8"),
         (("sandbox", "up", "--google-ads-port", "70000"), "from 0 to 65535"),
     ],
-    ids=["credit-1e26", "credit-over-max", "credit-nan", "credit-inf", "credit-3-decimals",
-         "monthly-total-zero", "campaign-budget-huge", "effective-year-9999",
-         "budget-change-1e400", "budget-change-nan", "budget-change-inf", "budget-change-negative",
-         "budget-change-3-decimals", "history-limit-1e23", "history-limit-0",
-         "history-limit-negative", "history-limit-text", "plan-output-empty",
-         "plan-output-folder", "reminders-year-9999", "planner-year-1", "cr-show-not-utf8",
-         "verify-run-not-utf8", "sandbox-port-70000"],
+    ids=[
+        "credit-1e26",
+        "credit-over-max",
+        "credit-nan",
+        "credit-inf",
+        "credit-3-decimals",
+        "monthly-total-zero",
+        "campaign-budget-huge",
+        "effective-year-9999",
+        "budget-change-1e400",
+        "budget-change-nan",
+        "budget-change-inf",
+        "budget-change-negative",
+        "budget-change-3-decimals",
+        "history-limit-1e23",
+        "history-limit-0",
+        "history-limit-negative",
+        "history-limit-text",
+        "plan-output-empty",
+        "plan-output-folder",
+        "reminders-year-9999",
+        "planner-year-1",
+        "cr-show-not-utf8",
+        "verify-run-not-utf8",
+        "sandbox-port-70000",
+    ],
 )
 def test_odd_arguments_are_refused(cli: Cli, seeded: Path, sandbox: Sandbox, args, fragment):
     before = store_rows(seeded)
@@ -95,8 +130,10 @@ def test_odd_arguments_are_refused(cli: Cli, seeded: Path, sandbox: Sandbox, arg
 def test_unwritable_plan_path_is_refused(cli: Cli, seeded: Path, tmp_path: Path) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    refused_in_one_line(cli("plan", CLIENT, "-r", "sem-cancellation", "-o",
-                            str(a_file / "plan.json")), "cannot write the plan file")
+    refused_in_one_line(
+        cli("plan", CLIENT, "-r", "sem-cancellation", "-o", str(a_file / "plan.json")),
+        "cannot write the plan file",
+    )
 
 
 def _edit_toml(workspace: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -112,29 +149,45 @@ def _set(*keys: str, value: Any) -> Callable[[dict[str, Any]], None]:
         for key in keys[:-1]:
             node = node.setdefault(key, {})
         node[keys[-1]] = value
+
     return change
 
 
 @pytest.mark.parametrize(
     "change,fragment",
     [
-        (_set("platforms", "google_ads", "timeout_s", value=1e300),
-         "platforms.google_ads.timeout_s"),
-        (_set("platforms", "google_ads", "timeout_s", value=float("nan")),
-         "platforms.google_ads.timeout_s"),
+        (
+            _set("platforms", "google_ads", "timeout_s", value=1e300),
+            "platforms.google_ads.timeout_s",
+        ),
+        (
+            _set("platforms", "google_ads", "timeout_s", value=float("nan")),
+            "platforms.google_ads.timeout_s",
+        ),
         (_set("platforms", "meta", "attempts", value=0), "platforms.meta.attempts"),
         (_set("platforms", "meta", "attempts", value=True), "platforms.meta.attempts"),
         (_set("platforms", "trello", "attempts", value=10**20), "platforms.trello.attempts"),
-        (_set("platforms", "meta", "max_throttle_wait_s", value=float("inf")),
-         "platforms.meta.max_throttle_wait_s"),
+        (
+            _set("platforms", "meta", "max_throttle_wait_s", value=float("inf")),
+            "platforms.meta.max_throttle_wait_s",
+        ),
         (_set("notifications", "smtp_port", value=70000), "notifications.smtp_port"),
         (_set("notifications", "reminder_days", value=[400]), "notifications.reminder_days"),
         (_set("schedule", "poll_seconds", value=0), "schedule.poll_seconds"),
         (_set("schedule", "max_attempts", value=10**30), "schedule.max_attempts"),
     ],
-    ids=["timeout-1e300", "timeout-nan", "attempts-zero", "attempts-true", "attempts-huge",
-         "throttle-wait-inf", "smtp-port-70000", "reminder-day-400", "poll-seconds-zero",
-         "schedule-attempts-huge"],
+    ids=[
+        "timeout-1e300",
+        "timeout-nan",
+        "attempts-zero",
+        "attempts-true",
+        "attempts-huge",
+        "throttle-wait-inf",
+        "smtp-port-70000",
+        "reminder-day-400",
+        "poll-seconds-zero",
+        "schedule-attempts-huge",
+    ],
 )
 def test_config_numbers_are_bounded(cli: Cli, seeded: Path, change, fragment) -> None:
     before = store_rows(seeded)
@@ -151,16 +204,23 @@ BINARY = b"\xff\xfe\x00\x01binary\x80"
     "relative,args,fragment",
     [
         ("adoffboard.toml", ("cr", "list"), "adoffboard.toml: not UTF-8 text"),
-        ("clients/lakeside-powersports.yaml", ("plan", CLIENT, "-r", "sem-cancellation"),
-         "lakeside-powersports.yaml: not UTF-8 text"),
-        ("runbooks/sem-cancellation.yaml", ("plan", CLIENT, "-r", "sem-cancellation"),
-         "sem-cancellation.yaml: not UTF-8 text"),
+        (
+            "clients/lakeside-powersports.yaml",
+            ("plan", CLIENT, "-r", "sem-cancellation"),
+            "lakeside-powersports.yaml: not UTF-8 text",
+        ),
+        (
+            "runbooks/sem-cancellation.yaml",
+            ("plan", CLIENT, "-r", "sem-cancellation"),
+            "sem-cancellation.yaml: not UTF-8 text",
+        ),
         ("clients/lakeside-powersports.yaml", ("clients", "show", CLIENT), "not UTF-8 text"),
     ],
     ids=["workspace-file", "manifest", "runbook", "manifest-show"],
 )
-def test_binary_files_are_refused(cli: Cli, seeded: Path, sandbox: Sandbox, relative, args,
-                                  fragment) -> None:
+def test_binary_files_are_refused(
+    cli: Cli, seeded: Path, sandbox: Sandbox, relative, args, fragment
+) -> None:
     before = store_rows(seeded)
     target = seeded / relative
     target.parent.mkdir(exist_ok=True)
@@ -170,16 +230,34 @@ def test_binary_files_are_refused(cli: Cli, seeded: Path, sandbox: Sandbox, rela
     assert len(sandbox.log) == 0
 
 
-def test_import_reports_wrong_value_types_by_row_and_field(cli: Cli, seeded: Path,
-                                                            tmp_path: Path) -> None:
+def test_import_reports_wrong_value_types_by_row_and_field(
+    cli: Cli, seeded: Path, tmp_path: Path
+) -> None:
     rows = [
         {"client": 5, "type": "cancellation", "effective_date": "2030-01-01"},
-        {"client": CLIENT, "type": ["cancellation"], "effective_date": 20300101,
-         "notes": {"a": 1}, "departments": ["SEM", 1], "escalated": 3, "created_by": 7},
-        {"client": CLIENT, "type": "addendum", "effective_date": "2030-01-01",
-         "addendum_ref": 4711, "campaign_budgets": {"Brand": None}, "monthly_total": 1e30},
-        {"client": CLIENT, "type": "cancellation", "effective_date": "2030-01-01",
-         "credit_amount": True},
+        {
+            "client": CLIENT,
+            "type": ["cancellation"],
+            "effective_date": 20300101,
+            "notes": {"a": 1},
+            "departments": ["SEM", 1],
+            "escalated": 3,
+            "created_by": 7,
+        },
+        {
+            "client": CLIENT,
+            "type": "addendum",
+            "effective_date": "2030-01-01",
+            "addendum_ref": 4711,
+            "campaign_budgets": {"Brand": None},
+            "monthly_total": 1e30,
+        },
+        {
+            "client": CLIENT,
+            "type": "cancellation",
+            "effective_date": "2030-01-01",
+            "credit_amount": True,
+        },
     ]
     export = tmp_path / "crm.json"
     export.write_text(json.dumps(rows))

@@ -24,8 +24,12 @@ def module_files() -> dict[str, Path]:
     """Every module of the package by dotted name, the linked folders (connectors, commands) and
     cli.py included."""
     found: dict[str, Path] = {}
-    files = [Path(folder) / f for folder, _dirs, names in os.walk(PACKAGE, followlinks=True)
-             for f in names if f.endswith(".py")]
+    files = [
+        Path(folder) / f
+        for folder, _dirs, names in os.walk(PACKAGE, followlinks=True)
+        for f in names
+        if f.endswith(".py")
+    ]
     for path in sorted(files):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
         if "__pycache__" in parts or parts[0] == "migrations":
@@ -38,10 +42,13 @@ def module_files() -> dict[str, Path]:
 
 
 MODULES = module_files()
+
+
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _walk(node: ast.AST) -> Iterator[ast.AST]:
@@ -85,8 +92,11 @@ def part_of(module: str) -> str:
     connectors' declarations (the registry, `declare`, each platform's `declaration`) are a part
     of their own, below the workspace configuration that composes them; the connectors
     themselves are another part, above it."""
-    if module in ("adoffboard.connectors", "adoffboard.connectors.declare") or \
-            module.startswith("adoffboard.connectors.") and module.endswith(".declaration"):
+    if (
+        module in ("adoffboard.connectors", "adoffboard.connectors.declare")
+        or module.startswith("adoffboard.connectors.")
+        and module.endswith(".declaration")
+    ):
         return DECLARATIONS
     pieces = module.split(".")
     if len(pieces) > 2 or MODULES[module].name == "__init__.py" and len(pieces) == 2:
@@ -152,20 +162,28 @@ def test_no_import_cycle_between_modules() -> None:
 
 def test_the_declarations_need_nothing_above_them() -> None:
     """Listing the platforms (config, `runbooks list`, the registry) loads no connector."""
-    assert part_graph()[DECLARATIONS] <= {"adoffboard.credentials", "adoffboard.errors",
-                                          "adoffboard.models"}
+    assert part_graph()[DECLARATIONS] <= {
+        "adoffboard.credentials",
+        "adoffboard.errors",
+        "adoffboard.models",
+    }
 
 
 def test_no_import_cycle_between_the_parts_of_the_package() -> None:
     found = cycles(part_graph())
     assert found == [], "import cycles between parts of adoffboard: " + "; ".join(
-        " <-> ".join(c) for c in found)
+        " <-> ".join(c) for c in found
+    )
 
 
 def engine_imports() -> set[str]:
     """What the engine package's modules import, all of them."""
-    return {t for m in MODULES if m == "adoffboard.engine" or m.startswith("adoffboard.engine.")
-            for t in imports_of(m)}
+    return {
+        t
+        for m in MODULES
+        if m == "adoffboard.engine" or m.startswith("adoffboard.engine.")
+        for t in imports_of(m)
+    }
 
 
 @pytest.mark.parametrize("forbidden", ["adoffboard.cr", "adoffboard.scheduling"])

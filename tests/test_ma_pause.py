@@ -34,8 +34,15 @@ def sheet_row(sandbox: Sandbox, dealer: str = "Lakeside Powersports") -> list[ob
 
 def approve_pause(cli: Cli, sandbox: Sandbox) -> str:
     today = dt.date.fromisoformat(workspace_today(cli.workspace))
-    return approved_cr(cli, CLIENT, "pause", effective=str(today - dt.timedelta(days=1)),
-                       departments=("MA",), sandbox=sandbox, extra=("--pause-end", str(today)))
+    return approved_cr(
+        cli,
+        CLIENT,
+        "pause",
+        effective=str(today - dt.timedelta(days=1)),
+        departments=("MA",),
+        sandbox=sandbox,
+        extra=("--pause-end", str(today)),
+    )
 
 
 def pause(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> dict:
@@ -65,7 +72,8 @@ def changes(report: dict) -> list[dict]:
 
 
 def test_pause_writes_the_sheet_and_unpause_puts_it_back_exactly(
-        cli: Cli, sandbox: Sandbox, workspace: Path, tmp_path: Path) -> None:
+    cli: Cli, sandbox: Sandbox, workspace: Path, tmp_path: Path
+) -> None:
     original = sandbox.sheets.rows(SHEET)
     paused = pause(cli, sandbox, tmp_path)
     assert sheet_row(sandbox) == ["Lakeside Powersports", "Paused", "", "Spring campaign live"]
@@ -90,13 +98,15 @@ def test_pause_writes_the_sheet_and_unpause_puts_it_back_exactly(
 
     writes = len(sandbox.log.mutating())
     verified = cli("--json", "verify", CLIENT)
-    assert {c["step_id"]: c["status"] for c in json.loads(verified.output)["checks"]
-            }["restore-pause"] == "PASS"
+    assert {c["step_id"]: c["status"] for c in json.loads(verified.output)["checks"]}[
+        "restore-pause"
+    ] == "PASS"
     assert len(sandbox.log.mutating()) == writes  # verify reads only
 
 
 def test_unpause_leaves_alone_a_cell_someone_changed_and_verify_reports_it(
-        cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
     pause(cli, sandbox, tmp_path)
     # during the pause someone marks the client as churned in the MA Client Sheet
     (row,) = sandbox.sheets.rows_holding(SHEET, "Lakeside Powersports")
@@ -114,14 +124,16 @@ def test_unpause_leaves_alone_a_cell_someone_changed_and_verify_reports_it(
     assert any("left alone" in e and "Churned" in e for e in check["evidence"])
 
     verified = cli("--json", "verify", CLIENT)
-    check = next(c for c in json.loads(verified.output)["checks"]
-                 if c["step_id"] == "restore-pause")
+    check = next(
+        c for c in json.loads(verified.output)["checks"] if c["step_id"] == "restore-pause"
+    )
     assert check["status"] == "MANUAL-PENDING"
     assert "changed by someone else" in check["detail"]
 
 
 def test_unpause_after_the_row_was_removed_reports_it(
-        cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
     pause(cli, sandbox, tmp_path)
     (row,) = sandbox.sheets.rows_holding(SHEET, "Lakeside Powersports")
     sandbox.sheets.delete_row(SHEET, row)
@@ -137,7 +149,8 @@ def test_unpause_after_the_row_was_removed_reports_it(
 
 
 def test_restoring_an_ma_cancellation_puts_back_cells_but_never_rows(
-        cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
     from adoffboard.restore import inverse_changes
 
     approved_cr(cli, CLIENT, departments=("MA",), sandbox=sandbox)
@@ -147,8 +160,9 @@ def test_restoring_an_ma_cancellation_puts_back_cells_but_never_rows(
     with Store.open(load_workspace(workspace).store_url) as store:
         restore = inverse_changes(store, store.run(run_id), "restore-run")
     assert {c.entity_type for c in restore.changes} == {"cell"}
-    assert any("not restored" in n and "row change(s) on Google Sheets" in n
-               for n in restore.notes), restore.notes
+    assert any(
+        "not restored" in n and "row change(s) on Google Sheets" in n for n in restore.notes
+    ), restore.notes
     tracker_rows = sandbox.sheets.rows("ma_client_tracker")
     planner_rows = sandbox.sheets.rows("planner")
 
@@ -171,24 +185,37 @@ class Journal:
 
 
 def test_a_restore_puts_back_a_value_the_sheet_shows_differently(
-        sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     # with USER_ENTERED, the "42" adoffboard writes reads back as the number 42: still ours
     settings = copy.deepcopy(sandbox.platform_settings()["sheets"])
     settings["trackers"][SHEET]["value_input"] = "USER_ENTERED"
-    ctx = ConnectorContext(settings=settings, workspace_root=tmp_path, read_only=False,
-                           clock=FakeClock(), retry=RetryPolicy(attempts=2, timeout=10))
+    ctx = ConnectorContext(
+        settings=settings,
+        workspace_root=tmp_path,
+        read_only=False,
+        clock=FakeClock(),
+        retry=RetryPolicy(attempts=2, timeout=10),
+    )
     writer = build("sheets", ctx)
     manifest = Manifest.model_validate(DEMO_CLIENT)
     params = {"tracker": SHEET, "column": "Notes", "value": "42"}
-    context = StepContext(effective_date="2026-12-01", process="pause", scope="dm",
-                          department="MA", runbook="ma-pause")
-    (change,) = writer.plan("set_cell", params, writer.read_state(manifest), "step",
-                            context).changes
+    context = StepContext(
+        effective_date="2026-12-01",
+        process="pause",
+        scope="dm",
+        department="MA",
+        runbook="ma-pause",
+    )
+    (change,) = writer.plan(
+        "set_cell", params, writer.read_state(manifest), "step", context
+    ).changes
     assert [o.status for o in writer.apply([change], Journal())] == [OutcomeStatus.APPLIED]
     assert sheet_row(sandbox)[3] == 42
 
-    back = dataclasses.replace(change, id=f"{RESTORE_PREFIX}r-1:{change.id}",
-                               before=change.after, after=change.before)
+    back = dataclasses.replace(
+        change, id=f"{RESTORE_PREFIX}r-1:{change.id}", before=change.after, after=change.before
+    )
     assert writer.live_values([back]) == {back.id: 42}
     assert writer.same_value(back, 42, back.before)  # what adoffboard wrote: restore it
     assert [o.status for o in writer.apply([back], Journal())] == [OutcomeStatus.APPLIED]

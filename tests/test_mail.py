@@ -17,15 +17,22 @@ from adoffboard.sandbox.core import FaultRule
 
 
 def mailer(sandbox, tmp_path, *, read_only=False, clock=None):
-    settings = NotificationsSection(sender="adoffboard@agency.example",
-                                    **sandbox.notification_settings())
+    settings = NotificationsSection(
+        sender="adoffboard@agency.example", **sandbox.notification_settings()
+    )
     return Mailer(settings, workspace_root=tmp_path, read_only=read_only, clock=clock)
 
 
 def test_send_reaches_the_server_with_recipients_and_attachment(sandbox, tmp_path):
-    sent = mailer(sandbox, tmp_path).send(Email(
-        to=("am@agency.example",), cc=("lead@agency.example",), subject="Export",
-        body="Attached.", attachments=(Attachment("list.csv", b"email\na@b.c\n"),)))
+    sent = mailer(sandbox, tmp_path).send(
+        Email(
+            to=("am@agency.example",),
+            cc=("lead@agency.example",),
+            subject="Export",
+            body="Attached.",
+            attachments=(Attachment("list.csv", b"email\na@b.c\n"),),
+        )
+    )
     assert sent.recipients == ("am@agency.example", "lead@agency.example")
     [msg] = sandbox.smtp.to("lead@agency.example")
     assert msg["Subject"] == "Export" and msg["From"] == "adoffboard@agency.example"
@@ -37,7 +44,8 @@ def test_send_reaches_the_server_with_recipients_and_attachment(sandbox, tmp_pat
 def test_dry_run_refuses_before_connecting(sandbox, tmp_path):
     with pytest.raises(DryRunViolation):
         mailer(sandbox, tmp_path, read_only=True).send(
-            Email(to=("x@agency.example",), subject="s", body="b"))
+            Email(to=("x@agency.example",), subject="s", body="b")
+        )
     assert sandbox.log.entries("smtp") == [] and sandbox.smtp.messages == []
 
 
@@ -45,7 +53,8 @@ def test_temporary_refusal_is_retried_on_the_clock(sandbox, tmp_path):
     sandbox.faults.add(FaultRule(kind="internal", platform="smtp", times=1))
     clock = FakeClock()
     mailer(sandbox, tmp_path, clock=clock).send(
-        Email(to=("x@agency.example",), subject="s", body="b"))
+        Email(to=("x@agency.example",), subject="s", body="b")
+    )
     assert clock.sleeps == [5.0] and len(sandbox.smtp.messages) == 1
 
 
@@ -56,7 +65,8 @@ def test_unreachable_server_fails_after_retries(tmp_path):
     clock = FakeClock()
     with pytest.raises(PlatformError, match="unreachable"):
         Mailer(settings, workspace_root=tmp_path, read_only=False, clock=clock).send(
-            Email(to=("x@agency.example",), subject="s", body="b"))
+            Email(to=("x@agency.example",), subject="s", body="b")
+        )
     assert len(clock.sleeps) == 3
 
 
@@ -73,18 +83,23 @@ def trap():
 
 
 def trapped_mailer(server, tmp_path, clock, timeout=1.0):
-    return Mailer(NotificationsSection(**server.settings()), workspace_root=tmp_path,
-                  read_only=False, clock=clock, retry=RetryPolicy(attempts=4, timeout=timeout))
+    return Mailer(
+        NotificationsSection(**server.settings()),
+        workspace_root=tmp_path,
+        read_only=False,
+        clock=clock,
+        retry=RetryPolicy(attempts=4, timeout=timeout),
+    )
 
 
 @pytest.mark.parametrize("mode", ["stall", "hangup"])
-def test_no_answer_after_the_message_went_out_is_in_doubt_and_never_retried(tmp_path, trap,
-                                                                            mode):
+def test_no_answer_after_the_message_went_out_is_in_doubt_and_never_retried(tmp_path, trap, mode):
     trap.mode = mode
     clock = FakeClock()
     with pytest.raises(DeliveryInDoubt, match="may have been delivered"):
         trapped_mailer(trap, tmp_path, clock).send(
-            Email(to=("am@agency.example",), subject="Export", body="contacts"))
+            Email(to=("am@agency.example",), subject="Export", body="contacts")
+        )
     assert len(trap.subject("Export")) == 1 and clock.sleeps == []  # one message, no retry
 
 
@@ -95,7 +110,8 @@ def test_before_the_message_goes_out_a_lost_server_is_retried(tmp_path, trap):
     settings = NotificationsSection(smtp_port=server_port)
     with pytest.raises(PlatformError, match="unreachable") as err:
         Mailer(settings, workspace_root=tmp_path, read_only=False, clock=clock).send(
-            Email(to=("x@agency.example",), subject="Export", body="b"))
+            Email(to=("x@agency.example",), subject="Export", body="b")
+        )
     assert not isinstance(err.value, DeliveryInDoubt) and len(clock.sleeps) == 3
 
 

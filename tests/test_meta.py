@@ -38,16 +38,27 @@ def many_campaigns(n: int) -> dict[str, Any]:
     section = MetaStandIn.generate_account(0, account_id=LAKESIDE, name="Lakeside Powersports")
     section["ad_accounts"][0]["campaigns"] = [
         {"id": str(120_500_000_000_000 + i), "name": f"Campaign {i}", "status": "ACTIVE"}
-        for i in range(n)]
+        for i in range(n)
+    ]
     section["ad_accounts"][0]["rules"] = []
     return section
 
 
-def connect(box: Sandbox, tmp_path: Path, *, read_only: bool = False,
-            clock: FakeClock | None = None, **settings: Any) -> Connector:
-    ctx = ConnectorContext(settings={**box.platform_settings()["meta"], **settings},
-                           workspace_root=tmp_path, read_only=read_only,
-                           clock=clock or FakeClock(), retry=RetryPolicy(attempts=4, timeout=10))
+def connect(
+    box: Sandbox,
+    tmp_path: Path,
+    *,
+    read_only: bool = False,
+    clock: FakeClock | None = None,
+    **settings: Any,
+) -> Connector:
+    ctx = ConnectorContext(
+        settings={**box.platform_settings()["meta"], **settings},
+        workspace_root=tmp_path,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=4, timeout=10),
+    )
     return build("meta", ctx)
 
 
@@ -83,15 +94,23 @@ def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
         assert len(items(sandbox)) == 120
         assert writer.calls["write"] == 3
         # each batch's intents are journaled before its outcomes
-        assert journal.order.index(f"intent:{changes[50].id}") > \
-            journal.order.index(f"outcome:{changes[0].id}")
+        assert journal.order.index(f"intent:{changes[50].id}") > journal.order.index(
+            f"outcome:{changes[0].id}"
+        )
         live = sandbox.meta.accounts[LAKESIDE].campaigns
         assert {c.status for c in live.values()} == {"PAUSED"}
 
 
 def test_unanswered_items_are_sent_again_alone(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="timeout", platform="meta", method="update_object",
-                             match={"resource": "campaign", "id": RETARGETING}, times=1))
+    box.faults.add(
+        FaultRule(
+            kind="timeout",
+            platform="meta",
+            method="update_object",
+            match={"resource": "campaign", "id": RETARGETING},
+            times=1,
+        )
+    )
     clock = FakeClock()
     writer = connect(box, tmp_path, clock=clock)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
@@ -105,9 +124,16 @@ def test_unanswered_items_are_sent_again_alone(box: Sandbox, tmp_path: Path) -> 
 
 
 def test_null_items_from_a_partial_failure(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="partial_failure", platform="meta", method="batch",
-                             match={"resource": "adset", "id": "120210000001103"},
-                             message="null", times=1))
+    box.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="meta",
+            method="batch",
+            match={"resource": "adset", "id": "120210000001103"},
+            message="null",
+            times=1,
+        )
+    )
     writer = connect(box, tmp_path)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
     outcomes = writer.apply(changes, MemoryJournal())
@@ -117,8 +143,14 @@ def test_null_items_from_a_partial_failure(box: Sandbox, tmp_path: Path) -> None
 
 
 def test_items_that_never_answer_fail_after_the_attempts(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="timeout", platform="meta", method="update_object",
-                             match={"resource": "campaign", "id": RETARGETING}))
+    box.faults.add(
+        FaultRule(
+            kind="timeout",
+            platform="meta",
+            method="update_object",
+            match={"resource": "campaign", "id": RETARGETING},
+        )
+    )
     writer = connect(box, tmp_path)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
     outcomes = {o.change_id: o for o in writer.apply(changes, MemoryJournal())}
@@ -128,15 +160,19 @@ def test_items_that_never_answer_fail_after_the_attempts(box: Sandbox, tmp_path:
     assert len(batches(box)) == 4  # RetryPolicy(attempts=4)
 
 
-def test_item_server_errors_retry_then_fail_with_their_reason(box: Sandbox,
-                                                              tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="internal", platform="meta", method="update_object",
-                             match={"resource": "adset", "id": "120210000001101"}))
+def test_item_server_errors_retry_then_fail_with_their_reason(box: Sandbox, tmp_path: Path) -> None:
+    box.faults.add(
+        FaultRule(
+            kind="internal",
+            platform="meta",
+            method="update_object",
+            match={"resource": "adset", "id": "120210000001101"},
+        )
+    )
     clock = FakeClock()
     writer = connect(box, tmp_path, clock=clock)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
-    failed = [o for o in writer.apply(changes, MemoryJournal())
-              if o.status == OutcomeStatus.FAILED]
+    failed = [o for o in writer.apply(changes, MemoryJournal()) if o.status == OutcomeStatus.FAILED]
     assert [o.change_id for o in failed] == [f"meta:{LAKESIDE}:adset:120210000001101:status"]
     assert "(1) An unknown error occurred" in failed[0].message
     assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential: no usage header names a time
@@ -146,8 +182,11 @@ def test_item_server_errors_retry_then_fail_with_their_reason(box: Sandbox,
 
 
 def test_top_level_rate_limit_waits_the_minutes_meta_gives(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="batch",
-                             retry_delay_s=300, times=1))
+    box.faults.add(
+        FaultRule(
+            kind="resource_exhausted", platform="meta", method="batch", retry_delay_s=300, times=1
+        )
+    )
     clock = FakeClock()
     writer = connect(box, tmp_path, clock=clock)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
@@ -159,9 +198,17 @@ def test_top_level_rate_limit_waits_the_minutes_meta_gives(box: Sandbox, tmp_pat
 
 @pytest.mark.parametrize("code", ["80004", "613", "17"])
 def test_rate_limit_inside_a_batch_item(box: Sandbox, tmp_path: Path, code: str) -> None:
-    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="update_object",
-                             match={"resource": "campaign", "id": PROSPECTING},
-                             retry_delay_s=120, times=1, message=code))
+    box.faults.add(
+        FaultRule(
+            kind="resource_exhausted",
+            platform="meta",
+            method="update_object",
+            match={"resource": "campaign", "id": PROSPECTING},
+            retry_delay_s=120,
+            times=1,
+            message=code,
+        )
+    )
     clock = FakeClock()
     writer = connect(box, tmp_path, clock=clock)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
@@ -173,11 +220,19 @@ def test_rate_limit_inside_a_batch_item(box: Sandbox, tmp_path: Path, code: str)
 
 
 def test_throttle_longer_than_the_cap_waits_the_cap(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="resource_exhausted", platform="meta", method="get_account",
-                             retry_delay_s=3600, times=1))
+    box.faults.add(
+        FaultRule(
+            kind="resource_exhausted",
+            platform="meta",
+            method="get_account",
+            retry_delay_s=3600,
+            times=1,
+        )
+    )
     clock = FakeClock()
-    connect(box, tmp_path, read_only=True, clock=clock,
-            max_throttle_wait_s=600).read_state(manifest())
+    connect(box, tmp_path, read_only=True, clock=clock, max_throttle_wait_s=600).read_state(
+        manifest()
+    )
     assert clock.sleeps == [600.0]
 
 
@@ -187,10 +242,14 @@ def test_throttled_until_attempts_run_out(box: Sandbox, tmp_path: Path) -> None:
         connect(box, tmp_path, read_only=True).read_state(manifest())
 
 
-@pytest.mark.parametrize("usage,expected", [(90, 36.0), (100, 60.0), (76, 2.4), (50, None)],
-                         ids=["90pct", "100pct", "76pct", "below"])
-def test_slows_down_when_usage_nears_the_limit(box: Sandbox, tmp_path: Path, usage: int,
-                                               expected: float | None) -> None:
+@pytest.mark.parametrize(
+    "usage,expected",
+    [(90, 36.0), (100, 60.0), (76, 2.4), (50, None)],
+    ids=["90pct", "100pct", "76pct", "below"],
+)
+def test_slows_down_when_usage_nears_the_limit(
+    box: Sandbox, tmp_path: Path, usage: int, expected: float | None
+) -> None:
     box.meta.accounts[LAKESIDE].usage_pct = usage
     clock = FakeClock()
     reader = connect(box, tmp_path, read_only=True, clock=clock)
@@ -205,10 +264,20 @@ def test_slows_down_when_usage_nears_the_limit(box: Sandbox, tmp_path: Path, usa
 @pytest.mark.parametrize(
     "headers,wait",
     [
-        ({"X-Business-Use-Case-Usage": '{"1": [{"type": "ads_management", "call_count": 100,'
-                                       ' "estimated_time_to_regain_access": 3}]}'}, 180.0),
-        ({"x-business-use-case-usage": '{"1": [{"estimated_time_to_regain_access": 0}]}',
-          "X-Ad-Account-Usage": '{"acc_id_util_pct": 100, "reset_time_duration": 45}'}, 45.0),
+        (
+            {
+                "X-Business-Use-Case-Usage": '{"1": [{"type": "ads_management", "call_count": 100,'
+                ' "estimated_time_to_regain_access": 3}]}'
+            },
+            180.0,
+        ),
+        (
+            {
+                "x-business-use-case-usage": '{"1": [{"estimated_time_to_regain_access": 0}]}',
+                "X-Ad-Account-Usage": '{"acc_id_util_pct": 100, "reset_time_duration": 45}',
+            },
+            45.0,
+        ),
         ({"X-App-Usage": '{"call_count": 100, "total_time": 20, "total_cputime": 9}'}, None),
         ({}, None),
         ({"X-Business-Use-Case-Usage": "not json"}, None),
@@ -222,15 +291,21 @@ def test_throttle_wait_from_headers(headers: dict[str, str], wait: float | None)
 
 
 def test_usage_pct_takes_the_highest_reading() -> None:
-    assert usage_pct({"X-App-Usage": '{"call_count": 12, "total_time": 80}',
-                      "X-Ad-Account-Usage": '{"acc_id_util_pct": 9.5}'}) == 80.0
+    assert (
+        usage_pct(
+            {
+                "X-App-Usage": '{"call_count": 12, "total_time": 80}',
+                "X-Ad-Account-Usage": '{"acc_id_util_pct": 9.5}',
+            }
+        )
+        == 80.0
+    )
 
 
 # --- planning ---------------------------------------------------------------------------------
 
 
-def test_pause_plan_leaves_budgets_and_inactive_objects_alone(box: Sandbox,
-                                                             tmp_path: Path) -> None:
+def test_pause_plan_leaves_budgets_and_inactive_objects_alone(box: Sandbox, tmp_path: Path) -> None:
     reader = connect(box, tmp_path, read_only=True)
     draft = reader.plan("pause_campaigns", {}, reader.read_state(manifest()), "meta-pause")
     assert {c.field for c in draft.changes} == {"status"}
@@ -241,8 +316,12 @@ def test_pause_plan_leaves_budgets_and_inactive_objects_alone(box: Sandbox,
         assert (c.before, c.after) == ("ACTIVE", "PAUSED")
     assert by_type["campaign"] == {PROSPECTING, RETARGETING, "120210000000103"}
     # ACTIVE ad sets, also under the already PAUSED campaign; none under the ARCHIVED one
-    assert by_type["adset"] == {"120210000001101", "120210000001103", "120210000001104",
-                                "120210000001105"}
+    assert by_type["adset"] == {
+        "120210000001101",
+        "120210000001103",
+        "120210000001104",
+        "120210000001105",
+    }
 
 
 def test_only_rules_that_can_restart_spend_are_disabled(box: Sandbox, tmp_path: Path) -> None:
@@ -250,14 +329,19 @@ def test_only_rules_that_can_restart_spend_are_disabled(box: Sandbox, tmp_path: 
     state = writer.read_state(manifest())
     draft = writer.plan("disable_rules", {}, state, "meta-disable-rules")
     assert {c.entity_id: c.after for c in draft.changes} == {
-        "238400000000001": "DISABLED", "238400000000002": "DISABLED"}
+        "238400000000001": "DISABLED",
+        "238400000000002": "DISABLED",
+    }
     assert any("only notifies" in n for n in draft.notes)
     assert any("only pauses" in n for n in draft.notes)
     writer.apply(draft.changes, MemoryJournal())
     rules = box.meta.accounts[LAKESIDE].rules
     assert {r.id: r.status for r in rules.values()} == {
-        "238400000000001": "DISABLED", "238400000000002": "DISABLED",
-        "238400000000003": "ENABLED", "238400000000004": "ENABLED"}
+        "238400000000001": "DISABLED",
+        "238400000000002": "DISABLED",
+        "238400000000003": "ENABLED",
+        "238400000000004": "ENABLED",
+    }
     fresh = connect(box, tmp_path, read_only=True).read_state(manifest())
     assert writer.verify("disable_rules", {}, fresh).status == CheckStatus.PASS
 
@@ -306,32 +390,47 @@ def test_read_only_connector_cannot_send_any_write(box: Sandbox, tmp_path: Path)
     state = reader.read_state(manifest())
     changes = plan(reader, state, "pause_campaigns", "disable_rules", "remove_agency")
     assert len(changes) == 10
-    for subset in ([c for c in changes if c.entity_type == "agency"],
-                   [c for c in changes if c.entity_type != "agency"]):
+    for subset in (
+        [c for c in changes if c.entity_type == "agency"],
+        [c for c in changes if c.entity_type != "agency"],
+    ):
         with pytest.raises(DryRunViolation, match="nothing was sent"):
             reader.apply(subset, MemoryJournal())
     assert box.log.mutating() == []
     assert {e.method for e in box.log.entries("meta")} <= {
-        "get_account", "list_campaigns", "list_adsets", "list_rules", "list_agencies"}
+        "get_account",
+        "list_campaigns",
+        "list_adsets",
+        "list_rules",
+        "list_agencies",
+    }
     assert reader.calls["write"] == 0
 
 
-def test_wrong_app_secret_is_an_auth_error(box: Sandbox, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_app_secret_is_an_auth_error(
+    box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ADOFFBOARD_TEST_META_WRONG_SECRET", "not-the-app-secret-7731")
-    reader = connect(box, tmp_path, read_only=True,
-                     app_secret="env:ADOFFBOARD_TEST_META_WRONG_SECRET")
+    reader = connect(
+        box, tmp_path, read_only=True, app_secret="env:ADOFFBOARD_TEST_META_WRONG_SECRET"
+    )
     with pytest.raises(AuthError, match="appsecret_proof") as caught:
         reader.read_state(manifest())
     assert "not-the-app-secret-7731" not in str(caught.value)
     assert [e.detail for e in box.log.entries("meta")] == ["authentication"] * 2
 
 
-def test_unreachable_endpoint_error_carries_no_secret(box: Sandbox, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_endpoint_error_carries_no_secret(
+    box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ADOFFBOARD_TEST_META_TOKEN2", "EAAG-token-never-printed-81f")
-    reader = connect(box, tmp_path, read_only=True, endpoint="http://127.0.0.1:9",
-                     access_token="env:ADOFFBOARD_TEST_META_TOKEN2")
+    reader = connect(
+        box,
+        tmp_path,
+        read_only=True,
+        endpoint="http://127.0.0.1:9",
+        access_token="env:ADOFFBOARD_TEST_META_TOKEN2",
+    )
     with pytest.raises(TransientError) as caught:
         reader.read_state(manifest())
     assert "EAAG-token-never-printed-81f" not in str(caught.value)
@@ -358,9 +457,14 @@ def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path) -> None
 
 
 def test_item_error_is_mapped_to_its_ad_set(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(FaultRule(kind="partial_failure", platform="meta",
-                             match={"resource": "adset", "id": "120210000001104"},
-                             message="(#100) Cannot pause an ad set in review"))
+    box.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="meta",
+            match={"resource": "adset", "id": "120210000001104"},
+            message="(#100) Cannot pause an ad set in review",
+        )
+    )
     writer = connect(box, tmp_path)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
     outcomes = writer.apply(changes, MemoryJournal())
@@ -386,8 +490,10 @@ def test_remove_agency_then_the_account_is_unreachable(box: Sandbox, tmp_path: P
     state = writer.read_state(manifest())
     changes = plan(writer, state, "remove_agency")
     assert [(c.entity_id, c.after, c.phase.value) for c in changes] == [(AGENCY, None, "access")]
-    assert changes[0].before == {"access_status": "CONFIRMED",
-                                 "permitted_tasks": ["MANAGE", "ADVERTISE", "ANALYZE"]}
+    assert changes[0].before == {
+        "access_status": "CONFIRMED",
+        "permitted_tasks": ["MANAGE", "ADVERTISE", "ANALYZE"],
+    }
     journal = MemoryJournal()
     outcomes = writer.apply(changes, journal)
     assert [o.status for o in outcomes] == [OutcomeStatus.APPLIED]
@@ -413,8 +519,7 @@ def test_lost_access_without_removal_is_an_auth_error(box: Sandbox, tmp_path: Pa
     box.meta.accounts[LAKESIDE].token_blocked = True
     with pytest.raises(AuthError, match="100/33"):
         connect(box, tmp_path, read_only=True).read_state(manifest())
-    assert [e.method for e in box.log.entries("meta")] == ["get_account",
-                                                           "list_client_accounts"]
+    assert [e.method for e in box.log.entries("meta")] == ["get_account", "list_client_accounts"]
 
 
 def test_account_the_agency_never_had_plans_a_manual_check(box: Sandbox, tmp_path: Path) -> None:
@@ -440,10 +545,12 @@ def test_usage_rising_with_calls_slows_the_reads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "override,problem",
-    [({"app_secret": "shh-literal"}, "must be a reference"),
-     ({"access_token": "EAAG-literal"}, "must be a reference"),
-     ({"agency_business_id": "agency"}, "should match pattern"),
-     ({"page_size": 10_000}, "less than or equal to 5000")],
+    [
+        ({"app_secret": "shh-literal"}, "must be a reference"),
+        ({"access_token": "EAAG-literal"}, "must be a reference"),
+        ({"agency_business_id": "agency"}, "should match pattern"),
+        ({"page_size": 10_000}, "less than or equal to 5000"),
+    ],
     ids=["literal-secret", "literal-token", "business-id", "page-size"],
 )
 def test_settings_are_validated(override: dict[str, Any], problem: str) -> None:
@@ -451,8 +558,12 @@ def test_settings_are_validated(override: dict[str, Any], problem: str) -> None:
 
     from adoffboard.connectors.meta.declaration import MetaSettings
 
-    good = {"app_id": "880000000000001", "app_secret": "env:META_APP_SECRET",
-            "access_token": "keyring:adoffboard/meta", "agency_business_id": AGENCY}
+    good = {
+        "app_id": "880000000000001",
+        "app_secret": "env:META_APP_SECRET",
+        "access_token": "keyring:adoffboard/meta",
+        "agency_business_id": AGENCY,
+    }
     MetaSettings.model_validate(good)
     with pytest.raises(ValidationError, match=problem):
         MetaSettings.model_validate({**good, **override})
@@ -465,9 +576,9 @@ def test_sandbox_credentials_only_on_loopback(box: Sandbox, tmp_path: Path) -> N
     assert len(box.log) == 0
 
 
-def test_no_secret_reaches_a_debug_log_or_a_global(box: Sandbox, tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_secret_reaches_a_debug_log_or_a_global(
+    box: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import logging
 
     from facebook_business.api import FacebookAdsApi
@@ -477,8 +588,12 @@ def test_no_secret_reaches_a_debug_log_or_a_global(box: Sandbox, tmp_path: Path,
     monkeypatch.setenv("ADOFFBOARD_TEST_META_TOKEN3", "EAAG-token-for-logs-5512")
     box.meta.app_secret = "app-secret-for-logs-2291"
     caplog.set_level(logging.DEBUG)
-    writer = connect(box, tmp_path, app_secret="env:ADOFFBOARD_TEST_META_SECRET3",
-                     access_token="env:ADOFFBOARD_TEST_META_TOKEN3")
+    writer = connect(
+        box,
+        tmp_path,
+        app_secret="env:ADOFFBOARD_TEST_META_SECRET3",
+        access_token="env:ADOFFBOARD_TEST_META_TOKEN3",
+    )
     writer.apply(plan(writer, writer.read_state(manifest()), "pause_campaigns"), MemoryJournal())
     assert "GET /v26.0/act_1029384756" in caplog.text  # urllib3 did log the request lines
     assert "EAAG-token-for-logs-5512" not in caplog.text

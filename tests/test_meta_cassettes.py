@@ -41,40 +41,59 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reader(tmp_path: Path, settings: dict[str, Any]) -> Any:
-    ctx = ConnectorContext(settings=settings, workspace_root=tmp_path, read_only=True,
-                           clock=FakeClock(), retry=RetryPolicy(attempts=1, timeout=10))
+    ctx = ConnectorContext(
+        settings=settings,
+        workspace_root=tmp_path,
+        read_only=True,
+        clock=FakeClock(),
+        retry=RetryPolicy(attempts=1, timeout=10),
+    )
     return build("meta", ctx)
 
 
 def sandbox_settings(box: Sandbox, page_size: int) -> dict[str, Any]:
     box.meta.app_secret = SECRET
-    return {**box.platform_settings()["meta"], "page_size": page_size,
-            "app_secret": "env:ADOFFBOARD_TEST_META_CASSETTE_SECRET",
-            "access_token": "env:ADOFFBOARD_TEST_META_CASSETTE_TOKEN"}
+    return {
+        **box.platform_settings()["meta"],
+        "page_size": page_size,
+        "app_secret": "env:ADOFFBOARD_TEST_META_CASSETTE_SECRET",
+        "access_token": "env:ADOFFBOARD_TEST_META_CASSETTE_TOKEN",
+    }
 
 
 def record(folder: Path, tmp_path: Path) -> list[Path]:
     """Record read_state into `folder`: a real test account when configured, else the sandbox."""
     env = os.environ
     if env.get("ADOFFBOARD_META_AD_ACCOUNT"):
-        settings = {"endpoint": env.get("ADOFFBOARD_META_ENDPOINT", "https://graph.facebook.com"),
-                    "app_id": env["ADOFFBOARD_META_APP_ID"],
-                    "app_secret": "env:ADOFFBOARD_META_APP_SECRET",
-                    "access_token": "env:ADOFFBOARD_META_ACCESS_TOKEN",
-                    "agency_business_id": env["ADOFFBOARD_META_AGENCY_BUSINESS"]}
-        manifest = Manifest.model_validate({**DEMO_CLIENT, "meta": {
-            "ad_account_id": env["ADOFFBOARD_META_AD_ACCOUNT"],
-            "expected_name": env["ADOFFBOARD_META_ACCOUNT_NAME"]}})
+        settings = {
+            "endpoint": env.get("ADOFFBOARD_META_ENDPOINT", "https://graph.facebook.com"),
+            "app_id": env["ADOFFBOARD_META_APP_ID"],
+            "app_secret": "env:ADOFFBOARD_META_APP_SECRET",
+            "access_token": "env:ADOFFBOARD_META_ACCESS_TOKEN",
+            "agency_business_id": env["ADOFFBOARD_META_AGENCY_BUSINESS"],
+        }
+        manifest = Manifest.model_validate(
+            {
+                **DEMO_CLIENT,
+                "meta": {
+                    "ad_account_id": env["ADOFFBOARD_META_AD_ACCOUNT"],
+                    "expected_name": env["ADOFFBOARD_META_ACCOUNT_NAME"],
+                },
+            }
+        )
         name = f"read_state_{env['ADOFFBOARD_META_AD_ACCOUNT']}"
         with meta_vcr(folder, "all").use_cassette(f"{name}.yaml"):
             reader(tmp_path, settings).read_state(manifest)
         return [folder / f"{name}.yaml"]
     paths = []
     for name, page_size in RECORDINGS.items():
-        with Sandbox({"meta": load_scenario(DEMO_SCENARIO)["meta"]}) as box, \
-                meta_vcr(folder, "all").use_cassette(f"{name}.yaml"):
+        with (
+            Sandbox({"meta": load_scenario(DEMO_SCENARIO)["meta"]}) as box,
+            meta_vcr(folder, "all").use_cassette(f"{name}.yaml"),
+        ):
             reader(tmp_path, sandbox_settings(box, page_size)).read_state(
-                Manifest.model_validate(DEMO_CLIENT))
+                Manifest.model_validate(DEMO_CLIENT)
+            )
             assert box.log.mutating() == []
         paths.append(folder / f"{name}.yaml")
     return paths
@@ -86,13 +105,17 @@ def replay(path: Path, tmp_path: Path) -> Any:
     first = data["interactions"][0]
     account = first["request"]["uri"].split("/v26.0/")[1].split("/")[0].split("?")[0]
     name = yaml.safe_load(first["response"]["body"]["string"])["name"]
-    settings = {"endpoint": "http://127.0.0.1:9", "app_id": "880000000000001",
-                "app_secret": "env:ADOFFBOARD_TEST_META_CASSETTE_SECRET",
-                "access_token": "env:ADOFFBOARD_TEST_META_CASSETTE_TOKEN",
-                "agency_business_id": "100200300400500",
-                "page_size": 2 if path.stem.endswith("_paged") else 500}
-    manifest = Manifest.model_validate({**DEMO_CLIENT, "meta": {"ad_account_id": account,
-                                                                "expected_name": name}})
+    settings = {
+        "endpoint": "http://127.0.0.1:9",
+        "app_id": "880000000000001",
+        "app_secret": "env:ADOFFBOARD_TEST_META_CASSETTE_SECRET",
+        "access_token": "env:ADOFFBOARD_TEST_META_CASSETTE_TOKEN",
+        "agency_business_id": "100200300400500",
+        "page_size": 2 if path.stem.endswith("_paged") else 500,
+    }
+    manifest = Manifest.model_validate(
+        {**DEMO_CLIENT, "meta": {"ad_account_id": account, "expected_name": name}}
+    )
     with meta_vcr(path.parent, "none").use_cassette(path.name) as cassette:
         state = reader(tmp_path, settings).read_state(manifest)
         assert cassette.all_played
@@ -111,14 +134,25 @@ def test_recording_scrubs_every_secret_and_replays(tmp_path: Path) -> None:
     assert any('"next"' in i["response"]["body"]["string"] for i in paged["interactions"])
 
 
-@pytest.mark.skipif(os.environ.get("ADOFFBOARD_RECORD") != "1",
-                    reason="set ADOFFBOARD_RECORD=1 to re-record tests/cassettes/meta")
+@pytest.mark.skipif(
+    os.environ.get("ADOFFBOARD_RECORD") != "1",
+    reason="set ADOFFBOARD_RECORD=1 to re-record tests/cassettes/meta",
+)
 def test_record_meta_cassettes(tmp_path: Path) -> None:
     CASSETTES.mkdir(parents=True, exist_ok=True)
     for path in record(CASSETTES, tmp_path):
-        assert leaks(path.read_text(), [SECRET, TOKEN, os.environ.get(
-            "ADOFFBOARD_META_ACCESS_TOKEN", ""), os.environ.get("ADOFFBOARD_META_APP_SECRET", "")]
-        ) == []
+        assert (
+            leaks(
+                path.read_text(),
+                [
+                    SECRET,
+                    TOKEN,
+                    os.environ.get("ADOFFBOARD_META_ACCESS_TOKEN", ""),
+                    os.environ.get("ADOFFBOARD_META_APP_SECRET", ""),
+                ],
+            )
+            == []
+        )
 
 
 COMMITTED = sorted(CASSETTES.glob("*.yaml"))
@@ -143,6 +177,9 @@ def test_committed_cassette_replays_through_read_state(path: Path, tmp_path: Pat
     assert state.reachable and state.campaigns
     if path.stem.startswith("read_state_lakeside"):
         assert {c.id for c in state.campaigns if c.status == "ACTIVE"} == {
-            "120210000000101", "120210000000102", "120210000000103"}
+            "120210000000101",
+            "120210000000102",
+            "120210000000103",
+        }
         assert len(state.adsets) == 6 and len(state.rules) == 4
         assert [a.business_id for a in state.agencies] == ["100200300400500"]

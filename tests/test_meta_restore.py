@@ -30,7 +30,9 @@ def test_sem_pause_pauses_meta_and_never_removes_the_agency() -> None:
     assert book.version == 2
     meta = {s.id: s for s in book.steps if s.action and s.action.connector == "meta"}
     assert {i: s.action.name for i, s in meta.items()} == {
-        "meta-pause": "pause_campaigns", "meta-disable-rules": "disable_rules"}
+        "meta-pause": "pause_campaigns",
+        "meta-disable-rules": "disable_rules",
+    }
     assert all(s.if_manifest == "meta" and s.timing == "effective_date" for s in meta.values())
     unpause = load_runbook("sem-unpause", None).model
     assert [s.restore.runbook for s in unpause.steps if s.restore] == ["sem-pause"]
@@ -57,10 +59,12 @@ def test_pause_stops_meta_and_unpause_restores_it_exactly(cli: Cli, sandbox: San
     _, paused = run(cli, "-r", "sem-pause")
     assert paused["runbook_version"] == 2
     acct = sandbox.meta.accounts[LAKESIDE]
-    assert {i for i, c in acct.campaigns.items() if c.status == "PAUSED"} == \
-        PAUSED_CAMPAIGNS | {"120210000000104"}  # the Winter storage campaign was already
-    assert {i for i, s in acct.adsets.items() if s.status == "PAUSED"} == \
-        PAUSED_ADSETS | {"120210000001102"}
+    assert {i for i, c in acct.campaigns.items() if c.status == "PAUSED"} == PAUSED_CAMPAIGNS | {
+        "120210000000104"
+    }  # the Winter storage campaign was already
+    assert {i for i, s in acct.adsets.items() if s.status == "PAUSED"} == PAUSED_ADSETS | {
+        "120210000001102"
+    }
     assert {i for i, r in acct.rules.items() if r.status == "DISABLED"} == DISABLED_RULES
     assert AGENCY in acct.agencies  # a pause removes nothing
     checks = {c["step_id"]: c["status"] for c in paused["checks"]}
@@ -73,8 +77,10 @@ def test_pause_stops_meta_and_unpause_restores_it_exactly(cli: Cli, sandbox: San
     assert meta_values(sandbox) == original
     restored = meta_changes(unpaused)
     assert len(restored) == 9 and {c["outcome"]["status"] for c in restored} == {"applied"}
-    assert {(c["before"], c["after"]) for c in restored} == {("PAUSED", "ACTIVE"),
-                                                             ("DISABLED", "ENABLED")}
+    assert {(c["before"], c["after"]) for c in restored} == {
+        ("PAUSED", "ACTIVE"),
+        ("DISABLED", "ENABLED"),
+    }
     assert restore_check(unpaused)["status"] == "PASS"
     # statuses go back in one Graph batch; the agency is never touched
     sent = sandbox.log.mutating("meta")[writes:]
@@ -83,7 +89,8 @@ def test_pause_stops_meta_and_unpause_restores_it_exactly(cli: Cli, sandbox: San
 
 
 def test_meta_values_someone_changed_during_the_pause_are_left_alone(
-        cli: Cli, sandbox: Sandbox) -> None:
+    cli: Cli, sandbox: Sandbox
+) -> None:
     original = meta_values(sandbox)
     run(cli, "-r", "sem-pause")
     acct = sandbox.meta.accounts[LAKESIDE]
@@ -94,8 +101,7 @@ def test_meta_values_someone_changed_during_the_pause_are_left_alone(
 
     code, unpaused = run(cli, "-r", "sem-unpause")
     assert code == EXIT_DRIFT
-    expected = {**original, "adset:120210000001104": "ARCHIVED",
-                "rule:238400000000002": "DELETED"}
+    expected = {**original, "adset:120210000001104": "ARCHIVED", "rule:238400000000002": "DELETED"}
     assert meta_values(sandbox) == expected
     by_entity = {c["entity_id"]: c["outcome"]["status"] for c in meta_changes(unpaused)}
     assert by_entity.pop("120210000001104") == "drift"
@@ -104,10 +110,13 @@ def test_meta_values_someone_changed_during_the_pause_are_left_alone(
     assert set(by_entity.values()) == {"applied"}
     check = restore_check(unpaused)
     assert check["status"] == "MANUAL-PENDING"
-    assert any("left alone" in e and "Catalog - ATVs" in e and "ARCHIVED" in e
-               for e in check["evidence"])
-    assert any("left alone" in e and "Scale winners +20%" in e and "DELETED" in e
-               for e in check["evidence"])
+    assert any(
+        "left alone" in e and "Catalog - ATVs" in e and "ARCHIVED" in e for e in check["evidence"]
+    )
+    assert any(
+        "left alone" in e and "Scale winners +20%" in e and "DELETED" in e
+        for e in check["evidence"]
+    )
 
     # a later verify reads the values back by id, writes nothing, and still lists them
     writes = len(sandbox.log.mutating())
@@ -116,15 +125,29 @@ def test_meta_values_someone_changed_during_the_pause_are_left_alone(
     assert again["status"] == "MANUAL-PENDING"
     assert sorted(again["evidence"]) == sorted(check["evidence"])
     assert len(sandbox.log.mutating()) == writes
-    assert {e.method for e in sandbox.log.entries("meta", mutating=False)
-            if e.service == "graph-batch"} == {"get_object"}
+    assert {
+        e.method for e in sandbox.log.entries("meta", mutating=False) if e.service == "graph-batch"
+    } == {"get_object"}
 
 
 def inverse(ch: Change) -> Change:
     """A restore's change: before is what the pause wrote, after what was there."""
-    return Change(f"restore:r-test:{ch.id}", "restore-run", ch.platform, ch.account,
-                  ch.entity_type, ch.entity_id, ch.name, ch.field, ch.after, ch.before,
-                  ch.shown_after, ch.shown_before, ch.phase, ch.resource)
+    return Change(
+        f"restore:r-test:{ch.id}",
+        "restore-run",
+        ch.platform,
+        ch.account,
+        ch.entity_type,
+        ch.entity_id,
+        ch.name,
+        ch.field,
+        ch.after,
+        ch.before,
+        ch.shown_after,
+        ch.shown_before,
+        ch.phase,
+        ch.resource,
+    )
 
 
 def test_live_values_are_read_by_id_in_read_only_batches(tmp_path: Path) -> None:
@@ -133,9 +156,20 @@ def test_live_values_are_read_by_id_in_read_only_batches(tmp_path: Path) -> None
         changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
         writer.apply(changes, MemoryJournal())
         box.log.clear()
-        gone = Change("restore:r-test:gone", "restore-run", "meta", LAKESIDE, "campaign",
-                      "120599999999999", "Gone", "status", "PAUSED", "ACTIVE", "PAUSED",
-                      "ACTIVE")
+        gone = Change(
+            "restore:r-test:gone",
+            "restore-run",
+            "meta",
+            LAKESIDE,
+            "campaign",
+            "120599999999999",
+            "Gone",
+            "status",
+            "PAUSED",
+            "ACTIVE",
+            "PAUSED",
+            "ACTIVE",
+        )
         restore = [inverse(c) for c in changes] + [gone]
         reader = connect(box, tmp_path, read_only=True)
         live = reader.live_values(restore)
@@ -152,13 +186,18 @@ def test_live_values_are_read_by_id_in_read_only_batches(tmp_path: Path) -> None
         assert set(reader.live_values(restore[:-1]).values()) == {"ACTIVE"}
 
 
-def test_an_unanswered_status_read_goes_round_again_alone(sandbox: Sandbox,
-                                                           tmp_path: Path) -> None:
-    sandbox.faults.add(FaultRule(kind="timeout", platform="meta", method="get_object",
-                                 match={"resource": "rule", "id": "238400000000001"}, times=1))
+def test_an_unanswered_status_read_goes_round_again_alone(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.faults.add(
+        FaultRule(
+            kind="timeout",
+            platform="meta",
+            method="get_object",
+            match={"resource": "rule", "id": "238400000000001"},
+            times=1,
+        )
+    )
     reader = connect(sandbox, tmp_path, read_only=True)
-    changes = plan(reader, reader.read_state(manifest()), "pause_campaigns",
-                   "disable_rules")
+    changes = plan(reader, reader.read_state(manifest()), "pause_campaigns", "disable_rules")
     sandbox.log.clear()
     live = reader.live_values([inverse(c) for c in changes])
     assert set(live.values()) == {"ACTIVE", "ENABLED"}  # nothing was paused
@@ -168,15 +207,18 @@ def test_an_unanswered_status_read_goes_round_again_alone(sandbox: Sandbox,
 
 def test_only_an_all_get_batch_passes_the_read_only_guard() -> None:
     def batch(*calls: dict[str, str]) -> requests.PreparedRequest:
-        return requests.Request("POST", "http://127.0.0.1:1/v26.0/",
-                                data={"batch": json.dumps(list(calls))}).prepare()
+        return requests.Request(
+            "POST", "http://127.0.0.1:1/v26.0/", data={"batch": json.dumps(list(calls))}
+        ).prepare()
 
     get = {"method": "GET", "relative_url": "120210000000101/?fields=status"}
     post = {"method": "POST", "relative_url": "120210000000101/", "body": "status=ACTIVE"}
     assert reads_only(batch(get, get))
     assert not reads_only(batch(get, post))
     assert not reads_only(batch({**get, "relative_url": "120210000000101/?method=delete"}))
-    assert not reads_only(requests.Request(
-        "POST", "http://127.0.0.1:1/v26.0/120210000000101/",
-        data={"batch": json.dumps([get])}).prepare())
+    assert not reads_only(
+        requests.Request(
+            "POST", "http://127.0.0.1:1/v26.0/120210000000101/", data={"batch": json.dumps([get])}
+        ).prepare()
+    )
     assert not reads_only(batch())

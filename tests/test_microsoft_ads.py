@@ -31,16 +31,38 @@ LAKESIDE = "149876543"
 CUSTOMER = "251234567"
 
 
-def section(campaigns: list[dict[str, Any]], *, currency: str = "USD", name: str = "Lakeside "
-            "Powersports", budgets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"accounts": [{"account_id": LAKESIDE, "customer_id": CUSTOMER, "name": name,
-                          "currency": currency, "budgets": budgets or [],
-                          "campaigns": campaigns}]}
+def section(
+    campaigns: list[dict[str, Any]],
+    *,
+    currency: str = "USD",
+    name: str = "Lakeside Powersports",
+    budgets: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "accounts": [
+            {
+                "account_id": LAKESIDE,
+                "customer_id": CUSTOMER,
+                "name": name,
+                "currency": currency,
+                "budgets": budgets or [],
+                "campaigns": campaigns,
+            }
+        ]
+    }
 
 
 def active(n: int, first: int = 1) -> list[dict[str, Any]]:
-    return [{"id": str(600_000 + i), "name": f"C{i}", "status": "Active", "type": "Search",
-             "daily_budget": 20.0} for i in range(first, first + n)]
+    return [
+        {
+            "id": str(600_000 + i),
+            "name": f"C{i}",
+            "status": "Active",
+            "type": "Search",
+            "daily_budget": 20.0,
+        }
+        for i in range(first, first + n)
+    ]
 
 
 @pytest.fixture
@@ -58,18 +80,36 @@ def standin(box: Sandbox) -> MicrosoftAdsStandIn:
     return found
 
 
-def connect(box: Sandbox, tmp_path: Path, *, read_only: bool, clock: FakeClock | None = None,
-            attempts: int = 4, **settings: Any) -> Any:
-    ctx = ConnectorContext(settings={**box.platform_settings()["microsoft_ads"], **settings},
-                           workspace_root=tmp_path, read_only=read_only,
-                           clock=clock or FakeClock(),
-                           retry=RetryPolicy(attempts=attempts, timeout=10))
+def connect(
+    box: Sandbox,
+    tmp_path: Path,
+    *,
+    read_only: bool,
+    clock: FakeClock | None = None,
+    attempts: int = 4,
+    **settings: Any,
+) -> Any:
+    ctx = ConnectorContext(
+        settings={**box.platform_settings()["microsoft_ads"], **settings},
+        workspace_root=tmp_path,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=attempts, timeout=10),
+    )
     return build("microsoft_ads", ctx)
 
 
 def manifest(name: str = "Lakeside Powersports", account: str = LAKESIDE) -> Manifest:
-    return Manifest.model_validate({**DEMO_CLIENT, "microsoft_ads": {
-        "account_id": account, "customer_id": CUSTOMER, "expected_name": name}})
+    return Manifest.model_validate(
+        {
+            **DEMO_CLIENT,
+            "microsoft_ads": {
+                "account_id": account,
+                "customer_id": CUSTOMER,
+                "expected_name": name,
+            },
+        }
+    )
 
 
 def plan(connector: Any, state: Any, *actions: str) -> list[Change]:
@@ -88,10 +128,18 @@ def test_reads_every_campaign_type_the_currency_and_shared_budgets(box, tmp_path
     state = connect(box, tmp_path, read_only=True).read_state(manifest())
     assert state.name == "Lakeside Powersports" and state.currency == "USD"
     assert {c.campaign_type for c in state.campaigns} == {
-        "Search", "Shopping", "Audience", "PerformanceMax", "DynamicSearchAds"}
+        "Search",
+        "Shopping",
+        "Audience",
+        "PerformanceMax",
+        "DynamicSearchAds",
+    }
     assert state.budgets["8801"].amount == 60.0 and state.budgets["8801"].association_count == 2
-    assert [e.method for e in box.log] == ["GetAccount", "GetCampaignsByAccountId",
-                                          "GetBudgetsByIds"]
+    assert [e.method for e in box.log] == [
+        "GetAccount",
+        "GetCampaignsByAccountId",
+        "GetBudgetsByIds",
+    ]
 
 
 def test_tenant_guard_mismatch_raises_and_sends_nothing(box, tmp_path):
@@ -104,18 +152,33 @@ def test_tenant_guard_mismatch_raises_and_sends_nothing(box, tmp_path):
 
 def test_an_account_of_another_customer_is_refused(box, tmp_path):
     connector = connect(box, tmp_path, read_only=True)
-    m = Manifest.model_validate({**DEMO_CLIENT, "microsoft_ads": {
-        "account_id": LAKESIDE, "customer_id": "999999999", "expected_name": "Lakeside"}})
+    m = Manifest.model_validate(
+        {
+            **DEMO_CLIENT,
+            "microsoft_ads": {
+                "account_id": LAKESIDE,
+                "customer_id": "999999999",
+                "expected_name": "Lakeside",
+            },
+        }
+    )
     with pytest.raises(AuthError, match="106 UserIsNotAuthorized"):
         connector.read_state(m)
 
 
-@pytest.mark.parametrize("box", [{**section(active(2)), "expired_tokens": ["old-token"]}],
-                         indirect=True, ids=["expired"])
+@pytest.mark.parametrize(
+    "box", [{**section(active(2)), "expired_tokens": ["old-token"]}], indirect=True, ids=["expired"]
+)
 def test_an_expired_access_token_is_an_auth_error_not_a_refresh(box, tmp_path, monkeypatch):
     monkeypatch.setenv("MSADS_TEST_TOKEN", "old-token")
-    connector = connect(box, tmp_path, read_only=True, access_token="env:MSADS_TEST_TOKEN",
-                        developer_token="env:MSADS_TEST_TOKEN", endpoint=standin(box).url)
+    connector = connect(
+        box,
+        tmp_path,
+        read_only=True,
+        access_token="env:MSADS_TEST_TOKEN",
+        developer_token="env:MSADS_TEST_TOKEN",
+        endpoint=standin(box).url,
+    )
     with pytest.raises(AuthError, match="109 AuthenticationTokenExpired") as raised:
         connector.read_state(manifest())
     assert "old-token" not in str(raised.value)
@@ -129,8 +192,14 @@ def test_plan_pauses_active_and_budget_paused_and_skips_the_rest(box, tmp_path):
     connector = connect(box, tmp_path, read_only=True)
     draft = connector.plan("pause_campaigns", {}, connector.read_state(manifest()), "s")
     assert {(c.entity_id, c.before) for c in draft.changes} == {
-        ("7701", "Active"), ("7702", "Active"), ("7703", "Active"), ("7704", "Active"),
-        ("7705", "BudgetPaused"), ("7708", "Active"), ("7709", "Active")}
+        ("7701", "Active"),
+        ("7702", "Active"),
+        ("7703", "Active"),
+        ("7704", "Active"),
+        ("7705", "BudgetPaused"),
+        ("7708", "Active"),
+        ("7709", "Active"),
+    }
     assert {c.after for c in draft.changes} == {"Paused"}
     assert "1 Deleted campaign(s) skipped" in draft.notes
     assert "1 campaign(s) already paused" in draft.notes
@@ -142,7 +211,8 @@ def test_plan_budgets_campaign_level_and_shared_once(box, tmp_path):
     by_entity = {(c.entity_type, c.entity_id): c for c in draft.changes}
     # campaign-level budgets of every campaign but the Deleted one (paused ones too)
     assert {k for k in by_entity if k[0] == "campaign"} == {
-        ("campaign", i) for i in ("7701", "7702", "7703", "7704", "7705", "7706")}
+        ("campaign", i) for i in ("7701", "7702", "7703", "7704", "7705", "7706")
+    }
     # the shared budget once, on itself: never through its two campaigns
     shared = by_entity[("budget", "8801")]
     assert (shared.field, shared.before, shared.after) == ("Amount", 60.0, 0.05)
@@ -151,8 +221,7 @@ def test_plan_budgets_campaign_level_and_shared_once(box, tmp_path):
     assert any("used by 2 campaigns: changed once" in n for n in draft.notes)
 
 
-@pytest.mark.parametrize("box", [section(active(2), currency="BRL")], indirect=True,
-                         ids=["BRL"])
+@pytest.mark.parametrize("box", [section(active(2), currency="BRL")], indirect=True, ids=["BRL"])
 def test_unknown_currency_is_a_manual_item(box, tmp_path):
     connector = connect(box, tmp_path, read_only=True)
     state = connector.read_state(manifest())
@@ -184,16 +253,18 @@ def test_batches_of_at_most_100_and_pause_separate_from_budgets(box, tmp_path):
     calls = writes(box, "UpdateCampaigns")
     assert [len(items) for _, _, items in calls] == [100, 100, 50, 100, 100, 50]
     # each call carries one kind of change only: pauses first, then budgets
-    assert [{f for _, fields in items for f in fields} for _, _, items in calls] == \
-        [{"Status"}] * 3 + [{"DailyBudget"}] * 3
+    assert [{f for _, fields in items for f in fields} for _, _, items in calls] == [
+        {"Status"}
+    ] * 3 + [{"DailyBudget"}] * 3
     assert connector.calls["write"] == 6
     assert len(box.log.mutating("microsoft_ads")) == 6
 
 
 def test_a_refused_budget_call_does_not_hold_back_the_pause(box, tmp_path):
     # every UpdateCampaigns after the first (the pause) fails with HTTP 500
-    box.faults.add(FaultRule(kind="internal", platform="microsoft_ads",
-                             method="UpdateCampaigns", after=1))
+    box.faults.add(
+        FaultRule(kind="internal", platform="microsoft_ads", method="UpdateCampaigns", after=1)
+    )
     clock = FakeClock()
     connector = connect(box, tmp_path, read_only=False, clock=clock, attempts=2)
     changes = plan(connector, connector.read_state(manifest()))
@@ -211,9 +282,14 @@ def test_a_refused_budget_call_does_not_hold_back_the_pause(box, tmp_path):
 @pytest.mark.parametrize("box", [section(active(150))], indirect=True, ids=["150"])
 def test_partial_errors_map_to_their_entity_by_index(box, tmp_path):
     failing = "600130"  # index 29 of the second call
-    box.faults.add(FaultRule(kind="partial_failure", platform="microsoft_ads",
-                             match={"resource": "campaign", "id": failing},
-                             message="injected refusal"))
+    box.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="microsoft_ads",
+            match={"resource": "campaign", "id": failing},
+            message="injected refusal",
+        )
+    )
     connector = connect(box, tmp_path, read_only=False)
     changes = plan(connector, connector.read_state(manifest()), "pause_campaigns")
     outcomes = connector.apply(changes, MemoryJournal())
@@ -225,8 +301,11 @@ def test_partial_errors_map_to_their_entity_by_index(box, tmp_path):
 
 
 def test_throttling_waits_60_seconds_on_the_injected_clock_and_retries(box, tmp_path):
-    box.faults.add(FaultRule(kind="resource_exhausted", platform="microsoft_ads",
-                             method="UpdateCampaigns", times=2))
+    box.faults.add(
+        FaultRule(
+            kind="resource_exhausted", platform="microsoft_ads", method="UpdateCampaigns", times=2
+        )
+    )
     clock = FakeClock()
     connector = connect(box, tmp_path, read_only=False, clock=clock)
     changes = plan(connector, connector.read_state(manifest()), "pause_campaigns")
@@ -235,7 +314,10 @@ def test_throttling_waits_60_seconds_on_the_injected_clock_and_retries(box, tmp_
     assert clock.sleeps == [60.0, 60.0]
     throttled = [e for e in box.log if e.method == "UpdateCampaigns"]
     assert [(e.status, e.detail) for e in throttled] == [
-        ("400", "resource_exhausted"), ("400", "resource_exhausted"), ("200", "")]
+        ("400", "resource_exhausted"),
+        ("400", "resource_exhausted"),
+        ("200", ""),
+    ]
 
 
 def test_budget_paused_is_paused_and_a_second_apply_sends_nothing(box, tmp_path):
@@ -273,8 +355,9 @@ def test_drift_and_already_are_settled_without_a_write(box, tmp_path):
     assert account.campaigns["7702"].daily_budget == 40.0
     sent_ids = {i for _, _, items in writes(box) for i, _ in items}
     assert "7701" not in {i for op, _, items in writes(box) for i, f in items if "Status" in f}
-    assert "7702" not in {i for _, _, items in writes(box, "UpdateCampaigns") for i, f in items
-                          if "DailyBudget" in f}
+    assert "7702" not in {
+        i for _, _, items in writes(box, "UpdateCampaigns") for i, f in items if "DailyBudget" in f
+    }
     assert "7703" in sent_ids and "7706" not in sent_ids
     # intents are journaled before their outcomes
     for ch_id in (key + "7703:Status", key + "7704:DailyBudget"):
@@ -308,8 +391,9 @@ def test_dry_run_guard_refuses_writes_before_they_leave_the_process(box, tmp_pat
 
 
 def test_settings_take_references_only():
-    ok = MicrosoftAdsSettings.model_validate({"developer_token": "env:MSADS_DEV",
-                                              "access_token": "keyring:msads/agency"})
+    ok = MicrosoftAdsSettings.model_validate(
+        {"developer_token": "env:MSADS_DEV", "access_token": "keyring:msads/agency"}
+    )
     assert ok.timeout_s == 60.0 and ok.environment == "production"
     with pytest.raises(ValueError, match="must be a reference"):
         MicrosoftAdsSettings.model_validate({"developer_token": "plain-token-value"})
@@ -317,10 +401,13 @@ def test_settings_take_references_only():
 
 def test_runbook_automates_the_microsoft_line_in_two_steps():
     book = load_runbook("sem-cancellation", None)
-    steps = {s.id: s for s in book.model.steps if s.action and
-             s.action.connector == "microsoft_ads"}
+    steps = {
+        s.id: s for s in book.model.steps if s.action and s.action.connector == "microsoft_ads"
+    }
     assert {k: s.action.name for k, s in steps.items()} == {
-        "microsoft-ads-pause": "pause_campaigns", "microsoft-ads-budgets": "budgets_to_floor"}
+        "microsoft-ads-pause": "pause_campaigns",
+        "microsoft-ads-budgets": "budgets_to_floor",
+    }
     line = "Pause and change budgets to $.01 in Microsoft Ads (Bing), if applicable"
     assert all(s.title == line and s.if_manifest == "microsoft_ads" for s in steps.values())
 
@@ -335,12 +422,15 @@ def test_clients_without_microsoft_ads_skip_its_steps(cli: Cli, tmp_path: Path):
 
 
 def test_the_cli_never_imports_the_sdk(tmp_path):
-    code = ("import sys, adoffboard.cli, adoffboard.engine, adoffboard.connectors.microsoft_ads, "
-            "adoffboard.sandbox.microsoft_ads; print('bingads' in sys.modules, "
-            "'openapi_client' in sys.modules)")
+    code = (
+        "import sys, adoffboard.cli, adoffboard.engine, adoffboard.connectors.microsoft_ads, "
+        "adoffboard.sandbox.microsoft_ads; print('bingads' in sys.modules, "
+        "'openapi_client' in sys.modules)"
+    )
     # run outside the checkout: its source folders must not shadow the installed package
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.split()
     assert out == ["False", "False"]
 
 
@@ -355,8 +445,9 @@ def test_generate_account_for_benchmarks():
 def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sandbox):
     approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out = tmp_path / "lakeside.json"
-    assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o",
-               str(out)).exit_code == 0
+    assert (
+        cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o", str(out)).exit_code == 0
+    )
     assert sandbox.log.mutating("microsoft_ads") == []
     planned = {s["step_id"]: s for s in json.loads(out.read_text())["steps"]}
     assert len(planned["microsoft-ads-pause"]["changes"]) == 7
@@ -364,7 +455,10 @@ def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sa
     applied = cli("apply", str(out))
     assert applied.exit_code == 0, applied.output
     assert [e.method for e in sandbox.log.mutating("microsoft_ads")] == [
-        "UpdateCampaigns", "UpdateCampaigns", "UpdateBudgets"]
+        "UpdateCampaigns",
+        "UpdateCampaigns",
+        "UpdateBudgets",
+    ]
     account = standin(sandbox).accounts[LAKESIDE]
     assert account.campaigns["7704"].status == "Paused"
     assert account.campaigns["7707"].status == "Deleted"

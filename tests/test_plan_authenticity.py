@@ -37,28 +37,38 @@ def _changes(plan: Plan, step: str) -> list[dict[str, Any]]:
 def retarget_to_another_client(plan: Plan) -> None:
     """A campaign pause aimed at Harbor Marine's account under Lakeside's approval."""
     change = _changes(plan, "google-ads-pause")[0]
-    change.update(account=HARBOR, entity_id="9101",
-                  resource=f"customers/{HARBOR}/campaigns/9101")
+    change.update(account=HARBOR, entity_id="9101", resource=f"customers/{HARBOR}/campaigns/9101")
 
 
 def retarget_with_a_new_id(plan: Plan) -> None:
     change = _changes(plan, "google-ads-pause")[0]
-    change.update(id=f"google_ads:{HARBOR}:campaign:9101:status", account=HARBOR,
-                  entity_id="9101", resource=f"customers/{HARBOR}/campaigns/9101")
+    change.update(
+        id=f"google_ads:{HARBOR}:campaign:9101:status",
+        account=HARBOR,
+        entity_id="9101",
+        resource=f"customers/{HARBOR}/campaigns/9101",
+    )
 
 
 def switch_a_paused_campaign_on(plan: Plan) -> None:
     template = _changes(plan, "google-ads-pause")[0]
-    _changes(plan, "google-ads-pause").append({
-        **template, "id": f"google_ads:{CID}:campaign:9009:status", "entity_id": "9009",
-        "name": "Display - Remarketing", "before": "PAUSED", "after": "ENABLED",
-        "shown_before": "PAUSED", "shown_after": "ENABLED",
-        "resource": f"customers/{CID}/campaigns/9009"})
+    _changes(plan, "google-ads-pause").append(
+        {
+            **template,
+            "id": f"google_ads:{CID}:campaign:9009:status",
+            "entity_id": "9009",
+            "name": "Display - Remarketing",
+            "before": "PAUSED",
+            "after": "ENABLED",
+            "shown_before": "PAUSED",
+            "shown_after": "ENABLED",
+            "resource": f"customers/{CID}/campaigns/9009",
+        }
+    )
 
 
 def set_a_budget_to_999999_a_day(plan: Plan) -> None:
-    change = next(c for c in _changes(plan, "google-ads-budgets")
-                  if c["field"] == "amount_micros")
+    change = next(c for c in _changes(plan, "google-ads-budgets") if c["field"] == "amount_micros")
     change.update(after=999_999_000_000, shown_after="999,999.00 USD/day")
 
 
@@ -130,8 +140,9 @@ def _refused(result: Any, sandbox: Sandbox, fragment: str) -> None:
 
 
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
-def test_an_edited_plan_is_refused(cli: Cli, tmp_path: Path, sandbox: Sandbox,
-                                   forgery: str) -> None:
+def test_an_edited_plan_is_refused(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox, forgery: str
+) -> None:
     out, plan = _approved_plan(cli, tmp_path, sandbox)
     edited = copy.deepcopy(plan)
     FORGERIES[forgery](edited)
@@ -140,9 +151,9 @@ def test_an_edited_plan_is_refused(cli: Cli, tmp_path: Path, sandbox: Sandbox,
 
 
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
-def test_a_resigned_forgery_is_refused_by_the_runbook(cli: Cli, workspace: Path,
-                                                       tmp_path: Path, sandbox: Sandbox,
-                                                       forgery: str) -> None:
+def test_a_resigned_forgery_is_refused_by_the_runbook(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox, forgery: str
+) -> None:
     out, plan = _approved_plan(cli, tmp_path, sandbox)
     edited = copy.deepcopy(plan)
     FORGERIES[forgery](edited)
@@ -153,7 +164,8 @@ def test_a_resigned_forgery_is_refused_by_the_runbook(cli: Cli, workspace: Path,
 
 
 def test_a_restore_relabel_with_the_restore_hash_needs_a_person(
-        cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox) -> None:
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, plan = _approved_plan(cli, tmp_path, sandbox)
     edited = copy.deepcopy(plan)
     relabel_as_a_restore_with_its_hash(edited, workspace)
@@ -168,12 +180,14 @@ def test_an_unsigned_plan_is_refused(cli: Cli, tmp_path: Path, sandbox: Sandbox)
     _refused(cli("apply", str(out)), sandbox, "not signed by this workspace")
 
 
-def test_a_plan_from_another_workspace_is_refused(cli: Cli, tmp_path: Path,
-                                                  sandbox: Sandbox) -> None:
+def test_a_plan_from_another_workspace_is_refused(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, plan = _approved_plan(cli, tmp_path, sandbox)
-    plan["signature"] = signing.sign(b"another workspace's key".ljust(32, b"!"),
-                                     {k: v for k, v in plan.items()
-                                      if k not in ("sha256", "signature")})
+    plan["signature"] = signing.sign(
+        b"another workspace's key".ljust(32, b"!"),
+        {k: v for k, v in plan.items() if k not in ("sha256", "signature")},
+    )
     out.write_text(json.dumps(plan))
     _refused(cli("apply", str(out)), sandbox, "made by another workspace")
 
@@ -186,9 +200,9 @@ def test_the_signed_plan_applies(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> 
     assert result.exit_code == EXIT_OK, result.output
 
 
-def test_a_stored_plan_edited_in_the_store_is_not_resumed(cli: Cli, workspace: Path,
-                                                         tmp_path: Path,
-                                                         sandbox: Sandbox) -> None:
+def test_a_stored_plan_edited_in_the_store_is_not_resumed(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, _ = _approved_plan(cli, tmp_path, sandbox)
     assert cli("apply", str(out)).exit_code == EXIT_OK
     [run] = json.loads(cli("--json", "history", CLIENT).output)
@@ -201,8 +215,9 @@ def test_a_stored_plan_edited_in_the_store_is_not_resumed(cli: Cli, workspace: P
         from adoffboard.store import runs_t
 
         with store.transaction(write=True) as conn:
-            conn.execute(update(runs_t).where(runs_t.c.id == record.id)
-                         .values(plan_json=json.dumps(body)))
+            conn.execute(
+                update(runs_t).where(runs_t.c.id == record.id).values(plan_json=json.dumps(body))
+            )
     writes = len(sandbox.log.mutating())
     _refused_after = cli("resume", run["id"])
     assert _refused_after.exit_code == EXIT_SAFETY, _refused_after.output
@@ -211,28 +226,31 @@ def test_a_stored_plan_edited_in_the_store_is_not_resumed(cli: Cli, workspace: P
 
 
 def test_a_workspace_runbook_cannot_turn_a_cancellation_into_a_restore(
-        cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox) -> None:
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     from importlib import resources
 
     shipped = (resources.files("adoffboard") / "runbooks" / "sem-cancellation.yaml").read_text()
     (workspace / "runbooks").mkdir()
     (workspace / "runbooks" / "sem-cancellation.yaml").write_text(
-        shipped.replace("process: cancellation", "process: restore"))
+        shipped.replace("process: cancellation", "process: restore")
+    )
     result = cli("plan", CLIENT, "-r", "sem-cancellation", "-o", str(tmp_path / "p.json"))
     assert result.exit_code == EXIT_INPUT, result.output
     assert len(result.output.strip().splitlines()) == 1
     assert sandbox.log.mutating() == []
 
 
-def test_a_workspace_runbook_cannot_change_a_shipped_gate(cli: Cli, workspace: Path,
-                                                          tmp_path: Path,
-                                                          sandbox: Sandbox) -> None:
+def test_a_workspace_runbook_cannot_change_a_shipped_gate(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     from importlib import resources
 
     shipped = (resources.files("adoffboard") / "runbooks" / "sem-pause.yaml").read_text()
     (workspace / "runbooks").mkdir()
     (workspace / "runbooks" / "sem-pause.yaml").write_text(
-        shipped.replace("process: pause", "process: addendum"))
+        shipped.replace("process: pause", "process: addendum")
+    )
     result = cli("plan", CLIENT, "-r", "sem-pause", "-o", str(tmp_path / "p.json"))
     assert result.exit_code == EXIT_INPUT, result.output
     assert "overrides the shipped sem-pause's process 'pause'" in result.output
@@ -256,13 +274,18 @@ def test_a_restore_needs_a_person_with_the_role(cli: Cli, sandbox: Sandbox) -> N
     assert [(e.kind, e.by) for e in events] == [("authorized", "sem-lead")]
 
 
-@pytest.mark.parametrize("content,fragment", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a text (UTF-8) file"),
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"format": 1, "sha256": "00", "steps": [', "not valid JSON"),
-], ids=["binary", "deeply-nested", "truncated"])
-def test_a_plan_file_that_is_not_a_plan(cli: Cli, tmp_path: Path, sandbox: Sandbox,
-                                        content: bytes, fragment: str) -> None:
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not a text (UTF-8) file"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"format": 1, "sha256": "00", "steps": [', "not valid JSON"),
+    ],
+    ids=["binary", "deeply-nested", "truncated"],
+)
+def test_a_plan_file_that_is_not_a_plan(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox, content: bytes, fragment: str
+) -> None:
     path = tmp_path / "plan.json"
     path.write_bytes(content)
     result = cli("apply", str(path))
@@ -271,9 +294,9 @@ def test_a_plan_file_that_is_not_a_plan(cli: Cli, tmp_path: Path, sandbox: Sandb
     assert "internal error" not in result.output and sandbox.log.mutating() == []
 
 
-def test_a_signed_plan_with_a_malformed_body_is_bad_input(cli: Cli, workspace: Path,
-                                                          tmp_path: Path,
-                                                          sandbox: Sandbox) -> None:
+def test_a_signed_plan_with_a_malformed_body_is_bad_input(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
     out, plan = _approved_plan(cli, tmp_path, sandbox)
     plan["steps"] = [{"step_id": 5}]
     out.write_text(json.dumps(_resign(workspace, plan)))

@@ -33,8 +33,9 @@ def umask_022() -> Iterator[None]:
     os.umask(previous)
 
 
-def test_plan_apply_verify_leave_only_private_files(cli: Cli, workspace: Path, sandbox: Sandbox,
-                                                    umask_022: None) -> None:
+def test_plan_apply_verify_leave_only_private_files(
+    cli: Cli, workspace: Path, sandbox: Sandbox, umask_022: None
+) -> None:
     approved_cr(cli, CLIENT, "cancellation", scope="platform", departments=("SEM", "MA"))
     plan_file = workspace / "out" / "nested" / "plan.json"
     planned = cli("plan", CLIENT, "-r", "ma-cancellation", "-o", str(plan_file))
@@ -49,8 +50,13 @@ def test_plan_apply_verify_leave_only_private_files(cli: Cli, workspace: Path, s
     siblings = [store.with_name(store.name + s) for s in ("-wal", "-shm", "-journal")]
     for path in [plan_file, store, *exports, *reports, *[p for p in siblings if p.exists()]]:
         assert mode(path) == 0o600, (path, oct(mode(path)))
-    for folder in (plan_file.parent, plan_file.parent.parent, workspace / "exports",
-                   workspace / "reports", store.parent):
+    for folder in (
+        plan_file.parent,
+        plan_file.parent.parent,
+        workspace / "exports",
+        workspace / "reports",
+        store.parent,
+    ):
         assert mode(folder) == 0o700, (folder, oct(mode(folder)))
     assert os.umask(0o022) == 0o022  # the command put the caller's umask back
 
@@ -63,8 +69,7 @@ def test_a_wider_store_file_is_tightened_when_opened(cli: Cli, workspace: Path) 
     assert mode(store) == 0o600
 
 
-def test_store_is_created_private_without_the_command_line(tmp_path: Path,
-                                                           umask_022: None) -> None:
+def test_store_is_created_private_without_the_command_line(tmp_path: Path, umask_022: None) -> None:
     path = tmp_path / "state" / "deep" / "state.db"
     with Store.open(f"sqlite:///{path}"):
         pass
@@ -72,23 +77,31 @@ def test_store_is_created_private_without_the_command_line(tmp_path: Path,
     assert mode(path.parent) == mode(path.parent.parent) == 0o700
 
 
-def test_reports_and_exports_are_private_without_the_command_line(workspace: Path,
-                                                                   umask_022: None) -> None:
+def test_reports_and_exports_are_private_without_the_command_line(
+    workspace: Path, umask_022: None
+) -> None:
     from test_reports import PLAN
 
     paths = write_reports(Report(ReportKind.PLAN, PLAN), workspace / "reports" / "2026")
     assert {mode(p) for p in paths.values()} == {0o600}
     assert mode(workspace / "reports") == mode(workspace / "reports" / "2026") == 0o700
-    record, _ = write_export(workspace, CLIENT, "7A3F9C21D0", "2026-12-01", "now",
-                             [{"id": 1, "emailAddress": "a@example.com"}])
+    record, _ = write_export(
+        workspace,
+        CLIENT,
+        "7A3F9C21D0",
+        "2026-12-01",
+        "now",
+        [{"id": 1, "emailAddress": "a@example.com"}],
+    )
     folder = workspace / "exports"
     assert mode(folder) == 0o700
     assert {mode(p) for p in folder.iterdir()} == {0o600}
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
 
 
-def test_write_private_replaces_a_wider_file_and_keeps_existing_folders(tmp_path: Path,
-                                                                        umask_022: None):
+def test_write_private_replaces_a_wider_file_and_keeps_existing_folders(
+    tmp_path: Path, umask_022: None
+):
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o755)
     target = shared / "client.json"

@@ -12,10 +12,13 @@ from adoffboard.connectors import REGISTRY, connector_class
 
 def test_listing_platforms_imports_no_vendor_sdk(tmp_path):
     sdk = sorted({name.split(".")[0] for d in REGISTRY.values() for name in d.sdk})
-    code = ("import sys, adoffboard.connectors, adoffboard.config, adoffboard.runbook; "
-            f"print([m for m in {sdk!r} if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path).stdout.strip()
+    code = (
+        "import sys, adoffboard.connectors, adoffboard.config, adoffboard.runbook; "
+        f"print([m for m in {sdk!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -31,8 +34,9 @@ def test_workspace_and_manifest_are_composed_from_the_declarations():
     assert {p: d.settings for p, d in REGISTRY.items()} == PLATFORM_SETTINGS
     sections = {s.name for d in REGISTRY.values() for s in d.manifest}
     assert sections <= set(Manifest.model_fields)
-    assert set(MANIFEST_PLATFORMS) == {s.name for d in REGISTRY.values() for s in d.manifest
-                                       if s.model is not None}
+    assert set(MANIFEST_PLATFORMS) == {
+        s.name for d in REGISTRY.values() for s in d.manifest if s.model is not None
+    }
 
 
 def test_credential_fields_are_marked_secret():

@@ -631,26 +631,62 @@ def test_markdown_escapes_untrusted_names() -> None:
 def untrusted_everywhere() -> Report:
     """A verify merged with its run where every text a platform, runbook or person supplies is
     the same hostile string: no template may show any of them unescaped."""
-    evil_change = replace(EVIL, account=SCRIPT_NAME, field=SCRIPT_NAME, shown_before=SCRIPT_NAME,
-                          shown_after=SCRIPT_NAME, entity_type=SCRIPT_NAME)
+    evil_change = replace(
+        EVIL,
+        account=SCRIPT_NAME,
+        field=SCRIPT_NAME,
+        shown_before=SCRIPT_NAME,
+        shown_after=SCRIPT_NAME,
+        entity_type=SCRIPT_NAME,
+    )
     task = ManualTask(SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, (SCRIPT_NAME,))
     steps = (
-        step(SCRIPT_NAME, SCRIPT_NAME, StepKind.AUTOMATED, owner=SCRIPT_NAME,
-             platform=SCRIPT_NAME, action=SCRIPT_NAME, changes=(evil_change,),
-             notes=(SCRIPT_NAME,), manual=task),
+        step(
+            SCRIPT_NAME,
+            SCRIPT_NAME,
+            StepKind.AUTOMATED,
+            owner=SCRIPT_NAME,
+            platform=SCRIPT_NAME,
+            action=SCRIPT_NAME,
+            changes=(evil_change,),
+            notes=(SCRIPT_NAME,),
+            manual=task,
+        ),
         step("skipped", SCRIPT_NAME, StepKind.SKIPPED, reason=SCRIPT_NAME),
     )
-    plan = replace(PLAN, steps=steps, client_name=SCRIPT_NAME, scope=SCRIPT_NAME,
-                   runbook=SCRIPT_NAME, effective_date=SCRIPT_NAME)
+    plan = replace(
+        PLAN,
+        steps=steps,
+        client_name=SCRIPT_NAME,
+        scope=SCRIPT_NAME,
+        runbook=SCRIPT_NAME,
+        effective_date=SCRIPT_NAME,
+    )
     return Report(
         kind=ReportKind.VERIFY,
         plan=plan,
         run_id=SCRIPT_NAME,
         started_at=SCRIPT_NAME,
-        outcomes=(Outcome(evil_change.id, OutcomeStatus.DRIFT, live=SCRIPT_NAME,
-                          message=SCRIPT_NAME, request_id=SCRIPT_NAME),),
-        checks=(Check(SCRIPT_NAME, SCRIPT_NAME, SCRIPT_NAME, CheckStatus.FAIL, SCRIPT_NAME,
-                      SCRIPT_NAME, (SCRIPT_NAME, SCRIPT_NAME)),),
+        outcomes=(
+            Outcome(
+                evil_change.id,
+                OutcomeStatus.DRIFT,
+                live=SCRIPT_NAME,
+                message=SCRIPT_NAME,
+                request_id=SCRIPT_NAME,
+            ),
+        ),
+        checks=(
+            Check(
+                SCRIPT_NAME,
+                SCRIPT_NAME,
+                SCRIPT_NAME,
+                CheckStatus.FAIL,
+                SCRIPT_NAME,
+                SCRIPT_NAME,
+                (SCRIPT_NAME, SCRIPT_NAME),
+            ),
+        ),
         calls={SCRIPT_NAME: {SCRIPT_NAME: 1}},
         attestations={SCRIPT_NAME: SCRIPT_NAME},
         change_request=SCRIPT_NAME,

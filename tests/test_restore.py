@@ -37,15 +37,21 @@ def run(cli: Cli, *args: str) -> tuple[int, dict]:
         approved_cr(cli, CLIENT, scope=scope)
     elif runbook == "sem-pause":
         today = dt.date.fromisoformat(workspace_today(cli.workspace))
-        approved_cr(cli, CLIENT, "pause", effective=str(today - dt.timedelta(days=1)),
-                    extra=("--pause-end", str(today)))
+        approved_cr(
+            cli,
+            CLIENT,
+            "pause",
+            effective=str(today - dt.timedelta(days=1)),
+            extra=("--pause-end", str(today)),
+        )
     result = cli("--json", "run", CLIENT, "--yes", *args)
     assert result.exit_code in (EXIT_OK, EXIT_DRIFT, EXIT_VERIFY_PENDING), result.output
     return result.exit_code, json.loads(result.output)
 
 
 def test_pause_then_unpause_restores_exactly_and_leaves_others_changes_alone(
-        cli: Cli, sandbox: Sandbox) -> None:
+    cli: Cli, sandbox: Sandbox
+) -> None:
     original = google_ads_values(sandbox)
     _, paused = run(cli, "-r", "sem-pause")
     state = sandbox.google_ads.state
@@ -69,8 +75,7 @@ def test_pause_then_unpause_restores_exactly_and_leaves_others_changes_alone(
     assert {c["entity_id"] for c in drift} == {"5004", "9001"}
 
 
-def test_restore_run_puts_back_a_cancellation_and_is_idempotent(
-        cli: Cli, sandbox: Sandbox) -> None:
+def test_restore_run_puts_back_a_cancellation_and_is_idempotent(cli: Cli, sandbox: Sandbox) -> None:
     original = google_ads_values(sandbox)
     _, cancelled = run(cli, "-r", "sem-cancellation")
     assert sandbox.google_ads.state.client_link(MCC, CID).hidden is True
@@ -97,8 +102,10 @@ def test_access_removals_are_not_restored(cli: Cli, sandbox: Sandbox, workspace)
     assert any("not restored" in n and "agency's access" in n for n in restore.notes)
     # statuses of campaigns (and Meta's ad sets and rules) only: not the manager link's, and
     # not the Meta agency's access
-    assert all(c.field != "status" or c.entity_type in ("campaign", "adset", "rule")
-               for c in restore.changes)
+    assert all(
+        c.field != "status" or c.entity_type in ("campaign", "adset", "rule")
+        for c in restore.changes
+    )
     assert not any(c.entity_type == "agency" for c in restore.changes)
     assert any(c.platform == "meta" for c in restore.changes)
     assert any(n.startswith("not restored: Summit Digital Agency access") for n in restore.notes)

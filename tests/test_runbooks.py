@@ -38,16 +38,24 @@ def seed_lines(path: Path, start: str) -> list[str]:
     """The bullet lines from the section starting at `start`, plus the approval bullets."""
     text = path.read_text(encoding="utf-8")
     bullets = lambda chunk: [_norm(m) for m in re.findall(r"•\s*(.+)", chunk)]  # noqa: E731
-    section = text[text.index(start):]
-    approval = text[text.index(APPROVAL_HEAD) - 10: text.index("Digital Marketing Operations Team")]
+    section = text[text.index(start) :]
+    approval = text[
+        text.index(APPROVAL_HEAD) - 10 : text.index("Digital Marketing Operations Team")
+    ]
     lines = bullets(section) + bullets(approval)
-    return [line for line in dict.fromkeys(lines) if line not in {_norm(o) for o in OTHER_PROCESSES}]
+    return [
+        line for line in dict.fromkeys(lines) if line not in {_norm(o) for o in OTHER_PROCESSES}
+    ]
 
 
 @pytest.mark.parametrize(
     "runbook,seed,start",
     [
-        ("sem-cancellation", SEM_SEED, "Cancellation / Contract Pause / Addendums (Budget Changes)"),
+        (
+            "sem-cancellation",
+            SEM_SEED,
+            "Cancellation / Contract Pause / Addendums (Budget Changes)",
+        ),
         ("ma-cancellation", MA_SEED, "Cancellation / Contract Pause\n"),
     ],
     ids=["sem", "ma"],
@@ -61,8 +69,11 @@ def test_every_checklist_line_is_a_step(runbook: str, seed: Path, start: str) ->
 
 def test_sem_google_ads_lines_are_automated() -> None:
     book = load_runbook("sem-cancellation", None)
-    auto = {s.id: s.action.name for s in book.model.steps
-            if s.action and s.action.connector == "google_ads"}
+    auto = {
+        s.id: s.action.name
+        for s in book.model.steps
+        if s.action and s.action.connector == "google_ads"
+    }
     assert auto == {
         "juniper-google-ads": "unlink_account",
         "google-ads-pause": "pause_campaigns",
@@ -96,15 +107,24 @@ def test_every_step_has_an_owner_and_verification() -> None:
     [
         (b"name: [", "not valid YAML"),
         (b"- a\n- b\n", "must be a mapping"),
-        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
-         b"steps:\n- {id: a1, title: t, department: SEM, owner: nobody, timing: immediately,"
-         b" manual: {instructions: i}, verify: v}\n", "owner 'nobody'"),
-        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
-         b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
-         b" verify: v}\n", "exactly one of"),
-        (b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
-         b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
-         b" action: {connector: google_ads, name: explode}, verify: v}\n", "no action 'explode'"),
+        (
+            b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+            b"steps:\n- {id: a1, title: t, department: SEM, owner: nobody, timing: immediately,"
+            b" manual: {instructions: i}, verify: v}\n",
+            "owner 'nobody'",
+        ),
+        (
+            b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+            b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
+            b" verify: v}\n",
+            "exactly one of",
+        ),
+        (
+            b"name: x\nversion: 1\ntitle: t\ndepartment: SEM\nprocess: cancellation\nsource: s\n"
+            b"steps:\n- {id: a1, title: t, department: SEM, owner: juniper, timing: immediately,"
+            b" action: {connector: google_ads, name: explode}, verify: v}\n",
+            "no action 'explode'",
+        ),
     ],
     ids=["yaml", "not-mapping", "bad-owner", "no-kind", "bad-action"],
 )
@@ -135,33 +155,56 @@ API = "api"
 MANUAL = "manual"
 EXPECTED = {
     "sem-cancellation": {
-        "Immediately create a Change Request": MANUAL, "Reach out the SEM Specialist": MANUAL,
-        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
-        "Pause their ads based on the date": API, "The email contains a link": MANUAL,
+        "Immediately create a Change Request": MANUAL,
+        "Reach out the SEM Specialist": MANUAL,
+        "If the Retention Team was not involved": MANUAL,
+        "Amy or Anglee will submit": MANUAL,
+        "Pause their ads based on the date": API,
+        "The email contains a link": MANUAL,
         "The Digital Marketing Operations Lead reviews": MANUAL,
         "The Digital Marketing Operations Lead adds the client": API,
-        "Remind the SEM Team": MANUAL, "The Digital Marketing Operations Lead will then": MANUAL,
-        "Remove the canceled client's information": API, "Update the DigMS Offboarding": API,
-        "SEM QA Trello Board": API, "Ninja Cat": API, "Google Ads (only": API,
-        "Google Analytics": API, "Google Search Console": API, "Google Tag Manager": API,
-        "Pause Google Ad campaigns": API, "Disable all scripts": MANUAL,
-        "Pause and change budgets to $.01 in Microsoft": API, "Pause in Facebook": API,
-        "Place a HOLD on the Fluency": API, "Once submitted": MANUAL,
-        "Once approved by Jeremy Bliesner, the": MANUAL, "If a credit": MANUAL,
+        "Remind the SEM Team": MANUAL,
+        "The Digital Marketing Operations Lead will then": MANUAL,
+        "Remove the canceled client's information": API,
+        "Update the DigMS Offboarding": API,
+        "SEM QA Trello Board": API,
+        "Ninja Cat": API,
+        "Google Ads (only": API,
+        "Google Analytics": API,
+        "Google Search Console": API,
+        "Google Tag Manager": API,
+        "Pause Google Ad campaigns": API,
+        "Disable all scripts": MANUAL,
+        "Pause and change budgets to $.01 in Microsoft": API,
+        "Pause in Facebook": API,
+        "Place a HOLD on the Fluency": API,
+        "Once submitted": MANUAL,
+        "Once approved by Jeremy Bliesner, the": MANUAL,
+        "If a credit": MANUAL,
         "Once approved by Jeremy Bliesner and": MANUAL,
     },
     "ma-cancellation": {
-        "Immediately create a Change Request": MANUAL, "Reach out the MA Specialist": MANUAL,
-        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
-        "Update the MA Client Tracker": API, "Remove the canceled client from the MA": API,
-        "The email contains a link": MANUAL, "The Digital Marketing Operations Lead reviews": MANUAL,
-        "The Digital Marketing Operations Lead adds the client": API, "Remind the MA Team": MANUAL,
+        "Immediately create a Change Request": MANUAL,
+        "Reach out the MA Specialist": MANUAL,
+        "If the Retention Team was not involved": MANUAL,
+        "Amy or Anglee will submit": MANUAL,
+        "Update the MA Client Tracker": API,
+        "Remove the canceled client from the MA": API,
+        "The email contains a link": MANUAL,
+        "The Digital Marketing Operations Lead reviews": MANUAL,
+        "The Digital Marketing Operations Lead adds the client": API,
+        "Remind the MA Team": MANUAL,
         "The Digital Marketing Operations Lead will update": MANUAL,
-        "Update the DigMS Offboarding": API, "Remove cancelled client from the MA": API,
-        "Remove the cancelled client from the Belize": API, "Final export from SharpSpring": API,
-        "Send final email list": API, "Deactivate SharpSpring account": MANUAL,
-        "Once submitted": MANUAL, "Once approved by Jeremy Bliesner, the": MANUAL,
-        "If a credit": MANUAL, "Once approved by Jeremy Bliesner and": MANUAL,
+        "Update the DigMS Offboarding": API,
+        "Remove cancelled client from the MA": API,
+        "Remove the cancelled client from the Belize": API,
+        "Final export from SharpSpring": API,
+        "Send final email list": API,
+        "Deactivate SharpSpring account": MANUAL,
+        "Once submitted": MANUAL,
+        "Once approved by Jeremy Bliesner, the": MANUAL,
+        "If a credit": MANUAL,
+        "Once approved by Jeremy Bliesner and": MANUAL,
     },
 }
 
@@ -169,13 +212,18 @@ EXPECTED = {
 @pytest.mark.parametrize(
     "runbook,seed,start",
     [
-        ("sem-cancellation", SEM_SEED, "Cancellation / Contract Pause / Addendums (Budget Changes)"),
+        (
+            "sem-cancellation",
+            SEM_SEED,
+            "Cancellation / Contract Pause / Addendums (Budget Changes)",
+        ),
         ("ma-cancellation", MA_SEED, "Cancellation / Contract Pause\n"),
     ],
     ids=["sem", "ma"],
 )
 def test_each_line_is_automated_where_an_api_exists_else_an_owned_manual_task(
-        runbook: str, seed: Path, start: str) -> None:
+    runbook: str, seed: Path, start: str
+) -> None:
     book = load_runbook(runbook, None)
     lines = seed_lines(seed, start)
     expected = EXPECTED[runbook]
@@ -195,13 +243,22 @@ def test_each_line_is_automated_where_an_api_exists_else_an_owned_manual_task(
 # A contract pause: the change-request lines it shares with a cancellation, and its own block
 # (each block runs from `start` to `end` in the seed).
 PAUSES = {
-    "ma-pause": (MA_SEED, (("Cancellation / Contract Pause\n", "For a cancellation:"),
-                           ("For a contract pause:", "The approval process for")), {
-        "Immediately create a Change Request": MANUAL, "Reach out the MA Specialist": MANUAL,
-        "If the Retention Team was not involved": MANUAL, "Amy or Anglee will submit": MANUAL,
-        "Update the MA Client Sheet to reflect the client has paused": API,
-        "Confirm end pause date": MANUAL, "If no end pause date established": MANUAL,
-    }),
+    "ma-pause": (
+        MA_SEED,
+        (
+            ("Cancellation / Contract Pause\n", "For a cancellation:"),
+            ("For a contract pause:", "The approval process for"),
+        ),
+        {
+            "Immediately create a Change Request": MANUAL,
+            "Reach out the MA Specialist": MANUAL,
+            "If the Retention Team was not involved": MANUAL,
+            "Amy or Anglee will submit": MANUAL,
+            "Update the MA Client Sheet to reflect the client has paused": API,
+            "Confirm end pause date": MANUAL,
+            "If no end pause date established": MANUAL,
+        },
+    ),
 }
 
 
@@ -209,8 +266,11 @@ PAUSES = {
 def test_each_pause_line_is_a_step_automated_where_an_api_exists(runbook: str) -> None:
     seed, blocks, expected = PAUSES[runbook]
     text = seed.read_text(encoding="utf-8")
-    lines = [_norm(m) for start, end in blocks
-             for m in re.findall(r"•\s*(.+)", text[text.index(start):text.index(end)])]
+    lines = [
+        _norm(m)
+        for start, end in blocks
+        for m in re.findall(r"•\s*(.+)", text[text.index(start) : text.index(end)])
+    ]
     book = load_runbook(runbook, None)
     for line in lines:
         [kind] = [k for prefix, k in expected.items() if line.startswith(prefix)] or [None]

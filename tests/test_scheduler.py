@@ -32,8 +32,9 @@ FLOOR = 10_000  # $.01 in micros
 
 def google_ads_values(sandbox: Sandbox, cid: str) -> dict[str, object]:
     state = sandbox.google_ads.state
-    values: dict[str, object] = {f"campaign:{c}": state.campaign(cid, c).status
-                                 for c in state.campaigns[cid]}
+    values: dict[str, object] = {
+        f"campaign:{c}": state.campaign(cid, c).status for c in state.campaigns[cid]
+    }
     for bid in state.budgets[cid]:
         b = state.budget(cid, bid)
         values[f"budget:{bid}"] = (b.amount_micros, b.total_amount_micros)
@@ -83,26 +84,34 @@ def subjects(sandbox: Sandbox) -> list[str]:
 
 
 def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exactly(
-        cli: Cli, sandbox: Sandbox, desk: Desk) -> None:
+    cli: Cli, sandbox: Sandbox, desk: Desk
+) -> None:
     d0 = today(cli)
     cancel_on, pause_on, pause_ends = (d0 + dt.timedelta(days=n) for n in (2, 4, 9))
-    approved_cr(cli, LAKESIDE, scope="platform", effective=str(cancel_on),
-                departments=("SEM", "MA"))
-    approved_cr(cli, HARBOR, "pause", effective=str(pause_on),
-                extra=("--pause-end", str(pause_ends)))
+    approved_cr(
+        cli, LAKESIDE, scope="platform", effective=str(cancel_on), departments=("SEM", "MA")
+    )
+    approved_cr(
+        cli, HARBOR, "pause", effective=str(pause_on), extra=("--pause-end", str(pause_ends))
+    )
     harbor_before = google_ads_values(sandbox, H_CID)
     sandbox.log.clear()
     sandbox.smtp.clear()
 
     # Approval scheduled every run at 06:00 Chicago on its date; the un-pause after its pause.
     rows = desk.rows()
-    assert set(rows) == {"sem-cancellation:" + LAKESIDE, "ma-cancellation:" + LAKESIDE,
-                         "sem-pause:" + HARBOR, "sem-unpause:" + HARBOR}
+    assert set(rows) == {
+        "sem-cancellation:" + LAKESIDE,
+        "ma-cancellation:" + LAKESIDE,
+        "sem-pause:" + HARBOR,
+        "sem-unpause:" + HARBOR,
+    }
     assert {r.status for r in rows.values()} == {"scheduled"}
     unpause = rows["sem-unpause:" + HARBOR]
     assert unpause.after_id == rows["sem-pause:" + HARBOR].id
-    assert dt.datetime.fromisoformat(unpause.due_at).astimezone(desk.tz).replace(tzinfo=None) \
-        == dt.datetime.combine(pause_ends, dt.time(6, 0))
+    assert dt.datetime.fromisoformat(unpause.due_at).astimezone(desk.tz).replace(
+        tzinfo=None
+    ) == dt.datetime.combine(pause_ends, dt.time(6, 0))
 
     # Before any date: nothing runs, nothing is read or written.
     desk.at(cancel_on, 5, 59)
@@ -111,25 +120,30 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
 
     # The cancellation's date: SEM and MA cancellations, leaving the platform.
     desk.at(cancel_on, 6, 0)
-    assert desk.tick() == {"ma-cancellation:" + LAKESIDE: "done",
-                           "sem-cancellation:" + LAKESIDE: "done"}
+    assert desk.tick() == {
+        "ma-cancellation:" + LAKESIDE: "done",
+        "sem-cancellation:" + LAKESIDE: "done",
+    }
     lakeside = google_ads_values(sandbox, L_CID)
     # every campaign the API can pause is paused (VIDEO and experiments stay manual tasks)
-    assert {c: lakeside[f"campaign:{c}"] for c in ("9001", "9002", "9003", "9004", "9005")} \
-        == dict.fromkeys(("9001", "9002", "9003", "9004", "9005"), "PAUSED")
+    assert {
+        c: lakeside[f"campaign:{c}"] for c in ("9001", "9002", "9003", "9004", "9005")
+    } == dict.fromkeys(("9001", "9002", "9003", "9004", "9005"), "PAUSED")
     assert lakeside["budget:5001"] == (FLOOR, None)
     assert lakeside["hidden"] is True
     assert lakeside["link"] == "INACTIVE"  # leaving the platform: the agency's link removed
-    assert "Active" not in {c.status for c in
-                            sandbox.microsoft_ads.accounts["149876543"].campaigns.values()}
+    assert "Active" not in {
+        c.status for c in sandbox.microsoft_ads.accounts["149876543"].campaigns.values()
+    }
     assert META_AGENCY not in sandbox.meta.accounts[META_LAKESIDE].agencies
     assert sandbox.trello.card(TRELLO_LAKESIDE).closed is True
     assert google_ads_values(sandbox, H_CID) == harbor_before  # not Harbor's day
     rows = desk.rows()
     done = rows["sem-cancellation:" + LAKESIDE]
     assert (done.status, done.attempts, done.verdict) == ("done", 1, "PENDING")  # manual tasks
-    assert any(s.startswith("Done: sem-cancellation for Lakeside Powersports") for s in
-               subjects(sandbox))
+    assert any(
+        s.startswith("Done: sem-cancellation for Lakeside Powersports") for s in subjects(sandbox)
+    )
 
     # The pause's date: Harbor paused, budgets at the floor, nothing hidden or removed.
     desk.at(pause_on, 7, 30)
@@ -148,12 +162,12 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
     sandbox.smtp.clear()
     desk.at(pause_ends, 6, 5)
     assert desk.tick() == {"sem-unpause:" + HARBOR: "done"}
-    assert google_ads_values(sandbox, H_CID) == {**harbor_before,
-                                                 "budget:6002": (33_000_000, None)}
+    assert google_ads_values(sandbox, H_CID) == {**harbor_before, "budget:6002": (33_000_000, None)}
     unpaused = desk.rows()["sem-unpause:" + HARBOR]
     assert unpaused.verdict == "PENDING"
-    [notice] = [m for m in sandbox.smtp.messages
-                if m["Subject"].strip().startswith("Done: sem-unpause")]
+    [notice] = [
+        m for m in sandbox.smtp.messages if m["Subject"].strip().startswith("Done: sem-unpause")
+    ]
     body = notice.get_content()
     assert "left alone" in body and "Service dept daily" in body
 
@@ -167,26 +181,40 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
 
 def test_missed_runs_are_caught_up_in_order(cli: Cli, sandbox: Sandbox, desk: Desk) -> None:
     d0 = today(cli)
-    approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)),
-                extra=("--pause-end", str(d0 + dt.timedelta(days=3))))
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=3))),
+    )
     before = google_ads_values(sandbox, H_CID)
     # No scheduler ran for a week: the next tick does the pause, then its un-pause.
     desk.at(d0 + dt.timedelta(days=8), 9, 0)
     report = desk.scheduler.tick()
-    assert [(r.row.runbook, r.outcome) for r in report.results] == [("sem-pause", "done"),
-                                                                   ("sem-unpause", "done")]
+    assert [(r.row.runbook, r.outcome) for r in report.results] == [
+        ("sem-pause", "done"),
+        ("sem-unpause", "done"),
+    ]
     assert google_ads_values(sandbox, H_CID) == before
 
 
-def test_failures_are_retried_with_backoff_and_emailed(cli: Cli, sandbox: Sandbox,
-                                                       desk: Desk) -> None:
+def test_failures_are_retried_with_backoff_and_emailed(
+    cli: Cli, sandbox: Sandbox, desk: Desk
+) -> None:
     d0 = today(cli)
-    approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)),
-                extra=("--pause-end", str(d0 + dt.timedelta(days=5))))
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
+    )
     sandbox.smtp.clear()
     # Google Ads refuses every mutate for a while: more than the connector's own retries.
-    sandbox.faults.add(FaultRule(kind="unavailable", platform="google_ads", method="Mutate",
-                                 times=5))
+    sandbox.faults.add(
+        FaultRule(kind="unavailable", platform="google_ads", method="Mutate", times=5)
+    )
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     report = desk.scheduler.tick()
     [first] = report.results
@@ -207,8 +235,13 @@ def test_failures_are_retried_with_backoff_and_emailed(cli: Cli, sandbox: Sandbo
 
 def test_attempts_run_out_then_a_person_is_told(cli: Cli, sandbox: Sandbox, desk: Desk) -> None:
     d0 = today(cli)
-    approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)),
-                extra=("--pause-end", str(d0 + dt.timedelta(days=5))))
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
+    )
     sandbox.faults.add(FaultRule(kind="unavailable", platform="google_ads", method="Mutate"))
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     waits = []
@@ -221,18 +254,25 @@ def test_attempts_run_out_then_a_person_is_told(cli: Cli, sandbox: Sandbox, desk
     assert [w.total_seconds() / 60 for w in waits] == [15, 30, 60, 120]
     assert result.outcome == "failed" and result.attempt == 5
     assert report.gave_up == [result]
-    assert any(s.startswith("FAILED: sem-pause for Harbor Marine Center") for s in
-               subjects(sandbox))
+    assert any(
+        s.startswith("FAILED: sem-pause for Harbor Marine Center") for s in subjects(sandbox)
+    )
     assert desk.rows()["sem-pause:" + HARBOR].status == "failed"
     desk.clock.advance(24 * 3600)
     assert desk.tick() == {}  # a run that gave up waits for a person
 
 
-def test_a_held_client_waits_and_the_holder_is_named(cli: Cli, sandbox: Sandbox,
-                                                     desk: Desk) -> None:
+def test_a_held_client_waits_and_the_holder_is_named(
+    cli: Cli, sandbox: Sandbox, desk: Desk
+) -> None:
     d0 = today(cli)
-    approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)),
-                extra=("--pause-end", str(d0 + dt.timedelta(days=5))))
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
+    )
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     with desk.store.client_lock(HARBOR, "alice@ops-laptop:4242"):
         report = desk.scheduler.tick()
@@ -247,19 +287,27 @@ def test_a_held_client_waits_and_the_holder_is_named(cli: Cli, sandbox: Sandbox,
 
 
 def test_an_edited_request_withdraws_its_runs_until_approved_again(
-        cli: Cli, sandbox: Sandbox, desk: Desk) -> None:
+    cli: Cli, sandbox: Sandbox, desk: Desk
+) -> None:
     d0 = today(cli)
-    cr_id = approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)),
-                        extra=("--pause-end", str(d0 + dt.timedelta(days=5))))
-    edited = cli("cr", "edit", cr_id, "--pause-end", str(d0 + dt.timedelta(days=6)), "--as",
-                 "dana")
+    cr_id = approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
+    )
+    edited = cli("cr", "edit", cr_id, "--pause-end", str(d0 + dt.timedelta(days=6)), "--as", "dana")
     assert edited.exit_code == 0, edited.output
     assert {r.status for r in desk.rows().values()} == {"void"}
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     assert desk.tick() == {}
     assert sandbox.log.mutating("google_ads") == []
-    for step in (("approve", cr_id, "--as", "jeremy"), ("approve", cr_id, "--as", "dustin"),
-                 ("approve", cr_id, "--as", "accounting")):
+    for step in (
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
         assert cli("cr", *step).exit_code == 0
     assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
     unpause = [r for r in desk.rows().values() if r.status == "scheduled"]
@@ -267,12 +315,18 @@ def test_an_edited_request_withdraws_its_runs_until_approved_again(
 
 
 def test_the_service_sleeps_until_the_next_due_run_and_survives_a_failed_tick(
-        cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
     toml = workspace / "adoffboard.toml"
     toml.write_text(toml.read_text().replace("poll_seconds = 60", "poll_seconds = 3600"))
     d1 = today(cli) + dt.timedelta(days=1)
-    approved_cr(cli, HARBOR, "pause", effective=str(d1),
-                extra=("--pause-end", str(d1 + dt.timedelta(days=5))))
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d1),
+        extra=("--pause-end", str(d1 + dt.timedelta(days=5))),
+    )
     ws = load_workspace(workspace)
     clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
     stop = threading.Event()
@@ -298,8 +352,9 @@ def test_the_service_sleeps_until_the_next_due_run_and_survives_a_failed_tick(
     assert len(errors) == 1 and errors[0].startswith("state store error")
 
 
-def test_a_pause_given_its_end_date_later_is_not_paused_twice(cli: Cli, sandbox: Sandbox,
-                                                              desk: Desk) -> None:
+def test_a_pause_given_its_end_date_later_is_not_paused_twice(
+    cli: Cli, sandbox: Sandbox, desk: Desk
+) -> None:
     d0 = today(cli)
     cr_id = approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)))
     before = google_ads_values(sandbox, H_CID)
@@ -309,12 +364,17 @@ def test_a_pause_given_its_end_date_later_is_not_paused_twice(cli: Cli, sandbox:
     # The end date is agreed afterwards: the request is edited and approved again.
     end = d0 + dt.timedelta(days=6)
     assert cli("cr", "edit", cr_id, "--pause-end", str(end), "--as", "dana").exit_code == 0
-    for step in (("approve", cr_id, "--as", "jeremy"), ("approve", cr_id, "--as", "dustin"),
-                 ("approve", cr_id, "--as", "accounting")):
+    for step in (
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
         assert cli("cr", *step).exit_code == 0
     rows = desk.rows()
-    assert {k: r.status for k, r in rows.items()} == {"sem-pause:" + HARBOR: "done",
-                                                      "sem-unpause:" + HARBOR: "scheduled"}
+    assert {k: r.status for k, r in rows.items()} == {
+        "sem-pause:" + HARBOR: "done",
+        "sem-unpause:" + HARBOR: "scheduled",
+    }
     assert rows["sem-unpause:" + HARBOR].after_id == rows["sem-pause:" + HARBOR].id
     desk.at(end, 6, 0)
     assert desk.tick() == {"sem-unpause:" + HARBOR: "done"}

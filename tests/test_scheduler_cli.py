@@ -37,21 +37,32 @@ def listed(cli: Cli, *args: str) -> list[dict]:
 def adoffboard(workspace: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     """The installed command in its own process, outside the checkout."""
     exe = shutil.which("adoffboard", path=str(Path(sys.executable).parent)) or "adoffboard"
-    return subprocess.Popen([exe, "-w", str(workspace), *args], cwd=workspace.parent,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen(
+        [exe, "-w", str(workspace), *args],
+        cwd=workspace.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
-    cr_id = approved_cr(cli, HARBOR, "pause", effective=days(cli, 3),
-                        extra=("--pause-end", days(cli, 10)))
+    cr_id = approved_cr(
+        cli, HARBOR, "pause", effective=days(cli, 3), extra=("--pause-end", days(cli, 10))
+    )
     rows = listed(cli)
     assert [(r["id"], r["runbook"], r["run_date"], r["status"]) for r in rows] == [
         ("S-0001", "sem-pause", days(cli, 3), "scheduled"),
-        ("S-0002", "sem-unpause", days(cli, 10), "scheduled")]
+        ("S-0002", "sem-unpause", days(cli, 10), "scheduled"),
+    ]
     assert {r["cr_id"] for r in rows} == {cr_id}
-    [approval] = [m.get_content() for m in sandbox.smtp.messages
-                  if m["Subject"].strip().startswith("Approved:")]
+    [approval] = [
+        m.get_content()
+        for m in sandbox.smtp.messages
+        if m["Subject"].strip().startswith("Approved:")
+    ]
     assert f"S-0001 sem-pause at {days(cli, 3)} 06:00" in approval
     assert f"S-0002 sem-unpause at {days(cli, 10)} 06:00" in approval
 
@@ -64,8 +75,10 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
 
     refused = cli("schedule", "cancel", "S-0001", "--as", "dana", "--reason", "client stays")
     assert refused.exit_code == EXIT_NOT_PERMITTED
-    assert len(refused.output.strip().splitlines()) == 1 and "may not change the schedule" \
-        in refused.output
+    assert (
+        len(refused.output.strip().splitlines()) == 1
+        and "may not change the schedule" in refused.output
+    )
     assert {r["status"] for r in listed(cli)} == {"scheduled"}
 
     done = cli("schedule", "cancel", "S-0001", "--as", "sam", "--reason", "client stays")
@@ -83,8 +96,7 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
 
 
 def test_tick_catches_up_a_missed_run_then_has_nothing_to_do(cli: Cli, sandbox: Sandbox) -> None:
-    approved_cr(cli, HARBOR, "pause", effective=days(cli, -2), extra=("--pause-end",
-                                                                     days(cli, 20)))
+    approved_cr(cli, HARBOR, "pause", effective=days(cli, -2), extra=("--pause-end", days(cli, 20)))
     first = cli.runner.invoke(main, ["-w", str(cli.workspace), "scheduler", "tick"])
     assert first.exit_code == EXIT_OK, first.output
     assert "S-0001 sem-pause for harbor-marine: done" in first.output
@@ -100,9 +112,9 @@ def test_tick_catches_up_a_missed_run_then_has_nothing_to_do(cli: Cli, sandbox: 
 
 
 def test_a_refusal_gives_up_at_once_exits_11_and_is_retried_on_request(
-        cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
-    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end",
-                                                                     days(cli, 20)))
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
+    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end", days(cli, 20)))
     edit_manifest(workspace, HARBOR, google_ads__expected_name="Harbour Marine Centre")
     result = cli("scheduler", "tick")
     assert result.exit_code == EXIT_FAILED_CHANGES, result.output
@@ -140,9 +152,9 @@ def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float) -> str
 
 
 def test_scheduler_service_runs_due_work_then_stops_cleanly_on_sigterm(
-        cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
-    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end",
-                                                                     days(cli, 20)))
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
+    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end", days(cli, 20)))
     proc = adoffboard(workspace, "scheduler", "run")
     try:
         _read_until(proc, "scheduler started as scheduler ", 60)
@@ -159,12 +171,18 @@ def test_scheduler_service_runs_due_work_then_stops_cleanly_on_sigterm(
 
 
 def test_two_schedulers_on_postgresql_run_each_due_run_once(
-        cli: Cli, sandbox: Sandbox, workspace: Path, empty_pg_url: str) -> None:  # noqa: F811
+    cli: Cli,
+    sandbox: Sandbox,
+    workspace: Path,
+    empty_pg_url: str,  # noqa: F811
+) -> None:
     toml = workspace / "adoffboard.toml"
-    toml.write_text(toml.read_text().replace('store = "sqlite:///.adoffboard/state.db"',
-                                             f'store = "{empty_pg_url}"'))
-    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end",
-                                                                     days(cli, 20)))
+    toml.write_text(
+        toml.read_text().replace(
+            'store = "sqlite:///.adoffboard/state.db"', f'store = "{empty_pg_url}"'
+        )
+    )
+    approved_cr(cli, HARBOR, "pause", effective=days(cli, -1), extra=("--pause-end", days(cli, 20)))
     procs = [adoffboard(workspace, "--json", "scheduler", "tick") for _ in range(2)]
     outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [EXIT_OK, EXIT_OK], outputs

@@ -31,7 +31,9 @@ def test_drops_the_site_then_relinquishes_ownership(box, tmp_path):
     assert state.permission == "siteOwner" and state.verification_id
     changes = plan(writer, state)
     assert [(c.entity_type, c.before, c.after) for c in changes] == [
-        ("site_verification", True, False), ("site", "siteOwner", None)]
+        ("site_verification", True, False),
+        ("site", "siteOwner", None),
+    ]
     assert all(c.phase == Phase.ACCESS for c in changes)
     journal = Journal()
     outcomes = writer.apply(changes, journal)
@@ -87,8 +89,7 @@ def test_a_full_user_only_drops_the_domain_property(box, tmp_path):
     assert [c.entity_type for c in changes] == ["site"]
     assert changes[0].shown_before == "full user"
     writer.apply(changes, Journal())
-    assert writer.verify("remove_access", {}, writer.read_state(client)).status == \
-        CheckStatus.PASS
+    assert writer.verify("remove_access", {}, writer.read_state(client)).status == CheckStatus.PASS
 
 
 def test_site_already_dropped_counts_as_done(box, tmp_path):
@@ -96,22 +97,34 @@ def test_site_already_dropped_counts_as_done(box, tmp_path):
     changes = plan(writer, writer.read_state(manifest()))
     del box.search_console.site(SITE).users[AGENT]  # dropped by hand meanwhile
     outcomes = {o.change_id.split(":")[-2]: o.status for o in writer.apply(changes, Journal())}
-    assert outcomes == {"site": OutcomeStatus.ALREADY,
-                        "site_verification": OutcomeStatus.APPLIED}
+    assert outcomes == {"site": OutcomeStatus.ALREADY, "site_verification": OutcomeStatus.APPLIED}
     assert [e.method for e in box.log.mutating()] == ["webResource.delete"]
 
 
-@pytest.mark.parametrize("fault,match,status", [
-    ("resource_exhausted", {}, "429"),
-    ("resource_exhausted", {"as": "403"}, "403"),
-    ("internal", {}, "500"),
-], ids=["429", "403-rateLimitExceeded", "500"])
+@pytest.mark.parametrize(
+    "fault,match,status",
+    [
+        ("resource_exhausted", {}, "429"),
+        ("resource_exhausted", {"as": "403"}, "403"),
+        ("internal", {}, "500"),
+    ],
+    ids=["429", "403-rateLimitExceeded", "500"],
+)
 def test_transient_errors_are_retried_on_the_clock(box, tmp_path, fault, match, status):
-    box.faults.add(FaultRule(kind=fault, platform="search_console", method="webResource.list",
-                             retry_delay_s=5, times=1, match=match))
+    box.faults.add(
+        FaultRule(
+            kind=fault,
+            platform="search_console",
+            method="webResource.list",
+            retry_delay_s=5,
+            times=1,
+            match=match,
+        )
+    )
     clock = FakeClock()
-    state = connect(box, "search_console", tmp_path, read_only=True,
-                    clock=clock).read_state(manifest())
+    state = connect(box, "search_console", tmp_path, read_only=True, clock=clock).read_state(
+        manifest()
+    )
     assert state.verification_id
     assert clock.sleeps == ([5.0] if fault == "resource_exhausted" else [1.0])
     assert [e.status for e in box.log.entries()] == ["200", status, "200"]
@@ -121,8 +134,7 @@ def test_refused_credentials_raise_instead_of_looking_unreachable(box, tmp_path)
     box.search_console.tokens = {"some-other-token"}
     clock = FakeClock()
     with pytest.raises(AuthError, match="refused the credentials and they cannot be refreshed"):
-        connect(box, "search_console", tmp_path, read_only=True,
-                clock=clock).read_state(manifest())
+        connect(box, "search_console", tmp_path, read_only=True, clock=clock).read_state(manifest())
     assert clock.sleeps == [] and len(box.log) == 1  # not retried
 
 

@@ -52,13 +52,23 @@ def _secret(monkeypatch):
 
 
 def connect(box: Sandbox, root: Path, *, read_only=False, clock=None, mail=True, **settings):
-    notifications = NotificationsSection(sender="adoffboard@agency.example",
-                                         **box.notification_settings()) if mail else None
+    notifications = (
+        NotificationsSection(sender="adoffboard@agency.example", **box.notification_settings())
+        if mail
+        else None
+    )
     ctx = ConnectorContext(
-        settings={**box.platform_settings()["sharpspring"], "secret_key": "env:SS_SECRET",
-                  **settings},
-        workspace_root=root, read_only=read_only, clock=clock or FakeClock(),
-        retry=RetryPolicy(attempts=4, timeout=10), notifications=notifications)
+        settings={
+            **box.platform_settings()["sharpspring"],
+            "secret_key": "env:SS_SECRET",
+            **settings,
+        },
+        workspace_root=root,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=4, timeout=10),
+        notifications=notifications,
+    )
     return build("sharpspring", ctx)
 
 
@@ -75,16 +85,25 @@ def export(box: Sandbox, root: Path, **kw):
 
 
 def small_box(leads: int, **account) -> Sandbox:
-    return Sandbox({"sharpspring": {"accounts": [
-        {"account_id": ACCOUNT, "leads": leads, "seed": 3, **account}]}, "smtp": {}}).start()
+    return Sandbox(
+        {
+            "sharpspring": {
+                "accounts": [{"account_id": ACCOUNT, "leads": leads, "seed": 3, **account}]
+            },
+            "smtp": {},
+        }
+    ).start()
 
 
 def pages(box: Sandbox) -> list[str]:
     return [e.method for e in box.log.entries("sharpspring")]
 
 
-@pytest.mark.parametrize("leads,calls", [(0, 1), (499, 1), (500, 2), (1000, 3), (1234, 3)],
-                         ids=["empty", "short", "one-full-page", "exact-multiple", "demo"])
+@pytest.mark.parametrize(
+    "leads,calls",
+    [(0, 1), (499, 1), (500, 2), (1000, 3), (1234, 3)],
+    ids=["empty", "short", "one-full-page", "exact-multiple", "demo"],
+)
 def test_paging_runs_until_a_short_page(tmp_path, leads, calls):
     box = small_box(leads)
     try:
@@ -102,8 +121,7 @@ def test_export_writes_csv_with_rows_and_sha256_and_emails_the_am(sandbox, tmp_p
     conn, [change], [outcome], journal = export(sandbox, tmp_path)
     assert change.before == "not exported" and change.entity_type == "contact_list"
     assert outcome.status == OutcomeStatus.APPLIED
-    assert journal.events == [("intent", change.id),
-                              ("outcome", change.id, OutcomeStatus.APPLIED)]
+    assert journal.events == [("intent", change.id), ("outcome", change.id, OutcomeStatus.APPLIED)]
     csv_path = tmp_path / "exports" / "lakeside-powersports-sharpspring-2026-11-21.csv"
     data = csv_path.read_bytes()
     record = json.loads(csv_path.with_suffix(".json").read_text())
@@ -117,8 +135,9 @@ def test_export_writes_csv_with_rows_and_sha256_and_emails_the_am(sandbox, tmp_p
     for row in rows:
         lead = source[row["id"]]
         assert row["phoneNumber"] == "'" + lead["phoneNumber"]
-        assert all(row[k] == str(v) for k, v in lead.items()
-                   if k not in ("accountID", "phoneNumber"))
+        assert all(
+            row[k] == str(v) for k, v in lead.items() if k not in ("accountID", "phoneNumber")
+        )
     assert record["neutralised_cells"] == 1234
     assert record["neutralised_columns"] == {"phoneNumber": 1234}
     header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -129,8 +148,9 @@ def test_export_writes_csv_with_rows_and_sha256_and_emails_the_am(sandbox, tmp_p
     assert part.get_filename() == csv_path.name
     assert part.get_payload(decode=True) == data
     assert "1234 contacts" in msg["Subject"] and record["sha256"] in msg.get_body().get_content()
-    assert conn.verify("export_contacts", {}, conn.read_state(manifest())).status == \
-        CheckStatus.PASS
+    assert (
+        conn.verify("export_contacts", {}, conn.read_state(manifest())).status == CheckStatus.PASS
+    )
 
 
 def test_second_apply_is_already_and_sends_nothing(sandbox, tmp_path):
@@ -160,8 +180,11 @@ def test_read_only_transport_allows_reads_by_json_rpc_method_only(sandbox, tmp_p
 
 
 def test_per_second_limit_107_is_retried_on_the_clock(sandbox, tmp_path):
-    sandbox.faults.add(FaultRule(kind="resource_exhausted", platform="sharpspring",
-                                 method="getLeads", times=2, after=1))
+    sandbox.faults.add(
+        FaultRule(
+            kind="resource_exhausted", platform="sharpspring", method="getLeads", times=2, after=1
+        )
+    )
     clock = FakeClock()
     state = connect(sandbox, tmp_path, read_only=True, clock=clock).read_state(manifest())
     assert state.live_count == 1234 and clock.sleeps == [1.0, 1.0]
@@ -206,9 +229,12 @@ def test_wrong_secret_is_error_105_inside_http_200(tmp_path):
         with pytest.raises(AuthError, match="error 105") as err:
             connect(box, tmp_path, read_only=True).read_state(manifest())
         assert SECRET not in str(err.value)
-        raw = requests.post(box.sharpspring.url + "/pubapi/v1.2/",
-                            params={"accountID": ACCOUNT, "secretKey": "x"},
-                            json={"method": "getLeads", "params": {}, "id": "1"}, timeout=5)
+        raw = requests.post(
+            box.sharpspring.url + "/pubapi/v1.2/",
+            params={"accountID": ACCOUNT, "secretKey": "x"},
+            json={"method": "getLeads", "params": {}, "id": "1"},
+            timeout=5,
+        )
         assert raw.status_code == 200 and raw.json()["error"]["code"] == 105
     finally:
         box.stop()
@@ -217,16 +243,17 @@ def test_wrong_secret_is_error_105_inside_http_200(tmp_path):
 def test_key_of_another_account_is_a_tenant_mismatch(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("SS_ACCOUNT", "5B8E2D64A1")
     with pytest.raises(TenantMismatch, match="another account"):
-        connect(sandbox, tmp_path, read_only=True,
-                account_id="env:SS_ACCOUNT").read_state(manifest())
+        connect(sandbox, tmp_path, read_only=True, account_id="env:SS_ACCOUNT").read_state(
+            manifest()
+        )
     assert sandbox.log.entries("sharpspring") == []
 
 
-def test_per_client_key_reference_is_resolved_for_the_manifest_account(sandbox, tmp_path,
-                                                                       monkeypatch):
+def test_per_client_key_reference_is_resolved_for_the_manifest_account(
+    sandbox, tmp_path, monkeypatch
+):
     monkeypatch.setenv(f"SS_SECRET_{ACCOUNT}", SECRET)
-    conn = connect(sandbox, tmp_path, read_only=True,
-                   secret_key="env:SS_SECRET_{account_id}")
+    conn = connect(sandbox, tmp_path, read_only=True, secret_key="env:SS_SECRET_{account_id}")
     assert conn.read_state(manifest()).live_count == 1234
 
 
@@ -235,8 +262,9 @@ def test_unreachable_endpoint_error_never_quotes_the_url(tmp_path):
 
     box = small_box(1)
     try:
-        conn = connect(box, tmp_path, read_only=True,
-                       endpoint=f"http://127.0.0.1:{free_port()}/pubapi/v1.2/")
+        conn = connect(
+            box, tmp_path, read_only=True, endpoint=f"http://127.0.0.1:{free_port()}/pubapi/v1.2/"
+        )
         with pytest.raises(PlatformError) as err:
             conn.read_state(manifest())
         assert "unreachable" in str(err.value) and SECRET not in str(err.value)
@@ -254,21 +282,36 @@ def test_email_failure_is_retried_by_a_second_apply_without_a_new_export(sandbox
     # refused by the server every time: surely not sent, so the intent is dropped
     assert json.loads(csv_file.with_suffix(".json").read_text())["sending_at"] == ""
     written = csv_file.stat().st_mtime_ns
-    assert conn.verify("export_contacts", {}, conn.read_state(manifest())).status == \
-        CheckStatus.FAIL  # written, not emailed
+    assert (
+        conn.verify("export_contacts", {}, conn.read_state(manifest())).status == CheckStatus.FAIL
+    )  # written, not emailed
     [sent] = conn.apply(changes, Journal())
     assert sent.status == OutcomeStatus.APPLIED and len(sandbox.smtp.messages) == 1
     assert csv_file.stat().st_mtime_ns == written
 
 
-@pytest.mark.parametrize("tamper,detail", [
-    (lambda root, box: (root / "exports" / "lakeside-powersports-sharpspring-2026-11-21.csv")
-     .write_bytes(b"id\n1\n"), "changed since the export"),
-    (lambda root, box: (root / "exports" / "lakeside-powersports-sharpspring-2026-11-21.csv")
-     .unlink(), "is missing"),
-    (lambda root, box: box.sharpspring.add_lead(ACCOUNT, emailAddress="new@example.com"),
-     "1235 contacts live now, 1234 in the export"),
-], ids=["edited", "deleted", "new-contact"])
+@pytest.mark.parametrize(
+    "tamper,detail",
+    [
+        (
+            lambda root, box: (
+                root / "exports" / "lakeside-powersports-sharpspring-2026-11-21.csv"
+            ).write_bytes(b"id\n1\n"),
+            "changed since the export",
+        ),
+        (
+            lambda root, box: (
+                root / "exports" / "lakeside-powersports-sharpspring-2026-11-21.csv"
+            ).unlink(),
+            "is missing",
+        ),
+        (
+            lambda root, box: box.sharpspring.add_lead(ACCOUNT, emailAddress="new@example.com"),
+            "1235 contacts live now, 1234 in the export",
+        ),
+    ],
+    ids=["edited", "deleted", "new-contact"],
+)
 def test_verify_fails_when_the_export_no_longer_holds(sandbox, tmp_path, tamper, detail):
     export(sandbox, tmp_path)
     tamper(tmp_path, sandbox)
@@ -309,8 +352,10 @@ def test_ma_cancellation_through_the_cli(cli: Cli, tmp_path, sandbox):
     approved_cr(cli, "lakeside-powersports", departments=("MA",), sandbox=sandbox)
     sandbox.smtp.clear()
     out = tmp_path / "plan.json"
-    assert cli("plan", "lakeside-powersports", "-r", "ma-cancellation", "-o",
-               str(out)).exit_code == EXIT_OK
+    assert (
+        cli("plan", "lakeside-powersports", "-r", "ma-cancellation", "-o", str(out)).exit_code
+        == EXIT_OK
+    )
     assert sandbox.smtp.messages == [] and sandbox.log.mutating() == []
     assert not (cli.workspace / "exports").exists()
     steps = {s["step_id"]: s for s in json.loads(out.read_text())["steps"]}
@@ -322,7 +367,9 @@ def test_ma_cancellation_through_the_cli(cli: Cli, tmp_path, sandbox):
     assert result.exit_code == EXIT_OK, result.output
     [msg] = sandbox.smtp.to(AM)
     assert msg["To"] == AM
-    checks = {c["step_id"]: c for c in
-              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    checks = {
+        c["step_id"]: c
+        for c in json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]
+    }
     assert checks["sharpspring-final-export"]["status"] == "PASS"
     assert checks["sharpspring-deactivate"]["status"] == "MANUAL-PENDING"

@@ -71,10 +71,13 @@ def trap():
 
 def connect(box: Sandbox, root: Path, smtp: TrappingSmtp, *, read_only=False):
     ctx = ConnectorContext(
-        settings=box.platform_settings()["sharpspring"], workspace_root=root,
-        read_only=read_only, clock=FakeClock(), retry=RetryPolicy(attempts=4, timeout=10),
-        notifications=NotificationsSection(sender="adoffboard@agency.example",
-                                           **smtp.settings()))
+        settings=box.platform_settings()["sharpspring"],
+        workspace_root=root,
+        read_only=read_only,
+        clock=FakeClock(),
+        retry=RetryPolicy(attempts=4, timeout=10),
+        notifications=NotificationsSection(sender="adoffboard@agency.example", **smtp.settings()),
+    )
     return build("sharpspring", ctx)
 
 
@@ -102,12 +105,15 @@ def record(root: Path) -> dict:
 
 
 def test_server_hanging_up_after_the_message_leaves_it_in_doubt_until_a_person_decides(
-        sandbox, tmp_path, trap):
+    sandbox, tmp_path, trap
+):
     trap.mode = "hangup"
     _, [outcome], journal = plan_and_apply(sandbox, tmp_path, trap)
     assert outcome.status == OutcomeStatus.FAILED
-    assert "may have been sent at 2026-11-21T15:00:00+00:00 (the SMTP server did not answer " \
-           "after the message was transmitted): check with Dana Whitfield <" in outcome.message
+    assert (
+        "may have been sent at 2026-11-21T15:00:00+00:00 (the SMTP server did not answer "
+        "after the message was transmitted): check with Dana Whitfield <" in outcome.message
+    )
     assert f"`adoffboard resend {CLIENT} --as PERSON`" in outcome.message
     assert len(trap.subject(SUBJECT)) == 1  # taken by the server, never retried
     rec = record(tmp_path)
@@ -126,15 +132,21 @@ def test_server_hanging_up_after_the_message_leaves_it_in_doubt_until_a_person_d
     assert "may have been sent at 2026-11-21T15:00:00+00:00" in pending.detail
 
     trap.release()  # the server answers again
-    done = resend_export(tmp_path, NotificationsSection(**trap.settings()), FakeClock(),
-                         manifest(), by="MA Department Manager")
+    done = resend_export(
+        tmp_path,
+        NotificationsSection(**trap.settings()),
+        FakeClock(),
+        manifest(),
+        by="MA Department Manager",
+    )
     assert done.emailed and len(trap.subject(SUBJECT)) == 2
     [decision] = record(tmp_path)["decisions"]
     assert decision["decision"] == "resend" and decision["by"] == "MA Department Manager"
     assert decision["in_doubt_since"] == "2026-11-21T15:00:00+00:00"
     passed = verdict(sandbox, tmp_path, trap)
-    assert passed.status == CheckStatus.PASS and "sent again by MA Department Manager" in \
-        passed.detail
+    assert (
+        passed.status == CheckStatus.PASS and "sent again by MA Department Manager" in passed.detail
+    )
     settled, outcomes, _ = plan_and_apply(sandbox, tmp_path, trap)
     assert settled.changes == () and outcomes == [] and len(trap.subject(SUBJECT)) == 2
 
@@ -143,16 +155,29 @@ def test_received_records_the_decision_and_sends_nothing(sandbox, tmp_path, trap
     trap.mode = "hangup"
     plan_and_apply(sandbox, tmp_path, trap)
     first = record(tmp_path)["sending_message_id"]
-    done = resend_export(tmp_path, NotificationsSection(**trap.settings()), FakeClock(),
-                         manifest(), by="Dana Whitfield", received=True)
+    done = resend_export(
+        tmp_path,
+        NotificationsSection(**trap.settings()),
+        FakeClock(),
+        manifest(),
+        by="Dana Whitfield",
+        received=True,
+    )
     assert done.message_id == first and done.emailed_to == (AM,)
     assert len(trap.subject(SUBJECT)) == 1
     passed = verdict(sandbox, tmp_path, trap)
-    assert passed.status == CheckStatus.PASS and "confirmed received by Dana Whitfield" in \
-        passed.detail
+    assert (
+        passed.status == CheckStatus.PASS
+        and "confirmed received by Dana Whitfield" in passed.detail
+    )
     with pytest.raises(InputError, match="already emailed"):
-        resend_export(tmp_path, NotificationsSection(**trap.settings()), FakeClock(),
-                      manifest(), by="Dana Whitfield")
+        resend_export(
+            tmp_path,
+            NotificationsSection(**trap.settings()),
+            FakeClock(),
+            manifest(),
+            by="Dana Whitfield",
+        )
 
 
 def test_resend_refuses_a_csv_that_changed_since_the_export(sandbox, tmp_path, trap):
@@ -161,8 +186,13 @@ def test_resend_refuses_a_csv_that_changed_since_the_export(sandbox, tmp_path, t
     (tmp_path / "exports" / CSV_NAME).write_bytes(b"id\n1\n")
     trap.release()
     with pytest.raises(SafetyRefusal, match="changed since the export"):
-        resend_export(tmp_path, NotificationsSection(**trap.settings()), FakeClock(),
-                      manifest(), by="MA Department Manager")
+        resend_export(
+            tmp_path,
+            NotificationsSection(**trap.settings()),
+            FakeClock(),
+            manifest(),
+            by="MA Department Manager",
+        )
     assert len(trap.subject(SUBJECT)) == 1
 
 
@@ -181,21 +211,34 @@ HOSTILE = {
 
 
 def test_formula_cells_are_neutralised_and_counted(tmp_path, trap):
-    box = Sandbox({"sharpspring": {"accounts": [{"account_id": ACCOUNT, "leads": 0}]},
-                   "smtp": {}}).start()
+    box = Sandbox(
+        {"sharpspring": {"accounts": [{"account_id": ACCOUNT, "leads": 0}]}, "smtp": {}}
+    ).start()
     try:
-        box.sharpspring.add_lead(ACCOUNT, id="1", emailAddress="x@example.com",
-                                 phoneNumber="", **HOSTILE)
-        box.sharpspring.add_lead(ACCOUNT, id="2", emailAddress="harmless@example.com",
-                                 firstName="Ann = Lee", lastName='O"Brien', companyName="",
-                                 phoneNumber="262 555 0100", title="x-2", city="Madison",
-                                 state="WI", description="", website="")
+        box.sharpspring.add_lead(
+            ACCOUNT, id="1", emailAddress="x@example.com", phoneNumber="", **HOSTILE
+        )
+        box.sharpspring.add_lead(
+            ACCOUNT,
+            id="2",
+            emailAddress="harmless@example.com",
+            firstName="Ann = Lee",
+            lastName='O"Brien',
+            companyName="",
+            phoneNumber="262 555 0100",
+            title="x-2",
+            city="Madison",
+            state="WI",
+            description="",
+            website="",
+        )
         trap.release()
         _, [outcome], _ = plan_and_apply(box, tmp_path, trap)
         assert outcome.status == OutcomeStatus.APPLIED
         data = (tmp_path / "exports" / CSV_NAME).read_bytes()
-        rows = {r["id"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"),
-                                                               newline=""))}
+        rows = {
+            r["id"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        }
         assert {k: rows["1"][k] for k in HOSTILE} == {
             "firstName": '\'=HYPERLINK("http://x","y")',
             "lastName": "'+cmd|' /C calc'!A0",
@@ -213,9 +256,15 @@ def test_formula_cells_are_neutralised_and_counted(tmp_path, trap):
         assert first_data_line.startswith('"1",') and ',"\'=HYPERLINK(""http' in data.decode()
         rec = record(tmp_path)
         assert rec["neutralised_cells"] == 7
-        assert rec["neutralised_columns"] == {"city": 1, "companyName": 1, "description": 1,
-                                              "firstName": 1, "lastName": 1, "state": 1,
-                                              "title": 1}
+        assert rec["neutralised_columns"] == {
+            "city": 1,
+            "companyName": 1,
+            "description": 1,
+            "firstName": 1,
+            "lastName": 1,
+            "state": 1,
+            "title": 1,
+        }
         assert "OWASP" in rec["neutralisation"] and "single quote" in rec["neutralisation"]
         assert rec["sha256"] == hashlib.sha256(data).hexdigest()  # of the file as written
         [msg] = trap.subject(SUBJECT)
@@ -231,8 +280,12 @@ def test_formula_cells_are_neutralised_and_counted(tmp_path, trap):
 @pytest.fixture
 def trap_workspace(tmp_path: Path, sandbox: Sandbox, trap: TrappingSmtp) -> Path:
     root = tmp_path / "ws"
-    init_workspace(root, platforms=sandbox.platform_settings(), notifications=trap.settings(),
-                   clients=[DEMO_CLIENT])
+    init_workspace(
+        root,
+        platforms=sandbox.platform_settings(),
+        notifications=trap.settings(),
+        clients=[DEMO_CLIENT],
+    )
     return root
 
 
@@ -242,21 +295,38 @@ def checks_of(result: Result) -> dict[str, dict]:
 
 def export_outcome(result: Result) -> dict:
     report = json.loads(result.output)
-    [outcome] = [c["outcome"] for s in report["steps"] if s["step_id"] ==
-                 "sharpspring-final-export" for c in s["changes"]]
+    [outcome] = [
+        c["outcome"]
+        for s in report["steps"]
+        if s["step_id"] == "sharpspring-final-export"
+        for c in s["changes"]
+    ]
     return outcome
 
 
 def test_killed_during_the_smtp_exchange_then_resume_sends_nothing_and_resend_sends_once(
-        trap_workspace: Path, tmp_path: Path, sandbox: Sandbox, trap: TrappingSmtp) -> None:
+    trap_workspace: Path, tmp_path: Path, sandbox: Sandbox, trap: TrappingSmtp
+) -> None:
     cli = Cli(trap_workspace)
     approved_cr(cli, CLIENT, departments=("MA",), sandbox=sandbox)
     plan = tmp_path / "plan.json"
     assert cli("plan", CLIENT, "-r", "ma-cancellation", "-o", str(plan)).exit_code == EXIT_OK
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adoffboard.cli", "-q", "-w", str(trap_workspace), "apply",
-         str(plan)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-        env={**os.environ, "ADOFFBOARD_DEBUG": "1"})
+        [
+            sys.executable,
+            "-m",
+            "adoffboard.cli",
+            "-q",
+            "-w",
+            str(trap_workspace),
+            "apply",
+            str(plan),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "ADOFFBOARD_DEBUG": "1"},
+    )
     deadline = time.monotonic() + 120
     while not trap.trapped.wait(0.05):  # the message is in; the server holds its answer
         assert time.monotonic() < deadline, "apply never reached the export's DATA"
@@ -272,8 +342,10 @@ def test_killed_during_the_smtp_exchange_then_resume_sends_nothing_and_resend_se
     outcome = export_outcome(resumed)
     assert outcome["status"] == "failed"
     assert "may have been sent at" in outcome["message"]
-    assert "(the process stopped during the SMTP exchange): check with Dana Whitfield" in \
-        outcome["message"]
+    assert (
+        "(the process stopped during the SMTP exchange): check with Dana Whitfield"
+        in outcome["message"]
+    )
     assert len(trap.subject(SUBJECT)) == 1  # resume did not send it again
 
     verified = cli("--json", "verify", CLIENT)
@@ -299,8 +371,7 @@ def test_killed_during_the_smtp_exchange_then_resume_sends_nothing_and_resend_se
     assert decision["by"] == "MA Department Manager" and decision["decision"] == "resend"
     assert len(trap.subject(SUBJECT)) == 2 and trap.subject(SUBJECT)[1]["To"] == AM
     assert cli("resend", CLIENT, "--as", "dana").exit_code == EXIT_INPUT  # already settled
-    check = checks_of(cli("--json", "verify", CLIENT, "--run", run_id))[
-        "sharpspring-final-export"]
+    check = checks_of(cli("--json", "verify", CLIENT, "--run", run_id))["sharpspring-final-export"]
     assert check["status"] == "PASS" and "sent again by MA Department Manager" in check["detail"]
     closed = cli("--json", "resume", run_id)
     assert export_outcome(closed)["status"] == "already"

@@ -25,8 +25,7 @@ def plan(connector, state):
 
 def test_removal_is_throttled_to_one_request_every_4s_on_the_clock(box, tmp_path):
     clock = FakeClock()
-    writer = connect(box, "tag_manager", tmp_path, read_only=False, clock=clock,
-                     min_interval_s=4.0)
+    writer = connect(box, "tag_manager", tmp_path, read_only=False, clock=clock, min_interval_s=4.0)
     state = writer.read_state(manifest())  # accounts.get, user_permissions.list
     assert clock.sleeps == [4.0]
     changes = plan(writer, state)
@@ -41,17 +40,27 @@ def test_removal_is_throttled_to_one_request_every_4s_on_the_clock(box, tmp_path
     assert [c.entity_id.rsplit("/", 1)[-1] for c in journal.intents] == ["102", "101"]
     assert len(box.log.mutating("tag_manager")) == 2
     assert writer.calls == {"read": 3, "write": 2}
-    assert box.tag_manager.emails("6009876543") == ["owner@harbormarine.example",
-                                                    "sem-team@agency.example"]
+    assert box.tag_manager.emails("6009876543") == [
+        "owner@harbormarine.example",
+        "sem-team@agency.example",
+    ]
 
 
 def test_waiting_after_a_rate_limit_counts_toward_the_interval(box, tmp_path):
-    box.faults.add(FaultRule(kind="resource_exhausted", platform="tag_manager",
-                             method="user_permissions.list", retry_delay_s=2, times=1,
-                             match={"as": "403"}))
+    box.faults.add(
+        FaultRule(
+            kind="resource_exhausted",
+            platform="tag_manager",
+            method="user_permissions.list",
+            retry_delay_s=2,
+            times=1,
+            match={"as": "403"},
+        )
+    )
     clock = FakeClock()
-    state = connect(box, "tag_manager", tmp_path, read_only=True, clock=clock,
-                    min_interval_s=4.0).read_state(manifest())
+    state = connect(
+        box, "tag_manager", tmp_path, read_only=True, clock=clock, min_interval_s=4.0
+    ).read_state(manifest())
     assert state.reachable
     # list waits its 4 s turn, is refused (403 rateLimitExceeded), waits 2 s, then 2 s more
     assert clock.sleeps == [4.0, 2.0, 2.0]
@@ -60,15 +69,17 @@ def test_waiting_after_a_rate_limit_counts_toward_the_interval(box, tmp_path):
 def test_the_servers_rate_limit_is_honoured_for_real(box, tmp_path):
     box.tag_manager.enforce_rate_limit = True
     box.tag_manager.min_interval_s = 0.2
-    throttled = connect(box, "tag_manager", tmp_path, read_only=True, clock=SystemClock(),
-                        min_interval_s=0.2)
+    throttled = connect(
+        box, "tag_manager", tmp_path, read_only=True, clock=SystemClock(), min_interval_s=0.2
+    )
     throttled.read_state(manifest())
     throttled.read_state(manifest())
     assert [e.status for e in box.log.entries("tag_manager")] == ["200"] * 4
 
     box.log.clear()
-    eager = connect(box, "tag_manager", tmp_path, read_only=True, clock=SystemClock(),
-                    min_interval_s=0.0)
+    eager = connect(
+        box, "tag_manager", tmp_path, read_only=True, clock=SystemClock(), min_interval_s=0.0
+    )
     state = eager.read_state(manifest())
     statuses = [e.status for e in box.log.entries("tag_manager")]
     assert "429" in statuses and statuses[-1] == "200"  # refused, waited its delay, retried
@@ -87,8 +98,7 @@ def test_permission_already_gone_counts_as_done(box, tmp_path):
 def test_a_real_permission_error_is_not_retried(box, tmp_path):
     box.tag_manager.caller = "analytics@agency.example"  # a user, not an admin
     clock = FakeClock()
-    reader = connect(box, "tag_manager", tmp_path, read_only=True, clock=clock,
-                     min_interval_s=0.0)
+    reader = connect(box, "tag_manager", tmp_path, read_only=True, clock=clock, min_interval_s=0.0)
     state = reader.read_state(manifest())
     assert state.reachable and not state.listed
     assert clock.sleeps == [] and len(box.log.entries("tag_manager")) == 2
@@ -125,8 +135,9 @@ def test_dry_run_guard_refuses_before_sending(box, tmp_path):
 def test_tenant_guard(box, tmp_path):
     reader = connect(box, "tag_manager", tmp_path, read_only=True)
     with pytest.raises(TenantMismatch, match="named 'Lakeside Powersports'"):
-        reader.read_state(manifest(tag_manager={"account_id": ACCOUNT,
-                                                "expected_name": "Harbor Marine Center"}))
+        reader.read_state(
+            manifest(tag_manager={"account_id": ACCOUNT, "expected_name": "Harbor Marine Center"})
+        )
     assert len(box.log.entries("tag_manager")) == 1  # nothing read after the name
 
 
@@ -142,8 +153,10 @@ def test_permissions_are_read_across_pages(box, tmp_path):
 
 def test_connectors_on_one_clock_share_the_project_quota(box, tmp_path):
     clock = FakeClock()
-    connect(box, "tag_manager", tmp_path, read_only=True, clock=clock,
-            min_interval_s=4.0).read_state(manifest())
-    connect(box, "tag_manager", tmp_path, read_only=True, clock=clock,
-            min_interval_s=4.0).read_state(manifest())
+    connect(
+        box, "tag_manager", tmp_path, read_only=True, clock=clock, min_interval_s=4.0
+    ).read_state(manifest())
+    connect(
+        box, "tag_manager", tmp_path, read_only=True, clock=clock, min_interval_s=4.0
+    ).read_state(manifest())
     assert clock.sleeps == [4.0, 4.0, 4.0]  # the second connector's first request waits too

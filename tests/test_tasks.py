@@ -71,6 +71,13 @@ def test_refusals_are_one_line_and_change_nothing(cli: Cli) -> None:
 
 def test_account_manager_steps_are_attested_by_the_clients_manager(cli: Cli) -> None:
     applied(cli)
-    result = cli("tasks", "done", f"{CLIENT}/am-reach-out-specialist", "--by",
-                 "dana.whitfield@agency.example", "--note", "not needed")
+    result = cli(
+        "tasks",
+        "done",
+        f"{CLIENT}/am-reach-out-specialist",
+        "--by",
+        "dana.whitfield@agency.example",
+        "--note",
+        "not needed",
+    )
     assert result.exit_code == EXIT_OK, result.output

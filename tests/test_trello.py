@@ -35,9 +35,13 @@ class Journal:
 
 
 def connect(sandbox: Sandbox, tmp_path: Path, *, read_only=False, clock=None, **settings):
-    ctx = ConnectorContext(settings={**sandbox.platform_settings()["trello"], **settings},
-                           workspace_root=tmp_path, read_only=read_only,
-                           clock=clock or FakeClock(), retry=RetryPolicy(attempts=3, timeout=10))
+    ctx = ConnectorContext(
+        settings={**sandbox.platform_settings()["trello"], **settings},
+        workspace_root=tmp_path,
+        read_only=read_only,
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=3, timeout=10),
+    )
     return build("trello", ctx)
 
 
@@ -56,8 +60,11 @@ def test_card_found_by_name_when_the_manifest_has_no_id(sandbox, tmp_path):
 
 
 def test_two_open_matches_are_left_to_people(sandbox, tmp_path):
-    sandbox.trello.add_card("5f3c0a9e2b1d4c6e8a7f0b12", id="64b7f0c2a1d3e4f5a6b7c8ff",
-                            name="Lakeside Powersports - Service")
+    sandbox.trello.add_card(
+        "5f3c0a9e2b1d4c6e8a7f0b12",
+        id="64b7f0c2a1d3e4f5a6b7c8ff",
+        name="Lakeside Powersports - Service",
+    )
     trello = connect(sandbox, tmp_path, read_only=True)
     draft = trello.plan("archive_card", {}, trello.read_state(manifest()), "s")
     assert draft.changes == ()
@@ -75,9 +82,13 @@ def test_no_match_is_a_manual_item_and_archived_ones_count_as_done(sandbox, tmp_
     assert trello.verify("archive_card", {}, state).status == CheckStatus.PASS
 
 
-@pytest.mark.parametrize("card,expected", [
-    (HARBOR, "does not name 'Lakeside Powersports'"),
-], ids=["other-client"])
+@pytest.mark.parametrize(
+    "card,expected",
+    [
+        (HARBOR, "does not name 'Lakeside Powersports'"),
+    ],
+    ids=["other-client"],
+)
 def test_tenant_guard_on_the_card_name(sandbox, tmp_path, card, expected):
     trello = connect(sandbox, tmp_path, read_only=True)
     with pytest.raises(TenantMismatch, match=expected):
@@ -86,8 +97,9 @@ def test_tenant_guard_on_the_card_name(sandbox, tmp_path, card, expected):
 
 def test_tenant_guard_on_the_board(sandbox, tmp_path):
     sandbox.trello.boards["5f3c0a9e2b1d4c6e8a7f0b99"] = "Other board"
-    sandbox.trello.add_card("5f3c0a9e2b1d4c6e8a7f0b99", id="64b7f0c2a1d3e4f5a6b7c8aa",
-                            name="Lakeside Powersports")
+    sandbox.trello.add_card(
+        "5f3c0a9e2b1d4c6e8a7f0b99", id="64b7f0c2a1d3e4f5a6b7c8aa", name="Lakeside Powersports"
+    )
     trello = connect(sandbox, tmp_path, read_only=True)
     with pytest.raises(TenantMismatch, match="not on the SEM QA board"):
         trello.read_state(manifest(card_id="64b7f0c2a1d3e4f5a6b7c8aa"))
@@ -96,14 +108,17 @@ def test_tenant_guard_on_the_board(sandbox, tmp_path):
 
 def test_archive_journals_then_records_the_trello_action_id(sandbox, tmp_path):
     trello = connect(sandbox, tmp_path)
-    changes = trello.plan("archive_card", {}, trello.read_state(manifest(card_id=LAKESIDE)),
-                          "s").changes
+    changes = trello.plan(
+        "archive_card", {}, trello.read_state(manifest(card_id=LAKESIDE)), "s"
+    ).changes
     journal = Journal()
     [outcome] = trello.apply(changes, journal)
     assert outcome.status == OutcomeStatus.APPLIED
     assert outcome.request_id == sandbox.trello.card(LAKESIDE).actions[0]["id"]
-    assert journal.events == [("intent", changes[0].id),
-                              ("outcome", changes[0].id, OutcomeStatus.APPLIED)]
+    assert journal.events == [
+        ("intent", changes[0].id),
+        ("outcome", changes[0].id, OutcomeStatus.APPLIED),
+    ]
     assert sandbox.trello.card(LAKESIDE).closed is True
     assert sandbox.trello.card(HARBOR).closed is False
     assert trello.calls["write"] == 1
@@ -111,8 +126,9 @@ def test_archive_journals_then_records_the_trello_action_id(sandbox, tmp_path):
 
 def test_card_archived_by_hand_meanwhile_is_already(sandbox, tmp_path):
     trello = connect(sandbox, tmp_path)
-    changes = trello.plan("archive_card", {}, trello.read_state(manifest(card_id=LAKESIDE)),
-                          "s").changes
+    changes = trello.plan(
+        "archive_card", {}, trello.read_state(manifest(card_id=LAKESIDE)), "s"
+    ).changes
     sandbox.trello.card(LAKESIDE).closed = True  # Juniper archived it by hand meanwhile
     [outcome] = trello.apply(changes, Journal())
     assert outcome.status == OutcomeStatus.ALREADY and sandbox.trello.log.mutating() == []
@@ -148,8 +164,9 @@ def test_key_and_token_never_in_a_url_with_header_auth(sandbox, tmp_path, monkey
     monkeypatch.setenv("T_KEY", "key-aaaa-SECRET")
     monkeypatch.setenv("T_TOKEN", "tok-bbbb-SECRET")
     trello = connect(sandbox, tmp_path, api_key="env:T_KEY", token="env:T_TOKEN")
-    trello.apply(trello.plan("archive_card", {}, trello.read_state(manifest()), "s").changes,
-                 Journal())
+    trello.apply(
+        trello.plan("archive_card", {}, trello.read_state(manifest()), "s").changes, Journal()
+    )
     sent = " ".join(trello._session.sent)
     assert "SECRET" not in sent and "PUT /1/cards/" + LAKESIDE in sent
 
@@ -168,14 +185,18 @@ def test_refused_token_is_an_auth_error_without_the_secret(sandbox, tmp_path, mo
 def test_sem_cancellation_archives_the_card_through_the_cli(cli: Cli, tmp_path, sandbox):
     approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
     out = tmp_path / "plan.json"
-    assert cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o",
-               str(out)).exit_code == EXIT_OK
+    assert (
+        cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o", str(out)).exit_code
+        == EXIT_OK
+    )
     plan = json.loads(out.read_text())
     [step] = [s for s in plan["steps"] if s["step_id"] == "juniper-trello"]
     assert step["kind"] == "automated" and step["changes"][0]["entity_id"] == LAKESIDE
     assert sandbox.trello.card(LAKESIDE).closed is False
     assert cli("apply", str(out)).exit_code == EXIT_OK
     assert sandbox.trello.card(LAKESIDE).closed is True
-    checks = {c["step_id"]: c for c in
-              json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]}
+    checks = {
+        c["step_id"]: c
+        for c in json.loads(cli("--json", "verify", "lakeside-powersports").output)["checks"]
+    }
     assert checks["juniper-trello"]["status"] == "PASS"

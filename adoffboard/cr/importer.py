@@ -48,15 +48,18 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     try:
         header = next(reader)
     except StopIteration:
-        raise InputError(f"{path} is empty: expected a header row and one row per "
-                         "request") from None
+        raise InputError(
+            f"{path} is empty: expected a header row and one row per request"
+        ) from None
     except csv.Error as exc:
         raise InputError(f"{path}: not valid CSV: {exc}") from None
     keys = [_key(h) for h in header]
     unknown = [h for h, k in zip(header, keys, strict=True) if k not in COLUMNS]
     if unknown:
-        raise InputError(f"{path}: header: unknown column(s) {', '.join(map(repr, unknown))} "
-                         f"(known: {', '.join(COLUMNS)})")
+        raise InputError(
+            f"{path}: header: unknown column(s) {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(COLUMNS)})"
+        )
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise InputError(f"{path}: header: column(s) {', '.join(dupes)} appear twice")
@@ -66,11 +69,10 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(keys):
-                cells = (cells + [""] * len(keys))[: len(keys)] if len(cells) < len(keys) \
-                    else cells
+                cells = (cells + [""] * len(keys))[: len(keys)] if len(cells) < len(keys) else cells
             row = dict(zip(keys, cells, strict=False))
             if len(cells) > len(keys):
-                row["(extra cells)"] = ",".join(cells[len(keys):])
+                row["(extra cells)"] = ",".join(cells[len(keys) :])
             rows.append((number, row))
     except csv.Error as exc:
         raise InputError(f"{path}: not valid CSV: {exc}") from None
@@ -85,8 +87,9 @@ def _json_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     if isinstance(data, dict) and isinstance(data.get("change_requests"), list):
         data = data["change_requests"]
     if not isinstance(data, list):
-        raise InputError(f"{path}: expected a list of change requests (or "
-                         '{"change_requests": [...]})')
+        raise InputError(
+            f'{path}: expected a list of change requests (or {{"change_requests": [...]}})'
+        )
     rows: list[tuple[int, dict[str, Any]]] = []
     for number, item in enumerate(data, start=1):
         if not isinstance(item, dict):

@@ -38,9 +38,19 @@ SCOPES: dict[str, str] = {
 SAVE_OUTCOMES: dict[str, str] = {"saved": "saved", "not-saved": "not saved"}
 
 # Fields people may set (CLI options, import columns); `content_fields` order is display order.
-EDITABLE_FIELDS = ("type", "departments", "scope", "effective_date", "pause_end_date",
-                   "credit_amount", "monthly_total", "campaign_budgets", "addendum_ref", "notes",
-                   "escalated")
+EDITABLE_FIELDS = (
+    "type",
+    "departments",
+    "scope",
+    "effective_date",
+    "pause_end_date",
+    "credit_amount",
+    "monthly_total",
+    "campaign_budgets",
+    "addendum_ref",
+    "notes",
+    "escalated",
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,9 @@ class Content:
             pause_end_date=_date_or_none(data.get("pause_end_date")),
             credit_amount=_decimal_or_none(data.get("credit_amount")),
             monthly_total=_decimal_or_none(data.get("monthly_total")),
-            campaign_budgets=tuple((k, Decimal(v)) for k, v in
-                                   (data.get("campaign_budgets") or {}).items()),
+            campaign_budgets=tuple(
+                (k, Decimal(v)) for k, v in (data.get("campaign_budgets") or {}).items()
+            ),
             addendum_ref=data.get("addendum_ref", ""),
             notes=data.get("notes", ""),
             escalated=bool(data.get("escalated", False)),
@@ -154,9 +165,17 @@ class Transition:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "action": self.action, "by": self.by, "role": self.role,
-                "at": self.at, "status": self.status, "content_hash": self.content_hash,
-                "detail": self.detail, "data": self.data}
+        return {
+            "seq": self.seq,
+            "action": self.action,
+            "by": self.by,
+            "role": self.role,
+            "at": self.at,
+            "status": self.status,
+            "content_hash": self.content_hash,
+            "detail": self.detail,
+            "data": self.data,
+        }
 
 
 @dataclass(frozen=True)
@@ -198,8 +217,16 @@ class ChangeRequest:
             "submitted_by": self.submitted_by,
             "rejected_by": self.rejected_by,
             "content_hash": self.content_hash,
-            "approvals": [{"role": a.role, "by": a.by, "at": a.at, "action": a.action,
-                           "content_hash": a.content_hash} for a in self.approvals],
+            "approvals": [
+                {
+                    "role": a.role,
+                    "by": a.by,
+                    "at": a.at,
+                    "action": a.action,
+                    "content_hash": a.content_hash,
+                }
+                for a in self.approvals
+            ],
         }
 
 
@@ -218,21 +245,24 @@ def parse_date(field_name: str, text: str) -> dt.date:
     try:
         value = dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise FieldProblem(field_name, f"{text!r} is not a date: use YYYY-MM-DD, "
-                                       "e.g. 2026-12-01") from None
+        raise FieldProblem(
+            field_name, f"{text!r} is not a date: use YYYY-MM-DD, e.g. 2026-12-01"
+        ) from None
     if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise FieldProblem(field_name, f"{text!r} is out of range: dates are between "
-                                       f"{EARLIEST_DATE} and {LATEST_DATE}")
+        raise FieldProblem(
+            field_name,
+            f"{text!r} is out of range: dates are between {EARLIEST_DATE} and {LATEST_DATE}",
+        )
     return value
 
 
-def parse_money(field_name: str, text: str | int | float | Decimal, *,
-                positive: bool = False) -> Decimal:
+def parse_money(
+    field_name: str, text: str | int | float | Decimal, *, positive: bool = False
+) -> Decimal:
     """An amount: finite, not negative (above zero when `positive`), at most `MAX_AMOUNT`, and
     at most 2 decimal places. A "$" and thousands separators are accepted."""
     if isinstance(text, bool) or not isinstance(text, str | int | float | Decimal):
-        raise FieldProblem(field_name, f"expected an amount like 250.00, got "
-                                       f"{type_name(text)}")
+        raise FieldProblem(field_name, f"expected an amount like 250.00, got {type_name(text)}")
     raw = str(text).strip().replace(",", "").removeprefix("$")
     try:
         value = Decimal(raw)
@@ -241,8 +271,11 @@ def parse_money(field_name: str, text: str | int | float | Decimal, *,
     if not value.is_finite():
         raise FieldProblem(field_name, f"{text!r} is not an amount: use e.g. 250.00")
     if value < 0 or (positive and value == 0):
-        raise FieldProblem(field_name, f"{text!r} is {'negative' if value < 0 else 'zero'}: "
-                                       f"{'a positive' if positive else 'an'} amount is expected")
+        raise FieldProblem(
+            field_name,
+            f"{text!r} is {'negative' if value < 0 else 'zero'}: "
+            f"{'a positive' if positive else 'an'} amount is expected",
+        )
     if value > MAX_AMOUNT:
         raise FieldProblem(field_name, f"{text!r} is too large: at most {MAX_AMOUNT:,}")
     exponent = value.as_tuple().exponent
@@ -278,13 +311,15 @@ def parse_bool(field_name: str, text: str | bool) -> bool:
 
 
 def parse_departments(field_name: str, value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    items = value if isinstance(value, list | tuple) else \
-        str(value).replace(";", ",").replace("|", ",").replace(" ", ",").split(",")
+    items = (
+        value
+        if isinstance(value, list | tuple)
+        else str(value).replace(";", ",").replace("|", ",").replace(" ", ",").split(",")
+    )
     found = tuple(dict.fromkeys(str(d).strip().upper() for d in items if str(d).strip()))
     unknown = [d for d in found if d not in DEPARTMENTS]
     if unknown:
-        raise FieldProblem(field_name, f"unknown department(s) {', '.join(unknown)}: "
-                                       "SEM and/or MA")
+        raise FieldProblem(field_name, f"unknown department(s) {', '.join(unknown)}: SEM and/or MA")
     return found
 
 

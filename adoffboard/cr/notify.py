@@ -26,8 +26,11 @@ from adoffboard.cr.model import CR_TYPES, SAVE_OUTCOMES, SCOPES, ChangeRequest
 
 SPECIALIST = {"SEM": "sem_specialist", "MA": "ma_specialist"}
 # Which runbook processes carry out a change request of each type.
-PROCESSES = {"cancellation": ("cancellation",), "pause": ("pause", "unpause"),
-             "addendum": ("addendum",)}
+PROCESSES = {
+    "cancellation": ("cancellation",),
+    "pause": ("pause", "unpause"),
+    "addendum": ("addendum",),
+}
 
 
 @dataclass(frozen=True)
@@ -43,17 +46,25 @@ class NoticeSpec:
 # --- the approval notice ----------------------------------------------------------------------
 
 
-def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int,
-                    scheduled: Sequence[Any] = ()) -> NoticeSpec:
+def approval_notice(
+    cr: ChangeRequest, ws: LoadedWorkspace, version: int, scheduled: Sequence[Any] = ()
+) -> NoticeSpec:
     """The notice of a final approval; `scheduled` are the runs it scheduled, if any."""
     c = cr.content
     name = client_name(ws, c.client)
     when = f" (effective {c.effective_date})" if c.effective_date else ""
     subject = f"Approved: {CR_TYPES[c.type]} {cr.id} for {name}{when}"
-    lines = [f"Change request {cr.id} is approved: {CR_TYPES[c.type]} for {name} ({c.client}).",
-             "", *describe(cr, ws), "", "Approvals:"]
-    lines += [f"  {ROLES.get(a.role, a.role)}: {_who(ws, a.by)}, {a.action} at {a.at}"
-              for a in cr.approvals]
+    lines = [
+        f"Change request {cr.id} is approved: {CR_TYPES[c.type]} for {name} ({c.client}).",
+        "",
+        *describe(cr, ws),
+        "",
+        "Approvals:",
+    ]
+    lines += [
+        f"  {ROLES.get(a.role, a.role)}: {_who(ws, a.by)}, {a.action} at {a.at}"
+        for a in cr.approvals
+    ]
     lines += ["", "Next:"]
     specialists = " and ".join(f"the {ROLES[SPECIALIST[d]]}" for d in c.departments)
     if c.type == "addendum":
@@ -61,42 +72,70 @@ def approval_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int,
     else:
         lines.append(f"  - Forward this notice to {specialists}.")
     if c.type in ("cancellation", "pause"):
-        lines.append("  - The client is on the planner of cancellations and pauses "
-                     "(`adoffboard planner`); reminders go out before the dates.")
+        lines.append(
+            "  - The client is on the planner of cancellations and pauses "
+            "(`adoffboard planner`); reminders go out before the dates."
+        )
     lines += [f"  - {line}" for line in plan_hints(cr, ws)]
     if scheduled:
-        lines.append("  - Scheduled: `adoffboard scheduler` carries it out on its dates "
-                     "(`adoffboard schedule list`):")
+        lines.append(
+            "  - Scheduled: `adoffboard scheduler` carries it out on its dates "
+            "(`adoffboard schedule list`):"
+        )
         zone = ws.config.workspace.timezone
-        lines += [f"      {row.id} {row.runbook} at {local_time(row.due_at, zone)}"
-                  for row in scheduled]
+        lines += [
+            f"      {row.id} {row.runbook} at {local_time(row.due_at, zone)}" for row in scheduled
+        ]
     lines.append(f"  - Update the account status in the CRM to reflect the {CR_TYPES[c.type]}.")
-    return NoticeSpec(f"approved:{cr.id}:v{version}", cr.id, "approval",
-                      tuple(ws.config.notifications.distribution_list), subject,
-                      "\n".join(lines) + "\n")
+    return NoticeSpec(
+        f"approved:{cr.id}:v{version}",
+        cr.id,
+        "approval",
+        tuple(ws.config.notifications.distribution_list),
+        subject,
+        "\n".join(lines) + "\n",
+    )
 
 
-def voided_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: str,
-                  changed: str) -> NoticeSpec:
+def voided_notice(
+    cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: str, changed: str
+) -> NoticeSpec:
     c = cr.content
     subject = f"Approval voided: {CR_TYPES[c.type]} {cr.id} for {client_name(ws, c.client)}"
-    body = (f"{cr.id} was approved, then changed by {_who(ws, by)} ({changed}). Every approval "
-            "is void: it goes through the approval chain again, and nothing runs for it until "
-            "then. It is off the planner meanwhile.\n\n" + "\n".join(describe(cr, ws)) + "\n")
-    return NoticeSpec(f"voided:{cr.id}:v{version}", cr.id, "voided",
-                      tuple(ws.config.notifications.distribution_list), subject, body)
+    body = (
+        f"{cr.id} was approved, then changed by {_who(ws, by)} ({changed}). Every approval "
+        "is void: it goes through the approval chain again, and nothing runs for it until "
+        "then. It is off the planner meanwhile.\n\n" + "\n".join(describe(cr, ws)) + "\n"
+    )
+    return NoticeSpec(
+        f"voided:{cr.id}:v{version}",
+        cr.id,
+        "voided",
+        tuple(ws.config.notifications.distribution_list),
+        subject,
+        body,
+    )
 
 
 def describe(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
     """The request's fields as lines, for notices and `cr show`."""
     c = cr.content
-    rows = [("Type", CR_TYPES[c.type]), ("Client", f"{client_name(ws, c.client)} ({c.client})"),
-            ("Scope", f"{SCOPES.get(c.scope, c.scope)} ({c.scope})"),
-            ("Departments", ", ".join(c.departments)),
-            ("Effective date", str(c.effective_date or "not set"))]
+    rows = [
+        ("Type", CR_TYPES[c.type]),
+        ("Client", f"{client_name(ws, c.client)} ({c.client})"),
+        ("Scope", f"{SCOPES.get(c.scope, c.scope)} ({c.scope})"),
+        ("Departments", ", ".join(c.departments)),
+        ("Effective date", str(c.effective_date or "not set")),
+    ]
     if c.type == "pause":
-        rows.append(("Pause ends", str(c.pause_end_date) if c.pause_end_date else
-                     "NOT SET: the specialist sets one with the Account Manager"))
+        rows.append(
+            (
+                "Pause ends",
+                str(c.pause_end_date)
+                if c.pause_end_date
+                else "NOT SET: the specialist sets one with the Account Manager",
+            )
+        )
     rows.append(("Credit", f"${c.credit_amount:,.2f}" if c.issues_credit else "none"))
     if c.type == "addendum":
         rows.append(("Signed addendum", c.addendum_ref))
@@ -118,8 +157,11 @@ def describe(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
     if c.notes:
         out += ["", "Notes:", *[f"  {line}" for line in c.notes.splitlines()]]
     if c.save_attempt is not None and c.save_attempt.notes:
-        out += ["", "Save attempt notes:",
-                *[f"  {line}" for line in c.save_attempt.notes.splitlines()]]
+        out += [
+            "",
+            "Save attempt notes:",
+            *[f"  {line}" for line in c.save_attempt.notes.splitlines()],
+        ]
     return out
 
 
@@ -146,19 +188,25 @@ def plan_hints(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
         path, body = plans[0]
         stem = f"{body['client']}-plan-{body['plan_id']}"
         report = ws.reports_dir / f"{stem}.md"
-        before = "" if body.get("change_request") else \
-            f" (made for review before the approval; apply takes {cr.id})"
+        before = (
+            ""
+            if body.get("change_request")
+            else f" (made for review before the approval; apply takes {cr.id})"
+        )
         hint = [f"Plan to open: {path}{before}"]
         if report.is_file():
             hint.append(f"Plan report: {report}")
         return hint
     scope = f" --scope {cr.content.scope}" if cr.content.scope != "dm" else ""
-    return [f"No plan yet: adoffboard plan {cr.client} -r {name}{scope} --cr {cr.id}"
-            for name in runbooks_for(cr, ws)]
+    return [
+        f"No plan yet: adoffboard plan {cr.client} -r {name}{scope} --cr {cr.id}"
+        for name in runbooks_for(cr, ws)
+    ]
 
 
-def _plans_for(cr: ChangeRequest, folder: Path, runbooks: list[str]
-               ) -> list[tuple[Path, dict[str, Any]]]:
+def _plans_for(
+    cr: ChangeRequest, folder: Path, runbooks: list[str]
+) -> list[tuple[Path, dict[str, Any]]]:
     """Plans naming the request first, then review plans naming none that it could carry out."""
     named, review = [], []
     if not folder.is_dir():
@@ -173,9 +221,12 @@ def _plans_for(cr: ChangeRequest, folder: Path, runbooks: list[str]
         ref = body.get("change_request")
         if isinstance(ref, dict) and ref.get("id") == cr.id:
             named.append((path, body))
-        elif ref is None and body.get("client") == cr.client and \
-                body.get("runbook") in runbooks and \
-                (cr.type != "cancellation" or body.get("scope") == cr.content.scope):
+        elif (
+            ref is None
+            and body.get("client") == cr.client
+            and body.get("runbook") in runbooks
+            and (cr.type != "cancellation" or body.get("scope") == cr.content.scope)
+        ):
             review.append((path, body))
     for found in (named, review):
         found.sort(key=lambda pb: str(pb[1].get("created_at", "")), reverse=True)
@@ -185,8 +236,9 @@ def _plans_for(cr: ChangeRequest, folder: Path, runbooks: list[str]
 # --- reminders --------------------------------------------------------------------------------
 
 
-def reminders_due(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date
-                  ) -> tuple[list[NoticeSpec], list[str]]:
+def reminders_due(
+    cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date
+) -> tuple[list[NoticeSpec], list[str]]:
     """Reminders due today for an approved cancellation or pause, and problems (nobody to tell).
 
     For each date (effective, and a pause's end) only the most imminent due reminder is given: a
@@ -203,37 +255,69 @@ def reminders_due(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date
     for dept in c.departments:
         team = role_emails(ws, settings.reminder_roles.get(dept, []))
         if not team:
-            problems.append(f"{cr.id}: nobody in [people] has the roles of the {dept} team "
-                            f"({', '.join(settings.reminder_roles.get(dept, []))})")
+            problems.append(
+                f"{cr.id}: nobody in [people] has the roles of the {dept} team "
+                f"({', '.join(settings.reminder_roles.get(dept, []))})"
+            )
             continue
         for kind, target in dates:
             if target is None:
                 continue
-            due = [n for n in settings.reminder_days if target - dt.timedelta(days=n) <= today
-                   <= target]
+            due = [
+                n
+                for n in settings.reminder_days
+                if target - dt.timedelta(days=n) <= today <= target
+            ]
             if not due:
                 continue
             n = min(due)
             what = "takes effect" if kind == "effective" else "ends (un-pause)"
-            subject = (f"Reminder: {CR_TYPES[c.type]} {cr.id} for {name} {what} "
-                       f"{_in_days((target - today).days)}, on {target} ({dept})")
-            lines = [subject.removeprefix("Reminder: ") + ".", "", *describe(cr, ws), "",
-                     *[f"Runbook: adoffboard run {c.client} -r {r}"
-                       for r in runbooks_for(cr, ws) if _runbook_dept(ws, r) == dept]]
-            specs.append(NoticeSpec(f"reminder:{cr.id}:{kind}:{dept}:{target}:{n}", cr.id,
-                                    f"reminder-{kind}", team, subject, "\n".join(lines) + "\n"))
+            subject = (
+                f"Reminder: {CR_TYPES[c.type]} {cr.id} for {name} {what} "
+                f"{_in_days((target - today).days)}, on {target} ({dept})"
+            )
+            lines = [
+                subject.removeprefix("Reminder: ") + ".",
+                "",
+                *describe(cr, ws),
+                "",
+                *[
+                    f"Runbook: adoffboard run {c.client} -r {r}"
+                    for r in runbooks_for(cr, ws)
+                    if _runbook_dept(ws, r) == dept
+                ],
+            ]
+            specs.append(
+                NoticeSpec(
+                    f"reminder:{cr.id}:{kind}:{dept}:{target}:{n}",
+                    cr.id,
+                    f"reminder-{kind}",
+                    team,
+                    subject,
+                    "\n".join(lines) + "\n",
+                )
+            )
         if c.type == "pause" and c.pause_end_date is None:
             specialist = role_emails(ws, [SPECIALIST[dept]])
             manager = _account_manager_email(ws, c.client)
             to = specialist or team
             subject = f"Set an end date: contract pause {cr.id} for {name} has none ({dept})"
-            body = (f"The contract pause {cr.id} for {name} starts on {c.effective_date} and has "
-                    "no end date. Confirm one with the Account Manager and set it "
-                    f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`), with a reminder for "
-                    "un-pausing.\n\n" + "\n".join(describe(cr, ws)) + "\n")
-            specs.append(NoticeSpec(f"reminder:{cr.id}:pause-end-missing:{dept}:v{cr.version}",
-                                    cr.id, "reminder-pause-end-missing",
-                                    tuple(dict.fromkeys([*to, *manager])), subject, body))
+            body = (
+                f"The contract pause {cr.id} for {name} starts on {c.effective_date} and has "
+                "no end date. Confirm one with the Account Manager and set it "
+                f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`), with a reminder for "
+                "un-pausing.\n\n" + "\n".join(describe(cr, ws)) + "\n"
+            )
+            specs.append(
+                NoticeSpec(
+                    f"reminder:{cr.id}:pause-end-missing:{dept}:v{cr.version}",
+                    cr.id,
+                    "reminder-pause-end-missing",
+                    tuple(dict.fromkeys([*to, *manager])),
+                    subject,
+                    body,
+                )
+            )
     return specs, problems
 
 

@@ -34,40 +34,67 @@ def allocate_id(conn: Connection) -> str:
 
 
 def insert_request(conn: Connection, cr: ChangeRequest, events: Sequence[Event], at: str) -> None:
-    conn.execute(insert(change_requests_t).values(
-        id=cr.id, client=cr.client, type=cr.type, status=cr.status,
-        content_json=_dump(cr.content.to_dict()), content_hash=cr.content_hash,
-        created_by=cr.created_by, created_at=cr.created_at, submitted_by=cr.submitted_by or None,
-        version=1, updated_at=at))
+    conn.execute(
+        insert(change_requests_t).values(
+            id=cr.id,
+            client=cr.client,
+            type=cr.type,
+            status=cr.status,
+            content_json=_dump(cr.content.to_dict()),
+            content_hash=cr.content_hash,
+            created_by=cr.created_by,
+            created_at=cr.created_at,
+            submitted_by=cr.submitted_by or None,
+            version=1,
+            updated_at=at,
+        )
+    )
     _add_transitions(conn, cr, events, at)
 
 
-def save_request(conn: Connection, before: ChangeRequest, after: ChangeRequest,
-                 events: Sequence[Event], at: str) -> None:
+def save_request(
+    conn: Connection, before: ChangeRequest, after: ChangeRequest, events: Sequence[Event], at: str
+) -> None:
     """Write `after` only if the row is still at `before`'s version (else someone acted first)."""
     done = conn.execute(
         update(change_requests_t)
         .where(change_requests_t.c.id == before.id, change_requests_t.c.version == before.version)
-        .values(type=after.type, status=after.status,
-                content_json=_dump(after.content.to_dict()), content_hash=after.content_hash,
-                submitted_by=after.submitted_by or None, version=before.version + 1,
-                updated_at=at))
+        .values(
+            type=after.type,
+            status=after.status,
+            content_json=_dump(after.content.to_dict()),
+            content_hash=after.content_hash,
+            submitted_by=after.submitted_by or None,
+            version=before.version + 1,
+            updated_at=at,
+        )
+    )
     if done.rowcount != 1:
-        raise StoreError(f"{before.id} was changed by someone else meanwhile: look at it again "
-                         "(`adoffboard cr show`) and retry")
+        raise StoreError(
+            f"{before.id} was changed by someone else meanwhile: look at it again "
+            "(`adoffboard cr show`) and retry"
+        )
     _add_transitions(conn, after, events, at)
 
 
 def load_request(conn: Connection, cr_id: str) -> ChangeRequest | None:
-    row = conn.execute(select(change_requests_t).where(change_requests_t.c.id == cr_id)
-                       ).mappings().first()
+    row = (
+        conn.execute(select(change_requests_t).where(change_requests_t.c.id == cr_id))
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     return _request(row, transitions(conn, cr_id))
 
 
-def find_requests(conn: Connection, *, client: str | None = None, status: str | None = None,
-                  type_: str | None = None) -> list[ChangeRequest]:
+def find_requests(
+    conn: Connection,
+    *,
+    client: str | None = None,
+    status: str | None = None,
+    type_: str | None = None,
+) -> list[ChangeRequest]:
     """Matching requests, oldest first."""
     t = change_requests_t
     query = select(t).order_by(t.c.seq)
@@ -82,14 +109,18 @@ def find_requests(conn: Connection, *, client: str | None = None, status: str | 
 def approved_hashes(conn: Connection, types: Sequence[str]) -> list[tuple[str, str]]:
     """(id, content hash) of every approved request of these types, oldest first."""
     t = change_requests_t
-    query = (select(t.c.id, t.c.content_hash)
-             .where(t.c.status == "approved", t.c.type.in_(list(types))).order_by(t.c.seq))
+    query = (
+        select(t.c.id, t.c.content_hash)
+        .where(t.c.status == "approved", t.c.type.in_(list(types)))
+        .order_by(t.c.seq)
+    )
     return [(row[0], row[1]) for row in conn.execute(query)]
 
 
 def stored_hash(conn: Connection, cr_id: str) -> str | None:
-    return conn.execute(select(change_requests_t.c.content_hash)
-                        .where(change_requests_t.c.id == cr_id)).scalar()
+    return conn.execute(
+        select(change_requests_t.c.content_hash).where(change_requests_t.c.id == cr_id)
+    ).scalar()
 
 
 def transitions(conn: Connection, cr_id: str) -> list[Transition]:
@@ -113,10 +144,18 @@ def crm_refs(conn: Connection) -> dict[str, str]:
 def planner_add(conn: Connection, cr: ChangeRequest, at: str) -> None:
     c = cr.content
     conn.execute(delete(planner_t).where(planner_t.c.cr_id == cr.id))
-    conn.execute(insert(planner_t).values(
-        cr_id=cr.id, client=c.client, type=c.type, departments=",".join(c.departments),
-        scope=c.scope, effective_date=_iso(c.effective_date),
-        pause_end_date=_iso(c.pause_end_date), added_at=at))
+    conn.execute(
+        insert(planner_t).values(
+            cr_id=cr.id,
+            client=c.client,
+            type=c.type,
+            departments=",".join(c.departments),
+            scope=c.scope,
+            effective_date=_iso(c.effective_date),
+            pause_end_date=_iso(c.pause_end_date),
+            added_at=at,
+        )
+    )
 
 
 def planner_remove(conn: Connection, cr_id: str) -> None:
@@ -131,22 +170,42 @@ def planner_rows(conn: Connection) -> list[dict[str, Any]]:
 # --- notices (the outbox) ---------------------------------------------------------------------
 
 
-def queue_notice(conn: Connection, *, key: str, cr_id: str | None, kind: str,
-                 recipients: Iterable[str], subject: str, body: str, at: str) -> bool:
+def queue_notice(
+    conn: Connection,
+    *,
+    key: str,
+    cr_id: str | None,
+    kind: str,
+    recipients: Iterable[str],
+    subject: str,
+    body: str,
+    at: str,
+) -> bool:
     """Queue a notice unless one with this key exists; True if queued now."""
     if conn.execute(select(notices_t.c.seq).where(notices_t.c.key == key)).first():
         return False
-    conn.execute(insert(notices_t).values(
-        key=key, cr_id=cr_id, kind=kind, recipients_json=_dump(list(recipients)),
-        subject=subject, body=body, status="pending", created_at=at))
+    conn.execute(
+        insert(notices_t).values(
+            key=key,
+            cr_id=cr_id,
+            kind=kind,
+            recipients_json=_dump(list(recipients)),
+            subject=subject,
+            body=body,
+            status="pending",
+            created_at=at,
+        )
+    )
     return True
 
 
 def drop_pending(conn: Connection, cr_id: str, at: str) -> None:
     """Unsent notices of a request whose approvals were voided no longer hold."""
-    conn.execute(update(notices_t)
-                 .where(notices_t.c.cr_id == cr_id, notices_t.c.status == "pending")
-                 .values(status="cancelled", sent_at=at, error="approvals voided"))
+    conn.execute(
+        update(notices_t)
+        .where(notices_t.c.cr_id == cr_id, notices_t.c.status == "pending")
+        .values(status="cancelled", sent_at=at, error="approvals voided")
+    )
 
 
 def pending_notices(conn: Connection, cr_id: str | None = None) -> list[dict[str, Any]]:
@@ -167,8 +226,9 @@ def claim_notice(conn: Connection, seq: int, claimed_before: str | None, at: str
     return conn.execute(query.values(claimed_at=at)).rowcount == 1
 
 
-def mark_notice(conn: Connection, seq: int, *, sent_at: str | None, message_id: str = "",
-                error: str = "") -> None:
+def mark_notice(
+    conn: Connection, seq: int, *, sent_at: str | None, message_id: str = "", error: str = ""
+) -> None:
     values: dict[str, Any] = {"error": error or None}
     if sent_at is not None:
         values |= {"status": "sent", "sent_at": sent_at, "message_id": message_id}
@@ -185,17 +245,26 @@ def notices_of(conn: Connection, cr_id: str) -> list[dict[str, Any]]:
 # --- internals --------------------------------------------------------------------------------
 
 
-def _add_transitions(conn: Connection, cr: ChangeRequest, events: Sequence[Event],
-                     at: str) -> None:
+def _add_transitions(conn: Connection, cr: ChangeRequest, events: Sequence[Event], at: str) -> None:
     if not events:
         return
-    conn.execute(insert(cr_transitions_t), [
-        {"cr_id": cr.id, "action": e.action,
-         "by": e.by,
-         "role": e.role, "at": at, "status": cr.status, "content_hash": cr.content_hash,
-         "detail": e.detail, "data_json": _dump(e.data)}
-        for e in events
-    ])
+    conn.execute(
+        insert(cr_transitions_t),
+        [
+            {
+                "cr_id": cr.id,
+                "action": e.action,
+                "by": e.by,
+                "role": e.role,
+                "at": at,
+                "status": cr.status,
+                "content_hash": cr.content_hash,
+                "detail": e.detail,
+                "data_json": _dump(e.data),
+            }
+            for e in events
+        ],
+    )
 
 
 def _transitions_of(conn: Connection, ids: list[str]) -> dict[str, list[Transition]]:
@@ -206,10 +275,20 @@ def _transitions_of(conn: Connection, ids: list[str]) -> dict[str, list[Transiti
     found: dict[str, list[Transition]] = {}
     for r in rows:
         data = json.loads(r["data_json"])
-        found.setdefault(r["cr_id"], []).append(Transition(
-            seq=r["seq"], cr_id=r["cr_id"], action=r["action"], by=r["by"], role=r["role"],
-            at=r["at"], status=r["status"], content_hash=r["content_hash"], detail=r["detail"],
-            data=data))
+        found.setdefault(r["cr_id"], []).append(
+            Transition(
+                seq=r["seq"],
+                cr_id=r["cr_id"],
+                action=r["action"],
+                by=r["by"],
+                role=r["role"],
+                at=r["at"],
+                status=r["status"],
+                content_hash=r["content_hash"],
+                detail=r["detail"],
+                data=data,
+            )
+        )
     return found
 
 
@@ -224,10 +303,16 @@ def _request(row: Any, history: list[Transition]) -> ChangeRequest:
         elif tr.action == "rejected":
             rejected_by = tr.by
     return ChangeRequest(
-        id=row["id"], content=Content.from_dict(json.loads(row["content_json"])),
-        status=row["status"], created_by=row["created_by"], created_at=row["created_at"],
-        submitted_by=row["submitted_by"] or "", version=row["version"],
-        approvals=tuple(approvals), rejected_by=rejected_by)
+        id=row["id"],
+        content=Content.from_dict(json.loads(row["content_json"])),
+        status=row["status"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        submitted_by=row["submitted_by"] or "",
+        version=row["version"],
+        approvals=tuple(approvals),
+        rejected_by=rejected_by,
+    )
 
 
 def _notice(row: Any) -> dict[str, Any]:

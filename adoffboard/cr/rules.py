@@ -98,8 +98,11 @@ def pending_step(cr: ChangeRequest, approval: ApprovalSection) -> ChainStep | No
 def standing(cr: ChangeRequest, approval: ApprovalSection) -> str:
     """Where the request stands, in words: what a refusal or `cr show` says."""
     if cr.status == "draft":
-        who = "the Retention team (after its save attempt)" if cr.content.escalated \
+        who = (
+            "the Retention team (after its save attempt)"
+            if cr.content.escalated
             else "the Account Manager"
+        )
         return f"is a draft: it must be submitted by {who}"
     if cr.status == "rejected":
         return f"was rejected by {cr.rejected_by}"
@@ -112,49 +115,72 @@ def standing(cr: ChangeRequest, approval: ApprovalSection) -> str:
 # --- actions ----------------------------------------------------------------------------------
 
 
-def create(actor: Actor, content: Content, cr_id: str = "", at: str = "",
-           via: str = "created", detail: str = "") -> Decision:
+def create(
+    actor: Actor,
+    content: Content,
+    cr_id: str = "",
+    at: str = "",
+    via: str = "created",
+    detail: str = "",
+) -> Decision:
     if not actor.has("account_manager"):
-        raise NotPermitted(f"only an Account Manager creates a change request; {actor.key} is "
-                           f"not one ({_roles(actor)})")
-    cr = ChangeRequest(id=cr_id, content=content, status="draft", created_by=actor.key,
-                       created_at=at)
+        raise NotPermitted(
+            f"only an Account Manager creates a change request; {actor.key} is "
+            f"not one ({_roles(actor)})"
+        )
+    cr = ChangeRequest(
+        id=cr_id, content=content, status="draft", created_by=actor.key, created_at=at
+    )
     kind = CR_TYPES.get(content.type, content.type)  # an unknown type is reported by validation
-    return Decision(cr, (Event(via, "account_manager", actor.key,
-                               detail or f"{kind} for {content.client}"),))
+    return Decision(
+        cr, (Event(via, "account_manager", actor.key, detail or f"{kind} for {content.client}"),)
+    )
 
 
 def edit(cr: ChangeRequest, actor: Actor, new: Content) -> Decision:
     _open(cr, "edited")
     if not (actor.has("account_manager") or (actor.has("retention") and cr.content.escalated)):
-        raise NotPermitted(f"{actor.key} cannot edit {cr.id}: only an Account Manager (or the "
-                           "Retention team, when escalated to it) updates a change request")
+        raise NotPermitted(
+            f"{actor.key} cannot edit {cr.id}: only an Account Manager (or the "
+            "Retention team, when escalated to it) updates a change request"
+        )
     changed = _diff(cr.content, new)
     if not changed:
         raise InputError(f"nothing to change in {cr.id}: the values given are the current ones")
     role = "account_manager" if actor.has("account_manager") else "retention"
-    return _with_content(cr, new, Event("edited", role, actor.key, ", ".join(sorted(changed)),
-                                        {"changed": changed}))
+    return _with_content(
+        cr, new, Event("edited", role, actor.key, ", ".join(sorted(changed)), {"changed": changed})
+    )
 
 
 def record_save_attempt(cr: ChangeRequest, actor: Actor, outcome: str, notes: str) -> Decision:
     _open(cr, "updated")
     if not actor.has("retention"):
-        raise NotPermitted(f"only the Retention team records a save attempt; {actor.key} is not "
-                           f"in it ({_roles(actor)})")
+        raise NotPermitted(
+            f"only the Retention team records a save attempt; {actor.key} is not "
+            f"in it ({_roles(actor)})"
+        )
     if cr.type == "addendum":
         raise NotPermitted(f"{cr.id} is an addendum: addendums carry no save attempt")
     if not cr.content.escalated:
-        raise NotPermitted(f"{cr.id} was not escalated to the Retention team: the Account "
-                           "Manager marks it escalated first (`cr edit ID --escalated`)")
+        raise NotPermitted(
+            f"{cr.id} was not escalated to the Retention team: the Account "
+            "Manager marks it escalated first (`cr edit ID --escalated`)"
+        )
     if outcome not in SAVE_OUTCOMES:
-        raise InputError(f"save attempt outcome {outcome!r} must be one of: "
-                         f"{', '.join(SAVE_OUTCOMES)}")
+        raise InputError(
+            f"save attempt outcome {outcome!r} must be one of: {', '.join(SAVE_OUTCOMES)}"
+        )
     if not notes.strip():
         raise InputError("a save attempt needs notes: what was offered and what the client said")
     new = cr.content.with_values(save_attempt=SaveAttempt(outcome, notes.strip(), actor.key))
-    event = Event("save-attempt", "retention", actor.key, SAVE_OUTCOMES[outcome],
-                  {"outcome": outcome, "notes": notes.strip()})
+    event = Event(
+        "save-attempt",
+        "retention",
+        actor.key,
+        SAVE_OUTCOMES[outcome],
+        {"outcome": outcome, "notes": notes.strip()},
+    )
     return _with_content(cr, new, event)
 
 
@@ -164,23 +190,30 @@ def submit(cr: ChangeRequest, actor: Actor) -> Decision:
         raise NotPermitted(f"{cr.label()} {standing_short(cr)}: only a draft is submitted")
     if cr.content.escalated:
         if not actor.has("retention"):
-            raise NotPermitted(f"{cr.id} was escalated to the Retention team: only the Retention "
-                               f"team submits it, not {actor.key} ({_roles(actor)})")
+            raise NotPermitted(
+                f"{cr.id} was escalated to the Retention team: only the Retention "
+                f"team submits it, not {actor.key} ({_roles(actor)})"
+            )
         if cr.content.save_attempt is None:
-            raise NotPermitted(f"{cr.id} needs the Retention team's save attempt before it is "
-                               "submitted (`adoffboard cr save-attempt`)")
+            raise NotPermitted(
+                f"{cr.id} needs the Retention team's save attempt before it is "
+                "submitted (`adoffboard cr save-attempt`)"
+            )
         role = "retention"
     else:
         if not actor.has("account_manager"):
-            raise NotPermitted(f"only the Account Manager submits {cr.id} (the Retention team was "
-                               f"not involved); {actor.key} is not one ({_roles(actor)})")
+            raise NotPermitted(
+                f"only the Account Manager submits {cr.id} (the Retention team was "
+                f"not involved); {actor.key} is not one ({_roles(actor)})"
+            )
         role = "account_manager"
     new = replace(cr, status="submitted", submitted_by=actor.key, approvals=())
     return Decision(new, (Event("submitted", role, actor.key),))
 
 
-def approve(cr: ChangeRequest, actor: Actor, approval: ApprovalSection,
-            note: str = "", at: str = "") -> Decision:
+def approve(
+    cr: ChangeRequest, actor: Actor, approval: ApprovalSection, note: str = "", at: str = ""
+) -> Decision:
     step = _decidable(cr, actor, approval, "approve")
     given = Approval(step.role, actor.key, at, cr.content_hash, step.action)
     new = replace(cr, approvals=(*cr.approvals, given))
@@ -202,52 +235,70 @@ def reject(cr: ChangeRequest, actor: Actor, approval: ApprovalSection, reason: s
 
 
 def standing_short(cr: ChangeRequest) -> str:
-    return {"draft": "is a draft", "submitted": "is already submitted",
-            "approved": "is already approved",
-            "rejected": f"was rejected by {cr.rejected_by}"}[cr.status]
+    return {
+        "draft": "is a draft",
+        "submitted": "is already submitted",
+        "approved": "is already approved",
+        "rejected": f"was rejected by {cr.rejected_by}",
+    }[cr.status]
 
 
 def _open(cr: ChangeRequest, verb: str) -> None:
     if cr.status == "rejected":
-        raise NotPermitted(f"{cr.label()} was rejected by {cr.rejected_by}: a rejection ends it "
-                           f"and it cannot be {verb}; create a new change request")
+        raise NotPermitted(
+            f"{cr.label()} was rejected by {cr.rejected_by}: a rejection ends it "
+            f"and it cannot be {verb}; create a new change request"
+        )
 
 
-def _decidable(cr: ChangeRequest, actor: Actor, approval: ApprovalSection,
-               verb: str) -> ChainStep:
+def _decidable(cr: ChangeRequest, actor: Actor, approval: ApprovalSection, verb: str) -> ChainStep:
     """The step `actor` may decide now, or the refusal that says why not."""
     _open(cr, f"{verb}d")
     if cr.status == "draft":
-        raise NotPermitted(f"{cr.label()} is a draft: it must be submitted before anyone can "
-                           f"{verb} it")
+        raise NotPermitted(
+            f"{cr.label()} is a draft: it must be submitted before anyone can {verb} it"
+        )
     if cr.status == "approved":
         raise NotPermitted(f"{cr.label()} is already approved")
     step = pending_step(cr, approval)
     assert step is not None  # submitted requests always have a pending step
     if not actor.has(step.role):
         chain = chain_for(cr.content, approval)
-        later = [s for s in chain[len(cr.approvals) + 1:] if actor.has(s.role)]
+        later = [s for s in chain[len(cr.approvals) + 1 :] if actor.has(s.role)]
         if later:
-            act = "process it" if later[0].action == "processed" and verb == "approve" \
+            act = (
+                "process it"
+                if later[0].action == "processed" and verb == "approve"
                 else f"{verb} it"
+            )
             why = "out of order"
             if step.role == approval.finance_role and cr.content.issues_credit:
                 why = f"it issues a credit of ${cr.content.credit_amount:,.2f}"
-            raise NotPermitted(f"{why}: {cr.id} is waiting for {step.describe()}; {actor.key} "
-                               f"can {act} only after that, as {later[0].role}")
+            raise NotPermitted(
+                f"{why}: {cr.id} is waiting for {step.describe()}; {actor.key} "
+                f"can {act} only after that, as {later[0].role}"
+            )
         if actor.has(approval.finance_role) and not cr.content.issues_credit:
-            raise NotPermitted(f"{cr.id} issues no credit, so the finance team does not "
-                               f"{verb} it; it is waiting for {step.describe()}")
-        raise NotPermitted(f"{cr.id} is waiting for {step.describe()}; {actor.key} does not "
-                           f"have that role ({_roles(actor)})")
+            raise NotPermitted(
+                f"{cr.id} issues no credit, so the finance team does not "
+                f"{verb} it; it is waiting for {step.describe()}"
+            )
+        raise NotPermitted(
+            f"{cr.id} is waiting for {step.describe()}; {actor.key} does not "
+            f"have that role ({_roles(actor)})"
+        )
     if actor.key in (cr.created_by, cr.submitted_by):
         did = "created" if actor.key == cr.created_by else "submitted"
-        raise NotPermitted(f"{actor.key} {did} {cr.id}: nobody may {verb} a change request "
-                           "they created or submitted")
+        raise NotPermitted(
+            f"{actor.key} {did} {cr.id}: nobody may {verb} a change request "
+            "they created or submitted"
+        )
     earlier = next((a for a in cr.approvals if a.by == actor.key), None)
     if earlier is not None:
-        raise NotPermitted(f"{actor.key} already approved {cr.id} as {earlier.role}: each step "
-                           "of the chain needs a different person")
+        raise NotPermitted(
+            f"{actor.key} already approved {cr.id} as {earlier.role}: each step "
+            "of the chain needs a different person"
+        )
     return step
 
 
@@ -256,9 +307,13 @@ def _with_content(cr: ChangeRequest, new: Content, event: Event) -> Decision:
     submitted, and the voiding is a transition of its own)."""
     if not cr.approvals:
         return Decision(replace(cr, content=new), (event,))
-    voided = Event("approvals-voided", event.role, event.by,
-                   f"{len(cr.approvals)} approval(s) voided by the change: "
-                   + ", ".join(f"{a.role} by {a.by}" for a in cr.approvals))
+    voided = Event(
+        "approvals-voided",
+        event.role,
+        event.by,
+        f"{len(cr.approvals)} approval(s) voided by the change: "
+        + ", ".join(f"{a.role} by {a.by}" for a in cr.approvals),
+    )
     new_cr = replace(cr, content=new, approvals=(), status="submitted")
     return Decision(new_cr, (event, voided), voided=True)
 

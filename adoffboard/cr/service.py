@@ -56,15 +56,22 @@ class Follower(Protocol):
     """What else an approval, or its voiding, sets off in the action's own transaction: the
     schedule (`adoffboard.scheduling.book.Schedule`). Change requests know it only as this."""
 
-    def approved(self, conn: Any, cr: ChangeRequest, ws: LoadedWorkspace,
-                 at: str) -> Sequence[Any]: ...
+    def approved(
+        self, conn: Any, cr: ChangeRequest, ws: LoadedWorkspace, at: str
+    ) -> Sequence[Any]: ...
 
     def voided(self, conn: Any, cr: ChangeRequest, at: str) -> None: ...
 
 
 class ChangeRequests:
-    def __init__(self, store: Any, workspace: LoadedWorkspace, clock: Clock | None = None, *,
-                 follower: Follower | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        workspace: LoadedWorkspace,
+        clock: Clock | None = None,
+        *,
+        follower: Follower | None = None,
+    ) -> None:
         self.store = store
         self.ws = workspace
         self.clock = clock or SystemClock()
@@ -76,8 +83,10 @@ class ChangeRequests:
         person = self.ws.config.people.get(key)
         if person is None:
             known = ", ".join(sorted(self.ws.config.people)) or "none"
-            raise InputError(f"unknown person {key!r}: --as takes a person key from [people] in "
-                             f"adoffboard.toml (known: {known})")
+            raise InputError(
+                f"unknown person {key!r}: --as takes a person key from [people] in "
+                f"adoffboard.toml (known: {known})"
+            )
         return Actor(key, person.name, tuple(person.roles))
 
     def get(self, cr_id: str) -> ChangeRequest:
@@ -87,8 +96,9 @@ class ChangeRequests:
             raise NotFound(f"unknown change request {cr_id!r} (see `adoffboard cr list`)")
         return cr
 
-    def find(self, *, client: str | None = None, status: str | None = None,
-             type_: str | None = None) -> list[ChangeRequest]:
+    def find(
+        self, *, client: str | None = None, status: str | None = None, type_: str | None = None
+    ) -> list[ChangeRequest]:
         with self.store.transaction() as conn:
             return repo.find_requests(conn, client=client, status=status, type_=type_)
 
@@ -117,8 +127,9 @@ class ChangeRequests:
         [cr] = self._insert([(actor, content, "created", "")])
         return cr
 
-    def import_rows(self, actor_key: str, source: str,
-                    rows: list[tuple[int, dict[str, Any]]]) -> list[ChangeRequest]:
+    def import_rows(
+        self, actor_key: str, source: str, rows: list[tuple[int, dict[str, Any]]]
+    ) -> list[ChangeRequest]:
         """All rows or none: every bad row is reported (`ImportProblems`), nothing is written."""
         default = self.actor(actor_key)
         problems: list[RowProblem] = []
@@ -129,19 +140,27 @@ class ChangeRequests:
         for number, raw in rows:
             raw = dict(raw)
             if "(row)" in raw:
-                problems.append(RowProblem(number, FieldProblem(
-                    "row", "must be an object with the change request's fields")))
+                problems.append(
+                    RowProblem(
+                        number,
+                        FieldProblem("row", "must be an object with the change request's fields"),
+                    )
+                )
                 continue
             extra = raw.pop("(extra cells)", None)
             if extra is not None:
-                problems.append(RowProblem(number, FieldProblem(
-                    "row", f"more cells than header columns ({extra!r})")))
+                problems.append(
+                    RowProblem(
+                        number, FieldProblem("row", f"more cells than header columns ({extra!r})")
+                    )
+                )
             by = raw.pop("created_by", None)
             content, found = self._content(raw)
             found = list(found)
             if by is not None and not isinstance(by, str):
-                found.append(FieldProblem("created_by", "expected a person key (text), got "
-                                                        f"{type_name(by)}"))
+                found.append(
+                    FieldProblem("created_by", f"expected a person key (text), got {type_name(by)}")
+                )
                 by = ""
             by = (by or "").strip()
             try:
@@ -152,8 +171,9 @@ class ChangeRequests:
                 actor = default
             ref = content.crm_ref
             if ref and ref in known_refs:
-                found.append(FieldProblem("crm_ref", f"{ref!r} was already imported as "
-                                                     f"{known_refs[ref]}"))
+                found.append(
+                    FieldProblem("crm_ref", f"{ref!r} was already imported as {known_refs[ref]}")
+                )
             elif ref and ref in seen_refs:
                 found.append(FieldProblem("crm_ref", f"{ref!r} is also on row {seen_refs[ref]}"))
             if ref:
@@ -167,8 +187,9 @@ class ChangeRequests:
             raise InputError(f"{source}: no change requests in it")
         return self._insert(ready)
 
-    def _content(self, raw: dict[str, Any], base: Content | None = None
-                 ) -> tuple[Content, list[FieldProblem]]:
+    def _content(
+        self, raw: dict[str, Any], base: Content | None = None
+    ) -> tuple[Content, list[FieldProblem]]:
         values, problems = parse_values(raw)
         if base is None:
             client = str(values.get("client", ""))
@@ -216,8 +237,7 @@ class ChangeRequests:
 
         return self._act(cr_id, decide)
 
-    def save_attempt(self, cr_id: str, actor_key: str, outcome: str, notes: str
-                     ) -> ChangeRequest:
+    def save_attempt(self, cr_id: str, actor_key: str, outcome: str, notes: str) -> ChangeRequest:
         actor = self.actor(actor_key)
         return self._act(cr_id, lambda cr: rules.record_save_attempt(cr, actor, outcome, notes))
 
@@ -233,8 +253,7 @@ class ChangeRequests:
 
     def reject(self, cr_id: str, actor_key: str, reason: str) -> ChangeRequest:
         actor = self.actor(actor_key)
-        return self._act(cr_id, lambda cr: rules.reject(cr, actor, self.ws.config.approval,
-                                                        reason))
+        return self._act(cr_id, lambda cr: rules.reject(cr, actor, self.ws.config.approval, reason))
 
     def _act(self, cr_id: str, decide: Callable[[ChangeRequest], Decision]) -> ChangeRequest:
         wanted = normalise_id(cr_id)
@@ -250,8 +269,9 @@ class ChangeRequests:
             self._follow_up(conn, before, after, decision, at)
         return after
 
-    def _follow_up(self, conn: Any, before: ChangeRequest, after: ChangeRequest,
-                   decision: Decision, at: str) -> None:
+    def _follow_up(
+        self, conn: Any, before: ChangeRequest, after: ChangeRequest, decision: Decision, at: str
+    ) -> None:
         """What an action sets off, in the action's transaction: planner, schedule (the
         follower's), notices."""
         if decision.approved_now:
@@ -271,22 +291,35 @@ class ChangeRequests:
                 self._queue(conn, spec, at)
 
     def _queue(self, conn: Any, spec: notify.NoticeSpec, at: str) -> None:
-        repo.queue_notice(conn, key=spec.key, cr_id=spec.cr_id, kind=spec.kind,
-                          recipients=spec.recipients, subject=spec.subject, body=spec.body, at=at)
+        repo.queue_notice(
+            conn,
+            key=spec.key,
+            cr_id=spec.cr_id,
+            kind=spec.kind,
+            recipients=spec.recipients,
+            subject=spec.subject,
+            body=spec.body,
+            at=at,
+        )
 
     # -- planner, reminders, delivery
 
-    def planner(self, start: dt.date | None = None, end: dt.date | None = None
-                ) -> list[dict[str, Any]]:
+    def planner(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[dict[str, Any]]:
         """Approved cancellations and pauses whose effective or end date falls in the range."""
         with self.store.transaction() as conn:
             rows = repo.planner_rows(conn)
         out = []
         for row in rows:
-            dates = [dt.date.fromisoformat(d) for d in (row["effective_date"],
-                                                        row["pause_end_date"]) if d]
-            if (start or end) and not any((start is None or d >= start) and
-                                          (end is None or d <= end) for d in dates):
+            dates = [
+                dt.date.fromisoformat(d)
+                for d in (row["effective_date"], row["pause_end_date"])
+                if d
+            ]
+            if (start or end) and not any(
+                (start is None or d >= start) and (end is None or d <= end) for d in dates
+            ):
                 continue
             row["pause_end_missing"] = row["type"] == "pause" and not row["pause_end_date"]
             out.append(row)
@@ -298,11 +331,15 @@ class ChangeRequests:
         queued = 0
         with self.store.transaction(write=True) as conn:
             at = self.store.now()
-            horizon = today + dt.timedelta(days=max(self.ws.config.notifications.reminder_days,
-                                                    default=0))
+            horizon = today + dt.timedelta(
+                days=max(self.ws.config.notifications.reminder_days, default=0)
+            )
             for row in repo.planner_rows(conn):
-                dates = [dt.date.fromisoformat(d) for d in (row["effective_date"],
-                                                            row["pause_end_date"]) if d]
+                dates = [
+                    dt.date.fromisoformat(d)
+                    for d in (row["effective_date"], row["pause_end_date"])
+                    if d
+                ]
                 missing_end = row["type"] == "pause" and not row["pause_end_date"]
                 if not missing_end and not any(today <= d <= horizon for d in dates):
                     continue  # nothing of this request can be due today: skip loading it
@@ -313,38 +350,57 @@ class ChangeRequests:
                 problems += found
                 for spec in specs:
                     queued += repo.queue_notice(
-                        conn, key=spec.key, cr_id=spec.cr_id, kind=spec.kind,
-                        recipients=spec.recipients, subject=spec.subject, body=spec.body, at=at)
+                        conn,
+                        key=spec.key,
+                        cr_id=spec.cr_id,
+                        kind=spec.kind,
+                        recipients=spec.recipients,
+                        subject=spec.subject,
+                        body=spec.body,
+                        at=at,
+                    )
         return queued, problems
 
     def deliver(self, cr_id: str | None = None) -> list[Delivery]:
         """Send queued notices (of one request, or all); failures stay queued with the error."""
         from adoffboard.mail import Email, Mailer
 
-        mailer = Mailer(self.ws.config.notifications, workspace_root=self.ws.root,
-                        read_only=False, clock=self.clock)
+        mailer = Mailer(
+            self.ws.config.notifications,
+            workspace_root=self.ws.root,
+            read_only=False,
+            clock=self.clock,
+        )
         with self.store.transaction() as conn:
             pending = repo.pending_notices(conn, normalise_id(cr_id) if cr_id else None)
         results = []
         for notice in pending:
             stale = (self.clock.now() - CLAIM_TIMEOUT).astimezone(dt.UTC)
             with self.store.transaction(write=True) as conn:
-                if not repo.claim_notice(conn, notice["seq"],
-                                         stale.isoformat(timespec="seconds"), self.store.now()):
+                if not repo.claim_notice(
+                    conn, notice["seq"], stale.isoformat(timespec="seconds"), self.store.now()
+                ):
                     continue
             recipients = tuple(notice["recipients"])
             error, message_id = "", ""
             try:
-                sent = mailer.send(Email(to=recipients, subject=notice["subject"],
-                                         body=notice["body"]))
+                sent = mailer.send(
+                    Email(to=recipients, subject=notice["subject"], body=notice["body"])
+                )
                 message_id = sent.message_id
             except AdoffboardError as exc:
                 error = str(exc)
             with self.store.transaction(write=True) as conn:
-                repo.mark_notice(conn, notice["seq"], sent_at=None if error else self.store.now(),
-                                 message_id=message_id, error=error)
-            results.append(Delivery(notice["key"], notice["kind"], notice["subject"],
-                                    recipients, error))
+                repo.mark_notice(
+                    conn,
+                    notice["seq"],
+                    sent_at=None if error else self.store.now(),
+                    message_id=message_id,
+                    error=error,
+                )
+            results.append(
+                Delivery(notice["key"], notice["kind"], notice["subject"], recipients, error)
+            )
         return results
 
 

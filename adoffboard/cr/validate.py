@@ -37,7 +37,8 @@ _TEXT_FIELDS = ("client", "type", "scope", "addendum_ref", "notes", "crm_ref")
 # is refused by name rather than turned into text ("[1, 2]" as a client's notes).
 _ACCEPTED: dict[str, tuple[tuple[type, ...], str]] = {
     **{name: ((str,), "text") for name in _TEXT_FIELDS},
-    "addendum_ref": ((str, int), "text"), "crm_ref": ((str, int), "text"),  # ids may be numbers
+    "addendum_ref": ((str, int), "text"),
+    "crm_ref": ((str, int), "text"),  # ids may be numbers
     "effective_date": ((str,), "a date as text (YYYY-MM-DD)"),
     "pause_end_date": ((str,), "a date as text (YYYY-MM-DD)"),
     "departments": ((str, list), "SEM and/or MA (text or a list of text)"),
@@ -46,12 +47,29 @@ _ACCEPTED: dict[str, tuple[tuple[type, ...], str]] = {
     "monthly_total": ((str, int, float), "an amount like 250.00"),
     "escalated": ((str, bool), "true or false"),
 }
-KNOWN_FIELDS = ("client", "type", "departments", "scope", "effective_date", "pause_end_date",
-                "credit_amount", "monthly_total", "campaign_budgets", "addendum_ref", "notes",
-                "escalated", "crm_ref")
+KNOWN_FIELDS = (
+    "client",
+    "type",
+    "departments",
+    "scope",
+    "effective_date",
+    "pause_end_date",
+    "credit_amount",
+    "monthly_total",
+    "campaign_budgets",
+    "addendum_ref",
+    "notes",
+    "escalated",
+    "crm_ref",
+)
 # Empty means "not set" for these (a blank cell in an export, `--pause-end ""` to clear).
-_CLEARABLE = {"pause_end_date": None, "credit_amount": None, "monthly_total": None,
-              "campaign_budgets": (), "effective_date": None}
+_CLEARABLE = {
+    "pause_end_date": None,
+    "credit_amount": None,
+    "monthly_total": None,
+    "campaign_budgets": (),
+    "effective_date": None,
+}
 
 
 def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
@@ -95,67 +113,120 @@ def _wrong_type(name: str, value: Any) -> FieldProblem | None:
 def build_content(values: Mapping[str, Any], base: Content | None = None) -> Content:
     """A new content from parsed values (over `base` for an edit). Call `check_content` next."""
     if base is None:
-        base = Content(client=values.get("client", ""), type=values.get("type", ""),
-                       departments=values.get("departments", ()))
+        base = Content(
+            client=values.get("client", ""),
+            type=values.get("type", ""),
+            departments=values.get("departments", ()),
+        )
     content = base.with_values(**{k: v for k, v in values.items() if k != "client"})
     if content.type == "save-attempt" and "escalated" not in values:
         content = content.with_values(escalated=True)  # a save attempt is the Retention team's
     return content
 
 
-def check_content(content: Content, client_departments: list[str] | tuple[str, ...] | None
-                  ) -> list[FieldProblem]:
+def check_content(
+    content: Content, client_departments: list[str] | tuple[str, ...] | None
+) -> list[FieldProblem]:
     """Every rule the seeds give for the fields of a change request (`client_departments` is
     None when the client itself is unknown: that is the problem to report, not its departments)."""
     p: list[FieldProblem] = []
     kind = content.type
     if kind not in CR_TYPES:
-        p.append(FieldProblem("type", f"{kind!r} is not a change request type: "
-                                      f"{', '.join(CR_TYPES)}" if kind else
-                                      f"required: one of {', '.join(CR_TYPES)}"))
+        p.append(
+            FieldProblem(
+                "type",
+                f"{kind!r} is not a change request type: {', '.join(CR_TYPES)}"
+                if kind
+                else f"required: one of {', '.join(CR_TYPES)}",
+            )
+        )
     if not content.departments:
         p.append(FieldProblem("departments", "required: SEM and/or MA"))
-    missing = [d for d in content.departments
-               if client_departments is not None and d not in client_departments]
+    missing = [
+        d
+        for d in content.departments
+        if client_departments is not None and d not in client_departments
+    ]
     if missing:
-        p.append(FieldProblem("departments", f"{', '.join(missing)} is not a department of "
-                                             f"{content.client} (its manifest lists "
-                                             f"{', '.join(client_departments or ())})"))
+        p.append(
+            FieldProblem(
+                "departments",
+                f"{', '.join(missing)} is not a department of "
+                f"{content.client} (its manifest lists "
+                f"{', '.join(client_departments or ())})",
+            )
+        )
     if content.scope not in SCOPES:
-        p.append(FieldProblem("scope", f"{content.scope!r} must be dm (digital marketing "
-                                       "services only) or platform (leaving the platform)"))
+        p.append(
+            FieldProblem(
+                "scope",
+                f"{content.scope!r} must be dm (digital marketing "
+                "services only) or platform (leaving the platform)",
+            )
+        )
     elif content.scope == "platform" and kind not in ("cancellation", "save-attempt"):
-        p.append(FieldProblem("scope", "only a cancellation leaves the platform (scope "
-                                       "platform); a pause or addendum keeps the client"))
+        p.append(
+            FieldProblem(
+                "scope",
+                "only a cancellation leaves the platform (scope "
+                "platform); a pause or addendum keeps the client",
+            )
+        )
     if kind in ("cancellation", "pause", "addendum") and content.effective_date is None:
         p.append(FieldProblem("effective_date", f"required for a {CR_TYPES[kind]}"))
     if content.pause_end_date is not None:
         if kind != "pause":
             p.append(FieldProblem("pause_end_date", "only a contract pause has an end date"))
         elif content.effective_date and content.pause_end_date <= content.effective_date:
-            p.append(FieldProblem("pause_end_date",
-                                  f"{content.pause_end_date} must be after the effective date "
-                                  f"{content.effective_date}"))
+            p.append(
+                FieldProblem(
+                    "pause_end_date",
+                    f"{content.pause_end_date} must be after the effective date "
+                    f"{content.effective_date}",
+                )
+            )
     budget = content.monthly_total is not None or bool(content.campaign_budgets)
     if kind == "addendum":
         if not content.addendum_ref:
-            p.append(FieldProblem("addendum_ref", "required for an addendum: the reference of "
-                                                  "the signed addendum (e.g. its DocuSign id)"))
+            p.append(
+                FieldProblem(
+                    "addendum_ref",
+                    "required for an addendum: the reference of "
+                    "the signed addendum (e.g. its DocuSign id)",
+                )
+            )
         if not budget:
-            p.append(FieldProblem("monthly_total", "an addendum needs the budget change: a new "
-                                                   "monthly total and/or per-campaign amounts"))
+            p.append(
+                FieldProblem(
+                    "monthly_total",
+                    "an addendum needs the budget change: a new "
+                    "monthly total and/or per-campaign amounts",
+                )
+            )
         if content.escalated or content.save_attempt is not None:
-            p.append(FieldProblem("escalated", "addendums carry no save attempt: they are not "
-                                               "escalated to the Retention team"))
+            p.append(
+                FieldProblem(
+                    "escalated",
+                    "addendums carry no save attempt: they are not escalated to the Retention team",
+                )
+            )
     elif kind in CR_TYPES:
         if budget:
-            p.append(FieldProblem("monthly_total" if content.monthly_total is not None
-                                  else "campaign_budgets", "only an addendum changes the budget"))
+            p.append(
+                FieldProblem(
+                    "monthly_total" if content.monthly_total is not None else "campaign_budgets",
+                    "only an addendum changes the budget",
+                )
+            )
         if content.addendum_ref:
             p.append(FieldProblem("addendum_ref", "only an addendum has a signed addendum"))
     if kind == "save-attempt" and not content.escalated:
         p.append(FieldProblem("escalated", "a save attempt is escalated to the Retention team"))
     if content.save_attempt is not None and not content.escalated:
-        p.append(FieldProblem("escalated", "a save attempt was recorded: the request stays "
-                                           "escalated to the Retention team"))
+        p.append(
+            FieldProblem(
+                "escalated",
+                "a save attempt was recorded: the request stays escalated to the Retention team",
+            )
+        )
     return p

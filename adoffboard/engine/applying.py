@@ -1,5 +1,5 @@
-"""Applying a plan, resuming a run, and deciding what may be written (`_admit`, `_hold_removals`).
-"""
+"""Applying a plan, resuming a run, and deciding what may be written (`_admit`,
+`_hold_removals`)."""
 
 from __future__ import annotations
 
@@ -82,8 +82,10 @@ class RunResult:
 
 # Who may ask for a restore no approved change request covers (`adoffboard restore RUN`), and who
 # may release access removals held because an account still fails its pause checks.
-RESTORE_ROLES = {"SEM": ("sem_specialist", "sem_team_lead"),
-                 "MA": ("ma_specialist", "ma_team_lead", "ma_department_manager")}
+RESTORE_ROLES = {
+    "SEM": ("sem_specialist", "sem_team_lead"),
+    "MA": ("ma_specialist", "ma_team_lead", "ma_department_manager"),
+}
 RELEASE_ROLES = {"SEM": ("sem_team_lead",), "MA": ("ma_team_lead", "ma_department_manager")}
 OPERATIONS_LEAD = "dmo_lead"
 HELD, RELEASED = "access-held", "access-released"
@@ -97,14 +99,24 @@ def authorize(env: Env, who: str, roles: Sequence[str], what: str) -> dict[str, 
     key = next(k for k, p in env.workspace.config.people.items() if p is person)
     role = next((r for r in (*roles, OPERATIONS_LEAD) if r in person.roles), None)
     if role is None:
-        raise NotPermitted(f"{person.name} may not {what}: it takes one of the roles "
-                           f"{', '.join((*roles, OPERATIONS_LEAD))}")
+        raise NotPermitted(
+            f"{person.name} may not {what}: it takes one of the roles "
+            f"{', '.join((*roles, OPERATIONS_LEAD))}"
+        )
     return {"person": key, "name": person.name, "role": role}
 
 
-def apply_plan(env: Env, plan: Plan, store: RunStore, *, gate: ApprovalGate,
-               plan_path: str = "", holder: str | None = None, now_ok: bool = False,
-               lock_held: bool = False) -> RunResult:
+def apply_plan(
+    env: Env,
+    plan: Plan,
+    store: RunStore,
+    *,
+    gate: ApprovalGate,
+    plan_path: str = "",
+    holder: str | None = None,
+    now_ok: bool = False,
+    lock_held: bool = False,
+) -> RunResult:
     """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
     scheduler does around re-plan, apply and verify), once `gate` approves it. `plan` is trusted
     as given: one made in this process, or read back by `load_plan`, which checked its
@@ -114,50 +126,73 @@ def apply_plan(env: Env, plan: Plan, store: RunStore, *, gate: ApprovalGate,
     manifest, book = check_plan_current(env, plan)
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok:
-        raise SafetyRefusal(f"plan {plan.plan_id} takes effect on {effective}: not before "
-                            f"(today is {env.today()}); pass --now to apply early")
-    lock = nullcontext() if lock_held else store.client_lock(plan.client,
-                                                             holder or holder_name())
+        raise SafetyRefusal(
+            f"plan {plan.plan_id} takes effect on {effective}: not before "
+            f"(today is {env.today()}); pass --now to apply early"
+        )
+    lock = nullcontext() if lock_held else store.client_lock(plan.client, holder or holder_name())
     with lock:
         cr_id = _authorised(env, store, plan, book, gate)
-        run_id = store.create_run(plan, plan_path=plan_path, change_request=cr_id,
-                                  plan_mac=signing.sign(store.plan_key(), plan.body()))
+        run_id = store.create_run(
+            plan,
+            plan_path=plan_path,
+            change_request=cr_id,
+            plan_mac=signing.sign(store.plan_key(), plan.body()),
+        )
         if plan.authorized_by:
             who = plan.authorized_by
-            store.add_run_event(run_id, "authorized", f"{who.get('name', '')} as {who['role']}",
-                                by=who["person"])
+            store.add_run_event(
+                run_id, "authorized", f"{who.get('name', '')} as {who['role']}", by=who["person"]
+            )
         env.progress("engine", f"run {run_id} started")
         return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id)
 
 
-def _authorised(env: Env, store: RunStore, plan: Plan, book: LoadedRunbook,
-                gate: ApprovalGate, cr_id: str | None = None) -> str:
+def _authorised(
+    env: Env,
+    store: RunStore,
+    plan: Plan,
+    book: LoadedRunbook,
+    gate: ApprovalGate,
+    cr_id: str | None = None,
+) -> str:
     """The approved change request behind `plan` (the gate), or for a restore, which no request
     covers, the person with a role to restore that the plan names."""
     if book.model.process != "restore":
         return gate(store, env.workspace, plan, book, cr_id)
     if not plan.restores_run:
-        raise SafetyRefusal(f"plan {plan.plan_id} restores no named run: make it with "
-                            "`adoffboard restore RUN --as PERSON`")
+        raise SafetyRefusal(
+            f"plan {plan.plan_id} restores no named run: make it with "
+            "`adoffboard restore RUN --as PERSON`"
+        )
     target = store.run(plan.restores_run)
     if target.client != plan.client:
-        raise SafetyRefusal(f"plan {plan.plan_id} restores run {target.id} of {target.client}, "
-                            f"not of {plan.client}")
+        raise SafetyRefusal(
+            f"plan {plan.plan_id} restores run {target.id} of {target.client}, not of {plan.client}"
+        )
     who = plan.authorized_by or {}
     if not who.get("person"):
-        raise SafetyRefusal(f"plan {plan.plan_id} restores run {target.id} with no approved "
-                            "un-pause: it needs a person with a role to restore "
-                            "(`adoffboard restore RUN --as PERSON`)")
+        raise SafetyRefusal(
+            f"plan {plan.plan_id} restores run {target.id} with no approved "
+            "un-pause: it needs a person with a role to restore "
+            "(`adoffboard restore RUN --as PERSON`)"
+        )
     department = env.runbook(target.runbook).model.department
-    authorize(env, who["person"], RESTORE_ROLES.get(department, ()),
-              f"restore a {department} run")
+    authorize(env, who["person"], RESTORE_ROLES.get(department, ()), f"restore a {department} run")
     return ""
 
 
-def resume_run(env: Env, run_id: str, store: RunStore, *, gate: ApprovalGate,
-               holder: str | None = None,
-               release: Sequence[str] = (), released_by: str = "", reason: str = ""
-               ) -> RunResult:
+def resume_run(
+    env: Env,
+    run_id: str,
+    store: RunStore,
+    *,
+    gate: ApprovalGate,
+    holder: str | None = None,
+    release: Sequence[str] = (),
+    released_by: str = "",
+    reason: str = "",
+) -> RunResult:
     """Finish an interrupted run: what has no final outcome is tried again. `release` names
     platforms whose held access removals a person (`released_by`, with a role to) lets go."""
     record = store.run(run_id)
@@ -172,8 +207,15 @@ def resume_run(env: Env, run_id: str, store: RunStore, *, gate: ApprovalGate,
         return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id)
 
 
-def _release(env: Env, store: RunStore, run_id: str, book: LoadedRunbook, platforms: Sequence[str],
-             who: str, reason: str) -> None:
+def _release(
+    env: Env,
+    store: RunStore,
+    run_id: str,
+    book: LoadedRunbook,
+    platforms: Sequence[str],
+    who: str,
+    reason: str,
+) -> None:
     if not platforms:
         return
     if not who or not reason.strip():
@@ -181,16 +223,32 @@ def _release(env: Env, store: RunStore, run_id: str, book: LoadedRunbook, platfo
     from adoffboard.connectors import info
 
     department = book.model.department
-    person = authorize(env, who, RELEASE_ROLES.get(department, ()),
-                       "release access removals held while ads still run")
+    person = authorize(
+        env,
+        who,
+        RELEASE_ROLES.get(department, ()),
+        "release access removals held while ads still run",
+    )
     for platform in platforms:
-        store.add_run_event(run_id, RELEASED, f"{person['name']} as {person['role']}: {reason}",
-                            by=person["person"], platform=info(platform).platform)
+        store.add_run_event(
+            run_id,
+            RELEASED,
+            f"{person['name']} as {person['role']}: {reason}",
+            by=person["person"],
+            platform=info(platform).platform,
+        )
 
 
-def _execute(env: Env, plan: Plan, store: RunStore, run_id: str, manifest: ClientManifest,
-             book: LoadedRunbook, changes: Sequence[Change], change_request: str = ""
-             ) -> RunResult:
+def _execute(
+    env: Env,
+    plan: Plan,
+    store: RunStore,
+    run_id: str,
+    manifest: ClientManifest,
+    book: LoadedRunbook,
+    changes: Sequence[Change],
+    change_request: str = "",
+) -> RunResult:
     """Send `changes`: ads and visibility first on every platform in parallel, then a check of
     every account, then the removals of the agency's access on the accounts that passed it.
 
@@ -211,16 +269,25 @@ def _execute(env: Env, plan: Plan, store: RunStore, run_id: str, manifest: Clien
             if any(c.platform == platform for c in changes):
                 errors[platform] = exc
                 store.add_run_event(run_id, "error", str(exc), platform=platform)
-        to_send = _admit(plan, manifest, book, store, run_id, connectors, states,
-                         [c for c in changes if c.platform not in unread])
+        to_send = _admit(
+            plan,
+            manifest,
+            book,
+            store,
+            run_id,
+            connectors,
+            states,
+            [c for c in changes if c.platform not in unread],
+        )
 
         def run_phases(platform: str, phases: set[Phase]) -> list[Outcome]:
             mine = [c for c in to_send if c.platform == platform and c.phase in phases]
             if not mine or platform in errors:
                 return []
             try:
-                return list(connectors[platform].apply(mine, StoreJournal(store, run_id, env,
-                                                                          platform)))
+                return list(
+                    connectors[platform].apply(mine, StoreJournal(store, run_id, env, platform))
+                )
             except AdoffboardError as exc:  # the rest of the run goes on; resume finishes it
                 errors[platform] = exc
                 store.add_run_event(run_id, "error", str(exc), platform=platform)
@@ -232,14 +299,30 @@ def _execute(env: Env, plan: Plan, store: RunStore, run_id: str, manifest: Clien
         if access:
             env.progress("engine", "verifying before removing the agency's access")
             earlier = {c.step_id: c for c in store.pre_removal_checks(run_id)}
-            pre_checks = _checks(env, plan, manifest, book, store, connectors,
-                                 fallback=earlier, tolerate=AdoffboardError)
-            store.save_verification(run_id, plan.client, plan.runbook, pre_checks,
-                                    kind="pre-removal")
-            held = _hold_removals(env, store, run_id, book, pre_checks, access, errors,
-                                  [c for c in to_send if c.phase == Phase.ACCESS])
-            _parallel([p for p in access if p not in held],
-                      lambda p: run_phases(p, {Phase.ACCESS}))
+            pre_checks = _checks(
+                env,
+                plan,
+                manifest,
+                book,
+                store,
+                connectors,
+                fallback=earlier,
+                tolerate=AdoffboardError,
+            )
+            store.save_verification(
+                run_id, plan.client, plan.runbook, pre_checks, kind="pre-removal"
+            )
+            held = _hold_removals(
+                env,
+                store,
+                run_id,
+                book,
+                pre_checks,
+                access,
+                errors,
+                [c for c in to_send if c.phase == Phase.ACCESS],
+            )
+            _parallel([p for p in access if p not in held], lambda p: run_phases(p, {Phase.ACCESS}))
     except KeyboardInterrupt:
         store.finish_run(run_id, "interrupted")
         raise
@@ -254,18 +337,26 @@ def _execute(env: Env, plan: Plan, store: RunStore, run_id: str, manifest: Clien
             c.close()
     all_outcomes = store.outcomes(run_id)
     if refusal is not None:
-        store.finish_run(run_id, _run_status(all_outcomes.values(), len(plan.changes))
-                         if all_outcomes else "refused")
+        store.finish_run(
+            run_id,
+            _run_status(all_outcomes.values(), len(plan.changes)) if all_outcomes else "refused",
+        )
         raise refusal
     status = _run_status(all_outcomes.values(), len(plan.changes))
     store.finish_run(run_id, status)
     calls = {p: dict(c.calls) for p, c in connectors.items()}
-    report = Report(ReportKind.RUN, plan, run_id=run_id, started_at=started,
-                    finished_at=env.clock.now().isoformat(timespec="seconds"),
-                    outcomes=tuple(all_outcomes.values()),
-                    checks=_before_removals(pre_checks, plan), calls=calls,
-                    change_request=change_request,
-                    errors=tuple(f"{_title(p)}: {e}" for p, e in errors.items()))
+    report = Report(
+        ReportKind.RUN,
+        plan,
+        run_id=run_id,
+        started_at=started,
+        finished_at=env.clock.now().isoformat(timespec="seconds"),
+        outcomes=tuple(all_outcomes.values()),
+        checks=_before_removals(pre_checks, plan),
+        calls=calls,
+        change_request=change_request,
+        errors=tuple(f"{_title(p)}: {e}" for p, e in errors.items()),
+    )
     return RunResult(run_id, report, status, next(iter(errors.values()), None))
 
 
@@ -282,10 +373,16 @@ def _title(platform: str) -> str:
     return REGISTRY[platform].title if platform in REGISTRY else platform
 
 
-def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: RunStore,
-           run_id: str,
-           connectors: dict[str, Any], states: dict[str, Any], changes: Sequence[Change]
-           ) -> list[Change]:
+def _admit(
+    plan: Plan,
+    manifest: ClientManifest,
+    book: LoadedRunbook,
+    store: RunStore,
+    run_id: str,
+    connectors: dict[str, Any],
+    states: dict[str, Any],
+    changes: Sequence[Change],
+) -> list[Change]:
     """The changes to send: each must be what its step would plan now from the live state just
     read (same entity of a manifest account, same field, same phase, same target value), so that
     a plan, however it was made, can only do what the runbook does. Changes the step no longer
@@ -297,16 +394,25 @@ def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Run
     expected: dict[str, Change] = {}
     for step_id in sorted({c.step_id for c in changes}):
         step = steps.get(step_id)
-        if step is None or _skip_reason(step, plan.scope, manifest) or \
-                (step.action is None and step.restore is None):
-            raise StalePlan(f"plan {plan.plan_id} changes step {step_id!r}, which runbook "
-                            f"{book.name} does not run for {plan.client}: re-plan")
-        unreachable = [p for p in _step_platforms(step, restores)
-                       if p not in states or not getattr(states[p], "reachable", True)]
+        if (
+            step is None
+            or _skip_reason(step, plan.scope, manifest)
+            or (step.action is None and step.restore is None)
+        ):
+            raise StalePlan(
+                f"plan {plan.plan_id} changes step {step_id!r}, which runbook "
+                f"{book.name} does not run for {plan.client}: re-plan"
+            )
+        unreachable = [
+            p
+            for p in _step_platforms(step, restores)
+            if p not in states or not getattr(states[p], "reachable", True)
+        ]
         if unreachable:
             continue  # the agency's access is gone there: only removals remain (settled below)
-        drafted = _plan_step(step, plan.scope, manifest, connectors, states, context, restores,
-                             plan.inputs)
+        drafted = _plan_step(
+            step, plan.scope, manifest, connectors, states, context, restores, plan.inputs
+        )
         expected.update((c.id, c) for c in drafted.changes)
     to_send, absent = [], []
     for change in changes:
@@ -316,9 +422,11 @@ def _admit(plan: Plan, manifest: ClientManifest, book: LoadedRunbook, store: Run
             continue
         problem = _differs(change, mine, connectors[change.platform])
         if problem:
-            raise StalePlan(f"plan {plan.plan_id}: {change.name} {change.field}: {problem}; the "
-                            "plan was altered or no longer matches the runbook: re-plan and "
-                            "review again")
+            raise StalePlan(
+                f"plan {plan.plan_id}: {change.name} {change.field}: {problem}; the "
+                "plan was altered or no longer matches the runbook: re-plan and "
+                "review again"
+            )
         to_send.append(change)
     settled = _settle_absent(plan, absent, connectors, states)
     if settled:
@@ -340,8 +448,10 @@ def _differs(change: Change, expected: Change, connector: Any) -> str:
     for name in IDENTITY:
         ours, theirs = getattr(change, name), getattr(expected, name)
         if ours != theirs:
-            return (f"its {name.replace('_', ' ')} is {str(ours)!r} where the step plans "
-                    f"{str(theirs)!r}")
+            return (
+                f"its {name.replace('_', ' ')} is {str(ours)!r} where the step plans "
+                f"{str(theirs)!r}"
+            )
     if not connector.same_target(change, change.after, expected.after):
         return f"it sets {change.shown_after} where the step plans {expected.shown_after}"
     if change.before == expected.before and change.resource != expected.resource:
@@ -349,8 +459,9 @@ def _differs(change: Change, expected: Change, connector: Any) -> str:
     return ""
 
 
-def _settle_absent(plan: Plan, absent: Sequence[Change], connectors: dict[str, Any],
-                   states: dict[str, Any]) -> list[Outcome]:
+def _settle_absent(
+    plan: Plan, absent: Sequence[Change], connectors: dict[str, Any], states: dict[str, Any]
+) -> list[Outcome]:
     """Outcomes, without a write, for changes the step no longer plans: where the value can be
     read back, already done or someone else's change (drift), and refused if it still holds the
     plan's before-value (the step would not make that change: a forged or foreign plan). Where
@@ -368,23 +479,40 @@ def _settle_absent(plan: Plan, absent: Sequence[Change], connectors: dict[str, A
         live = connector.live_values(readable) if readable else {}
         for change in mine:
             if change not in readable:
-                outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY,
-                                        message="a fresh read finds nothing left to do"))
+                outcomes.append(
+                    Outcome(
+                        change.id,
+                        OutcomeStatus.ALREADY,
+                        message="a fresh read finds nothing left to do",
+                    )
+                )
                 continue
             value = live.get(change.id)
             if connector.same_value(change, value, change.after):
                 outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY, live=value))
             elif value is None and not is_restore(change):
-                outcomes.append(Outcome(change.id, OutcomeStatus.ALREADY,
-                                        message="no longer there: nothing left to do"))
+                outcomes.append(
+                    Outcome(
+                        change.id,
+                        OutcomeStatus.ALREADY,
+                        message="no longer there: nothing left to do",
+                    )
+                )
             elif connector.same_value(change, value, change.before):
-                raise StalePlan(f"plan {plan.plan_id}: {change.name} {change.field}: its step "
-                                f"would not change it now (it is {change.shown_before}); the "
-                                "plan was altered or is stale: re-plan and review again")
+                raise StalePlan(
+                    f"plan {plan.plan_id}: {change.name} {change.field}: its step "
+                    f"would not change it now (it is {change.shown_before}); the "
+                    "plan was altered or is stale: re-plan and review again"
+                )
             else:
-                outcomes.append(Outcome(change.id, OutcomeStatus.DRIFT, live=value,
-                                        message=f"live value {value!r} differs from planned "
-                                                f"{change.before!r}"))
+                outcomes.append(
+                    Outcome(
+                        change.id,
+                        OutcomeStatus.DRIFT,
+                        live=value,
+                        message=f"live value {value!r} differs from planned {change.before!r}",
+                    )
+                )
     return outcomes
 
 
@@ -392,15 +520,28 @@ def _after_access_removed(change: Change) -> Outcome:
     """A change left on an account the agency can no longer reach: a removal took effect; any
     other change can no longer be made."""
     if change.phase == Phase.ACCESS:
-        return Outcome(change.id, OutcomeStatus.ALREADY,
-                       message="the agency's access to this account is already removed")
-    return Outcome(change.id, OutcomeStatus.FAILED, message="cannot be applied: the agency's "
-                   "access to this account is already removed")
+        return Outcome(
+            change.id,
+            OutcomeStatus.ALREADY,
+            message="the agency's access to this account is already removed",
+        )
+    return Outcome(
+        change.id,
+        OutcomeStatus.FAILED,
+        message="cannot be applied: the agency's access to this account is already removed",
+    )
 
 
-def _hold_removals(env: Env, store: RunStore, run_id: str, book: LoadedRunbook,
-                   checks: Sequence[Check], platforms: Sequence[str],
-                   errors: dict[str, AdoffboardError], removals: Sequence[Change]) -> set[str]:
+def _hold_removals(
+    env: Env,
+    store: RunStore,
+    run_id: str,
+    book: LoadedRunbook,
+    checks: Sequence[Check],
+    platforms: Sequence[str],
+    errors: dict[str, AdoffboardError],
+    removals: Sequence[Change],
+) -> set[str]:
     """The platforms whose access removals wait: the agency keeps the only access that can still
     stop ads while an account's pause, budget or script check FAILs there, or its writes stopped
     on an error, unless a person with the role released it (`resume --release-access`)."""
@@ -411,8 +552,12 @@ def _hold_removals(env: Env, store: RunStore, run_id: str, book: LoadedRunbook,
     for chk in checks:
         step = steps.get(chk.step_id)
         ref = (step.action or step.check) if step else None
-        if chk.status != CheckStatus.FAIL or ref is None or chk.step_id in removing or \
-                _removes_access(ref.connector, ref.name):
+        if (
+            chk.status != CheckStatus.FAIL
+            or ref is None
+            or chk.step_id in removing
+            or _removes_access(ref.connector, ref.name)
+        ):
             continue
         blocking.setdefault(ref.connector, []).append(f"{chk.step_id}: {chk.detail}")
     for platform, exc in errors.items():
@@ -423,11 +568,20 @@ def _hold_removals(env: Env, store: RunStore, run_id: str, book: LoadedRunbook,
         why = "; ".join(blocking[platform])
         store.add_run_event(run_id, HELD, why, platform=platform)
         env.progress(platform, f"access removal held: {why}")
-        outcomes += [Outcome(c.id, OutcomeStatus.NOT_SENT, message=(
-            f"held: the agency keeps this access while the account still fails its checks "
-            f"({why}); once it is clean: adoffboard resume {run_id} (or a team lead: adoffboard "
-            f"resume {run_id} --release-access {platform} --as PERSON --reason TEXT)"))
-            for c in removals if c.platform == platform]
+        outcomes += [
+            Outcome(
+                c.id,
+                OutcomeStatus.NOT_SENT,
+                message=(
+                    f"held: the agency keeps this access while the account still fails its checks "
+                    f"({why}); once it is clean: adoffboard resume {run_id} (or a team lead: "
+                    f"adoffboard "
+                    f"resume {run_id} --release-access {platform} --as PERSON --reason TEXT)"
+                ),
+            )
+            for c in removals
+            if c.platform == platform
+        ]
     if outcomes:
         store.record(run_id, outcomes)
     return held
@@ -435,8 +589,10 @@ def _hold_removals(env: Env, store: RunStore, run_id: str, book: LoadedRunbook,
 
 def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:
     statuses = [o.status for o in outcomes]
-    if any(s in (OutcomeStatus.FAILED, OutcomeStatus.NOT_SENT) for s in statuses) or \
-            len(statuses) < planned:
+    if (
+        any(s in (OutcomeStatus.FAILED, OutcomeStatus.NOT_SENT) for s in statuses)
+        or len(statuses) < planned
+    ):
         return "failed"
     if OutcomeStatus.DRIFT in statuses:
         return "applied-with-drift"
@@ -445,10 +601,15 @@ def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:
 
 def combined_report(result: RunResult, checked: Report) -> Report:
     """One report for a run followed by its verify pass (what `run` and `demo` show)."""
-    return Report(ReportKind.VERIFY, result.report.plan, run_id=result.run_id,
-                  started_at=result.report.started_at, finished_at=checked.finished_at,
-                  outcomes=result.report.outcomes, checks=checked.checks,
-                  calls=result.report.calls, attestations=checked.attestations,
-                  change_request=result.report.change_request)
-
-
+    return Report(
+        ReportKind.VERIFY,
+        result.report.plan,
+        run_id=result.run_id,
+        started_at=result.report.started_at,
+        finished_at=checked.finished_at,
+        outcomes=result.report.outcomes,
+        checks=checked.checks,
+        calls=result.report.calls,
+        attestations=checked.attestations,
+        change_request=result.report.change_request,
+    )

@@ -50,8 +50,13 @@ def parse_date(text: str | None, what: str = "--effective") -> dt.date | None:
 
 def step_context(book: LoadedRunbook, scope: str, effective_date: str | None) -> StepContext:
     """The plan-wide facts handed to every action."""
-    return StepContext(effective_date=effective_date, process=book.model.process, scope=scope,
-                       runbook=book.name, department=book.model.department)
+    return StepContext(
+        effective_date=effective_date,
+        process=book.model.process,
+        scope=scope,
+        runbook=book.name,
+        department=book.model.department,
+    )
 
 
 def _skip_reason(step: Step, scope: str, manifest: ClientManifest) -> str:
@@ -71,11 +76,19 @@ def _platforms(book: LoadedRunbook, scope: str, manifest: ClientManifest) -> lis
     return wanted
 
 
-def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
-              effective: dt.date | None = None,
-              change_request: dict[str, str] | None = None, *, store: RunStore | None = None,
-              restore_run: str = "", inputs: dict[str, Any] | None = None,
-              authorized_by: dict[str, str] | None = None) -> Plan:
+def make_plan(
+    env: Env,
+    client: str,
+    runbook: str,
+    scope: str = "dm",
+    effective: dt.date | None = None,
+    change_request: dict[str, str] | None = None,
+    *,
+    store: RunStore | None = None,
+    restore_run: str = "",
+    inputs: dict[str, Any] | None = None,
+    authorized_by: dict[str, str] | None = None,
+) -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     manifest = env.workspace.load_client(client)
@@ -83,8 +96,7 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     effective = effective or env.today()
     restores = _restore_sets(book, manifest, store, restore_run)
     platforms = _platforms(book, scope, manifest)
-    platforms += sorted({c.platform for r in restores.values() for c in r.changes}
-                        - set(platforms))
+    platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
     connectors = {p: env.connector(p, read_only=True) for p in platforms}
     context = step_context(book, scope, effective.isoformat())
     try:
@@ -93,11 +105,14 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
             raise next(iter(failed.values()))
         for platform in sorted({c.platform for r in restores.values() for c in r.changes}):
             if not getattr(states[platform], "reachable", True):
-                raise AuthError(f"cannot restore on {connectors[platform].title}: the agency no "
-                                "longer has access to the client's account")
-        steps = tuple(_plan_step(s, scope, manifest, connectors, states, context, restores,
-                                 inputs)
-                      for s in book.model.steps)
+                raise AuthError(
+                    f"cannot restore on {connectors[platform].title}: the agency no "
+                    "longer has access to the client's account"
+                )
+        steps = tuple(
+            _plan_step(s, scope, manifest, connectors, states, context, restores, inputs)
+            for s in book.model.steps
+        )
         reads = {p: c.calls["read"] for p, c in connectors.items()}
         writes = sum(c.calls["write"] for c in connectors.values())
         if writes:  # unreachable: read-only transports refuse writes; kept as a tripwire
@@ -126,8 +141,9 @@ def make_plan(env: Env, client: str, runbook: str, scope: str = "dm",
     )
 
 
-def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: RunStore | None,
-                  restore_run: str) -> dict[str, RestoreSet]:
+def _restore_sets(
+    book: LoadedRunbook, manifest: ClientManifest, store: RunStore | None, restore_run: str
+) -> dict[str, RestoreSet]:
     """The inverse changes of each restore step, from the target run's snapshots: the run named
     (`adoffboard restore RUN`), else the client's latest applied run of the step's runbook."""
     found: dict[str, RestoreSet] = {}
@@ -137,69 +153,118 @@ def _restore_sets(book: LoadedRunbook, manifest: ClientManifest, store: RunStore
         if store is None:
             raise InputError(f"runbook {book.name} restores a run: it needs the store")
         if not step.restore.runbook and not restore_run:
-            raise InputError(f"runbook {book.name} restores a run named on the command line: "
-                             "use `adoffboard restore RUN`")
-        record = target_run(store, manifest.slug, runbook=step.restore.runbook,
-                            run_id="" if step.restore.runbook else restore_run)
+            raise InputError(
+                f"runbook {book.name} restores a run named on the command line: "
+                "use `adoffboard restore RUN`"
+            )
+        record = target_run(
+            store,
+            manifest.slug,
+            runbook=step.restore.runbook,
+            run_id="" if step.restore.runbook else restore_run,
+        )
         found[step.id] = inverse_changes(store, record, step.id)
     return found
 
 
-def _bound_restores(book: LoadedRunbook, manifest: ClientManifest, store: RunStore,
-                    plan: Plan) -> dict[str, RestoreSet]:
+def _bound_restores(
+    book: LoadedRunbook, manifest: ClientManifest, store: RunStore, plan: Plan
+) -> dict[str, RestoreSet]:
     """At apply time, the restore steps' inverse changes from the very run the plan names, never
     a later one: a restore is bound to the run it was reviewed against."""
     if not any(step.restore is not None for step in book.model.steps):
         return {}
     runs = [r for r in plan.restores_run.split(",") if r]
     if len(runs) != 1:
-        raise StalePlan(f"plan {plan.plan_id} restores {len(runs)} runs; a restore names exactly "
-                        "one: re-plan")
+        raise StalePlan(
+            f"plan {plan.plan_id} restores {len(runs)} runs; a restore names exactly one: re-plan"
+        )
     record = store.run(runs[0])
     for step in book.model.steps:
         wanted = step.restore.runbook if step.restore else ""
         if wanted and record.runbook != wanted:
-            raise StalePlan(f"plan {plan.plan_id} restores run {record.id} ({record.runbook}); "
-                            f"step {step.id} restores a {wanted} run: re-plan")
+            raise StalePlan(
+                f"plan {plan.plan_id} restores run {record.id} ({record.runbook}); "
+                f"step {step.id} restores a {wanted} run: re-plan"
+            )
     if record.client != manifest.slug:
-        raise StalePlan(f"plan {plan.plan_id} restores run {record.id} of {record.client}, not "
-                        f"of {manifest.slug}")
-    return {step.id: inverse_changes(store, record, step.id)
-            for step in book.model.steps if step.restore is not None}
+        raise StalePlan(
+            f"plan {plan.plan_id} restores run {record.id} of {record.client}, not "
+            f"of {manifest.slug}"
+        )
+    return {
+        step.id: inverse_changes(store, record, step.id)
+        for step in book.model.steps
+        if step.restore is not None
+    }
 
 
-def _plan_step(step: Step, scope: str, manifest: ClientManifest,
-               connectors: dict[str, Any], states: dict[str, Any],
-               context: StepContext, restores: dict[str, RestoreSet] | None = None,
-               inputs: dict[str, Any] | None = None) -> StepPlan:
-    base: dict[str, Any] = dict(step_id=step.id, title=step.title, part=step.part,
-                                section=step.section, department=step.department,
-                                owner=step.owner, timing=step.timing)
+def _plan_step(
+    step: Step,
+    scope: str,
+    manifest: ClientManifest,
+    connectors: dict[str, Any],
+    states: dict[str, Any],
+    context: StepContext,
+    restores: dict[str, RestoreSet] | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> StepPlan:
+    base: dict[str, Any] = dict(
+        step_id=step.id,
+        title=step.title,
+        part=step.part,
+        section=step.section,
+        department=step.department,
+        owner=step.owner,
+        timing=step.timing,
+    )
     reason = _skip_reason(step, scope, manifest)
     if reason:
         return StepPlan(**base, kind=StepKind.SKIPPED, reason=reason)
     if step.restore is not None:
         restore = (restores or {})[step.id]
-        return StepPlan(**base, kind=StepKind.AUTOMATED, action="restore",
-                        changes=restore.changes, notes=restore.notes)
+        return StepPlan(
+            **base,
+            kind=StepKind.AUTOMATED,
+            action="restore",
+            changes=restore.changes,
+            notes=restore.notes,
+        )
     if step.manual is not None:
-        notes = (f"automation planned: {step.automation_planned}",) if step.automation_planned \
-            else ()
-        return StepPlan(**base, kind=StepKind.MANUAL, notes=notes,
-                        platform=step.check.connector if step.check else "",
-                        manual=ManualTask(step.id, _label(step), step.owner,
-                                          step.manual.instructions))
+        notes = (
+            (f"automation planned: {step.automation_planned}",) if step.automation_planned else ()
+        )
+        return StepPlan(
+            **base,
+            kind=StepKind.MANUAL,
+            notes=notes,
+            platform=step.check.connector if step.check else "",
+            manual=ManualTask(step.id, _label(step), step.owner, step.manual.instructions),
+        )
     assert step.action is not None
     platform = step.action.connector
     params = step_params(step.action.params, inputs)
-    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id,
-                                      context)
-    manual = ManualTask(step.id, _label(step), step.owner,
-                        "The API cannot do these: do them by hand.",
-                        draft.manual_items) if draft.manual_items else None
-    return StepPlan(**base, kind=StepKind.AUTOMATED, platform=platform,
-                    action=step.action.name, changes=draft.changes, manual=manual,
-                    notes=draft.notes)
+    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id, context)
+    manual = (
+        ManualTask(
+            step.id,
+            _label(step),
+            step.owner,
+            "The API cannot do these: do them by hand.",
+            draft.manual_items,
+        )
+        if draft.manual_items
+        else None
+    )
+    return StepPlan(
+        **base,
+        kind=StepKind.AUTOMATED,
+        platform=platform,
+        action=step.action.name,
+        changes=draft.changes,
+        manual=manual,
+        notes=draft.notes,
+    )
 
 
 def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
@@ -209,8 +274,9 @@ def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[s
         if isinstance(value, str) and value.startswith("$"):
             name = value[1:]
             if name not in (inputs or {}):
-                raise InputError(f"this runbook needs the input {name!r} "
-                                 f"(e.g. --{name.replace('_', '-')})")
+                raise InputError(
+                    f"this runbook needs the input {name!r} (e.g. --{name.replace('_', '-')})"
+                )
             value = (inputs or {})[name]
         out[key] = value
     return out
@@ -245,11 +311,15 @@ def load_plan(path: Path, key: bytes) -> Plan:
     if content_hash(data) != claimed:
         raise StalePlan(f"plan {path} was modified after it was made (sha256 mismatch): re-plan")
     if signature is None:
-        raise StalePlan(f"plan {path} is not signed by this workspace (it was made for review "
-                        "only, without the state store): re-plan with the store reachable")
+        raise StalePlan(
+            f"plan {path} is not signed by this workspace (it was made for review "
+            "only, without the state store): re-plan with the store reachable"
+        )
     if not signing.verify(key, data, signature):
-        raise StalePlan(f"plan {path} was modified after it was made, or made by another "
-                        "workspace (its signature does not match this workspace's key): re-plan")
+        raise StalePlan(
+            f"plan {path} was modified after it was made, or made by another "
+            "workspace (its signature does not match this workspace's key): re-plan"
+        )
     return _plan_from_body(data, str(path))
 
 
@@ -284,23 +354,29 @@ def stored_plan(store: RunStore, record: RunRecord) -> Plan:
     checked against a fresh read of what its step would do before it is sent.)"""
     from adoffboard import signing
 
-    plan = _plan_from_body({k: v for k, v in json.loads(record.plan_json).items()
-                            if k not in ("sha256", "signature")}, f"of run {record.id}")
+    plan = _plan_from_body(
+        {k: v for k, v in json.loads(record.plan_json).items() if k not in ("sha256", "signature")},
+        f"of run {record.id}",
+    )
     if record.plan_mac and not signing.verify(store.plan_key(), plan.body(), record.plan_mac):
-        raise StalePlan(f"the plan stored for run {record.id} is not the one that was applied "
-                        "(its signature does not check): it cannot be resumed; re-plan")
+        raise StalePlan(
+            f"the plan stored for run {record.id} is not the one that was applied "
+            "(its signature does not check): it cannot be resumed; re-plan"
+        )
     return plan
 
 
 def check_plan_current(env: Env, plan: Plan) -> tuple[ClientManifest, LoadedRunbook]:
     manifest = env.workspace.load_client(plan.client)
     if manifest.sha256 != plan.manifest_hash:
-        raise StalePlan(f"the manifest of {plan.client} changed since plan {plan.plan_id} was "
-                        "made: re-plan and review again")
+        raise StalePlan(
+            f"the manifest of {plan.client} changed since plan {plan.plan_id} was "
+            "made: re-plan and review again"
+        )
     book = env.runbook(plan.runbook)
     if book.sha256 != plan.runbook_hash:
-        raise StalePlan(f"runbook {plan.runbook} changed since plan {plan.plan_id} was made "
-                        f"(plan: v{plan.runbook_version}, now: v{book.version}): re-plan")
+        raise StalePlan(
+            f"runbook {plan.runbook} changed since plan {plan.plan_id} was made "
+            f"(plan: v{plan.runbook_version}, now: v{book.version}): re-plan"
+        )
     return manifest, book
-
-

@@ -1,5 +1,4 @@
-"""Verify: an independent read-only pass, PASS / FAIL / MANUAL-PENDING per checklist line.
-"""
+"""Verify: an independent read-only pass, PASS / FAIL / MANUAL-PENDING per checklist line."""
 
 from __future__ import annotations
 
@@ -37,11 +36,17 @@ from adoffboard.runbook import LoadedRunbook, Step
 # --- verifying --------------------------------------------------------------------------------
 
 
-def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
-            store: RunStore | None,
-            connectors: dict[str, Any] | None = None, since: dt.datetime | None = None,
-            fallback: dict[str, Check] | None = None,
-            tolerate: type[AdoffboardError] = AuthError) -> tuple[Check, ...]:
+def _checks(
+    env: Env,
+    plan: Plan,
+    manifest: ClientManifest,
+    book: LoadedRunbook,
+    store: RunStore | None,
+    connectors: dict[str, Any] | None = None,
+    since: dt.datetime | None = None,
+    fallback: dict[str, Check] | None = None,
+    tolerate: type[AdoffboardError] = AuthError,
+) -> tuple[Check, ...]:
     owned = connectors is None
     if connectors is None:
         wanted = _platforms(book, plan.scope, manifest)
@@ -60,9 +65,21 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
             if step.restore is not None:
                 checks.append(_check_restore(step, plan, connectors, unreadable))
                 continue
-            checks.append(_check_step(step, plan.scope, manifest, connectors, states,
-                                      unreadable, attested, since, fallback or {}, context,
-                                      plan.inputs))
+            checks.append(
+                _check_step(
+                    step,
+                    plan.scope,
+                    manifest,
+                    connectors,
+                    states,
+                    unreadable,
+                    attested,
+                    since,
+                    fallback or {},
+                    context,
+                    plan.inputs,
+                )
+            )
         return tuple(checks)
     finally:
         if owned:
@@ -70,10 +87,19 @@ def _checks(env: Env, plan: Plan, manifest: ClientManifest, book: LoadedRunbook,
                 c.close()
 
 
-def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: dict[str, Any],
-                states: dict[str, Any], unreadable: dict[str, str], attested: dict[str, Any],
-                since: dt.datetime | None, fallback: dict[str, Check],
-                context: StepContext, plan_inputs: dict[str, Any] | None = None) -> Check:
+def _check_step(
+    step: Step,
+    scope: str,
+    manifest: ClientManifest,
+    connectors: dict[str, Any],
+    states: dict[str, Any],
+    unreadable: dict[str, str],
+    attested: dict[str, Any],
+    since: dt.datetime | None,
+    fallback: dict[str, Check],
+    context: StepContext,
+    plan_inputs: dict[str, Any] | None = None,
+) -> Check:
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
     reason = _skip_reason(step, scope, manifest)
     if reason:
@@ -83,8 +109,9 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
     if ref is not None:
         if ref.connector in unreadable and not _removes_access(ref.connector, ref.name):
             prior = fallback.get(step.id)
-            if prior is not None and not (prior.status == CheckStatus.MANUAL_PENDING
-                                          and step.id in attested):
+            if prior is not None and not (
+                prior.status == CheckStatus.MANUAL_PENDING and step.id in attested
+            ):
                 note = " (checked before the agency's access was removed)"
                 return prior.with_status(prior.status, prior.detail.removesuffix(note) + note)
             if step.action is not None:
@@ -94,28 +121,52 @@ def _check_step(step: Step, scope: str, manifest: ClientManifest, connectors: di
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
             params = step_params(ref.params, plan_inputs)
-            verdict = connectors[ref.connector].verify(ref.name, params, states[ref.connector],
-                                                       replace(context, since=since))
+            verdict = connectors[ref.connector].verify(
+                ref.name, params, states[ref.connector], replace(context, since=since)
+            )
     if step.action is not None and verdict is not None:
-        return Check(step.id, step.title, step.part, verdict.status, verdict.detail,
-                     step.owner, verdict.evidence)
+        return Check(
+            step.id,
+            step.title,
+            step.part,
+            verdict.status,
+            verdict.detail,
+            step.owner,
+            verdict.evidence,
+        )
     attestation = attested.get(step.id)
     if verdict is not None and verdict.status == CheckStatus.FAIL:
-        return Check(step.id, step.title, step.part, CheckStatus.FAIL, verdict.detail,
-                     step.owner, verdict.evidence)
+        return Check(
+            step.id,
+            step.title,
+            step.part,
+            CheckStatus.FAIL,
+            verdict.detail,
+            step.owner,
+            verdict.evidence,
+        )
     if attestation is not None:
         note = f": {attestation.note}" if attestation.note else ""
-        return base.with_status(CheckStatus.ATTESTED,
-                                f"by {attestation.by} at {attestation.at}{note}")
+        return base.with_status(
+            CheckStatus.ATTESTED, f"by {attestation.by} at {attestation.at}{note}"
+        )
     detail = "waiting for attestation by the owner"
     if verdict is not None:
         detail += f"; {verdict.detail}"
-    return Check(step.id, step.title, step.part, CheckStatus.MANUAL_PENDING, detail, step.owner,
-                 verdict.evidence if verdict else ())
+    return Check(
+        step.id,
+        step.title,
+        step.part,
+        CheckStatus.MANUAL_PENDING,
+        detail,
+        step.owner,
+        verdict.evidence if verdict else (),
+    )
 
 
-def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
-                   unreadable: dict[str, str]) -> Check:
+def _check_restore(
+    step: Step, plan: Plan, connectors: dict[str, Any], unreadable: dict[str, str]
+) -> Check:
     planned = next((s for s in plan.steps if s.step_id == step.id), None)
     changes = list(planned.changes) if planned else []
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
@@ -125,10 +176,12 @@ def _check_restore(step: Step, plan: Plan, connectors: dict[str, Any],
     for platform in sorted({c.platform for c in changes}):
         if platform in unreadable:
             return base.with_status(CheckStatus.FAIL, f"{platform}: {unreadable[platform]}")
-        live.update(connectors[platform].live_values([c for c in changes
-                                                      if c.platform == platform]))
+        live.update(
+            connectors[platform].live_values([c for c in changes if c.platform == platform])
+        )
     status, detail, evidence = judge(
-        changes, live, lambda ch, a, b: connectors[ch.platform].same_value(ch, a, b))
+        changes, live, lambda ch, a, b: connectors[ch.platform].same_value(ch, a, b)
+    )
     return Check(step.id, step.title, step.part, status, detail, step.owner, evidence)
 
 
@@ -138,12 +191,17 @@ def _removes_access(platform: str, action: str) -> bool:
     return info(platform).phase(action) == Phase.ACCESS
 
 
-def verify(env: Env, store: RunStore, client: str, *, run_id: str | None = None,
-           runbook: str | None = None, scope: str | None = None) -> Report:
+def verify(
+    env: Env,
+    store: RunStore,
+    client: str,
+    *,
+    run_id: str | None = None,
+    runbook: str | None = None,
+    scope: str | None = None,
+) -> Report:
     """Read everything again and judge each checklist line; writes nothing to any platform."""
-    record = store.run(run_id) if run_id else (
-        None if runbook else store.latest_run(client)
-    )
+    record = store.run(run_id) if run_id else (None if runbook else store.latest_run(client))
     if record is not None:
         plan = record.plan()
         if plan.client != client:
@@ -165,10 +223,15 @@ def verify(env: Env, store: RunStore, client: str, *, run_id: str | None = None,
     attestations = {
         sid: f"by {a.by} at {a.at}" for sid, a in store.attestations(client, plan.runbook).items()
     }
-    return Report(ReportKind.VERIFY, plan, run_id=record.id if record else "",
-                  finished_at=env.clock.now().isoformat(timespec="seconds"), checks=checks,
-                  attestations=attestations,
-                  change_request=record.change_request if record else "")
+    return Report(
+        ReportKind.VERIFY,
+        plan,
+        run_id=record.id if record else "",
+        finished_at=env.clock.now().isoformat(timespec="seconds"),
+        checks=checks,
+        attestations=attestations,
+        change_request=record.change_request if record else "",
+    )
 
 
 def verdict_of(checks: Sequence[Check]) -> str:

@@ -41,8 +41,9 @@ class Sandbox:
     def __init__(self, scenario: Mapping[str, Any], *, log_path: Path | None = None) -> None:
         unknown = sorted(set(scenario) - set(STANDINS) - {"faults"})
         if unknown:
-            raise ValueError(f"scenario has unknown platform key(s) {unknown}; "
-                             f"known: {sorted(STANDINS)}")
+            raise ValueError(
+                f"scenario has unknown platform key(s) {unknown}; known: {sorted(STANDINS)}"
+            )
         self.scenario = dict(scenario)
         self._pristine = copy.deepcopy(self.scenario)  # what `reset` goes back to
         self.log = RequestLog(log_path)
@@ -55,15 +56,22 @@ class Sandbox:
         return cls(load_scenario(path), **kwargs)
 
     @classmethod
-    def only(cls, scenario: Mapping[str, Any], platforms: Collection[str],
-             **kwargs: Any) -> Sandbox:
+    def only(
+        cls, scenario: Mapping[str, Any], platforms: Collection[str], **kwargs: Any
+    ) -> Sandbox:
         """A sandbox of just these stand-ins (scenario keys such as "sheets" or "smtp"), with the
         scenario's faults: a test that talks to one platform need not start and stop eleven."""
         unknown = sorted(set(platforms) - set(STANDINS))
         if unknown:
             raise ValueError(f"unknown stand-in(s) {unknown}; known: {sorted(STANDINS)}")
-        return cls({key: section for key, section in scenario.items()
-                    if key in platforms or key == "faults"}, **kwargs)
+        return cls(
+            {
+                key: section
+                for key, section in scenario.items()
+                if key in platforms or key == "faults"
+            },
+            **kwargs,
+        )
 
     def __getattr__(self, name: str) -> Any:
         # box.google_ads, box.smtp, ...: the running stand-in, or None when not started
@@ -77,8 +85,9 @@ class Sandbox:
             for key, (module, cls) in STANDINS.items():
                 if key not in self.scenario:
                     continue
-                standin = getattr(import_module(module), cls)(self.scenario[key] or {},
-                                                              self.log, self.faults)
+                standin = getattr(import_module(module), cls)(
+                    self.scenario[key] or {}, self.log, self.faults
+                )
                 port = standin.start(host=host, port=ports.get(key, 0))
                 self.standins[key] = standin
                 self.endpoints[key] = f"{host}:{port}"
@@ -114,8 +123,11 @@ class Sandbox:
 
     def platform_settings(self) -> dict[str, dict[str, Any]]:
         """The `[platforms.*]` tables that point a workspace at this sandbox."""
-        return {key: standin.settings() for key, standin in self.standins.items()
-                if key not in NOT_PLATFORMS}
+        return {
+            key: standin.settings()
+            for key, standin in self.standins.items()
+            if key not in NOT_PLATFORMS
+        }
 
     def notification_settings(self) -> dict[str, Any]:
         """The `[notifications]` keys that send mail to this sandbox's SMTP server."""

@@ -161,8 +161,9 @@ class FaultRule:
     seen: int = 0
     fired: int = 0
 
-    def matches(self, platform: str, method: str, account: str | None,
-                mutating: bool | None = None) -> bool:
+    def matches(
+        self, platform: str, method: str, account: str | None, mutating: bool | None = None
+    ) -> bool:
         return (
             self.platform in ("*", platform)
             and self.method in ("*", method)
@@ -181,8 +182,9 @@ class FaultPlan:
     def add(self, rule: FaultRule) -> FaultRule:
         if rule.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {rule.kind!r}; known: {sorted(FAULT_KINDS)}")
-        if rule.kind == "kill" and (rule.pid <= 0 or
-                                    rule.match.get("phase", KILL_PHASES[0]) not in KILL_PHASES):
+        if rule.kind == "kill" and (
+            rule.pid <= 0 or rule.match.get("phase", KILL_PHASES[0]) not in KILL_PHASES
+        ):
             raise ValueError(f"a kill fault needs the client's pid and a phase in {KILL_PHASES}")
         with self._lock:
             self.rules.append(rule)
@@ -192,8 +194,14 @@ class FaultPlan:
         with self._lock:
             self.rules.clear()
 
-    def take(self, platform: str, method: str, account: str | None = None, *,
-             mutating: bool | None = None) -> list[FaultRule]:
+    def take(
+        self,
+        platform: str,
+        method: str,
+        account: str | None = None,
+        *,
+        mutating: bool | None = None,
+    ) -> list[FaultRule]:
         """The rules that fire for this request (their counters advance). `mutating` says
         whether the request can change state (None: the stand-in does not say)."""
         fired: list[FaultRule] = []

@@ -55,8 +55,11 @@ class Binding:
     roles: list[str]
 
     def to_json(self, parent: str) -> dict[str, Any]:
-        return {"name": f"{parent}/accessBindings/{self.id}", "user": self.user,
-                "roles": list(self.roles)}
+        return {
+            "name": f"{parent}/accessBindings/{self.id}",
+            "user": self.user,
+            "roles": list(self.roles),
+        }
 
 
 @dataclass
@@ -84,12 +87,17 @@ class GA4State:
         self.nodes: dict[str, Node] = {}
         for acct in section.get("accounts") or ():
             name = f"accounts/{acct['id']}"
-            self.nodes[name] = Node(name, str(acct.get("display_name", "")),
-                                    _bindings(acct.get("bindings")))
+            self.nodes[name] = Node(
+                name, str(acct.get("display_name", "")), _bindings(acct.get("bindings"))
+            )
             for prop in acct.get("properties") or ():
                 pname = f"properties/{prop['id']}"
-                self.nodes[pname] = Node(pname, str(prop.get("display_name", "")),
-                                         _bindings(prop.get("bindings")), account=name)
+                self.nodes[pname] = Node(
+                    pname,
+                    str(prop.get("display_name", "")),
+                    _bindings(prop.get("bindings")),
+                    account=name,
+                )
         self._ids = itertools.count(1)
 
     def node(self, name: str) -> Node | None:
@@ -107,7 +115,8 @@ class GA4State:
 
     def can_see_account(self, user: str, name: str) -> bool:
         return bool(self.roles(user, name)) or any(
-            n.account == name and n.roles_of(user) for n in self.nodes.values())
+            n.account == name and n.roles_of(user) for n in self.nodes.values()
+        )
 
     def add_binding(self, parent: str, user: str, roles: list[str]) -> Binding:
         binding = Binding(f"added-{next(self._ids)}", user, roles)
@@ -122,30 +131,41 @@ class GA4StandIn(GoogleRestStandIn):
     platform = "ga4"
     service = "AnalyticsAdminService"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.state = GA4State(self.section)
         parent = r"(?P<parent>(?:accounts|properties)/(?P<pid>\d+))"
         self.route("GET", r"/v1alpha/accounts/(?P<id>\d+)", "GetAccount", self._get_account)
         self.route("GET", r"/v1alpha/properties/(?P<id>\d+)", "GetProperty", self._get_property)
         self.route("GET", rf"/v1alpha/{parent}/accessBindings", "ListAccessBindings", self._list)
-        self.route("DELETE", rf"/v1alpha/{parent}/accessBindings/(?P<bid>{ID})",
-                   "DeleteAccessBinding", self._delete)
-        self.route("POST", rf"/v1alpha/{parent}/accessBindings:batchDelete",
-                   "BatchDeleteAccessBindings", self._batch_delete)
+        self.route(
+            "DELETE",
+            rf"/v1alpha/{parent}/accessBindings/(?P<bid>{ID})",
+            "DeleteAccessBinding",
+            self._delete,
+        )
+        self.route(
+            "POST",
+            rf"/v1alpha/{parent}/accessBindings:batchDelete",
+            "BatchDeleteAccessBindings",
+            self._batch_delete,
+        )
 
     def entities(self, route: Any, request: Request) -> tuple[str, ...]:
         """The access bindings a delete removes, one or a batch."""
         if route.op == "BatchDeleteAccessBindings":
-            return tuple(str(r.get("name", "")) for r in (request.json() or {}).get("requests")
-                         or ())
+            return tuple(
+                str(r.get("name", "")) for r in (request.json() or {}).get("requests") or ()
+            )
         return (f"{request.params['parent']}/accessBindings/{request.params['bid']}",)
 
     def account_of(self, request: Request) -> str | None:
         name = request.params.get("parent") or (
             f"{'accounts' if '/accounts/' in request.path else 'properties'}/"
-            f"{request.params.get('id', '')}")
+            f"{request.params.get('id', '')}"
+        )
         node = self.state.node(name)
         if node is None:
             return name.split("/")[-1] or None
@@ -158,22 +178,33 @@ class GA4StandIn(GoogleRestStandIn):
         with self.lock:
             node = self.state.node(name)
             if node is None or not self.state.can_see_account(self.caller, name):
-                return permission_denied(f"User does not have sufficient permissions for this "
-                                         f"account: {name}")
-            return Response(200, {"name": name, "displayName": node.display_name,
-                                  "regionCode": "US"})
+                return permission_denied(
+                    f"User does not have sufficient permissions for this account: {name}"
+                )
+            return Response(
+                200, {"name": name, "displayName": node.display_name, "regionCode": "US"}
+            )
 
     def _get_property(self, request: Request) -> Response:
         name = f"properties/{request.params['id']}"
         with self.lock:
             node = self.state.node(name)
             if node is None or not self.state.roles(self.caller, name):
-                return permission_denied(f"User does not have sufficient permissions for this "
-                                         f"property: {name}")
-            return Response(200, {"name": name, "displayName": node.display_name,
-                                  "parent": node.account, "account": node.account,
-                                  "propertyType": "PROPERTY_TYPE_ORDINARY",
-                                  "timeZone": "America/Chicago", "currencyCode": "USD"})
+                return permission_denied(
+                    f"User does not have sufficient permissions for this property: {name}"
+                )
+            return Response(
+                200,
+                {
+                    "name": name,
+                    "displayName": node.display_name,
+                    "parent": node.account,
+                    "account": node.account,
+                    "propertyType": "PROPERTY_TYPE_ORDINARY",
+                    "timeZone": "America/Chicago",
+                    "currencyCode": "USD",
+                },
+            )
 
     def _list(self, request: Request) -> Response:
         parent = request.params["parent"]
@@ -186,10 +217,9 @@ class GA4StandIn(GoogleRestStandIn):
         with self.lock:
             node = self.state.node(parent)
             if node is None or not self.state.roles(self.caller, parent):
-                return permission_denied(f"User does not have sufficient permissions for "
-                                         f"{parent}")
+                return permission_denied(f"User does not have sufficient permissions for {parent}")
             items = [b.to_json(parent) for b in node.bindings.values()]
-        page = items[start:start + size]
+        page = items[start : start + size]
         body: dict[str, Any] = {"accessBindings": page}
         if start + size < len(items):
             body["nextPageToken"] = str(start + size)
@@ -224,12 +254,11 @@ class GA4StandIn(GoogleRestStandIn):
         body = request.json() or {}
         names = [str(r.get("name", "")) for r in body.get("requests") or ()]
         if not names or len(names) > MAX_BATCH:
-            return google_error(400, f"requests must hold 1 to {MAX_BATCH} entries",
-                                "badRequest")
+            return google_error(400, f"requests must hold 1 to {MAX_BATCH} entries", "badRequest")
         prefix = f"{parent}/accessBindings/"
         if any(not n.startswith(prefix) for n in names):
             return google_error(400, f"every binding must belong to {parent}", "badRequest")
-        ids = [n[len(prefix):] for n in names]
+        ids = [n[len(prefix) :] for n in names]
         with self.lock:
             refused = self._writable(parent)
             if refused is not None:

@@ -34,15 +34,27 @@ STATUS_NAMES = {
 }
 
 
-def google_error(code: int, message: str, reason: str, *, status: str | None = None,
-                 domain: str = "global", retry_delay_s: float | None = None) -> Response:
+def google_error(
+    code: int,
+    message: str,
+    reason: str,
+    *,
+    status: str | None = None,
+    domain: str = "global",
+    retry_delay_s: float | None = None,
+) -> Response:
     """One error response in Google's envelope."""
-    details: list[dict[str, Any]] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                      "reason": reason, "domain": domain}]
+    details: list[dict[str, Any]] = [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": domain}
+    ]
     headers: dict[str, str] = {}
     if retry_delay_s is not None:
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                        "retryDelay": f"{retry_delay_s:g}s"})
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": f"{retry_delay_s:g}s",
+            }
+        )
         headers["Retry-After"] = str(max(1, round(retry_delay_s)))
     error = {
         "code": code,
@@ -62,73 +74,90 @@ def not_found(message: str) -> Response:
     return google_error(404, message, "notFound")
 
 
-def rate_limited(retry_delay_s: float, *, as_403: bool = False,
-                 message: str = "Quota exceeded: too many requests") -> Response:
+def rate_limited(
+    retry_delay_s: float,
+    *,
+    as_403: bool = False,
+    message: str = "Quota exceeded: too many requests",
+) -> Response:
     if as_403:
-        return google_error(403, message, "rateLimitExceeded", status="PERMISSION_DENIED",
-                            domain="usageLimits", retry_delay_s=retry_delay_s)
-    return google_error(429, message, "rateLimitExceeded", domain="usageLimits",
-                        retry_delay_s=retry_delay_s)
+        return google_error(
+            403,
+            message,
+            "rateLimitExceeded",
+            status="PERMISSION_DENIED",
+            domain="usageLimits",
+            retry_delay_s=retry_delay_s,
+        )
+    return google_error(
+        429, message, "rateLimitExceeded", domain="usageLimits", retry_delay_s=retry_delay_s
+    )
 
 
 class GoogleRestStandIn(HttpStandIn):
     """Base of the Google REST stand-ins: bearer token, caller identity, Google's errors."""
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.tokens = {str(t) for t in self.section.get("access_tokens") or ()}
         self.caller = str(self.section.get("caller", "")).strip().lower()
         self.issued = 0
         # OAuth's token endpoint, for service-account keys whose token_uri points here; it
         # changes nothing on the platform, so it is not logged as a mutation
-        self.route("POST", r"/token", "oauth2.token", self._token, mutating=False,
-                   service="OAuth2")
+        self.route("POST", r"/token", "oauth2.token", self._token, mutating=False, service="OAuth2")
 
     def _token(self, request: Request) -> Response:
         form = request.form()
-        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or \
-                form.get("assertion", "").count(".") != 2:
+        if (
+            form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            or form.get("assertion", "").count(".") != 2
+        ):
             return Response(400, {"error": "invalid_grant", "error_description": "Bad request"})
         self.issued += 1
         token = f"sandbox-issued-{self.issued}"
         if self.tokens:
             self.tokens.add(token)
-        return Response(200, {"access_token": token, "expires_in": 3600,
-                              "token_type": "Bearer"})
+        return Response(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
     def bearer(self, request: Request) -> str:
-        header = next((v for k, v in request.headers.items() if k.lower() == "authorization"),
-                      "")
-        return header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+        header = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
+        return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
 
     def authenticate(self, request: Request) -> Response | None:
         if request.path == "/token":
             return None  # the client authenticates with its signed assertion
         token = self.bearer(request)
         if not token or (self.tokens and token not in self.tokens):
-            return google_error(401, "Request had invalid authentication credentials. Expected "
-                                "OAuth 2 access token.", "authError", status="UNAUTHENTICATED")
+            return google_error(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+                "authError",
+                status="UNAUTHENTICATED",
+            )
         return None
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
         if rule.kind == "resource_exhausted":
-            return rate_limited(rule.retry_delay_s, as_403=str(rule.match.get("as")) == "403",
-                                message=rule.message or "Quota exceeded: too many requests")
+            return rate_limited(
+                rule.retry_delay_s,
+                as_403=str(rule.match.get("as")) == "403",
+                message=rule.message or "Quota exceeded: too many requests",
+            )
         if rule.kind == "unavailable":
-            return google_error(503, rule.message or "The service is currently unavailable.",
-                                "backendError")
+            return google_error(
+                503, rule.message or "The service is currently unavailable.", "backendError"
+            )
         if rule.kind == "timeout":
             return google_error(504, rule.message or "Deadline exceeded.", "deadlineExceeded")
         return google_error(500, rule.message or "Internal error encountered.", "backendError")
 
     def not_found(self, request: Request) -> Response:
-        return google_error(404, f"Method not found: {request.method} {request.path}",
-                            "notFound")
+        return google_error(404, f"Method not found: {request.method} {request.path}", "notFound")
 
     def settings(self) -> dict[str, Any]:
-        return {"endpoint": self.url, "access_token": "sandbox:", "timeout_s": 30.0,
-                "attempts": 5}
+        return {"endpoint": self.url, "access_token": "sandbox:", "timeout_s": 30.0, "attempts": 5}
 
     @staticmethod
     def no_content() -> Response:
@@ -136,5 +165,9 @@ class GoogleRestStandIn(HttpStandIn):
 
     @staticmethod
     def partial_failure(rule: FaultRule, what: str) -> Response:
-        return google_error(400, rule.message or f"{what} cannot be changed right now",
-                            "failedPrecondition", status="FAILED_PRECONDITION")
+        return google_error(
+            400,
+            rule.message or f"{what} cannot be changed right now",
+            "failedPrecondition",
+            status="FAILED_PRECONDITION",
+        )

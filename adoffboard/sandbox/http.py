@@ -120,8 +120,9 @@ class HttpStandIn:
     platform: ClassVar[str]
     service: ClassVar[str] = ""
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         self.section = dict(section or {})
         self.log = log
         self.faults = faults
@@ -134,13 +135,26 @@ class HttpStandIn:
 
     # --- declaring --------------------------------------------------------------------------
 
-    def route(self, method: str, pattern: str, op: str, handler: Handler, *,
-              mutating: bool | None = None, service: str = "") -> None:
-        self._routes.append(Route(
-            method.upper(), re.compile(f"^{pattern}$"), op, handler,
-            mutating if mutating is not None else method.upper() != "GET",
-            service or self.service or self.platform,
-        ))
+    def route(
+        self,
+        method: str,
+        pattern: str,
+        op: str,
+        handler: Handler,
+        *,
+        mutating: bool | None = None,
+        service: str = "",
+    ) -> None:
+        self._routes.append(
+            Route(
+                method.upper(),
+                re.compile(f"^{pattern}$"),
+                op,
+                handler,
+                mutating if mutating is not None else method.upper() != "GET",
+                service or self.service or self.platform,
+            )
+        )
 
     # --- hooks for subclasses -------------------------------------------------------------------
 
@@ -200,9 +214,13 @@ class HttpStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 split = urlsplit(self.path)
-                request = Request(self.command, split.path,
-                                  parse_qs(split.query, keep_blank_values=True),
-                                  {k: v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.command,
+                    split.path,
+                    parse_qs(split.query, keep_blank_values=True),
+                    {k: v for k, v in self.headers.items()},
+                    body,
+                )
                 response = standin.dispatch(request)
                 if response.drop:
                     self.close_connection = True
@@ -228,8 +246,12 @@ class HttpStandIn:
         self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name=f"{self.platform}-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(0.05,),
+            name=f"{self.platform}-standin",
+            daemon=True,
+        )
         self._thread.start()
         return self.port
 
@@ -242,16 +264,26 @@ class HttpStandIn:
     def dispatch(self, request: Request) -> Response:
         route, params = self._match(request)
         if route is None:
-            entry = self.log.record(self.platform, self.service or self.platform,
-                                    f"{request.method} {request.path}", mutating=False)
+            entry = self.log.record(
+                self.platform,
+                self.service or self.platform,
+                f"{request.method} {request.path}",
+                mutating=False,
+            )
             response = self.not_found(request)
             self.log.finish(entry, str(response.status), "unmodelled")
             return response
         request.params = params
         account = self.account_of(request)
         mutating = self.mutates(route, request)
-        entry = self.log.record(self.platform, route.service, route.op, mutating=mutating,
-                                account=account, entities=self._entities(route, request, mutating))
+        entry = self.log.record(
+            self.platform,
+            route.service,
+            route.op,
+            mutating=mutating,
+            account=account,
+            entities=self._entities(route, request, mutating),
+        )
         denied = self.authenticate(request)
         if denied is not None:
             self.log.finish(entry, str(denied.status), "authentication")
@@ -262,8 +294,9 @@ class HttpStandIn:
             self.log.finish(entry, "killed", KILLED_BEFORE)
             return Response(503, drop=True)
         request.faults = [r for r in rules if r.kind == "partial_failure"]
-        blocking = [r for r in rules
-                    if r.kind not in ("latency", "partial_failure", "kill", *AFTER_KINDS)]
+        blocking = [
+            r for r in rules if r.kind not in ("latency", "partial_failure", "kill", *AFTER_KINDS)
+        ]
         if blocking:
             rule = blocking[0]
             if rule.kind == "timeout":
@@ -280,8 +313,9 @@ class HttpStandIn:
             return Response(response.status, drop=True)
         return self._spoil_reply(entry, response, [r for r in rules if r.kind in AFTER_KINDS])
 
-    def _spoil_reply(self, entry: LoggedRequest, response: Response,
-                     rules: list[FaultRule]) -> Response:
+    def _spoil_reply(
+        self, entry: LoggedRequest, response: Response, rules: list[FaultRule]
+    ) -> Response:
         """The request has been carried out: a `late_reply` holds its answer, a `lost_reply`
         drops it (the connection closes unanswered)."""
         for rule in rules:

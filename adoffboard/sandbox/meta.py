@@ -97,14 +97,17 @@ class MetaStandIn(MetaGraphBase):
     platform = PLATFORM
     service = "graph"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         sec = self.section
         self.app_id = str(sec.get("app_id", "880000000000001"))
         self.app_secret = str(sec.get("app_secret", SANDBOX_SECRET))
-        agency = sec.get("agency_business") or {"id": "100200300400500",
-                                                "name": "Summit Digital Agency"}
+        agency = sec.get("agency_business") or {
+            "id": "100200300400500",
+            "name": "Summit Digital Agency",
+        }
         self.agency = {"id": str(agency["id"]), "name": agency["name"]}
         self.accounts: dict[str, AdAccount] = {}
         for raw in sec.get("ad_accounts") or []:
@@ -122,16 +125,26 @@ class MetaStandIn(MetaGraphBase):
         r("GET", f"{V}/{A}/adrules_library/?", "list_rules", self.list_rules)
         r("GET", f"{V}/{A}/agencies/?", "list_agencies", self.list_agencies)
         r("DELETE", f"{V}/{A}/agencies/?", "remove_agency", self.remove_agency)
-        r("GET", f"{V}/(?P<business>\\d+)/client_ad_accounts/?", "list_client_accounts",
-          self.list_client_accounts)
+        r(
+            "GET",
+            f"{V}/(?P<business>\\d+)/client_ad_accounts/?",
+            "list_client_accounts",
+            self.list_client_accounts,
+        )
         r("GET", f"{V}/{ID}/?", "get_object", self.get_object)
         r("POST", f"{V}/{ID}/?", "update_object", self.update_object)
         r("POST", f"{V}/?", "batch", self.batch)
 
     def settings(self) -> dict[str, Any]:
-        return {"endpoint": self.url, "app_id": self.app_id, "app_secret": "sandbox:",
-                "access_token": "sandbox:", "agency_business_id": self.agency["id"],
-                "timeout_s": 30.0, "attempts": 5}
+        return {
+            "endpoint": self.url,
+            "app_id": self.app_id,
+            "app_secret": "sandbox:",
+            "access_token": "sandbox:",
+            "agency_business_id": self.agency["id"],
+            "timeout_s": 30.0,
+            "attempts": 5,
+        }
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -139,32 +152,44 @@ class MetaStandIn(MetaGraphBase):
         acct = self._acct(request, edge=False)
         if isinstance(acct, Response):
             return acct
-        full = {"id": acct.id, "account_id": acct.id.removeprefix("act_"), "name": acct.name,
-                "currency": acct.currency, "timezone_name": acct.timezone_name,
-                "account_status": acct.account_status,
-                "business": {"id": acct.owner_business, "name": ""}}
+        full = {
+            "id": acct.id,
+            "account_id": acct.id.removeprefix("act_"),
+            "name": acct.name,
+            "currency": acct.currency,
+            "timezone_name": acct.timezone_name,
+            "account_status": acct.account_status,
+            "business": {"id": acct.owner_business, "name": ""},
+        }
         return Response(200, select(full, request))
 
     def _page(self, request: Request, rows: list[dict[str, Any]]) -> Response:
         try:
             limit = min(int(request.arg("limit") or DEFAULT_LIMIT), MAX_LIMIT)
-            start = int(base64.b64decode(request.arg("after") or "MA==").decode()) \
-                if request.arg("after") else 0
+            start = (
+                int(base64.b64decode(request.arg("after") or "MA==").decode())
+                if request.arg("after")
+                else 0
+            )
         except ValueError:
             return graph_error(400, 100, "(#100) Invalid cursor or limit")
-        page = rows[start:start + limit]
+        page = rows[start : start + limit]
         body: dict[str, Any] = {"data": [select(r, request) for r in page]}
         if page:
-            body["paging"] = {"cursors": {
-                "before": base64.b64encode(str(start).encode()).decode(),
-                "after": base64.b64encode(str(start + len(page)).encode()).decode()}}
+            body["paging"] = {
+                "cursors": {
+                    "before": base64.b64encode(str(start).encode()).decode(),
+                    "after": base64.b64encode(str(start + len(page)).encode()).decode(),
+                }
+            }
             if start + len(page) < len(rows):
                 # Graph's next links repeat the caller's token: cassettes must scrub bodies too
                 after = body["paging"]["cursors"]["after"]
                 body["paging"]["next"] = (
                     f"{self.url}{request.path}?access_token={request.arg('access_token')}"
                     f"&appsecret_proof={request.arg('appsecret_proof')}&limit={limit}"
-                    f"&after={after}")
+                    f"&after={after}"
+                )
         if (request.arg("summary") or "").lower() == "true":
             body["summary"] = {"total_count": len(rows)}
         return Response(200, body)
@@ -195,8 +220,9 @@ class MetaStandIn(MetaGraphBase):
         acct = self._acct(request)
         if isinstance(acct, Response):
             return acct
-        wanted = self._statuses(request, ("ACTIVE", "PAUSED", "CAMPAIGN_PAUSED", "IN_PROCESS",
-                                          "WITH_ISSUES"))
+        wanted = self._statuses(
+            request, ("ACTIVE", "PAUSED", "CAMPAIGN_PAUSED", "IN_PROCESS", "WITH_ISSUES")
+        )
         if isinstance(wanted, Response):
             return wanted
         rows = [adset_row(s, acct.campaigns.get(s.campaign_id)) for s in acct.adsets.values()]
@@ -213,15 +239,25 @@ class MetaStandIn(MetaGraphBase):
         acct = self._acct(request)
         if isinstance(acct, Response):
             return acct
-        rows = [{"id": a.business_id, "name": a.name, "access_status": a.access_status,
-                 "permitted_tasks": list(a.permitted_tasks)} for a in acct.agencies.values()]
+        rows = [
+            {
+                "id": a.business_id,
+                "name": a.name,
+                "access_status": a.access_status,
+                "permitted_tasks": list(a.permitted_tasks),
+            }
+            for a in acct.agencies.values()
+        ]
         return self._page(request, rows)
 
     def list_client_accounts(self, request: Request) -> Response:
         if request.params["business"] != self.agency["id"]:
             return self._no_access_node(request.params["business"])
-        rows = [{"id": a.id, "account_id": a.id.removeprefix("act_"), "name": a.name}
-                for a in self.accounts.values() if self.agency["id"] in a.agencies]
+        rows = [
+            {"id": a.id, "account_id": a.id.removeprefix("act_"), "name": a.name}
+            for a in self.accounts.values()
+            if self.agency["id"] in a.agencies
+        ]
         return self._page(request, rows)
 
     def get_object(self, request: Request) -> Response:
@@ -232,9 +268,11 @@ class MetaStandIn(MetaGraphBase):
         if found is None or not self.reachable(found[1]):
             return self._no_access_node(oid)
         kind, acct, entity = found
-        row = {"campaign": lambda: campaign_row(entity),
-               "adset": lambda: adset_row(entity, acct.campaigns.get(entity.campaign_id)),
-               "rule": lambda: rule_row(entity, acct)}[kind]()
+        row = {
+            "campaign": lambda: campaign_row(entity),
+            "adset": lambda: adset_row(entity, acct.campaigns.get(entity.campaign_id)),
+            "rule": lambda: rule_row(entity, acct),
+        }[kind]()
         return Response(200, select(row, request))
 
     # --- writes -------------------------------------------------------------------------------
@@ -254,21 +292,29 @@ class MetaStandIn(MetaGraphBase):
                 allowed = RULE_STATUSES if kind == "rule" else OBJECT_STATUSES
                 new = form["status"]
                 if new not in allowed:
-                    return graph_error(400, 100, f"(#100) param status must be one of {{"
-                                                 f"{', '.join(allowed)}}}")
+                    return graph_error(
+                        400, 100, f"(#100) param status must be one of {{{', '.join(allowed)}}}"
+                    )
                 if entity.status == "DELETED":
-                    return graph_error(400, 100, f"(#100) The {kind} {oid} has been deleted",
-                                       subcode=1487056)
+                    return graph_error(
+                        400, 100, f"(#100) The {kind} {oid} has been deleted", subcode=1487056
+                    )
                 if entity.status == "ARCHIVED" and new not in ("ARCHIVED", "DELETED"):
-                    return graph_error(400, 100, f"(#100) An archived {kind} can only be deleted",
-                                       subcode=1487056)
+                    return graph_error(
+                        400, 100, f"(#100) An archived {kind} can only be deleted", subcode=1487056
+                    )
             if "daily_budget" in form and kind != "rule":
                 amount = int(form["daily_budget"])
                 floor = MIN_DAILY_BUDGET.get(acct.currency, 100)
                 if amount < floor:
-                    return graph_error(400, 100, f"(#100) Your budget is too low. The minimum "
-                                                 f"daily budget is {floor} ({acct.currency} "
-                                                 "cents) for this ad set", subcode=1885272)
+                    return graph_error(
+                        400,
+                        100,
+                        f"(#100) Your budget is too low. The minimum "
+                        f"daily budget is {floor} ({acct.currency} "
+                        "cents) for this ad set",
+                        subcode=1885272,
+                    )
                 entity.daily_budget = amount
             if "status" in form:
                 entity.status = form["status"]
@@ -288,8 +334,9 @@ class MetaStandIn(MetaGraphBase):
             return self._fault(rule, acct)
         with self.lock:
             if business not in acct.agencies:
-                return graph_error(400, 100, f"(#100) Business {business} is not an agency of "
-                                             f"ad account {acct.id}")
+                return graph_error(
+                    400, 100, f"(#100) Business {business} is not an agency of ad account {acct.id}"
+                )
             del acct.agencies[business]
         return Response(200, {"success": True})
 
@@ -306,35 +353,56 @@ class MetaStandIn(MetaGraphBase):
         if not isinstance(items, list):
             return graph_error(400, 100, "(#100) param batch must be a JSON array")
         if len(items) > MAX_BATCH:
-            return graph_error(400, 100, "(#100) Too many requests in batch message. Maximum "
-                                         f"batch size is {MAX_BATCH}")
+            return graph_error(
+                400,
+                100,
+                f"(#100) Too many requests in batch message. Maximum batch size is {MAX_BATCH}",
+            )
         include_headers = form.get("include_headers", "true").lower() != "false"
-        auth: dict[str, list[str]] = {k: request.query[k]
-                                      for k in ("access_token", "appsecret_proof")
-                                      if k in request.query}
-        return Response(200, [self._item(item, request, auth, include_headers)
-                              for item in items])
+        auth: dict[str, list[str]] = {
+            k: request.query[k] for k in ("access_token", "appsecret_proof") if k in request.query
+        }
+        return Response(200, [self._item(item, request, auth, include_headers) for item in items])
 
-    def _item(self, item: Mapping[str, Any], outer: Request, auth: dict[str, list[str]],
-              include_headers: bool) -> dict[str, Any] | None:
+    def _item(
+        self,
+        item: Mapping[str, Any],
+        outer: Request,
+        auth: dict[str, list[str]],
+        include_headers: bool,
+    ) -> dict[str, Any] | None:
         split = urlsplit("/" + str(item.get("relative_url", "")).lstrip("/"))
         path = split.path if split.path.startswith(V + "/") else V + split.path
-        sub = Request(str(item.get("method", "GET")).upper(), path,
-                      {**auth, **parse_qs(split.query, keep_blank_values=True)},
-                      {"Content-Type": "application/x-www-form-urlencoded"},
-                      str(item.get("body") or "").encode("utf-8"), faults=outer.faults)
+        sub = Request(
+            str(item.get("method", "GET")).upper(),
+            path,
+            {**auth, **parse_qs(split.query, keep_blank_values=True)},
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            str(item.get("body") or "").encode("utf-8"),
+            faults=outer.faults,
+        )
         route, params = self._match(sub)
         if route is None or route.op == "batch":
-            return _item_response(graph_error(400, 100, f"(#100) Unknown path components: "
-                                                        f"{split.path}"), include_headers)
+            return _item_response(
+                graph_error(400, 100, f"(#100) Unknown path components: {split.path}"),
+                include_headers,
+            )
         sub.params = params
         account = self.account_of(sub)
-        entry = self.log.record(PLATFORM, "graph-batch", route.op, mutating=route.mutating,
-                                account=account, operations=1,
-                                entities=(_written(sub),) if route.mutating else ())
+        entry = self.log.record(
+            PLATFORM,
+            "graph-batch",
+            route.op,
+            mutating=route.mutating,
+            account=account,
+            operations=1,
+            entities=(_written(sub),) if route.mutating else (),
+        )
         found = self.find(params.get("id", "")) if "id" in params else None
-        entity = {"resource": found[0] if found else "agency" if route.op == "remove_agency"
-                  else "", "id": params.get("id") or sub.arg("business") or ""}
+        entity = {
+            "resource": found[0] if found else "agency" if route.op == "remove_agency" else "",
+            "id": params.get("id") or sub.arg("business") or "",
+        }
         acct = self.accounts.get(account or "")
         with self.lock:
             self.app_calls.add()
@@ -342,14 +410,18 @@ class MetaStandIn(MetaGraphBase):
                 acct.calls.add()
         rules = self._item_rules(route.op, entity)
         unanswered = [r for r in rules if r.kind == "timeout"] + [
-            r for r in outer.faults
-            if r.message == "null" and all(str(entity.get(k)) == str(v)
-                                           for k, v in r.match.items())]
+            r
+            for r in outer.faults
+            if r.message == "null" and all(str(entity.get(k)) == str(v) for k, v in r.match.items())
+        ]
         if unanswered:
             self.log.finish(entry, "null", "no answer")
             return None
-        blocking = [r for r in rules if r.kind in ("resource_exhausted", "internal",
-                                                   "unavailable", "partial_failure")]
+        blocking = [
+            r
+            for r in rules
+            if r.kind in ("resource_exhausted", "internal", "unavailable", "partial_failure")
+        ]
         if blocking:
             response = self._fault(blocking[0], acct)
             self.log.finish(entry, str(response.status), blocking[0].kind)
@@ -364,7 +436,9 @@ class MetaStandIn(MetaGraphBase):
 
     generate_account = staticmethod(meta_data.generate_account)
 
+
 # --- batch items ------------------------------------------------------------------------------
+
 
 def _item_response(response: Response, include_headers: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"code": response.status, "body": response.encode().decode("utf-8")}

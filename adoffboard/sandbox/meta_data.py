@@ -89,29 +89,48 @@ class CallWindow:
 
 def load_account(raw: Mapping[str, Any], agency: Mapping[str, str]) -> AdAccount:
     acct = AdAccount(
-        id=str(raw["id"]), name=raw["name"], currency=raw.get("currency", "USD"),
+        id=str(raw["id"]),
+        name=raw["name"],
+        currency=raw.get("currency", "USD"),
         timezone_name=raw.get("timezone_name", "America/Chicago"),
         owner_business=str(raw.get("owner_business", "")),
         account_status=int(raw.get("account_status", 1)),
-        usage_pct=int(raw.get("usage_pct", 0)), token_blocked=bool(raw.get("token_blocked")),
+        usage_pct=int(raw.get("usage_pct", 0)),
+        token_blocked=bool(raw.get("token_blocked")),
     )
     for c in raw.get("campaigns") or []:
         acct.campaigns[str(c["id"])] = Campaign(
-            str(c["id"]), c["name"], c.get("status", "ACTIVE"),
-            c.get("objective", "OUTCOME_TRAFFIC"), c.get("daily_budget"), c.get("lifetime_budget"))
+            str(c["id"]),
+            c["name"],
+            c.get("status", "ACTIVE"),
+            c.get("objective", "OUTCOME_TRAFFIC"),
+            c.get("daily_budget"),
+            c.get("lifetime_budget"),
+        )
     for s in raw.get("adsets") or []:
-        acct.adsets[str(s["id"])] = AdSet(str(s["id"]), s["name"], str(s["campaign_id"]),
-                                          s.get("status", "ACTIVE"), s.get("daily_budget"))
+        acct.adsets[str(s["id"])] = AdSet(
+            str(s["id"]),
+            s["name"],
+            str(s["campaign_id"]),
+            s.get("status", "ACTIVE"),
+            s.get("daily_budget"),
+        )
     for r in raw.get("rules") or []:
-        acct.rules[str(r["id"])] = Rule(str(r["id"]), r["name"], r.get("status", "ENABLED"),
-                                        dict(r.get("execution_spec") or {}),
-                                        dict(r.get("evaluation_spec") or {}))
+        acct.rules[str(r["id"])] = Rule(
+            str(r["id"]),
+            r["name"],
+            r.get("status", "ENABLED"),
+            dict(r.get("execution_spec") or {}),
+            dict(r.get("evaluation_spec") or {}),
+        )
     for link in raw.get("agencies") or []:
         bid = str(link.get("business_id", agency.get("id", "")))
         acct.agencies[bid] = AgencyLink(
-            bid, link.get("name", agency.get("name", "") if bid == agency.get("id") else ""),
+            bid,
+            link.get("name", agency.get("name", "") if bid == agency.get("id") else ""),
             list(link.get("permitted_tasks") or ["MANAGE", "ADVERTISE", "ANALYZE"]),
-            link.get("access_status", "CONFIRMED"))
+            link.get("access_status", "CONFIRMED"),
+        )
     return acct
 
 
@@ -130,68 +149,126 @@ def select(row: Mapping[str, Any], request: Request) -> dict[str, Any]:
 
 
 def campaign_row(c: Campaign) -> dict[str, Any]:
-    return {"id": c.id, "name": c.name, "status": c.status, "configured_status": c.status,
-            "effective_status": c.status, "objective": c.objective,
-            "daily_budget": None if c.daily_budget is None else str(c.daily_budget),
-            "lifetime_budget": None if c.lifetime_budget is None else str(c.lifetime_budget)}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "configured_status": c.status,
+        "effective_status": c.status,
+        "objective": c.objective,
+        "daily_budget": None if c.daily_budget is None else str(c.daily_budget),
+        "lifetime_budget": None if c.lifetime_budget is None else str(c.lifetime_budget),
+    }
 
 
 def adset_row(s: AdSet, campaign: Campaign | None) -> dict[str, Any]:
     effective = s.status
     if s.status == "ACTIVE" and campaign is not None and campaign.status != "ACTIVE":
         effective = "CAMPAIGN_PAUSED" if campaign.status == "PAUSED" else campaign.status
-    return {"id": s.id, "name": s.name, "campaign_id": s.campaign_id, "status": s.status,
-            "configured_status": s.status, "effective_status": effective,
-            "daily_budget": None if s.daily_budget is None else str(s.daily_budget)}
+    return {
+        "id": s.id,
+        "name": s.name,
+        "campaign_id": s.campaign_id,
+        "status": s.status,
+        "configured_status": s.status,
+        "effective_status": effective,
+        "daily_budget": None if s.daily_budget is None else str(s.daily_budget),
+    }
 
 
 def rule_row(r: Rule, acct: AdAccount) -> dict[str, Any]:
-    return {"id": r.id, "name": r.name, "status": r.status,
-            "account_id": acct.id.removeprefix("act_"),
-            "execution_spec": r.execution_spec, "evaluation_spec": r.evaluation_spec}
+    return {
+        "id": r.id,
+        "name": r.name,
+        "status": r.status,
+        "account_id": acct.id.removeprefix("act_"),
+        "execution_spec": r.execution_spec,
+        "evaluation_spec": r.evaluation_spec,
+    }
 
 
 # --- benchmarks ---------------------------------------------------------------------------------
 
 
-def generate_account(n_campaigns: int = 500, *, adsets_per_campaign: int = 2,
-                     account_id: str = "act_3000000001", name: str = "Benchmark client 1",
-                     owner_business: str = "300000000000001", seed: int = 7,
-                     agency_business: Mapping[str, str] | None = None) -> dict[str, Any]:
+def generate_account(
+    n_campaigns: int = 500,
+    *,
+    adsets_per_campaign: int = 2,
+    account_id: str = "act_3000000001",
+    name: str = "Benchmark client 1",
+    owner_business: str = "300000000000001",
+    seed: int = 7,
+    agency_business: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """A `meta` scenario section with one ad account of `n_campaigns` campaigns: ~75% ACTIVE,
     15% PAUSED, 7% ARCHIVED, 3% DELETED; `adsets_per_campaign` ad sets each (mostly
     ACTIVE); three automated rules (one that un-pauses, one that notifies, one that
     pauses); the agency linked."""
     rng = random.Random(seed)
-    agency = dict(agency_business or {"id": "100200300400500",
-                                      "name": "Summit Digital Agency"})
+    agency = dict(agency_business or {"id": "100200300400500", "name": "Summit Digital Agency"})
     campaigns, adsets = [], []
     for n in range(1, n_campaigns + 1):
         roll = rng.random()
-        status = ("DELETED" if roll < 0.03 else "ARCHIVED" if roll < 0.10
-                  else "PAUSED" if roll < 0.25 else "ACTIVE")
+        status = (
+            "DELETED"
+            if roll < 0.03
+            else "ARCHIVED"
+            if roll < 0.10
+            else "PAUSED"
+            if roll < 0.25
+            else "ACTIVE"
+        )
         cid = str(120_300_000_000_000 + n)
-        campaigns.append({"id": cid, "name": f"Campaign {n}", "status": status,
-                          "daily_budget": rng.randint(5, 300) * 100})
+        campaigns.append(
+            {
+                "id": cid,
+                "name": f"Campaign {n}",
+                "status": status,
+                "daily_budget": rng.randint(5, 300) * 100,
+            }
+        )
         for k in range(1, adsets_per_campaign + 1):
-            adsets.append({"id": str(120_400_000_000_000 + n * 100 + k),
-                           "name": f"Campaign {n} - ad set {k}", "campaign_id": cid,
-                           "status": "PAUSED" if rng.random() < 0.1 else status})
+            adsets.append(
+                {
+                    "id": str(120_400_000_000_000 + n * 100 + k),
+                    "name": f"Campaign {n} - ad set {k}",
+                    "campaign_id": cid,
+                    "status": "PAUSED" if rng.random() < 0.1 else status,
+                }
+            )
     return {
         "app_id": "880000000000001",
         "agency_business": agency,
-        "ad_accounts": [{
-            "id": account_id, "name": name, "currency": "USD",
-            "timezone_name": "America/New_York", "owner_business": owner_business,
-            "agencies": [{"business_id": agency["id"]}],
-            "campaigns": campaigns, "adsets": adsets,
-            "rules": [
-                {"id": "238400000000901", "name": "Restart weekends", "status": "ENABLED",
-                 "execution_spec": {"execution_type": "UNPAUSE"}},
-                {"id": "238400000000902", "name": "Email on high CPC", "status": "ENABLED",
-                 "execution_spec": {"execution_type": "NOTIFICATION"}},
-                {"id": "238400000000903", "name": "Pause on low CTR", "status": "ENABLED",
-                 "execution_spec": {"execution_type": "PAUSE"}},
-            ],
-        }],
+        "ad_accounts": [
+            {
+                "id": account_id,
+                "name": name,
+                "currency": "USD",
+                "timezone_name": "America/New_York",
+                "owner_business": owner_business,
+                "agencies": [{"business_id": agency["id"]}],
+                "campaigns": campaigns,
+                "adsets": adsets,
+                "rules": [
+                    {
+                        "id": "238400000000901",
+                        "name": "Restart weekends",
+                        "status": "ENABLED",
+                        "execution_spec": {"execution_type": "UNPAUSE"},
+                    },
+                    {
+                        "id": "238400000000902",
+                        "name": "Email on high CPC",
+                        "status": "ENABLED",
+                        "execution_spec": {"execution_type": "NOTIFICATION"},
+                    },
+                    {
+                        "id": "238400000000903",
+                        "name": "Pause on low CTR",
+                        "status": "ENABLED",
+                        "execution_spec": {"execution_type": "PAUSE"},
+                    },
+                ],
+            }
+        ],
     }

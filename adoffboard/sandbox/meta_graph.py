@@ -26,12 +26,18 @@ RATE_LIMIT_SUBCODE = 2446079
 V = f"/{VERSION}"
 
 
-def graph_error(status: int, code: int, message: str, *, kind: str = "OAuthException",
-                subcode: int | None = None, transient: bool = False,
-                headers: dict[str, str] | None = None) -> Response:
+def graph_error(
+    status: int,
+    code: int,
+    message: str,
+    *,
+    kind: str = "OAuthException",
+    subcode: int | None = None,
+    transient: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     trace = _trace_id()
-    error: dict[str, Any] = {"message": message, "type": kind, "code": code,
-                             "fbtrace_id": trace}
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": trace}
     if subcode is not None:
         error["error_subcode"] = subcode
     if transient:
@@ -57,8 +63,11 @@ class MetaGraphBase(HttpStandIn):
     def find(self, object_id: str) -> tuple[str, AdAccount, Any] | None:
         """(kind, account, entity) of a campaign, ad set or rule id."""
         for acct in self.accounts.values():
-            for kind, table in (("campaign", acct.campaigns), ("adset", acct.adsets),
-                                ("rule", acct.rules)):
+            for kind, table in (
+                ("campaign", acct.campaigns),
+                ("adset", acct.adsets),
+                ("rule", acct.rules),
+            ):
                 if object_id in table:
                     return kind, acct, table[object_id]
         return None
@@ -101,9 +110,14 @@ class MetaGraphBase(HttpStandIn):
             items = json.loads(request.form().get("batch") or "[]")
         except ValueError:
             return True
-        return not (isinstance(items, list) and items and all(
-            isinstance(i, Mapping) and str(i.get("method", "GET")).upper() == "GET"
-            for i in items))
+        return not (
+            isinstance(items, list)
+            and items
+            and all(
+                isinstance(i, Mapping) and str(i.get("method", "GET")).upper() == "GET"
+                for i in items
+            )
+        )
 
     def reachable(self, acct: AdAccount) -> bool:
         """Whether the agency's token can see the account: the agency is one of its agencies."""
@@ -113,16 +127,23 @@ class MetaGraphBase(HttpStandIn):
 
     def _no_access_node(self, object_id: str) -> Response:
         return graph_error(
-            400, 100,
+            400,
+            100,
             f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
             "loaded due to missing permissions, or does not support this operation. Please read "
             "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
-            kind="GraphMethodException", subcode=33)
+            kind="GraphMethodException",
+            subcode=33,
+        )
 
     def _no_access_edge(self, account_id: str) -> Response:
-        return graph_error(403, 200, f"(#200) The user does not have permission to access ad "
-                                     f"account {account_id} (missing ads_management or "
-                                     "ads_read permission on this account)")
+        return graph_error(
+            403,
+            200,
+            f"(#200) The user does not have permission to access ad "
+            f"account {account_id} (missing ads_management or "
+            "ads_read permission on this account)",
+        )
 
     def _acct(self, request: Request, *, edge: bool = True) -> AdAccount | Response:
         acct = self.accounts.get(request.params["account"])
@@ -139,12 +160,20 @@ class MetaGraphBase(HttpStandIn):
         if not token:
             return graph_error(400, 104, "An access token is required to request this resource.")
         if not proof:
-            return graph_error(400, 100, "API calls from the server require an appsecret_proof "
-                                         "argument", kind="GraphMethodException")
+            return graph_error(
+                400,
+                100,
+                "API calls from the server require an appsecret_proof argument",
+                kind="GraphMethodException",
+            )
         expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, proof):
-            return graph_error(400, 100, "Invalid appsecret_proof provided in the API argument",
-                               kind="GraphMethodException")
+            return graph_error(
+                400,
+                100,
+                "Invalid appsecret_proof provided in the API argument",
+                kind="GraphMethodException",
+            )
         return None
 
     def dispatch(self, request: Request) -> Response:
@@ -159,27 +188,49 @@ class MetaGraphBase(HttpStandIn):
         response.headers.setdefault("x-fb-trace-id", _trace_id())
         return response
 
-    def usage_headers(self, acct: AdAccount | None, *, regain_minutes: int = 0,
-                      pct: int | None = None) -> dict[str, str]:
+    def usage_headers(
+        self, acct: AdAccount | None, *, regain_minutes: int = 0, pct: int | None = None
+    ) -> dict[str, str]:
         app_pct = min(100, self.app_calls.count() * 100 // max(1, self.call_capacity))
-        headers = {"X-App-Usage": json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2,
-                                              "total_time": app_pct // 2})}
+        headers = {
+            "X-App-Usage": json.dumps(
+                {"call_count": app_pct, "total_cputime": app_pct // 2, "total_time": app_pct // 2}
+            )
+        }
         if acct is None and not regain_minutes:
             return headers
         if acct is None:  # a throttle outside any ad account: counted against the agency
             used, owner = 100, self.agency["id"]
         else:
-            used = pct if pct is not None else min(
-                100, acct.usage_pct + acct.calls.count() * 100 // max(1, self.call_capacity))
+            used = (
+                pct
+                if pct is not None
+                else min(
+                    100, acct.usage_pct + acct.calls.count() * 100 // max(1, self.call_capacity)
+                )
+            )
             owner = acct.owner_business or acct.id.removeprefix("act_")
-            headers["X-Ad-Account-Usage"] = json.dumps({
-                "acc_id_util_pct": used, "reset_time_duration": regain_minutes * 60,
-                "ads_api_access_tier": "standard_access"})
-        headers["X-Business-Use-Case-Usage"] = json.dumps({
-            owner: [{
-                "type": "ads_management", "call_count": used, "total_cputime": used // 2,
-                "total_time": used // 2, "estimated_time_to_regain_access": regain_minutes,
-                "ads_api_access_tier": "standard_access"}]})
+            headers["X-Ad-Account-Usage"] = json.dumps(
+                {
+                    "acc_id_util_pct": used,
+                    "reset_time_duration": regain_minutes * 60,
+                    "ads_api_access_tier": "standard_access",
+                }
+            )
+        headers["X-Business-Use-Case-Usage"] = json.dumps(
+            {
+                owner: [
+                    {
+                        "type": "ads_management",
+                        "call_count": used,
+                        "total_cputime": used // 2,
+                        "total_time": used // 2,
+                        "estimated_time_to_regain_access": regain_minutes,
+                        "ads_api_access_tier": "standard_access",
+                    }
+                ]
+            }
+        )
         return headers
 
     # --- faults -------------------------------------------------------------------------------
@@ -196,19 +247,32 @@ class MetaGraphBase(HttpStandIn):
                 17: "(#17) User request limit reached",
                 613: "(#613) Calls to this api have exceeded the rate limit.",
                 4: "(#4) Application request limit reached",
-            }.get(code, f"(#{code}) There have been too many calls to this ad-account. Wait a "
-                        "bit and try again. For more info, please refer to "
-                        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.")
-            return graph_error(400, code, message, subcode=RATE_LIMIT_SUBCODE, transient=True,
-                               headers=self.usage_headers(acct, regain_minutes=minutes, pct=100))
+            }.get(
+                code,
+                f"(#{code}) There have been too many calls to this ad-account. Wait a "
+                "bit and try again. For more info, please refer to "
+                "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+            )
+            return graph_error(
+                400,
+                code,
+                message,
+                subcode=RATE_LIMIT_SUBCODE,
+                transient=True,
+                headers=self.usage_headers(acct, regain_minutes=minutes, pct=100),
+            )
         if rule.kind == "internal":
-            return graph_error(500, 1, rule.message or "An unknown error occurred",
-                               transient=True)
+            return graph_error(500, 1, rule.message or "An unknown error occurred", transient=True)
         if rule.kind == "partial_failure":
-            return graph_error(400, 100, rule.message or "(#100) Invalid parameter",
-                               subcode=1487390)
-        return graph_error(503, 2, rule.message or "An unexpected error has occurred. Please "
-                                                   "retry your request later.", transient=True)
+            return graph_error(
+                400, 100, rule.message or "(#100) Invalid parameter", subcode=1487390
+            )
+        return graph_error(
+            503,
+            2,
+            rule.message or "An unexpected error has occurred. Please retry your request later.",
+            transient=True,
+        )
 
     def _item_rules(self, op: str, entity: Mapping[str, str]) -> list[FaultRule]:
         """Rules aimed at one request inside a batch: their method names the item's operation."""
@@ -231,7 +295,11 @@ def _written(request: Request) -> str:
     """The node a write targets and the fields it sets (a business for an agency removal)."""
     form = request.form()
     business = request.arg("business")
-    fields = ",".join(sorted(k for k in form if k not in ("access_token", "appsecret_proof",
-                                                           "business")))
-    return f"{request.method} {request.path}" + (f" business={business}" if business else "") + \
-        (f" {fields}" if fields else "")
+    fields = ",".join(
+        sorted(k for k in form if k not in ("access_token", "appsecret_proof", "business"))
+    )
+    return (
+        f"{request.method} {request.path}"
+        + (f" business={business}" if business else "")
+        + (f" {fields}" if fields else "")
+    )

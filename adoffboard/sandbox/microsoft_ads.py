@@ -42,49 +42,100 @@ PLATFORM = "microsoft_ads"
 CM = "/CampaignManagement/v13"
 CUSTOMER = "/CustomerManagement/v13"
 MAX_ITEMS = 100
-CAMPAIGN_TYPES = ("Search", "Shopping", "DynamicSearchAds", "Audience", "Hotel",
-                  "PerformanceMax", "App", "ObjectiveBased")
+CAMPAIGN_TYPES = (
+    "Search",
+    "Shopping",
+    "DynamicSearchAds",
+    "Audience",
+    "Hotel",
+    "PerformanceMax",
+    "App",
+    "ObjectiveBased",
+)
 STATUSES = ("Active", "Paused", "BudgetPaused", "BudgetAndManualPaused", "Deleted", "Suspended")
 BUDGET_TYPES = ("DailyBudgetStandard", "DailyBudgetAccelerated", "LifetimeBudgetStandard")
 # Minimum daily budget per currency (the platform's rule; the connector keeps its own table).
-MIN_DAILY_BUDGET = {"USD": 0.05, "EUR": 0.05, "GBP": 0.05, "CAD": 0.05, "AUD": 0.05,
-                    "INR": 0.82, "CNY": 30.0}
+MIN_DAILY_BUDGET = {
+    "USD": 0.05,
+    "EUR": 0.05,
+    "GBP": 0.05,
+    "CAD": 0.05,
+    "AUD": 0.05,
+    "INR": 0.82,
+    "CNY": 30.0,
+}
 GENERIC_MIN = 0.01  # currencies outside the table: the stand-in only refuses less than 0.01
 
 # (code, symbolic code, message): documented in the Bing Ads operation error codes
 INTERNAL = (0, "InternalError", "An internal error has occurred.")
-INVALID_CREDENTIALS = (105, "InvalidCredentials", "Authentication failed. Either supplied "
-                       "credentials are invalid or the account is inactive.")
-NOT_AUTHORIZED = (106, "UserIsNotAuthorized", "The user does not represent a authorized "
-                  "developer.")
+INVALID_CREDENTIALS = (
+    105,
+    "InvalidCredentials",
+    "Authentication failed. Either supplied credentials are invalid or the account is inactive.",
+)
+NOT_AUTHORIZED = (106, "UserIsNotAuthorized", "The user does not represent a authorized developer.")
 TOKEN_EXPIRED = (109, "AuthenticationTokenExpired", "The OAuth access token has expired.")
-MISSING_HEADERS = (116, "RequestMissingHeaders", "One or more required header elements are "
-                   "missing from the request.")
-CALL_RATE = (117, "CallRateExceeded", "You have exceeded the number of calls that you are "
-             "allowed to make in a minute. Please reduce the number of calls that you make per "
-             "minute.")
-INVALID_CAMPAIGN_ID = (1100, "CampaignServiceInvalidCampaignId", "The campaign identifier is "
-                       "not valid.")
-INVALID_ACCOUNT_ID = (1102, "CampaignServiceInvalidAccountId", "The account identifier is not "
-                      "valid.")
-INVALID_DAILY_BUDGET = (1106, "CampaignServiceInvalidDailyBudget", "The campaign daily budget "
-                        "is not valid.")
-DUPLICATE_CAMPAIGN_IDS = (1107, "CampaignServiceDuplicateCampaignIds", "Duplicate identifiers "
-                          "are contained in the array of campaigns.")
-CAMPAIGNS_EMPTY = (1113, "CampaignServiceCampaignsArrayShouldNotBeNullOrEmpty", "The array of "
-                   "campaigns is null or empty.")
-CAMPAIGNS_LIMIT = (1114, "CampaignServiceCampaignsArrayExceedsLimit", "The list of campaigns "
-                   "exceeds the limit.")
-INVALID_STATUS = (1120, "CampaignServiceInvalidCampaignStatus", "The campaign status is not "
-                  "valid for the requested operation.")
-SHARED_BUDGET = (1159, "CampaignServiceCannotUpdateSharedBudget", "You cannot update shared "
-                 "budget through Campaign Entity, please use Budget entity to update shared "
-                 "budget.")
+MISSING_HEADERS = (
+    116,
+    "RequestMissingHeaders",
+    "One or more required header elements are missing from the request.",
+)
+CALL_RATE = (
+    117,
+    "CallRateExceeded",
+    "You have exceeded the number of calls that you are "
+    "allowed to make in a minute. Please reduce the number of calls that you make per "
+    "minute.",
+)
+INVALID_CAMPAIGN_ID = (
+    1100,
+    "CampaignServiceInvalidCampaignId",
+    "The campaign identifier is not valid.",
+)
+INVALID_ACCOUNT_ID = (
+    1102,
+    "CampaignServiceInvalidAccountId",
+    "The account identifier is not valid.",
+)
+INVALID_DAILY_BUDGET = (
+    1106,
+    "CampaignServiceInvalidDailyBudget",
+    "The campaign daily budget is not valid.",
+)
+DUPLICATE_CAMPAIGN_IDS = (
+    1107,
+    "CampaignServiceDuplicateCampaignIds",
+    "Duplicate identifiers are contained in the array of campaigns.",
+)
+CAMPAIGNS_EMPTY = (
+    1113,
+    "CampaignServiceCampaignsArrayShouldNotBeNullOrEmpty",
+    "The array of campaigns is null or empty.",
+)
+CAMPAIGNS_LIMIT = (
+    1114,
+    "CampaignServiceCampaignsArrayExceedsLimit",
+    "The list of campaigns exceeds the limit.",
+)
+INVALID_STATUS = (
+    1120,
+    "CampaignServiceInvalidCampaignStatus",
+    "The campaign status is not valid for the requested operation.",
+)
+SHARED_BUDGET = (
+    1159,
+    "CampaignServiceCannotUpdateSharedBudget",
+    "You cannot update shared "
+    "budget through Campaign Entity, please use Budget entity to update shared "
+    "budget.",
+)
 # Not found in the published list: the stand-in's own choices, same shape as the rest.
-BUDGETS_LIMIT = (1114, "BudgetsArrayExceedsLimit", "The list of budgets exceeds the limit of "
-                 "100.")
-BUDGETS_EMPTY = (1113, "BudgetsArrayShouldNotBeNullOrEmpty", "The array of budgets is null or "
-                 "empty.")
+BUDGETS_LIMIT = (1114, "BudgetsArrayExceedsLimit", "The list of budgets exceeds the limit of 100.")
+BUDGETS_EMPTY = (
+    1113,
+    "BudgetsArrayShouldNotBeNullOrEmpty",
+    "The array of budgets is null or empty.",
+)
 INVALID_BUDGET_ID = (1100, "InvalidBudgetId", "The budget identifier is not valid.")
 
 
@@ -126,8 +177,9 @@ class Account:
         return MIN_DAILY_BUDGET.get(self.currency, GENERIC_MIN)
 
     def users_of(self, budget_id: str) -> list[Campaign]:
-        return [c for c in self.campaigns.values()
-                if c.budget_id == budget_id and c.status != "Deleted"]
+        return [
+            c for c in self.campaigns.values() if c.budget_id == budget_id and c.status != "Deleted"
+        ]
 
 
 def _choice(where: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -157,32 +209,45 @@ def load_accounts(section: Mapping[str, Any]) -> dict[str, Account]:
     for i, raw in enumerate(section.get("accounts") or []):
         where = f"microsoft_ads.accounts[{i}]"
         aid = _digits(f"{where}.account_id", raw.get("account_id"))
-        account = Account(aid, _digits(f"{where}.customer_id", raw.get("customer_id")),
-                          str(raw.get("name") or ""), str(raw.get("currency") or "USD"),
-                          str(raw.get("number") or f"F{aid[-7:]}"))
+        account = Account(
+            aid,
+            _digits(f"{where}.customer_id", raw.get("customer_id")),
+            str(raw.get("name") or ""),
+            str(raw.get("currency") or "USD"),
+            str(raw.get("number") or f"F{aid[-7:]}"),
+        )
         for j, b in enumerate(raw.get("budgets") or []):
             bw = f"{where}.budgets[{j}]"
             bid = _digits(f"{bw}.id", b.get("id"))
-            account.budgets[bid] = Budget(bid, str(b.get("name") or f"Shared budget {bid}"),
-                                          _amount(f"{bw}.amount", b.get("amount")),
-                                          _choice(f"{bw}.budget_type",
-                                                  b.get("budget_type", "DailyBudgetStandard"),
-                                                  BUDGET_TYPES))
+            account.budgets[bid] = Budget(
+                bid,
+                str(b.get("name") or f"Shared budget {bid}"),
+                _amount(f"{bw}.amount", b.get("amount")),
+                _choice(
+                    f"{bw}.budget_type", b.get("budget_type", "DailyBudgetStandard"), BUDGET_TYPES
+                ),
+            )
         for j, c in enumerate(raw.get("campaigns") or []):
             cw = f"{where}.campaigns[{j}]"
             cid = _digits(f"{cw}.id", c.get("id"))
             budget_id = str(c.get("budget_id") or "")
             if budget_id and budget_id not in account.budgets:
-                raise ValueError(f"{cw}.budget_id: {budget_id!r} is not one of the account's "
-                                 f"budgets {sorted(account.budgets)}")
+                raise ValueError(
+                    f"{cw}.budget_id: {budget_id!r} is not one of the account's "
+                    f"budgets {sorted(account.budgets)}"
+                )
             daily = None if budget_id else _amount(f"{cw}.daily_budget", c.get("daily_budget"))
             account.campaigns[cid] = Campaign(
-                cid, str(c.get("name") or f"Campaign {cid}"),
+                cid,
+                str(c.get("name") or f"Campaign {cid}"),
                 _choice(f"{cw}.status", c.get("status", "Active"), STATUSES),
                 _choice(f"{cw}.type", c.get("type", "Search"), CAMPAIGN_TYPES),
-                _choice(f"{cw}.budget_type", c.get("budget_type", "DailyBudgetStandard"),
-                        BUDGET_TYPES),
-                daily, budget_id)
+                _choice(
+                    f"{cw}.budget_type", c.get("budget_type", "DailyBudgetStandard"), BUDGET_TYPES
+                ),
+                daily,
+                budget_id,
+            )
         accounts[aid] = account
     return accounts
 
@@ -191,10 +256,19 @@ def load_accounts(section: Mapping[str, Any]) -> dict[str, Account]:
 # Envelopes
 
 
-def _error(code: tuple[int, str, str], *, index: int | None = None, message: str = "",
-           field_path: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"Code": code[0], "ErrorCode": code[1],
-                            "Message": message or code[2], "Details": None}
+def _error(
+    code: tuple[int, str, str],
+    *,
+    index: int | None = None,
+    message: str = "",
+    field_path: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "Code": code[0],
+        "ErrorCode": code[1],
+        "Message": message or code[2],
+        "Details": None,
+    }
     if index is not None:
         item.update(Index=index, FieldPath=field_path, Type="BatchError")
     return item
@@ -214,25 +288,39 @@ class _Fault(Exception):
 
 def _operation_fault(service: str, *errors: dict[str, Any], status: int = 400) -> _Fault:
     kind = "ApiFault" if service == "CustomerManagementService" else "ApiFaultDetail"
-    body: dict[str, Any] = {"TrackingId": _tracking(), "Type": kind,
-                            "OperationErrors": list(errors)}
+    body: dict[str, Any] = {
+        "TrackingId": _tracking(),
+        "Type": kind,
+        "OperationErrors": list(errors),
+    }
     if kind == "ApiFaultDetail":
         body["BatchErrors"] = []
     return _Fault(status, body)
 
 
 def _auth_fault(status: int, code: tuple[int, str, str]) -> Response:
-    return Response(status, {"TrackingId": _tracking(), "Type": "AdApiFaultDetail",
-                             "Errors": [{"Code": code[0], "ErrorCode": code[1],
-                                         "Message": code[2], "Detail": None}]})
+    return Response(
+        status,
+        {
+            "TrackingId": _tracking(),
+            "Type": "AdApiFaultDetail",
+            "Errors": [{"Code": code[0], "ErrorCode": code[1], "Message": code[2], "Detail": None}],
+        },
+    )
 
 
 def _campaign_json(c: Campaign, budgets: Mapping[str, Budget]) -> dict[str, Any]:
     shared = budgets.get(c.budget_id) if c.budget_id else None
-    return {"Id": c.id, "Name": c.name, "Status": c.status, "CampaignType": c.campaign_type,
-            "BudgetType": shared.budget_type if shared else c.budget_type,
-            "DailyBudget": shared.amount if shared else c.daily_budget,
-            "BudgetId": c.budget_id or None, "TimeZone": "CentralTimeUSCanada"}
+    return {
+        "Id": c.id,
+        "Name": c.name,
+        "Status": c.status,
+        "CampaignType": c.campaign_type,
+        "BudgetType": shared.budget_type if shared else c.budget_type,
+        "DailyBudget": shared.amount if shared else c.daily_budget,
+        "BudgetId": c.budget_id or None,
+        "TimeZone": "CentralTimeUSCanada",
+    }
 
 
 def _requested_types(raw: Any) -> set[str]:
@@ -242,8 +330,10 @@ def _requested_types(raw: Any) -> set[str]:
     names = {n for n in re.split(r"[,\s]+", str(raw)) if n}
     unknown = names - set(CAMPAIGN_TYPES)
     if unknown:
-        raise _operation_fault("CampaignManagementService",
-                               _error(INTERNAL, message=f"Invalid CampaignType {sorted(unknown)}"))
+        raise _operation_fault(
+            "CampaignManagementService",
+            _error(INTERNAL, message=f"Invalid CampaignType {sorted(unknown)}"),
+        )
     return names
 
 
@@ -255,20 +345,33 @@ class MicrosoftAdsStandIn(HttpStandIn):
     platform = PLATFORM
     service = "CampaignManagementService"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.accounts = load_accounts(self.section)
         self.expired_tokens = {str(t) for t in self.section.get("expired_tokens") or []}
         # every write call as received: (operation, account, [(id, fields sent)]), for tests
         self.writes: list[tuple[str, str, list[tuple[str, tuple[str, ...]]]]] = []
         # Reads are POSTs in this API: declared non-mutating by name, not by verb.
-        self.route("POST", f"{CUSTOMER}/Account/Query", "GetAccount", self._get_account,
-                   service="CustomerManagementService", mutating=False)
-        self.route("POST", f"{CM}/Campaigns/QueryByAccountId", "GetCampaignsByAccountId",
-                   self._get_campaigns, mutating=False)
-        self.route("POST", f"{CM}/Budgets/QueryByIds", "GetBudgetsByIds", self._get_budgets,
-                   mutating=False)
+        self.route(
+            "POST",
+            f"{CUSTOMER}/Account/Query",
+            "GetAccount",
+            self._get_account,
+            service="CustomerManagementService",
+            mutating=False,
+        )
+        self.route(
+            "POST",
+            f"{CM}/Campaigns/QueryByAccountId",
+            "GetCampaignsByAccountId",
+            self._get_campaigns,
+            mutating=False,
+        )
+        self.route(
+            "POST", f"{CM}/Budgets/QueryByIds", "GetBudgetsByIds", self._get_budgets, mutating=False
+        )
         self.route("PUT", f"{CM}/Campaigns", "UpdateCampaigns", self._update_campaigns)
         self.route("PUT", f"{CM}/Budgets", "UpdateBudgets", self._update_budgets)
 
@@ -286,15 +389,17 @@ class MicrosoftAdsStandIn(HttpStandIn):
         """Each campaign or budget of an update call, with the fields it sets."""
         kind = "Campaigns" if route.op == "UpdateCampaigns" else "Budgets"
         items = (request.json() or {}).get(kind) or []
-        return tuple(f"{kind[:-1].lower()}/{item.get('Id')}:"
-                     f"{','.join(sorted(k for k in item if k != 'Id'))}" for item in items)
+        return tuple(
+            f"{kind[:-1].lower()}/{item.get('Id')}:{','.join(sorted(k for k in item if k != 'Id'))}"
+            for item in items
+        )
 
     def authenticate(self, request: Request) -> Response | None:
         names = ("Authorization", "DeveloperToken", "CustomerId", "CustomerAccountId")
         if any(not self._header(request, n) for n in names):
             return _auth_fault(400, MISSING_HEADERS)
         auth = self._header(request, "Authorization")
-        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
         if not token:
             return _auth_fault(401, INVALID_CREDENTIALS)
         if token in self.expired_tokens:
@@ -305,21 +410,34 @@ class MicrosoftAdsStandIn(HttpStandIn):
         return None
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
-        service = next((r.service for r in self._routes
-                        if r.method == request.method and r.pattern.match(request.path)),
-                       self.service)
+        service = next(
+            (
+                r.service
+                for r in self._routes
+                if r.method == request.method and r.pattern.match(request.path)
+            ),
+            self.service,
+        )
         if rule.kind == "unavailable":
             return Response(503, "Service Unavailable", content_type="text/plain")
         if rule.kind == "resource_exhausted":
             fault = _operation_fault(service, _error(CALL_RATE))
         else:
-            fault = _operation_fault(service, _error(INTERNAL, message=rule.message),
-                                     status=500 if rule.kind != "timeout" else 504)
+            fault = _operation_fault(
+                service,
+                _error(INTERNAL, message=rule.message),
+                status=500 if rule.kind != "timeout" else 504,
+            )
         return Response(fault.status, fault.body, {"TrackingId": fault.body["TrackingId"]})
 
     def settings(self) -> dict[str, Any]:
-        return {"endpoint": self.url, "developer_token": "sandbox:", "access_token": "sandbox:",
-                "timeout_s": 30.0, "attempts": 5}
+        return {
+            "endpoint": self.url,
+            "developer_token": "sandbox:",
+            "access_token": "sandbox:",
+            "timeout_s": 30.0,
+            "attempts": 5,
+        }
 
     def dispatch(self, request: Request) -> Response:
         response = super().dispatch(request)
@@ -346,12 +464,19 @@ class MicrosoftAdsStandIn(HttpStandIn):
             caller = self._account(req)
             account = self.accounts.get(wanted)
             if account is None or account.customer_id != caller.customer_id:
-                raise _operation_fault("CustomerManagementService",
-                                       _error(INVALID_ACCOUNT_ID))
-            return {"Account": {"Id": account.account_id, "Name": account.name,
-                                "Number": account.number, "CurrencyCode": account.currency,
-                                "ParentCustomerId": account.customer_id,
-                                "AccountLifeCycleStatus": "Active", "PauseReason": None}}
+                raise _operation_fault("CustomerManagementService", _error(INVALID_ACCOUNT_ID))
+            return {
+                "Account": {
+                    "Id": account.account_id,
+                    "Name": account.name,
+                    "Number": account.number,
+                    "CurrencyCode": account.currency,
+                    "ParentCustomerId": account.customer_id,
+                    "AccountLifeCycleStatus": "Active",
+                    "PauseReason": None,
+                }
+            }
+
         return self._answer(run, request)
 
     def _get_campaigns(self, request: Request) -> Response:
@@ -362,9 +487,13 @@ class MicrosoftAdsStandIn(HttpStandIn):
                 raise _operation_fault(self.service, _error(INVALID_ACCOUNT_ID))
             types = _requested_types(body.get("CampaignType"))
             with self.lock:
-                found = [_campaign_json(c, account.budgets)
-                         for c in account.campaigns.values() if c.campaign_type in types]
+                found = [
+                    _campaign_json(c, account.budgets)
+                    for c in account.campaigns.values()
+                    if c.campaign_type in types
+                ]
             return {"Campaigns": found}
+
         return self._answer(run, request)
 
     def _get_budgets(self, request: Request) -> Response:
@@ -377,14 +506,20 @@ class MicrosoftAdsStandIn(HttpStandIn):
                 wanted = ids or list(account.budgets)
                 budgets = [self._budget_json(account, account.budgets.get(i)) for i in wanted]
             return {"Budgets": budgets, "PartialErrors": []}
+
         return self._answer(run, request)
 
     @staticmethod
     def _budget_json(account: Account, b: Budget | None) -> dict[str, Any] | None:
         if b is None:
             return None
-        return {"Id": b.id, "Name": b.name, "Amount": b.amount, "BudgetType": b.budget_type,
-                "AssociationCount": len(account.users_of(b.id))}
+        return {
+            "Id": b.id,
+            "Name": b.name,
+            "Amount": b.amount,
+            "BudgetType": b.budget_type,
+            "AssociationCount": len(account.users_of(b.id)),
+        }
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -410,10 +545,12 @@ class MicrosoftAdsStandIn(HttpStandIn):
                         continue
                     self._update_campaign(account, account.campaigns[ids[i]], item)
             return {"PartialErrors": errors}
+
         return self._answer(run, request)
 
-    def _campaign_failure(self, req: Request, account: Account, item: Mapping[str, Any],
-                          ids: list[str]) -> tuple[tuple[int, str, str], str] | None:
+    def _campaign_failure(
+        self, req: Request, account: Account, item: Mapping[str, Any], ids: list[str]
+    ) -> tuple[tuple[int, str, str], str] | None:
         cid = str(item.get("Id") or "")
         campaign = account.campaigns.get(cid)
         if campaign is None:
@@ -426,8 +563,9 @@ class MicrosoftAdsStandIn(HttpStandIn):
         if campaign.status == "Deleted":
             return INVALID_STATUS, "A deleted campaign cannot be updated."
         status = item.get("Status")
-        if status is not None and (status not in ("Active", "Paused")
-                                   or campaign.status == "Suspended"):
+        if status is not None and (
+            status not in ("Active", "Paused") or campaign.status == "Suspended"
+        ):
             return INVALID_STATUS, ""
         if item.get("DailyBudget") is not None:
             if campaign.budget_id:
@@ -435,7 +573,8 @@ class MicrosoftAdsStandIn(HttpStandIn):
             if float(item["DailyBudget"]) < account.min_daily_budget:
                 return INVALID_DAILY_BUDGET, (
                     f"The daily budget must be at least {account.min_daily_budget} "
-                    f"{account.currency}.")
+                    f"{account.currency}."
+                )
         if item.get("BudgetType") is not None and item["BudgetType"] not in BUDGET_TYPES:
             return INVALID_DAILY_BUDGET, ""
         return None
@@ -444,12 +583,15 @@ class MicrosoftAdsStandIn(HttpStandIn):
     def _update_campaign(account: Account, campaign: Campaign, item: Mapping[str, Any]) -> None:
         status = item.get("Status")
         if status == "Paused":
-            campaign.status = ("BudgetAndManualPaused"
-                               if campaign.status in ("BudgetPaused", "BudgetAndManualPaused")
-                               else "Paused")
+            campaign.status = (
+                "BudgetAndManualPaused"
+                if campaign.status in ("BudgetPaused", "BudgetAndManualPaused")
+                else "Paused"
+            )
         elif status == "Active":
-            campaign.status = ("BudgetPaused" if campaign.status == "BudgetAndManualPaused"
-                               else "Active")
+            campaign.status = (
+                "BudgetPaused" if campaign.status == "BudgetAndManualPaused" else "Active"
+            )
         if item.get("DailyBudget") is not None:
             campaign.daily_budget = float(item["DailyBudget"])
         if item.get("BudgetType") is not None:
@@ -478,20 +620,24 @@ class MicrosoftAdsStandIn(HttpStandIn):
                     elif rule is not None:
                         errors.append(_error(INTERNAL, index=i, message=rule.message))
                     elif amount is not None and float(amount) < account.min_daily_budget:
-                        errors.append(_error(INVALID_DAILY_BUDGET, index=i,
-                                             field_path="Amount"))
+                        errors.append(_error(INVALID_DAILY_BUDGET, index=i, field_path="Amount"))
                     else:
                         if amount is not None:
                             budget.amount = float(amount)
                         if item.get("Name") is not None:
                             budget.name = str(item["Name"])
             return {"PartialErrors": errors}
+
         return self._answer(run, request)
 
     def _remember(self, req: Request, op: str, account: Account, items: list[Any]) -> None:
-        sent = [(str(item.get("Id") or ""), tuple(sorted(k for k, v in item.items()
-                                                         if k != "Id" and v is not None)))
-                for item in items]
+        sent = [
+            (
+                str(item.get("Id") or ""),
+                tuple(sorted(k for k, v in item.items() if k != "Id" and v is not None)),
+            )
+            for item in items
+        ]
         with self.lock:
             self.writes.append((op, account.account_id, sent))
 
@@ -500,29 +646,62 @@ class MicrosoftAdsStandIn(HttpStandIn):
 # Benchmark data
 
 
-def generate_account(n_campaigns: int = 1000, *, account_id: str = "170000001",
-                     customer_id: str = "270000001", name: str = "Benchmark dealer",
-                     currency: str = "USD", seed: int = 11) -> dict[str, Any]:
+def generate_account(
+    n_campaigns: int = 1000,
+    *,
+    account_id: str = "170000001",
+    customer_id: str = "270000001",
+    name: str = "Benchmark dealer",
+    currency: str = "USD",
+    seed: int = 11,
+) -> dict[str, Any]:
     """A `microsoft_ads` scenario section with one account of `n_campaigns` campaigns in a
     realistic mix: mostly Search, some Shopping/Audience/PerformanceMax/DynamicSearchAds; ~15%
     Paused, ~5% Deleted, ~3% BudgetPaused; every 10th campaign shares one of five pools."""
     rng = random.Random(seed)
-    types = (["Search"] * 60 + ["Shopping"] * 10 + ["Audience"] * 10 + ["PerformanceMax"] * 12
-             + ["DynamicSearchAds"] * 8)
-    budgets = [{"id": str(900 + k), "name": f"Shared pool {k + 1}",
-                "amount": float(rng.randint(50, 500))} for k in range(5)]
+    types = (
+        ["Search"] * 60
+        + ["Shopping"] * 10
+        + ["Audience"] * 10
+        + ["PerformanceMax"] * 12
+        + ["DynamicSearchAds"] * 8
+    )
+    budgets = [
+        {"id": str(900 + k), "name": f"Shared pool {k + 1}", "amount": float(rng.randint(50, 500))}
+        for k in range(5)
+    ]
     campaigns = []
     for n in range(1, n_campaigns + 1):
         roll = rng.random()
-        status = ("Deleted" if roll < 0.05 else "Paused" if roll < 0.20
-                  else "BudgetPaused" if roll < 0.23 else "Active")
-        camp: dict[str, Any] = {"id": str(500_000 + n), "name": f"Campaign {n}",
-                                "status": status, "type": rng.choice(types)}
+        status = (
+            "Deleted"
+            if roll < 0.05
+            else "Paused"
+            if roll < 0.20
+            else "BudgetPaused"
+            if roll < 0.23
+            else "Active"
+        )
+        camp: dict[str, Any] = {
+            "id": str(500_000 + n),
+            "name": f"Campaign {n}",
+            "status": status,
+            "type": rng.choice(types),
+        }
         if n % 10 == 0:
             camp["budget_id"] = budgets[(n // 10) % len(budgets)]["id"]
         else:
             camp["daily_budget"] = float(rng.randint(5, 300))
         campaigns.append(camp)
-    return {"accounts": [{"account_id": account_id, "customer_id": customer_id, "name": name,
-                          "currency": currency, "budgets": budgets,
-                          "campaigns": copy.deepcopy(campaigns)}]}
+    return {
+        "accounts": [
+            {
+                "account_id": account_id,
+                "customer_id": customer_id,
+                "name": name,
+                "currency": currency,
+                "budgets": budgets,
+                "campaigns": copy.deepcopy(campaigns),
+            }
+        ]
+    }

@@ -53,8 +53,9 @@ class Site:
     @property
     def resource_id(self) -> str:
         """Site Verification's id: the URL-encoded site (`dns://` for a domain property)."""
-        return quote(self.identifier if self.kind == "SITE" else f"dns://{self.identifier}",
-                     safe="")
+        return quote(
+            self.identifier if self.kind == "SITE" else f"dns://{self.identifier}", safe=""
+        )
 
     @property
     def kind(self) -> str:
@@ -65,34 +66,51 @@ class Site:
         return self.url.removeprefix("sc-domain:")
 
     def resource(self) -> dict[str, Any]:
-        return {"id": self.resource_id, "site": {"type": self.kind, "identifier": self.identifier},
-                "owners": list(self.verified_owners)}
+        return {
+            "id": self.resource_id,
+            "site": {"type": self.kind, "identifier": self.identifier},
+            "owners": list(self.verified_owners),
+        }
 
 
 class SearchConsoleStandIn(GoogleRestStandIn):
     platform = "search_console"
     service = "SearchConsole"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.sites: dict[str, Site] = {}
         for raw in self.section.get("sites") or ():
-            site = Site(str(raw["url"]),
-                        {str(k).lower(): str(v) for k, v in (raw.get("users") or {}).items()},
-                        [str(o).lower() for o in raw.get("verified_owners") or ()],
-                        {str(o).lower() for o in raw.get("tokens_in_place") or ()})
+            site = Site(
+                str(raw["url"]),
+                {str(k).lower(): str(v) for k, v in (raw.get("users") or {}).items()},
+                [str(o).lower() for o in raw.get("verified_owners") or ()],
+                {str(o).lower() for o in raw.get("tokens_in_place") or ()},
+            )
             self.sites[site.url] = site
         sites, verify = "/webmasters/v3/sites", "/siteVerification/v1/webResource"
         self.route("GET", sites, "sites.list", self._list_sites)
         self.route("GET", rf"{sites}/(?P<site>[^/]+)", "sites.get", self._get_site)
         self.route("DELETE", rf"{sites}/(?P<site>[^/]+)", "sites.delete", self._delete_site)
-        self.route("GET", verify, "webResource.list", self._list_resources,
-                   service="SiteVerification")
-        self.route("GET", rf"{verify}/(?P<rid>[^/]+)", "webResource.get", self._get_resource,
-                   service="SiteVerification")
-        self.route("DELETE", rf"{verify}/(?P<rid>[^/]+)", "webResource.delete",
-                   self._delete_resource, service="SiteVerification")
+        self.route(
+            "GET", verify, "webResource.list", self._list_resources, service="SiteVerification"
+        )
+        self.route(
+            "GET",
+            rf"{verify}/(?P<rid>[^/]+)",
+            "webResource.get",
+            self._get_resource,
+            service="SiteVerification",
+        )
+        self.route(
+            "DELETE",
+            rf"{verify}/(?P<rid>[^/]+)",
+            "webResource.delete",
+            self._delete_resource,
+            service="SiteVerification",
+        )
 
     def account_of(self, request: Request) -> str | None:
         if "site" in request.params:
@@ -120,9 +138,11 @@ class SearchConsoleStandIn(GoogleRestStandIn):
         with self.lock:
             site = self.sites.get(url)
             if site is None or self.caller not in site.users:
-                return permission_denied(f"User does not have sufficient permission for site "
-                                         f"'{url}'. See also: https://support.google.com/"
-                                         "webmasters/answer/2451999.")
+                return permission_denied(
+                    f"User does not have sufficient permission for site "
+                    f"'{url}'. See also: https://support.google.com/"
+                    "webmasters/answer/2451999."
+                )
             return Response(200, self._entry(site))
 
     def _delete_site(self, request: Request) -> Response:
@@ -141,8 +161,7 @@ class SearchConsoleStandIn(GoogleRestStandIn):
 
     def _list_resources(self, request: Request) -> Response:
         with self.lock:
-            items = [s.resource() for s in self.sites.values()
-                     if self.caller in s.verified_owners]
+            items = [s.resource() for s in self.sites.values() if self.caller in s.verified_owners]
         return Response(200, {"items": items} if items else {})
 
     def _owned(self, request: Request) -> Site | Response:
@@ -162,9 +181,13 @@ class SearchConsoleStandIn(GoogleRestStandIn):
             if isinstance(site, Response):
                 return site
             if self.caller in site.tokens_in_place:
-                return google_error(400, "The verification token is still in place: remove it "
-                                    "from the site before relinquishing ownership.",
-                                    "badRequest", status="FAILED_PRECONDITION")
+                return google_error(
+                    400,
+                    "The verification token is still in place: remove it "
+                    "from the site before relinquishing ownership.",
+                    "badRequest",
+                    status="FAILED_PRECONDITION",
+                )
             rule = request.failing(resource="verification", id=site.url)
             if rule is not None:
                 return self.partial_failure(rule, f"ownership of {site.url}")

@@ -50,12 +50,54 @@ ERRORS = {
     205: "Invalid parameters.",
     999: "Unknown error.",
 }
-_FIRST = ["Ava", "Ben", "Chloé", "Dmitri", "Elena", "Finn", "Grace", "Hiro", "Isla", "José",
-          "Kara", "Liam", "Maya", "Noah", "Olivia", "Priya", "Quinn", "Rosa", "Sven", "Tariq"]
-_LAST = ["Anders", "Baker", "Cruz", "Dubois", "Evans", "Fischer", "García", "Hughes", "Ito",
-         "Jensen", "O'Brien", "Khan", "Lopez", "Müller", "Nguyen", "Olsen", "Patel", "Reyes"]
-_CITIES = [("Lake Geneva", "WI", "53147"), ("Madison", "WI", "53703"),
-           ("Rockford", "IL", "61101"), ("Kenosha", "WI", "53140")]
+_FIRST = [
+    "Ava",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Elena",
+    "Finn",
+    "Grace",
+    "Hiro",
+    "Isla",
+    "José",
+    "Kara",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+]
+_LAST = [
+    "Anders",
+    "Baker",
+    "Cruz",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "O'Brien",
+    "Khan",
+    "Lopez",
+    "Müller",
+    "Nguyen",
+    "Olsen",
+    "Patel",
+    "Reyes",
+]
+_CITIES = [
+    ("Lake Geneva", "WI", "53147"),
+    ("Madison", "WI", "53703"),
+    ("Rockford", "IL", "61101"),
+    ("Kenosha", "WI", "53140"),
+]
 
 
 def generate_leads(count: int, seed: int, account: str) -> list[dict[str, Any]]:
@@ -110,16 +152,21 @@ class Account:
 class SharpSpringStandIn(HttpStandIn):
     platform = "sharpspring"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.accounts: dict[str, Account] = {}
         for raw in self.section.get("accounts") or []:
-            account = Account(str(raw["account_id"]), str(raw.get("company", "")),
-                              str(raw.get("secret_key", "")),
-                              int(raw.get("daily_limit", 50_000)))
-            account.leads = generate_leads(int(raw.get("leads", 0)), int(raw.get("seed", 7)),
-                                           account.account_id)
+            account = Account(
+                str(raw["account_id"]),
+                str(raw.get("company", "")),
+                str(raw.get("secret_key", "")),
+                int(raw.get("daily_limit", 50_000)),
+            )
+            account.leads = generate_leads(
+                int(raw.get("leads", 0)), int(raw.get("seed", 7)), account.account_id
+            )
             self.accounts[account.account_id] = account
         self.handlers = {"getLeads": self._get_leads}
 
@@ -134,8 +181,9 @@ class SharpSpringStandIn(HttpStandIn):
         except (ValueError, UnicodeDecodeError):
             method = ""
         op = method or "invalid"
-        return Route("POST", _ANY, op, lambda r: self._call(r, method), not op.startswith("get"),
-                     "pubapi"), {}
+        return Route(
+            "POST", _ANY, op, lambda r: self._call(r, method), not op.startswith("get"), "pubapi"
+        ), {}
 
     def account_of(self, request: Request) -> str | None:
         return request.arg("accountID")
@@ -151,8 +199,12 @@ class SharpSpringStandIn(HttpStandIn):
         return Response(404, "Not Found", content_type="text/plain")
 
     def settings(self) -> dict[str, Any]:
-        return {"endpoint": self.url + PATH, "secret_key": "sandbox:", "timeout_s": 30.0,
-                "attempts": 5}
+        return {
+            "endpoint": self.url + PATH,
+            "secret_key": "sandbox:",
+            "timeout_s": 30.0,
+            "attempts": 5,
+        }
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -194,14 +246,16 @@ class SharpSpringStandIn(HttpStandIn):
         where = params.get("where") or {}
         if not (0 < limit <= MAX_LIMIT) or offset < 0 or not isinstance(where, dict):
             return _error(request, 205)
-        rule = request.failing(resource="contact_list", id=account.account_id,
-                               offset=str(offset))
+        rule = request.failing(resource="contact_list", id=account.account_id, offset=str(offset))
         if rule is not None:
             return _error(request, 999, rule.message)
         with self.lock:
-            leads = [dict(lead, accountID=account.account_id) for lead in account.leads
-                     if all(str(lead.get(k)) == str(v) for k, v in where.items())]
-        return _ok(request, {"lead": leads[offset:offset + limit]})
+            leads = [
+                dict(lead, accountID=account.account_id)
+                for lead in account.leads
+                if all(str(lead.get(k)) == str(v) for k, v in where.items())
+            ]
+        return _ok(request, {"lead": leads[offset : offset + limit]})
 
     # --- test helpers -----------------------------------------------------------------------
 
@@ -229,8 +283,13 @@ def _ok(request: Request, result: Any) -> Response:
 
 
 def _error(request: Request, code: int, message: str = "") -> Response:
-    payload = {"result": None,
-               "error": {"code": code, "message": message or ERRORS.get(code, "Unknown error."),
-                         "data": {}},
-               "id": _request_id(request)}
+    payload = {
+        "result": None,
+        "error": {
+            "code": code,
+            "message": message or ERRORS.get(code, "Unknown error."),
+            "data": {},
+        },
+        "id": _request_id(request),
+    }
     return Response(200, json.dumps(payload).encode("utf-8"))

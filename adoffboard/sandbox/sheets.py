@@ -46,10 +46,19 @@ from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
 from adoffboard.sandbox.http import HttpStandIn, Request, Response
 
 GRID_ROWS, GRID_COLS = 1000, 26
-STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-          404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-PROTECTED = ("You are trying to edit a protected cell or object. Please contact the spreadsheet "
-             "owner to remove protection if you need to edit it.")
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+PROTECTED = (
+    "You are trying to edit a protected cell or object. Please contact the spreadsheet "
+    "owner to remove protection if you need to edit it."
+)
 ID = r"(?P<account>[A-Za-z0-9_-]+)"
 
 
@@ -63,8 +72,17 @@ class ApiError(Exception):
 
 
 def error(code: int, message: str, **extra: Any) -> Response:
-    return Response(code, {"error": {"code": code, "message": message,
-                                     "status": STATUS.get(code, "UNKNOWN"), **extra}})
+    return Response(
+        code,
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "status": STATUS.get(code, "UNKNOWN"),
+                **extra,
+            }
+        },
+    )
 
 
 # --- A1 notation ---------------------------------------------------------------------------------
@@ -139,8 +157,10 @@ class Span:
     def a1(self, rows: int | None = None, cols: int | None = None) -> str:
         r1 = self.row1 if self.row1 is not None else (rows or self.grid.row_count)
         c1 = self.col1 if self.col1 is not None else (cols or GRID_COLS)
-        return (f"{quote(self.grid.title)}!{column_letters(self.col0)}{self.row0 + 1}:"
-                f"{column_letters(max(c1, self.col0 + 1) - 1)}{max(r1, self.row0 + 1)}")
+        return (
+            f"{quote(self.grid.title)}!{column_letters(self.col0)}{self.row0 + 1}:"
+            f"{column_letters(max(c1, self.col0 + 1) - 1)}{max(r1, self.row0 + 1)}"
+        )
 
 
 def parse_range(text: str, book: Spreadsheet) -> Span:
@@ -168,15 +188,24 @@ def parse_range(text: str, book: Spreadsheet) -> Span:
         m = _CELL.match(part)
         if not m or not (m.group(1) or m.group(2)):
             raise bad
-        ends.append((column_index(m.group(1)) if m.group(1) else None,
-                     int(m.group(2)) - 1 if m.group(2) else None))
+        ends.append(
+            (
+                column_index(m.group(1)) if m.group(1) else None,
+                int(m.group(2)) - 1 if m.group(2) else None,
+            )
+        )
     (c0, r0), (c1, r1) = ends[0], ends[-1]
     if len(parts) == 1:  # one cell
         if c0 is None or r0 is None:
             raise bad
         return Span(grid, r0, c0, r0 + 1, c0 + 1)
-    return Span(grid, r0 or 0, c0 or 0, r1 + 1 if r1 is not None else None,
-                c1 + 1 if c1 is not None else None)
+    return Span(
+        grid,
+        r0 or 0,
+        c0 or 0,
+        r1 + 1 if r1 is not None else None,
+        c1 + 1 if c1 is not None else None,
+    )
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -226,24 +255,39 @@ class SheetsStandIn(HttpStandIn):
     platform = "sheets"
     service = "sheets.v4"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.access_token: str = str(self.section.get("access_token") or "")
         self.books: dict[str, Spreadsheet] = {}
         for raw in self.section.get("spreadsheets") or []:
-            grids = [Grid(t["title"], int(t.get("sheet_id", i)),
-                          [[_scalar(v) for v in r] for r in t.get("rows") or []])
-                     for i, t in enumerate(raw.get("tabs") or [])]
+            grids = [
+                Grid(
+                    t["title"],
+                    int(t.get("sheet_id", i)),
+                    [[_scalar(v) for v in r] for r in t.get("rows") or []],
+                )
+                for i, t in enumerate(raw.get("tabs") or [])
+            ]
             self.books[str(raw["id"])] = Spreadsheet(str(raw["id"]), raw.get("title", ""), grids)
         base = f"/v4/spreadsheets/{ID}"
         self.route("GET", base, "spreadsheets.get", self._get)
-        self.route("GET", base + r"/values/(?P<range>[^/:]+)", "spreadsheets.values.get",
-                   self._values_get)
-        self.route("PUT", base + r"/values/(?P<range>[^/:]+)", "spreadsheets.values.update",
-                   self._values_update)
-        self.route("POST", base + r"/values/(?P<range>[^/:]+):append",
-                   "spreadsheets.values.append", self._values_append)
+        self.route(
+            "GET", base + r"/values/(?P<range>[^/:]+)", "spreadsheets.values.get", self._values_get
+        )
+        self.route(
+            "PUT",
+            base + r"/values/(?P<range>[^/:]+)",
+            "spreadsheets.values.update",
+            self._values_update,
+        )
+        self.route(
+            "POST",
+            base + r"/values/(?P<range>[^/:]+):append",
+            "spreadsheets.values.append",
+            self._values_append,
+        )
         self.route("POST", base + ":batchUpdate", "spreadsheets.batchUpdate", self._batch_update)
         # a service account's token grant (its key file's token_uri may point here)
         self.route("POST", "/token", "oauth2.token", self._token, mutating=False, service="oauth2")
@@ -264,31 +308,57 @@ class SheetsStandIn(HttpStandIn):
         if request.path == "/token":
             return None
         auth = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
         if not token:
-            return error(401, "Request is missing required authentication credential. Expected "
-                              "OAuth 2 access token, login cookie or other valid authentication "
-                              "credential.")
+            return error(
+                401,
+                "Request is missing required authentication credential. Expected "
+                "OAuth 2 access token, login cookie or other valid authentication "
+                "credential.",
+            )
         if self.access_token and token != self.access_token and token not in self.issued:
-            return error(401, "Request had invalid authentication credentials. Expected OAuth 2 "
-                              "access token, login cookie or other valid authentication "
-                              "credential.")
+            return error(
+                401,
+                "Request had invalid authentication credentials. Expected OAuth 2 "
+                "access token, login cookie or other valid authentication "
+                "credential.",
+            )
         return None
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
         if rule.kind == "resource_exhausted":
             if str(rule.match.get("http_status")) == "403":
-                return error(403, rule.message or "Rate Limit Exceeded", errors=[
-                    {"message": "Rate Limit Exceeded", "domain": "usageLimits",
-                     "reason": "rateLimitExceeded"}])
-            return error(429, rule.message or (
-                "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per "
-                "user' of service 'sheets.googleapis.com'."), details=[
-                {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                 "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
-                 "metadata": {"service": "sheets.googleapis.com"}},
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                 "retryDelay": f"{rule.retry_delay_s:g}s"}])
+                return error(
+                    403,
+                    rule.message or "Rate Limit Exceeded",
+                    errors=[
+                        {
+                            "message": "Rate Limit Exceeded",
+                            "domain": "usageLimits",
+                            "reason": "rateLimitExceeded",
+                        }
+                    ],
+                )
+            return error(
+                429,
+                rule.message
+                or (
+                    "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per "
+                    "user' of service 'sheets.googleapis.com'."
+                ),
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "RATE_LIMIT_EXCEEDED",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "sheets.googleapis.com"},
+                    },
+                    {
+                        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{rule.retry_delay_s:g}s",
+                    },
+                ],
+            )
         if rule.kind == "unavailable":
             return error(503, rule.message or "The service is currently unavailable.")
         return error(500, rule.message or "Internal error encountered.")
@@ -297,15 +367,22 @@ class SheetsStandIn(HttpStandIn):
         return error(404, f"Method not found: {request.method} {request.path}")
 
     def settings(self) -> dict[str, Any]:
-        return {"endpoint": f"{self.url}/", "access_token": "sandbox:", "timeout_s": 30.0,
-                "attempts": 5, "trackers": copy.deepcopy(self.section.get("trackers") or {})}
+        return {
+            "endpoint": f"{self.url}/",
+            "access_token": "sandbox:",
+            "timeout_s": 30.0,
+            "attempts": 5,
+            "trackers": copy.deepcopy(self.section.get("trackers") or {}),
+        }
 
     # --- handlers ---------------------------------------------------------------------------
 
     def _token(self, request: Request) -> Response:
         form = request.form()
-        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or \
-                form.get("assertion", "").count(".") != 2:
+        if (
+            form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            or form.get("assertion", "").count(".") != 2
+        ):
             return Response(400, {"error": "invalid_grant", "error_description": "Invalid grant"})
         token = f"ya29.sandbox-{secrets.token_urlsafe(12)}"
         with self.lock:
@@ -324,12 +401,23 @@ class SheetsStandIn(HttpStandIn):
 
     def _get(self, request: Request) -> Response:
         def run(request: Request, book: Spreadsheet) -> Any:
-            return {"spreadsheetId": book.id, "properties": {"title": book.title},
-                    "sheets": [{"properties": {
-                        "sheetId": g.sheet_id, "title": g.title, "index": i,
-                        "sheetType": "GRID", "gridProperties": {"rowCount": g.row_count,
-                                                                "columnCount": GRID_COLS}}}
-                               for i, g in enumerate(book.grids)]}
+            return {
+                "spreadsheetId": book.id,
+                "properties": {"title": book.title},
+                "sheets": [
+                    {
+                        "properties": {
+                            "sheetId": g.sheet_id,
+                            "title": g.title,
+                            "index": i,
+                            "sheetType": "GRID",
+                            "gridProperties": {"rowCount": g.row_count, "columnCount": GRID_COLS},
+                        }
+                    }
+                    for i, g in enumerate(book.grids)
+                ],
+            }
+
         return self._handle(request, run)
 
     def _values_get(self, request: Request) -> Response:
@@ -340,19 +428,24 @@ class SheetsStandIn(HttpStandIn):
             if request.arg("majorDimension", "ROWS") != "ROWS":
                 raise ApiError(400, "The stand-in serves majorDimension=ROWS only")
             grid = span.grid
-            rows = grid.rows[span.row0: span.row1 if span.row1 is not None else None]
-            values = [[rendered(v, option) for v in row[span.col0: span.col1]] for row in rows]
+            rows = grid.rows[span.row0 : span.row1 if span.row1 is not None else None]
+            values = [[rendered(v, option) for v in row[span.col0 : span.col1]] for row in rows]
             body: dict[str, Any] = {"range": span.a1(), "majorDimension": "ROWS"}
             if trim(values):
                 body["values"] = trim(values)
             return body
+
         return self._handle(request, run)
 
     def _check_option(self, request: Request) -> str:
         option = request.arg("valueInputOption") or ""
         if option not in ("RAW", "USER_ENTERED"):
-            raise ApiError(400, "'valueInputOption' is required but not specified"
-                           if not option else f"Invalid valueInputOption: {option}")
+            raise ApiError(
+                400,
+                "'valueInputOption' is required but not specified"
+                if not option
+                else f"Invalid valueInputOption: {option}",
+            )
         return option
 
     def _protected(self, request: Request, rows: list[list[Any]]) -> None:
@@ -369,14 +462,18 @@ class SheetsStandIn(HttpStandIn):
         if route.op == "spreadsheets.values.update":
             return (f"{book}/{unquote(request.params['range'])}",)
         if route.op == "spreadsheets.values.append":
-            return tuple(f"{book}/{unquote(request.params['range'])} + {json.dumps(row)}"
-                         for row in body.get("values") or ())
+            return tuple(
+                f"{book}/{unquote(request.params['range'])} + {json.dumps(row)}"
+                for row in body.get("values") or ()
+            )
         out = []
         for item in body.get("requests") or ():
             kind = next(iter(item), "")
             span = (item.get(kind) or {}).get("range") or {}
-            out.append(f"{book}/{kind} sheet {span.get('sheetId')} "
-                       f"{span.get('dimension')} {span.get('startIndex')}-{span.get('endIndex')}")
+            out.append(
+                f"{book}/{kind} sheet {span.get('sheetId')} "
+                f"{span.get('dimension')} {span.get('startIndex')}-{span.get('endIndex')}"
+            )
         return tuple(out)
 
     def _values_update(self, request: Request) -> Response:
@@ -386,22 +483,32 @@ class SheetsStandIn(HttpStandIn):
             span = parse_range(text, book)
             body = request.json() or {}
             if body.get("range") and parse_range(body["range"], book) != span:
-                raise ApiError(400, f"Requested writing within range [{text}], but tried "
-                                    f"writing to [{body['range']}]")
+                raise ApiError(
+                    400,
+                    f"Requested writing within range [{text}], but tried "
+                    f"writing to [{body['range']}]",
+                )
             values = body.get("values") or []
             grid = span.grid
-            touched = [grid.rows[r] for r in range(span.row0, span.row0 + len(values))
-                       if r < len(grid.rows)]
+            touched = [
+                grid.rows[r]
+                for r in range(span.row0, span.row0 + len(values))
+                if r < len(grid.rows)
+            ]
             self._protected(request, touched + values)
             for i, row in enumerate(values):
                 for j, value in enumerate(row):
                     grid.ensure(span.row0 + i, span.col0 + j)
                     grid.rows[span.row0 + i][span.col0 + j] = entered(value, option)
             cols = max((len(r) for r in values), default=0)
-            return {"spreadsheetId": book.id,
-                    "updatedRange": span.a1(span.row0 + len(values), span.col0 + cols),
-                    "updatedRows": len(values), "updatedColumns": cols,
-                    "updatedCells": sum(len(r) for r in values)}
+            return {
+                "spreadsheetId": book.id,
+                "updatedRange": span.a1(span.row0 + len(values), span.col0 + cols),
+                "updatedRows": len(values),
+                "updatedColumns": cols,
+                "updatedCells": sum(len(r) for r in values),
+            }
+
         return self._handle(request, run)
 
     def _values_append(self, request: Request) -> Response:
@@ -416,8 +523,7 @@ class SheetsStandIn(HttpStandIn):
             end = grid.used()  # the table ends at the last row holding a value
             if insert == "INSERT_ROWS":
                 for i, row in enumerate(values):
-                    grid.rows.insert(end + i, [""] * span.col0 + [entered(v, option)
-                                                                  for v in row])
+                    grid.rows.insert(end + i, [""] * span.col0 + [entered(v, option) for v in row])
             else:
                 for i, row in enumerate(values):
                     for j, value in enumerate(row):
@@ -426,33 +532,45 @@ class SheetsStandIn(HttpStandIn):
             cols = max((len(r) for r in values), default=0)
             first = column_letters(span.col0)
             last = column_letters(span.col0 + max(cols, 1) - 1)
-            return {"spreadsheetId": book.id,
-                    "tableRange": f"{quote(grid.title)}!{first}1:{last}{max(end, 1)}",
-                    "updates": {"spreadsheetId": book.id,
-                                "updatedRange": f"{quote(grid.title)}!{first}{end + 1}:"
-                                                f"{last}{end + len(values)}",
-                                "updatedRows": len(values), "updatedColumns": cols,
-                                "updatedCells": sum(len(r) for r in values)}}
+            return {
+                "spreadsheetId": book.id,
+                "tableRange": f"{quote(grid.title)}!{first}1:{last}{max(end, 1)}",
+                "updates": {
+                    "spreadsheetId": book.id,
+                    "updatedRange": f"{quote(grid.title)}!{first}{end + 1}:"
+                    f"{last}{end + len(values)}",
+                    "updatedRows": len(values),
+                    "updatedColumns": cols,
+                    "updatedCells": sum(len(r) for r in values),
+                },
+            }
+
         return self._handle(request, run)
 
     def _batch_update(self, request: Request) -> Response:
         def run(request: Request, book: Spreadsheet) -> Any:
             requests = (request.json() or {}).get("requests") or []
-            grids = {g.sheet_id: Grid(g.title, g.sheet_id, [list(r) for r in g.rows])
-                     for g in book.grids}
+            grids = {
+                g.sheet_id: Grid(g.title, g.sheet_id, [list(r) for r in g.rows]) for g in book.grids
+            }
             for n, item in enumerate(requests):
                 kind = next(iter(item), "")
                 if kind != "deleteDimension":
-                    raise ApiError(400, f"Invalid requests[{n}]: the stand-in models "
-                                        f"deleteDimension only, not {kind!r}")
+                    raise ApiError(
+                        400,
+                        f"Invalid requests[{n}]: the stand-in models "
+                        f"deleteDimension only, not {kind!r}",
+                    )
                 self._delete(request, grids, item[kind].get("range") or {}, n)
             for g in book.grids:  # atomic: every request succeeded, commit them all
                 g.rows = grids[g.sheet_id].rows
             return {"spreadsheetId": book.id, "replies": [{} for _ in requests]}
+
         return self._handle(request, run)
 
-    def _delete(self, request: Request, grids: dict[int, Grid], rng: Mapping[str, Any],
-                n: int) -> None:
+    def _delete(
+        self, request: Request, grids: dict[int, Grid], rng: Mapping[str, Any], n: int
+    ) -> None:
         where = f"Invalid requests[{n}].deleteDimension"
         grid = grids.get(int(rng.get("sheetId", 0)))
         if grid is None:
@@ -461,12 +579,18 @@ class SheetsStandIn(HttpStandIn):
             raise ApiError(400, f"{where}: the stand-in deletes ROWS only")
         start, end = rng.get("startIndex"), rng.get("endIndex")
         if not isinstance(start, int) or not isinstance(end, int) or start < 0 or end <= start:
-            raise ApiError(400, f"{where}: startIndex and endIndex must be set with "
-                                f"0 <= startIndex < endIndex (got {start}, {end})")
+            raise ApiError(
+                400,
+                f"{where}: startIndex and endIndex must be set with "
+                f"0 <= startIndex < endIndex (got {start}, {end})",
+            )
         if end > grid.row_count:
-            raise ApiError(400, f"{where}: Cannot delete a row that doesn't exist. Tried to "
-                                f"delete row index {end - 1} but there are only "
-                                f"{grid.row_count} rows.")
+            raise ApiError(
+                400,
+                f"{where}: Cannot delete a row that doesn't exist. Tried to "
+                f"delete row index {end - 1} but there are only "
+                f"{grid.row_count} rows.",
+            )
         if start == 0 and end >= grid.row_count:
             raise ApiError(400, f"{where}: You can't delete all the rows on the sheet.")
         self._protected(request, grid.rows[start:end])
@@ -510,5 +634,7 @@ class SheetsStandIn(HttpStandIn):
 
     def dump(self) -> str:
         with self.lock:
-            return json.dumps({b.id: {g.title: trim(g.rows) for g in b.grids}
-                               for b in self.books.values()}, indent=1)
+            return json.dumps(
+                {b.id: {g.title: trim(g.rows) for g in b.grids} for b in self.books.values()},
+                indent=1,
+            )

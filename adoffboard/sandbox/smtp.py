@@ -30,11 +30,15 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        entry = self.standin.log.record(PLATFORM, "SMTP", "DATA", mutating=True,
-                                        account=",".join(envelope.rcpt_tos),
-                                        operations=len(envelope.rcpt_tos),
-                                        entities=(f"{parsed['Subject']} -> "
-                                                  f"{','.join(sorted(envelope.rcpt_tos))}",))
+        entry = self.standin.log.record(
+            PLATFORM,
+            "SMTP",
+            "DATA",
+            mutating=True,
+            account=",".join(envelope.rcpt_tos),
+            operations=len(envelope.rcpt_tos),
+            entities=(f"{parsed['Subject']} -> {','.join(sorted(envelope.rcpt_tos))}",),
+        )
         rules = self.standin.faults.take(PLATFORM, "DATA", mutating=True)
         blocking = [r for r in rules if r.kind not in ("latency", "kill")]
         FaultPlan.delay(rules)
@@ -42,8 +46,11 @@ class _Handler:
             self.standin.log.finish(entry, "killed", KILLED_BEFORE)
             return "421 Service not available"
         if blocking:
-            code = "421 Service not available" if blocking[0].kind == "unavailable" \
+            code = (
+                "421 Service not available"
+                if blocking[0].kind == "unavailable"
                 else "451 Requested action aborted: local error in processing"
+            )
             self.standin.log.finish(entry, code[:3], blocking[0].kind)
             return code
         with self.standin.lock:
@@ -96,5 +103,8 @@ class SmtpStandIn:
     def to(self, address: str) -> list[EmailMessage]:
         """Messages whose envelope included `address`."""
         with self.lock:
-            return [m for m, (_, rcpts) in zip(self.messages, self.envelopes, strict=True)
-                    if address in rcpts]
+            return [
+                m
+                for m, (_, rcpts) in zip(self.messages, self.envelopes, strict=True)
+                if address in rcpts
+            ]

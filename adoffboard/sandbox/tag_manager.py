@@ -67,8 +67,9 @@ class Permission:
             "accountId": account_id,
             "emailAddress": self.email,
             "accountAccess": {"permission": self.account},
-            "containerAccess": [{"containerId": c["id"], "permission": c["permission"]}
-                                for c in self.containers],
+            "containerAccess": [
+                {"containerId": c["id"], "permission": c["permission"]} for c in self.containers
+            ],
         }
 
 
@@ -79,25 +80,30 @@ class Account:
     permissions: dict[str, Permission] = field(default_factory=dict)
 
     def access_of(self, email: str) -> str:
-        return next((p.account for p in self.permissions.values()
-                     if p.email.lower() == email), "")
+        return next((p.account for p in self.permissions.values() if p.email.lower() == email), "")
 
 
 class TagManagerStandIn(GoogleRestStandIn):
     platform = "tag_manager"
     service = "TagManager"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.accounts: dict[str, Account] = {}
         for raw in self.section.get("accounts") or ():
             acct = Account(str(raw["id"]), str(raw.get("name", "")))
             for p in raw.get("permissions") or ():
                 acct.permissions[str(p["id"])] = Permission(
-                    str(p["id"]), str(p["email"]), str(p.get("account", "user")),
-                    [{"id": str(c["id"]), "permission": str(c["permission"])}
-                     for c in p.get("containers") or ()])
+                    str(p["id"]),
+                    str(p["email"]),
+                    str(p.get("account", "user")),
+                    [
+                        {"id": str(c["id"]), "permission": str(c["permission"])}
+                        for c in p.get("containers") or ()
+                    ],
+                )
             self.accounts[acct.id] = acct
         self.page_size = int(self.section.get("page_size", 100))
         self.min_interval_s = float(self.section.get("min_interval_s", DEFAULT_INTERVAL))
@@ -106,10 +112,18 @@ class TagManagerStandIn(GoogleRestStandIn):
         self._rate_lock = threading.Lock()
         self._ids = itertools.count(900)
         self.route("GET", rf"{ROOT}/(?P<account>\d+)", "accounts.get", self._limited(self._get))
-        self.route("GET", rf"{ROOT}/(?P<account>\d+)/user_permissions",
-                   "user_permissions.list", self._limited(self._list))
-        self.route("DELETE", rf"{ROOT}/(?P<account>\d+)/user_permissions/(?P<id>\d+)",
-                   "user_permissions.delete", self._limited(self._delete))
+        self.route(
+            "GET",
+            rf"{ROOT}/(?P<account>\d+)/user_permissions",
+            "user_permissions.list",
+            self._limited(self._list),
+        )
+        self.route(
+            "DELETE",
+            rf"{ROOT}/(?P<account>\d+)/user_permissions/(?P<id>\d+)",
+            "user_permissions.delete",
+            self._limited(self._delete),
+        )
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "min_interval_s": self.min_interval_s}
@@ -126,7 +140,8 @@ class TagManagerStandIn(GoogleRestStandIn):
                         return rate_limited(
                             round(self.min_interval_s - (now - last), 3),
                             message="Quota exceeded for quota metric 'Queries' of service "
-                                    "'tagmanager.googleapis.com'")
+                            "'tagmanager.googleapis.com'",
+                        )
                     self._last_by_project[project] = now
             return handler(request)
 
@@ -158,8 +173,15 @@ class TagManagerStandIn(GoogleRestStandIn):
             acct = self._account(request, admin=False)
             if isinstance(acct, Response):
                 return acct
-            return Response(200, {"path": f"accounts/{acct.id}", "accountId": acct.id,
-                                  "name": acct.name, "fingerprint": "1700000000000"})
+            return Response(
+                200,
+                {
+                    "path": f"accounts/{acct.id}",
+                    "accountId": acct.id,
+                    "name": acct.name,
+                    "fingerprint": "1700000000000",
+                },
+            )
 
     def _list(self, request: Request) -> Response:
         try:
@@ -171,7 +193,7 @@ class TagManagerStandIn(GoogleRestStandIn):
             if isinstance(acct, Response):
                 return acct
             items = [p.to_json(acct.id) for p in acct.permissions.values()]
-        body: dict[str, Any] = {"userPermission": items[start:start + self.page_size]}
+        body: dict[str, Any] = {"userPermission": items[start : start + self.page_size]}
         if start + self.page_size < len(items):
             body["nextPageToken"] = str(start + self.page_size)
         return Response(200, body)

@@ -48,9 +48,16 @@ class Card:
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self, fields: list[str] | None) -> dict[str, Any]:
-        full = {"id": self.id, "name": self.name, "closed": self.closed, "idBoard": self.board,
-                "idList": self.list_id, "shortLink": self.short_link, "desc": self.desc,
-                "dateLastActivity": "2026-11-01T12:00:00.000Z"}
+        full = {
+            "id": self.id,
+            "name": self.name,
+            "closed": self.closed,
+            "idBoard": self.board,
+            "idList": self.list_id,
+            "shortLink": self.short_link,
+            "desc": self.desc,
+            "dateLastActivity": "2026-11-01T12:00:00.000Z",
+        }
         if not fields or fields == ["all"]:
             return full
         return {k: v for k, v in full.items() if k == "id" or k in fields}
@@ -59,8 +66,9 @@ class Card:
 class TrelloStandIn(HttpStandIn):
     platform = "trello"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
         self.boards: dict[str, str] = {}
         self.cards: dict[str, Card] = {}
@@ -69,8 +77,12 @@ class TrelloStandIn(HttpStandIn):
             self.boards[str(board["id"])] = str(board.get("name", ""))
             for raw in board.get("cards") or []:
                 self.add_card(str(board["id"]), **raw)
-        self.route("GET", rf"/1/boards/(?P<board>{ID})/cards/(?P<filter>open|closed|all|visible)",
-                   "boards.cards", self._board_cards)
+        self.route(
+            "GET",
+            rf"/1/boards/(?P<board>{ID})/cards/(?P<filter>open|closed|all|visible)",
+            "boards.cards",
+            self._board_cards,
+        )
         self.route("GET", rf"/1/boards/(?P<board>{ID})/cards", "boards.cards", self._board_cards)
         self.route("GET", rf"/1/cards/(?P<card>{ID})/actions", "cards.actions", self._actions)
         self.route("GET", rf"/1/cards/(?P<card>{ID})", "cards.get", self._get_card)
@@ -78,8 +90,17 @@ class TrelloStandIn(HttpStandIn):
 
     # --- state helpers (tests use them to play "someone else") --------------------------------
 
-    def add_card(self, board: str, *, id: str, name: str, shortLink: str = "",  # noqa: A002, N803
-                 closed: bool = False, idList: str = "", desc: str = "") -> Card:  # noqa: N803
+    def add_card(
+        self,
+        board: str,
+        *,
+        id: str,
+        name: str,
+        shortLink: str = "",  # noqa: A002, N803
+        closed: bool = False,
+        idList: str = "",
+        desc: str = "",
+    ) -> Card:  # noqa: N803
         card = Card(str(id), name, board, shortLink, bool(closed), idList, desc)
         self.cards[card.id] = card
         return card
@@ -98,8 +119,9 @@ class TrelloStandIn(HttpStandIn):
     def authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization", "")
         found = _OAUTH.search(header) if header.startswith("OAuth ") else None
-        key, token = (found.groups() if found else
-                      (request.arg("key") or "", request.arg("token") or ""))
+        key, token = (
+            found.groups() if found else (request.arg("key") or "", request.arg("token") or "")
+        )
         if not key:
             return Response(401, "invalid key", content_type="text/plain")
         expected = self.section.get("token")
@@ -109,26 +131,40 @@ class TrelloStandIn(HttpStandIn):
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
         if rule.kind == "resource_exhausted":
-            headers = {"x-rate-limit-api-token-interval-ms": "10000",
-                       "x-rate-limit-api-token-max": "100",
-                       "x-rate-limit-api-token-remaining": "0"}
+            headers = {
+                "x-rate-limit-api-token-interval-ms": "10000",
+                "x-rate-limit-api-token-max": "100",
+                "x-rate-limit-api-token-remaining": "0",
+            }
             if self.section.get("rate_limit_body") == "text":
-                return Response(429, "API_TOKEN_LIMIT_EXCEEDED", headers,
-                                content_type="text/plain")
-            return Response(429, {"error": "API_TOKEN_LIMIT_EXCEEDED",
-                                  "message": rule.message or "Rate limit exceeded"}, headers)
+                return Response(429, "API_TOKEN_LIMIT_EXCEEDED", headers, content_type="text/plain")
+            return Response(
+                429,
+                {
+                    "error": "API_TOKEN_LIMIT_EXCEEDED",
+                    "message": rule.message or "Rate limit exceeded",
+                },
+                headers,
+            )
         if rule.kind == "unavailable":
             return Response(503, "Service Unavailable", content_type="text/plain")
         return Response(500, rule.message or "Internal Server Error", content_type="text/plain")
 
     def not_found(self, request: Request) -> Response:
-        return Response(404, "Cannot " + request.method + " " + request.path,
-                        content_type="text/plain")
+        return Response(
+            404, "Cannot " + request.method + " " + request.path, content_type="text/plain"
+        )
 
     def settings(self) -> dict[str, Any]:
         board = next(iter(self.boards), "0" * 24)
-        return {"endpoint": self.url, "api_key": "sandbox:", "token": "sandbox:",
-                "board_id": board, "timeout_s": 30.0, "attempts": 5}
+        return {
+            "endpoint": self.url,
+            "api_key": "sandbox:",
+            "token": "sandbox:",
+            "board_id": board,
+            "timeout_s": 30.0,
+            "attempts": 5,
+        }
 
     # --- routes ---------------------------------------------------------------------------------
 
@@ -143,8 +179,11 @@ class TrelloStandIn(HttpStandIn):
             return _text(404, "The requested resource was not found.")
         wanted = request.params.get("filter", "visible")
         with self.lock:
-            cards = [c for c in self.cards.values() if c.board == board and (
-                wanted == "all" or (wanted == "closed") == c.closed)]
+            cards = [
+                c
+                for c in self.cards.values()
+                if c.board == board and (wanted == "all" or (wanted == "closed") == c.closed)
+            ]
             return Response(200, [c.as_json(self._fields(request)) for c in cards])
 
     def _get_card(self, request: Request) -> Response:
@@ -172,12 +211,17 @@ class TrelloStandIn(HttpStandIn):
         with self.lock:
             old, card.closed = card.closed, value == "true"
             if old != card.closed:
-                card.actions.insert(0, {
-                    "id": f"{next(self._action_ids):024x}",
-                    "type": "updateCard",
-                    "data": {"card": {"id": card.id, "closed": card.closed},
-                             "old": {"closed": old}},
-                })
+                card.actions.insert(
+                    0,
+                    {
+                        "id": f"{next(self._action_ids):024x}",
+                        "type": "updateCard",
+                        "data": {
+                            "card": {"id": card.id, "closed": card.closed},
+                            "old": {"closed": old},
+                        },
+                    },
+                )
             return Response(200, card.as_json(None))
 
     def _actions(self, request: Request) -> Response:
@@ -187,8 +231,9 @@ class TrelloStandIn(HttpStandIn):
         wanted = request.arg("filter") or "all"
         limit = int(request.arg("limit") or 50)
         with self.lock:
-            actions = [a for a in card.actions
-                       if wanted in ("all", a["type"], f"{a['type']}:closed")]
+            actions = [
+                a for a in card.actions if wanted in ("all", a["type"], f"{a['type']}:closed")
+            ]
             return Response(200, actions[:limit])
 
 

@@ -35,21 +35,34 @@ ID = r"[A-Za-z0-9_.-]{1,64}"
 class VendorStandIn(HttpStandIn):
     platform = "http"
 
-    def __init__(self, section: Mapping[str, Any] | None, log: RequestLog,
-                 faults: FaultPlan) -> None:
+    def __init__(
+        self, section: Mapping[str, Any] | None, log: RequestLog, faults: FaultPlan
+    ) -> None:
         super().__init__(section, log, faults)
-        self.accounts = {str(a["id"]): {"id": str(a["id"]), "name": a.get("name", ""),
-                                        "hold": bool(a.get("hold", False))}
-                         for a in self.section.get("accounts") or []}
-        self.advertisers = {str(a["id"]): {"id": str(a["id"]), "name": a.get("name", "")}
-                            for a in self.section.get("advertisers") or []}
+        self.accounts = {
+            str(a["id"]): {
+                "id": str(a["id"]),
+                "name": a.get("name", ""),
+                "hold": bool(a.get("hold", False)),
+            }
+            for a in self.section.get("accounts") or []
+        }
+        self.advertisers = {
+            str(a["id"]): {"id": str(a["id"]), "name": a.get("name", "")}
+            for a in self.section.get("advertisers") or []
+        }
         self._ids = itertools.count(1)
         self.route("GET", rf"/accounts/(?P<account>{ID})", "accounts.get", self._get_account)
         self.route("POST", rf"/accounts/(?P<account>{ID})/hold", "accounts.hold", self._hold)
-        self.route("GET", rf"/advertisers/(?P<account>{ID})", "advertisers.get",
-                   self._get_advertiser)
-        self.route("DELETE", rf"/advertisers/(?P<account>{ID})", "advertisers.delete",
-                   self._delete_advertiser)
+        self.route(
+            "GET", rf"/advertisers/(?P<account>{ID})", "advertisers.get", self._get_advertiser
+        )
+        self.route(
+            "DELETE",
+            rf"/advertisers/(?P<account>{ID})",
+            "advertisers.delete",
+            self._delete_advertiser,
+        )
 
     def authenticate(self, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -68,21 +81,36 @@ class VendorStandIn(HttpStandIn):
     def settings(self) -> dict[str, Any]:
         enabled = bool(self.section.get("enabled", False))
         auth = {"Authorization": "Bearer sandbox:"}
-        return {"timeout_s": 30.0, "attempts": 5, "endpoints": {
-            "fluency_hold": {
-                "enabled": enabled, "title": "Fluency account hold", "manifest_key": "fluency",
-                "method": "POST", "url": f"{self.url}/accounts/{{account_id}}/hold",
-                "expected_status": [200, 204], "headers": auth,
-                "verify_url": f"{self.url}/accounts/{{account_id}}",
-                "verify_json_path": "hold", "verify_equals": True, "name_json_path": "name",
+        return {
+            "timeout_s": 30.0,
+            "attempts": 5,
+            "endpoints": {
+                "fluency_hold": {
+                    "enabled": enabled,
+                    "title": "Fluency account hold",
+                    "manifest_key": "fluency",
+                    "method": "POST",
+                    "url": f"{self.url}/accounts/{{account_id}}/hold",
+                    "expected_status": [200, 204],
+                    "headers": auth,
+                    "verify_url": f"{self.url}/accounts/{{account_id}}",
+                    "verify_json_path": "hold",
+                    "verify_equals": True,
+                    "name_json_path": "name",
+                },
+                "ninjacat_remove": {
+                    "enabled": enabled,
+                    "title": "NinjaCat advertiser",
+                    "manifest_key": "ninjacat",
+                    "method": "DELETE",
+                    "url": f"{self.url}/advertisers/{{account_id}}",
+                    "expected_status": [200, 204],
+                    "headers": auth,
+                    "verify_url": f"{self.url}/advertisers/{{account_id}}",
+                    "verify_gone": True,
+                },
             },
-            "ninjacat_remove": {
-                "enabled": enabled, "title": "NinjaCat advertiser", "manifest_key": "ninjacat",
-                "method": "DELETE", "url": f"{self.url}/advertisers/{{account_id}}",
-                "expected_status": [200, 204], "headers": auth,
-                "verify_url": f"{self.url}/advertisers/{{account_id}}", "verify_gone": True,
-            },
-        }}
+        }
 
     # --- routes ---------------------------------------------------------------------------------
 

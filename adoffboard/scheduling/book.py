@@ -38,16 +38,16 @@ class Schedule:
     """Keeps the schedule in step with the change requests, in each action's own transaction
     (`adoffboard.cr.service.Follower`): an approval schedules its runs, a voiding withdraws them."""
 
-    def approved(self, conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
-                 at: str) -> list[repo.ScheduledRun]:
+    def approved(
+        self, conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace, at: str
+    ) -> list[repo.ScheduledRun]:
         return schedule_request(conn, cr, ws, at)
 
     def voided(self, conn: Connection, cr: ChangeRequest, at: str) -> None:
         void_request(conn, cr, at)
 
 
-def change_requests(store: Any, ws: LoadedWorkspace, clock: Clock | None = None
-                    ) -> ChangeRequests:
+def change_requests(store: Any, ws: LoadedWorkspace, clock: Clock | None = None) -> ChangeRequests:
     """The change requests of `ws`, their approvals scheduling their runs (`Schedule`): what
     every caller that acts on requests uses (the `cr` commands, the demo, the scheduler)."""
     return ChangeRequests(store, ws, clock, follower=Schedule())
@@ -67,19 +67,26 @@ def runs_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[dict[str, Any]]:
     found = []
     for name in runbooks_for(cr, ws):
         book = load_runbook(name, ws.root).model
-        day = cr.content.pause_end_date if book.process == "unpause" else \
-            cr.content.effective_date
+        day = cr.content.pause_end_date if book.process == "unpause" else cr.content.effective_date
         if day is None:
             continue
-        found.append({"runbook": name, "process": book.process, "department": book.department,
-                      "run_date": day})
-    found.sort(key=lambda r: (_ORDER.get(str(r["process"]), 0), str(r["department"]),
-                              str(r["runbook"])))
+        found.append(
+            {
+                "runbook": name,
+                "process": book.process,
+                "department": book.department,
+                "run_date": day,
+            }
+        )
+    found.sort(
+        key=lambda r: (_ORDER.get(str(r["process"]), 0), str(r["department"]), str(r["runbook"]))
+    )
     return found
 
 
-def schedule_request(conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
-                     at: str) -> list[repo.ScheduledRun]:
+def schedule_request(
+    conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace, at: str
+) -> list[repo.ScheduledRun]:
     """Schedule the runs of an approved request that are not scheduled yet; returns new rows."""
     added: list[repo.ScheduledRun] = []
     firsts: dict[str, str] = {}  # department -> the pause's row, which its un-pause waits for
@@ -94,19 +101,43 @@ def schedule_request(conn: Connection, cr: ChangeRequest, ws: LoadedWorkspace,
         existing = repo.by_key(conn, key)
         if existing is not None:
             if existing.status == repo.VOID:  # re-approved with the very same content
-                repo.update_row(conn, existing, at, status=repo.SCHEDULED, attempts=0,
-                                next_attempt_at=existing.due_at, note="", last_error=None)
-                repo.add_event(conn, existing.id, at=at, event="rescheduled", by=SYSTEM,
-                               attempt=0, detail=f"{cr.id} approved again")
+                repo.update_row(
+                    conn,
+                    existing,
+                    at,
+                    status=repo.SCHEDULED,
+                    attempts=0,
+                    next_attempt_at=existing.due_at,
+                    note="",
+                    last_error=None,
+                )
+                repo.add_event(
+                    conn,
+                    existing.id,
+                    at=at,
+                    event="rescheduled",
+                    by=SYSTEM,
+                    attempt=0,
+                    detail=f"{cr.id} approved again",
+                )
             firsts.setdefault(run["department"], existing.id)
             continue
-        row = repo.insert_row(conn, {
-            "key": key, "cr_id": cr.id, "cr_hash": cr.content_hash, "client": cr.client,
-            "runbook": run["runbook"], "process": run["process"],
-            "department": run["department"], "run_date": run["run_date"].isoformat(),
-            "due_at": due_at(run["run_date"], ws),
-            "after_id": firsts.get(run["department"]) if run["process"] == "unpause" else None,
-        }, at)
+        row = repo.insert_row(
+            conn,
+            {
+                "key": key,
+                "cr_id": cr.id,
+                "cr_hash": cr.content_hash,
+                "client": cr.client,
+                "runbook": run["runbook"],
+                "process": run["process"],
+                "department": run["department"],
+                "run_date": run["run_date"].isoformat(),
+                "due_at": due_at(run["run_date"], ws),
+                "after_id": firsts.get(run["department"]) if run["process"] == "unpause" else None,
+            },
+            at,
+        )
         firsts.setdefault(run["department"], row.id)
         added.append(row)
     return added
@@ -116,13 +147,13 @@ def void_request(conn: Connection, cr: ChangeRequest, at: str) -> list[str]:
     """Withdraw the runs of `cr` that have not run and no longer match an approved content."""
     reason = void_reason(cr)
     voided = []
-    for row in repo.rows(conn, cr_id=cr.id, statuses=(repo.SCHEDULED, repo.RETRYING,
-                                                      repo.FAILED)):
+    for row in repo.rows(conn, cr_id=cr.id, statuses=(repo.SCHEDULED, repo.RETRYING, repo.FAILED)):
         if cr.status == "approved" and row.cr_hash == cr.content_hash:
             continue
         if repo.update_row(conn, row, at, status=repo.VOID, note=reason):
-            repo.add_event(conn, row.id, at=at, event="void", by=SYSTEM, attempt=row.attempts,
-                           detail=reason)
+            repo.add_event(
+                conn, row.id, at=at, event="void", by=SYSTEM, attempt=row.attempts, detail=reason
+            )
             voided.append(row.id)
     return voided
 
@@ -154,5 +185,6 @@ def void_reason(cr: ChangeRequest) -> str:
         return f"{cr.id} was changed and approved again: its new content has its own runs"
     if cr.status == "rejected":
         return f"{cr.id} was rejected"
-    return (f"{cr.id} changed since it was approved: its approvals are void until it is "
-            "approved again")
+    return (
+        f"{cr.id} changed since it was approved: its approvals are void until it is approved again"
+    )

@@ -17,7 +17,14 @@ from adoffboard.scheduling.tables import schedule_events_t, schedule_t
 _PG_ID_LOCK = 0x0ADF_5C4E  # serialises id allocation between processes on PostgreSQL
 
 SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID = (
-    "scheduled", "running", "retrying", "done", "failed", "cancelled", "void")
+    "scheduled",
+    "running",
+    "retrying",
+    "done",
+    "failed",
+    "cancelled",
+    "void",
+)
 STATUSES = (SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID)
 WAITING = (SCHEDULED, RETRYING)  # picked up when due
 OPEN = (SCHEDULED, RUNNING, RETRYING, FAILED)  # what `schedule list` shows by default
@@ -75,12 +82,29 @@ def allocate_id(conn: Connection) -> str:
 
 def insert_row(conn: Connection, values: dict[str, Any], at: str) -> ScheduledRun:
     row_id = allocate_id(conn)
-    conn.execute(insert(schedule_t).values(
-        id=row_id, status=SCHEDULED, attempts=0, next_attempt_at=values["due_at"], note="",
-        version=1, created_at=at, updated_at=at, **values))
-    add_event(conn, row_id, at=at, event="scheduled", by="adoffboard", attempt=0,
-              detail=f"{values['runbook']} for {values['client']} on {values['run_date']} "
-                     f"(change request {values['cr_id']})")
+    conn.execute(
+        insert(schedule_t).values(
+            id=row_id,
+            status=SCHEDULED,
+            attempts=0,
+            next_attempt_at=values["due_at"],
+            note="",
+            version=1,
+            created_at=at,
+            updated_at=at,
+            **values,
+        )
+    )
+    add_event(
+        conn,
+        row_id,
+        at=at,
+        event="scheduled",
+        by="adoffboard",
+        attempt=0,
+        detail=f"{values['runbook']} for {values['client']} on {values['run_date']} "
+        f"(change request {values['cr_id']})",
+    )
     found = get(conn, row_id)
     assert found is not None
     return found
@@ -96,8 +120,13 @@ def by_key(conn: Connection, key: str) -> ScheduledRun | None:
     return _row(row) if row else None
 
 
-def rows(conn: Connection, *, statuses: tuple[str, ...] | None = None,
-         client: str | None = None, cr_id: str | None = None) -> list[ScheduledRun]:
+def rows(
+    conn: Connection,
+    *,
+    statuses: tuple[str, ...] | None = None,
+    client: str | None = None,
+    cr_id: str | None = None,
+) -> list[ScheduledRun]:
     query = select(schedule_t).order_by(schedule_t.c.due_at, schedule_t.c.seq)
     if statuses is not None:
         query = query.where(schedule_t.c.status.in_(statuses))
@@ -121,22 +150,45 @@ def update_row(conn: Connection, current: ScheduledRun, at: str, **values: Any) 
     done = conn.execute(
         update(schedule_t)
         .where(schedule_t.c.id == current.id, schedule_t.c.version == current.version)
-        .values(version=current.version + 1, updated_at=at, **values))
+        .values(version=current.version + 1, updated_at=at, **values)
+    )
     return done.rowcount == 1
 
 
-def add_event(conn: Connection, row_id: str, *, at: str, event: str, by: str, attempt: int,
-              detail: str, run_id: str | None = None) -> None:
-    conn.execute(insert(schedule_events_t).values(
-        schedule_id=row_id, at=at, event=event, by=by, attempt=attempt, run_id=run_id,
-        detail=detail))
+def add_event(
+    conn: Connection,
+    row_id: str,
+    *,
+    at: str,
+    event: str,
+    by: str,
+    attempt: int,
+    detail: str,
+    run_id: str | None = None,
+) -> None:
+    conn.execute(
+        insert(schedule_events_t).values(
+            schedule_id=row_id,
+            at=at,
+            event=event,
+            by=by,
+            attempt=attempt,
+            run_id=run_id,
+            detail=detail,
+        )
+    )
 
 
 def events(conn: Connection, row_id: str) -> list[ScheduleEvent]:
-    query = (select(schedule_events_t).where(schedule_events_t.c.schedule_id == row_id)
-             .order_by(schedule_events_t.c.seq))
-    return [ScheduleEvent(r["at"], r["event"], r["by"], r["attempt"], r["run_id"], r["detail"])
-            for r in conn.execute(query).mappings()]
+    query = (
+        select(schedule_events_t)
+        .where(schedule_events_t.c.schedule_id == row_id)
+        .order_by(schedule_events_t.c.seq)
+    )
+    return [
+        ScheduleEvent(r["at"], r["event"], r["by"], r["attempt"], r["run_id"], r["detail"])
+        for r in conn.execute(query).mappings()
+    ]
 
 
 def _row(row: Any) -> ScheduledRun:

@@ -50,7 +50,14 @@ from adoffboard.scheduling.repo import ScheduledRun
 
 # Outcomes of one row in one tick.
 DONE, RETRYING, FAILED, LOCKED, WAITING, VOID, TAKEN = (
-    "done", "retrying", "failed", "locked", "waiting", "void", "taken")
+    "done",
+    "retrying",
+    "failed",
+    "locked",
+    "waiting",
+    "void",
+    "taken",
+)
 # Refusals a retry cannot fix: a person has to change something first.
 _NEEDS_A_PERSON = (InputError, SafetyRefusal, NotPermitted)
 
@@ -69,11 +76,20 @@ class Attempted:
     report: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.row.id, "client": self.row.client, "runbook": self.row.runbook,
-                "run_date": self.row.run_date, "cr_id": self.row.cr_id,
-                "outcome": self.outcome, "detail": self.detail, "attempt": self.attempt,
-                "run_id": self.run_id, "verdict": self.verdict, "next_attempt_at": self.next_at,
-                "report": self.report}
+        return {
+            "id": self.row.id,
+            "client": self.row.client,
+            "runbook": self.row.runbook,
+            "run_date": self.row.run_date,
+            "cr_id": self.row.cr_id,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "attempt": self.attempt,
+            "run_id": self.run_id,
+            "verdict": self.verdict,
+            "next_attempt_at": self.next_at,
+            "report": self.report,
+        }
 
 
 @dataclass
@@ -91,17 +107,30 @@ class TickReport:
         return [r for r in self.results if r.outcome == FAILED]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "scheduled": [r.id for r in self.scheduled],
-                "results": [r.to_dict() for r in self.results],
-                "reminders_queued": self.reminders_queued,
-                "notices": [{"subject": d.subject, "recipients": list(d.recipients),
-                             "error": d.error} for d in self.deliveries],
-                "problems": self.problems, "stopped": self.stopped}
+        return {
+            "at": self.at,
+            "scheduled": [r.id for r in self.scheduled],
+            "results": [r.to_dict() for r in self.results],
+            "reminders_queued": self.reminders_queued,
+            "notices": [
+                {"subject": d.subject, "recipients": list(d.recipients), "error": d.error}
+                for d in self.deliveries
+            ],
+            "problems": self.problems,
+            "stopped": self.stopped,
+        }
 
 
 class Scheduler:
-    def __init__(self, workspace: LoadedWorkspace, store: Any, *, clock: Clock | None = None,
-                 progress: Progress | None = None, holder: str | None = None) -> None:
+    def __init__(
+        self,
+        workspace: LoadedWorkspace,
+        store: Any,
+        *,
+        clock: Clock | None = None,
+        progress: Progress | None = None,
+        holder: str | None = None,
+    ) -> None:
         self.ws = workspace
         self.store = store
         self.clock = clock or SystemClock()
@@ -119,14 +148,22 @@ class Scheduler:
         """Rows due now, oldest first: waiting ones whose time came, and runs whose scheduler
         vanished (crashed, or its claim is older than the store's lock lifetime)."""
         now = self._now()
-        stale = (self.clock.now() - self.store.lock_ttl).astimezone(dt.UTC).isoformat(
-            timespec="seconds")
+        stale = (
+            (self.clock.now() - self.store.lock_ttl)
+            .astimezone(dt.UTC)
+            .isoformat(timespec="seconds")
+        )
         with self.store.transaction() as conn:
             found = repo.rows(conn, statuses=(*repo.WAITING, repo.RUNNING))
-        return [r for r in found
-                if (r.status in repo.WAITING and r.next_attempt_at <= now)
-                or (r.status == repo.RUNNING and ((r.claimed_at or "") < stale
-                                                   or holder_is_gone(r.claimed_by or "")))]
+        return [
+            r
+            for r in found
+            if (r.status in repo.WAITING and r.next_attempt_at <= now)
+            or (
+                r.status == repo.RUNNING
+                and ((r.claimed_at or "") < stale or holder_is_gone(r.claimed_by or ""))
+            )
+        ]
 
     def blocked_by(self, row: ScheduledRun) -> ScheduledRun | None:
         """The run this one waits for (an un-pause waits for its pause), if it has yet to run."""
@@ -144,8 +181,9 @@ class Scheduler:
         with self.store.transaction() as conn:
             unfinished = repo.rows(conn, statuses=(*repo.WAITING, repo.RUNNING))
         first_pending = {r.id for r in unfinished}  # what an un-pause could still wait for
-        for row in sorted((r for r in unfinished if r.status in repo.WAITING),
-                          key=lambda r: r.next_attempt_at):
+        for row in sorted(
+            (r for r in unfinished if r.status in repo.WAITING), key=lambda r: r.next_attempt_at
+        ):
             if row.after_id in first_pending:
                 continue
             at = dt.datetime.fromisoformat(row.next_attempt_at)
@@ -164,7 +202,8 @@ class Scheduler:
             report.results.append(self.run_one(row))
         if self._reminder_time():
             report.reminders_queued, report.problems = self.requests.queue_reminders(
-                self.env.today())
+                self.env.today()
+            )
         report.deliveries = self.requests.deliver()
         return report
 
@@ -178,14 +217,16 @@ class Scheduler:
     def run_one(self, row: ScheduledRun) -> Attempted:
         first = self.blocked_by(row)
         if first is not None:
-            return Attempted(row, WAITING, f"waits for {first.id} ({first.runbook}, "
-                                           f"{first.status})")
+            return Attempted(
+                row, WAITING, f"waits for {first.id} ({first.runbook}, {first.status})"
+            )
         claimed = self._claim(row)
         if claimed is None:
             return Attempted(row, TAKEN, "another scheduler took it first")
         attempt = claimed.attempts + 1
-        self.env.progress("scheduler", f"{row.id}: {row.runbook} for {row.client} "
-                                       f"(attempt {attempt})")
+        self.env.progress(
+            "scheduler", f"{row.id}: {row.runbook} for {row.client} (attempt {attempt})"
+        )
         run_id: str | None = None
         try:
             cr = self.requests.get(row.cr_id)
@@ -203,19 +244,23 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - one row's bug must not stop the others
             if os.environ.get("ADOFFBOARD_DEBUG"):
                 raise
-            return self._failed(claimed, attempt, f"internal error: {type(exc).__name__}: {exc}",
-                                run_id)
+            return self._failed(
+                claimed, attempt, f"internal error: {type(exc).__name__}: {exc}", run_id
+            )
         return self._judge(claimed, attempt, result, checked)
 
     def _plan_apply_verify(self, row: ScheduledRun) -> tuple[str, Any, Any]:
         from adoffboard.engine import save_plan, verify
 
-        plan = plan_for_request(self.env, lambda: self.store, row.client, row.runbook,
-                                cr_id=row.cr_id)
-        path = save_plan(plan, self.ws.root / "plans" / f"{plan.plan_id}.json",
-                         self.store.plan_key())
-        result = apply_approved(self.env, plan, self.store, plan_path=str(path),
-                                holder=self.holder, lock_held=True)
+        plan = plan_for_request(
+            self.env, lambda: self.store, row.client, row.runbook, cr_id=row.cr_id
+        )
+        path = save_plan(
+            plan, self.ws.root / "plans" / f"{plan.plan_id}.json", self.store.plan_key()
+        )
+        result = apply_approved(
+            self.env, plan, self.store, plan_path=str(path), holder=self.holder, lock_held=True
+        )
         if result.error is not None:  # the run's report says what stopped it; retry decides
             from adoffboard.reports import write_reports
 
@@ -229,67 +274,135 @@ class Scheduler:
     def _claim(self, row: ScheduledRun) -> ScheduledRun | None:
         with self.store.transaction(write=True) as conn:
             at = self.store.now()
-            if not repo.update_row(conn, row, at, status=repo.RUNNING, claimed_by=self.holder,
-                                   claimed_at=at):
+            if not repo.update_row(
+                conn, row, at, status=repo.RUNNING, claimed_by=self.holder, claimed_at=at
+            ):
                 return None
             if row.status == repo.RUNNING:  # its scheduler vanished mid-run
-                repo.add_event(conn, row.id, at=at, event="reclaimed", by=self.holder,
-                               attempt=row.attempts,
-                               detail=f"{row.claimed_by} left it running since {row.claimed_at}")
+                repo.add_event(
+                    conn,
+                    row.id,
+                    at=at,
+                    event="reclaimed",
+                    by=self.holder,
+                    attempt=row.attempts,
+                    detail=f"{row.claimed_by} left it running since {row.claimed_at}",
+                )
             claimed = repo.get(conn, row.id)
         assert claimed is not None
         return claimed
 
-    def _release(self, row: ScheduledRun, *, event: str, attempt: int, detail: str,
-                 notice: NoticeSpec | None = None, **values: Any) -> ScheduledRun:
+    def _release(
+        self,
+        row: ScheduledRun,
+        *,
+        event: str,
+        attempt: int,
+        detail: str,
+        notice: NoticeSpec | None = None,
+        **values: Any,
+    ) -> ScheduledRun:
         """Record the attempt's end on our claimed row, its event and its email, at once."""
         with self.store.transaction(write=True) as conn:
             at = self.store.now()
             current = repo.get(conn, row.id)
             assert current is not None
             repo.update_row(conn, current, at, claimed_by=None, claimed_at=None, **values)
-            repo.add_event(conn, row.id, at=at, event=event, by=self.holder, attempt=attempt,
-                           run_id=values.get("run_id"), detail=detail)
+            repo.add_event(
+                conn,
+                row.id,
+                at=at,
+                event=event,
+                by=self.holder,
+                attempt=attempt,
+                run_id=values.get("run_id"),
+                detail=detail,
+            )
             if notice is not None:
-                cr_repo.queue_notice(conn, key=notice.key, cr_id=notice.cr_id, kind=notice.kind,
-                                     recipients=notice.recipients, subject=notice.subject,
-                                     body=notice.body, at=at)
+                cr_repo.queue_notice(
+                    conn,
+                    key=notice.key,
+                    cr_id=notice.cr_id,
+                    kind=notice.kind,
+                    recipients=notice.recipients,
+                    subject=notice.subject,
+                    body=notice.body,
+                    at=at,
+                )
             after = repo.get(conn, row.id)
         assert after is not None
         return after
 
     def _void(self, row: ScheduledRun, reason: str) -> Attempted:
-        after = self._release(row, event="void", attempt=row.attempts, detail=reason,
-                              status=repo.VOID, note=reason)
+        after = self._release(
+            row, event="void", attempt=row.attempts, detail=reason, status=repo.VOID, note=reason
+        )
         return Attempted(after, VOID, reason)
 
     def _locked(self, row: ScheduledRun, exc: ClientLocked) -> Attempted:
         next_at = self._later(self.settings.lock_retry_minutes * 60)
         previous = repo.RETRYING if row.attempts else repo.SCHEDULED
-        after = self._release(row, event="locked", attempt=row.attempts, detail=str(exc),
-                              status=previous, next_attempt_at=next_at, last_error=str(exc))
+        after = self._release(
+            row,
+            event="locked",
+            attempt=row.attempts,
+            detail=str(exc),
+            status=previous,
+            next_attempt_at=next_at,
+            last_error=str(exc),
+        )
         zone = self.ws.config.workspace.timezone
-        return Attempted(after, LOCKED, f"{exc}; trying again at {local_time(next_at, zone)}",
-                         row.attempts, next_at=next_at)
+        return Attempted(
+            after,
+            LOCKED,
+            f"{exc}; trying again at {local_time(next_at, zone)}",
+            row.attempts,
+            next_at=next_at,
+        )
 
-    def _failed(self, row: ScheduledRun, attempt: int, error: str, run_id: str | None, *,
-                permanent: bool = False, at_least: float | None = None) -> Attempted:
+    def _failed(
+        self,
+        row: ScheduledRun,
+        attempt: int,
+        error: str,
+        run_id: str | None,
+        *,
+        permanent: bool = False,
+        at_least: float | None = None,
+    ) -> Attempted:
         limit = self.settings.max_attempts
         next_at = None
         if not permanent and attempt < limit:
-            minutes = min(self.settings.retry_minutes * 2 ** (attempt - 1),
-                          self.settings.retry_max_minutes)
+            minutes = min(
+                self.settings.retry_minutes * 2 ** (attempt - 1), self.settings.retry_max_minutes
+            )
             next_at = self._later(max(minutes * 60, at_least or 0))
         spec = notify.failure_notice(row, self.ws, attempt, limit, error, next_at, run_id)
         if next_at:
-            after = self._release(row, event="retrying", attempt=attempt, detail=error,
-                                  notice=spec, status=repo.RETRYING,
-                                  attempts=attempt, next_attempt_at=next_at, last_error=error,
-                                  run_id=run_id or row.run_id)
+            after = self._release(
+                row,
+                event="retrying",
+                attempt=attempt,
+                detail=error,
+                notice=spec,
+                status=repo.RETRYING,
+                attempts=attempt,
+                next_attempt_at=next_at,
+                last_error=error,
+                run_id=run_id or row.run_id,
+            )
             return Attempted(after, RETRYING, error, attempt, run_id, next_at=next_at)
-        after = self._release(row, event="failed", attempt=attempt, detail=error, notice=spec,
-                              status=repo.FAILED, attempts=attempt,
-                              last_error=error, run_id=run_id or row.run_id)
+        after = self._release(
+            row,
+            event="failed",
+            attempt=attempt,
+            detail=error,
+            notice=spec,
+            status=repo.FAILED,
+            attempts=attempt,
+            last_error=error,
+            run_id=run_id or row.run_id,
+        )
         return Attempted(after, FAILED, error, attempt, run_id)
 
     def _judge(self, row: ScheduledRun, attempt: int, result: Any, checked: Any) -> Attempted:
@@ -302,36 +415,74 @@ class Scheduler:
         verdict = verdict_of(checked.checks)
         outcomes = result.report.outcomes
         if result.status == "failed":
-            failed = [o for o in outcomes
-                      if o.status in (OutcomeStatus.FAILED, OutcomeStatus.NOT_SENT)]
+            failed = [
+                o for o in outcomes if o.status in (OutcomeStatus.FAILED, OutcomeStatus.NOT_SENT)
+            ]
             first = f": {failed[0].change_id}: {failed[0].message}" if failed else ""
-            return self._failed(row, attempt, f"run {result.run_id}: {len(failed)} change(s) "
-                                              f"failed{first}", result.run_id)
+            return self._failed(
+                row,
+                attempt,
+                f"run {result.run_id}: {len(failed)} change(s) failed{first}",
+                result.run_id,
+            )
         if verdict == "FAIL":
-            lines = [f"{c.title}: {c.detail}" for c in checked.checks
-                     if c.status == CheckStatus.FAIL]
-            return self._failed(row, attempt, f"run {result.run_id} applied but verify FAILs "
-                                              f"{len(lines)} line(s): {'; '.join(lines)}",
-                                result.run_id, permanent=True)
-        spec = notify.done_notice(row, self.ws, attempt, result.run_id, result.status, verdict,
-                                  outcomes, checked.checks, paths.get("md"))
+            lines = [
+                f"{c.title}: {c.detail}" for c in checked.checks if c.status == CheckStatus.FAIL
+            ]
+            return self._failed(
+                row,
+                attempt,
+                f"run {result.run_id} applied but verify FAILs "
+                f"{len(lines)} line(s): {'; '.join(lines)}",
+                result.run_id,
+                permanent=True,
+            )
+        spec = notify.done_notice(
+            row,
+            self.ws,
+            attempt,
+            result.run_id,
+            result.status,
+            verdict,
+            outcomes,
+            checked.checks,
+            paths.get("md"),
+        )
         detail = f"run {result.run_id} {result.status}; verify {verdict}"
-        after = self._release(row, event="done", attempt=attempt, detail=detail, notice=spec,
-                              status=repo.DONE, attempts=attempt,
-                              run_id=result.run_id, verdict=verdict, last_error=None)
-        return Attempted(after, DONE, detail, attempt, result.run_id, verdict,
-                         report=str(paths.get("md", "")))
+        after = self._release(
+            row,
+            event="done",
+            attempt=attempt,
+            detail=detail,
+            notice=spec,
+            status=repo.DONE,
+            attempts=attempt,
+            run_id=result.run_id,
+            verdict=verdict,
+            last_error=None,
+        )
+        return Attempted(
+            after, DONE, detail, attempt, result.run_id, verdict, report=str(paths.get("md", ""))
+        )
 
     def _later(self, seconds: float) -> str:
-        return (self.clock.now() + dt.timedelta(seconds=seconds)).astimezone(dt.UTC).isoformat(
-            timespec="seconds")
+        return (
+            (self.clock.now() + dt.timedelta(seconds=seconds))
+            .astimezone(dt.UTC)
+            .isoformat(timespec="seconds")
+        )
 
     # -- the long-running service
 
-    def serve(self, stop: threading.Event, *, wait: Callable[[float], object] | None = None,
-              on_tick: Callable[[TickReport], None] | None = None,
-              on_sleep: Callable[[dt.datetime, ScheduledRun | None], None] | None = None,
-              on_error: Callable[[AdoffboardError], None] | None = None) -> None:
+    def serve(
+        self,
+        stop: threading.Event,
+        *,
+        wait: Callable[[float], object] | None = None,
+        on_tick: Callable[[TickReport], None] | None = None,
+        on_sleep: Callable[[dt.datetime, ScheduledRun | None], None] | None = None,
+        on_error: Callable[[AdoffboardError], None] | None = None,
+    ) -> None:
         """Tick, sleep until the next due run (or `poll_seconds`), repeat until `stop` is set.
 
         `stop` is checked between rows: a run under way is finished (its writes are journaled

@@ -45,8 +45,10 @@ from adoffboard.connectors.transport.google import (
 from adoffboard.errors import InputError, PlatformError, TenantMismatch, TransientError
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 
-SCOPES = ["https://www.googleapis.com/auth/analytics.manage.users",
-          "https://www.googleapis.com/auth/analytics.edit"]
+SCOPES = [
+    "https://www.googleapis.com/auth/analytics.manage.users",
+    "https://www.googleapis.com/auth/analytics.edit",
+]
 PAGE_SIZE = 500
 MAX_BATCH = 1000
 ADMIN = "predefinedRoles/admin"
@@ -113,12 +115,13 @@ class GA4Connector(Connector[GA4State]):
         if self._client is None:
             from google.analytics.admin_v1alpha import AnalyticsAdminServiceClient
 
-            creds = google_credentials(self.settings.model_dump(), self.ctx.workspace_root,
-                                       SCOPES, self.platform)
-            options = {"api_endpoint": self.settings.endpoint} if self.settings.endpoint \
-                else None
-            client = AnalyticsAdminServiceClient(credentials=creds, transport="rest",
-                                                 client_options=options)
+            creds = google_credentials(
+                self.settings.model_dump(), self.ctx.workspace_root, SCOPES, self.platform
+            )
+            options = {"api_endpoint": self.settings.endpoint} if self.settings.endpoint else None
+            client = AnalyticsAdminServiceClient(
+                credentials=creds, transport="rest", client_options=options
+            )
             if self.ctx.read_only:
                 # the REST transport's requests session: every non-GET is refused before sending
                 guard_session(getattr(client.transport, "_session", None))
@@ -131,9 +134,12 @@ class GA4Connector(Connector[GA4State]):
         token = ""
         while True:
             request = {"parent": parent, "page_size": PAGE_SIZE, "page_token": token}
-            page = self._call("read", functools.partial(client.list_access_bindings,
-                                                        request=request, retry=None,
-                                                        timeout=timeout))
+            page = self._call(
+                "read",
+                functools.partial(
+                    client.list_access_bindings, request=request, retry=None, timeout=timeout
+                ),
+            )
             found += [Binding(b.name, b.user, tuple(b.roles)) for b in page.access_bindings]
             token = page.next_page_token
             if not token:
@@ -149,34 +155,47 @@ class GA4Connector(Connector[GA4State]):
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
         account = f"accounts/{acct.account_id}"
         try:
-            live = self._call("read", lambda: client.get_account(name=account, retry=None,
-                                                                 timeout=timeout))
+            live = self._call(
+                "read", lambda: client.get_account(name=account, retry=None, timeout=timeout)
+            )
         except AccessDenied as exc:
-            return GA4State(acct.account_id, acct.expected_name, (), who, self.ctx.clock.now(),
-                            reachable=False, detail=str(exc))
+            return GA4State(
+                acct.account_id,
+                acct.expected_name,
+                (),
+                who,
+                self.ctx.clock.now(),
+                reachable=False,
+                detail=str(exc),
+            )
         if acct.expected_name and live.display_name.strip() != acct.expected_name.strip():
             raise TenantMismatch(
                 f"GA4 account {acct.account_id} is named {live.display_name!r}, but the "
-                f"manifest expects {acct.expected_name!r}: refusing to touch it")
+                f"manifest expects {acct.expected_name!r}: refusing to touch it"
+            )
         holders = [self._read_property(pid, account) for pid in acct.property_ids]
         try:
             holders.append(Holder(account, live.display_name, True, tuple(self._list(account))))
         except AccessDenied as exc:  # a property-level user sees the account, not its users
             holders.append(Holder(account, live.display_name, False, detail=str(exc)))
-        return GA4State(acct.account_id, live.display_name, tuple(holders), who,
-                        self.ctx.clock.now())
+        return GA4State(
+            acct.account_id, live.display_name, tuple(holders), who, self.ctx.clock.now()
+        )
 
     def _read_property(self, pid: str, account: str) -> Holder:
         client, timeout = self._admin(), self.ctx.retry.timeout
         name = f"properties/{pid}"
         try:
-            prop = self._call("read", lambda: client.get_property(name=name, retry=None,
-                                                                  timeout=timeout))
+            prop = self._call(
+                "read", lambda: client.get_property(name=name, retry=None, timeout=timeout)
+            )
         except (AccessDenied, Gone) as exc:
             return Holder(name, name, False, detail=str(exc))
         if prop.parent != account:
-            raise TenantMismatch(f"GA4 property {pid} belongs to {prop.parent}, not to the "
-                                 f"manifest's {account}: refusing to touch it")
+            raise TenantMismatch(
+                f"GA4 property {pid} belongs to {prop.parent}, not to the "
+                f"manifest's {account}: refusing to touch it"
+            )
         try:
             bindings = tuple(self._list(name))
         except (AccessDenied, Gone) as exc:
@@ -185,56 +204,81 @@ class GA4Connector(Connector[GA4State]):
 
     # --- planning (pure) ------------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: GA4State,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: GA4State,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"ga4 has no action {action!r}")
         if not state.reachable:
-            return StepDraft(notes=(f"GA4 account {state.account_id} cannot be read by the "
-                                    "agency: its access is already gone",))
+            return StepDraft(
+                notes=(
+                    f"GA4 account {state.account_id} cannot be read by the "
+                    "agency: its access is already gone",
+                )
+            )
         changes = tuple(removal(state, b, step_id) for b in state.agency_bindings())
         kept = [b for h in state.holders for b in h.bindings if b not in state.agency_bindings()]
         notes = [f"{len(kept)} client binding(s) left untouched"] if kept else []
         if not state.identities:
-            notes.append("no agency identities configured ([agency] identities): nothing to "
-                         "remove")
+            notes.append("no agency identities configured ([agency] identities): nothing to remove")
         manual = tuple(
             f"GA4 {h.name} could not be read by the agency ({h.detail}): check in GA4 Admin "
             "that no agency user remains on it"
-            for h in state.holders if not h.readable)
+            for h in state.holders
+            if not h.readable
+        )
         return StepDraft(changes, manual, tuple(notes))
 
     # --- writes ---------------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        parents = sorted({c.resource.split("/accessBindings/")[0] for c in changes},
-                         key=lambda p: (p.startswith("accounts/"), p))
+        parents = sorted(
+            {c.resource.split("/accessBindings/")[0] for c in changes},
+            key=lambda p: (p.startswith("accounts/"), p),
+        )
         for parent in parents:  # properties first, the account last
             mine = [c for c in changes if c.resource.startswith(parent + "/")]
             to_send, settled = self._triage(parent, mine)
             journal.record(settled)
             outcomes += settled
-            outcomes += send_in_batches(journal, to_send, MAX_BATCH,
-                                        functools.partial(self._delete, parent))
+            outcomes += send_in_batches(
+                journal, to_send, MAX_BATCH, functools.partial(self._delete, parent)
+            )
         return outcomes
 
-    def _triage(self, parent: str, changes: Sequence[Change]) -> tuple[list[Change],
-                                                                       list[Outcome]]:
+    def _triage(self, parent: str, changes: Sequence[Change]) -> tuple[list[Change], list[Outcome]]:
         try:
             live = {b.name: b.value for b in self._list(parent)}
         except (AccessDenied, Gone) as exc:
-            return [], [Outcome(c.id, OutcomeStatus.ALREADY, message=f"{parent} can no longer "
-                                f"be read by the agency: its access is gone ({exc})")
-                        for c in changes]
+            return [], [
+                Outcome(
+                    c.id,
+                    OutcomeStatus.ALREADY,
+                    message=f"{parent} can no longer "
+                    f"be read by the agency: its access is gone ({exc})",
+                )
+                for c in changes
+            ]
         to_send, settled = [], []
         for ch in changes:
             value = live.get(ch.resource)
             if value is None:
                 settled.append(Outcome(ch.id, OutcomeStatus.ALREADY))
             elif value != ch.before:
-                settled.append(Outcome(ch.id, OutcomeStatus.DRIFT, live=value,
-                                       message=f"binding now {value!r}, planned {ch.before!r}"))
+                settled.append(
+                    Outcome(
+                        ch.id,
+                        OutcomeStatus.DRIFT,
+                        live=value,
+                        message=f"binding now {value!r}, planned {ch.before!r}",
+                    )
+                )
             else:
                 to_send.append(ch)
         return to_send, settled
@@ -244,8 +288,12 @@ class GA4Connector(Connector[GA4State]):
         if len(chunk) > 1:
             request = {"parent": parent, "requests": [{"name": c.resource} for c in chunk]}
             try:
-                self._call("write", lambda: client.batch_delete_access_bindings(
-                    request=request, retry=None, timeout=timeout))
+                self._call(
+                    "write",
+                    lambda: client.batch_delete_access_bindings(
+                        request=request, retry=None, timeout=timeout
+                    ),
+                )
                 return [Outcome(c.id, OutcomeStatus.APPLIED) for c in chunk]
             except (AccessDenied, TransientError) as exc:
                 return [Outcome(c.id, OutcomeStatus.FAILED, message=str(exc)) for c in chunk]
@@ -255,21 +303,24 @@ class GA4Connector(Connector[GA4State]):
         # one's own admin binding, deleted early, would end the right to delete the others
         for ch in sorted(chunk, key=lambda c: ADMIN in c.before.get("roles", ())):
             try:
-                self._call("write", functools.partial(client.delete_access_binding,
-                                                      name=ch.resource, retry=None,
-                                                      timeout=timeout))
+                self._call(
+                    "write",
+                    functools.partial(
+                        client.delete_access_binding, name=ch.resource, retry=None, timeout=timeout
+                    ),
+                )
                 outcomes.append(Outcome(ch.id, OutcomeStatus.APPLIED))
             except Gone:
-                outcomes.append(Outcome(ch.id, OutcomeStatus.ALREADY,
-                                        message="already deleted"))
+                outcomes.append(Outcome(ch.id, OutcomeStatus.ALREADY, message="already deleted"))
             except (PlatformError, AccessDenied) as exc:
                 outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc)))
         return outcomes
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: GA4State,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self, action: str, params: Mapping[str, Any], state: GA4State, ctx: StepContext = NO_CONTEXT
+    ) -> Verdict:
         if action != "remove_access":
             raise InputError(f"ga4 has no action {action!r}")
         return verify_removal(state)
@@ -303,17 +354,27 @@ def removal(state: GA4State, binding: Binding, step_id: str) -> Change:
 
 def verify_removal(state: GA4State) -> Verdict:
     if not state.reachable:
-        return Verdict(CheckStatus.PASS, f"the agency can no longer read GA4 account "
-                                         f"{state.account_id}: its access is gone")
+        return Verdict(
+            CheckStatus.PASS,
+            f"the agency can no longer read GA4 account {state.account_id}: its access is gone",
+        )
     left = state.agency_bindings()
     if left:
-        return Verdict(CheckStatus.FAIL, f"{len(left)} agency access binding(s) remain",
-                       tuple(f"{b.user} on {b.parent}" for b in left[:20]))
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(left)} agency access binding(s) remain",
+            tuple(f"{b.user} on {b.parent}" for b in left[:20]),
+        )
     unreadable = [h for h in state.holders if not h.readable]
     if unreadable:
-        return Verdict(CheckStatus.MANUAL_PENDING,
-                       f"{len(unreadable)} of the account's access lists unreadable by the "
-                       "agency: check them in GA4 Admin",
-                       tuple(f"{h.name}: {h.detail}" for h in unreadable))
-    return Verdict(CheckStatus.PASS, f"no agency access binding on account {state.account_id} "
-                                     f"or its {len(state.holders) - 1} propert(ies)")
+        return Verdict(
+            CheckStatus.MANUAL_PENDING,
+            f"{len(unreadable)} of the account's access lists unreadable by the "
+            "agency: check them in GA4 Admin",
+            tuple(f"{h.name}: {h.detail}" for h in unreadable),
+        )
+    return Verdict(
+        CheckStatus.PASS,
+        f"no agency access binding on account {state.account_id} "
+        f"or its {len(state.holders) - 1} propert(ies)",
+    )

@@ -48,15 +48,26 @@ DECLARATION = Declaration(
     cls="GA4Connector",
     settings=GoogleApiSettings,
     actions={
-        "remove_access": ActionSpec("delete the agency's access bindings on the account and its "
-                                    "properties", Phase.ACCESS),
+        "remove_access": ActionSpec(
+            "delete the agency's access bindings on the account and its properties", Phase.ACCESS
+        ),
     },
     manifest_key="ga4",
-    manifest=(ManifestSection(
-        "ga4", GA4Access,
-        claims=(Claim("GA4 account", "account_id"),
-                Claim("GA4 property", "property_ids", many=True))),),
-    sdk=("google.oauth2.credentials", "google.oauth2.service_account",
-         "google.analytics.admin_v1alpha", "google.api_core.exceptions",
-         "google.auth.exceptions"),
+    manifest=(
+        ManifestSection(
+            "ga4",
+            GA4Access,
+            claims=(
+                Claim("GA4 account", "account_id"),
+                Claim("GA4 property", "property_ids", many=True),
+            ),
+        ),
+    ),
+    sdk=(
+        "google.oauth2.credentials",
+        "google.oauth2.service_account",
+        "google.analytics.admin_v1alpha",
+        "google.api_core.exceptions",
+        "google.auth.exceptions",
+    ),
 )

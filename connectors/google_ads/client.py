@@ -73,8 +73,10 @@ def _retry_delay(failure: Any) -> float | None:
 
 
 def _describe(failure: Any) -> str:
-    parts = [f"{_code_name(err.error_code)}: {err.message}"
-             for err in list(getattr(failure, "errors", ()))[:3]]
+    parts = [
+        f"{_code_name(err.error_code)}: {err.message}"
+        for err in list(getattr(failure, "errors", ()))[:3]
+    ]
     return "; ".join(parts) or "request failed"
 
 
@@ -118,8 +120,11 @@ def translate(exc: Exception) -> Exception:
         text = _describe(failure)
         names = {_code_name(err.error_code).split(".")[0] for err in failure.errors}
         if "quota_error" in names:
-            return TransientError(f"Google Ads quota: {text}", retry_after=_retry_delay(failure),
-                                  request_id=exc.request_id)
+            return TransientError(
+                f"Google Ads quota: {text}",
+                retry_after=_retry_delay(failure),
+                request_id=exc.request_id,
+            )
         if names & {"authentication_error", "authorization_error"}:
             return AuthError(f"Google Ads refused access: {text} (request {exc.request_id})")
         return PlatformError(f"Google Ads: {text}", request_id=exc.request_id)
@@ -127,20 +132,29 @@ def translate(exc: Exception) -> Exception:
         call = exc.response if isinstance(exc.response, grpc.Call) else None
         failure = _failure_from_metadata(call.trailing_metadata() if call else None)
         rid = _request_id(call)
-        transient = (gexc.ResourceExhausted, gexc.InternalServerError, gexc.ServiceUnavailable,
-                     gexc.DeadlineExceeded)
+        transient = (
+            gexc.ResourceExhausted,
+            gexc.InternalServerError,
+            gexc.ServiceUnavailable,
+            gexc.DeadlineExceeded,
+        )
         if isinstance(exc, transient):
             return TransientError(
                 f"Google Ads {type(exc).__name__}: {exc.message}",
-                retry_after=_retry_delay(failure), request_id=rid,
+                retry_after=_retry_delay(failure),
+                request_id=rid,
             )
         if isinstance(exc, gexc.Unauthenticated | gexc.PermissionDenied):
             return AuthError(f"Google Ads refused access: {exc.message}")
         return PlatformError(f"Google Ads {type(exc).__name__}: {exc.message}", request_id=rid)
     if isinstance(exc, grpc.RpcError):
         code = exc.code() if hasattr(exc, "code") else None
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                    grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL):
+        if code in (
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            grpc.StatusCode.INTERNAL,
+        ):
             return TransientError(f"Google Ads {code.name}")
         return PlatformError(f"Google Ads gRPC error {code}")
     return PlatformError(f"Google Ads client error: {type(exc).__name__}: {exc}")
@@ -158,8 +172,11 @@ def partial_errors(response: Any) -> dict[int, str]:
         failure = GoogleAdsFailure.deserialize(detail.value)
         for err in failure.errors:
             index = next(
-                (el.index for el in err.location.field_path_elements
-                 if el.field_name == "mutate_operations"),
+                (
+                    el.index
+                    for el in err.location.field_path_elements
+                    if el.field_name == "mutate_operations"
+                ),
                 None,
             )
             if index is not None:

@@ -175,8 +175,18 @@ class GoogleAdsConnector(Connector[AccountState]):
                 raise
             # The agency's link was ended (by a run leaving the platform): only the manager's
             # side can still be read.
-            return AccountState(cid, acct.manager_id, acct.expected_name, "", 10_000, (), {},
-                                link, self.ctx.clock.now(), reachable=False)
+            return AccountState(
+                cid,
+                acct.manager_id,
+                acct.expected_name,
+                "",
+                10_000,
+                (),
+                {},
+                link,
+                self.ctx.clock.now(),
+                reachable=False,
+            )
         if not rows:
             raise PlatformError(f"Google Ads customer {show_google_ads_id(cid)} returned no data")
         customer = rows[0].customer
@@ -259,8 +269,14 @@ class GoogleAdsConnector(Connector[AccountState]):
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: AccountState, step_id: str,
-             ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: AccountState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action == "set_budgets":
             from adoffboard.connectors.google_ads.addendum import plan_set_budgets
 
@@ -308,8 +324,9 @@ class GoogleAdsConnector(Connector[AccountState]):
         for ch in (c for c in changes if c.phase != Phase.ADS):
             assert self._account is not None
             link = self._read_link(self._account.manager_id, ch.account)
-            live[ch.id] = None if link is None else (
-                link.hidden if ch.field == "hidden" else link.status)
+            live[ch.id] = (
+                None if link is None else (link.hidden if ch.field == "hidden" else link.status)
+            )
         return live
 
     def _apply_ads(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
@@ -320,8 +337,9 @@ class GoogleAdsConnector(Connector[AccountState]):
             to_send, settled = triage(mine, live)
             journal.record(settled)
             outcomes += settled
-            outcomes += send_in_batches(journal, to_send, MAX_OPERATIONS,
-                                        functools.partial(self._mutate, cid))
+            outcomes += send_in_batches(
+                journal, to_send, MAX_OPERATIONS, functools.partial(self._mutate, cid)
+            )
         return outcomes
 
     def _mutate(self, cid: str, chunk: Sequence[Change]) -> list[Outcome]:
@@ -350,8 +368,9 @@ class GoogleAdsConnector(Connector[AccountState]):
             response = self._call("write", lambda: svc.mutate(request=request, timeout=timeout))
         except PlatformError as exc:
             return [
-                Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                        request_id=exc.request_id or "")
+                Outcome(
+                    ch.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+                )
                 for ch in chunk
             ]
         errors = partial_errors(response)
@@ -368,9 +387,7 @@ class GoogleAdsConnector(Connector[AccountState]):
         for ch in changes:
             assert self._account is not None
             link = self._read_link(self._account.manager_id, ch.account)
-            live = None if link is None else (
-                link.hidden if ch.field == "hidden" else link.status
-            )
+            live = None if link is None else (link.hidden if ch.field == "hidden" else link.status)
             to_send, settled = triage([ch], {ch.id: live})
             journal.record(settled)
             outcomes += settled
@@ -412,26 +429,36 @@ class GoogleAdsConnector(Connector[AccountState]):
         try:
             self._call("write", send)
         except PlatformError as exc:
-            return Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                           request_id=exc.request_id or "")
+            return Outcome(
+                ch.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+            )
         return Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=self._ids.last)
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: AccountState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: AccountState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action == "pause_campaigns":
             return verify_pause(state)
         if action == "budgets_to_floor":
             return verify_budgets(state)
         if action == "hide_account":
             ok = state.link is not None and state.link.hidden
-            return Verdict(CheckStatus.PASS if ok else CheckStatus.FAIL,
-                           "account hidden in the manager" if ok else "account still visible")
+            return Verdict(
+                CheckStatus.PASS if ok else CheckStatus.FAIL,
+                "account hidden in the manager" if ok else "account still visible",
+            )
         if action == "unlink_account":
             ok = state.link is None or state.link.status != "ACTIVE"
-            return Verdict(CheckStatus.PASS if ok else CheckStatus.FAIL,
-                           "manager link ended" if ok else "manager link still ACTIVE")
+            return Verdict(
+                CheckStatus.PASS if ok else CheckStatus.FAIL,
+                "manager link ended" if ok else "manager link still ACTIVE",
+            )
         if action == "scripts_quiet":
             return self._verify_scripts(state, ctx)
         if action == "set_budgets":
@@ -462,9 +489,11 @@ class GoogleAdsConnector(Connector[AccountState]):
                 f"{r.change_event.change_resource_name}"
                 for r in rows[:10]
             )
-            return Verdict(CheckStatus.FAIL,
-                           f"{len(rows)} script/rule change(s) since {since:%Y-%m-%d %H:%M}",
-                           evidence)
+            return Verdict(
+                CheckStatus.FAIL,
+                f"{len(rows)} script/rule change(s) since {since:%Y-%m-%d %H:%M}",
+                evidence,
+            )
         return Verdict(CheckStatus.PASS, f"no script or rule activity since {since:%Y-%m-%d %H:%M}")
 
     def close(self) -> None:

@@ -57,8 +57,13 @@ class GoogleAdsAccount(SettingsModel):
 def _manager_is_not_the_client(account: Any) -> list[tuple[str, str, str]]:
     if account.manager_id != account.customer_id:
         return []
-    return [("manager_id", "is the client's own customer id",
-             "the agency's manager (MCC) account that links to it, like 111-222-3333")]
+    return [
+        (
+            "manager_id",
+            "is the client's own customer id",
+            "the agency's manager (MCC) account that links to it, like 111-222-3333",
+        )
+    ]
 
 
 DECLARATION = Declaration(
@@ -76,18 +81,26 @@ DECLARATION = Declaration(
         "set_budgets": ActionSpec("set budgets to a signed addendum's amounts"),
     },
     manifest_key="google_ads",
-    manifest=(ManifestSection(
-        "google_ads", GoogleAdsAccount,
-        claims=(Claim("Google Ads customer", "customer_id", show=show_google_ads_id),),
-        hints={"customer_id": "Google Ads ids look like 123-456-7890",
-               "manager_id": "the agency's manager (MCC) id, like 111-222-3333"},
-        check=_manager_is_not_the_client,
-    ),),
+    manifest=(
+        ManifestSection(
+            "google_ads",
+            GoogleAdsAccount,
+            claims=(Claim("Google Ads customer", "customer_id", show=show_google_ads_id),),
+            hints={
+                "customer_id": "Google Ads ids look like 123-456-7890",
+                "manager_id": "the agency's manager (MCC) id, like 111-222-3333",
+            },
+            check=_manager_is_not_the_client,
+        ),
+    ),
     restorable=True,
-    sdk=("google.oauth2.credentials", "google.ads.googleads.client",
-         "google.ads.googleads.errors",
-         "google.ads.googleads.v26.errors.types.errors",
-         "google.ads.googleads.v26.services.services.google_ads_service",
-         "google.ads.googleads.v26.services.services.customer_client_link_service",
-         "google.ads.googleads.v26.services.services.customer_manager_link_service"),
+    sdk=(
+        "google.oauth2.credentials",
+        "google.ads.googleads.client",
+        "google.ads.googleads.errors",
+        "google.ads.googleads.v26.errors.types.errors",
+        "google.ads.googleads.v26.services.services.google_ads_service",
+        "google.ads.googleads.v26.services.services.customer_client_link_service",
+        "google.ads.googleads.v26.services.services.customer_manager_link_service",
+    ),
 )

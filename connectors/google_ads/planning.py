@@ -14,8 +14,13 @@ from adoffboard.models import Change, CheckStatus, Phase
 
 USD_CENT_MICROS = 10_000
 # Demand Gen campaigns refuse daily budgets under the equivalent of USD 5.
-DEMAND_GEN_MIN_MICROS = {"USD": 5_000_000, "CAD": 7_000_000, "AUD": 8_000_000,
-                         "EUR": 5_000_000, "GBP": 4_000_000}
+DEMAND_GEN_MIN_MICROS = {
+    "USD": 5_000_000,
+    "CAD": 7_000_000,
+    "AUD": 8_000_000,
+    "EUR": 5_000_000,
+    "GBP": 4_000_000,
+}
 SCRIPT_CLIENTS = ("GOOGLE_ADS_SCRIPTS", "GOOGLE_ADS_AUTOMATED_RULE")
 
 
@@ -223,20 +228,28 @@ def verify_pause(state: AccountState) -> Verdict:
     auto = [c for c in enabled if c.automatable]
     video = [c for c in enabled if c.channel == "VIDEO"]
     if auto:
-        return Verdict(CheckStatus.FAIL, f"{len(auto)} campaign(s) still ENABLED",
-                       tuple(f"{c.name} ({c.id})" for c in auto[:20]))
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(auto)} campaign(s) still ENABLED",
+            tuple(f"{c.name} ({c.id})" for c in auto[:20]),
+        )
     if video:
-        return Verdict(CheckStatus.MANUAL_PENDING,
-                       f"{len(video)} VIDEO campaign(s) still ENABLED: pause them in the UI",
-                       tuple(f"{c.name} ({c.id})" for c in video))
+        return Verdict(
+            CheckStatus.MANUAL_PENDING,
+            f"{len(video)} VIDEO campaign(s) still ENABLED: pause them in the UI",
+            tuple(f"{c.name} ({c.id})" for c in video),
+        )
     return Verdict(CheckStatus.PASS, f"no enabled campaigns ({len(state.campaigns)} checked)")
 
 
 def verify_budgets(state: AccountState) -> Verdict:
     draft = plan_budgets(state, "verify")
     if draft.changes:
-        return Verdict(CheckStatus.FAIL, f"{len(draft.changes)} budget(s) above the floor",
-                       tuple(f"{c.name}: {c.shown_before}" for c in draft.changes[:20]))
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(draft.changes)} budget(s) above the floor",
+            tuple(f"{c.name}: {c.shown_before}" for c in draft.changes[:20]),
+        )
     if draft.manual_items:
         return Verdict(CheckStatus.MANUAL_PENDING, "; ".join(draft.manual_items))
     return Verdict(CheckStatus.PASS, f"all budgets at the floor ({len(state.budgets)} checked)")

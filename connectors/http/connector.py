@@ -107,8 +107,7 @@ class HttpConnector(Connector[HttpState]):
     declaration = DECLARATION
 
     @classmethod
-    def enabled(cls, settings: Mapping[str, Any], action: str,
-                params: Mapping[str, Any]) -> bool:
+    def enabled(cls, settings: Mapping[str, Any], action: str, params: Mapping[str, Any]) -> bool:
         endpoint = (settings.get("endpoints") or {}).get(params.get("endpoint", ""))
         return action == "call" and bool(endpoint and endpoint.get("enabled"))
 
@@ -122,8 +121,9 @@ class HttpConnector(Connector[HttpState]):
 
     def _http(self) -> GuardedSession:
         if self._session is None:
-            self._session = GuardedSession("HTTP endpoint", read_only=self.ctx.read_only,
-                                           timeout=self.ctx.retry.timeout)
+            self._session = GuardedSession(
+                "HTTP endpoint", read_only=self.ctx.read_only, timeout=self.ctx.retry.timeout
+            )
         return self._session
 
     def _headers(self, ep: HttpEndpoint, url: str) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -160,8 +160,10 @@ class HttpConnector(Connector[HttpState]):
         if ep.name_json_path and expected_name:
             name = json_path(data, ep.name_json_path)
             if str(name).strip() != expected_name.strip():
-                raise TenantMismatch(f"{url} names the account {name!r}, but the manifest "
-                                     f"expects {expected_name!r}: refusing to touch it")
+                raise TenantMismatch(
+                    f"{url} names the account {name!r}, but the manifest "
+                    f"expects {expected_name!r}: refusing to touch it"
+                )
         return json_path(data, ep.verify_json_path)
 
     # --- reads --------------------------------------------------------------------------------
@@ -180,16 +182,28 @@ class HttpConnector(Connector[HttpState]):
             verify_url = _fill(ep.verify_url, account.account_id)
             target = GONE if ep.verify_gone else ep.verify_equals
             endpoints[name] = EndpointState(
-                name, ep.title or name, ep.method, _fill(ep.url, account.account_id),
-                verify_url, account.account_id, ep.verify_json_path or "presence",
-                self._live(ep, verify_url, account.expected_name), target,
+                name,
+                ep.title or name,
+                ep.method,
+                _fill(ep.url, account.account_id),
+                verify_url,
+                account.account_id,
+                ep.verify_json_path or "presence",
+                self._live(ep, verify_url, account.expected_name),
+                target,
             )
         return HttpState(endpoints, unavailable)
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: HttpState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: HttpState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "call":
             return StepDraft()
         name = str(params.get("endpoint", ""))
@@ -202,26 +216,29 @@ class HttpConnector(Connector[HttpState]):
         try:
             phase = Phase(params.get("phase", Phase.VISIBILITY))
         except ValueError:
-            raise InputError(f"http call {name}: phase must be one of "
-                             f"{', '.join(p.value for p in Phase)}") from None
-        return StepDraft((
-            Change(
-                id=f"http:{name}:{ep.account_id}:{ep.field}",
-                step_id=step_id,
-                platform="http",
-                account=ep.account_id,
-                entity_type=name,
-                entity_id=ep.account_id,
-                name=ep.title,
-                field=ep.field,
-                before=ep.live,
-                after=ep.target,
-                shown_before=f"{ep.field} = {ep.live!r}",
-                shown_after=f"{ep.field} = {ep.target!r} (by {ep.method} {ep.url})",
-                phase=phase,
-                resource=f"{ep.method} {ep.url}",
-            ),
-        ))
+            raise InputError(
+                f"http call {name}: phase must be one of {', '.join(p.value for p in Phase)}"
+            ) from None
+        return StepDraft(
+            (
+                Change(
+                    id=f"http:{name}:{ep.account_id}:{ep.field}",
+                    step_id=step_id,
+                    platform="http",
+                    account=ep.account_id,
+                    entity_type=name,
+                    entity_id=ep.account_id,
+                    name=ep.title,
+                    field=ep.field,
+                    before=ep.live,
+                    after=ep.target,
+                    shown_before=f"{ep.field} = {ep.live!r}",
+                    shown_after=f"{ep.field} = {ep.target!r} (by {ep.method} {ep.url})",
+                    phase=phase,
+                    resource=f"{ep.method} {ep.url}",
+                ),
+            )
+        )
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -230,8 +247,9 @@ class HttpConnector(Connector[HttpState]):
         for ch in changes:
             ep = self.settings.endpoints.get(ch.entity_type)
             if ep is None or not ep.enabled:
-                raise InputError(f"[platforms.http.endpoints.{ch.entity_type}] is no longer "
-                                 "enabled: re-plan")
+                raise InputError(
+                    f"[platforms.http.endpoints.{ch.entity_type}] is no longer enabled: re-plan"
+                )
             live = self._live(ep, _fill(ep.verify_url, ch.account), "")
             settled = settle(ch, live)
             if settled is not None:
@@ -250,29 +268,44 @@ class HttpConnector(Connector[HttpState]):
         body = _fill_body(ep.body, ch.account) if ep.body is not None else None
         self.calls["write"] += 1
         try:
-            response = send(self._http(), "HTTP endpoint", ep.method, url, secrets,
-                            headers=headers, json=body, allow_redirects=False)
+            response = send(
+                self._http(),
+                "HTTP endpoint",
+                ep.method,
+                url,
+                secrets,
+                headers=headers,
+                json=body,
+                allow_redirects=False,
+            )
         except PlatformError as exc:
-            return Outcome(ch.id, OutcomeStatus.FAILED,
-                           message=f"{exc}; not sent again: resume re-reads first")
+            return Outcome(
+                ch.id, OutcomeStatus.FAILED, message=f"{exc}; not sent again: resume re-reads first"
+            )
         request_id = response.headers.get("X-Request-Id", "")
         if response.status_code not in ep.expected_status:
             error = error_for(f"{ep.method} {_path(url)}", response, secrets)
-            return Outcome(ch.id, OutcomeStatus.FAILED, message=str(error),
-                           request_id=request_id)
+            return Outcome(ch.id, OutcomeStatus.FAILED, message=str(error), request_id=request_id)
         return Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=request_id)
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: HttpState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: HttpState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action != "call":
             raise InputError(f"http has no action {action!r}")
         name = str(params.get("endpoint", ""))
         ep = state.endpoints.get(name)
         if ep is None:
-            return Verdict(CheckStatus.MANUAL_PENDING,
-                           state.unavailable.get(name, f"no endpoint {name!r} configured"))
+            return Verdict(
+                CheckStatus.MANUAL_PENDING,
+                state.unavailable.get(name, f"no endpoint {name!r} configured"),
+            )
         seen = f"{ep.field} = {ep.live!r} at GET {ep.verify_url}"
         if ep.live == ep.target:
             return Verdict(CheckStatus.PASS, seen)

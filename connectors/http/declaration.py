@@ -33,7 +33,8 @@ class HttpEndpoint(SettingsModel):
     url: str = Field(pattern=r"^https?://[^\s@]+$")
     body: dict[str, Any] | None = None  # JSON; {account_id} is replaced in string values
     expected_status: list[Annotated[int, Field(ge=100, le=599, strict=True)]] = Field(
-        default_factory=lambda: [200, 201, 202, 204], min_length=1)
+        default_factory=lambda: [200, 201, 202, 204], min_length=1
+    )
     # credential references, optionally after a scheme: "Bearer env:TOKEN" or "env:TOKEN"
     headers: dict[str, str] = Field(default_factory=dict, json_schema_extra=SECRET)
     verify_url: str = Field(pattern=r"^https?://[^\s@]+$")
@@ -48,8 +49,9 @@ class HttpEndpoint(SettingsModel):
     def _header_refs(cls, headers: dict[str, str]) -> dict[str, str]:
         for name, value in headers.items():
             if problem := check_reference(value.split(" ")[-1]):
-                raise ValueError(f"header {name}: {problem} (optionally after a scheme: "
-                                 "\"Bearer env:TOKEN\")")
+                raise ValueError(
+                    f'header {name}: {problem} (optionally after a scheme: "Bearer env:TOKEN")'
+                )
         return headers
 
     @field_validator("url", "verify_url")
@@ -63,8 +65,9 @@ class HttpEndpoint(SettingsModel):
     @classmethod
     def _one_verification(cls, gone: bool, info: Any) -> bool:
         if gone == bool(info.data.get("verify_json_path")):
-            raise ValueError("set exactly one of verify_json_path (with verify_equals) or "
-                             "verify_gone")
+            raise ValueError(
+                "set exactly one of verify_json_path (with verify_equals) or verify_gone"
+            )
         return gone
 
 
@@ -82,8 +85,10 @@ DECLARATION = Declaration(
     settings=HttpSettings,
     actions={"call": ActionSpec("call a configured vendor endpoint once", Phase.VISIBILITY)},
     manifest_key="",  # each endpoint names its own (ninjacat, fluency)
-    manifest=(ManifestSection("ninjacat", SimpleAccount,
-                              claims=(Claim("NinjaCat account", "account_id"),)),
-              ManifestSection("fluency", SimpleAccount,
-                              claims=(Claim("Fluency account", "account_id"),))),
+    manifest=(
+        ManifestSection(
+            "ninjacat", SimpleAccount, claims=(Claim("NinjaCat account", "account_id"),)
+        ),
+        ManifestSection("fluency", SimpleAccount, claims=(Claim("Fluency account", "account_id"),)),
+    ),
 )

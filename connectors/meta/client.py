@@ -85,8 +85,13 @@ def _buc_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
     data = _json(headers.get("X-Business-Use-Case-Usage"))
     if not isinstance(data, Mapping):
         return []
-    return [e for entries in data.values() if isinstance(entries, list)
-            for e in entries if isinstance(e, Mapping)]
+    return [
+        e
+        for entries in data.values()
+        if isinstance(entries, list)
+        for e in entries
+        if isinstance(e, Mapping)
+    ]
 
 
 def usage_pct(headers: Mapping[str, str]) -> float:
@@ -110,8 +115,7 @@ def throttle_wait(headers: Mapping[str, str]) -> float | None:
     `X-Ad-Account-Usage` gives `reset_time_duration` in seconds. `X-App-Usage` gives no time:
     None, so the retry policy backs off on its own.
     """
-    minutes = [float(e.get("estimated_time_to_regain_access") or 0)
-               for e in _buc_entries(headers)]
+    minutes = [float(e.get("estimated_time_to_regain_access") or 0) for e in _buc_entries(headers)]
     if minutes and max(minutes) > 0:
         return max(minutes) * 60.0
     account = _json(headers.get("X-Ad-Account-Usage"))
@@ -159,8 +163,9 @@ class PacedAdapter(GuardedAdapter):
         self.last_trace = ""  # x-fb-trace-id of the last answer: Meta's request id
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        refuse_write(request, read_only=self.read_only, platform=self.platform,
-                     is_read=self.is_read)
+        refuse_write(
+            request, read_only=self.read_only, platform=self.platform, is_read=self.is_read
+        )
         self.pacer.pause()
         self.calls["read" if self.is_read(request) else "write"] += 1
         response = HTTPAdapter.send(self, request, *args, **kwargs)
@@ -240,19 +245,29 @@ class GraphError:
 
     @property
     def transient(self) -> bool:
-        return (self.rate_limited or self.code in TRANSIENT_CODES or self.is_transient
-                or (self.status or 0) >= 500)
+        return (
+            self.rate_limited
+            or self.code in TRANSIENT_CODES
+            or self.is_transient
+            or (self.status or 0) >= 500
+        )
 
     @property
     def no_access(self) -> bool:
         """The token cannot see the object: the agency's access is gone (or never was)."""
-        return self.code == 10 or 200 <= (self.code or 0) <= 299 or (
-            self.code == 100 and self.subcode == 33)
+        return (
+            self.code == 10
+            or 200 <= (self.code or 0) <= 299
+            or (self.code == 100 and self.subcode == 33)
+        )
 
     @property
     def auth(self) -> bool:
-        return self.code in TOKEN_CODES or self.no_access or (
-            self.code == 100 and "appsecret_proof" in self.message)
+        return (
+            self.code in TOKEN_CODES
+            or self.no_access
+            or (self.code == 100 and "appsecret_proof" in self.message)
+        )
 
     def to_exception(self) -> PlatformError | AuthError:
         text = f"Meta: {self.describe()}"

@@ -117,10 +117,18 @@ class MetaConnector(Connector[MetaState]):
         self._page_size = int(s.get("page_size", 500))
         # Meta states how long a throttle lasts; waiting less only provokes another refusal.
         self._retry = dataclasses.replace(
-            ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900))))
+            ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900)))
+        )
         # the SDK's exception texts may hold URLs with the token: translated without them
-        self._calls = Calls(ctx, None, "Meta", translate=translate, retry=self._retry,
-                            keep_cause=False, before_retry=self._pacer.reset)
+        self._calls = Calls(
+            ctx,
+            None,
+            "Meta",
+            translate=translate,
+            retry=self._retry,
+            keep_cause=False,
+            before_retry=self._pacer.reset,
+        )
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -138,11 +146,15 @@ class MetaConnector(Connector[MetaState]):
                 raise AuthError(f"platforms.meta needs {', '.join(missing)}")
             base = self.ctx.workspace_root
             session = FacebookSession(
-                str(s["app_id"]), resolve(s["app_secret"], base=base).value,
-                resolve(s["access_token"], base=base).value, timeout=self.ctx.retry.timeout)
+                str(s["app_id"]),
+                resolve(s["app_secret"], base=base).value,
+                resolve(s["access_token"], base=base).value,
+                timeout=self.ctx.retry.timeout,
+            )
             session.GRAPH = endpoint  # this session only; the class default stays untouched
-            adapter = self._adapter = PacedAdapter(read_only=self.ctx.read_only,
-                                                   calls=self.calls, pacer=self._pacer)
+            adapter = self._adapter = PacedAdapter(
+                read_only=self.ctx.read_only, calls=self.calls, pacer=self._pacer
+            )
             session.requests.mount("http://", adapter)
             session.requests.mount("https://", adapter)
             self._session = session
@@ -178,75 +190,134 @@ class MetaConnector(Connector[MetaState]):
         aid, expected = acct.ad_account_id, acct.expected_name
         account = self._account(aid)
         try:
-            node = self._call(lambda: account.api_get(
-                fields=["id", "name", "currency", "account_status", "business"])).export_all_data()
+            node = self._call(
+                lambda: account.api_get(
+                    fields=["id", "name", "currency", "account_status", "business"]
+                )
+            ).export_all_data()
         except AuthError:
             if self._agency_lists(agency_id, aid):
                 raise
             # The agency's access was removed (by a run leaving the platform).
-            return MetaState(aid, expected, "", (), (), (), (), agency_id, "",
-                             self.ctx.clock.now(), reachable=False)
+            return MetaState(
+                aid,
+                expected,
+                "",
+                (),
+                (),
+                (),
+                (),
+                agency_id,
+                "",
+                self.ctx.clock.now(),
+                reachable=False,
+            )
         live_name = str(node.get("name", ""))
         if live_name.strip() != expected.strip():
-            raise TenantMismatch(f"Meta ad account {aid} is named {live_name!r}, but the "
-                                 f"manifest expects {expected!r}: refusing to touch it")
+            raise TenantMismatch(
+                f"Meta ad account {aid} is named {live_name!r}, but the "
+                f"manifest expects {expected!r}: refusing to touch it"
+            )
         owner = node.get("business") or {}
         return MetaState(
-            ad_account_id=aid, name=live_name, currency=str(node.get("currency", "")),
-            campaigns=self._read_campaigns(aid), adsets=self._read_adsets(aid),
+            ad_account_id=aid,
+            name=live_name,
+            currency=str(node.get("currency", "")),
+            campaigns=self._read_campaigns(aid),
+            adsets=self._read_adsets(aid),
             rules=tuple(rule_from_row(r) for r in self._read_rules(aid)),
-            agencies=self._read_agencies(aid), agency_business_id=agency_id,
+            agencies=self._read_agencies(aid),
+            agency_business_id=agency_id,
             owner_business_id=str(owner.get("id", "")) if isinstance(owner, Mapping) else "",
             read_at=self.ctx.clock.now(),
         )
 
-    def _read_campaigns(self, aid: str, statuses: list[str] | None = None
-                        ) -> tuple[MetaCampaign, ...]:
-        rows = self._edge(lambda: self._account(aid).get_campaigns(
-            fields=["id", "name", "status", "effective_status", "daily_budget"],
-            params={"effective_status": statuses or OBJECT_STATUSES, "limit": self._page_size}))
-        return tuple(MetaCampaign(str(r["id"]), str(r.get("name", "")), str(r.get("status", "")),
-                                  str(r.get("effective_status", "")),
-                                  int(r["daily_budget"]) if r.get("daily_budget") else None)
-                     for r in rows)
+    def _read_campaigns(
+        self, aid: str, statuses: list[str] | None = None
+    ) -> tuple[MetaCampaign, ...]:
+        rows = self._edge(
+            lambda: self._account(aid).get_campaigns(
+                fields=["id", "name", "status", "effective_status", "daily_budget"],
+                params={"effective_status": statuses or OBJECT_STATUSES, "limit": self._page_size},
+            )
+        )
+        return tuple(
+            MetaCampaign(
+                str(r["id"]),
+                str(r.get("name", "")),
+                str(r.get("status", "")),
+                str(r.get("effective_status", "")),
+                int(r["daily_budget"]) if r.get("daily_budget") else None,
+            )
+            for r in rows
+        )
 
-    def _read_adsets(self, aid: str, statuses: list[str] | None = None
-                     ) -> tuple[MetaAdSet, ...]:
-        rows = self._edge(lambda: self._account(aid).get_ad_sets(
-            fields=["id", "name", "campaign_id", "status", "effective_status"],
-            params={"effective_status": statuses or ADSET_STATUSES, "limit": self._page_size}))
-        return tuple(MetaAdSet(str(r["id"]), str(r.get("name", "")), str(r.get("campaign_id", "")),
-                               str(r.get("status", "")), str(r.get("effective_status", "")))
-                     for r in rows)
+    def _read_adsets(self, aid: str, statuses: list[str] | None = None) -> tuple[MetaAdSet, ...]:
+        rows = self._edge(
+            lambda: self._account(aid).get_ad_sets(
+                fields=["id", "name", "campaign_id", "status", "effective_status"],
+                params={"effective_status": statuses or ADSET_STATUSES, "limit": self._page_size},
+            )
+        )
+        return tuple(
+            MetaAdSet(
+                str(r["id"]),
+                str(r.get("name", "")),
+                str(r.get("campaign_id", "")),
+                str(r.get("status", "")),
+                str(r.get("effective_status", "")),
+            )
+            for r in rows
+        )
 
     def _read_rules(self, aid: str) -> list[dict[str, Any]]:
-        return self._edge(lambda: self._account(aid).get_ad_rules_library(
-            fields=["id", "name", "status", "execution_spec"], params={"limit": self._page_size}))
+        return self._edge(
+            lambda: self._account(aid).get_ad_rules_library(
+                fields=["id", "name", "status", "execution_spec"], params={"limit": self._page_size}
+            )
+        )
 
     def _read_agencies(self, aid: str) -> tuple[AgencyAccess, ...]:
         # access_status and permitted_tasks are fields the edge adds to each Business (Graph
         # reference); the SDK's Business class does not list them and warns when they are
         # passed as `fields`, so they travel as the same `fields` parameter by hand.
-        rows = self._edge(lambda: self._account(aid).get_agencies(params={
-            "fields": "id,name,access_status,permitted_tasks", "limit": self._page_size}))
-        return tuple(AgencyAccess(str(r["id"]), str(r.get("name", "")),
-                                  str(r.get("access_status", "")),
-                                  tuple(r.get("permitted_tasks") or ()))
-                     for r in rows)
+        rows = self._edge(
+            lambda: self._account(aid).get_agencies(
+                params={"fields": "id,name,access_status,permitted_tasks", "limit": self._page_size}
+            )
+        )
+        return tuple(
+            AgencyAccess(
+                str(r["id"]),
+                str(r.get("name", "")),
+                str(r.get("access_status", "")),
+                tuple(r.get("permitted_tasks") or ()),
+            )
+            for r in rows
+        )
 
     def _agency_lists(self, agency_id: str, aid: str) -> bool:
         """Whether the agency's business still counts the ad account among its clients."""
         from facebook_business.adobjects.business import Business
 
         business = Business(agency_id, api=self._graph())
-        rows = self._edge(lambda: business.get_client_ad_accounts(
-            fields=["id"], params={"limit": self._page_size}))
+        rows = self._edge(
+            lambda: business.get_client_ad_accounts(
+                fields=["id"], params={"limit": self._page_size}
+            )
+        )
         return any(str(r.get("id")) == aid for r in rows)
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: MetaState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: MetaState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         planner = PLANNERS.get(action)
         return planner(state, step_id) if planner else StepDraft()
 
@@ -270,8 +341,9 @@ class MetaConnector(Connector[MetaState]):
             if "campaign" in kinds:
                 status.update({c.id: c.status for c in self._read_campaigns(aid, everything)})
             if "adset" in kinds:
-                status.update({s.id: s.status
-                               for s in self._read_adsets(aid, [*ADSET_STATUSES, "DELETED"])})
+                status.update(
+                    {s.id: s.status for s in self._read_adsets(aid, [*ADSET_STATUSES, "DELETED"])}
+                )
             if "rule" in kinds:
                 status.update({str(r["id"]): str(r.get("status")) for r in self._read_rules(aid)})
             for ch in changes:
@@ -283,12 +355,14 @@ class MetaConnector(Connector[MetaState]):
         """Each change's live value, read by id (reads only): the `status` of its campaign, ad
         set or rule; None for an object Graph no longer returns. Agency access is read from the
         account's `agencies` edge, as `_apply_removal` does."""
-        statuses = self._read_statuses([(c.entity_type, c.entity_id) for c in changes
-                                        if c.phase != Phase.ACCESS])
+        statuses = self._read_statuses(
+            [(c.entity_type, c.entity_id) for c in changes if c.phase != Phase.ACCESS]
+        )
         live: dict[str, Any] = {}
         for ch in changes:
-            live[ch.id] = self._agency_value(ch) if ch.phase == Phase.ACCESS else \
-                statuses.get(ch.entity_id)
+            live[ch.id] = (
+                self._agency_value(ch) if ch.phase == Phase.ACCESS else statuses.get(ch.entity_id)
+            )
         return live
 
     def _read_statuses(self, objects: Sequence[tuple[str, str]]) -> dict[str, str | None]:
@@ -297,16 +371,19 @@ class MetaConnector(Connector[MetaState]):
         found: dict[str, str | None] = {}
         unique = list(dict.fromkeys(objects))
         for start in range(0, len(unique), MAX_BATCH):
-            chunk = unique[start:start + MAX_BATCH]
-            rounds = self._batch_rounds([(oid, self._status_read(kind, oid))
-                                         for kind, oid in chunk])
+            chunk = unique[start : start + MAX_BATCH]
+            rounds = self._batch_rounds(
+                [(oid, self._status_read(kind, oid)) for kind, oid in chunk]
+            )
             if rounds.error is not None:
                 raise rounds.error
             if rounds.pending:
                 oid, why = next(iter(rounds.pending.items()))
-                raise TransientError(f"Meta: {len(rounds.pending)} status read(s) without an "
-                                     f"answer after {rounds.calls} batch calls (object {oid}: "
-                                     f"{why})")
+                raise TransientError(
+                    f"Meta: {len(rounds.pending)} status read(s) without an "
+                    f"answer after {rounds.calls} batch calls (object {oid}: "
+                    f"{why})"
+                )
             for _, oid in chunk:
                 answer = rounds.answers[oid]
                 if answer.ok:
@@ -324,13 +401,17 @@ class MetaConnector(Connector[MetaState]):
     def _status_read(self, entity_type: str, object_id: str) -> AddItem:
         def add(batch: Any, success: Callback, failure: Callback) -> None:
             _node_class(entity_type)(object_id, api=self._graph()).api_get(
-                fields=["status"], batch=batch, success=success, failure=failure)
+                fields=["status"], batch=batch, success=success, failure=failure
+            )
+
         return add
 
     def _status_update(self, ch: Change) -> AddItem:
         def add(batch: Any, success: Callback, failure: Callback) -> None:
             _node_class(ch.entity_type)(ch.entity_id, api=self._graph()).api_update(
-                params={"status": ch.after}, batch=batch, success=success, failure=failure)
+                params={"status": ch.after}, batch=batch, success=success, failure=failure
+            )
+
         return add
 
     def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
@@ -345,20 +426,39 @@ class MetaConnector(Connector[MetaState]):
         for ch in chunk:
             answer = rounds.answers.get(ch.id)
             if answer is not None and answer.ok:
-                outcomes.append(Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
-                                        request_id=answer.trace))
+                outcomes.append(
+                    Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=answer.trace)
+                )
             elif answer is not None:
                 err = answer.error()
-                outcomes.append(Outcome(
-                    ch.id, OutcomeStatus.FAILED, request_id=err.trace,
-                    message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}"))
+                outcomes.append(
+                    Outcome(
+                        ch.id,
+                        OutcomeStatus.FAILED,
+                        request_id=err.trace,
+                        message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}",
+                    )
+                )
             elif rounds.error is not None:
-                outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=str(rounds.error),
-                                        request_id=rounds.error.request_id or ""))
+                outcomes.append(
+                    Outcome(
+                        ch.id,
+                        OutcomeStatus.FAILED,
+                        message=str(rounds.error),
+                        request_id=rounds.error.request_id or "",
+                    )
+                )
             else:
-                outcomes.append(Outcome(ch.id, OutcomeStatus.FAILED, message=(
-                    f"{ch.entity_type} {ch.entity_id}: {rounds.pending[ch.id]}, "
-                    f"{rounds.calls} batch calls")))
+                outcomes.append(
+                    Outcome(
+                        ch.id,
+                        OutcomeStatus.FAILED,
+                        message=(
+                            f"{ch.entity_type} {ch.entity_id}: {rounds.pending[ch.id]}, "
+                            f"{rounds.calls} batch calls"
+                        ),
+                    )
+                )
         return outcomes
 
     def _batch_rounds(self, items: Sequence[tuple[str, AddItem]]) -> _Rounds:
@@ -386,15 +486,18 @@ class MetaConnector(Connector[MetaState]):
                 break
             wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
             wait = min(wait, self._retry.max_delay)
-            self.ctx.progress(f"Meta: {len(retry)} batch item(s) unanswered or throttled - "
-                              f"again in {minutes_text(wait)}")
+            self.ctx.progress(
+                f"Meta: {len(retry)} batch item(s) unanswered or throttled - "
+                f"again in {minutes_text(wait)}"
+            )
             self._pacer.reset()
             self.ctx.clock.sleep(wait)
             pending = retry
         return rounds
 
-    def _sort_answers(self, pending: Sequence[str], raw: Mapping[str, tuple[bool, Any]],
-                      rounds: _Rounds) -> tuple[list[str], list[float]]:
+    def _sort_answers(
+        self, pending: Sequence[str], raw: Mapping[str, tuple[bool, Any]], rounds: _Rounds
+    ) -> tuple[list[str], list[float]]:
         """File this round's final answers in `rounds`; return the items to send again and the
         waits their usage headers ask for."""
         retry: list[str] = []
@@ -416,8 +519,9 @@ class MetaConnector(Connector[MetaState]):
                     if wait:
                         waits.append(wait)
                     continue
-            rounds.answers[key] = _Answer(ok, response, headers,
-                                          headers.get("x-fb-trace-id", "") or self._last_trace())
+            rounds.answers[key] = _Answer(
+                ok, response, headers, headers.get("x-fb-trace-id", "") or self._last_trace()
+            )
             rounds.pending.pop(key, None)
         return retry, waits
 
@@ -431,11 +535,13 @@ class MetaConnector(Connector[MetaState]):
         account = self._account(ch.account)
         try:
             self._call(lambda: account.delete_agencies(params={"business": agency_id}))
-            outcome = Outcome(ch.id, OutcomeStatus.APPLIED, live=None,
-                              request_id=self._last_trace())
+            outcome = Outcome(
+                ch.id, OutcomeStatus.APPLIED, live=None, request_id=self._last_trace()
+            )
         except PlatformError as exc:
-            outcome = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                              request_id=exc.request_id or "")
+            outcome = Outcome(
+                ch.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+            )
         journal.record([outcome])
         return [outcome]
 
@@ -455,8 +561,13 @@ class MetaConnector(Connector[MetaState]):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: MetaState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: MetaState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action not in PLANNERS:
             raise InputError(f"meta has no action {action!r}")
         return verify_action(action, state)

@@ -46,16 +46,28 @@ DECLARATION = Declaration(
     actions={
         "pause_campaigns": ActionSpec("pause ACTIVE campaigns and ad sets (budgets unchanged)"),
         "disable_rules": ActionSpec("disable automated rules that can restart or raise spend"),
-        "remove_agency": ActionSpec("remove the agency's business (agency loses access)",
-                                    Phase.ACCESS),
+        "remove_agency": ActionSpec(
+            "remove the agency's business (agency loses access)", Phase.ACCESS
+        ),
     },
     manifest_key="meta",
-    manifest=(ManifestSection(
-        "meta", MetaAdAccount, claims=(Claim("Meta ad account", "ad_account_id"),),
-        hints={"ad_account_id": "Meta ad account ids look like act_1234567890"}),),
+    manifest=(
+        ManifestSection(
+            "meta",
+            MetaAdAccount,
+            claims=(Claim("Meta ad account", "ad_account_id"),),
+            hints={"ad_account_id": "Meta ad account ids look like act_1234567890"},
+        ),
+    ),
     restorable=True,  # statuses only: the agency's removal (ACCESS) is never restored
-    sdk=("facebook_business.api", "facebook_business.session", "facebook_business.exceptions",
-         "facebook_business.adobjects.adaccount", "facebook_business.adobjects.business",
-         "facebook_business.adobjects.adrule", "facebook_business.adobjects.adset",
-         "facebook_business.adobjects.campaign"),
+    sdk=(
+        "facebook_business.api",
+        "facebook_business.session",
+        "facebook_business.exceptions",
+        "facebook_business.adobjects.adaccount",
+        "facebook_business.adobjects.business",
+        "facebook_business.adobjects.adrule",
+        "facebook_business.adobjects.adset",
+        "facebook_business.adobjects.campaign",
+    ),
 )

@@ -22,7 +22,7 @@ from adoffboard.connectors.base import StepDraft, Verdict
 from adoffboard.models import Change, CheckStatus, Phase
 
 PLATFORM = "meta"
-BUDGET_NOTE = ("Meta budgets are left as they are: minimums are ~$1-$40/day; pausing stops spend")
+BUDGET_NOTE = "Meta budgets are left as they are: minimums are ~$1-$40/day; pausing stops spend"
 HARMLESS_ACTIONS = frozenset({"NOTIFICATION", "PING_ENDPOINT", "PAUSE"})
 AMOUNT_ACTIONS = frozenset({"CHANGE_BUDGET", "CHANGE_CAMPAIGN_BUDGET", "CHANGE_BID"})
 HARMLESS_EFFECT = {"NOTIFICATION": "notifies", "PING_ENDPOINT": "notifies", "PAUSE": "pauses"}
@@ -67,8 +67,7 @@ class AgencyAccess:
     @property
     def value(self) -> dict[str, Any]:
         """What an exact restore needs (the business re-requests these tasks)."""
-        return {"access_status": self.access_status,
-                "permitted_tasks": list(self.permitted_tasks)}
+        return {"access_status": self.access_status, "permitted_tasks": list(self.permitted_tasks)}
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,14 @@ def rule_from_row(row: Mapping[str, Any]) -> MetaRule:
                 amount = float(value.get("amount"))
             except (TypeError, ValueError):
                 amount = None
-    return MetaRule(str(row["id"]), str(row.get("name", "")), str(row.get("status", "")),
-                    str(spec.get("execution_type", "")), amount, targets)
+    return MetaRule(
+        str(row["id"]),
+        str(row.get("name", "")),
+        str(row.get("status", "")),
+        str(spec.get("execution_type", "")),
+        amount,
+        targets,
+    )
 
 
 def rule_risk(rule: MetaRule) -> str | None:
@@ -133,45 +138,97 @@ def rule_risk(rule: MetaRule) -> str | None:
 # --- planning -----------------------------------------------------------------------------------
 
 
-def _change(state: MetaState, step_id: str, entity_type: str, entity_id: str, name: str,
-            field: str, before: Any, after: Any, shown: tuple[str, str],
-            phase: Phase = Phase.ADS, resource: str = "") -> Change:
+def _change(
+    state: MetaState,
+    step_id: str,
+    entity_type: str,
+    entity_id: str,
+    name: str,
+    field: str,
+    before: Any,
+    after: Any,
+    shown: tuple[str, str],
+    phase: Phase = Phase.ADS,
+    resource: str = "",
+) -> Change:
     return Change(
         id=f"{PLATFORM}:{state.ad_account_id}:{entity_type}:{entity_id}:{field}",
-        step_id=step_id, platform=PLATFORM, account=state.ad_account_id,
-        entity_type=entity_type, entity_id=entity_id, name=name, field=field,
-        before=before, after=after, shown_before=shown[0], shown_after=shown[1],
-        phase=phase, resource=resource or entity_id,
+        step_id=step_id,
+        platform=PLATFORM,
+        account=state.ad_account_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        name=name,
+        field=field,
+        before=before,
+        after=after,
+        shown_before=shown[0],
+        shown_after=shown[1],
+        phase=phase,
+        resource=resource or entity_id,
     )
 
 
 def _unreadable(state: MetaState) -> StepDraft:
-    return StepDraft(manual_items=(
-        f"The agency cannot read ad account {state.ad_account_id}: its access was removed, or "
-        "the manifest names an account the agency never had. Check it in Ads Manager",))
+    return StepDraft(
+        manual_items=(
+            f"The agency cannot read ad account {state.ad_account_id}: its access was removed, or "
+            "the manifest names an account the agency never had. Check it in Ads Manager",
+        )
+    )
 
 
 def plan_pause(state: MetaState, step_id: str) -> StepDraft:
     if not state.reachable:
         return _unreadable(state)
     parents = {c.id: c for c in state.campaigns}
-    changes = [_change(state, step_id, "campaign", c.id, c.name, "status", c.status, "PAUSED",
-                       (c.status, "PAUSED"))
-               for c in state.campaigns if c.status == "ACTIVE"]
-    adsets = [s for s in state.adsets if s.status == "ACTIVE"
-              and parents.get(s.campaign_id) is not None
-              and parents[s.campaign_id].status in EDITABLE_PARENTS]
-    changes += [_change(state, step_id, "adset", s.id, s.name, "status", s.status, "PAUSED",
-                        (s.status, "PAUSED"), resource=f"{s.id} (campaign {s.campaign_id})")
-                for s in adsets]
+    changes = [
+        _change(
+            state,
+            step_id,
+            "campaign",
+            c.id,
+            c.name,
+            "status",
+            c.status,
+            "PAUSED",
+            (c.status, "PAUSED"),
+        )
+        for c in state.campaigns
+        if c.status == "ACTIVE"
+    ]
+    adsets = [
+        s
+        for s in state.adsets
+        if s.status == "ACTIVE"
+        and parents.get(s.campaign_id) is not None
+        and parents[s.campaign_id].status in EDITABLE_PARENTS
+    ]
+    changes += [
+        _change(
+            state,
+            step_id,
+            "adset",
+            s.id,
+            s.name,
+            "status",
+            s.status,
+            "PAUSED",
+            (s.status, "PAUSED"),
+            resource=f"{s.id} (campaign {s.campaign_id})",
+        )
+        for s in adsets
+    ]
     left = sum(1 for c in state.campaigns if c.status != "ACTIVE")
     notes = [BUDGET_NOTE]
     if left:
         notes.append(f"{left} campaign(s) already PAUSED, ARCHIVED or DELETED: left alone")
     under_paused = sum(1 for s in adsets if parents[s.campaign_id].status == "PAUSED")
     if under_paused:
-        notes.append(f"{under_paused} ACTIVE ad set(s) under already PAUSED campaigns are paused "
-                     "too, so that un-pausing their campaign cannot restart spend")
+        notes.append(
+            f"{under_paused} ACTIVE ad set(s) under already PAUSED campaigns are paused "
+            "too, so that un-pausing their campaign cannot restart spend"
+        )
     return StepDraft(tuple(changes), (), tuple(notes))
 
 
@@ -184,11 +241,24 @@ def plan_rules(state: MetaState, step_id: str) -> StepDraft:
             continue
         risk = rule_risk(rule)
         if risk is None:
-            notes.append(f"rule {rule.name!r} ({rule.execution_type}) stays on: it only "
-                         f"{HARMLESS_EFFECT.get(rule.execution_type, 'lowers amounts')}")
+            notes.append(
+                f"rule {rule.name!r} ({rule.execution_type}) stays on: it only "
+                f"{HARMLESS_EFFECT.get(rule.execution_type, 'lowers amounts')}"
+            )
             continue
-        changes.append(_change(state, step_id, "rule", rule.id, rule.name, "status", "ENABLED",
-                               "DISABLED", ("ENABLED", f"DISABLED ({risk})")))
+        changes.append(
+            _change(
+                state,
+                step_id,
+                "rule",
+                rule.id,
+                rule.name,
+                "status",
+                "ENABLED",
+                "DISABLED",
+                ("ENABLED", f"DISABLED ({risk})"),
+            )
+        )
     return StepDraft(tuple(changes), (), tuple(notes))
 
 
@@ -198,22 +268,43 @@ def plan_remove_agency(state: MetaState, step_id: str) -> StepDraft:
     agency = state.agency()
     if agency is None:
         if state.owner_business_id == state.agency_business_id:
-            return StepDraft(manual_items=(
-                f"The ad account {state.ad_account_id} is owned by the agency's business "
-                f"{state.agency_business_id}: hand it over or close it in Business Settings",))
-        return StepDraft(notes=(f"business {state.agency_business_id} is not an agency of "
-                                f"{state.ad_account_id}: nothing to remove",))
+            return StepDraft(
+                manual_items=(
+                    f"The ad account {state.ad_account_id} is owned by the agency's business "
+                    f"{state.agency_business_id}: hand it over or close it in Business Settings",
+                )
+            )
+        return StepDraft(
+            notes=(
+                f"business {state.agency_business_id} is not an agency of "
+                f"{state.ad_account_id}: nothing to remove",
+            )
+        )
     tasks = ", ".join(agency.permitted_tasks) or "no tasks"
-    return StepDraft((
-        _change(state, step_id, "agency", agency.business_id,
-                agency.name or f"business {agency.business_id}", "access", agency.value, None,
+    return StepDraft(
+        (
+            _change(
+                state,
+                step_id,
+                "agency",
+                agency.business_id,
+                agency.name or f"business {agency.business_id}",
+                "access",
+                agency.value,
+                None,
                 (f"{agency.access_status}: {tasks}", "removed (the agency loses access)"),
-                phase=Phase.ACCESS, resource=f"{state.ad_account_id}/agencies"),
-    ))
+                phase=Phase.ACCESS,
+                resource=f"{state.ad_account_id}/agencies",
+            ),
+        )
+    )
 
 
-PLANNERS = {"pause_campaigns": plan_pause, "disable_rules": plan_rules,
-            "remove_agency": plan_remove_agency}
+PLANNERS = {
+    "pause_campaigns": plan_pause,
+    "disable_rules": plan_rules,
+    "remove_agency": plan_remove_agency,
+}
 
 
 # --- judging ------------------------------------------------------------------------------------
@@ -223,21 +314,32 @@ def verify_action(action: str, state: MetaState) -> Verdict:
     if action == "remove_agency":
         if not state.reachable or state.agency() is None:
             return Verdict(CheckStatus.PASS, "the agency's business no longer has access")
-        return Verdict(CheckStatus.FAIL, f"business {state.agency_business_id} is still an "
-                                         f"agency of {state.ad_account_id}")
+        return Verdict(
+            CheckStatus.FAIL,
+            f"business {state.agency_business_id} is still an agency of {state.ad_account_id}",
+        )
     if not state.reachable:
         return Verdict(CheckStatus.FAIL, f"the agency cannot read {state.ad_account_id}")
     draft = PLANNERS[action](state, "verify")
     if draft.changes:
-        what = "object(s) still ACTIVE" if action == "pause_campaigns" else \
-            "rule(s) that can restart spend still ENABLED"
-        return Verdict(CheckStatus.FAIL, f"{len(draft.changes)} {what}",
-                       tuple(f"{c.entity_type} {c.name} ({c.entity_id})"
-                             for c in draft.changes[:20]))
+        what = (
+            "object(s) still ACTIVE"
+            if action == "pause_campaigns"
+            else "rule(s) that can restart spend still ENABLED"
+        )
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(draft.changes)} {what}",
+            tuple(f"{c.entity_type} {c.name} ({c.entity_id})" for c in draft.changes[:20]),
+        )
     if action == "pause_campaigns":
-        return Verdict(CheckStatus.PASS, f"no ACTIVE campaign or ad set ({len(state.campaigns)} "
-                                         f"campaigns, {len(state.adsets)} ad sets checked)")
-    return Verdict(CheckStatus.PASS, f"no enabled rule can restart spend ({len(state.rules)} "
-                                     "rules checked)", draft.notes)
-
-
+        return Verdict(
+            CheckStatus.PASS,
+            f"no ACTIVE campaign or ad set ({len(state.campaigns)} "
+            f"campaigns, {len(state.adsets)} ad sets checked)",
+        )
+    return Verdict(
+        CheckStatus.PASS,
+        f"no enabled rule can restart spend ({len(state.rules)} rules checked)",
+        draft.notes,
+    )

@@ -29,11 +29,13 @@ from adoffboard.errors import AuthError, DryRunViolation, PlatformError, Transie
 API_VERSION = 13
 CAMPAIGNS = "CampaignManagementService"
 CUSTOMERS = "CustomerManagementService"
-READ_OPERATIONS = frozenset({
-    ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
-    ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
-    ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
-})
+READ_OPERATIONS = frozenset(
+    {
+        ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
+        ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
+        ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
+    }
+)
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
 CALL_RATE_EXCEEDED = 117
 AUTH_CODES = frozenset({105, 106, 109})
@@ -51,7 +53,8 @@ class ReadOnlyPool:
         if (method.upper(), path) not in READ_OPERATIONS:
             raise DryRunViolation(
                 f"read-only run refused Microsoft Advertising {method.upper()} {path}: "
-                "nothing was sent")
+                "nothing was sent"
+            )
         return self._inner.request(method, url, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -61,8 +64,15 @@ class ReadOnlyPool:
 class MicrosoftAdsApi:
     """One account's ServiceClients (Campaign and Customer Management), built on first use."""
 
-    def __init__(self, settings: Mapping[str, Any], workspace_root: Path, *, account_id: str,
-                 customer_id: str, read_only: bool) -> None:
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        workspace_root: Path,
+        *,
+        account_id: str,
+        customer_id: str,
+        read_only: bool,
+    ) -> None:
         self.settings = settings
         self.base = workspace_root
         self.account_id, self.customer_id = account_id, customer_id
@@ -85,37 +95,50 @@ class MicrosoftAdsApi:
         # check_sandbox_only reads host:port; these endpoints are URLs (none: Microsoft's hosts)
         endpoints = [e for e in (s.get("endpoint"), s.get("customer_endpoint")) if e] or [None]
         for endpoint in endpoints:
-            check_sandbox_only(dict(s), urlsplit(endpoint).netloc or endpoint if endpoint
-                               else None)
+            check_sandbox_only(dict(s), urlsplit(endpoint).netloc or endpoint if endpoint else None)
         if not s.get("developer_token"):
             raise AuthError("platforms.microsoft_ads.developer_token is not configured")
         env = s.get("environment") or "production"
         token = resolve(s["developer_token"], base=self.base).value
         if s.get("access_token"):
             # A given access token is used as is: expires_in None means it is never refreshed.
-            tokens = OAuthTokens(access_token=resolve(s["access_token"], base=self.base).value,
-                                 access_token_expires_in_seconds=None)
+            tokens = OAuthTokens(
+                access_token=resolve(s["access_token"], base=self.base).value,
+                access_token_expires_in_seconds=None,
+            )
             authentication: Any = OAuthDesktopMobileImplicitGrant(
-                client_id="adoffboard", oauth_tokens=tokens, env=env)
+                client_id="adoffboard", oauth_tokens=tokens, env=env
+            )
         elif s.get("refresh_token") and s.get("client_id"):
             client_id = resolve(s["client_id"], base=self.base).value
             if s.get("client_secret"):
                 authentication = OAuthWebAuthCodeGrant(
-                    client_id, resolve(s["client_secret"], base=self.base).value,
-                    NATIVE_REDIRECT, env=env)
+                    client_id,
+                    resolve(s["client_secret"], base=self.base).value,
+                    NATIVE_REDIRECT,
+                    env=env,
+                )
             else:
                 authentication = OAuthDesktopMobileAuthCodeGrant(client_id, env=env)
             try:
                 authentication.request_oauth_tokens_by_refresh_token(
-                    resolve(s["refresh_token"], base=self.base).value)
+                    resolve(s["refresh_token"], base=self.base).value
+                )
             except Exception as exc:  # the SDK raises its own OAuth and requests errors
-                raise AuthError("Microsoft Advertising refused the refresh token "
-                                f"({type(exc).__name__})") from None
+                raise AuthError(
+                    f"Microsoft Advertising refused the refresh token ({type(exc).__name__})"
+                ) from None
         else:
-            raise AuthError("platforms.microsoft_ads needs access_token, or refresh_token with "
-                            "client_id (and client_secret for a web application)")
-        self._auth = AuthorizationData(account_id=self.account_id, customer_id=self.customer_id,
-                                       developer_token=token, authentication=authentication)
+            raise AuthError(
+                "platforms.microsoft_ads needs access_token, or refresh_token with "
+                "client_id (and client_secret for a web application)"
+            )
+        self._auth = AuthorizationData(
+            account_id=self.account_id,
+            customer_id=self.customer_id,
+            developer_token=token,
+            authentication=authentication,
+        )
         return self._auth
 
     def client(self, service: str) -> Any:
@@ -124,11 +147,18 @@ class MicrosoftAdsApi:
             from openapi_client import rest
 
             s = self.settings
-            location = (s.get("customer_endpoint") if service == CUSTOMERS else None) \
-                or s.get("endpoint") or None
-            svc = ServiceClient(service, API_VERSION, self._authorization(),
-                                environment=s.get("environment") or "production",
-                                location=location)
+            location = (
+                (s.get("customer_endpoint") if service == CUSTOMERS else None)
+                or s.get("endpoint")
+                or None
+            )
+            svc = ServiceClient(
+                service,
+                API_VERSION,
+                self._authorization(),
+                environment=s.get("environment") or "production",
+                location=location,
+            )
             api_client = svc._api.api_client
             # Retries are ours (on the injected clock); urllib3 would otherwise resend a PUT.
             api_client.configuration.retries = 0
@@ -168,8 +198,10 @@ def fault_errors(body: Any) -> list[Mapping[str, Any]]:
 
 
 def describe(errors: Sequence[Mapping[str, Any]]) -> str:
-    parts = [f"{e.get('Code')} {e.get('ErrorCode')}: {e.get('Message') or ''}".strip()
-             for e in errors[:3]]
+    parts = [
+        f"{e.get('Code')} {e.get('ErrorCode')}: {e.get('Message') or ''}".strip()
+        for e in errors[:3]
+    ]
     return "; ".join(parts) or "request failed"
 
 
@@ -189,13 +221,15 @@ def translate(exc: Exception) -> Exception:
         codes = {e.get("Code") for e in errors}
         text = describe(errors) if errors else f"HTTP {status} {exc.reason or ''}".strip()
         if CALL_RATE_EXCEEDED in codes:
-            return TransientError(f"Microsoft Advertising throttled the call: {text}",
-                                  retry_after=THROTTLE_WAIT_S, request_id=tracking)
+            return TransientError(
+                f"Microsoft Advertising throttled the call: {text}",
+                retry_after=THROTTLE_WAIT_S,
+                request_id=tracking,
+            )
         if codes & AUTH_CODES or status in (401, 403):
             return AuthError(f"Microsoft Advertising refused access: {text}")
         if status >= 500 or status == 0:
-            return TransientError(f"Microsoft Advertising unavailable: {text}",
-                                  request_id=tracking)
+            return TransientError(f"Microsoft Advertising unavailable: {text}", request_id=tracking)
         return PlatformError(f"Microsoft Advertising: {text}", request_id=tracking)
     if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError):
         return TransientError(f"Microsoft Advertising unreachable: {type(exc).__name__}")

@@ -53,8 +53,13 @@ MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
 # Campaign.DailyBudget reference). Every value is at or above the equivalent of $0.01, so it
 # is the "$.01" of the checklist. A currency not listed becomes a manual item, never a guess.
 MIN_DAILY_BUDGET: Mapping[str, float] = {
-    "USD": 0.05, "EUR": 0.05, "GBP": 0.05, "CAD": 0.05, "AUD": 0.05,
-    "INR": 0.82, "CNY": 30.0,
+    "USD": 0.05,
+    "EUR": 0.05,
+    "GBP": 0.05,
+    "CAD": 0.05,
+    "AUD": 0.05,
+    "INR": 0.82,
+    "CNY": 30.0,
 }
 RUNNING = frozenset({"Active", "BudgetPaused"})  # the platform moves between these by itself
 PAUSED = frozenset({"Paused", "BudgetAndManualPaused"})
@@ -126,10 +131,13 @@ class MicrosoftAdsConnector(Connector[AccountState]):
 
     def _session(self, account: MicrosoftAdsAccount) -> MicrosoftAdsApi:
         if self._api is None:
-            self._api = MicrosoftAdsApi(self.ctx.settings, self.ctx.workspace_root,
-                                        account_id=account.account_id,
-                                        customer_id=account.customer_id,
-                                        read_only=self.ctx.read_only)
+            self._api = MicrosoftAdsApi(
+                self.ctx.settings,
+                self.ctx.workspace_root,
+                account_id=account.account_id,
+                customer_id=account.customer_id,
+                read_only=self.ctx.read_only,
+            )
         return self._api
 
     def _call(self, kind: str, service: str, operation: str, request: Any) -> tuple[Any, str]:
@@ -143,29 +151,37 @@ class MicrosoftAdsConnector(Connector[AccountState]):
     def read_state(self, manifest: Manifest) -> AccountState:
         acct = section(manifest, "microsoft_ads", MicrosoftAdsAccount)
         if acct is None:
-            raise InputError(f"client {manifest.slug} has no microsoft_ads account in its "
-                             "manifest")
+            raise InputError(f"client {manifest.slug} has no microsoft_ads account in its manifest")
         self._session(acct)
         from openapi_client.models.customer.get_account_request import GetAccountRequest
 
-        data, _ = self._call("read", CUSTOMERS, "get_account",
-                             GetAccountRequest(AccountId=acct.account_id))
+        data, _ = self._call(
+            "read", CUSTOMERS, "get_account", GetAccountRequest(AccountId=acct.account_id)
+        )
         account = data.account if data is not None else None
         if account is None:
-            raise PlatformError(f"Microsoft Advertising account {acct.account_id} returned no "
-                                "data")
+            raise PlatformError(f"Microsoft Advertising account {acct.account_id} returned no data")
         live_name = account.name or ""
         if live_name.strip() != acct.expected_name.strip():
             raise TenantMismatch(
                 f"Microsoft Advertising account {acct.account_id} is named {live_name!r}, but "
-                f"the manifest expects {acct.expected_name!r}: refusing to touch it")
+                f"the manifest expects {acct.expected_name!r}: refusing to touch it"
+            )
         currency = getattr(account.currency_code, "value", account.currency_code) or ""
         campaigns, budgets = self._read_campaigns(acct.account_id)
-        return AccountState(acct.account_id, acct.customer_id, live_name, str(currency),
-                            campaigns, budgets, self.ctx.clock.now())
+        return AccountState(
+            acct.account_id,
+            acct.customer_id,
+            live_name,
+            str(currency),
+            campaigns,
+            budgets,
+            self.ctx.clock.now(),
+        )
 
-    def _read_campaigns(self, account_id: str
-                        ) -> tuple[tuple[Campaign, ...], dict[str, SharedBudget]]:
+    def _read_campaigns(
+        self, account_id: str
+    ) -> tuple[tuple[Campaign, ...], dict[str, SharedBudget]]:
         from openapi_client.models.campaign.campaign_type import CampaignType
         from openapi_client.models.campaign.get_budgets_by_ids_request import (
             GetBudgetsByIdsRequest,
@@ -177,26 +193,43 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         every_type = CampaignType(0)
         for member in CampaignType:  # the flag form: the string form crashes in 13.0.30.1
             every_type |= member
-        data, _ = self._call("read", CAMPAIGNS, "get_campaigns_by_account_id",
-                             GetCampaignsByAccountIdRequest(AccountId=account_id,
-                                                            CampaignType=every_type))
+        data, _ = self._call(
+            "read",
+            CAMPAIGNS,
+            "get_campaigns_by_account_id",
+            GetCampaignsByAccountIdRequest(AccountId=account_id, CampaignType=every_type),
+        )
         campaigns = tuple(_campaign(c) for c in (data.campaigns or []) if c is not None)
         wanted = sorted({c.budget_id for c in campaigns if c.budget_id})
         budgets: dict[str, SharedBudget] = {}
         for chunk in batches(wanted, MAX_ITEMS):
-            data, _ = self._call("read", CAMPAIGNS, "get_budgets_by_ids",
-                                 GetBudgetsByIdsRequest(BudgetIds=list(chunk)))
+            data, _ = self._call(
+                "read",
+                CAMPAIGNS,
+                "get_budgets_by_ids",
+                GetBudgetsByIdsRequest(BudgetIds=list(chunk)),
+            )
             for b in data.budgets or []:
                 if b is not None and b.id:
                     budgets[str(b.id)] = SharedBudget(
-                        str(b.id), b.name or "", float(b.amount or 0.0), _value(b.budget_type),
-                        int(b.association_count or 0))
+                        str(b.id),
+                        b.name or "",
+                        float(b.amount or 0.0),
+                        _value(b.budget_type),
+                        int(b.association_count or 0),
+                    )
         return campaigns, budgets
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: AccountState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: AccountState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action == "pause_campaigns":
             return plan_pause(state, step_id)
         if action == "budgets_to_floor":
@@ -210,17 +243,22 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         for account in sorted({c.account for c in changes}):
             mine = [c for c in changes if c.account == account]
             campaigns, budgets = self._read_campaigns(account)
-            to_send, settled = triage(mine, live_values(mine, campaigns, budgets),
-                                      self.same_value)
+            to_send, settled = triage(mine, live_values(mine, campaigns, budgets), self.same_value)
             journal.record(settled)
             outcomes += settled
             # Separate calls: a refused budget must never hold back a pause.
-            groups = (("update_campaigns", "Status"), ("update_campaigns", "DailyBudget"),
-                      ("update_budgets", "Amount"))
+            groups = (
+                ("update_campaigns", "Status"),
+                ("update_campaigns", "DailyBudget"),
+                ("update_budgets", "Amount"),
+            )
             for operation, fld in groups:
                 outcomes += send_in_batches(
-                    journal, [c for c in to_send if c.field == fld], MAX_ITEMS,
-                    functools.partial(self._update, operation, account))
+                    journal,
+                    [c for c in to_send if c.field == fld],
+                    MAX_ITEMS,
+                    functools.partial(self._update, operation, account),
+                )
         return outcomes
 
     def _update(self, operation: str, account: str, chunk: Sequence[Change]) -> list[Outcome]:
@@ -234,20 +272,31 @@ class MicrosoftAdsConnector(Connector[AccountState]):
 
         request: Any
         if operation == "update_budgets":
-            request = UpdateBudgetsRequest(Budgets=[
-                SdkBudget(Id=c.entity_id, Amount=float(c.after)) for c in chunk])
+            request = UpdateBudgetsRequest(
+                Budgets=[SdkBudget(Id=c.entity_id, Amount=float(c.after)) for c in chunk]
+            )
         elif chunk[0].field == "Status":
-            request = UpdateCampaignsRequest(AccountId=account, Campaigns=[
-                SdkCampaign(Id=c.entity_id, Status=CampaignStatus(_settable(c.after)))
-                for c in chunk])
+            request = UpdateCampaignsRequest(
+                AccountId=account,
+                Campaigns=[
+                    SdkCampaign(Id=c.entity_id, Status=CampaignStatus(_settable(c.after)))
+                    for c in chunk
+                ],
+            )
         else:
-            request = UpdateCampaignsRequest(AccountId=account, Campaigns=[
-                SdkCampaign(Id=c.entity_id, DailyBudget=float(c.after)) for c in chunk])
+            request = UpdateCampaignsRequest(
+                AccountId=account,
+                Campaigns=[SdkCampaign(Id=c.entity_id, DailyBudget=float(c.after)) for c in chunk],
+            )
         try:
             data, tracking = self._call("write", CAMPAIGNS, operation, request)
         except PlatformError as exc:
-            return [Outcome(c.id, OutcomeStatus.FAILED, message=str(exc),
-                            request_id=exc.request_id or "") for c in chunk]
+            return [
+                Outcome(
+                    c.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+                )
+                for c in chunk
+            ]
         errors = partial_errors(getattr(data, "partial_errors", None))
         return [
             Outcome(c.id, OutcomeStatus.FAILED, message=errors[i], request_id=tracking)
@@ -270,8 +319,13 @@ class MicrosoftAdsConnector(Connector[AccountState]):
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: AccountState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: AccountState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action == "pause_campaigns":
             return verify_pause(state)
         if action == "budgets_to_floor":
@@ -296,8 +350,11 @@ def _value(v: Any) -> str:
 def _campaign(c: Any) -> Campaign:
     budget_id = str(c.budget_id or "")
     return Campaign(
-        id=str(c.id), name=c.name or "", status=_value(c.status),
-        campaign_type=_value(c.campaign_type), budget_type=_value(c.budget_type),
+        id=str(c.id),
+        name=c.name or "",
+        status=_value(c.status),
+        campaign_type=_value(c.campaign_type),
+        budget_type=_value(c.budget_type),
         daily_budget=None if c.daily_budget is None else float(c.daily_budget),
         budget_id="" if budget_id == "0" else budget_id,
     )
@@ -305,27 +362,55 @@ def _campaign(c: Any) -> Campaign:
 
 def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --- pure planning and judging -----------------------------------------------------------------
 
 
-def _change(state: AccountState, kind: str, entity_id: str, name: str, fld: str, before: Any,
-            after: Any, shown: tuple[str, str], step_id: str) -> Change:
+def _change(
+    state: AccountState,
+    kind: str,
+    entity_id: str,
+    name: str,
+    fld: str,
+    before: Any,
+    after: Any,
+    shown: tuple[str, str],
+    step_id: str,
+) -> Change:
     return Change(
-        id=f"{PLATFORM}:{state.account_id}:{kind}:{entity_id}:{fld}", step_id=step_id,
-        platform=PLATFORM, account=state.account_id, entity_type=kind, entity_id=entity_id,
-        name=name, field=fld, before=before, after=after, shown_before=shown[0],
-        shown_after=shown[1], resource=f"accounts/{state.account_id}/{kind}s/{entity_id}",
+        id=f"{PLATFORM}:{state.account_id}:{kind}:{entity_id}:{fld}",
+        step_id=step_id,
+        platform=PLATFORM,
+        account=state.account_id,
+        entity_type=kind,
+        entity_id=entity_id,
+        name=name,
+        field=fld,
+        before=before,
+        after=after,
+        shown_before=shown[0],
+        shown_after=shown[1],
+        resource=f"accounts/{state.account_id}/{kind}s/{entity_id}",
     )
 
 
 def plan_pause(state: AccountState, step_id: str) -> StepDraft:
     changes = tuple(
-        _change(state, "campaign", c.id, c.name, "Status", c.status, "Paused",
-                (c.status, "Paused"), step_id)
-        for c in state.campaigns if c.status in RUNNING
+        _change(
+            state,
+            "campaign",
+            c.id,
+            c.name,
+            "Status",
+            c.status,
+            "Paused",
+            (c.status, "Paused"),
+            step_id,
+        )
+        for c in state.campaigns
+        if c.status in RUNNING
     )
     counts: dict[str, int] = {}
     for c in state.campaigns:
@@ -337,8 +422,12 @@ def plan_pause(state: AccountState, step_id: str) -> StepDraft:
     already = sum(n for s, n in counts.items() if s in PAUSED)
     if already:
         notes.append(f"{already} campaign(s) already paused")
-    notes += [f"{c.name!r} ({c.id}) is Suspended by Microsoft Advertising: the API cannot pause "
-              "it; left alone" for c in state.campaigns if c.status == "Suspended"]
+    notes += [
+        f"{c.name!r} ({c.id}) is Suspended by Microsoft Advertising: the API cannot pause "
+        "it; left alone"
+        for c in state.campaigns
+        if c.status == "Suspended"
+    ]
     return StepDraft(changes, (), tuple(notes))
 
 
@@ -347,9 +436,15 @@ def plan_budgets(state: AccountState, step_id: str) -> StepDraft:
     floor, cur = state.floor, state.currency
     if floor is None:
         over = [c for c in live if (c.daily_budget or 0) > 0.01 or c.budget_id]
-        unknown = (f"Set the daily budgets of {len(over)} campaign(s) to the lowest amount "
-                   f"Microsoft Advertising accepts in {cur or 'the account currency'} by hand: "
-                   "adoffboard has no documented minimum for that currency",) if over else ()
+        unknown = (
+            (
+                f"Set the daily budgets of {len(over)} campaign(s) to the lowest amount "
+                f"Microsoft Advertising accepts in {cur or 'the account currency'} by hand: "
+                "adoffboard has no documented minimum for that currency",
+            )
+            if over
+            else ()
+        )
         return StepDraft(manual_items=unknown)
     changes: list[Change] = []
     manual: list[str] = []
@@ -358,12 +453,24 @@ def plan_budgets(state: AccountState, step_id: str) -> StepDraft:
         if c.budget_id:
             continue
         if c.budget_type not in DAILY_TYPES:
-            manual.append(f"{c.name!r} ({c.id}) has a {c.budget_type or 'unknown'} budget: "
-                          "lower or end it in the Microsoft Advertising UI")
+            manual.append(
+                f"{c.name!r} ({c.id}) has a {c.budget_type or 'unknown'} budget: "
+                "lower or end it in the Microsoft Advertising UI"
+            )
         elif c.daily_budget is not None and c.daily_budget > floor + 0.001:
-            changes.append(_change(state, "campaign", c.id, c.name, "DailyBudget",
-                                   c.daily_budget, floor,
-                                   (money(c.daily_budget, cur), money(floor, cur)), step_id))
+            changes.append(
+                _change(
+                    state,
+                    "campaign",
+                    c.id,
+                    c.name,
+                    "DailyBudget",
+                    c.daily_budget,
+                    floor,
+                    (money(c.daily_budget, cur), money(floor, cur)),
+                    step_id,
+                )
+            )
     users: dict[str, list[Campaign]] = {}
     for c in live:
         if c.budget_id:
@@ -371,43 +478,68 @@ def plan_budgets(state: AccountState, step_id: str) -> StepDraft:
     for bid, campaigns in sorted(users.items()):
         budget = state.budgets.get(bid)
         if budget is None:
-            manual.append(f"Shared budget {bid} (used by {len(campaigns)} campaign(s)) could "
-                          "not be read: set it to the minimum in the Shared Library by hand")
+            manual.append(
+                f"Shared budget {bid} (used by {len(campaigns)} campaign(s)) could "
+                "not be read: set it to the minimum in the Shared Library by hand"
+            )
             continue
         if budget.budget_type not in DAILY_TYPES:
-            manual.append(f"Shared budget {budget.name!r} ({bid}) is {budget.budget_type}: "
-                          "lower it in the Shared Library by hand")
+            manual.append(
+                f"Shared budget {budget.name!r} ({bid}) is {budget.budget_type}: "
+                "lower it in the Shared Library by hand"
+            )
             continue
         if budget.amount <= floor + 0.001:
             continue
         if len(campaigns) > 1:
-            notes.append(f"shared budget {budget.name!r} is used by {len(campaigns)} "
-                         "campaigns: changed once")
-        changes.append(_change(state, "budget", bid, budget.name, "Amount", budget.amount,
-                               floor, (money(budget.amount, cur), money(floor, cur)), step_id))
+            notes.append(
+                f"shared budget {budget.name!r} is used by {len(campaigns)} campaigns: changed once"
+            )
+        changes.append(
+            _change(
+                state,
+                "budget",
+                bid,
+                budget.name,
+                "Amount",
+                budget.amount,
+                floor,
+                (money(budget.amount, cur), money(floor, cur)),
+                step_id,
+            )
+        )
     return StepDraft(tuple(changes), tuple(manual), tuple(notes))
 
 
 def verify_pause(state: AccountState) -> Verdict:
     running = [c for c in state.campaigns if c.status in RUNNING]
     if running:
-        return Verdict(CheckStatus.FAIL, f"{len(running)} campaign(s) still running",
-                       tuple(f"{c.name} ({c.id}): {c.status}" for c in running[:20]))
-    return Verdict(CheckStatus.PASS,
-                   f"no Active or BudgetPaused campaign ({len(state.campaigns)} checked)")
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(running)} campaign(s) still running",
+            tuple(f"{c.name} ({c.id}): {c.status}" for c in running[:20]),
+        )
+    return Verdict(
+        CheckStatus.PASS, f"no Active or BudgetPaused campaign ({len(state.campaigns)} checked)"
+    )
 
 
 def verify_budgets(state: AccountState) -> Verdict:
     draft = plan_budgets(state, "verify")
     if draft.changes:
-        return Verdict(CheckStatus.FAIL, f"{len(draft.changes)} budget(s) above the "
-                       f"{state.currency} minimum",
-                       tuple(f"{c.name}: {c.shown_before}" for c in draft.changes[:20]))
+        return Verdict(
+            CheckStatus.FAIL,
+            f"{len(draft.changes)} budget(s) above the {state.currency} minimum",
+            tuple(f"{c.name}: {c.shown_before}" for c in draft.changes[:20]),
+        )
     if draft.manual_items:
         return Verdict(CheckStatus.MANUAL_PENDING, "; ".join(draft.manual_items))
     checked = sum(1 for c in state.campaigns if c.status != "Deleted")
-    return Verdict(CheckStatus.PASS, f"every daily budget at the {state.currency} minimum "
-                   f"({checked} campaign(s), {len(state.budgets)} shared budget(s) checked)")
+    return Verdict(
+        CheckStatus.PASS,
+        f"every daily budget at the {state.currency} minimum "
+        f"({checked} campaign(s), {len(state.budgets)} shared budget(s) checked)",
+    )
 
 
 def _settable(status: str) -> str:
@@ -425,8 +557,9 @@ def _status_view(status: Any) -> Any:
     return status
 
 
-def live_values(changes: Sequence[Change], campaigns: Sequence[Campaign],
-                budgets: Mapping[str, SharedBudget]) -> dict[str, Any]:
+def live_values(
+    changes: Sequence[Change], campaigns: Sequence[Campaign], budgets: Mapping[str, SharedBudget]
+) -> dict[str, Any]:
     by_id = {c.id: c for c in campaigns}
     live: dict[str, Any] = {}
     for ch in changes:
@@ -444,5 +577,3 @@ def live_values(changes: Sequence[Change], campaigns: Sequence[Campaign],
         else:
             live[ch.id] = f"shared budget {c.budget_id}" if c.budget_id else c.daily_budget
     return live
-
-

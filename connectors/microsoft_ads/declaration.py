@@ -52,10 +52,20 @@ DECLARATION = Declaration(
         "budgets_to_floor": ActionSpec("set daily budgets to the currency's minimum"),
     },
     manifest_key="microsoft_ads",
-    manifest=(ManifestSection(
-        "microsoft_ads", MicrosoftAdsAccount,
-        claims=(Claim("Microsoft Advertising account", "account_id"),)),),
+    manifest=(
+        ManifestSection(
+            "microsoft_ads",
+            MicrosoftAdsAccount,
+            claims=(Claim("Microsoft Advertising account", "account_id"),),
+        ),
+    ),
     restorable=True,
-    sdk=("bingads.authorization", "bingads.service_client", "openapi_client",
-         "openapi_client.rest", "openapi_client.exceptions", "urllib3"),
+    sdk=(
+        "bingads.authorization",
+        "bingads.service_client",
+        "openapi_client",
+        "openapi_client.rest",
+        "openapi_client.exceptions",
+        "urllib3",
+    ),
 )

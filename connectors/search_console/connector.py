@@ -43,13 +43,21 @@ from adoffboard.connectors.transport.google import (
 from adoffboard.errors import AuthError, InputError, PlatformError
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 
-SCOPES = ["https://www.googleapis.com/auth/webmasters",
-          "https://www.googleapis.com/auth/siteverification"]
+SCOPES = [
+    "https://www.googleapis.com/auth/webmasters",
+    "https://www.googleapis.com/auth/siteverification",
+]
 # the reference documents siteOwner etc.; the bundled discovery document's enum says SITE_OWNER
-SHOWN_LEVELS = {"siteOwner": "owner", "SITE_OWNER": "owner", "siteFullUser": "full user",
-                "SITE_FULL_USER": "full user", "siteRestrictedUser": "restricted user",
-                "SITE_RESTRICTED_USER": "restricted user",
-                "siteUnverifiedUser": "unverified user", "SITE_UNVERIFIED_USER": "unverified user"}
+SHOWN_LEVELS = {
+    "siteOwner": "owner",
+    "SITE_OWNER": "owner",
+    "siteFullUser": "full user",
+    "SITE_FULL_USER": "full user",
+    "siteRestrictedUser": "restricted user",
+    "SITE_RESTRICTED_USER": "restricted user",
+    "siteUnverifiedUser": "unverified user",
+    "SITE_UNVERIFIED_USER": "unverified user",
+}
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,23 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
 
     def _service(self, api: str) -> Any:
         if api not in self._services:
-            creds = google_credentials(self.settings.model_dump(), self.ctx.workspace_root,
-                                       SCOPES, self.platform)
+            creds = google_credentials(
+                self.settings.model_dump(), self.ctx.workspace_root, SCOPES, self.platform
+            )
             base = self.settings.endpoint.rstrip("/")
-            root = "" if not base else (f"{base}/" if api == "searchconsole"
-                                        else f"{base}/siteVerification/v1/")
-            self._services[api] = build_service(api, "v1", creds=creds, root=root,
-                                                read_only=self.ctx.read_only,
-                                                timeout=self.ctx.retry.timeout)
+            root = (
+                ""
+                if not base
+                else (f"{base}/" if api == "searchconsole" else f"{base}/siteVerification/v1/")
+            )
+            self._services[api] = build_service(
+                api,
+                "v1",
+                creds=creds,
+                root=root,
+                read_only=self.ctx.read_only,
+                timeout=self.ctx.retry.timeout,
+            )
         return self._services[api]
 
     # --- reads ----------------------------------------------------------------------------------
@@ -104,17 +121,19 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
     def read_state(self, manifest: Manifest) -> SearchConsoleState:
         site = section(manifest, "search_console", SearchConsoleSite)
         if site is None:
-            raise InputError(f"client {manifest.slug} has no search_console site in its "
-                             "manifest")
+            raise InputError(f"client {manifest.slug} has no search_console site in its manifest")
         url = site.site_url
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
         permission, detail = self._read_permission(url)
         verification_id, owners = self._read_ownership(url)
         if permission is None and verification_id is None:
-            detail = f"{url} is not among the agency's Search Console properties and the " \
-                     f"agency is not a verified owner ({detail})"
-        return SearchConsoleState(url, permission, verification_id, owners, who,
-                                  self.ctx.clock.now(), detail)
+            detail = (
+                f"{url} is not among the agency's Search Console properties and the "
+                f"agency is not a verified owner ({detail})"
+            )
+        return SearchConsoleState(
+            url, permission, verification_id, owners, who, self.ctx.clock.now(), detail
+        )
 
     def _read_permission(self, url: str) -> tuple[str | None, str]:
         request = self._service("searchconsole").sites().get(siteUrl=url)
@@ -136,8 +155,14 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
 
     # --- planning (pure) ------------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: SearchConsoleState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: SearchConsoleState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"search_console has no action {action!r}")
         if not state.reachable:
@@ -147,13 +172,17 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
         if state.verification_id is not None:
             changes.append(relinquish(state, step_id))
             # removing the token is the runbook's manual step before this one
-            notes.append(f"Google refuses to relinquish ownership of {state.site_url} while the "
-                         "agency's verification token (HTML file, meta tag, DNS TXT record) is "
-                         "still in place")
+            notes.append(
+                f"Google refuses to relinquish ownership of {state.site_url} while the "
+                "agency's verification token (HTML file, meta tag, DNS TXT record) is "
+                "still in place"
+            )
             others = state.agency_owners()
             if len(others) > 1:
-                notes.append(f"agency verified owners: {', '.join(others)}; the credential "
-                             "relinquishes only its own ownership")
+                notes.append(
+                    f"agency verified owners: {', '.join(others)}; the credential "
+                    "relinquishes only its own ownership"
+                )
         if state.permission is not None:
             changes.append(drop_site(state, step_id))
         return StepDraft(tuple(changes), (), tuple(notes))
@@ -169,8 +198,12 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
             if live == ch.after:
                 outcome = Outcome(ch.id, OutcomeStatus.ALREADY)
             elif live != ch.before:
-                outcome = Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
-                                  message=f"live {live!r}, planned {ch.before!r}")
+                outcome = Outcome(
+                    ch.id,
+                    OutcomeStatus.DRIFT,
+                    live=live,
+                    message=f"live {live!r}, planned {ch.before!r}",
+                )
             else:
                 journal.intend([ch])
                 outcome = self._send(ch)
@@ -200,19 +233,29 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: SearchConsoleState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: SearchConsoleState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action != "remove_access":
             raise InputError(f"search_console has no action {action!r}")
         if not state.reachable:
-            return Verdict(CheckStatus.PASS, f"the agency no longer has {state.site_url} nor a "
-                                             "verified ownership of it: its access is gone")
+            return Verdict(
+                CheckStatus.PASS,
+                f"the agency no longer has {state.site_url} nor a "
+                "verified ownership of it: its access is gone",
+            )
         left = []
         if state.verification_id is not None:
             left.append("the agency is still a verified owner")
         if state.permission is not None:
-            left.append(f"the property is still in the agency's Search Console "
-                        f"({SHOWN_LEVELS.get(state.permission, state.permission)})")
+            left.append(
+                f"the property is still in the agency's Search Console "
+                f"({SHOWN_LEVELS.get(state.permission, state.permission)})"
+            )
         return Verdict(CheckStatus.FAIL, "; ".join(left), (state.site_url,))
 
     def close(self) -> None:

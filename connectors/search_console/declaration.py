@@ -28,12 +28,19 @@ DECLARATION = Declaration(
     cls="SearchConsoleConnector",
     settings=GoogleApiSettings,
     actions={
-        "remove_access": ActionSpec("relinquish the agency's verified ownership and drop the "
-                                    "property from its Search Console", Phase.ACCESS),
+        "remove_access": ActionSpec(
+            "relinquish the agency's verified ownership and drop the "
+            "property from its Search Console",
+            Phase.ACCESS,
+        ),
     },
     manifest_key="search_console",
-    manifest=(ManifestSection(
-        "search_console", SearchConsoleSite,
-        claims=(Claim("Search Console property", "site_url"),)),),
+    manifest=(
+        ManifestSection(
+            "search_console",
+            SearchConsoleSite,
+            claims=(Claim("Search Console property", "site_url"),),
+        ),
+    ),
     sdk=GOOGLE_REST_SDK,
 )

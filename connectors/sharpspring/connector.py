@@ -98,7 +98,6 @@ AUTH_CODES = {103, 104, 105}
 PER_SECOND_WAIT = 1.0
 
 
-
 def _rpc_method(request: requests.PreparedRequest) -> str:
     body = request.body
     if not isinstance(body, bytes | str):
@@ -118,8 +117,12 @@ class SharpSpringConnector(Connector[ContactsState]):
         self._session: GuardedSession | None = None
         self._auth: dict[str, str] = {}
         self._secrets: tuple[str, ...] = ()
-        self._call = Calls(ctx, self.calls, "SharpSpring",
-                           throttle=Throttle(self.settings.per_second, 1.0, ctx.clock))
+        self._call = Calls(
+            ctx,
+            self.calls,
+            "SharpSpring",
+            throttle=Throttle(self.settings.per_second, 1.0, ctx.clock),
+        )
         self._seq = 0
         self._state: ContactsState | None = None
 
@@ -141,7 +144,9 @@ class SharpSpringConnector(Connector[ContactsState]):
         self._auth = {"accountID": account_id, "secretKey": secret}
         self._secrets = (secret,)
         self._session = GuardedSession(
-            "SharpSpring", read_only=self.ctx.read_only, timeout=self.ctx.retry.timeout,
+            "SharpSpring",
+            read_only=self.ctx.read_only,
+            timeout=self.ctx.retry.timeout,
             is_read=lambda r: _rpc_method(r) in READ_METHODS,
             describe=lambda r: _rpc_method(r) or "request",
         )
@@ -154,8 +159,15 @@ class SharpSpringConnector(Connector[ContactsState]):
         payload = {"method": method, "params": dict(params), "id": f"adoffboard-{self._seq}"}
 
         def attempt() -> Any:
-            response = send(session, "SharpSpring", "POST", self.settings.endpoint,
-                            self._secrets, params=self._auth, json=payload)
+            response = send(
+                session,
+                "SharpSpring",
+                "POST",
+                self.settings.endpoint,
+                self._secrets,
+                params=self._auth,
+                json=payload,
+            )
             if response.status_code >= 400:
                 raise error_for(f"SharpSpring {method}", response, self._secrets)
             try:
@@ -173,15 +185,18 @@ class SharpSpringConnector(Connector[ContactsState]):
 
     def _rpc_error(self, method: str, error: Any) -> Exception:
         code = int(error.get("code", 0)) if isinstance(error, dict) else 0
-        message = scrub(str(error.get("message", error) if isinstance(error, dict) else error),
-                        self._secrets)
+        message = scrub(
+            str(error.get("message", error) if isinstance(error, dict) else error), self._secrets
+        )
         text = f"SharpSpring {method}: error {code}: {message}"
         if code in AUTH_CODES:
             return AuthError(f"{text} (check the account id and secret key)")
         if code == 106:
-            return PlatformError(f"{text}: the account's daily API call limit is used up; "
-                                 "nothing was exported. Try again after the daily reset "
-                                 "(`adoffboard resume RUN`).")
+            return PlatformError(
+                f"{text}: the account's daily API call limit is used up; "
+                "nothing was exported. Try again after the daily reset "
+                "(`adoffboard resume RUN`)."
+            )
         if code == 107:
             return TransientError(text, retry_after=PER_SECOND_WAIT)
         return PlatformError(text)
@@ -214,15 +229,28 @@ class SharpSpringConnector(Connector[ContactsState]):
                 raise
             # Deactivated after its final export (the runbook's order): judge the export alone.
             live, unreachable = None, str(exc)
-        self._state = ContactsState(manifest.slug, manifest.name, account,
-                                    f"{am.name} <{am.email}>", am.email, live, record,
-                                    unreachable)
+        self._state = ContactsState(
+            manifest.slug,
+            manifest.name,
+            account,
+            f"{am.name} <{am.email}>",
+            am.email,
+            live,
+            record,
+            unreachable,
+        )
         return self._state
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: ContactsState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: ContactsState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "export_contacts":
             return StepDraft()
         return plan_export(state, step_id)
@@ -233,8 +261,9 @@ class SharpSpringConnector(Connector[ContactsState]):
         outcomes = []
         for ch in changes:
             if self.ctx.read_only:
-                raise DryRunViolation("read-only run: the SharpSpring export is neither written "
-                                      "nor emailed")
+                raise DryRunViolation(
+                    "read-only run: the SharpSpring export is neither written nor emailed"
+                )
             outcomes.append(self._export(ch, journal))
         return outcomes
 
@@ -245,15 +274,20 @@ class SharpSpringConnector(Connector[ContactsState]):
         record = latest_record(self.ctx.workspace_root, st.client, st.account_id)
         if record is not None and record.in_doubt:
             # Never a second send on a resume or a new apply: a person decides (`resend`).
-            waiting = Outcome(ch.id, OutcomeStatus.FAILED, live=export_status(record, None),
-                              message=in_doubt_text(record, st.client, st.account_manager))
+            waiting = Outcome(
+                ch.id,
+                OutcomeStatus.FAILED,
+                live=export_status(record, None),
+                message=in_doubt_text(record, st.client, st.account_manager),
+            )
             journal.record([waiting])
             return waiting
         try:
             leads = self._leads()
         except PlatformError as exc:
-            failed = Outcome(ch.id, OutcomeStatus.FAILED,
-                             message=f"{exc} (nothing written, nothing sent)")
+            failed = Outcome(
+                ch.id, OutcomeStatus.FAILED, message=f"{exc} (nothing written, nothing sent)"
+            )
             journal.record([failed])
             return failed
         status = export_status(record, len(leads))
@@ -265,9 +299,14 @@ class SharpSpringConnector(Connector[ContactsState]):
         journal.intend([ch])
         now = self.ctx.clock.now()
         if record is None or status == "not exported":
-            record, _ = write_export(self.ctx.workspace_root, st.client, st.account_id,
-                                     now.date().isoformat(), now.isoformat(timespec="seconds"),
-                                     leads)
+            record, _ = write_export(
+                self.ctx.workspace_root,
+                st.client,
+                st.account_id,
+                now.date().isoformat(),
+                now.isoformat(timespec="seconds"),
+                leads,
+            )
         outcome = self._email(ch, record)
         journal.record([outcome])
         return outcome
@@ -277,31 +316,56 @@ class SharpSpringConnector(Connector[ContactsState]):
         assert st is not None
         where = f"{EXPORTS_DIR}/{record.file}"
         if self.ctx.notifications is None:
-            return Outcome(ch.id, OutcomeStatus.FAILED,
-                           message=f"exported {record.rows} contacts to {where}, but no "
-                                   "[notifications] SMTP settings to email it")
+            return Outcome(
+                ch.id,
+                OutcomeStatus.FAILED,
+                message=f"exported {record.rows} contacts to {where}, but no "
+                "[notifications] SMTP settings to email it",
+            )
         email = export_email(self.ctx.workspace_root, record, st.client_name, st.am_email)
         try:
-            done = send_export_once(self.ctx.workspace_root, self.ctx.notifications,
-                                    self.ctx.clock, record, email, read_only=self.ctx.read_only)
+            done = send_export_once(
+                self.ctx.workspace_root,
+                self.ctx.notifications,
+                self.ctx.clock,
+                record,
+                email,
+                read_only=self.ctx.read_only,
+            )
         except EmailInDoubt as exc:
-            return Outcome(ch.id, OutcomeStatus.FAILED, live=export_status(exc.record, None),
-                           message=in_doubt_text(exc.record, st.client, st.account_manager))
+            return Outcome(
+                ch.id,
+                OutcomeStatus.FAILED,
+                live=export_status(exc.record, None),
+                message=in_doubt_text(exc.record, st.client, st.account_manager),
+            )
         except DryRunViolation:
             raise
         except AdoffboardError as exc:
-            return Outcome(ch.id, OutcomeStatus.FAILED,
-                           message=f"exported {record.rows} contacts to {where}, but the email "
-                                   f"to {st.am_email} failed: {exc} (resume sends it again)")
-        return Outcome(ch.id, OutcomeStatus.APPLIED, live=export_status(done, done.rows),
-                       message=f"{done.rows} contacts -> {where} (sha256 {done.sha256[:12]}), "
-                               f"emailed to {st.account_manager}",
-                       request_id=done.message_id)
+            return Outcome(
+                ch.id,
+                OutcomeStatus.FAILED,
+                message=f"exported {record.rows} contacts to {where}, but the email "
+                f"to {st.am_email} failed: {exc} (resume sends it again)",
+            )
+        return Outcome(
+            ch.id,
+            OutcomeStatus.APPLIED,
+            live=export_status(done, done.rows),
+            message=f"{done.rows} contacts -> {where} (sha256 {done.sha256[:12]}), "
+            f"emailed to {st.account_manager}",
+            request_id=done.message_id,
+        )
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: ContactsState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: ContactsState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action != "export_contacts":
             raise InputError(f"sharpspring has no action {action!r}")
         return verify_export(state)
@@ -342,25 +406,35 @@ def export_email(root: Path, record: ExportRecord, client_name: str, to: str) ->
     data = (root / EXPORTS_DIR / record.file).read_bytes()
     neutralised = ""
     if record.neutralised_cells:
-        neutralised = (f"\n{record.neutralised_cells} cells that a spreadsheet would run as "
-                       "formulas (beginning with = + - @, a tab or a carriage return; phone "
-                       "numbers such as +1-262-555-0100 too) start with a single quote ('), "
-                       "so they open as text.\n")
+        neutralised = (
+            f"\n{record.neutralised_cells} cells that a spreadsheet would run as "
+            "formulas (beginning with = + - @, a tab or a carriage return; phone "
+            "numbers such as +1-262-555-0100 too) start with a single quote ('), "
+            "so they open as text.\n"
+        )
     return Email(
         to=(to,),
         subject=f"Final SharpSpring export: {client_name} ({record.rows} contacts)",
-        body=(f"Attached is the final export of {client_name}'s SharpSpring contacts "
-              f"(account {record.account_id}): {record.rows} contacts, every field.\n\n"
-              f"File: {record.file}\nSHA-256: {record.sha256}\n"
-              f"Exported: {record.exported_at}\n{neutralised}\n"
-              "The SharpSpring account will be deactivated after this export."),
+        body=(
+            f"Attached is the final export of {client_name}'s SharpSpring contacts "
+            f"(account {record.account_id}): {record.rows} contacts, every field.\n\n"
+            f"File: {record.file}\nSHA-256: {record.sha256}\n"
+            f"Exported: {record.exported_at}\n{neutralised}\n"
+            "The SharpSpring account will be deactivated after this export."
+        ),
         attachments=(Attachment(record.file, data, "text/csv"),),
     )
 
 
-def send_export_once(root: Path, notifications: NotificationsSection, clock: Clock,
-                     record: ExportRecord, email: Email, *,
-                     read_only: bool = False) -> ExportRecord:
+def send_export_once(
+    root: Path,
+    notifications: NotificationsSection,
+    clock: Clock,
+    record: ExportRecord,
+    email: Email,
+    *,
+    read_only: bool = False,
+) -> ExportRecord:
     """Email the export with its intent journaled first; returns the record marked emailed.
 
     Raises `EmailInDoubt` when it may have gone (the intent stays for a person), or the
@@ -371,47 +445,70 @@ def send_export_once(root: Path, notifications: NotificationsSection, clock: Clo
         raise DryRunViolation(f"read-only run: {EXPORTS_DIR}/{record.file} is not emailed")
     mailer = Mailer(notifications, workspace_root=root, read_only=False, clock=clock)
     msg = mailer.build(email)
-    sending = mark_sending(root, record, tuple(email.recipients), str(msg["Message-ID"]),
-                           clock.now().isoformat(timespec="seconds"))
+    sending = mark_sending(
+        root,
+        record,
+        tuple(email.recipients),
+        str(msg["Message-ID"]),
+        clock.now().isoformat(timespec="seconds"),
+    )
     try:
         sent = mailer.deliver(msg, email.recipients)
     except DeliveryInDoubt as exc:
-        doubtful = mark_in_doubt(root, sending, "the SMTP server did not answer after the "
-                                                "message was transmitted")
+        doubtful = mark_in_doubt(
+            root, sending, "the SMTP server did not answer after the message was transmitted"
+        )
         raise EmailInDoubt(str(exc), doubtful) from exc
     except AdoffboardError:
         mark_not_sent(root, sending)
         raise
-    return mark_emailed(root, sending, sent.recipients, sent.message_id,
-                        clock.now().isoformat(timespec="seconds"))
+    return mark_emailed(
+        root, sending, sent.recipients, sent.message_id, clock.now().isoformat(timespec="seconds")
+    )
 
 
-def resend_export(root: Path, notifications: NotificationsSection, clock: Clock,
-                  manifest: Manifest, *, by: str, received: bool = False) -> ExportRecord:
+def resend_export(
+    root: Path,
+    notifications: NotificationsSection,
+    clock: Clock,
+    manifest: Manifest,
+    *,
+    by: str,
+    received: bool = False,
+) -> ExportRecord:
     """A person's decision on the client's latest export: send it again (once, journaled like
     the first time), or record that the email in doubt did arrive (`received`)."""
     record = latest_record(root, manifest.slug, sharpspring_account(manifest))
     if record is None:
-        raise NotFound(f"{manifest.slug} has no SharpSpring export on file "
-                       f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)")
+        raise NotFound(
+            f"{manifest.slug} has no SharpSpring export on file "
+            f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)"
+        )
     now = clock.now().isoformat(timespec="seconds")
     if record.emailed:
-        raise InputError(f"{EXPORTS_DIR}/{record.file} was already emailed to "
-                         f"{', '.join(record.emailed_to)} at {record.emailed_at} (message "
-                         f"{record.message_id}): nothing to settle")
+        raise InputError(
+            f"{EXPORTS_DIR}/{record.file} was already emailed to "
+            f"{', '.join(record.emailed_to)} at {record.emailed_at} (message "
+            f"{record.message_id}): nothing to settle"
+        )
     if received:
         if not record.in_doubt:
-            raise InputError(f"--received: no email of {EXPORTS_DIR}/{record.file} is in doubt "
-                             "(it was never sent): run `adoffboard resend` without --received")
+            raise InputError(
+                f"--received: no email of {EXPORTS_DIR}/{record.file} is in doubt "
+                "(it was never sent): run `adoffboard resend` without --received"
+            )
         return confirm_received(root, record, by, now)
     if not record.intact:
-        raise SafetyRefusal(f"{record.problem}: not sending a file that no longer matches its "
-                            "record; plan and apply the export again")
+        raise SafetyRefusal(
+            f"{record.problem}: not sending a file that no longer matches its "
+            "record; plan and apply the export again"
+        )
     decided = decide_resend(root, record, by, now)
     am = manifest.account_manager
     email = export_email(root, decided, manifest.name, am.email)
     try:
         return send_export_once(root, notifications, clock, decided, email)
     except EmailInDoubt as exc:
-        raise EmailInDoubt(in_doubt_text(exc.record, manifest.slug, f"{am.name} <{am.email}>"),
-                           exc.record) from exc
+        raise EmailInDoubt(
+            in_doubt_text(exc.record, manifest.slug, f"{am.name} <{am.email}>"), exc.record
+        ) from exc

@@ -47,6 +47,9 @@ DECLARATION = Declaration(
         "export_contacts": ActionSpec("export every contact and email it to the Account Manager"),
     },
     manifest_key="sharpspring",
-    manifest=(ManifestSection("sharpspring", SimpleAccount,
-                              claims=(Claim("SharpSpring account", "account_id"),)),),
+    manifest=(
+        ManifestSection(
+            "sharpspring", SimpleAccount, claims=(Claim("SharpSpring account", "account_id"),)
+        ),
+    ),
 )

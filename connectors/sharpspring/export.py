@@ -41,15 +41,42 @@ EXPORTS_DIR = "exports"
 RECORD_FORMAT = 2
 # OWASP "CSV Injection": cells beginning with these are formulas to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NEUTRALISATION = ("OWASP CSV injection: a cell beginning with = + - @ tab or carriage return "
-                  "is prefixed with a single quote ('); every cell is quoted")
+NEUTRALISATION = (
+    "OWASP CSV injection: a cell beginning with = + - @ tab or carriage return "
+    "is prefixed with a single quote ('); every cell is quoted"
+)
 # SharpSpring's Lead object, in the order its schema documents the fields.
 STANDARD_FIELDS = (
-    "id", "accountID", "ownerID", "campaignID", "leadStatus", "leadScore", "leadScoreWeighted",
-    "persona", "active", "firstName", "lastName", "emailAddress", "companyName", "title",
-    "street", "city", "state", "zipcode", "country", "website", "phoneNumber",
-    "officePhoneNumber", "phoneNumberExtension", "mobilePhoneNumber", "faxNumber", "industry",
-    "description", "trackingID", "isUnsubscribed", "updateTimestamp",
+    "id",
+    "accountID",
+    "ownerID",
+    "campaignID",
+    "leadStatus",
+    "leadScore",
+    "leadScoreWeighted",
+    "persona",
+    "active",
+    "firstName",
+    "lastName",
+    "emailAddress",
+    "companyName",
+    "title",
+    "street",
+    "city",
+    "state",
+    "zipcode",
+    "country",
+    "website",
+    "phoneNumber",
+    "officePhoneNumber",
+    "phoneNumberExtension",
+    "mobilePhoneNumber",
+    "faxNumber",
+    "industry",
+    "description",
+    "trackingID",
+    "isUnsubscribed",
+    "updateTimestamp",
 )
 
 
@@ -108,20 +135,28 @@ class ExportRecord:
     def from_json(cls, data: Mapping[str, Any]) -> ExportRecord:
         """A record of any format so far (format 1 had no journal and no neutralisation)."""
         return cls(
-            client=data["client"], account_id=str(data["account_id"]), file=data["file"],
-            rows=int(data["rows"]), sha256=data["sha256"], columns=tuple(data["columns"]),
-            exported_at=data["exported_at"], emailed_to=tuple(data.get("emailed_to", ())),
-            message_id=data.get("message_id", ""), emailed_at=data.get("emailed_at", ""),
+            client=data["client"],
+            account_id=str(data["account_id"]),
+            file=data["file"],
+            rows=int(data["rows"]),
+            sha256=data["sha256"],
+            columns=tuple(data["columns"]),
+            exported_at=data["exported_at"],
+            emailed_to=tuple(data.get("emailed_to", ())),
+            message_id=data.get("message_id", ""),
+            emailed_at=data.get("emailed_at", ""),
             sending_at=data.get("sending_at", ""),
             sending_to=tuple(data.get("sending_to", ())),
             sending_message_id=data.get("sending_message_id", ""),
             sending_note=data.get("sending_note", ""),
             decisions=tuple(dict(d) for d in data.get("decisions", ())),
             neutralised_cells=int(data.get("neutralised_cells", 0)),
-            neutralised_columns={str(k): int(v) for k, v in
-                                 dict(data.get("neutralised_columns", {})).items()},
-            neutralisation=data.get("neutralisation", "" if data.get("format", 1) < 2
-                                    else NEUTRALISATION),
+            neutralised_columns={
+                str(k): int(v) for k, v in dict(data.get("neutralised_columns", {})).items()
+            },
+            neutralisation=data.get(
+                "neutralisation", "" if data.get("format", 1) < 2 else NEUTRALISATION
+            ),
             format=int(data.get("format", 1)),
         )
 
@@ -171,8 +206,11 @@ def render_csv(leads: Sequence[Mapping[str, Any]]) -> RenderedCsv:
                 neutralised[column] += 1
             row.append(safe)
         writer.writerow(row)
-    return RenderedCsv(out.getvalue().encode("utf-8-sig"), columns,
-                       {c: n for c, n in sorted(neutralised.items()) if n})
+    return RenderedCsv(
+        out.getvalue().encode("utf-8-sig"),
+        columns,
+        {c: n for c, n in sorted(neutralised.items()) if n},
+    )
 
 
 def count_rows(data: bytes) -> int:
@@ -191,17 +229,30 @@ def exports_dir(workspace_root: Path) -> Path:
     return workspace_root / EXPORTS_DIR
 
 
-def write_export(workspace_root: Path, client: str, account_id: str, date: str, now: str,
-                 leads: Sequence[Mapping[str, Any]]) -> tuple[ExportRecord, bytes]:
+def write_export(
+    workspace_root: Path,
+    client: str,
+    account_id: str,
+    date: str,
+    now: str,
+    leads: Sequence[Mapping[str, Any]],
+) -> tuple[ExportRecord, bytes]:
     folder = exports_dir(workspace_root)
     private_dir(folder)
     rendered = render_csv(leads)
     name = f"{client}-sharpspring-{date}.csv"
     _write_atomically(folder / name, rendered.data)
-    record = ExportRecord(client, account_id, name, len(leads),
-                          hashlib.sha256(rendered.data).hexdigest(), rendered.columns, now,
-                          neutralised_cells=sum(rendered.neutralised.values()),
-                          neutralised_columns=rendered.neutralised)
+    record = ExportRecord(
+        client,
+        account_id,
+        name,
+        len(leads),
+        hashlib.sha256(rendered.data).hexdigest(),
+        rendered.columns,
+        now,
+        neutralised_cells=sum(rendered.neutralised.values()),
+        neutralised_columns=rendered.neutralised,
+    )
     save_record(workspace_root, record)
     return record, rendered.data
 
@@ -212,11 +263,20 @@ def save_record(workspace_root: Path, record: ExportRecord) -> Path:
     return path
 
 
-def mark_sending(workspace_root: Path, record: ExportRecord, to: tuple[str, ...],
-                 message_id: str, at: str) -> ExportRecord:
+def mark_sending(
+    workspace_root: Path, record: ExportRecord, to: tuple[str, ...], message_id: str, at: str
+) -> ExportRecord:
     """Journal the intent to email the export, durably, before the SMTP exchange starts."""
-    sending = replace(record, sending_at=at, sending_to=to, sending_message_id=message_id,
-                      sending_note="", emailed_to=(), message_id="", emailed_at="")
+    sending = replace(
+        record,
+        sending_at=at,
+        sending_to=to,
+        sending_message_id=message_id,
+        sending_note="",
+        emailed_to=(),
+        message_id="",
+        emailed_at="",
+    )
     save_record(workspace_root, sending)
     return sending
 
@@ -230,14 +290,14 @@ def mark_in_doubt(workspace_root: Path, record: ExportRecord, note: str) -> Expo
 
 def mark_not_sent(workspace_root: Path, record: ExportRecord) -> ExportRecord:
     """Drop the intent: the server refused the message or was never reached, so it did not go."""
-    cleared = replace(record, sending_at="", sending_to=(), sending_message_id="",
-                      sending_note="")
+    cleared = replace(record, sending_at="", sending_to=(), sending_message_id="", sending_note="")
     save_record(workspace_root, cleared)
     return cleared
 
 
-def mark_emailed(workspace_root: Path, record: ExportRecord, to: tuple[str, ...],
-                 message_id: str, at: str) -> ExportRecord:
+def mark_emailed(
+    workspace_root: Path, record: ExportRecord, to: tuple[str, ...], message_id: str, at: str
+) -> ExportRecord:
     done = replace(record, emailed_to=to, message_id=message_id, emailed_at=at)
     save_record(workspace_root, done)
     return done
@@ -245,23 +305,34 @@ def mark_emailed(workspace_root: Path, record: ExportRecord, to: tuple[str, ...]
 
 def decide_resend(workspace_root: Path, record: ExportRecord, by: str, at: str) -> ExportRecord:
     """A person's decision to send the export again, kept before the new attempt starts."""
-    decision = {"decision": "resend", "by": by, "at": at,
-                "in_doubt_since": record.sending_at,
-                "in_doubt_message_id": record.sending_message_id}
+    decision = {
+        "decision": "resend",
+        "by": by,
+        "at": at,
+        "in_doubt_since": record.sending_at,
+        "in_doubt_message_id": record.sending_message_id,
+    }
     decided = replace(record, decisions=(*record.decisions, decision))
     save_record(workspace_root, decided)
     return decided
 
 
-def confirm_received(workspace_root: Path, record: ExportRecord, by: str,
-                     at: str) -> ExportRecord:
+def confirm_received(workspace_root: Path, record: ExportRecord, by: str, at: str) -> ExportRecord:
     """A person checked with the Account Manager: the email in doubt did arrive."""
-    decision = {"decision": "received", "by": by, "at": at,
-                "in_doubt_since": record.sending_at,
-                "in_doubt_message_id": record.sending_message_id}
-    done = replace(record, decisions=(*record.decisions, decision),
-                   emailed_to=record.sending_to, message_id=record.sending_message_id,
-                   emailed_at=record.sending_at)
+    decision = {
+        "decision": "received",
+        "by": by,
+        "at": at,
+        "in_doubt_since": record.sending_at,
+        "in_doubt_message_id": record.sending_message_id,
+    }
+    done = replace(
+        record,
+        decisions=(*record.decisions, decision),
+        emailed_to=record.sending_to,
+        message_id=record.sending_message_id,
+        emailed_at=record.sending_at,
+    )
     save_record(workspace_root, done)
     return done
 
@@ -275,12 +346,16 @@ def check_file(workspace_root: Path, record: ExportRecord) -> ExportRecord:
         return replace(record, problem=f"{EXPORTS_DIR}/{record.file} is missing")
     digest = hashlib.sha256(data).hexdigest()
     if digest != record.sha256:
-        return replace(record, problem=f"{EXPORTS_DIR}/{record.file} changed since the export "
-                                       f"(sha256 {digest[:12]}, recorded {record.sha256[:12]})")
+        return replace(
+            record,
+            problem=f"{EXPORTS_DIR}/{record.file} changed since the export "
+            f"(sha256 {digest[:12]}, recorded {record.sha256[:12]})",
+        )
     rows = count_rows(data)
     if rows != record.rows:
-        return replace(record, problem=f"{EXPORTS_DIR}/{record.file} has {rows} rows, "
-                                       f"recorded {record.rows}")
+        return replace(
+            record, problem=f"{EXPORTS_DIR}/{record.file} has {rows} rows, recorded {record.rows}"
+        )
     return record
 
 

@@ -23,8 +23,9 @@ from typing import Any
 
 from adoffboard.errors import AuthError, OutcomeUnknown, PlatformError, TransientError
 
-RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED",
-                          "RESOURCE_EXHAUSTED"})
+RATE_REASONS = frozenset(
+    {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
+)
 
 
 def _envelope(content: bytes) -> dict[str, Any]:
@@ -69,8 +70,10 @@ def translate(exc: Exception) -> Exception:
     from googleapiclient.errors import HttpError
 
     if isinstance(exc, RefreshError):  # a 401 made the client try a refresh, which failed
-        return AuthError(f"Google Sheets refused the credentials and they cannot be refreshed "
-                         f"({type(exc).__name__})")
+        return AuthError(
+            f"Google Sheets refused the credentials and they cannot be refreshed "
+            f"({type(exc).__name__})"
+        )
     if isinstance(exc, HttpError):
         status = int(exc.resp.status)
         error = _envelope(exc.content)
@@ -85,8 +88,10 @@ def translate(exc: Exception) -> Exception:
     if isinstance(exc, ConnectionRefusedError):  # nothing was sent
         return TransientError(f"Google Sheets unreachable: {type(exc).__name__}")
     if isinstance(exc, socket.timeout | TimeoutError | ConnectionError | http.client.HTTPException):
-        return OutcomeUnknown(f"Google Sheets did not answer ({type(exc).__name__}): the "
-                              "request may have been carried out")
+        return OutcomeUnknown(
+            f"Google Sheets did not answer ({type(exc).__name__}): the "
+            "request may have been carried out"
+        )
     import httplib2
 
     if isinstance(exc, httplib2.HttpLib2Error | OSError):

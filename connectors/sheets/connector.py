@@ -122,11 +122,12 @@ class SheetsConnector(Connector[SheetsState]):
             full = base / Path(path).expanduser()  # an absolute path stays as it is
             try:
                 info = json.loads(full.read_text(encoding="utf-8"))
-                creds = service_account.Credentials.from_service_account_info(info,
-                                                                              scopes=SCOPES)
+                creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
             except (OSError, ValueError, KeyError) as exc:
-                raise AuthError(f"platforms.sheets.credentials_file: cannot load a service "
-                                f"account key from {full} ({type(exc).__name__})") from None
+                raise AuthError(
+                    f"platforms.sheets.credentials_file: cannot load a service "
+                    f"account key from {full} ({type(exc).__name__})"
+                ) from None
             return creds, str(info["token_uri"])
         raise AuthError("platforms.sheets needs access_token or credentials_file")
 
@@ -136,17 +137,27 @@ class SheetsConnector(Connector[SheetsState]):
             from googleapiclient.discovery import build
 
             endpoint = self.settings.endpoint
-            check_sandbox_only({"access_token": self.settings.access_token},
-                               urlsplit(endpoint).netloc if endpoint else None)
+            check_sandbox_only(
+                {"access_token": self.settings.access_token},
+                urlsplit(endpoint).netloc if endpoint else None,
+            )
             creds, token_uri = self._credentials()
             timeout = self.ctx.retry.timeout
-            raw = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri,
-                               label="Google Sheets") if self.ctx.read_only \
+            raw = (
+                ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri, label="Google Sheets")
+                if self.ctx.read_only
                 else WriteOnceHttp(timeout=timeout)
+            )
             self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
             options = {"api_endpoint": endpoint} if endpoint else None
-            self._service = build("sheets", "v4", http=self._http, client_options=options,
-                                  static_discovery=True, cache_discovery=False)
+            self._service = build(
+                "sheets",
+                "v4",
+                http=self._http,
+                client_options=options,
+                static_discovery=True,
+                cache_discovery=False,
+            )
         return self._service
 
     def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:
@@ -158,16 +169,25 @@ class SheetsConnector(Connector[SheetsState]):
 
     def read_state(self, manifest: Manifest) -> SheetsState:
         if not self.settings.trackers:
-            raise InputError("platforms.sheets has no trackers: add "
-                             "[platforms.sheets.trackers.<name>] tables to adoffboard.toml")
+            raise InputError(
+                "platforms.sheets has no trackers: add "
+                "[platforms.sheets.trackers.<name>] tables to adoffboard.toml"
+            )
         keys = client_keys(manifest)
         unknown = sorted(set(keys) - set(self.settings.trackers))
         if unknown:
-            raise InputError(f"client {manifest.slug}: trackers {unknown} are not configured "
-                             f"in [platforms.sheets.trackers] (configured: "
-                             f"{', '.join(sorted(self.settings.trackers))})")
-        client = ClientFacts(manifest.name, manifest.slug, tuple(manifest.departments),
-                             manifest.account_manager.name, manifest.account_manager.email)
+            raise InputError(
+                f"client {manifest.slug}: trackers {unknown} are not configured "
+                f"in [platforms.sheets.trackers] (configured: "
+                f"{', '.join(sorted(self.settings.trackers))})"
+            )
+        client = ClientFacts(
+            manifest.name,
+            manifest.slug,
+            tuple(manifest.departments),
+            manifest.account_manager.name,
+            manifest.account_manager.email,
+        )
         books: dict[str, dict[str, Any]] = {}
         for config in self.settings.trackers.values():
             sid = config.spreadsheet_id
@@ -180,13 +200,22 @@ class SheetsConnector(Connector[SheetsState]):
             if config.expected_title and title.strip() != config.expected_title.strip():
                 raise TenantMismatch(
                     f"spreadsheet {config.spreadsheet_id} ({name}) is titled {title!r}, but the "
-                    f"workspace expects {config.expected_title!r}: refusing to touch it")
-            sheet_id = next((s["properties"]["sheetId"] for s in book.get("sheets", [])
-                             if s["properties"].get("title") == config.tab), None)
+                    f"workspace expects {config.expected_title!r}: refusing to touch it"
+                )
+            sheet_id = next(
+                (
+                    s["properties"]["sheetId"]
+                    for s in book.get("sheets", [])
+                    if s["properties"].get("title") == config.tab
+                ),
+                None,
+            )
             if sheet_id is None:
                 known = [s["properties"].get("title") for s in book.get("sheets", [])]
-                raise InputError(f"spreadsheet {title!r} has no tab {config.tab!r} "
-                                 f"(tracker {name}; tabs: {known})")
+                raise InputError(
+                    f"spreadsheet {title!r} has no tab {config.tab!r} "
+                    f"(tracker {name}; tabs: {known})"
+                )
             key = keys.get(name, manifest.name)
             tabs[name] = self._read_tab(name, title, int(sheet_id), key)
         self._state = SheetsState(client, tabs, self.ctx.clock.now())
@@ -194,23 +223,41 @@ class SheetsConnector(Connector[SheetsState]):
 
     def _read_tab(self, name: str, title: str, sheet_id: int, key: str) -> Tab:
         config = self.settings.trackers[name]
-        body = self._call("read", lambda api: api.spreadsheets().values().get(
-            spreadsheetId=config.spreadsheet_id, range=quote_tab(config.tab),
-            valueRenderOption="FORMULA", dateTimeRenderOption="FORMATTED_STRING"))
+        body = self._call(
+            "read",
+            lambda api: (
+                api.spreadsheets()
+                .values()
+                .get(
+                    spreadsheetId=config.spreadsheet_id,
+                    range=quote_tab(config.tab),
+                    valueRenderOption="FORMULA",
+                    dateTimeRenderOption="FORMATTED_STRING",
+                )
+            ),
+        )
         grid = body.get("values", [])
         headers = tuple(str(h).strip() for h in (grid[0] if grid else []))
         tab = Tab(name, config, title, sheet_id, headers, tuple(tuple(r) for r in grid[1:]), key)
         wanted = [config.key_column, *config.append, *(c.column for c in config.cells.values())]
         missing = [h for h in wanted if tab.column(h) is None]
         if missing:
-            raise InputError(f"{tab.label} (tracker {name}) has no column(s) {missing}; "
-                             f"row 1 reads {list(headers)}")
+            raise InputError(
+                f"{tab.label} (tracker {name}) has no column(s) {missing}; "
+                f"row 1 reads {list(headers)}"
+            )
         return tab
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: SheetsState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: SheetsState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         planner = PLANNERS.get(action)
         if planner is None:
             raise InputError(f"sheets has no action {action!r}")
@@ -256,9 +303,13 @@ class SheetsConnector(Connector[SheetsState]):
         """A write that is never repeated blindly: `prepare` re-reads the tab before every
         send, and after a failure whose effect is unknown decides whether it landed."""
         return send_unrepeatable(
-            prepare, self.ctx.retry, self.ctx.clock,
+            prepare,
+            self.ctx.retry,
+            self.ctx.clock,
             on_retry=lambda n, e, wait: self.ctx.progress(
-                f"Google Sheets: {e} - reading the tab again in {wait:.1f}s before deciding"))
+                f"Google Sheets: {e} - reading the tab again in {wait:.1f}s before deciding"
+            ),
+        )
 
     def _apply_one(self, name: str, ch: Change, judge: Judge, journal: Journal) -> Outcome:
         """A cell write or an append: re-read the tab, locate the client's row, then write (or
@@ -279,16 +330,18 @@ class SheetsConnector(Connector[SheetsState]):
         try:
             result = self._write(prepare)
         except PlatformError as exc:
-            result = Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc),
-                             request_id=exc.request_id or "")
+            result = Outcome(
+                ch.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+            )
         if not isinstance(result, Outcome):
             updated = (result.get("updates") or result).get("updatedRange", "")
             result = Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=str(updated))
         journal.record([result])
         return result
 
-    def _apply_removals(self, name: str, changes: Sequence[Change],
-                        journal: Journal) -> list[Outcome]:
+    def _apply_removals(
+        self, name: str, changes: Sequence[Change], journal: Journal
+    ) -> list[Outcome]:
         """One atomic batchUpdate of the client's rows, located again in a fresh read right
         before each send; after a lost reply, a row found gone is the delete that landed."""
         targeted: dict[str, int] = {}  # change id -> sheet row of the last request sent
@@ -302,37 +355,59 @@ class SheetsConnector(Connector[SheetsState]):
             for ch in changes:
                 if located[ch.id].index is None:
                     settled[ch.id] = _removal_settled(tab, ch, located[ch.id], targeted)
-            order = sorted((c for c in changes if c.id not in settled),
-                           key=lambda c: located[c.id].index or 0, reverse=True)
+            order = sorted(
+                (c for c in changes if c.id not in settled),
+                key=lambda c: located[c.id].index or 0,
+                reverse=True,
+            )
             if not order:
                 return None
             journal.intend([c for c in order if c.id not in targeted])
             targeted.update({c.id: tab.sheet_row(located[c.id].index or 0) for c in order})
             sent[:] = order
-            return Send(lambda: self._send_once(_delete_rows(tab, [targeted[c.id]
-                                                                   for c in order])))
+            return Send(lambda: self._send_once(_delete_rows(tab, [targeted[c.id] for c in order])))
 
         try:
             reply = self._write(prepare)
         except PlatformError as exc:
-            failed = [Outcome(c.id, OutcomeStatus.FAILED, message=str(exc),
-                              request_id=exc.request_id or "") for c in sent]
+            failed = [
+                Outcome(
+                    c.id, OutcomeStatus.FAILED, message=str(exc), request_id=exc.request_id or ""
+                )
+                for c in sent
+            ]
             done = [*settled.values(), *failed]
             journal.record(done)
             return done
         assert self._state is not None
         tab = self._state.tabs[name]
-        deleted = [] if reply is None else [
-            Outcome(c.id, OutcomeStatus.APPLIED, live=None, message=_moved(c, targeted[c.id]),
-                    request_id=_row_range(tab, targeted[c.id])) for c in sent]
+        deleted = (
+            []
+            if reply is None
+            else [
+                Outcome(
+                    c.id,
+                    OutcomeStatus.APPLIED,
+                    live=None,
+                    message=_moved(c, targeted[c.id]),
+                    request_id=_row_range(tab, targeted[c.id]),
+                )
+                for c in sent
+            ]
+        )
         done = [*settled.values(), *deleted]
         journal.record(done)
         return done
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: SheetsState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: SheetsState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         return verify_step(action, state, params, ctx)
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
@@ -343,8 +418,10 @@ class SheetsConnector(Connector[SheetsState]):
             raise InputError("read_state must run before live_values")
         rows_of = [c for c in changes if c.entity_type != "cell"]
         if rows_of:
-            raise PlatformError(f"Google Sheets cannot read back a {rows_of[0].entity_type} "
-                                f"change ({rows_of[0].name}): only cells are restorable")
+            raise PlatformError(
+                f"Google Sheets cannot read back a {rows_of[0].entity_type} "
+                f"change ({rows_of[0].name}): only cells are restorable"
+            )
         live: dict[str, Any] = {}
         for name in sorted({_tracker(c) for c in changes}):
             tab = self._fresh(name)
@@ -381,8 +458,11 @@ def _judge_cell(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any]
     n, col = _cell_of(tab, ch)
     if n >= len(rows) or col is None:
         # a restore has nowhere to put the value back: someone else's change, left alone
-        return Outcome(ch.id, OutcomeStatus.DRIFT if is_restore(ch) else OutcomeStatus.ALREADY,
-                       message=f"{tab.label} no longer lists {tab.key!r}")
+        return Outcome(
+            ch.id,
+            OutcomeStatus.DRIFT if is_restore(ch) else OutcomeStatus.ALREADY,
+            message=f"{tab.label} no longer lists {tab.key!r}",
+        )
     live = tab.cell(rows[n], col)
     if same_value(live, ch.after):
         if unknown:
@@ -391,8 +471,12 @@ def _judge_cell(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any]
     if live != ch.before and not (is_restore(ch) and same_value(live, ch.before)):
         # (a restore's before is what adoffboard wrote, which the sheet may show as a number
         # or a formatted date: the same value, not someone else's change)
-        return Outcome(ch.id, OutcomeStatus.DRIFT, live=live,
-                       message=f"live value {live!r} differs from planned {ch.before!r}")
+        return Outcome(
+            ch.id,
+            OutcomeStatus.DRIFT,
+            live=live,
+            message=f"live value {live!r} differs from planned {ch.before!r}",
+        )
     cell = f"{quote_tab(tab.config.tab)}!{column_letter(col)}{tab.sheet_row(rows[n])}"
     return _update_cell(tab, cell, ch.after)
 
@@ -403,28 +487,35 @@ def _judge_append(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[An
     found = find_appended(tab, wanted)
     if found is not None:
         where = f"row {tab.sheet_row(found)} records it"
-        return Outcome(ch.id, OutcomeStatus.APPLIED if unknown else OutcomeStatus.ALREADY,
-                       live=tab.values(found),
-                       message=f"{where}: {LOST_REPLY}" if unknown else f"{where} already")
+        return Outcome(
+            ch.id,
+            OutcomeStatus.APPLIED if unknown else OutcomeStatus.ALREADY,
+            live=tab.values(found),
+            message=f"{where}: {LOST_REPLY}" if unknown else f"{where} already",
+        )
     row = [wanted.get(h, "") if h else "" for h in tab.headers]
     while row and row[-1] == "":
         row.pop()
     return _append_row(tab, f"{quote_tab(tab.config.tab)}!A1", row)
 
 
-def _removal_settled(tab: Tab, ch: Change, where: Located,
-                     targeted: Mapping[str, int]) -> Outcome:
+def _removal_settled(tab: Tab, ch: Change, where: Located, targeted: Mapping[str, int]) -> Outcome:
     """A planned removal with no client row left to delete: drift, gone before adoffboard
     sent anything, or gone because an earlier request, whose reply was lost, landed."""
     if where.drift:
         return Outcome(ch.id, OutcomeStatus.DRIFT, live=where.live, message=where.drift)
     if ch.id in targeted:
         row = targeted[ch.id]
-        return Outcome(ch.id, OutcomeStatus.APPLIED, live=None,
-                       message=f"{_moved(ch, row)}: {LOST_REPLY}",
-                       request_id=_row_range(tab, row))
-    return Outcome(ch.id, OutcomeStatus.ALREADY, live=None,
-                   message=f"{tab.label} no longer lists {tab.key!r}")
+        return Outcome(
+            ch.id,
+            OutcomeStatus.APPLIED,
+            live=None,
+            message=f"{_moved(ch, row)}: {LOST_REPLY}",
+            request_id=_row_range(tab, row),
+        )
+    return Outcome(
+        ch.id, OutcomeStatus.ALREADY, live=None, message=f"{tab.label} no longer lists {tab.key!r}"
+    )
 
 
 def _row_range(tab: Tab, row: int) -> str:
@@ -434,39 +525,67 @@ def _row_range(tab: Tab, row: int) -> str:
 def _delete_rows(tab: Tab, rows: Sequence[int]) -> Callable[[Any], Any]:
     """One batchUpdate deleting sheet rows `rows`, listed bottom-up so that each deletion
     leaves the rows still to delete in place."""
-    requests = [{"deleteDimension": {"range": {
-        "sheetId": tab.sheet_id, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}}}
-        for row in rows]
+    requests = [
+        {
+            "deleteDimension": {
+                "range": {
+                    "sheetId": tab.sheet_id,
+                    "dimension": "ROWS",
+                    "startIndex": row - 1,
+                    "endIndex": row,
+                }
+            }
+        }
+        for row in rows
+    ]
 
     def request(api: Any) -> Any:
-        return api.spreadsheets().batchUpdate(spreadsheetId=tab.config.spreadsheet_id,
-                                              body={"requests": requests})
+        return api.spreadsheets().batchUpdate(
+            spreadsheetId=tab.config.spreadsheet_id, body={"requests": requests}
+        )
+
     return request
 
 
 def _get_spreadsheet(spreadsheet_id: str) -> Callable[[Any], Any]:
     def request(api: Any) -> Any:
         return api.spreadsheets().get(
-            spreadsheetId=spreadsheet_id,
-            fields="properties.title,sheets.properties(sheetId,title)")
+            spreadsheetId=spreadsheet_id, fields="properties.title,sheets.properties(sheetId,title)"
+        )
+
     return request
 
 
 def _update_cell(tab: Tab, cell: str, value: Any) -> Callable[[Any], Any]:
     def request(api: Any) -> Any:
-        return api.spreadsheets().values().update(
-            spreadsheetId=tab.config.spreadsheet_id, range=cell,
-            valueInputOption=tab.config.value_input,
-            body={"range": cell, "majorDimension": "ROWS", "values": [[value]]})
+        return (
+            api.spreadsheets()
+            .values()
+            .update(
+                spreadsheetId=tab.config.spreadsheet_id,
+                range=cell,
+                valueInputOption=tab.config.value_input,
+                body={"range": cell, "majorDimension": "ROWS", "values": [[value]]},
+            )
+        )
+
     return request
 
 
 def _append_row(tab: Tab, target: str, row: list[Any]) -> Callable[[Any], Any]:
     def request(api: Any) -> Any:
-        return api.spreadsheets().values().append(
-            spreadsheetId=tab.config.spreadsheet_id, range=target,
-            valueInputOption=tab.config.value_input, insertDataOption="INSERT_ROWS",
-            body={"majorDimension": "ROWS", "values": [row]})
+        return (
+            api.spreadsheets()
+            .values()
+            .append(
+                spreadsheetId=tab.config.spreadsheet_id,
+                range=target,
+                valueInputOption=tab.config.value_input,
+                insertDataOption="INSERT_ROWS",
+                body={"majorDimension": "ROWS", "values": [row]},
+            )
+        )
+
     return request
 
 

@@ -51,8 +51,9 @@ def _check_template(template: str) -> str:
         raise ValueError(f"malformed template {template!r}: {exc}") from None
     unknown = sorted(set(names) - set(SHEETS_FIELDS))
     if unknown:
-        raise ValueError(f"unknown placeholder(s) {unknown} in {template!r}; "
-                         f"known: {sorted(SHEETS_FIELDS)}")
+        raise ValueError(
+            f"unknown placeholder(s) {unknown} in {template!r}; known: {sorted(SHEETS_FIELDS)}"
+        )
     return template
 
 
@@ -103,10 +104,10 @@ DECLARATION = Declaration(
     settings=SheetsSettings,
     actions={
         "remove_row": ActionSpec("delete the client's row(s) from a tracker", Phase.VISIBILITY),
-        "append_row": ActionSpec("append the client's row for this change to a tracker",
-                                 Phase.VISIBILITY),
-        "set_cell": ActionSpec("write one cell of the client's row in a tracker",
-                               Phase.VISIBILITY),
+        "append_row": ActionSpec(
+            "append the client's row for this change to a tracker", Phase.VISIBILITY
+        ),
+        "set_cell": ActionSpec("write one cell of the client's row in a tracker", Phase.VISIBILITY),
     },
     manifest_key="trackers",
     manifest=(ManifestSection("trackers", annotation=dict[str, str]),),

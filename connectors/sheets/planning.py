@@ -23,8 +23,16 @@ from adoffboard.models import Change, CheckStatus, Phase
 PLATFORM = "sheets"
 HEADER_ROWS = 1
 SCOPE_TEXT = {"dm": "Digital marketing services only", "platform": "Leaving the platform"}
-DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y",
-                "%d %b %Y", "%d-%b-%Y")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%Y/%m/%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+)
 
 
 def norm(value: Any) -> str:
@@ -119,8 +127,10 @@ class SheetsState:
         if not name:
             raise InputError("a sheets step needs params.tracker (e.g. client_tracker)")
         if name not in self.tabs:
-            raise InputError(f"tracker {name!r} is not configured: add "
-                             f"[platforms.sheets.trackers.{name}] to adoffboard.toml")
+            raise InputError(
+                f"tracker {name!r} is not configured: add "
+                f"[platforms.sheets.trackers.{name}] to adoffboard.toml"
+            )
         return self.tabs[name]
 
 
@@ -162,18 +172,26 @@ def match_columns(config: SheetsTracker) -> list[str]:
     if config.match_columns:
         return list(config.match_columns)
     identity = {"effective_date", "process", "type", "department"}
-    return [config.key_column] + [h for h, t in config.append.items()
-                                  if norm(h) != norm(config.key_column)
-                                  and identity & set(template_fields(t))]
+    return [config.key_column] + [
+        h
+        for h, t in config.append.items()
+        if norm(h) != norm(config.key_column) and identity & set(template_fields(t))
+    ]
 
 
 def find_appended(tab: Tab, wanted: Mapping[str, Any]) -> int | None:
     """The data index of a row that already records this change, if any."""
-    keys = [h for h in match_columns(tab.config) if h in wanted or norm(h) ==
-            norm(tab.config.key_column)]
+    keys = [
+        h
+        for h in match_columns(tab.config)
+        if h in wanted or norm(h) == norm(tab.config.key_column)
+    ]
     for index in tab.client_rows():
-        if all(same_value(tab.cell(index, col), wanted.get(h, tab.key))
-               for h in keys if (col := tab.column(h)) is not None):
+        if all(
+            same_value(tab.cell(index, col), wanted.get(h, tab.key))
+            for h in keys
+            if (col := tab.column(h)) is not None
+        ):
             return index
     return None
 
@@ -194,8 +212,9 @@ def _change(tab: Tab, step_id: str, suffix: str, entity: str, **kw: Any) -> Chan
     )
 
 
-def plan_remove(state: SheetsState, params: Mapping[str, Any], step_id: str,
-                ctx: StepContext) -> StepDraft:
+def plan_remove(
+    state: SheetsState, params: Mapping[str, Any], step_id: str, ctx: StepContext
+) -> StepDraft:
     tab = state.tab(params)
     rows = tab.client_rows()
     if not rows:
@@ -204,52 +223,83 @@ def plan_remove(state: SheetsState, params: Mapping[str, Any], step_id: str,
     for n, index in enumerate(rows, start=1):
         values = tab.values(index)
         row = tab.sheet_row(index)
-        changes.append(_change(
-            tab, step_id, f"row:{tab.key}#{n}", f"{tab.key}#{n}",
-            entity_type="row", field="row",
-            before={"row": row, "values": values}, after=None,
-            shown_before=f"row {row}: {describe(values)}", shown_after="(row deleted)",
-            resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}#row{row}",
-        ))
-    notes = (f"{tab.label}: {len(rows)} rows hold {tab.key!r}: all are removed",) \
-        if len(rows) > 1 else ()
+        changes.append(
+            _change(
+                tab,
+                step_id,
+                f"row:{tab.key}#{n}",
+                f"{tab.key}#{n}",
+                entity_type="row",
+                field="row",
+                before={"row": row, "values": values},
+                after=None,
+                shown_before=f"row {row}: {describe(values)}",
+                shown_after="(row deleted)",
+                resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}#row{row}",
+            )
+        )
+    notes = (
+        (f"{tab.label}: {len(rows)} rows hold {tab.key!r}: all are removed",)
+        if len(rows) > 1
+        else ()
+    )
     return StepDraft(tuple(changes), notes=notes)
 
 
 def appended_values(state: SheetsState, tab: Tab, ctx: StepContext) -> dict[str, str]:
     if not tab.config.append:
-        raise InputError(f"tracker {tab.tracker!r} has no `append` columns: add "
-                         f"[platforms.sheets.trackers.{tab.tracker}.append] to adoffboard.toml")
+        raise InputError(
+            f"tracker {tab.tracker!r} has no `append` columns: add "
+            f"[platforms.sheets.trackers.{tab.tracker}.append] to adoffboard.toml"
+        )
     values = fields(state, tab, ctx)
     return {header: render(t, values) for header, t in tab.config.append.items()}
 
 
-def plan_append(state: SheetsState, params: Mapping[str, Any], step_id: str,
-                ctx: StepContext) -> StepDraft:
+def plan_append(
+    state: SheetsState, params: Mapping[str, Any], step_id: str, ctx: StepContext
+) -> StepDraft:
     tab = state.tab(params)
     wanted = appended_values(state, tab, ctx)
     existing = find_appended(tab, wanted)
     if existing is not None:
-        return StepDraft(notes=(f"{tab.label}: row {tab.sheet_row(existing)} already records "
-                                f"this {fields(state, tab, ctx)['process']}",))
+        return StepDraft(
+            notes=(
+                f"{tab.label}: row {tab.sheet_row(existing)} already records "
+                f"this {fields(state, tab, ctx)['process']}",
+            )
+        )
     f = fields(state, tab, ctx)
-    return StepDraft((_change(
-        tab, step_id, f"append:{tab.key}:{f['process']}:{f['effective_date']}",
-        f"{tab.key}:{f['process']}:{f['effective_date']}",
-        entity_type="row", field="row", before=None, after={"values": wanted},
-        shown_before="(no row for this change)", shown_after=f"new row: {describe(wanted)}",
-        resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}",
-    ),))
+    return StepDraft(
+        (
+            _change(
+                tab,
+                step_id,
+                f"append:{tab.key}:{f['process']}:{f['effective_date']}",
+                f"{tab.key}:{f['process']}:{f['effective_date']}",
+                entity_type="row",
+                field="row",
+                before=None,
+                after={"values": wanted},
+                shown_before="(no row for this change)",
+                shown_after=f"new row: {describe(wanted)}",
+                resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}",
+            ),
+        )
+    )
 
 
-def cell_target(state: SheetsState, tab: Tab, params: Mapping[str, Any],
-                ctx: StepContext) -> tuple[str, str]:
+def cell_target(
+    state: SheetsState, tab: Tab, params: Mapping[str, Any], ctx: StepContext
+) -> tuple[str, str]:
     """(column header, value to write) from params `cell` (a tracker's named cell) or
     `column` + `value` (a template)."""
     spec = tab.config.cells.get(str(params.get("cell", "")))
     if params.get("cell") and spec is None:
-        raise InputError(f"tracker {tab.tracker!r} has no cell {params['cell']!r}: add it to "
-                         f"[platforms.sheets.trackers.{tab.tracker}.cells]")
+        raise InputError(
+            f"tracker {tab.tracker!r} has no cell {params['cell']!r}: add it to "
+            f"[platforms.sheets.trackers.{tab.tracker}.cells]"
+        )
     column = params.get("column") or (spec.column if spec else "")
     template = params.get("value", spec.value if spec else None)
     if not column or template is None:
@@ -257,8 +307,9 @@ def cell_target(state: SheetsState, tab: Tab, params: Mapping[str, Any],
     return str(column), render(str(template), fields(state, tab, ctx))
 
 
-def plan_set(state: SheetsState, params: Mapping[str, Any], step_id: str,
-             ctx: StepContext) -> StepDraft:
+def plan_set(
+    state: SheetsState, params: Mapping[str, Any], step_id: str, ctx: StepContext
+) -> StepDraft:
     tab = state.tab(params)
     column, after = cell_target(state, tab, params, ctx)
     col = tab.column(column)
@@ -273,12 +324,21 @@ def plan_set(state: SheetsState, params: Mapping[str, Any], step_id: str,
         if same_value(before, after):
             continue
         row = tab.sheet_row(index)
-        changes.append(_change(
-            tab, step_id, f"cell:{tab.key}#{n}:{column}", f"{tab.key}#{n}",
-            entity_type="cell", field=column, before=before, after=after,
-            shown_before=f"row {row} {column}: {show(before)}", shown_after=show(after),
-            resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}#row{row}",
-        ))
+        changes.append(
+            _change(
+                tab,
+                step_id,
+                f"cell:{tab.key}#{n}:{column}",
+                f"{tab.key}#{n}",
+                entity_type="cell",
+                field=column,
+                before=before,
+                after=after,
+                shown_before=f"row {row} {column}: {show(before)}",
+                shown_after=show(after),
+                resource=f"spreadsheets/{tab.config.spreadsheet_id}/sheets/{tab.sheet_id}#row{row}",
+            )
+        )
     return StepDraft(tuple(changes))
 
 
@@ -313,16 +373,23 @@ def locate_rows(tab: Tab, changes: Sequence[Change]) -> dict[str, Located]:
             free.remove(pick)
             out[ch.id] = Located(pick, live=tab.values(pick))
             continue
-        others = {h: v for h, v in planned.items()
-                  if norm(h) != norm(tab.config.key_column)}
-        renamed = [i for i in range(len(tab.rows)) if any(v not in ("", None)
-                   for v in others.values()) and all(
-                       same_value(tab.values(i).get(h, ""), v) for h, v in others.items())]
+        others = {h: v for h, v in planned.items() if norm(h) != norm(tab.config.key_column)}
+        renamed = [
+            i
+            for i in range(len(tab.rows))
+            if any(v not in ("", None) for v in others.values())
+            and all(same_value(tab.values(i).get(h, ""), v) for h, v in others.items())
+        ]
         if renamed and key_col is not None:
             live = tab.cell(renamed[0], key_col)
-            out[ch.id] = Located(None, live=live, drift=(
-                f"row {tab.sheet_row(renamed[0])} now reads {live!r} in "
-                f"{tab.config.key_column}, not {tab.key!r}: left alone"))
+            out[ch.id] = Located(
+                None,
+                live=live,
+                drift=(
+                    f"row {tab.sheet_row(renamed[0])} now reads {live!r} in "
+                    f"{tab.config.key_column}, not {tab.key!r}: left alone"
+                ),
+            )
         else:
             out[ch.id] = Located(None)
     return out
@@ -331,36 +398,50 @@ def locate_rows(tab: Tab, changes: Sequence[Change]) -> dict[str, Located]:
 # --- judging -------------------------------------------------------------------------------------
 
 
-def verify_step(action: str, state: SheetsState, params: Mapping[str, Any],
-                ctx: StepContext) -> Verdict:
+def verify_step(
+    action: str, state: SheetsState, params: Mapping[str, Any], ctx: StepContext
+) -> Verdict:
     tab = state.tab(params)
     rows = tab.client_rows()
     if action == "remove_row":
         if rows:
-            return Verdict(CheckStatus.FAIL, f"{tab.label} still lists {tab.key!r}",
-                           tuple(f"row {tab.sheet_row(i)}: {describe(tab.values(i))}"
-                                 for i in rows))
-        return Verdict(CheckStatus.PASS, f"{tab.label} no longer lists {tab.key!r} "
-                                         f"({len(tab.rows)} rows checked)")
+            return Verdict(
+                CheckStatus.FAIL,
+                f"{tab.label} still lists {tab.key!r}",
+                tuple(f"row {tab.sheet_row(i)}: {describe(tab.values(i))}" for i in rows),
+            )
+        return Verdict(
+            CheckStatus.PASS,
+            f"{tab.label} no longer lists {tab.key!r} ({len(tab.rows)} rows checked)",
+        )
     if action == "append_row":
         wanted = appended_values(state, tab, ctx)
         found = find_appended(tab, wanted)
         if found is None:
-            return Verdict(CheckStatus.FAIL, f"{tab.label} has no row for {tab.key!r} with "
-                                             f"{describe(wanted)}")
-        return Verdict(CheckStatus.PASS, f"{tab.label} row {tab.sheet_row(found)} records it",
-                       (describe(tab.values(found)),))
+            return Verdict(
+                CheckStatus.FAIL, f"{tab.label} has no row for {tab.key!r} with {describe(wanted)}"
+            )
+        return Verdict(
+            CheckStatus.PASS,
+            f"{tab.label} row {tab.sheet_row(found)} records it",
+            (describe(tab.values(found)),),
+        )
     if action == "set_cell":
         column, after = cell_target(state, tab, params, ctx)
         if not rows:
-            return Verdict(CheckStatus.PASS, f"{tab.label} no longer lists {tab.key!r}: "
-                                             "no row left to update")
+            return Verdict(
+                CheckStatus.PASS, f"{tab.label} no longer lists {tab.key!r}: no row left to update"
+            )
         col = tab.column(column)
         wrong = [i for i in rows if col is None or not same_value(tab.cell(i, col), after)]
         if wrong:
-            return Verdict(CheckStatus.FAIL, f"{tab.label} {column} is not {after!r}",
-                           tuple(f"row {tab.sheet_row(i)}: "
-                                 f"{show(tab.cell(i, col) if col is not None else None)}"
-                                 for i in wrong))
+            return Verdict(
+                CheckStatus.FAIL,
+                f"{tab.label} {column} is not {after!r}",
+                tuple(
+                    f"row {tab.sheet_row(i)}: {show(tab.cell(i, col) if col is not None else None)}"
+                    for i in wrong
+                ),
+            )
         return Verdict(CheckStatus.PASS, f"{tab.label} {column} is {after!r} for {tab.key!r}")
     raise InputError(f"sheets has no action {action!r}")

@@ -48,8 +48,10 @@ from adoffboard.connectors.transport.google import (
 from adoffboard.errors import AuthError, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 
-SCOPES = ["https://www.googleapis.com/auth/tagmanager.manage.users",
-          "https://www.googleapis.com/auth/tagmanager.readonly"]
+SCOPES = [
+    "https://www.googleapis.com/auth/tagmanager.manage.users",
+    "https://www.googleapis.com/auth/tagmanager.readonly",
+]
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,18 @@ class Permission:
     @property
     def value(self) -> dict[str, Any]:
         """What a later exact restore needs."""
-        return {"emailAddress": self.email, "accountAccess": {"permission": self.account_access},
-                "containerAccess": [{"containerId": c, "permission": p}
-                                    for c, p in self.containers]}
+        return {
+            "emailAddress": self.email,
+            "accountAccess": {"permission": self.account_access},
+            "containerAccess": [{"containerId": c, "permission": p} for c, p in self.containers],
+        }
 
     @property
     def shown(self) -> str:
         containers = ", ".join(f"{c}: {p}" for c, p in self.containers)
         return f"{self.email}: account {self.account_access}" + (
-            f"; containers {containers}" if containers else "")
+            f"; containers {containers}" if containers else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,10 @@ def _permission(raw: Mapping[str, Any]) -> Permission:
         path=str(raw["path"]),
         email=str(raw.get("emailAddress", "")),
         account_access=str((raw.get("accountAccess") or {}).get("permission", "")),
-        containers=tuple((str(c.get("containerId", "")), str(c.get("permission", "")))
-                         for c in raw.get("containerAccess") or ()),
+        containers=tuple(
+            (str(c.get("containerId", "")), str(c.get("permission", "")))
+            for c in raw.get("containerAccess") or ()
+        ),
     )
 
 
@@ -104,21 +111,27 @@ class TagManagerConnector(Connector[TagManagerState]):
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = TagManagerSettings.model_validate(dict(ctx.settings))
-        throttle = shared_throttle(ctx.clock, f"tagmanager:{self.settings.endpoint}",
-                                   self.settings.min_interval_s)
+        throttle = shared_throttle(
+            ctx.clock, f"tagmanager:{self.settings.endpoint}", self.settings.min_interval_s
+        )
         self._call = google_calls(ctx, self.calls, "Tag Manager", throttle)
         self._service: Any = None
         self._own_email = ""
 
     def _gtm(self) -> Any:
         if self._service is None:
-            creds = google_credentials(self.settings.model_dump(), self.ctx.workspace_root,
-                                       SCOPES, self.platform)
+            creds = google_credentials(
+                self.settings.model_dump(), self.ctx.workspace_root, SCOPES, self.platform
+            )
             self._own_email = str(getattr(creds, "service_account_email", "") or "").lower()
-            self._service = build_service("tagmanager", "v2", creds=creds,
-                                          root=_root(self.settings.endpoint),
-                                          read_only=self.ctx.read_only,
-                                          timeout=self.ctx.retry.timeout)
+            self._service = build_service(
+                "tagmanager",
+                "v2",
+                creds=creds,
+                root=_root(self.settings.endpoint),
+                read_only=self.ctx.read_only,
+                timeout=self.ctx.retry.timeout,
+            )
         return self._service
 
     def _list(self, account_id: str) -> list[Permission]:
@@ -144,40 +157,61 @@ class TagManagerConnector(Connector[TagManagerState]):
         try:
             live = self._call("read", lambda: request.execute(num_retries=0))
         except AccessDenied as exc:
-            return TagManagerState(acct.account_id, acct.expected_name, (), who,
-                                   self.ctx.clock.now(), reachable=False, detail=str(exc))
+            return TagManagerState(
+                acct.account_id,
+                acct.expected_name,
+                (),
+                who,
+                self.ctx.clock.now(),
+                reachable=False,
+                detail=str(exc),
+            )
         name = str(live.get("name", ""))
         if acct.expected_name and name.strip() != acct.expected_name.strip():
             raise TenantMismatch(
                 f"Tag Manager account {acct.account_id} is named {name!r}, but the manifest "
-                f"expects {acct.expected_name!r}: refusing to touch it")
+                f"expects {acct.expected_name!r}: refusing to touch it"
+            )
         try:
             permissions = tuple(self._list(acct.account_id))
         except AccessDenied as exc:
-            return TagManagerState(acct.account_id, name, (), who, self.ctx.clock.now(),
-                                   listed=False, detail=str(exc))
+            return TagManagerState(
+                acct.account_id, name, (), who, self.ctx.clock.now(), listed=False, detail=str(exc)
+            )
         return TagManagerState(acct.account_id, name, permissions, who, self.ctx.clock.now())
 
     # --- planning (pure) ------------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: TagManagerState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: TagManagerState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "remove_access":
             raise InputError(f"tag_manager has no action {action!r}")
         if not state.reachable:
-            return StepDraft(notes=(f"Tag Manager account {state.account_id} cannot be read by "
-                                    "the agency: its access is already gone",))
+            return StepDraft(
+                notes=(
+                    f"Tag Manager account {state.account_id} cannot be read by "
+                    "the agency: its access is already gone",
+                )
+            )
         if not state.listed:
-            return StepDraft(manual_items=(
-                f"The agency cannot list the users of Tag Manager account {state.account_id} "
-                f"({state.detail}): remove the agency's users in Admin > User Management",))
+            return StepDraft(
+                manual_items=(
+                    f"The agency cannot list the users of Tag Manager account {state.account_id} "
+                    f"({state.detail}): remove the agency's users in Admin > User Management",
+                )
+            )
         mine = state.agency_permissions()
         changes = tuple(removal(state, p, step_id) for p in mine)
         kept = len(state.permissions) - len(mine)
         notes = [f"{kept} client user(s) left untouched"] if kept else []
         if not state.identities:
-            notes.append("no agency identities configured ([agency] identities): nothing to "
-                         "remove")
+            notes.append("no agency identities configured ([agency] identities): nothing to remove")
         return StepDraft(changes, (), tuple(notes))
 
     # --- writes ---------------------------------------------------------------------------------
@@ -190,9 +224,15 @@ class TagManagerConnector(Connector[TagManagerState]):
             try:
                 live = {p.path: p.value for p in self._list(account_id)}
             except (AccessDenied, Gone) as exc:
-                settled = [Outcome(c.id, OutcomeStatus.ALREADY,
-                                   message=f"account {account_id} can no longer be read by the "
-                                           f"agency: its access is gone ({exc})") for c in mine]
+                settled = [
+                    Outcome(
+                        c.id,
+                        OutcomeStatus.ALREADY,
+                        message=f"account {account_id} can no longer be read by the "
+                        f"agency: its access is gone ({exc})",
+                    )
+                    for c in mine
+                ]
                 journal.record(settled)
                 outcomes += settled
                 continue
@@ -201,8 +241,12 @@ class TagManagerConnector(Connector[TagManagerState]):
                 if value is None:
                     outcome = Outcome(ch.id, OutcomeStatus.ALREADY)
                 elif value != ch.before:
-                    outcome = Outcome(ch.id, OutcomeStatus.DRIFT, live=value,
-                                      message=f"permission now {value!r}, planned {ch.before!r}")
+                    outcome = Outcome(
+                        ch.id,
+                        OutcomeStatus.DRIFT,
+                        live=value,
+                        message=f"permission now {value!r}, planned {ch.before!r}",
+                    )
                 else:
                     journal.intend([ch])
                     outcome = self._delete(ch)
@@ -229,24 +273,40 @@ class TagManagerConnector(Connector[TagManagerState]):
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: TagManagerState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: TagManagerState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action != "remove_access":
             raise InputError(f"tag_manager has no action {action!r}")
         if not state.reachable:
-            return Verdict(CheckStatus.PASS, f"the agency can no longer read Tag Manager account "
-                                             f"{state.account_id}: its access is gone")
+            return Verdict(
+                CheckStatus.PASS,
+                f"the agency can no longer read Tag Manager account "
+                f"{state.account_id}: its access is gone",
+            )
         if not state.listed:
-            return Verdict(CheckStatus.MANUAL_PENDING,
-                           f"the agency can read account {state.account_id} but not its users: "
-                           "check User Management by hand")
+            return Verdict(
+                CheckStatus.MANUAL_PENDING,
+                f"the agency can read account {state.account_id} but not its users: "
+                "check User Management by hand",
+            )
         left = state.agency_permissions()
         if left:
-            return Verdict(CheckStatus.FAIL, f"{len(left)} agency user permission(s) remain",
-                           tuple(p.shown for p in left[:20]))
-        return Verdict(CheckStatus.PASS, f"no agency user on Tag Manager account "
-                                         f"{state.account_id} ({len(state.permissions)} "
-                                         "client user(s) kept)")
+            return Verdict(
+                CheckStatus.FAIL,
+                f"{len(left)} agency user permission(s) remain",
+                tuple(p.shown for p in left[:20]),
+            )
+        return Verdict(
+            CheckStatus.PASS,
+            f"no agency user on Tag Manager account "
+            f"{state.account_id} ({len(state.permissions)} "
+            "client user(s) kept)",
+        )
 
     def close(self) -> None:
         if self._service is not None:

@@ -41,11 +41,15 @@ DECLARATION = Declaration(
     cls="TagManagerConnector",
     settings=TagManagerSettings,
     actions={
-        "remove_access": ActionSpec("delete the agency's user permissions on the account",
-                                    Phase.ACCESS),
+        "remove_access": ActionSpec(
+            "delete the agency's user permissions on the account", Phase.ACCESS
+        ),
     },
     manifest_key="tag_manager",
-    manifest=(ManifestSection(
-        "tag_manager", TagManagerAccount, claims=(Claim("Tag Manager account", "account_id"),)),),
+    manifest=(
+        ManifestSection(
+            "tag_manager", TagManagerAccount, claims=(Claim("Tag Manager account", "account_id"),)
+        ),
+    ),
     sdk=GOOGLE_REST_SDK,
 )

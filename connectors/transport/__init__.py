@@ -81,19 +81,27 @@ class Calls:
     original exception's text may quote secrets (URLs with tokens), `keep_cause=False` drops it.
     """
 
-    def __init__(self, ctx: ConnectorContext, counts: Counter[str] | None, label: str, *,
-                 translate: Callable[[Exception], Exception] | None = None,
-                 throttle: Throttle | None = None, retry: RetryPolicy | None = None,
-                 keep_cause: bool = True,
-                 before_retry: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ConnectorContext,
+        counts: Counter[str] | None,
+        label: str,
+        *,
+        translate: Callable[[Exception], Exception] | None = None,
+        throttle: Throttle | None = None,
+        retry: RetryPolicy | None = None,
+        keep_cause: bool = True,
+        before_retry: Callable[[], None] | None = None,
+    ) -> None:
         self.ctx, self.counts, self.label = ctx, counts, label
         self.translate, self.throttle = translate, throttle
         self.retry = retry or ctx.retry
         self.keep_cause, self.before_retry = keep_cause, before_retry
 
     def __call__(self, kind: str, fn: Callable[[], T]) -> T:
-        return call_with_retry(lambda: self._attempt(kind, fn), self.retry, self.ctx.clock,
-                               on_retry=self._on_retry)
+        return call_with_retry(
+            lambda: self._attempt(kind, fn), self.retry, self.ctx.clock, on_retry=self._on_retry
+        )
 
     def _attempt(self, kind: str, fn: Callable[[], T]) -> T:
         if self.throttle is not None:

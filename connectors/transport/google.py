@@ -45,8 +45,9 @@ T = TypeVar("T")
 logging.getLogger("googleapiclient").addHandler(logging.NullHandler())
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded",
-                                "RATE_LIMIT_EXCEEDED"})
+RATE_LIMIT_REASONS = frozenset(
+    {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"}
+)
 # quotas that a wait of seconds will not restore (Tag Manager: 10,000 requests/day per project)
 DAILY_QUOTA_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
 
@@ -67,8 +68,9 @@ def endpoint_host(endpoint: str) -> str:
     return urlsplit(endpoint).netloc if "://" in endpoint else endpoint
 
 
-def google_credentials(settings: Mapping[str, Any], base: Path, scopes: list[str],
-                       platform: str) -> Any:
+def google_credentials(
+    settings: Mapping[str, Any], base: Path, scopes: list[str], platform: str
+) -> Any:
     """Credentials from `[platforms.<platform>]`: access_token (a reference) or a key file."""
     check_sandbox_only(dict(settings), endpoint_host(str(settings.get("endpoint") or "")))
     if settings.get("access_token"):
@@ -83,13 +85,16 @@ def google_credentials(settings: Mapping[str, Any], base: Path, scopes: list[str
         path = Path(ref).expanduser()
         path = path if path.is_absolute() else base / path
         try:
-            return service_account.Credentials.from_service_account_file(str(path),
-                                                                         scopes=scopes)
+            return service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
         except (OSError, ValueError) as exc:
-            raise AuthError(f"platforms.{platform}.credentials_file: cannot load a service "
-                            f"account key from {path} ({type(exc).__name__})") from None
-    raise AuthError(f"platforms.{platform} needs access_token (a reference such as "
-                    "env:NAME) or credentials_file (a service account key)")
+            raise AuthError(
+                f"platforms.{platform}.credentials_file: cannot load a service "
+                f"account key from {path} ({type(exc).__name__})"
+            ) from None
+    raise AuthError(
+        f"platforms.{platform} needs access_token (a reference such as "
+        "env:NAME) or credentials_file (a service account key)"
+    )
 
 
 def token_uri(creds: Any) -> str | None:
@@ -114,8 +119,9 @@ class ReadOnlyHttp(httplib2.Http):
     refreshing its access token), which changes nothing on any platform.
     """
 
-    def __init__(self, *, timeout: float, token_endpoint: str | None = None,
-                 label: str = "") -> None:
+    def __init__(
+        self, *, timeout: float, token_endpoint: str | None = None, label: str = ""
+    ) -> None:
         super().__init__(timeout=timeout)
         self._token_endpoint = token_endpoint
         self._label = label  # named in the refusal, e.g. "Google Sheets"
@@ -161,8 +167,9 @@ class WriteOnceHttp(httplib2.Http):
     whose reply went missing, which `_NoResend` stops for every method but GET/HEAD.
     """
 
-    def _conn_request(self, conn: Any, request_uri: str, method: str, body: Any,
-                      headers: Any) -> Any:
+    def _conn_request(
+        self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
+    ) -> Any:
         if method.upper() not in SAFE_METHODS:
             conn = _NoResend(conn)
         return super()._conn_request(conn, request_uri, method, body, headers)
@@ -175,15 +182,17 @@ def _google_read(request: requests.PreparedRequest) -> bool:
 def guard_session(session: Any) -> None:
     """Make a requests session (the GA4 SDK's) refuse writes; fail closed if it is not one."""
     if not isinstance(session, requests.Session):
-        raise DryRunViolation("cannot guard this transport against writes: refusing to read "
-                              "through it")
+        raise DryRunViolation(
+            "cannot guard this transport against writes: refusing to read through it"
+        )
     adapter = GuardedAdapter(read_only=True, is_read=_google_read)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
 
 
-def build_service(api: str, version: str, *, creds: Any, root: str, read_only: bool,
-                  timeout: float) -> Any:
+def build_service(
+    api: str, version: str, *, creds: Any, root: str, read_only: bool, timeout: float
+) -> Any:
     """A `google-api-python-client` service from its bundled discovery document.
 
     `root` replaces the document's root URL and service path (e.g. 'http://127.0.0.1:PORT/');
@@ -192,12 +201,21 @@ def build_service(api: str, version: str, *, creds: Any, root: str, read_only: b
     import google_auth_httplib2
     from googleapiclient.discovery import build
 
-    inner = ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri(creds)) if read_only \
+    inner = (
+        ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri(creds))
+        if read_only
         else WriteOnceHttp(timeout=timeout)
+    )
     http = google_auth_httplib2.AuthorizedHttp(creds, http=inner)
     options = {"api_endpoint": root} if root else None
-    return build(api, version, http=http, client_options=options, static_discovery=True,
-                 cache_discovery=False)
+    return build(
+        api,
+        version,
+        http=http,
+        client_options=options,
+        static_discovery=True,
+        cache_discovery=False,
+    )
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -211,7 +229,8 @@ def _duration(text: Any) -> float | None:
 def _retry_delay(details: Any, headers: Mapping[str, Any]) -> float | None:
     for detail in details or ():
         if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith(
-                "google.rpc.RetryInfo"):
+            "google.rpc.RetryInfo"
+        ):
             seconds = _duration(detail.get("retryDelay"))
             if seconds is not None:
                 return seconds
@@ -223,22 +242,30 @@ def _retry_delay(details: Any, headers: Mapping[str, Any]) -> float | None:
 
 
 def _reasons(errors: Any, details: Any) -> set[str]:
-    found = {str(e.get("reason")) for e in errors or () if isinstance(e, Mapping)
-             and e.get("reason")}
-    found |= {str(d.get("reason")) for d in details or () if isinstance(d, Mapping)
-              and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo") and d.get("reason")}
+    found = {
+        str(e.get("reason")) for e in errors or () if isinstance(e, Mapping) and e.get("reason")
+    }
+    found |= {
+        str(d.get("reason"))
+        for d in details or ()
+        if isinstance(d, Mapping)
+        and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")
+        and d.get("reason")
+    }
     return found
 
 
-def classify(status: int, error: Mapping[str, Any], headers: Mapping[str, Any],
-             what: str) -> Exception:
+def classify(
+    status: int, error: Mapping[str, Any], headers: Mapping[str, Any], what: str
+) -> Exception:
     """Google's JSON error (the `error` object) -> adoffboard's exception, by what to do next."""
     message = str(error.get("message") or f"HTTP {status}")
     reasons = _reasons(error.get("errors"), error.get("details"))
     text = f"{what}: {status} {message}"
     if status == 429 or (status == 403 and reasons & RATE_LIMIT_REASONS):
-        return TransientError(f"{what} rate limit: {message}",
-                              retry_after=_retry_delay(error.get("details"), headers))
+        return TransientError(
+            f"{what} rate limit: {message}", retry_after=_retry_delay(error.get("details"), headers)
+        )
     if status >= 500:
         return TransientError(text, retry_after=_retry_delay(error.get("details"), headers))
     if status == 401:
@@ -260,13 +287,15 @@ def translate(exc: Exception, what: str) -> Exception:
 
     if isinstance(exc, auth.RefreshError):
         # a 401 makes the client try to refresh; a bare access token cannot
-        return AuthError(f"{what} refused the credentials and they cannot be refreshed: "
-                         "renew the access token")
+        return AuthError(
+            f"{what} refused the credentials and they cannot be refreshed: renew the access token"
+        )
 
     if isinstance(exc, HttpError):
         try:
-            payload = json.loads(exc.content.decode("utf-8") if isinstance(exc.content, bytes)
-                                 else exc.content)
+            payload = json.loads(
+                exc.content.decode("utf-8") if isinstance(exc.content, bytes) else exc.content
+            )
         except (ValueError, UnicodeDecodeError, AttributeError):
             payload = {}
         error = payload.get("error") if isinstance(payload, dict) else None
@@ -274,11 +303,15 @@ def translate(exc: Exception, what: str) -> Exception:
             error = {"message": str(getattr(exc, "reason", "") or "")}
         return classify(int(exc.resp.status), error, dict(exc.resp), what)
     if isinstance(exc, core.GoogleAPICallError):
-        error = {"message": _strip_url(exc.message), "errors": exc.errors,
-                 "details": [d for d in exc.details if isinstance(d, Mapping)]}
+        error = {
+            "message": _strip_url(exc.message),
+            "errors": exc.errors,
+            "details": [d for d in exc.details if isinstance(d, Mapping)],
+        }
         if exc.reason:
-            error["details"].append({"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                     "reason": exc.reason})
+            error["details"].append(
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": exc.reason}
+            )
         response = exc.response if isinstance(exc.response, requests.Response) else None
         headers = dict(response.headers) if response is not None else {}
         return classify(int(exc.code or 500), error, headers, what)
@@ -292,11 +325,13 @@ def _strip_url(message: str) -> str:
     return re.sub(r"^[A-Z]+ https?://\S+: ", "", message or "")
 
 
-def google_calls(ctx: ConnectorContext, calls: Counter[str], what: str,
-                 throttle: Throttle | None = None) -> Calls:
+def google_calls(
+    ctx: ConnectorContext, calls: Counter[str], what: str, throttle: Throttle | None = None
+) -> Calls:
     """Calls to a Google REST API, their errors translated from Google's JSON envelope."""
-    return Calls(ctx, calls, "", translate=functools.partial(translate, what=what),
-                 throttle=throttle)
+    return Calls(
+        ctx, calls, "", translate=functools.partial(translate, what=what), throttle=throttle
+    )
 
 
 def identities(ctx: ConnectorContext, extra: list[str] | tuple[str, ...]) -> frozenset[str]:

@@ -77,36 +77,52 @@ def describe_request(request: requests.PreparedRequest) -> str:
     return f"{request.method} {urlsplit(request.url or '').path}"
 
 
-def refuse_write(request: requests.PreparedRequest, *, read_only: bool, platform: str,
-                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
-                 describe: Describe = describe_request) -> None:
+def refuse_write(
+    request: requests.PreparedRequest,
+    *,
+    read_only: bool,
+    platform: str,
+    is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
+    describe: Describe = describe_request,
+) -> None:
     """DryRunViolation for a request that is not a read, when the connector is read-only."""
     if read_only and not is_read(request):
         who = f"{platform} " if platform else ""
-        raise DryRunViolation(
-            f"read-only run refused {who}{describe(request)}: nothing was sent")
+        raise DryRunViolation(f"read-only run refused {who}{describe(request)}: nothing was sent")
 
 
 class GuardedAdapter(HTTPAdapter):
     """The guard as an adapter, for the session an SDK builds itself (GA4's, Meta's)."""
 
-    def __init__(self, *, read_only: bool, platform: str = "",
-                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read) -> None:
+    def __init__(
+        self,
+        *,
+        read_only: bool,
+        platform: str = "",
+        is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
+    ) -> None:
         super().__init__(max_retries=0)
         self.read_only, self.platform, self.is_read = read_only, platform, is_read
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        refuse_write(request, read_only=self.read_only, platform=self.platform,
-                     is_read=self.is_read)
+        refuse_write(
+            request, read_only=self.read_only, platform=self.platform, is_read=self.is_read
+        )
         return super().send(request, *args, **kwargs)
 
 
 class GuardedSession(requests.Session):
     """A session that refuses writes when read-only, before anything reaches a socket."""
 
-    def __init__(self, platform: str, *, read_only: bool, timeout: float,
-                 is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
-                 describe: Callable[[requests.PreparedRequest], str] | None = None) -> None:
+    def __init__(
+        self,
+        platform: str,
+        *,
+        read_only: bool,
+        timeout: float,
+        is_read: Callable[[requests.PreparedRequest], bool] = is_rest_read,
+        describe: Callable[[requests.PreparedRequest], str] | None = None,
+    ) -> None:
         super().__init__()
         self.trust_env = False
         self.platform = platform
@@ -117,8 +133,13 @@ class GuardedSession(requests.Session):
         self.sent: list[str] = []  # what left the process ("METHOD /path"), for tests and reports
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        refuse_write(request, read_only=self.read_only, platform=self.platform,
-                     is_read=self.is_read, describe=self.describe)
+        refuse_write(
+            request,
+            read_only=self.read_only,
+            platform=self.platform,
+            is_read=self.is_read,
+            describe=self.describe,
+        )
         what = self.describe(request)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
@@ -128,8 +149,11 @@ class GuardedSession(requests.Session):
 
 def check_sandbox_refs(refs: dict[str, object], url: str) -> None:
     """`sandbox:` credential references only with a loopback URL (the local stand-ins)."""
-    sandboxed: dict[str, object] = {k: "sandbox:" for k, v in refs.items()
-                 if isinstance(v, str) and v.split(" ")[-1].startswith("sandbox:")}
+    sandboxed: dict[str, object] = {
+        k: "sandbox:"
+        for k, v in refs.items()
+        if isinstance(v, str) and v.split(" ")[-1].startswith("sandbox:")
+    }
     check_sandbox_only(sandboxed, urlsplit(url).netloc or url)
 
 
@@ -163,8 +187,13 @@ class HttpStatusError(PlatformError):
         self.status = status
 
 
-def error_for(title: str, response: requests.Response, secrets: Iterable[str] = (), *,
-              throttle_wait: float | None = None) -> PlatformError | AuthError:
+def error_for(
+    title: str,
+    response: requests.Response,
+    secrets: Iterable[str] = (),
+    *,
+    throttle_wait: float | None = None,
+) -> PlatformError | AuthError:
     """The adoffboard error for an unsuccessful HTTP response."""
     status = response.status_code
     text = scrub(f"{title} answered HTTP {status}: {body_message(response)}", secrets)
@@ -178,8 +207,14 @@ def error_for(title: str, response: requests.Response, secrets: Iterable[str] = 
     return HttpStatusError(text, status)
 
 
-def send(session: requests.Session, title: str, method: str, url: str,
-         secrets: Iterable[str] = (), **kwargs: Any) -> requests.Response:
+def send(
+    session: requests.Session,
+    title: str,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    **kwargs: Any,
+) -> requests.Response:
     """`session.request`, with `requests` exceptions replaced by scrubbed adoffboard errors.
 
     The replacement is raised outside the `except` block, so that the original exception,
@@ -193,12 +228,11 @@ def send(session: requests.Session, title: str, method: str, url: str,
     raise failure
 
 
-def transport_error(title: str, exc: requests.RequestException,
-                    secrets: Iterable[str] = ()) -> PlatformError:
+def transport_error(
+    title: str, exc: requests.RequestException, secrets: Iterable[str] = ()
+) -> PlatformError:
     """A `requests` exception (whose text quotes the URL) as a scrubbed adoffboard error."""
     kind = type(exc).__name__
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
         return TransientError(scrub(f"{title} unreachable ({kind})", secrets))
     return PlatformError(scrub(f"{title} request failed ({kind}): {exc}", secrets))
-
-

@@ -64,8 +64,13 @@ class Card:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Card:
-        return cls(str(data["id"]), str(data.get("name", "")), bool(data.get("closed")),
-                   str(data.get("idBoard", "")), str(data.get("shortLink", "")))
+        return cls(
+            str(data["id"]),
+            str(data.get("name", "")),
+            bool(data.get("closed")),
+            str(data.get("idBoard", "")),
+            str(data.get("shortLink", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,9 @@ class TrelloConnector(Connector[BoardState]):
         self.base = self.settings.endpoint.rstrip("/")
         self._session: GuardedSession | None = None
         self._secrets: tuple[str, ...] = ()
-        self._call = Calls(ctx, self.calls, "Trello",
-                           throttle=Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock))
+        self._call = Calls(
+            ctx, self.calls, "Trello", throttle=Throttle(TOKEN_LIMIT, WINDOW_S, ctx.clock)
+        )
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -107,8 +113,9 @@ class TrelloConnector(Connector[BoardState]):
             check_sandbox_refs({"api_key": s.api_key, "token": s.token}, self.base)
             key, token = resolve(s.api_key, base=root).value, resolve(s.token, base=root).value
             self._secrets = (key, token)
-            session = GuardedSession("Trello", read_only=self.ctx.read_only,
-                                     timeout=self.ctx.retry.timeout)
+            session = GuardedSession(
+                "Trello", read_only=self.ctx.read_only, timeout=self.ctx.retry.timeout
+            )
             if s.auth == "header":
                 session.headers["Authorization"] = (
                     f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
@@ -118,18 +125,21 @@ class TrelloConnector(Connector[BoardState]):
             self._session = session
         return self._session
 
-    def _request(self, kind: str, method: str, path: str,
-                 params: Mapping[str, str] | None = None) -> Any:
+    def _request(
+        self, kind: str, method: str, path: str, params: Mapping[str, str] | None = None
+    ) -> Any:
         session = self._http()
 
         def attempt() -> Any:
-            response = send(session, "Trello", method, self.base + path, self._secrets,
-                            params=params)
+            response = send(
+                session, "Trello", method, self.base + path, self._secrets, params=params
+            )
             if response.status_code >= 400:
                 interval = response.headers.get("x-rate-limit-api-token-interval-ms")
                 wait = float(interval) / 1000 if interval and interval.isdigit() else WINDOW_S
-                raise error_for(f"Trello {method} {path}", response, self._secrets,
-                                throttle_wait=wait)
+                raise error_for(
+                    f"Trello {method} {path}", response, self._secrets, throttle_wait=wait
+                )
             try:
                 return response.json()
             except ValueError:
@@ -139,8 +149,7 @@ class TrelloConnector(Connector[BoardState]):
 
     def _read_card(self, card_id: str) -> Card | None:
         try:
-            data = self._request("read", "GET", f"/1/cards/{card_id}",
-                                 {"fields": CARD_FIELDS})
+            data = self._request("read", "GET", f"/1/cards/{card_id}", {"fields": CARD_FIELDS})
         except HttpStatusError as exc:
             if exc.status == 404:
                 return None
@@ -148,8 +157,12 @@ class TrelloConnector(Connector[BoardState]):
         return Card.from_json(data)
 
     def _board_cards(self, which: str) -> list[Card]:
-        data = self._request("read", "GET", f"/1/boards/{self.settings.board_id}/cards/{which}",
-                             {"fields": CARD_FIELDS})
+        data = self._request(
+            "read",
+            "GET",
+            f"/1/boards/{self.settings.board_id}/cards/{which}",
+            {"fields": CARD_FIELDS},
+        )
         return [Card.from_json(c) for c in data]
 
     # --- reads --------------------------------------------------------------------------------
@@ -162,29 +175,40 @@ class TrelloConnector(Connector[BoardState]):
         if entry is not None and entry.card_id:
             card = self._read_card(entry.card_id)
             if card is None:
-                raise InputError(f"Trello card {entry.card_id} does not exist "
-                                 "(check trello.card_id in the manifest)")
+                raise InputError(
+                    f"Trello card {entry.card_id} does not exist "
+                    "(check trello.card_id in the manifest)"
+                )
             if card.board_id != board:
-                raise TenantMismatch(f"Trello card {card.id} ({card.name!r}) is on board "
-                                     f"{card.board_id}, not on the SEM QA board {board}: "
-                                     "refusing to touch it")
+                raise TenantMismatch(
+                    f"Trello card {card.id} ({card.name!r}) is on board "
+                    f"{card.board_id}, not on the SEM QA board {board}: "
+                    "refusing to touch it"
+                )
             if not names_client(card.name, wanted):
-                raise TenantMismatch(f"Trello card {card.id} is named {card.name!r}, which does "
-                                     f"not name {wanted!r}: refusing to touch it")
+                raise TenantMismatch(
+                    f"Trello card {card.id} is named {card.name!r}, which does "
+                    f"not name {wanted!r}: refusing to touch it"
+                )
             return BoardState(board, wanted, card, read_at=now)
         matches = tuple(c for c in self._board_cards("open") if names_client(c.name, wanted))
         if len(matches) == 1:
             return BoardState(board, wanted, matches[0], matches, by_id=False, read_at=now)
         archived: tuple[Card, ...] = ()
         if not matches:
-            archived = tuple(c for c in self._board_cards("closed")
-                             if names_client(c.name, wanted))
+            archived = tuple(c for c in self._board_cards("closed") if names_client(c.name, wanted))
         return BoardState(board, wanted, None, matches, archived, by_id=False, read_at=now)
 
     # --- planning (pure) ----------------------------------------------------------------------
 
-    def plan(self, action: str, params: Mapping[str, Any], state: BoardState,
-             step_id: str, ctx: StepContext = NO_CONTEXT) -> StepDraft:
+    def plan(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: BoardState,
+        step_id: str,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> StepDraft:
         if action != "archive_card":
             return StepDraft()
         return plan_archive(state, step_id)
@@ -215,22 +239,32 @@ class TrelloConnector(Connector[BoardState]):
             self._request("write", "PUT", f"/1/cards/{ch.entity_id}", {"closed": value})
         except PlatformError as exc:
             return Outcome(ch.id, OutcomeStatus.FAILED, message=str(exc))
-        return Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after,
-                       request_id=self._action_id(ch.entity_id))
+        return Outcome(
+            ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=self._action_id(ch.entity_id)
+        )
 
     def _action_id(self, card_id: str) -> str:
         """The id of the `updateCard` action Trello logged for the change: the audit trail."""
         try:
-            actions = self._request("read", "GET", f"/1/cards/{card_id}/actions",
-                                    {"filter": "updateCard:closed", "limit": "1"})
+            actions = self._request(
+                "read",
+                "GET",
+                f"/1/cards/{card_id}/actions",
+                {"filter": "updateCard:closed", "limit": "1"},
+            )
         except (PlatformError, AuthError):
             return ""
         return str(actions[0]["id"]) if actions else ""
 
     # --- verification -------------------------------------------------------------------------
 
-    def verify(self, action: str, params: Mapping[str, Any], state: BoardState,
-               ctx: StepContext = NO_CONTEXT) -> Verdict:
+    def verify(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        state: BoardState,
+        ctx: StepContext = NO_CONTEXT,
+    ) -> Verdict:
         if action != "archive_card":
             raise InputError(f"trello has no action {action!r}")
         return verify_archive(state)
@@ -252,35 +286,44 @@ def plan_archive(state: BoardState, step_id: str) -> StepDraft:
     card = state.card
     if card is None:
         if len(state.open_matches) > 1:
-            return StepDraft(manual_items=(
-                f"{len(state.open_matches)} open cards on the SEM QA board match "
-                f"{state.looked_for!r}: archive the client's card by hand, or name it in the "
-                f"manifest (trello.card_id): {_listing(state.open_matches)}",))
+            return StepDraft(
+                manual_items=(
+                    f"{len(state.open_matches)} open cards on the SEM QA board match "
+                    f"{state.looked_for!r}: archive the client's card by hand, or name it in the "
+                    f"manifest (trello.card_id): {_listing(state.open_matches)}",
+                )
+            )
         if state.archived_matches:
             return StepDraft(notes=(f"already archived: {_listing(state.archived_matches)}",))
-        return StepDraft(manual_items=(
-            f"no card named like {state.looked_for!r} on the SEM QA board: check the board "
-            "by hand (or set trello.card_id / trello.card_name in the manifest)",))
+        return StepDraft(
+            manual_items=(
+                f"no card named like {state.looked_for!r} on the SEM QA board: check the board "
+                "by hand (or set trello.card_id / trello.card_name in the manifest)",
+            )
+        )
     if card.closed:
         return StepDraft(notes=(f"card {card.name!r} is already archived",))
-    return StepDraft((
-        Change(
-            id=f"trello:{state.board_id}:card:{card.id}:closed",
-            step_id=step_id,
-            platform="trello",
-            account=state.board_id,
-            entity_type="card",
-            entity_id=card.id,
-            name=card.name,
-            field="closed",
-            before=False,
-            after=True,
-            shown_before="open",
-            shown_after="archived",
-            phase=Phase.VISIBILITY,
-            resource=f"/1/cards/{card.id}",
+    return StepDraft(
+        (
+            Change(
+                id=f"trello:{state.board_id}:card:{card.id}:closed",
+                step_id=step_id,
+                platform="trello",
+                account=state.board_id,
+                entity_type="card",
+                entity_id=card.id,
+                name=card.name,
+                field="closed",
+                before=False,
+                after=True,
+                shown_before="open",
+                shown_after="archived",
+                phase=Phase.VISIBILITY,
+                resource=f"/1/cards/{card.id}",
+            ),
         ),
-    ), notes=() if state.by_id else (f"card found on the board by name: {card.name!r}",))
+        notes=() if state.by_id else (f"card found on the board by name: {card.name!r}",),
+    )
 
 
 def verify_archive(state: BoardState) -> Verdict:
@@ -288,15 +331,24 @@ def verify_archive(state: BoardState) -> Verdict:
     if card is not None:
         if card.closed:
             return Verdict(CheckStatus.PASS, f"card {card.name!r} is archived")
-        return Verdict(CheckStatus.FAIL, f"card {card.name!r} is still open on the board",
-                       (f"/1/cards/{card.id}",))
+        return Verdict(
+            CheckStatus.FAIL,
+            f"card {card.name!r} is still open on the board",
+            (f"/1/cards/{card.id}",),
+        )
     if len(state.open_matches) > 1:
-        return Verdict(CheckStatus.MANUAL_PENDING,
-                       f"{len(state.open_matches)} open cards match {state.looked_for!r}",
-                       tuple(f"{c.name} ({c.id})" for c in state.open_matches))
+        return Verdict(
+            CheckStatus.MANUAL_PENDING,
+            f"{len(state.open_matches)} open cards match {state.looked_for!r}",
+            tuple(f"{c.name} ({c.id})" for c in state.open_matches),
+        )
     if state.archived_matches:
-        return Verdict(CheckStatus.PASS,
-                       f"no open card named like {state.looked_for!r}; archived: "
-                       f"{_listing(state.archived_matches)}")
-    return Verdict(CheckStatus.MANUAL_PENDING,
-                   f"no card named like {state.looked_for!r} on the board: check by hand")
+        return Verdict(
+            CheckStatus.PASS,
+            f"no open card named like {state.looked_for!r}; archived: "
+            f"{_listing(state.archived_matches)}",
+        )
+    return Verdict(
+        CheckStatus.MANUAL_PENDING,
+        f"no card named like {state.looked_for!r} on the board: check by hand",
+    )

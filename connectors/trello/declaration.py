@@ -50,10 +50,10 @@ DECLARATION = Declaration(
     cls="TrelloConnector",
     settings=TrelloSettings,
     actions={
-        "archive_card": ActionSpec("archive the client's card on the SEM QA board",
-                                   Phase.VISIBILITY),
+        "archive_card": ActionSpec(
+            "archive the client's card on the SEM QA board", Phase.VISIBILITY
+        ),
     },
     manifest_key="trello",
-    manifest=(ManifestSection("trello", TrelloCard,
-                              claims=(Claim("Trello card", "card_id"),)),),
+    manifest=(ManifestSection("trello", TrelloCard, claims=(Claim("Trello card", "card_id"),)),),
 )

@@ -42,18 +42,30 @@ def box() -> Iterator[Sandbox]:
 
 def admin(box: Sandbox, token: str = "test-token") -> AnalyticsAdminServiceClient:
     return AnalyticsAdminServiceClient(
-        credentials=google.oauth2.credentials.Credentials(token=token), transport="rest",
-        client_options={"api_endpoint": box.ga4.url})
+        credentials=google.oauth2.credentials.Credentials(token=token),
+        transport="rest",
+        client_options={"api_endpoint": box.ga4.url},
+    )
 
 
 def service(box: Sandbox, api: str, version: str, token: str = "test-token") -> Any:
-    root = box.search_console.url if api in ("searchconsole", "siteVerification") \
+    root = (
+        box.search_console.url
+        if api in ("searchconsole", "siteVerification")
         else box.tag_manager.url
+    )
     root += "/siteVerification/v1/" if api == "siteVerification" else "/"
     http = google_auth_httplib2.AuthorizedHttp(
-        google.oauth2.credentials.Credentials(token=token), http=httplib2.Http(timeout=T))
-    return build(api, version, http=http, client_options={"api_endpoint": root},
-                 static_discovery=True, cache_discovery=False)
+        google.oauth2.credentials.Credentials(token=token), http=httplib2.Http(timeout=T)
+    )
+    return build(
+        api,
+        version,
+        http=http,
+        client_options={"api_endpoint": root},
+        static_discovery=True,
+        cache_discovery=False,
+    )
 
 
 def error_of(exc: HttpError) -> dict[str, Any]:
@@ -70,15 +82,19 @@ def test_ga4_reads_through_the_sdk(box):
     prop = client.get_property(name="properties/310000001", retry=None, timeout=T)
     assert prop.parent == ACCOUNT and prop.display_name == "lakesidepowersports.example"
     users = {b.user for b in client.list_access_bindings(parent=ACCOUNT, retry=None, timeout=T)}
-    assert users == {"sem-team@agency.example", "analytics@agency.example",
-                     "owner@lakesidepowersports.example"}
+    assert users == {
+        "sem-team@agency.example",
+        "analytics@agency.example",
+        "owner@lakesidepowersports.example",
+    }
 
 
 def test_ga4_pages_its_lists(box):
     for n in range(7):
         box.ga4.state.add_binding(ACCOUNT, f"u{n}@example.com", ["predefinedRoles/viewer"])
-    pager = admin(box).list_access_bindings(request={"parent": ACCOUNT, "page_size": 4},
-                                            retry=None, timeout=T)
+    pager = admin(box).list_access_bindings(
+        request={"parent": ACCOUNT, "page_size": 4}, retry=None, timeout=T
+    )
     assert len(list(pager)) == 10  # the SDK's pager followed nextPageToken
     assert [e.method for e in box.log].count("ListAccessBindings") == 3
 
@@ -89,28 +105,40 @@ def test_ga4_batch_delete_is_all_or_nothing(box):
     with pytest.raises(core.NotFound):
         client.batch_delete_access_bindings(
             request={"parent": ACCOUNT, "requests": [{"name": n} for n in names]},
-            retry=None, timeout=T)
+            retry=None,
+            timeout=T,
+        )
     assert "analytics@agency.example" in box.ga4.state.users(ACCOUNT)
     with pytest.raises(core.BadRequest):
         client.batch_delete_access_bindings(
             request={"parent": ACCOUNT, "requests": [{"name": names[0]}] * 1001},
-            retry=None, timeout=T)
+            retry=None,
+            timeout=T,
+        )
     client.batch_delete_access_bindings(
-        request={"parent": ACCOUNT, "requests": [{"name": names[0]}]}, retry=None, timeout=T)
+        request={"parent": ACCOUNT, "requests": [{"name": names[0]}]}, retry=None, timeout=T
+    )
     assert "analytics@agency.example" not in box.ga4.state.users(ACCOUNT)
     with pytest.raises(core.NotFound):  # a second delete: gone
         client.delete_access_binding(name=names[0], retry=None, timeout=T)
 
 
 def test_ga4_partial_failure_rejects_the_batch_naming_the_binding(box):
-    box.faults.add(FaultRule(kind="partial_failure", platform="ga4",
-                             match={"resource": "binding", "id": "acct-analytics"}))
+    box.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="ga4",
+            match={"resource": "binding", "id": "acct-analytics"},
+        )
+    )
     names = [f"{ACCOUNT}/accessBindings/acct-analytics", f"{ACCOUNT}/accessBindings/acct-sem-team"]
     # api_core picks the class by HTTP status: 400 is BadRequest whatever the status name
     with pytest.raises(core.BadRequest, match="acct-analytics cannot be changed"):
         admin(box).batch_delete_access_bindings(
             request={"parent": ACCOUNT, "requests": [{"name": n} for n in names]},
-            retry=None, timeout=T)
+            retry=None,
+            timeout=T,
+        )
     assert len(box.ga4.state.users(ACCOUNT)) == 3
 
 
@@ -118,28 +146,36 @@ def test_ga4_caller_loses_access_with_its_last_binding(box):
     client = admin(box)
     box.ga4.caller = "analytics@agency.example"  # an editor: reads, cannot delete
     with pytest.raises(core.Forbidden, match="Administrator"):
-        client.delete_access_binding(name=f"{ACCOUNT}/accessBindings/acct-owner", retry=None,
-                                     timeout=T)
+        client.delete_access_binding(
+            name=f"{ACCOUNT}/accessBindings/acct-owner", retry=None, timeout=T
+        )
     box.ga4.caller = "sem-team@agency.example"
-    client.delete_access_binding(name="properties/310000002/accessBindings/p2-sem-team",
-                                 retry=None, timeout=T)
+    client.delete_access_binding(
+        name="properties/310000002/accessBindings/p2-sem-team", retry=None, timeout=T
+    )
     client.get_property(name="properties/310000002", retry=None, timeout=T)  # account role
-    client.delete_access_binding(name=f"{ACCOUNT}/accessBindings/acct-sem-team", retry=None,
-                                 timeout=T)
-    for call in (lambda: client.get_account(name=ACCOUNT, retry=None, timeout=T),
-                 lambda: client.get_property(name="properties/310000002", retry=None, timeout=T),
-                 lambda: list(client.list_access_bindings(parent=ACCOUNT, retry=None,
-                                                          timeout=T))):
+    client.delete_access_binding(
+        name=f"{ACCOUNT}/accessBindings/acct-sem-team", retry=None, timeout=T
+    )
+    for call in (
+        lambda: client.get_account(name=ACCOUNT, retry=None, timeout=T),
+        lambda: client.get_property(name="properties/310000002", retry=None, timeout=T),
+        lambda: list(client.list_access_bindings(parent=ACCOUNT, retry=None, timeout=T)),
+    ):
         with pytest.raises(core.Forbidden):
             call()
 
 
-@pytest.mark.parametrize("kind,match,expected,reason", [
-    ("resource_exhausted", {}, core.TooManyRequests, "rateLimitExceeded"),
-    ("resource_exhausted", {"as": "403"}, core.Forbidden, "rateLimitExceeded"),
-    ("internal", {}, core.InternalServerError, "backendError"),
-    ("unavailable", {}, core.ServiceUnavailable, "backendError"),
-], ids=["429", "403-rate", "500", "503"])
+@pytest.mark.parametrize(
+    "kind,match,expected,reason",
+    [
+        ("resource_exhausted", {}, core.TooManyRequests, "rateLimitExceeded"),
+        ("resource_exhausted", {"as": "403"}, core.Forbidden, "rateLimitExceeded"),
+        ("internal", {}, core.InternalServerError, "backendError"),
+        ("unavailable", {}, core.ServiceUnavailable, "backendError"),
+    ],
+    ids=["429", "403-rate", "500", "503"],
+)
 def test_ga4_faults_in_googles_envelope(box, kind, match, expected, reason):
     box.faults.add(FaultRule(kind=kind, platform="ga4", retry_delay_s=7, times=1, match=match))
     with pytest.raises(expected) as caught:
@@ -147,8 +183,7 @@ def test_ga4_faults_in_googles_envelope(box, kind, match, expected, reason):
     assert caught.value.reason == reason and caught.value.errors[0]["reason"] == reason
     if kind == "resource_exhausted":
         retry = [d for d in caught.value.details if d["@type"].endswith("RetryInfo")]
-        assert retry == [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                          "retryDelay": "7s"}]
+        assert retry == [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]
 
 
 def test_bearer_token_is_required_and_checked(box):
@@ -169,7 +204,9 @@ def test_bearer_token_is_required_and_checked(box):
 def test_search_console_sites_and_ownership(box):
     sites = service(box, "searchconsole", "v1").sites()
     assert sites.get(siteUrl=SITE).execute(num_retries=0) == {
-        "siteUrl": SITE, "permissionLevel": "siteOwner"}
+        "siteUrl": SITE,
+        "permissionLevel": "siteOwner",
+    }
     listed = sites.list().execute(num_retries=0)["siteEntry"]
     assert {e["siteUrl"] for e in listed} == {SITE, "sc-domain:harbormarine.example"}
     owned = service(box, "siteVerification", "v1").webResource().list().execute(num_retries=0)
@@ -200,8 +237,9 @@ def test_relinquish_needs_the_token_removed_and_only_unverifies_the_caller(box):
     with pytest.raises(HttpError) as caught:
         sites.delete(siteUrl=SITE).execute(num_retries=0)
     assert caught.value.resp.status == 404
-    assert [e.method for e in box.log.mutating()] == ["webResource.delete"] * 2 + \
-        ["sites.delete"] * 2
+    assert [e.method for e in box.log.mutating()] == ["webResource.delete"] * 2 + [
+        "sites.delete"
+    ] * 2
 
 
 # --- Tag Manager ----------------------------------------------------------------------------------
@@ -210,21 +248,28 @@ def test_relinquish_needs_the_token_removed_and_only_unverifies_the_caller(box):
 def test_tag_manager_permissions_and_paging(box):
     box.tag_manager.page_size = 3
     gtm = service(box, "tagmanager", "v2").accounts()
-    assert gtm.get(path="accounts/6001234567").execute(num_retries=0)["name"] == \
-        "Lakeside Powersports"
+    assert (
+        gtm.get(path="accounts/6001234567").execute(num_retries=0)["name"] == "Lakeside Powersports"
+    )
     first = gtm.user_permissions().list(parent="accounts/6001234567").execute(num_retries=0)
     assert len(first["userPermission"]) == 3 and first["nextPageToken"]
-    rest = gtm.user_permissions().list(parent="accounts/6001234567",
-                                       pageToken=first["nextPageToken"]).execute(num_retries=0)
-    assert [p["emailAddress"] for p in rest["userPermission"]] == [
-        "webmaster@lakesidepowersports.example"]
-    assert first["userPermission"][0]["accountAccess"] == {"permission": "admin"}
-    gtm.user_permissions().delete(path="accounts/6001234567/user_permissions/101") \
+    rest = (
+        gtm.user_permissions()
+        .list(parent="accounts/6001234567", pageToken=first["nextPageToken"])
         .execute(num_retries=0)
+    )
+    assert [p["emailAddress"] for p in rest["userPermission"]] == [
+        "webmaster@lakesidepowersports.example"
+    ]
+    assert first["userPermission"][0]["accountAccess"] == {"permission": "admin"}
+    gtm.user_permissions().delete(path="accounts/6001234567/user_permissions/101").execute(
+        num_retries=0
+    )
     with pytest.raises(HttpError) as caught:  # the caller was that admin: no access left
         gtm.get(path="accounts/6001234567").execute(num_retries=0)
-    assert caught.value.resp.status == 403 and error_of(caught.value)["status"] == \
-        "PERMISSION_DENIED"
+    assert (
+        caught.value.resp.status == 403 and error_of(caught.value)["status"] == "PERMISSION_DENIED"
+    )
 
 
 def test_tag_manager_enforces_the_project_rate_when_asked(box):
@@ -235,10 +280,12 @@ def test_tag_manager_enforces_the_project_rate_when_asked(box):
     with pytest.raises(HttpError) as caught:
         gtm.get(path="accounts/6001234567").execute(num_retries=0)
     error = error_of(caught.value)
-    assert caught.value.resp.status == 429 and error["errors"][0]["reason"] == \
-        "rateLimitExceeded"
-    delay = float(next(d["retryDelay"] for d in error["details"]
-                       if d["@type"].endswith("RetryInfo")).rstrip("s"))
+    assert caught.value.resp.status == 429 and error["errors"][0]["reason"] == "rateLimitExceeded"
+    delay = float(
+        next(d["retryDelay"] for d in error["details"] if d["@type"].endswith("RetryInfo")).rstrip(
+            "s"
+        )
+    )
     assert 0 < delay <= 0.5
     other = service(box, "tagmanager", "v2", token="another-project").accounts()
     other.get(path="accounts/6001234567").execute(num_retries=0)  # its own quota

@@ -43,8 +43,12 @@ def trust_sandbox_cert() -> None:
 def make_client(port: int, login: str | None = MANAGER) -> GoogleAdsClient:
     return GoogleAdsClient(
         credentials=google.oauth2.credentials.Credentials(token="test-token"),
-        developer_token="dev-token", login_customer_id=login, endpoint=f"127.0.0.1:{port}",
-        use_proto_plus=True, version="v26")
+        developer_token="dev-token",
+        login_customer_id=login,
+        endpoint=f"127.0.0.1:{port}",
+        use_proto_plus=True,
+        version="v26",
+    )
 
 
 @dataclasses.dataclass
@@ -79,8 +83,9 @@ def sb(tmp_path: Path) -> Any:
 @pytest.fixture(scope="module")
 def big() -> Any:
     """One account with 10,050 campaigns: more than one Search page / SearchStream batch."""
-    standin = GoogleAdsStandIn(GoogleAdsStandIn.generate_accounts(10_050), RequestLog(),
-                               FaultPlan())
+    standin = GoogleAdsStandIn(
+        GoogleAdsStandIn.generate_accounts(10_050), RequestLog(), FaultPlan()
+    )
     port = standin.start()
     yield standin, make_client(port)
     standin.stop(grace=None)
@@ -88,12 +93,16 @@ def big() -> Any:
 
 # ---- helpers -------------------------------------------------------------------------------
 
+
 def stream(sb: Sandbox, query: str, customer: str = LAKESIDE) -> list[Any]:
     # Keep the service referenced while iterating: when it is garbage-collected, its channel
     # goes too and the stream dies with CANCELLED "Channel deallocated".
     ga = sb.ga
-    return [row for batch in ga.search_stream(customer_id=customer, query=query, timeout=T)
-            for row in batch.results]
+    return [
+        row
+        for batch in ga.search_stream(customer_id=customer, query=query, timeout=T)
+        for row in batch.results
+    ]
 
 
 def code(error: Any) -> str:
@@ -106,12 +115,19 @@ def codes(exc: GoogleAdsException) -> list[str]:
 
 
 def path(error: Any) -> list[tuple[str, int | None]]:
-    return [(e.field_name, e.index if "index" in e else None)
-            for e in error.location.field_path_elements]
+    return [
+        (e.field_name, e.index if "index" in e else None)
+        for e in error.location.field_path_elements
+    ]
 
 
-def campaign_op(client: Any, customer: str, campaign_id: str, status: str | None = "PAUSED",
-                mask: tuple[str, ...] = ("status",)) -> Any:
+def campaign_op(
+    client: Any,
+    customer: str,
+    campaign_id: str,
+    status: str | None = "PAUSED",
+    mask: tuple[str, ...] = ("status",),
+) -> Any:
     op = client.get_type("MutateOperation")
     update = op.campaign_operation.update
     update.resource_name = f"customers/{customer}/campaigns/{campaign_id}"
@@ -131,17 +147,24 @@ def budget_op(client: Any, customer: str, budget_id: str, **values: int) -> Any:
     return op
 
 
-def link_op(client: Any, *, hidden: bool | None = None, status: str | None = None,
-            mask: tuple[str, ...] | None = None) -> Any:
+def link_op(
+    client: Any,
+    *,
+    hidden: bool | None = None,
+    status: str | None = None,
+    mask: tuple[str, ...] | None = None,
+) -> Any:
     op = client.get_type("CustomerClientLinkOperation")
     op.update.resource_name = f"customers/{MANAGER}/customerClientLinks/{LAKESIDE}~700001"
     if hidden is not None:
         op.update.hidden = hidden
     if status is not None:
         op.update.status = client.enums.ManagerLinkStatusEnum[status]
-    op.update_mask.paths.extend(mask if mask is not None else
-                                [n for n, v in (("hidden", hidden), ("status", status))
-                                 if v is not None])
+    op.update_mask.paths.extend(
+        mask
+        if mask is not None
+        else [n for n, v in (("hidden", hidden), ("status", status)) if v is not None]
+    )
     return op
 
 
@@ -166,6 +189,7 @@ def trailing_failure(exc: core_exc.GoogleAPICallError) -> Any:
 
 # ---- scenario ------------------------------------------------------------------------------
 
+
 def test_demo_scenario_loads_both_clients() -> None:
     scenario = load_scenario(DEMO)
     assert scenario["faults"] == []
@@ -176,15 +200,18 @@ def test_demo_scenario_loads_both_clients() -> None:
     assert state.budget(LAKESIDE, "5003").amount_micros is None
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda g: g["accounts"][0].update(customer_id="123-456-7890"), "10 digits"),
-    (lambda g: g["accounts"][0]["campaigns"][0].update(budget_id="9999"), "not a budget"),
-    (lambda g: g["accounts"][0]["budgets"][0].update(total_amount_micros=5), "DAILY budget"),
-    (lambda g: g["accounts"][0]["campaigns"][0].update(chanel="SEARCH"), "unknown key"),
-    (lambda g: g["accounts"][0].update(currency_code="XYZ"), "currency_code"),
-    (lambda g: g["accounts"][0]["campaigns"][0].update(status="LIVE"), "'LIVE' is not one of"),
-    (lambda g: g["accounts"][0]["links"][0].update(manager_id="9999999999"), "managers"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda g: g["accounts"][0].update(customer_id="123-456-7890"), "10 digits"),
+        (lambda g: g["accounts"][0]["campaigns"][0].update(budget_id="9999"), "not a budget"),
+        (lambda g: g["accounts"][0]["budgets"][0].update(total_amount_micros=5), "DAILY budget"),
+        (lambda g: g["accounts"][0]["campaigns"][0].update(chanel="SEARCH"), "unknown key"),
+        (lambda g: g["accounts"][0].update(currency_code="XYZ"), "currency_code"),
+        (lambda g: g["accounts"][0]["campaigns"][0].update(status="LIVE"), "'LIVE' is not one of"),
+        (lambda g: g["accounts"][0]["links"][0].update(manager_id="9999999999"), "managers"),
+    ],
+)
 def test_bad_scenarios_are_refused_clearly(mutate: Any, message: str) -> None:
     scenario = load_scenario(DEMO)["google_ads"]
     mutate(scenario)
@@ -194,13 +221,17 @@ def test_bad_scenarios_are_refused_clearly(mutate: Any, message: str) -> None:
 
 # ---- GAQL ----------------------------------------------------------------------------------
 
+
 def test_select_with_joins_sets_only_selected_fields(sb: Sandbox) -> None:
-    rows = stream(sb, """
+    rows = stream(
+        sb,
+        """
         SELECT campaign.id, campaign.status, campaign.advertising_channel_type,
                campaign_budget.amount_micros, campaign_budget.period, customer.currency_code
         FROM campaign
         WHERE campaign.status IN (ENABLED, PAUSED) AND campaign.advertising_channel_type != VIDEO
-        ORDER BY campaign.id DESC""")
+        ORDER BY campaign.id DESC""",
+    )
     assert [r.campaign.id for r in rows] == [9009, 9008, 9005, 9004, 9003, 9002, 9001]
     first = rows[0]
     assert first.campaign.status.name == "PAUSED"
@@ -215,46 +246,64 @@ def test_select_with_joins_sets_only_selected_fields(sb: Sandbox) -> None:
     assert "amount_micros" not in custom.campaign_budget  # unset, not 0
 
 
-@pytest.mark.parametrize(("where", "expected"), [
-    ("campaign.name LIKE 'Search%'", {9001, 9002, 9008}),
-    ("campaign.name NOT LIKE '%Brand%'", {9002, 9003, 9004, 9005, 9007, 9009}),
-    ("campaign.id BETWEEN 9002 AND 9004", {9002, 9003, 9004}),
-    ("campaign.id >= 9008", {9008, 9009}),
-    ("campaign.status = 'REMOVED'", {9007}),
-    ("campaign.experiment_type = EXPERIMENT", {9008}),
-    ("campaign.advertising_channel_type NOT IN (SEARCH, VIDEO)", {9003, 9005, 9009}),
-    ("campaign_budget.total_amount_micros IS NOT NULL", {9004}),
-    ("campaign_budget.explicitly_shared = TRUE", {9002, 9003}),
-    ("campaign.campaign_budget = 'customers/1234567890/campaignBudgets/5001'", {9001, 9008}),
-])
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("campaign.name LIKE 'Search%'", {9001, 9002, 9008}),
+        ("campaign.name NOT LIKE '%Brand%'", {9002, 9003, 9004, 9005, 9007, 9009}),
+        ("campaign.id BETWEEN 9002 AND 9004", {9002, 9003, 9004}),
+        ("campaign.id >= 9008", {9008, 9009}),
+        ("campaign.status = 'REMOVED'", {9007}),
+        ("campaign.experiment_type = EXPERIMENT", {9008}),
+        ("campaign.advertising_channel_type NOT IN (SEARCH, VIDEO)", {9003, 9005, 9009}),
+        ("campaign_budget.total_amount_micros IS NOT NULL", {9004}),
+        ("campaign_budget.explicitly_shared = TRUE", {9002, 9003}),
+        ("campaign.campaign_budget = 'customers/1234567890/campaignBudgets/5001'", {9001, 9008}),
+    ],
+)
 def test_where_operators(sb: Sandbox, where: str, expected: set[int]) -> None:
     rows = stream(sb, f"SELECT campaign.id FROM campaign WHERE {where}")
     assert {r.campaign.id for r in rows} == expected
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("SELEC campaign.id FROM campaign", "query_error.EXPECTED_SELECT"),
-    ("SELECT campaign.id campaign", "query_error.EXPECTED_FROM"),
-    ("SELECT campaign.nope FROM campaign", "query_error.UNRECOGNIZED_FIELD"),
-    ("SELECT ad_group.id FROM ad_group", "query_error.BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
-    ("SELECT campaign.id FROM campaign_budget",
-     "query_error.PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id = 1 OR campaign.id = 2",
-     "query_error.UNEXPECTED_INPUT"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.status = ENABLD",
-     "query_error.BAD_ENUM_CONSTANT"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.name = 'open",
-     "query_error.STRING_NOT_TERMINATED"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id LIKE '9%'",
-     "query_error.OPERATOR_FIELD_MISMATCH"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id IN ()",
-     "query_error.PROHIBITED_EMPTY_LIST_IN_CONDITION"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id = 'x'", "query_error.BAD_VALUE"),
-    ("SELECT campaign.id FROM campaign ORDER campaign.id", "query_error.EXPECTED_BY"),
-    ("SELECT campaign.id FROM campaign LIMIT 0", "query_error.LIMIT_VALUE_TOO_LOW"),
-    ("SELECT campaign.id FROM campaign LIMIT 5 extra", "query_error.UNEXPECTED_INPUT"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id # 3", "query_error.BAD_SYMBOL"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELEC campaign.id FROM campaign", "query_error.EXPECTED_SELECT"),
+        ("SELECT campaign.id campaign", "query_error.EXPECTED_FROM"),
+        ("SELECT campaign.nope FROM campaign", "query_error.UNRECOGNIZED_FIELD"),
+        ("SELECT ad_group.id FROM ad_group", "query_error.BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
+        (
+            "SELECT campaign.id FROM campaign_budget",
+            "query_error.PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
+        ),
+        (
+            "SELECT campaign.id FROM campaign WHERE campaign.id = 1 OR campaign.id = 2",
+            "query_error.UNEXPECTED_INPUT",
+        ),
+        (
+            "SELECT campaign.id FROM campaign WHERE campaign.status = ENABLD",
+            "query_error.BAD_ENUM_CONSTANT",
+        ),
+        (
+            "SELECT campaign.id FROM campaign WHERE campaign.name = 'open",
+            "query_error.STRING_NOT_TERMINATED",
+        ),
+        (
+            "SELECT campaign.id FROM campaign WHERE campaign.id LIKE '9%'",
+            "query_error.OPERATOR_FIELD_MISMATCH",
+        ),
+        (
+            "SELECT campaign.id FROM campaign WHERE campaign.id IN ()",
+            "query_error.PROHIBITED_EMPTY_LIST_IN_CONDITION",
+        ),
+        ("SELECT campaign.id FROM campaign WHERE campaign.id = 'x'", "query_error.BAD_VALUE"),
+        ("SELECT campaign.id FROM campaign ORDER campaign.id", "query_error.EXPECTED_BY"),
+        ("SELECT campaign.id FROM campaign LIMIT 0", "query_error.LIMIT_VALUE_TOO_LOW"),
+        ("SELECT campaign.id FROM campaign LIMIT 5 extra", "query_error.UNEXPECTED_INPUT"),
+        ("SELECT campaign.id FROM campaign WHERE campaign.id # 3", "query_error.BAD_SYMBOL"),
+    ],
+)
 def test_bad_queries_are_invalid_argument(sb: Sandbox, query: str, expected: str) -> None:
     with pytest.raises(GoogleAdsException) as info:
         stream(sb, query)
@@ -264,54 +313,87 @@ def test_bad_queries_are_invalid_argument(sb: Sandbox, query: str, expected: str
 
 
 def test_offboarding_reads(sb: Sandbox) -> None:
-    budgets = {r.campaign_budget.id: r.campaign_budget for r in stream(sb, """
+    budgets = {
+        r.campaign_budget.id: r.campaign_budget
+        for r in stream(
+            sb,
+            """
         SELECT campaign_budget.id, campaign_budget.explicitly_shared,
                campaign_budget.reference_count, campaign_budget.period, campaign_budget.status,
                campaign_budget.type
-        FROM campaign_budget""")}
+        FROM campaign_budget""",
+        )
+    }
     assert budgets[5002].explicitly_shared and budgets[5002].reference_count == 2
     assert budgets[5001].reference_count == 2  # the experiment shares its base's budget
     assert budgets[5006].reference_count == 0  # only a REMOVED campaign uses it
     assert budgets[5001].type_.name == "STANDARD"
 
-    currencies = {r.currency_constant.code: r.currency_constant for r in stream(sb, """
+    currencies = {
+        r.currency_constant.code: r.currency_constant
+        for r in stream(
+            sb,
+            """
         SELECT currency_constant.code, currency_constant.billable_unit_micros,
                currency_constant.symbol,
                currency_constant.demand_gen_info.minimum_budget_per_day_micros
         FROM currency_constant
         WHERE currency_constant.code IN ('USD', 'CAD', 'EUR', 'GBP', 'AUD', 'JPY', 'INR', 'MXN')
-        """)}
+        """,
+        )
+    }
     assert len(currencies) == 8
     assert currencies["USD"].billable_unit_micros == 10_000
     assert currencies["JPY"].billable_unit_micros == 1_000_000
     assert currencies["USD"].demand_gen_info.minimum_budget_per_day_micros == 5_000_000
 
-    (customer,) = stream(sb, "SELECT customer.id, customer.currency_code, customer.time_zone, "
-                             "customer.manager FROM customer", HARBOR)
+    (customer,) = stream(
+        sb,
+        "SELECT customer.id, customer.currency_code, customer.time_zone, "
+        "customer.manager FROM customer",
+        HARBOR,
+    )
     assert (customer.customer.id, customer.customer.currency_code) == (2345678901, "CAD")
     assert customer.customer.time_zone == "America/Toronto" and not customer.customer.manager
 
-    links = stream(sb, "SELECT customer_client_link.client_customer, "
-                       "customer_client_link.manager_link_id, customer_client_link.status, "
-                       "customer_client_link.hidden FROM customer_client_link", MANAGER)
-    assert {(r.customer_client_link.client_customer, r.customer_client_link.manager_link_id)
-            for r in links} == {(f"customers/{LAKESIDE}", 700001), (f"customers/{HARBOR}", 700002)}
-    (mlink,) = stream(sb, "SELECT customer_manager_link.manager_customer, "
-                          "customer_manager_link.status FROM customer_manager_link")
+    links = stream(
+        sb,
+        "SELECT customer_client_link.client_customer, "
+        "customer_client_link.manager_link_id, customer_client_link.status, "
+        "customer_client_link.hidden FROM customer_client_link",
+        MANAGER,
+    )
+    assert {
+        (r.customer_client_link.client_customer, r.customer_client_link.manager_link_id)
+        for r in links
+    } == {(f"customers/{LAKESIDE}", 700001), (f"customers/{HARBOR}", 700002)}
+    (mlink,) = stream(
+        sb,
+        "SELECT customer_manager_link.manager_customer, "
+        "customer_manager_link.status FROM customer_manager_link",
+    )
     assert mlink.customer_manager_link.manager_customer == f"customers/{MANAGER}"
     assert mlink.customer_manager_link.resource_name == (
-        f"customers/{LAKESIDE}/customerManagerLinks/{MANAGER}~700001")
+        f"customers/{LAKESIDE}/customerManagerLinks/{MANAGER}~700001"
+    )
 
-    clients = stream(sb, "SELECT customer_client.client_customer, customer_client.level, "
-                         "customer_client.descriptive_name, customer_client.hidden "
-                         "FROM customer_client WHERE customer_client.level <= 1 "
-                         "ORDER BY customer_client.level", MANAGER)
+    clients = stream(
+        sb,
+        "SELECT customer_client.client_customer, customer_client.level, "
+        "customer_client.descriptive_name, customer_client.hidden "
+        "FROM customer_client WHERE customer_client.level <= 1 "
+        "ORDER BY customer_client.level",
+        MANAGER,
+    )
     assert [(c.customer_client.level, c.customer_client.descriptive_name) for c in clients] == [
-        (0, "Summit Digital Agency MCC"), (1, "Lakeside Powersports"),
-        (1, "Harbor Marine Center")]
+        (0, "Summit Digital Agency MCC"),
+        (1, "Lakeside Powersports"),
+        (1, "Harbor Marine Center"),
+    ]
 
 
 # ---- paging over 10,000 rows -----------------------------------------------------------------
+
 
 def test_search_pages_and_stream_batches_over_10000_rows(big: Any) -> None:
     standin, client = big
@@ -356,23 +438,36 @@ def test_generate_accounts_mix() -> None:
 
 # ---- mutations -------------------------------------------------------------------------------
 
+
 def test_pause_and_budget_change_in_one_mutate(sb: Sandbox) -> None:
     c = sb.client
-    response = sb.ga.mutate(customer_id=LAKESIDE, mutate_operations=[
-        campaign_op(c, LAKESIDE, "9001"), budget_op(c, LAKESIDE, "5001", amount_micros=10_000)],
-        timeout=T)
+    response = sb.ga.mutate(
+        customer_id=LAKESIDE,
+        mutate_operations=[
+            campaign_op(c, LAKESIDE, "9001"),
+            budget_op(c, LAKESIDE, "5001", amount_micros=10_000),
+        ],
+        timeout=T,
+    )
     results = response.mutate_operation_responses
     assert results[0].campaign_result.resource_name == f"customers/{LAKESIDE}/campaigns/9001"
     assert results[1].campaign_budget_result.resource_name == (
-        f"customers/{LAKESIDE}/campaignBudgets/5001")
+        f"customers/{LAKESIDE}/campaignBudgets/5001"
+    )
     assert sb.state.campaign(LAKESIDE, "9001").status == "PAUSED"
     assert sb.state.budget(LAKESIDE, "5001").amount_micros == 10_000
     api_events = [e for e in sb.state.change_events(LAKESIDE) if e.client_type == "GOOGLE_ADS_API"]
     assert [(e.resource_type, e.changed_fields) for e in api_events] == [
-        ("CAMPAIGN", ("status",)), ("CAMPAIGN_BUDGET", ("amount_micros",))]
+        ("CAMPAIGN", ("status",)),
+        ("CAMPAIGN_BUDGET", ("amount_micros",)),
+    ]
     (entry,) = sb.log.mutating("google_ads")
     assert (entry.method, entry.operations, entry.account, entry.status) == (
-        "Mutate", 2, LAKESIDE, "OK")
+        "Mutate",
+        2,
+        LAKESIDE,
+        "OK",
+    )
 
 
 def test_update_mask_is_honoured_exactly(sb: Sandbox) -> None:
@@ -386,8 +481,9 @@ def test_update_mask_is_honoured_exactly(sb: Sandbox) -> None:
     assert sb.state.campaign(LAKESIDE, "9002").name == "Renamed"
 
     links = c.get_service("CustomerClientLinkService")
-    links.mutate_customer_client_link(customer_id=MANAGER, operation=link_op(c, hidden=True),
-                                      timeout=T)
+    links.mutate_customer_client_link(
+        customer_id=MANAGER, operation=link_op(c, hidden=True), timeout=T
+    )
     assert sb.state.client_link(MANAGER, LAKESIDE).hidden is True
     # protobuf_helpers.field_mask drops default values: "unhide" would be an empty mask.
     unhide = link_op(c, hidden=False, mask=())
@@ -397,33 +493,47 @@ def test_update_mask_is_honoured_exactly(sb: Sandbox) -> None:
     links.mutate_customer_client_link(customer_id=MANAGER, operation=unhide, timeout=T)
     assert sb.state.client_link(MANAGER, LAKESIDE).hidden is True  # a silent no-op
     # An explicit mask with hidden=False does unhide.
-    links.mutate_customer_client_link(customer_id=MANAGER, operation=link_op(c, hidden=False),
-                                      timeout=T)
+    links.mutate_customer_client_link(
+        customer_id=MANAGER, operation=link_op(c, hidden=False), timeout=T
+    )
     assert sb.state.client_link(MANAGER, LAKESIDE).hidden is False
     # An empty mask is refused and changes nothing.
     with pytest.raises(GoogleAdsException) as info:
-        links.mutate_customer_client_link(customer_id=MANAGER,
-                                          operation=link_op(c, hidden=True, mask=()), timeout=T)
+        links.mutate_customer_client_link(
+            customer_id=MANAGER, operation=link_op(c, hidden=True, mask=()), timeout=T
+        )
     assert codes(info.value) == ["field_mask_error.FIELD_MASK_MISSING"]
     assert sb.state.client_link(MANAGER, LAKESIDE).hidden is False
 
 
-@pytest.mark.parametrize(("customer", "budget", "values", "expected"), [
-    (LAKESIDE, "5001", {"amount_micros": 15_000}, "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT"),
-    (LAKESIDE, "5001", {"amount_micros": 0}, "MONEY_AMOUNT_LESS_THAN_CURRENCY_MINIMUM_CPC"),
-    (LAKESIDE, "5001", {"amount_micros": -10_000}, "NEGATIVE_MONEY_AMOUNT"),
-    (LAKESIDE, "5001", {"total_amount_micros": 10_000},
-     "TOTAL_BUDGET_AMOUNT_MUST_BE_UNSET_FOR_BUDGET_PERIOD_DAILY"),
-    (LAKESIDE, "5003", {"amount_micros": 10_000},
-     "BUDGET_AMOUNT_MUST_BE_UNSET_FOR_CUSTOM_BUDGET_PERIOD"),
-    (LAKESIDE, "5004", {"amount_micros": 10_000}, "BUDGET_BELOW_PER_DAY_MINIMUM"),
-    (HARBOR, "6004", {"amount_micros": 5_000_000}, "BUDGET_BELOW_PER_DAY_MINIMUM"),  # CAD 7
-    (LAKESIDE, "5003", {"total_amount_micros": 10_000}, None),
-    (LAKESIDE, "5004", {"amount_micros": 5_000_000}, None),
-    (LAKESIDE, "5002", {"amount_micros": 10_000}, None),
-])
-def test_budget_rules(sb: Sandbox, customer: str, budget: str, values: dict[str, int],
-                      expected: str | None) -> None:
+@pytest.mark.parametrize(
+    ("customer", "budget", "values", "expected"),
+    [
+        (LAKESIDE, "5001", {"amount_micros": 15_000}, "NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT"),
+        (LAKESIDE, "5001", {"amount_micros": 0}, "MONEY_AMOUNT_LESS_THAN_CURRENCY_MINIMUM_CPC"),
+        (LAKESIDE, "5001", {"amount_micros": -10_000}, "NEGATIVE_MONEY_AMOUNT"),
+        (
+            LAKESIDE,
+            "5001",
+            {"total_amount_micros": 10_000},
+            "TOTAL_BUDGET_AMOUNT_MUST_BE_UNSET_FOR_BUDGET_PERIOD_DAILY",
+        ),
+        (
+            LAKESIDE,
+            "5003",
+            {"amount_micros": 10_000},
+            "BUDGET_AMOUNT_MUST_BE_UNSET_FOR_CUSTOM_BUDGET_PERIOD",
+        ),
+        (LAKESIDE, "5004", {"amount_micros": 10_000}, "BUDGET_BELOW_PER_DAY_MINIMUM"),
+        (HARBOR, "6004", {"amount_micros": 5_000_000}, "BUDGET_BELOW_PER_DAY_MINIMUM"),  # CAD 7
+        (LAKESIDE, "5003", {"total_amount_micros": 10_000}, None),
+        (LAKESIDE, "5004", {"amount_micros": 5_000_000}, None),
+        (LAKESIDE, "5002", {"amount_micros": 10_000}, None),
+    ],
+)
+def test_budget_rules(
+    sb: Sandbox, customer: str, budget: str, values: dict[str, int], expected: str | None
+) -> None:
     before = dataclasses.replace(sb.state.budget(customer, budget))
     op = budget_op(sb.client, customer, budget, **values)
     if expected is None:
@@ -439,29 +549,41 @@ def test_budget_rules(sb: Sandbox, customer: str, budget: str, values: dict[str,
     assert path(error)[:2] == [("mutate_operations", 0), ("campaign_budget_operation", None)]
     if expected == "BUDGET_BELOW_PER_DAY_MINIMUM":
         details = error.details.budget_per_day_minimum_error_details
-        assert details.minimum_budget_amount_micros == (7_000_000 if customer == HARBOR
-                                                        else 5_000_000)
+        assert details.minimum_budget_amount_micros == (
+            7_000_000 if customer == HARBOR else 5_000_000
+        )
 
 
-@pytest.mark.parametrize(("campaign", "expected"), [
-    ("9006", "operation_access_denied_error.MUTATE_ACTION_NOT_PERMITTED_FOR_CLIENT"),
-    ("9007", "operation_access_denied_error.OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE"),
-    ("9008", "campaign_error.CANNOT_MODIFY_FOR_TRIAL_CAMPAIGN"),
-])
-def test_video_removed_and_trial_campaigns_are_refused(sb: Sandbox, campaign: str,
-                                                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("campaign", "expected"),
+    [
+        ("9006", "operation_access_denied_error.MUTATE_ACTION_NOT_PERMITTED_FOR_CLIENT"),
+        ("9007", "operation_access_denied_error.OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE"),
+        ("9008", "campaign_error.CANNOT_MODIFY_FOR_TRIAL_CAMPAIGN"),
+    ],
+)
+def test_video_removed_and_trial_campaigns_are_refused(
+    sb: Sandbox, campaign: str, expected: str
+) -> None:
     before = sb.state.campaign(LAKESIDE, campaign).status
     with pytest.raises(GoogleAdsException) as info:
-        sb.ga.mutate(customer_id=LAKESIDE, mutate_operations=[
-            campaign_op(sb.client, LAKESIDE, campaign)], timeout=T)
+        sb.ga.mutate(
+            customer_id=LAKESIDE,
+            mutate_operations=[campaign_op(sb.client, LAKESIDE, campaign)],
+            timeout=T,
+        )
     assert codes(info.value) == [expected]
     assert sb.state.campaign(LAKESIDE, campaign).status == before
 
 
 def test_atomic_mutate_changes_nothing_when_one_operation_fails(sb: Sandbox) -> None:
     c = sb.client
-    ops = [campaign_op(c, LAKESIDE, "9001"), campaign_op(c, LAKESIDE, "9002"),
-           campaign_op(c, LAKESIDE, "9006"), budget_op(c, LAKESIDE, "5001", amount_micros=10_000)]
+    ops = [
+        campaign_op(c, LAKESIDE, "9001"),
+        campaign_op(c, LAKESIDE, "9002"),
+        campaign_op(c, LAKESIDE, "9006"),
+        budget_op(c, LAKESIDE, "5001", amount_micros=10_000),
+    ]
     with pytest.raises(GoogleAdsException) as info:
         sb.ga.mutate(customer_id=LAKESIDE, mutate_operations=ops, timeout=T)
     (error,) = info.value.failure.errors
@@ -473,13 +595,19 @@ def test_atomic_mutate_changes_nothing_when_one_operation_fails(sb: Sandbox) -> 
 
 def test_partial_failure_applies_the_others(sb: Sandbox) -> None:
     c = sb.client
-    ops = [campaign_op(c, LAKESIDE, "9001"), campaign_op(c, LAKESIDE, "9006"),
-           campaign_op(c, LAKESIDE, "9002")]
+    ops = [
+        campaign_op(c, LAKESIDE, "9001"),
+        campaign_op(c, LAKESIDE, "9006"),
+        campaign_op(c, LAKESIDE, "9002"),
+    ]
     response = mutate(sb, LAKESIDE, ops, partial_failure=True)
     assert statuses(sb, "9001", "9002", "9006") == ["PAUSED", "PAUSED", "ENABLED"]
     results = response.mutate_operation_responses
     assert [r.campaign_result.resource_name.rsplit("/", 1)[-1] for r in results] == [
-        "9001", "", "9002"]
+        "9001",
+        "",
+        "9002",
+    ]
     status = response.partial_failure_error
     assert status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     failure = GoogleAdsFailure.deserialize(status.details[0].value)
@@ -490,11 +618,19 @@ def test_partial_failure_applies_the_others(sb: Sandbox) -> None:
 
 @pytest.mark.parametrize("partial", [False, True])
 def test_partial_failure_fault_rule(sb: Sandbox, partial: bool) -> None:
-    sb.faults.add(FaultRule(kind="partial_failure", method="Mutate",
-                            match={"resource": "campaign_budget", "id": "5001"}))
+    sb.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            method="Mutate",
+            match={"resource": "campaign_budget", "id": "5001"},
+        )
+    )
     c = sb.client
-    ops = [campaign_op(c, LAKESIDE, "9003"), budget_op(c, LAKESIDE, "5001", amount_micros=10_000),
-           budget_op(c, LAKESIDE, "5002", amount_micros=10_000)]
+    ops = [
+        campaign_op(c, LAKESIDE, "9003"),
+        budget_op(c, LAKESIDE, "5001", amount_micros=10_000),
+        budget_op(c, LAKESIDE, "5002", amount_micros=10_000),
+    ]
     if not partial:
         with pytest.raises(GoogleAdsException) as info:
             sb.ga.mutate(customer_id=LAKESIDE, mutate_operations=ops, timeout=T)
@@ -510,8 +646,7 @@ def test_partial_failure_fault_rule(sb: Sandbox, partial: bool) -> None:
 
 
 def test_validate_only_changes_nothing(sb: Sandbox) -> None:
-    response = mutate(sb, LAKESIDE, [campaign_op(sb.client, LAKESIDE, "9001")],
-                      validate_only=True)
+    response = mutate(sb, LAKESIDE, [campaign_op(sb.client, LAKESIDE, "9001")], validate_only=True)
     assert not response.mutate_operation_responses
     assert statuses(sb, "9001") == ["ENABLED"]
     with pytest.raises(GoogleAdsException):
@@ -520,6 +655,7 @@ def test_validate_only_changes_nothing(sb: Sandbox) -> None:
 
 # ---- links and access ------------------------------------------------------------------------
 
+
 def test_terminating_the_manager_link_removes_access(sb: Sandbox) -> None:
     c = sb.client
     op = c.get_type("CustomerManagerLinkOperation")
@@ -527,8 +663,9 @@ def test_terminating_the_manager_link_removes_access(sb: Sandbox) -> None:
     op.update.status = c.enums.ManagerLinkStatusEnum.INACTIVE
     op.update_mask.paths.append("status")
     service = c.get_service("CustomerManagerLinkService")
-    response = service.mutate_customer_manager_link(customer_id=LAKESIDE, operations=[op],
-                                                    timeout=T)
+    response = service.mutate_customer_manager_link(
+        customer_id=LAKESIDE, operations=[op], timeout=T
+    )
     assert response.results[0].resource_name == op.update.resource_name
     assert sb.state.manager_link(LAKESIDE, MANAGER).status == "INACTIVE"
     with pytest.raises(GoogleAdsException) as info:
@@ -544,17 +681,22 @@ def test_link_status_changes_follow_the_rules(sb: Sandbox) -> None:
     links = sb.client.get_service("CustomerClientLinkService")
     with pytest.raises(GoogleAdsException) as info:
         links.mutate_customer_client_link(
-            customer_id=MANAGER, operation=link_op(sb.client, status="PENDING"), timeout=T)
+            customer_id=MANAGER, operation=link_op(sb.client, status="PENDING"), timeout=T
+        )
     assert codes(info.value) == ["manager_link_error.INVALID_STATUS_CHANGE"]
     assert sb.state.client_link(MANAGER, LAKESIDE).status == "ACTIVE"
 
 
-@pytest.mark.parametrize(("customer", "status", "expected"), [
-    ("9999999999", grpc.StatusCode.UNAUTHENTICATED, "authentication_error.CUSTOMER_NOT_FOUND"),
-    ("123-456-7890", grpc.StatusCode.INVALID_ARGUMENT, "request_error.INVALID_CUSTOMER_ID"),
-])
-def test_unknown_or_malformed_customer(sb: Sandbox, customer: str, status: grpc.StatusCode,
-                                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("customer", "status", "expected"),
+    [
+        ("9999999999", grpc.StatusCode.UNAUTHENTICATED, "authentication_error.CUSTOMER_NOT_FOUND"),
+        ("123-456-7890", grpc.StatusCode.INVALID_ARGUMENT, "request_error.INVALID_CUSTOMER_ID"),
+    ],
+)
+def test_unknown_or_malformed_customer(
+    sb: Sandbox, customer: str, status: grpc.StatusCode, expected: str
+) -> None:
     with pytest.raises(GoogleAdsException) as info:
         stream(sb, "SELECT customer.id FROM customer", customer)
     assert info.value.error.code() == status
@@ -564,20 +706,26 @@ def test_unknown_or_malformed_customer(sb: Sandbox, customer: str, status: grpc.
 def test_raw_grpc_credentials_and_request_id(sb: Sandbox) -> None:
     """What the SDK always sends: without authorization the call is UNAUTHENTICATED; every
     answer, good or bad, carries a request-id."""
-    channel = grpc.secure_channel(f"127.0.0.1:{sb.standin.port}",
-                                  grpc.ssl_channel_credentials(sandbox_cert().cert_pem))
+    channel = grpc.secure_channel(
+        f"127.0.0.1:{sb.standin.port}", grpc.ssl_channel_credentials(sandbox_cert().cert_pem)
+    )
     search = channel.unary_unary(
         "/google.ads.googleads.v26.services.GoogleAdsService/Search",
         request_serializer=ga_svc.SearchGoogleAdsRequest.serialize,
-        response_deserializer=ga_svc.SearchGoogleAdsResponse.deserialize)
-    request = ga_svc.SearchGoogleAdsRequest(customer_id=LAKESIDE,
-                                            query="SELECT customer.id FROM customer")
+        response_deserializer=ga_svc.SearchGoogleAdsResponse.deserialize,
+    )
+    request = ga_svc.SearchGoogleAdsRequest(
+        customer_id=LAKESIDE, query="SELECT customer.id FROM customer"
+    )
     with pytest.raises(grpc.RpcError) as info:
         search(request, metadata=[("developer-token", "dev-token")], timeout=T)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "request-id" in dict(info.value.trailing_metadata())
-    response, call = search.with_call(request, timeout=T, metadata=[
-        ("developer-token", "dev-token"), ("authorization", "Bearer test-token")])
+    response, call = search.with_call(
+        request,
+        timeout=T,
+        metadata=[("developer-token", "dev-token"), ("authorization", "Bearer test-token")],
+    )
     assert response.results[0].customer.id == int(LAKESIDE)
     assert dict(call.trailing_metadata())["request-id"]
     channel.close()
@@ -586,14 +734,19 @@ def test_raw_grpc_credentials_and_request_id(sb: Sandbox) -> None:
         sb.client.get_service("CustomerService").list_accessible_customers(timeout=T)
     last = sb.log.entries("google_ads")[-1]
     assert (last.service, last.method, last.status) == (
-        "CustomerService", "ListAccessibleCustomers", "UNIMPLEMENTED")
+        "CustomerService",
+        "ListAccessibleCustomers",
+        "UNIMPLEMENTED",
+    )
 
 
 # ---- faults ----------------------------------------------------------------------------------
 
+
 def test_resource_exhausted_carries_retry_delay(sb: Sandbox) -> None:
-    sb.faults.add(FaultRule(kind="resource_exhausted", method="SearchStream", retry_delay_s=2.5,
-                            times=1))
+    sb.faults.add(
+        FaultRule(kind="resource_exhausted", method="SearchStream", retry_delay_s=2.5, times=1)
+    )
     with pytest.raises(core_exc.ResourceExhausted) as info:
         stream(sb, "SELECT customer.id FROM customer")
     (error,) = trailing_failure(info.value).errors
@@ -606,10 +759,14 @@ def test_resource_exhausted_carries_retry_delay(sb: Sandbox) -> None:
 def test_internal_and_unavailable(sb: Sandbox) -> None:
     sb.faults.add(FaultRule(kind="internal", method="Mutate", times=1))
     with pytest.raises(core_exc.InternalServerError) as info:
-        sb.ga.mutate(customer_id=LAKESIDE, timeout=T,
-                     mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")])
+        sb.ga.mutate(
+            customer_id=LAKESIDE,
+            timeout=T,
+            mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")],
+        )
     assert [code(e) for e in trailing_failure(info.value).errors] == [
-        "internal_error.INTERNAL_ERROR"]
+        "internal_error.INTERNAL_ERROR"
+    ]
     assert statuses(sb, "9001") == ["ENABLED"]
     sb.faults.add(FaultRule(kind="unavailable", method="Search", times=1))
     with pytest.raises(core_exc.ServiceUnavailable):
@@ -620,8 +777,11 @@ def test_timeout_aborts_early_and_changes_nothing(sb: Sandbox) -> None:
     sb.faults.add(FaultRule(kind="timeout", method="Mutate", times=1))
     started = time.monotonic()
     with pytest.raises(core_exc.DeadlineExceeded):
-        sb.ga.mutate(customer_id=LAKESIDE, timeout=0.3,
-                     mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")])
+        sb.ga.mutate(
+            customer_id=LAKESIDE,
+            timeout=0.3,
+            mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")],
+        )
     assert time.monotonic() - started < 2
     time.sleep(0.1)  # the server notices the cancellation within ~20 ms
     assert statuses(sb, "9001") == ["ENABLED"]
@@ -634,65 +794,110 @@ def test_latency_before_and_after_apply(sb: Sandbox) -> None:
     sb.ga.search(customer_id=LAKESIDE, query="SELECT customer.id FROM customer", timeout=T)
     assert time.monotonic() - started >= 0.2
     # after_apply: the change is made, then the answer is late (a client killed mid-call).
-    sb.faults.add(FaultRule(kind="latency", method="Mutate", latency_ms=800, times=1,
-                            match={"phase": "after_apply"}))
+    sb.faults.add(
+        FaultRule(
+            kind="latency", method="Mutate", latency_ms=800, times=1, match={"phase": "after_apply"}
+        )
+    )
     with pytest.raises(core_exc.DeadlineExceeded):
-        sb.ga.mutate(customer_id=LAKESIDE, timeout=0.3,
-                     mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")])
+        sb.ga.mutate(
+            customer_id=LAKESIDE,
+            timeout=0.3,
+            mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")],
+        )
     assert statuses(sb, "9001") == ["PAUSED"]
 
 
 # ---- change events, drift --------------------------------------------------------------------
 
+
 def test_change_event_filters_and_requirements(sb: Sandbox) -> None:
     now = dt.datetime.now(dt.UTC)
-    sb.state.add_change_event(LAKESIDE, client_type="GOOGLE_ADS_SCRIPTS", resource_type="CAMPAIGN",
-                              when=now - dt.timedelta(days=2))
-    sb.state.add_change_event(LAKESIDE, client_type="GOOGLE_ADS_AUTOMATED_RULE",
-                              resource_type="CAMPAIGN_BUDGET", when=now - dt.timedelta(days=40))
+    sb.state.add_change_event(
+        LAKESIDE,
+        client_type="GOOGLE_ADS_SCRIPTS",
+        resource_type="CAMPAIGN",
+        when=now - dt.timedelta(days=2),
+    )
+    sb.state.add_change_event(
+        LAKESIDE,
+        client_type="GOOGLE_ADS_AUTOMATED_RULE",
+        resource_type="CAMPAIGN_BUDGET",
+        when=now - dt.timedelta(days=40),
+    )
     sb.state.set_campaign_status(LAKESIDE, "9002", "PAUSED")  # someone in the UI
-    sb.ga.mutate(customer_id=LAKESIDE, timeout=T,
-                 mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")])
+    sb.ga.mutate(
+        customer_id=LAKESIDE,
+        timeout=T,
+        mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")],
+    )
     local = sb.state.local_now(LAKESIDE)
     start = (local - dt.timedelta(days=29)).strftime("%Y-%m-%d")
     end = (local + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    fields = ("change_event.change_date_time, change_event.client_type, "
-              "change_event.change_resource_type, change_event.change_resource_name, "
-              "change_event.changed_fields, change_event.old_resource, change_event.new_resource")
-    window = (f"change_event.change_date_time >= '{start}' AND "
-              f"change_event.change_date_time <= '{end}'")
-    rows = stream(sb, f"SELECT {fields} FROM change_event WHERE {window} "
-                      "ORDER BY change_event.change_date_time LIMIT 100")
+    fields = (
+        "change_event.change_date_time, change_event.client_type, "
+        "change_event.change_resource_type, change_event.change_resource_name, "
+        "change_event.changed_fields, change_event.old_resource, change_event.new_resource"
+    )
+    window = (
+        f"change_event.change_date_time >= '{start}' AND change_event.change_date_time <= '{end}'"
+    )
+    rows = stream(
+        sb,
+        f"SELECT {fields} FROM change_event WHERE {window} "
+        "ORDER BY change_event.change_date_time LIMIT 100",
+    )
     assert [r.change_event.client_type.name for r in rows] == [
-        "GOOGLE_ADS_SCRIPTS", "GOOGLE_ADS_WEB_CLIENT", "GOOGLE_ADS_API"]
+        "GOOGLE_ADS_SCRIPTS",
+        "GOOGLE_ADS_WEB_CLIENT",
+        "GOOGLE_ADS_API",
+    ]
     api = rows[-1].change_event
     assert api.change_resource_name == f"customers/{LAKESIDE}/campaigns/9001"
     assert list(api.changed_fields.paths) == ["status"]
     assert (api.old_resource.campaign.status.name, api.new_resource.campaign.status.name) == (
-        "ENABLED", "PAUSED")
+        "ENABLED",
+        "PAUSED",
+    )
     dt.datetime.strptime(api.change_date_time, "%Y-%m-%d %H:%M:%S.%f")
-    scripts = stream(sb, f"SELECT change_event.client_type FROM change_event WHERE {window} AND "
-                         "change_event.client_type IN (GOOGLE_ADS_SCRIPTS, "
-                         "GOOGLE_ADS_AUTOMATED_RULE) LIMIT 10")
+    scripts = stream(
+        sb,
+        f"SELECT change_event.client_type FROM change_event WHERE {window} AND "
+        "change_event.client_type IN (GOOGLE_ADS_SCRIPTS, "
+        "GOOGLE_ADS_AUTOMATED_RULE) LIMIT 10",
+    )
     assert len(scripts) == 1
-    during = stream(sb, "SELECT change_event.client_type FROM change_event "
-                        "WHERE change_event.change_date_time DURING LAST_7_DAYS LIMIT 10")
+    during = stream(
+        sb,
+        "SELECT change_event.client_type FROM change_event "
+        "WHERE change_event.change_date_time DURING LAST_7_DAYS LIMIT 10",
+    )
     assert [r.change_event.client_type.name for r in during] == ["GOOGLE_ADS_SCRIPTS"]
 
     old = (local - dt.timedelta(days=40)).strftime("%Y-%m-%d")
     for query, expected in [
-        ("SELECT change_event.client_type FROM change_event LIMIT 10",
-         "CHANGE_DATE_RANGE_INFINITE"),
-        (f"SELECT change_event.client_type FROM change_event "
-         f"WHERE change_event.change_date_time >= '{start}' LIMIT 10",
-         "CHANGE_DATE_RANGE_INFINITE"),
-        (f"SELECT change_event.client_type FROM change_event "
-         f"WHERE change_event.change_date_time BETWEEN '{old}' AND '{end}' LIMIT 10",
-         "START_DATE_TOO_OLD"),
-        (f"SELECT change_event.client_type FROM change_event WHERE {window}",
-         "LIMIT_NOT_SPECIFIED"),
-        (f"SELECT change_event.client_type FROM change_event WHERE {window} LIMIT 10001",
-         "INVALID_LIMIT_CLAUSE"),
+        (
+            "SELECT change_event.client_type FROM change_event LIMIT 10",
+            "CHANGE_DATE_RANGE_INFINITE",
+        ),
+        (
+            f"SELECT change_event.client_type FROM change_event "
+            f"WHERE change_event.change_date_time >= '{start}' LIMIT 10",
+            "CHANGE_DATE_RANGE_INFINITE",
+        ),
+        (
+            f"SELECT change_event.client_type FROM change_event "
+            f"WHERE change_event.change_date_time BETWEEN '{old}' AND '{end}' LIMIT 10",
+            "START_DATE_TOO_OLD",
+        ),
+        (
+            f"SELECT change_event.client_type FROM change_event WHERE {window}",
+            "LIMIT_NOT_SPECIFIED",
+        ),
+        (
+            f"SELECT change_event.client_type FROM change_event WHERE {window} LIMIT 10001",
+            "INVALID_LIMIT_CLAUSE",
+        ),
     ]:
         with pytest.raises(GoogleAdsException) as info:
             stream(sb, query)
@@ -702,26 +907,38 @@ def test_change_event_filters_and_requirements(sb: Sandbox) -> None:
 def test_drift_helpers_are_visible_to_reads(sb: Sandbox) -> None:
     sb.state.set_campaign_status(LAKESIDE, "9009", "ENABLED")
     sb.state.set_budget_amount(LAKESIDE, "5007", 9_000_000)
-    (row,) = stream(sb, "SELECT campaign.status, campaign_budget.amount_micros FROM campaign "
-                        "WHERE campaign.id = 9009")
+    (row,) = stream(
+        sb,
+        "SELECT campaign.status, campaign_budget.amount_micros FROM campaign "
+        "WHERE campaign.id = 9009",
+    )
     assert (row.campaign.status.name, row.campaign_budget.amount_micros) == ("ENABLED", 9_000_000)
 
 
 # ---- the request log -----------------------------------------------------------------------
 
+
 def test_request_log_flags_and_no_secrets(sb: Sandbox, tmp_path: Path) -> None:
     stream(sb, "SELECT customer.id FROM customer")
     sb.ga.search(customer_id=LAKESIDE, query="SELECT customer.id FROM customer", timeout=T)
-    sb.ga.mutate(customer_id=LAKESIDE, timeout=T,
-                 mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")])
+    sb.ga.mutate(
+        customer_id=LAKESIDE,
+        timeout=T,
+        mutate_operations=[campaign_op(sb.client, LAKESIDE, "9001")],
+    )
     sb.client.get_service("CustomerClientLinkService").mutate_customer_client_link(
-        customer_id=MANAGER, operation=link_op(sb.client, hidden=True), timeout=T)
+        customer_id=MANAGER, operation=link_op(sb.client, hidden=True), timeout=T
+    )
     with pytest.raises(GoogleAdsException):
         stream(sb, "SELECT nope FROM campaign")
     entries = sb.log.entries("google_ads")
     assert [(e.method, e.mutating, e.status) for e in entries] == [
-        ("SearchStream", False, "OK"), ("Search", False, "OK"), ("Mutate", True, "OK"),
-        ("MutateCustomerClientLink", True, "OK"), ("SearchStream", False, "INVALID_ARGUMENT")]
+        ("SearchStream", False, "OK"),
+        ("Search", False, "OK"),
+        ("Mutate", True, "OK"),
+        ("MutateCustomerClientLink", True, "OK"),
+        ("SearchStream", False, "INVALID_ARGUMENT"),
+    ]
     assert entries[3].account == MANAGER and entries[3].service == "CustomerClientLinkService"
     dumped = json.dumps([dataclasses.asdict(e) for e in entries])
     on_disk = (tmp_path / "requests.jsonl").read_text()

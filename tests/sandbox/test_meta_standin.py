@@ -29,8 +29,9 @@ SECRET, TOKEN = "standin-app-secret", "EAAG-standin-token"
 
 @pytest.fixture
 def standin() -> Iterator[MetaStandIn]:
-    server = MetaStandIn({**load_scenario(DEMO)["meta"], "app_secret": SECRET}, RequestLog(),
-                         FaultPlan())
+    server = MetaStandIn(
+        {**load_scenario(DEMO)["meta"], "app_secret": SECRET}, RequestLog(), FaultPlan()
+    )
     server.start()
     yield server
     server.stop()
@@ -52,15 +53,20 @@ def test_account_node_and_edges(standin: MetaStandIn) -> None:
     account = AdAccount(LAKESIDE, api=graph(standin))
     node = account.api_get(fields=["name", "currency"])
     assert (node["name"], node["currency"]) == ("Lakeside Powersports", "USD")
-    active = account.get_campaigns(fields=["name", "status"],
-                                   params={"effective_status": ["ACTIVE"]})
-    assert {c["id"] for c in active} == {"120210000000101", "120210000000102",
-                                         "120210000000103"}
-    every = account.get_campaigns(fields=["status"], params={
-        "effective_status": ["ACTIVE", "PAUSED", "ARCHIVED", "DELETED"]})
+    active = account.get_campaigns(
+        fields=["name", "status"], params={"effective_status": ["ACTIVE"]}
+    )
+    assert {c["id"] for c in active} == {"120210000000101", "120210000000102", "120210000000103"}
+    every = account.get_campaigns(
+        fields=["status"], params={"effective_status": ["ACTIVE", "PAUSED", "ARCHIVED", "DELETED"]}
+    )
     assert len(list(every)) == 6
-    adsets = {s["id"]: s["effective_status"] for s in account.get_ad_sets(
-        fields=["effective_status"], params={"effective_status": ["CAMPAIGN_PAUSED"]})}
+    adsets = {
+        s["id"]: s["effective_status"]
+        for s in account.get_ad_sets(
+            fields=["effective_status"], params={"effective_status": ["CAMPAIGN_PAUSED"]}
+        )
+    }
     assert adsets == {"120210000001105": "CAMPAIGN_PAUSED"}
     rules = list(account.get_ad_rules_library(fields=["name", "execution_spec"]))
     assert rules[1]["execution_spec"]["execution_options"][0]["value"]["amount"] == 20
@@ -74,23 +80,30 @@ def test_cursor_paging_has_next_only_when_more(standin: MetaStandIn) -> None:
     assert not cursor.load_next_page()
     raw = graph(standin).call("GET", (LAKESIDE, "adsets"), params={"limit": 4}).json()
     assert "next" in raw["paging"] and raw["paging"]["cursors"]["after"]
-    last = graph(standin).call("GET", (LAKESIDE, "adsets"),
-                               params={"limit": 4, "after": raw["paging"]["cursors"]["after"]})
+    last = graph(standin).call(
+        "GET", (LAKESIDE, "adsets"), params={"limit": 4, "after": raw["paging"]["cursors"]["after"]}
+    )
     assert "next" not in last.json()["paging"]
     default = graph(standin).call("GET", (LAKESIDE, "campaigns")).json()
     assert {c["id"] for c in default["data"]} == {  # neither ARCHIVED nor DELETED by default
-        "120210000000101", "120210000000102", "120210000000103", "120210000000104"}
+        "120210000000101",
+        "120210000000102",
+        "120210000000103",
+        "120210000000104",
+    }
 
 
 def test_node_update_and_its_refusals(standin: MetaStandIn) -> None:
     api = graph(standin)
     Campaign("120210000000101", api=api).api_update(params={"status": "PAUSED"})
     assert standin.accounts[LAKESIDE].campaigns["120210000000101"].status == "PAUSED"
-    archived = error_of(lambda: Campaign("120210000000105", api=api).api_update(
-        params={"status": "ACTIVE"}))
+    archived = error_of(
+        lambda: Campaign("120210000000105", api=api).api_update(params={"status": "ACTIVE"})
+    )
     assert archived.api_error_code() == 100 and "archived" in archived.api_error_message()
-    low = error_of(lambda: Campaign("120210000000102", api=api).api_update(
-        params={"daily_budget": 1}))
+    low = error_of(
+        lambda: Campaign("120210000000102", api=api).api_update(params={"daily_budget": 1})
+    )
     assert low.api_error_subcode() == 1885272
     assert standin.accounts[LAKESIDE].campaigns["120210000000102"].daily_budget == 2500
 
@@ -100,35 +113,47 @@ def test_batch_items_and_its_limit(standin: MetaStandIn) -> None:
     answers: list[Any] = []
     batch = api.new_batch()
     for cid in ("120210000000101", "120210000000105"):
-        Campaign(cid, api=api).api_update(params={"status": "PAUSED"}, batch=batch,
-                                          success=answers.append, failure=answers.append)
+        Campaign(cid, api=api).api_update(
+            params={"status": "PAUSED"}, batch=batch, success=answers.append, failure=answers.append
+        )
     assert batch.execute() is None
     assert [a.status() for a in answers] == [200, 400]
     names = {h["name"] for h in answers[0].headers()}
     assert {"X-Business-Use-Case-Usage", "X-App-Usage", "x-fb-trace-id"} <= names
     too_many = api.new_batch()
     for _ in range(51):
-        Campaign("120210000000101", api=api).api_update(params={"status": "PAUSED"},
-                                                        batch=too_many)
+        Campaign("120210000000101", api=api).api_update(params={"status": "PAUSED"}, batch=too_many)
     err = error_of(too_many.execute)
     assert err.api_error_code() == 100 and "Maximum batch size is 50" in err.api_error_message()
-    assert [e.method for e in standin.log.entries() if e.service == "graph-batch"] == \
-        ["update_object"] * 2
+    assert [e.method for e in standin.log.entries() if e.service == "graph-batch"] == [
+        "update_object"
+    ] * 2
 
 
 def test_batch_without_headers_and_null_items(standin: MetaStandIn) -> None:
-    standin.faults.add(FaultRule(kind="timeout", platform="meta", method="update_object",
-                                 match={"resource": "adset", "id": "120210000001101"}, times=1))
-    batch = [{"method": "POST", "relative_url": f"{sid}/", "body": "status=PAUSED"}
-             for sid in ("120210000001101", "120210000001103")]
+    standin.faults.add(
+        FaultRule(
+            kind="timeout",
+            platform="meta",
+            method="update_object",
+            match={"resource": "adset", "id": "120210000001101"},
+            times=1,
+        )
+    )
+    batch = [
+        {"method": "POST", "relative_url": f"{sid}/", "body": "status=PAUSED"}
+        for sid in ("120210000001101", "120210000001103")
+    ]
     raw = graph(standin).call("POST", (), params={"batch": batch, "include_headers": False})
     items = raw.json()
     assert items[0] is None
     assert items[1]["code"] == 200 and "headers" not in items[1]
     assert json.loads(items[1]["body"]) == {"success": True}
     adsets = standin.accounts[LAKESIDE].adsets
-    assert (adsets["120210000001101"].status, adsets["120210000001103"].status) == \
-        ("ACTIVE", "PAUSED")
+    assert (adsets["120210000001101"].status, adsets["120210000001103"].status) == (
+        "ACTIVE",
+        "PAUSED",
+    )
 
 
 def test_appsecret_proof_and_token_are_checked(standin: MetaStandIn) -> None:

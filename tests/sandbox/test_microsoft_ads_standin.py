@@ -32,32 +32,89 @@ from adoffboard.sandbox.microsoft_ads import MicrosoftAdsStandIn, load_accounts
 
 LAKESIDE, CUSTOMER, INDIA = "149876543", "251234567", "149876545"
 T = 10.0
-ALL_TYPES = (CampaignType.SEARCH | CampaignType.SHOPPING | CampaignType.DYNAMICSEARCHADS
-             | CampaignType.AUDIENCE | CampaignType.HOTEL | CampaignType.PERFORMANCEMAX
-             | CampaignType.APP | CampaignType.OBJECTIVEBASED)
+ALL_TYPES = (
+    CampaignType.SEARCH
+    | CampaignType.SHOPPING
+    | CampaignType.DYNAMICSEARCHADS
+    | CampaignType.AUDIENCE
+    | CampaignType.HOTEL
+    | CampaignType.PERFORMANCEMAX
+    | CampaignType.APP
+    | CampaignType.OBJECTIVEBASED
+)
 
 SECTION: dict[str, Any] = {
     "expired_tokens": ["expired-token"],
     "accounts": [
-        {"account_id": LAKESIDE, "customer_id": CUSTOMER, "name": "Lakeside Powersports",
-         "currency": "USD", "budgets": [{"id": "8801", "name": "Pool", "amount": 60.0}],
-         "campaigns": [
-             {"id": "1", "name": "Search", "status": "Active", "type": "Search",
-              "daily_budget": 20.0},
-             {"id": "2", "name": "Shopping", "status": "BudgetPaused", "type": "Shopping",
-              "daily_budget": 15.0},
-             {"id": "3", "name": "Gone", "status": "Deleted", "type": "Search",
-              "daily_budget": 9.0},
-             {"id": "4", "name": "Shared A", "status": "Active", "type": "Audience",
-              "budget_id": "8801"},
-             {"id": "5", "name": "Shared B", "status": "Active", "type": "PerformanceMax",
-              "budget_id": "8801"},
-             *({"id": str(100 + i), "name": f"Bulk {i}", "status": "Active", "type": "Search",
-                "daily_budget": 5.0} for i in range(120)),
-         ]},
-        {"account_id": INDIA, "customer_id": CUSTOMER, "name": "Mumbai Motors",
-         "currency": "INR", "campaigns": [{"id": "900", "name": "Search", "status": "Active",
-                                           "type": "Search", "daily_budget": 500.0}]},
+        {
+            "account_id": LAKESIDE,
+            "customer_id": CUSTOMER,
+            "name": "Lakeside Powersports",
+            "currency": "USD",
+            "budgets": [{"id": "8801", "name": "Pool", "amount": 60.0}],
+            "campaigns": [
+                {
+                    "id": "1",
+                    "name": "Search",
+                    "status": "Active",
+                    "type": "Search",
+                    "daily_budget": 20.0,
+                },
+                {
+                    "id": "2",
+                    "name": "Shopping",
+                    "status": "BudgetPaused",
+                    "type": "Shopping",
+                    "daily_budget": 15.0,
+                },
+                {
+                    "id": "3",
+                    "name": "Gone",
+                    "status": "Deleted",
+                    "type": "Search",
+                    "daily_budget": 9.0,
+                },
+                {
+                    "id": "4",
+                    "name": "Shared A",
+                    "status": "Active",
+                    "type": "Audience",
+                    "budget_id": "8801",
+                },
+                {
+                    "id": "5",
+                    "name": "Shared B",
+                    "status": "Active",
+                    "type": "PerformanceMax",
+                    "budget_id": "8801",
+                },
+                *(
+                    {
+                        "id": str(100 + i),
+                        "name": f"Bulk {i}",
+                        "status": "Active",
+                        "type": "Search",
+                        "daily_budget": 5.0,
+                    }
+                    for i in range(120)
+                ),
+            ],
+        },
+        {
+            "account_id": INDIA,
+            "customer_id": CUSTOMER,
+            "name": "Mumbai Motors",
+            "currency": "INR",
+            "campaigns": [
+                {
+                    "id": "900",
+                    "name": "Search",
+                    "status": "Active",
+                    "type": "Search",
+                    "daily_budget": 500.0,
+                }
+            ],
+        },
     ],
 }
 
@@ -68,14 +125,21 @@ class Box:
         self.standin = MicrosoftAdsStandIn(SECTION, self.log, self.faults)
         self.standin.start()
 
-    def client(self, service: str = "CampaignManagementService", account: str = LAKESIDE,
-               customer: str = CUSTOMER, token: str = "access-token",
-               developer_token: str = "dev-token") -> Any:
+    def client(
+        self,
+        service: str = "CampaignManagementService",
+        account: str = LAKESIDE,
+        customer: str = CUSTOMER,
+        token: str = "access-token",
+        developer_token: str = "dev-token",
+    ) -> Any:
         tokens = OAuthTokens(access_token=token, access_token_expires_in_seconds=None)
-        auth = AuthorizationData(account_id=account, customer_id=customer,
-                                 developer_token=developer_token,
-                                 authentication=OAuthDesktopMobileImplicitGrant(
-                                     client_id="test", oauth_tokens=tokens))
+        auth = AuthorizationData(
+            account_id=account,
+            customer_id=customer,
+            developer_token=developer_token,
+            authentication=OAuthDesktopMobileImplicitGrant(client_id="test", oauth_tokens=tokens),
+        )
         return ServiceClient(service, 13, auth, location=self.standin.url)
 
     def campaign(self, cid: str, account: str = LAKESIDE) -> Any:
@@ -95,8 +159,9 @@ def fault_body(exc: ApiException) -> dict[str, Any]:
 
 
 def pause(*ids: str) -> UpdateCampaignsRequest:
-    return UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[
-        Campaign(Id=i, Status=CampaignStatus.PAUSED) for i in ids])
+    return UpdateCampaignsRequest(
+        AccountId=LAKESIDE, Campaigns=[Campaign(Id=i, Status=CampaignStatus.PAUSED) for i in ids]
+    )
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -104,7 +169,8 @@ def pause(*ids: str) -> UpdateCampaignsRequest:
 
 def test_get_account_gives_name_and_currency(box):
     data = box.client("CustomerManagementService").GetAccount(
-        GetAccountRequest(AccountId=LAKESIDE), _request_timeout=T)
+        GetAccountRequest(AccountId=LAKESIDE), _request_timeout=T
+    )
     assert data.account.name == "Lakeside Powersports"
     assert data.account.currency_code.value == "USD"
 
@@ -113,10 +179,15 @@ def test_only_search_campaigns_unless_every_type_is_asked_for(box):
     svc = box.client()
     only = svc.GetCampaignsByAccountId(GetCampaignsByAccountIdRequest(AccountId=LAKESIDE))
     every = svc.GetCampaignsByAccountId(
-        GetCampaignsByAccountIdRequest(AccountId=LAKESIDE, CampaignType=ALL_TYPES))
+        GetCampaignsByAccountIdRequest(AccountId=LAKESIDE, CampaignType=ALL_TYPES)
+    )
     assert {str(c.campaign_type) for c in only.campaigns} == {"Search"}
     assert {str(c.campaign_type) for c in every.campaigns} == {
-        "Search", "Shopping", "Audience", "PerformanceMax"}
+        "Search",
+        "Shopping",
+        "Audience",
+        "PerformanceMax",
+    }
     shared = next(c for c in every.campaigns if c.id == "4")
     assert shared.budget_id == "8801" and shared.daily_budget == 60.0
 
@@ -134,8 +205,7 @@ def test_get_budgets_by_ids(box):
     assert [b.id for b in svc.GetBudgetsByIds(GetBudgetsByIdsRequest()).budgets] == ["8801"]
     with pytest.raises(BadRequestException) as raised:
         svc.GetBudgetsByIds(GetBudgetsByIdsRequest(BudgetIds=[str(i) for i in range(101)]))
-    assert fault_body(raised.value)["OperationErrors"][0]["ErrorCode"] == \
-        "BudgetsArrayExceedsLimit"
+    assert fault_body(raised.value)["OperationErrors"][0]["ErrorCode"] == "BudgetsArrayExceedsLimit"
 
 
 # --- authentication ------------------------------------------------------------------------------
@@ -154,7 +224,8 @@ def test_get_budgets_by_ids(box):
 def test_auth_headers_are_checked(box, kwargs, status, code):
     with pytest.raises(ApiException) as raised:
         box.client(**kwargs).GetCampaignsByAccountId(
-            GetCampaignsByAccountIdRequest(AccountId=LAKESIDE))
+            GetCampaignsByAccountIdRequest(AccountId=LAKESIDE)
+        )
     body = fault_body(raised.value)
     assert raised.value.status == status
     assert body["Type"] == "AdApiFaultDetail" and body["Errors"][0]["Code"] == code
@@ -180,8 +251,10 @@ def test_at_most_100_campaigns_per_call(box):
 def test_partial_errors_carry_the_index_of_the_failed_item(box):
     data = box.client().UpdateCampaigns(pause("1", "3", "404", "2"))
     errors = {e.index: (e.code, e.error_code) for e in data.partial_errors}
-    assert errors == {1: (1120, "CampaignServiceInvalidCampaignStatus"),
-                      2: (1100, "CampaignServiceInvalidCampaignId")}
+    assert errors == {
+        1: (1120, "CampaignServiceInvalidCampaignStatus"),
+        2: (1100, "CampaignServiceInvalidCampaignId"),
+    }
     assert box.campaign("1").status == "Paused"
     assert box.campaign("2").status == "BudgetAndManualPaused"  # BudgetPaused + paused by us
     assert box.campaign("3").status == "Deleted"
@@ -189,16 +262,21 @@ def test_partial_errors_carry_the_index_of_the_failed_item(box):
 
 def test_reenabling_a_budget_and_manual_paused_campaign(box):
     box.client().UpdateCampaigns(pause("2"))
-    box.client().UpdateCampaigns(UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[
-        Campaign(Id="2", Status=CampaignStatus.ACTIVE)]))
+    box.client().UpdateCampaigns(
+        UpdateCampaignsRequest(
+            AccountId=LAKESIDE, Campaigns=[Campaign(Id="2", Status=CampaignStatus.ACTIVE)]
+        )
+    )
     assert box.campaign("2").status == "BudgetPaused"
 
 
-@pytest.mark.parametrize("amount,accepted", [(0.04, False), (0.05, True), (0.01, False)],
-                         ids=["0.04", "0.05", "0.01"])
+@pytest.mark.parametrize(
+    "amount,accepted", [(0.04, False), (0.05, True), (0.01, False)], ids=["0.04", "0.05", "0.01"]
+)
 def test_minimum_daily_budget_in_usd(box, amount, accepted):
-    data = box.client().UpdateCampaigns(UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[
-        Campaign(Id="1", DailyBudget=amount)]))
+    data = box.client().UpdateCampaigns(
+        UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[Campaign(Id="1", DailyBudget=amount)])
+    )
     codes = [e.code for e in data.partial_errors]
     assert codes == ([] if accepted else [1106])
     assert box.campaign("1").daily_budget == (amount if accepted else 20.0)
@@ -206,17 +284,25 @@ def test_minimum_daily_budget_in_usd(box, amount, accepted):
 
 def test_minimum_daily_budget_follows_the_currency(box):
     svc = box.client(account=INDIA)
-    refused = svc.UpdateCampaigns(UpdateCampaignsRequest(AccountId=INDIA, Campaigns=[
-        Campaign(Id="900", DailyBudget=0.81)]))
+    refused = svc.UpdateCampaigns(
+        UpdateCampaignsRequest(AccountId=INDIA, Campaigns=[Campaign(Id="900", DailyBudget=0.81)])
+    )
     assert [e.code for e in refused.partial_errors] == [1106]
-    assert svc.UpdateCampaigns(UpdateCampaignsRequest(AccountId=INDIA, Campaigns=[
-        Campaign(Id="900", DailyBudget=0.82)])).partial_errors == []
+    assert (
+        svc.UpdateCampaigns(
+            UpdateCampaignsRequest(
+                AccountId=INDIA, Campaigns=[Campaign(Id="900", DailyBudget=0.82)]
+            )
+        ).partial_errors
+        == []
+    )
 
 
 def test_a_shared_budget_changes_only_through_update_budgets(box):
     svc = box.client()
-    data = svc.UpdateCampaigns(UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[
-        Campaign(Id="4", DailyBudget=0.05)]))
+    data = svc.UpdateCampaigns(
+        UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=[Campaign(Id="4", DailyBudget=0.05)])
+    )
     assert [(e.index, e.code) for e in data.partial_errors] == [(0, 1159)]
     assert box.standin.accounts[LAKESIDE].budgets["8801"].amount == 60.0
     done = svc.UpdateBudgets(UpdateBudgetsRequest(Budgets=[Budget(Id="8801", Amount=0.05)]))
@@ -231,7 +317,9 @@ def test_reads_and_writes_are_logged_by_operation_never_by_verb(box):
     svc.GetCampaignsByAccountId(GetCampaignsByAccountIdRequest(AccountId=LAKESIDE))
     svc.UpdateCampaigns(pause("1"))
     assert [(e.method, e.mutating, e.account) for e in box.log] == [
-        ("GetCampaignsByAccountId", False, LAKESIDE), ("UpdateCampaigns", True, LAKESIDE)]
+        ("GetCampaignsByAccountId", False, LAKESIDE),
+        ("UpdateCampaigns", True, LAKESIDE),
+    ]
     assert "access-token" not in repr([vars(e) for e in box.log])
 
 
@@ -247,8 +335,10 @@ def test_throttling_is_error_117_in_each_service_s_envelope(box):
     for raised, kind in ((campaign, "ApiFaultDetail"), (customer, "ApiFault")):
         body = fault_body(raised.value)
         assert body["Type"] == kind
-        assert (body["OperationErrors"][0]["Code"],
-                body["OperationErrors"][0]["ErrorCode"]) == (117, "CallRateExceeded")
+        assert (body["OperationErrors"][0]["Code"], body["OperationErrors"][0]["ErrorCode"]) == (
+            117,
+            "CallRateExceeded",
+        )
     assert box.campaign("1").status == "Active"
 
 
@@ -261,10 +351,17 @@ def test_server_errors(box, kind, status):
 
 
 def test_partial_failure_fault_fails_the_matched_budget(box):
-    box.faults.add(FaultRule(kind="partial_failure", platform="microsoft_ads",
-                             match={"resource": "budget", "id": "8801"}, message="boom"))
-    data = box.client().UpdateBudgets(UpdateBudgetsRequest(Budgets=[
-        Budget(Id="8801", Amount=0.05)]))
+    box.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="microsoft_ads",
+            match={"resource": "budget", "id": "8801"},
+            message="boom",
+        )
+    )
+    data = box.client().UpdateBudgets(
+        UpdateBudgetsRequest(Budgets=[Budget(Id="8801", Amount=0.05)])
+    )
     assert [(e.index, e.message) for e in data.partial_errors] == [(0, "boom")]
 
 
@@ -274,12 +371,21 @@ def test_partial_failure_fault_fails_the_matched_budget(box):
 @pytest.mark.parametrize(
     "accounts,message",
     [
-        ([{"account_id": "1", "customer_id": "2",
-           "campaigns": [{"id": "3", "status": "On", "daily_budget": 5.0}]}],
-         r"campaigns\[0\].status: 'On' is not one of"),
+        (
+            [
+                {
+                    "account_id": "1",
+                    "customer_id": "2",
+                    "campaigns": [{"id": "3", "status": "On", "daily_budget": 5.0}],
+                }
+            ],
+            r"campaigns\[0\].status: 'On' is not one of",
+        ),
         ([{"account_id": 12, "customer_id": "2"}], "account_id: must be a quoted string"),
-        ([{"account_id": "1", "customer_id": "2",
-           "campaigns": [{"id": "3", "budget_id": "9"}]}], "budget_id: '9' is not one of"),
+        (
+            [{"account_id": "1", "customer_id": "2", "campaigns": [{"id": "3", "budget_id": "9"}]}],
+            "budget_id: '9' is not one of",
+        ),
     ],
     ids=["status", "unquoted-id", "unknown-budget"],
 )

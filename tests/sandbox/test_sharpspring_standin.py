@@ -15,16 +15,21 @@ ACCOUNT = "7A3F9C21D0"
 
 @pytest.fixture
 def ss() -> Iterator[SharpSpringStandIn]:
-    standin = SharpSpringStandIn({"accounts": [{"account_id": ACCOUNT, "leads": 1234,
-                                                "daily_limit": 6}]}, RequestLog(), FaultPlan())
+    standin = SharpSpringStandIn(
+        {"accounts": [{"account_id": ACCOUNT, "leads": 1234, "daily_limit": 6}]},
+        RequestLog(),
+        FaultPlan(),
+    )
     standin.start()
     yield standin
     standin.stop()
 
 
 def call(ss, method="getLeads", params=None, *, account=ACCOUNT, secret="k", rid="r1"):
-    body = {"method": method, "params": {"where": {}, "limit": 500, "offset": 0}
-            if params is None else params}
+    body = {
+        "method": method,
+        "params": {"where": {}, "limit": 500, "offset": 0} if params is None else params,
+    }
     if rid is not None:
         body["id"] = rid
     query = {k: v for k, v in (("accountID", account), ("secretKey", secret)) if v}
@@ -41,14 +46,18 @@ def test_get_leads_pages_with_limit_and_offset(ss):
     assert len(last) == 234 and last[0]["accountID"] == ACCOUNT
 
 
-@pytest.mark.parametrize("kwargs,code", [
-    ({"account": None}, 103),
-    ({"secret": None}, 104),
-    ({"account": "NOPE"}, 105),
-    ({"rid": None}, 102),
-    ({"method": "deleteEverything"}, 204),
-    ({"params": {"where": {}, "limit": 501, "offset": 0}}, 205),
-], ids=["no-account", "no-secret", "unknown-account", "no-id", "unknown-method", "limit>500"])
+@pytest.mark.parametrize(
+    "kwargs,code",
+    [
+        ({"account": None}, 103),
+        ({"secret": None}, 104),
+        ({"account": "NOPE"}, 105),
+        ({"rid": None}, 102),
+        ({"method": "deleteEverything"}, 204),
+        ({"params": {"where": {}, "limit": 501, "offset": 0}}, 205),
+    ],
+    ids=["no-account", "no-secret", "unknown-account", "no-id", "unknown-method", "limit>500"],
+)
 def test_errors_come_inside_http_200(ss, kwargs, code):
     answer = call(ss, **kwargs)
     assert answer["result"] is None and answer["error"]["code"] == code
@@ -62,8 +71,13 @@ def test_daily_limit_answers_106(ss):
 def test_throttle_fault_is_107_and_partial_failure_hits_one_page(ss):
     ss.faults.add(FaultRule(kind="resource_exhausted", platform="sharpspring", times=1))
     assert call(ss)["error"]["code"] == 107
-    ss.faults.add(FaultRule(kind="partial_failure", platform="sharpspring",
-                            match={"resource": "contact_list", "id": ACCOUNT, "offset": "500"}))
+    ss.faults.add(
+        FaultRule(
+            kind="partial_failure",
+            platform="sharpspring",
+            match={"resource": "contact_list", "id": ACCOUNT, "offset": "500"},
+        )
+    )
     assert call(ss)["error"] is None
     assert call(ss, params={"where": {}, "limit": 500, "offset": 500})["error"]["code"] == 999
 

@@ -29,8 +29,9 @@ def get(trello: TrelloStandIn, path: str, **params: str) -> requests.Response:
 
 def test_credentials_by_header_or_query(trello):
     assert get(trello, f"/1/cards/{LAKESIDE}").status_code == 200
-    by_query = requests.get(f"{trello.url}/1/cards/{LAKESIDE}",
-                            params={"key": "k", "token": "t"}, timeout=5)
+    by_query = requests.get(
+        f"{trello.url}/1/cards/{LAKESIDE}", params={"key": "k", "token": "t"}, timeout=5
+    )
     assert by_query.status_code == 200
     missing = requests.get(f"{trello.url}/1/cards/{LAKESIDE}", timeout=5)
     assert (missing.status_code, missing.text) == (401, "invalid key")
@@ -43,10 +44,14 @@ def test_fields_narrow_a_card_and_short_links_resolve(trello):
     assert get(trello, "/1/cards/LkPw8x2Q", fields="name").json()["id"] == LAKESIDE
 
 
-@pytest.mark.parametrize("key,status,text", [
-    ("64b7f0c2a1d3e4f5a6b7c999", 404, "The requested resource was not found."),
-    ("nope", 400, "invalid id"),
-], ids=["unknown", "malformed"])
+@pytest.mark.parametrize(
+    "key,status,text",
+    [
+        ("64b7f0c2a1d3e4f5a6b7c999", 404, "The requested resource was not found."),
+        ("nope", 400, "invalid id"),
+    ],
+    ids=["unknown", "malformed"],
+)
 def test_errors_are_plain_text(trello, key, status, text):
     response = get(trello, f"/1/cards/{key}")
     assert (response.status_code, response.text) == (status, text)
@@ -60,8 +65,9 @@ def test_board_lists_cards_by_filter(trello):
 
 
 def test_archive_is_logged_as_an_action_and_as_a_write(trello):
-    response = requests.put(f"{trello.url}/1/cards/{LAKESIDE}", params={"closed": "true"},
-                            headers=OAUTH, timeout=5)
+    response = requests.put(
+        f"{trello.url}/1/cards/{LAKESIDE}", params={"closed": "true"}, headers=OAUTH, timeout=5
+    )
     assert response.status_code == 200 and response.json()["closed"] is True
     [action] = get(trello, f"/1/cards/{LAKESIDE}/actions", filter="updateCard:closed").json()
     assert action["data"]["old"] == {"closed": False}
@@ -80,8 +86,12 @@ def test_throttling_is_429_without_retry_after(trello):
 
 
 def test_partial_failure_fails_the_matching_card_only(trello):
-    trello.faults.add(FaultRule(kind="partial_failure", platform="trello",
-                                match={"resource": "card", "id": LAKESIDE}))
-    response = requests.put(f"{trello.url}/1/cards/{LAKESIDE}", params={"closed": "true"},
-                            headers=OAUTH, timeout=5)
+    trello.faults.add(
+        FaultRule(
+            kind="partial_failure", platform="trello", match={"resource": "card", "id": LAKESIDE}
+        )
+    )
+    response = requests.put(
+        f"{trello.url}/1/cards/{LAKESIDE}", params={"closed": "true"}, headers=OAUTH, timeout=5
+    )
     assert response.status_code == 400 and trello.card(LAKESIDE).closed is False

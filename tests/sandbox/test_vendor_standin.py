@@ -16,9 +16,14 @@ AUTH = {"Authorization": "Bearer t"}
 
 @pytest.fixture
 def vendor() -> Iterator[VendorStandIn]:
-    standin = VendorStandIn({"accounts": [{"id": "FL-1", "name": "Lakeside", "hold": False}],
-                             "advertisers": [{"id": "NC-1", "name": "Lakeside"}]},
-                            RequestLog(), FaultPlan())
+    standin = VendorStandIn(
+        {
+            "accounts": [{"id": "FL-1", "name": "Lakeside", "hold": False}],
+            "advertisers": [{"id": "NC-1", "name": "Lakeside"}],
+        },
+        RequestLog(),
+        FaultPlan(),
+    )
     standin.start()
     yield standin
     standin.stop()
@@ -30,25 +35,35 @@ def test_needs_a_bearer_token(vendor):
 
 
 def test_hold_then_read_back(vendor):
-    assert requests.get(f"{vendor.url}/accounts/FL-1", headers=AUTH,
-                        timeout=5).json()["hold"] is False
-    assert requests.post(f"{vendor.url}/accounts/FL-1/hold", headers=AUTH,
-                         timeout=5).status_code == 200
-    assert requests.get(f"{vendor.url}/accounts/FL-1", headers=AUTH,
-                        timeout=5).json()["hold"] is True
+    assert (
+        requests.get(f"{vendor.url}/accounts/FL-1", headers=AUTH, timeout=5).json()["hold"] is False
+    )
+    assert (
+        requests.post(f"{vendor.url}/accounts/FL-1/hold", headers=AUTH, timeout=5).status_code
+        == 200
+    )
+    assert (
+        requests.get(f"{vendor.url}/accounts/FL-1", headers=AUTH, timeout=5).json()["hold"] is True
+    )
     assert [e.method for e in vendor.log.mutating()] == ["accounts.hold"]
 
 
 def test_removal_then_404(vendor):
-    assert requests.delete(f"{vendor.url}/advertisers/NC-1", headers=AUTH,
-                           timeout=5).status_code == 204
-    assert requests.get(f"{vendor.url}/advertisers/NC-1", headers=AUTH,
-                        timeout=5).status_code == 404
+    assert (
+        requests.delete(f"{vendor.url}/advertisers/NC-1", headers=AUTH, timeout=5).status_code
+        == 204
+    )
+    assert (
+        requests.get(f"{vendor.url}/advertisers/NC-1", headers=AUTH, timeout=5).status_code == 404
+    )
 
 
 def test_partial_failure_refuses_the_matching_write(vendor):
-    vendor.faults.add(FaultRule(kind="partial_failure", platform="http",
-                                match={"resource": "account", "id": "FL-1"}))
+    vendor.faults.add(
+        FaultRule(
+            kind="partial_failure", platform="http", match={"resource": "account", "id": "FL-1"}
+        )
+    )
     response = requests.post(f"{vendor.url}/accounts/FL-1/hold", headers=AUTH, timeout=5)
     assert response.status_code == 409 and vendor.accounts["FL-1"]["hold"] is False
 

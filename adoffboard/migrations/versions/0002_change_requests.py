@@ -40,8 +40,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.String(40), nullable=False),
     )
-    op.create_index("ix_change_requests_client_type", "change_requests",
-                    ["client", "type", "status"])
+    op.create_index(
+        "ix_change_requests_client_type", "change_requests", ["client", "type", "status"]
+    )
 
     # Append-only: every transition (created, edited, save attempt, submitted, approved,
     # processed, rejected, approvals voided) with who, when, in which role, on which content.
@@ -64,8 +65,9 @@ def upgrade() -> None:
     op.create_table(
         "planner",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("cr_id", sa.String(20), sa.ForeignKey("change_requests.id"), nullable=False,
-                  unique=True),
+        sa.Column(
+            "cr_id", sa.String(20), sa.ForeignKey("change_requests.id"), nullable=False, unique=True
+        ),
         sa.Column("client", sa.String(200), nullable=False),
         sa.Column("type", sa.String(20), nullable=False),
         sa.Column("departments", sa.String(20), nullable=False),

@@ -152,16 +152,23 @@ def _typed(spec: FieldSpec, lit: Literal) -> Any:
 
 # DURING ranges as (first day, day after the last) counted back from today; LAST_N_DAYS
 # excludes today, as in the API.
-_DURING_DAYS = {"TODAY": (0, -1), "YESTERDAY": (1, 0), "LAST_7_DAYS": (7, 0),
-                "LAST_14_DAYS": (14, 0), "LAST_30_DAYS": (30, 0)}
+_DURING_DAYS = {
+    "TODAY": (0, -1),
+    "YESTERDAY": (1, 0),
+    "LAST_7_DAYS": (7, 0),
+    "LAST_14_DAYS": (14, 0),
+    "LAST_30_DAYS": (30, 0),
+}
 
 
 def _during(name: str, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """A DURING range as [start, end) in the account's local time."""
     back_start, back_end = _DURING_DAYS[name]
     midnight = dt.time()
-    return (dt.datetime.combine(today - dt.timedelta(days=back_start), midnight),
-            dt.datetime.combine(today - dt.timedelta(days=back_end), midnight))
+    return (
+        dt.datetime.combine(today - dt.timedelta(days=back_start), midnight),
+        dt.datetime.combine(today - dt.timedelta(days=back_end), midnight),
+    )
 
 
 def _bind_condition(spec: FieldSpec, cond: Condition, today: dt.date) -> None:
@@ -169,12 +176,20 @@ def _bind_condition(spec: FieldSpec, cond: Condition, today: dt.date) -> None:
     if kind == "message":
         raise _qerr("PROHIBITED_FIELD_IN_WHERE_CLAUSE", f"{spec.name} cannot be filtered on.")
     allowed = {
-        "=": True, "!=": True, "IS_NULL": True, "IS_NOT_NULL": True,
-        ">": kind in _ORDERED_KINDS, ">=": kind in _ORDERED_KINDS,
-        "<": kind in _ORDERED_KINDS, "<=": kind in _ORDERED_KINDS,
-        "IN": kind != "bool", "NOT_IN": kind != "bool",
-        "LIKE": kind == "str", "NOT_LIKE": kind == "str",
-        "BETWEEN": kind in ("int", "double", "datetime"), "DURING": kind == "datetime",
+        "=": True,
+        "!=": True,
+        "IS_NULL": True,
+        "IS_NOT_NULL": True,
+        ">": kind in _ORDERED_KINDS,
+        ">=": kind in _ORDERED_KINDS,
+        "<": kind in _ORDERED_KINDS,
+        "<=": kind in _ORDERED_KINDS,
+        "IN": kind != "bool",
+        "NOT_IN": kind != "bool",
+        "LIKE": kind == "str",
+        "NOT_LIKE": kind == "str",
+        "BETWEEN": kind in ("int", "double", "datetime"),
+        "DURING": kind == "datetime",
     }[op]
     if not allowed:
         raise _qerr("OPERATOR_FIELD_MISMATCH", f"Operator {op} cannot be used with {spec.name}.")
@@ -269,11 +284,13 @@ def _sort_key(spec: FieldSpec) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     def key(ctx: dict[str, Any]) -> tuple[bool, Any]:
         value = spec.get(ctx)
         return value is not None, value
+
     return key
 
 
-def run(bound: BoundQuery, contexts: Iterable[dict[str, Any]], *, apply_limit: bool = True
-        ) -> list[dict[str, Any]]:
+def run(
+    bound: BoundQuery, contexts: Iterable[dict[str, Any]], *, apply_limit: bool = True
+) -> list[dict[str, Any]]:
     """Filter, order and (optionally) limit the row contexts of one account."""
     rows = [c for c in contexts if all(_matches(cond, s.get(c)) for s, cond in bound.where)]
     for spec, desc in reversed(bound.order_by):
@@ -288,8 +305,9 @@ def run(bound: BoundQuery, contexts: Iterable[dict[str, Any]], *, apply_limit: b
 # Rows on the wire
 
 
-def fill_row(row: Any, bound: BoundQuery, ctx: dict[str, Any],
-             resource_names: Sequence[FieldSpec]) -> Any:
+def fill_row(
+    row: Any, bound: BoundQuery, ctx: dict[str, Any], resource_names: Sequence[FieldSpec]
+) -> Any:
     """Set the selected fields of one GoogleAdsRow (raw protobuf, filled in place).
 
     Like the real API, the resource_name of each resource that has a selected field is set too.

@@ -10,10 +10,31 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-KEYWORDS = frozenset({
-    "SELECT", "FROM", "WHERE", "AND", "OR", "ORDER", "BY", "ASC", "DESC", "LIMIT", "IN", "NOT",
-    "LIKE", "IS", "NULL", "BETWEEN", "DURING", "CONTAINS", "PARAMETERS", "TRUE", "FALSE",
-})
+KEYWORDS = frozenset(
+    {
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "AND",
+        "OR",
+        "ORDER",
+        "BY",
+        "ASC",
+        "DESC",
+        "LIMIT",
+        "IN",
+        "NOT",
+        "LIKE",
+        "IS",
+        "NULL",
+        "BETWEEN",
+        "DURING",
+        "CONTAINS",
+        "PARAMETERS",
+        "TRUE",
+        "FALSE",
+    }
+)
 
 
 class GaqlError(Exception):

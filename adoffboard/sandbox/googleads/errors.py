@@ -26,8 +26,15 @@ _STATUS_MESSAGES = {
 }
 
 
-def ads_error(code_field: str, enum_name: str, message: str, *, trigger: str | int | None = None,
-              location: Location = (), details: Any = None) -> Any:
+def ads_error(
+    code_field: str,
+    enum_name: str,
+    message: str,
+    *,
+    trigger: str | int | None = None,
+    location: Location = (),
+    details: Any = None,
+) -> Any:
     """A GoogleAdsError protobuf; unknown code names fail loudly (they are stand-in bugs)."""
     err = GOOGLE_ADS_ERROR()
     number = _ERROR_CODE.fields_by_name[code_field].enum_type.values_by_name[enum_name].number
@@ -54,8 +61,10 @@ def error_code_name(err: Any) -> str:
 
 
 def _path(location: Any) -> str:
-    return ".".join(e.field_name + (f"[{e.index}]" if e.HasField("index") else "")
-                    for e in location.field_path_elements)
+    return ".".join(
+        e.field_name + (f"[{e.index}]" if e.HasField("index") else "")
+        for e in location.field_path_elements
+    )
 
 
 class AdsFault(Exception):
@@ -71,24 +80,33 @@ class AdsFault(Exception):
         return ", ".join(error_code_name(e) for e in self.errors) or self.status.name
 
 
-def _fault(status: grpc.StatusCode, code_field: str, enum_name: str, message: str,
-           **kw: Any) -> AdsFault:
+def _fault(
+    status: grpc.StatusCode, code_field: str, enum_name: str, message: str, **kw: Any
+) -> AdsFault:
     return AdsFault(status, [ads_error(code_field, enum_name, message, **kw)])
 
 
 class _OpError(Exception):
     """One operation refused; its location is relative to the operation."""
 
-    def __init__(self, code_field: str, enum_name: str, message: str, *,
-                 location: Location = (), trigger: str | int | None = None,
-                 details: Any = None) -> None:
+    def __init__(
+        self,
+        code_field: str,
+        enum_name: str,
+        message: str,
+        *,
+        location: Location = (),
+        trigger: str | int | None = None,
+        details: Any = None,
+    ) -> None:
         super().__init__(message)
         self.args4 = (code_field, enum_name, message)
         self.location, self.trigger, self.details = location, trigger, details
 
     def to_error(self, prefix: Location) -> Any:
-        return ads_error(*self.args4, trigger=self.trigger, location=prefix + self.location,
-                         details=self.details)
+        return ads_error(
+            *self.args4, trigger=self.trigger, location=prefix + self.location, details=self.details
+        )
 
 
 def _partial_failure_status(errors: list[Any], request_id: str) -> Any:
@@ -100,5 +118,6 @@ def _partial_failure_status(errors: list[Any], request_id: str) -> Any:
         message = f"Multiple errors in 'details'. First error: {message}"
     packed = any_pb2.Any()
     packed.Pack(FAILURE(errors=errors, request_id=request_id))
-    return status_pb2.Status(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=message,
-                             details=[packed])
+    return status_pb2.Status(
+        code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=message, details=[packed]
+    )

@@ -156,9 +156,11 @@ SCHEMA = gaql.Schema(ROW.DESCRIPTOR)
 
 def _attr_of(key: str, attr: str, index: int | None = None) -> Callable[[dict[str, Any]], Any]:
     """Getter for `ctx[key].attr` (or `ctx[key][index].attr`)."""
+
     def get(ctx: dict[str, Any]) -> Any:
         obj = ctx[key] if index is None else ctx[key][index]
         return getattr(obj, attr)
+
     return get
 
 
@@ -193,13 +195,17 @@ def _define_schema(s: gaql.Schema) -> None:
     s.add("campaign.name", lambda c: cp(c).name)
     s.add("campaign.status", lambda c: cp(c).status)
     s.add("campaign.primary_status", lambda c: primary[cp(c).status])
-    s.add("campaign.serving_status", lambda c: cp(c).serving_status
-          or ("NONE" if cp(c).status == "REMOVED" else "SERVING"))
+    s.add(
+        "campaign.serving_status",
+        lambda c: cp(c).serving_status or ("NONE" if cp(c).status == "REMOVED" else "SERVING"),
+    )
     s.add("campaign.advertising_channel_type", lambda c: cp(c).channel)
     s.add("campaign.advertising_channel_sub_type", lambda c: cp(c).sub_type)
     s.add("campaign.experiment_type", lambda c: cp(c).experiment_type)
-    s.add("campaign.campaign_budget",
-          lambda c: f"customers/{cp(c).customer_id}/campaignBudgets/{cp(c).budget_id}")
+    s.add(
+        "campaign.campaign_budget",
+        lambda c: f"customers/{cp(c).customer_id}/campaignBudgets/{cp(c).budget_id}",
+    )
 
     def bu(c: dict[str, Any]) -> Budget | None:
         return c.get("campaign_budget")
@@ -209,20 +215,33 @@ def _define_schema(s: gaql.Schema) -> None:
             b = bu(c)
             value = None if b is None else getattr(b, attr)
             return None if value is None else conv(value)
+
         return get
 
     s.add("campaign_budget.resource_name", bget("resource_name"))
     s.add("campaign_budget.id", bget("budget_id", int))
-    for attr in ("name", "amount_micros", "total_amount_micros", "period", "explicitly_shared",
-                 "status", "delivery_method", "type"):
+    for attr in (
+        "name",
+        "amount_micros",
+        "total_amount_micros",
+        "period",
+        "explicitly_shared",
+        "status",
+        "delivery_method",
+        "type",
+    ):
         s.add(f"campaign_budget.{attr}", bget(attr))
-    s.add("campaign_budget.reference_count",
-          lambda c: None if bu(c) is None else c["refs"].get(c["campaign_budget"].budget_id, 0))
+    s.add(
+        "campaign_budget.reference_count",
+        lambda c: None if bu(c) is None else c["refs"].get(c["campaign_budget"].budget_id, 0),
+    )
 
     for attr in ("resource_name", "code", "name", "symbol", "billable_unit_micros"):
         s.add(f"currency_constant.{attr}", _attr_of("currency_constant", attr))
-    s.add("currency_constant.demand_gen_info.minimum_budget_per_day_micros",
-          lambda c: c["currency_constant"].demand_gen_min)
+    s.add(
+        "currency_constant.demand_gen_info.minimum_budget_per_day_micros",
+        lambda c: c["currency_constant"].demand_gen_min,
+    )
 
     def lk(c: dict[str, Any], view: str) -> Link:
         return c[view]  # type: ignore[no-any-return]
@@ -242,32 +261,49 @@ def _define_schema(s: gaql.Schema) -> None:
     def cc(c: dict[str, Any]) -> Customer:
         return c["customer_client"][0]  # type: ignore[no-any-return]
 
-    s.add("customer_client.resource_name",
-          lambda c: f"{cu(c).resource_name}/customerClients/{cc(c).customer_id}")
+    s.add(
+        "customer_client.resource_name",
+        lambda c: f"{cu(c).resource_name}/customerClients/{cc(c).customer_id}",
+    )
     s.add("customer_client.client_customer", lambda c: cc(c).resource_name)
     s.add("customer_client.id", lambda c: int(cc(c).customer_id))
     s.add("customer_client.level", lambda c: c["customer_client"][1])
     s.add("customer_client.hidden", lambda c: c["customer_client"][2])
-    for attr in ("descriptive_name", "manager", "currency_code", "time_zone", "test_account",
-                 "status"):
+    for attr in (
+        "descriptive_name",
+        "manager",
+        "currency_code",
+        "time_zone",
+        "test_account",
+        "status",
+    ):
         s.add(f"customer_client.{attr}", _attr_of("customer_client", attr, index=0))
 
     def ev(c: dict[str, Any]) -> ChangeEvent:
         return c["change_event"]  # type: ignore[no-any-return]
 
-    s.add("change_event.resource_name", lambda c: (
-        f"customers/{ev(c).customer_id}/changeEvents/"
-        f"{int(ev(c).when.timestamp() * 1_000_000)}~{ev(c).seq}~0"))
-    s.add("change_event.change_date_time",
-          lambda c: ev(c).when.astimezone(c["tz"]).replace(tzinfo=None), kind="datetime")
+    s.add(
+        "change_event.resource_name",
+        lambda c: (
+            f"customers/{ev(c).customer_id}/changeEvents/"
+            f"{int(ev(c).when.timestamp() * 1_000_000)}~{ev(c).seq}~0"
+        ),
+    )
+    s.add(
+        "change_event.change_date_time",
+        lambda c: ev(c).when.astimezone(c["tz"]).replace(tzinfo=None),
+        kind="datetime",
+    )
     s.add("change_event.change_resource_type", lambda c: ev(c).resource_type)
     s.add("change_event.change_resource_name", lambda c: ev(c).resource_name)
     s.add("change_event.client_type", lambda c: ev(c).client_type)
     s.add("change_event.user_email", lambda c: ev(c).user_email)
     s.add("change_event.resource_change_operation", lambda c: ev(c).operation)
     s.add("change_event.campaign", lambda c: ev(c).campaign)
-    s.add("change_event.changed_fields",
-          lambda c: field_mask_pb2.FieldMask(paths=list(ev(c).changed_fields)))
+    s.add(
+        "change_event.changed_fields",
+        lambda c: field_mask_pb2.FieldMask(paths=list(ev(c).changed_fields)),
+    )
     s.add("change_event.old_resource", lambda c: ev(c).old)
     s.add("change_event.new_resource", lambda c: ev(c).new)
 
@@ -276,13 +312,15 @@ _define_schema(SCHEMA)
 
 
 def client_link_name(link: Link) -> str:
-    return (f"customers/{link.manager_id}/customerClientLinks/"
-            f"{link.client_id}~{link.manager_link_id}")
+    return (
+        f"customers/{link.manager_id}/customerClientLinks/{link.client_id}~{link.manager_link_id}"
+    )
 
 
 def manager_link_name(link: Link) -> str:
-    return (f"customers/{link.client_id}/customerManagerLinks/"
-            f"{link.manager_id}~{link.manager_link_id}")
+    return (
+        f"customers/{link.client_id}/customerManagerLinks/{link.manager_id}~{link.manager_link_id}"
+    )
 
 
 def _enum_names(gaql_field: str) -> frozenset[str]:

@@ -23,8 +23,9 @@ class SearchHandlers:
 
     state: GoogleAdsState
 
-    def _bind(self, customer_id: str, query: str) -> tuple[gaql.BoundQuery, list[dict[str, Any]],
-                                                            int]:
+    def _bind(
+        self, customer_id: str, query: str
+    ) -> tuple[gaql.BoundQuery, list[dict[str, Any]], int]:
         """Parse, check and run a query; returns (bound, rows within LIMIT, total ignoring LIMIT).
         Call with the state lock held."""
         now = self.state.local_now(customer_id)
@@ -33,8 +34,9 @@ class SearchHandlers:
             if bound.resource.name == "change_event":
                 _check_change_event_query(bound, now)
         except gaql.GaqlError as exc:
-            raise _fault(INVALID, exc.code_field, exc.enum_name, exc.message,
-                         location=(("query", None),)) from None
+            raise _fault(
+                INVALID, exc.code_field, exc.enum_name, exc.message, location=(("query", None),)
+            ) from None
         contexts = _contexts(self.state, self.state.customers[customer_id], bound.resource.name)
         matched = gaql.run(bound, contexts, apply_limit=False)
         limited = matched[: bound.limit] if bound.limit is not None else matched
@@ -42,8 +44,12 @@ class SearchHandlers:
 
     def _do_search(self, req: Any) -> tuple[Any, str]:
         if req.page_size:
-            raise _fault(INVALID, "request_error", "PAGE_SIZE_NOT_SUPPORTED",
-                         "Setting the page size is not supported; pages hold 10,000 rows.")
+            raise _fault(
+                INVALID,
+                "request_error",
+                "PAGE_SIZE_NOT_SUPPORTED",
+                "Setting the page size is not supported; pages hold 10,000 rows.",
+            )
         resp = ga_svc.SearchGoogleAdsResponse.pb()()
         with self.state.lock:
             bound, rows, total = self._bind(req.customer_id, req.query)
@@ -55,7 +61,7 @@ class SearchHandlers:
             if req.page_token:
                 offset = _read_page_token(req.page_token, key)
             names = gaql.resource_name_specs(bound, SCHEMA)
-            for ctx in rows[offset: offset + PAGE_SIZE]:
+            for ctx in rows[offset : offset + PAGE_SIZE]:
                 gaql.fill_row(resp.results.add(), bound, ctx, names)
         if offset + PAGE_SIZE < len(rows):
             resp.next_page_token = _page_token(key, offset + PAGE_SIZE)
@@ -72,7 +78,7 @@ class SearchHandlers:
             for start in range(0, max(len(rows), 1), PAGE_SIZE):
                 batch = response_cls(request_id=request_id)
                 batch.field_mask.paths.extend(s.name for s in bound.select)
-                for ctx in rows[start: start + PAGE_SIZE]:
+                for ctx in rows[start : start + PAGE_SIZE]:
                     gaql.fill_row(batch.results.add(), bound, ctx, names)
                 batches.append(batch)
         return batches, f"{bound.resource.name}: {len(rows)} rows in {len(batches)} batches"
@@ -90,8 +96,13 @@ def _read_page_token(token: str, key: str) -> int:
             return int(data["o"])
     except (ValueError, KeyError, TypeError):
         pass
-    raise _fault(INVALID, "request_error", "INVALID_PAGE_TOKEN", "Page token is invalid.",
-                 location=(("page_token", None),))
+    raise _fault(
+        INVALID,
+        "request_error",
+        "INVALID_PAGE_TOKEN",
+        "Page token is invalid.",
+        location=(("page_token", None),),
+    )
 
 
 def _check_change_event_query(bound: gaql.BoundQuery, now: dt.datetime) -> None:
@@ -108,20 +119,34 @@ def _check_change_event_query(bound: gaql.BoundQuery, now: dt.datetime) -> None:
         if cond.op in ("BETWEEN", "DURING"):
             highs.append(cond.typed[1])
     if not lows or not highs:
-        raise gaql.GaqlError("change_event_error", "CHANGE_DATE_RANGE_INFINITE",
-                             "The change_event search request must specify a finite range filter "
-                             "on change_date_time.")
+        raise gaql.GaqlError(
+            "change_event_error",
+            "CHANGE_DATE_RANGE_INFINITE",
+            "The change_event search request must specify a finite range filter "
+            "on change_date_time.",
+        )
     low, high = max(lows), min(highs)
     if low > high:
-        raise gaql.GaqlError("change_event_error", "CHANGE_DATE_RANGE_NEGATIVE",
-                             "The change_date_time filters can never match (start after end).")
+        raise gaql.GaqlError(
+            "change_event_error",
+            "CHANGE_DATE_RANGE_NEGATIVE",
+            "The change_date_time filters can never match (start after end).",
+        )
     if low.date() < (now - dt.timedelta(days=30)).date():
-        raise gaql.GaqlError("change_event_error", "START_DATE_TOO_OLD",
-                             "The requested start date is too old. It cannot be older than "
-                             "30 days.")
+        raise gaql.GaqlError(
+            "change_event_error",
+            "START_DATE_TOO_OLD",
+            "The requested start date is too old. It cannot be older than 30 days.",
+        )
     if bound.limit is None:
-        raise gaql.GaqlError("change_event_error", "LIMIT_NOT_SPECIFIED",
-                             "The change_event search request must specify a LIMIT.")
+        raise gaql.GaqlError(
+            "change_event_error",
+            "LIMIT_NOT_SPECIFIED",
+            "The change_event search request must specify a LIMIT.",
+        )
     if bound.limit > 10_000:
-        raise gaql.GaqlError("change_event_error", "INVALID_LIMIT_CLAUSE",
-                             "The LIMIT of a change_event request must be at most 10,000.")
+        raise gaql.GaqlError(
+            "change_event_error",
+            "INVALID_LIMIT_CLAUSE",
+            "The LIMIT of a change_event request must be at most 10,000.",
+        )

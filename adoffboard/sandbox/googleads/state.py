@@ -35,8 +35,9 @@ def _mapping(where: str, raw: Any, required: set[str], optional: set[str]) -> di
         raise ValueError(f"{where} must be a mapping, got {type(raw).__name__}")
     unknown = set(raw) - required - optional
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: "
-                         f"{sorted(required | optional)}")
+        raise ValueError(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(required | optional)}"
+        )
     missing = required - set(raw)
     if missing:
         raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
@@ -45,8 +46,10 @@ def _mapping(where: str, raw: Any, required: set[str], optional: set[str]) -> di
 
 def _cid(where: str, value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\d{10}", value):
-        raise ValueError(f"{where}: customer id must be a quoted string of 10 digits without "
-                         f"dashes, got {value!r}")
+        raise ValueError(
+            f"{where}: customer id must be a quoted string of 10 digits without "
+            f"dashes, got {value!r}"
+        )
     return value
 
 
@@ -80,8 +83,9 @@ def _when(where: str, value: Any) -> dt.datetime:
         try:
             when = dt.datetime.fromisoformat(str(value))
         except ValueError:
-            raise ValueError(f"{where}: 'at' must be an ISO datetime or -Nd/-Nh/-Nm, "
-                             f"got {value!r}") from None
+            raise ValueError(
+                f"{where}: 'at' must be an ISO datetime or -Nd/-Nh/-Nm, got {value!r}"
+            ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
@@ -119,8 +123,20 @@ class GoogleAdsState:
         pending_events: list[tuple[str, str, dict[str, Any]]] = []
         for i, raw in enumerate(root["accounts"]):
             where = f"google_ads.accounts[{i}]"
-            a = _mapping(where, raw, cust_keys, {"time_zone", "links", "budgets", "campaigns",
-                                                 "change_events", "test_account", "status"})
+            a = _mapping(
+                where,
+                raw,
+                cust_keys,
+                {
+                    "time_zone",
+                    "links",
+                    "budgets",
+                    "campaigns",
+                    "change_events",
+                    "test_account",
+                    "status",
+                },
+            )
             cust = self._add_customer(where, a, manager=False)
             cid = cust.customer_id
             for j, lraw in enumerate(a.get("links") or []):
@@ -132,17 +148,26 @@ class GoogleAdsState:
             for j, eraw in enumerate(a.get("change_events") or []):
                 pending_events.append((f"{where}.change_events[{j}]", cid, eraw))
         for where, cid, eraw in pending_events:
-            e = _mapping(where, eraw, {"client_type", "resource_type", "at"},
-                         {"resource_name", "user_email", "operation", "changed_fields"})
+            e = _mapping(
+                where,
+                eraw,
+                {"client_type", "resource_type", "at"},
+                {"resource_name", "user_email", "operation", "changed_fields"},
+            )
             self.add_change_event(
-                cid, client_type=_choice(where, e["client_type"], "change_event.client_type"),
-                resource_type=_choice(where, e["resource_type"],
-                                      "change_event.change_resource_type"),
-                when=_when(where, e["at"]), resource_name=e.get("resource_name"),
+                cid,
+                client_type=_choice(where, e["client_type"], "change_event.client_type"),
+                resource_type=_choice(
+                    where, e["resource_type"], "change_event.change_resource_type"
+                ),
+                when=_when(where, e["at"]),
+                resource_name=e.get("resource_name"),
                 user_email=e.get("user_email"),
-                operation=_choice(where, e.get("operation", "UPDATE"),
-                                  "change_event.resource_change_operation"),
-                changed_fields=tuple(e.get("changed_fields") or ()))
+                operation=_choice(
+                    where, e.get("operation", "UPDATE"), "change_event.resource_change_operation"
+                ),
+                changed_fields=tuple(e.get("changed_fields") or ()),
+            )
 
     def _add_customer(self, where: str, raw: dict[str, Any], *, manager: bool) -> Customer:
         cid = _cid(f"{where}.customer_id", raw["customer_id"])
@@ -156,9 +181,15 @@ class GoogleAdsState:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{where}: unknown time_zone {tz!r}") from None
-        cust = Customer(cid, str(raw["descriptive_name"]), currency, tz, manager=manager,
-                        test_account=bool(raw.get("test_account", False)),
-                        status=_choice(where, raw.get("status", "ENABLED"), "customer.status"))
+        cust = Customer(
+            cid,
+            str(raw["descriptive_name"]),
+            currency,
+            tz,
+            manager=manager,
+            test_account=bool(raw.get("test_account", False)),
+            status=_choice(where, raw.get("status", "ENABLED"), "customer.status"),
+        )
         self.customers[cid] = cust
         self.budgets[cid], self.campaigns[cid], self.events[cid] = {}, {}, []
         return cust
@@ -172,33 +203,51 @@ class GoogleAdsState:
             raise ValueError(f"{where}: {client_id} is linked to {manager_id} twice")
         status = _choice(where, lk.get("status", "ACTIVE"), "customer_client_link.status")
         self.links[(manager_id, client_id)] = Link(
-            manager_id, client_id, _id(f"{where}.manager_link_id", lk["manager_link_id"]),
-            status, bool(lk.get("hidden", False)))
+            manager_id,
+            client_id,
+            _id(f"{where}.manager_link_id", lk["manager_link_id"]),
+            status,
+            bool(lk.get("hidden", False)),
+        )
 
     def _add_budget(self, where: str, cid: str, raw: Any) -> None:
-        b = _mapping(where, raw, {"id", "name", "period"},
-                     {"amount_micros", "total_amount_micros", "explicitly_shared", "status"})
+        b = _mapping(
+            where,
+            raw,
+            {"id", "name", "period"},
+            {"amount_micros", "total_amount_micros", "explicitly_shared", "status"},
+        )
         bid = _id(f"{where}.id", b["id"])
         if bid in self.budgets[cid]:
             raise ValueError(f"{where}: budget id {bid} appears twice in account {cid}")
         period = _choice(where, b["period"], "campaign_budget.period")
         amount, total = b.get("amount_micros"), b.get("total_amount_micros")
         if period == "DAILY" and (amount is None or total is not None):
-            raise ValueError(f"{where}: a DAILY budget takes amount_micros, "
-                             "not total_amount_micros")
+            raise ValueError(
+                f"{where}: a DAILY budget takes amount_micros, not total_amount_micros"
+            )
         if period == "CUSTOM_PERIOD" and (total is None or amount is not None):
-            raise ValueError(f"{where}: a CUSTOM_PERIOD budget takes total_amount_micros "
-                             "and no amount_micros")
+            raise ValueError(
+                f"{where}: a CUSTOM_PERIOD budget takes total_amount_micros and no amount_micros"
+            )
         self.budgets[cid][bid] = Budget(
-            cid, bid, str(b["name"]), period,
+            cid,
+            bid,
+            str(b["name"]),
+            period,
             None if amount is None else _micros(f"{where}.amount_micros", amount),
             None if total is None else _micros(f"{where}.total_amount_micros", total),
             bool(b.get("explicitly_shared", False)),
-            _choice(where, b.get("status", "ENABLED"), "campaign_budget.status"))
+            _choice(where, b.get("status", "ENABLED"), "campaign_budget.status"),
+        )
 
     def _add_campaign(self, where: str, cid: str, raw: Any) -> None:
-        c = _mapping(where, raw, {"id", "name", "status", "channel", "budget_id"},
-                     {"experiment_type", "sub_type", "serving_status"})
+        c = _mapping(
+            where,
+            raw,
+            {"id", "name", "status", "channel", "budget_id"},
+            {"experiment_type", "sub_type", "serving_status"},
+        )
         camp_id = _id(f"{where}.id", c["id"])
         if camp_id in self.campaigns[cid]:
             raise ValueError(f"{where}: campaign id {camp_id} appears twice in account {cid}")
@@ -208,12 +257,16 @@ class GoogleAdsState:
         sub = c.get("sub_type")
         serving = c.get("serving_status")
         self.campaigns[cid][camp_id] = Campaign(
-            cid, camp_id, str(c["name"]),
+            cid,
+            camp_id,
+            str(c["name"]),
             _choice(where, c["status"], "campaign.status"),
-            _choice(where, c["channel"], "campaign.advertising_channel_type"), budget_id,
+            _choice(where, c["channel"], "campaign.advertising_channel_type"),
+            budget_id,
             None if sub is None else _choice(where, sub, "campaign.advertising_channel_sub_type"),
             _choice(where, c.get("experiment_type", "BASE"), "campaign.experiment_type"),
-            None if serving is None else _choice(where, serving, "campaign.serving_status"))
+            None if serving is None else _choice(where, serving, "campaign.serving_status"),
+        )
 
     # ---- public reads (tests)
     def customer(self, customer_id: str) -> Customer:
@@ -254,8 +307,14 @@ class GoogleAdsState:
         return dt.datetime.now(dt.UTC).astimezone(tz).replace(tzinfo=None)
 
     # ---- public writes (drift simulation)
-    def set_campaign_status(self, customer_id: str, campaign_id: str, status: str, *,
-                            client_type: str | None = "GOOGLE_ADS_WEB_CLIENT") -> None:
+    def set_campaign_status(
+        self,
+        customer_id: str,
+        campaign_id: str,
+        status: str,
+        *,
+        client_type: str | None = "GOOGLE_ADS_WEB_CLIENT",
+    ) -> None:
         """Change a campaign as someone else would (UI by default); None records no event."""
         _choice("status", status, "campaign.status")
         with self.lock:
@@ -263,12 +322,25 @@ class GoogleAdsState:
             old = dataclasses.replace(camp)
             camp.status = status
             if client_type:
-                self.record_change(client_type, "CAMPAIGN", old, camp, ("status",), "UPDATE",
-                                   user_email="someone@client.example")
+                self.record_change(
+                    client_type,
+                    "CAMPAIGN",
+                    old,
+                    camp,
+                    ("status",),
+                    "UPDATE",
+                    user_email="someone@client.example",
+                )
 
-    def set_budget_amount(self, customer_id: str, budget_id: str, amount_micros: int | None = None,
-                          *, total_amount_micros: int | None = None,
-                          client_type: str | None = "GOOGLE_ADS_WEB_CLIENT") -> None:
+    def set_budget_amount(
+        self,
+        customer_id: str,
+        budget_id: str,
+        amount_micros: int | None = None,
+        *,
+        total_amount_micros: int | None = None,
+        client_type: str | None = "GOOGLE_ADS_WEB_CLIENT",
+    ) -> None:
         """Change a budget's amount (DAILY) or total (CUSTOM_PERIOD) as someone else would."""
         with self.lock:
             budget = self.budget(customer_id, budget_id)
@@ -280,14 +352,28 @@ class GoogleAdsState:
                 budget.total_amount_micros = total_amount_micros
                 changed.append("total_amount_micros")
             if client_type and changed:
-                self.record_change(client_type, "CAMPAIGN_BUDGET", old, budget, tuple(changed),
-                                   "UPDATE", user_email="someone@client.example")
+                self.record_change(
+                    client_type,
+                    "CAMPAIGN_BUDGET",
+                    old,
+                    budget,
+                    tuple(changed),
+                    "UPDATE",
+                    user_email="someone@client.example",
+                )
 
-    def add_change_event(self, customer_id: str, *, client_type: str = "GOOGLE_ADS_SCRIPTS",
-                         resource_type: str = "CAMPAIGN", when: dt.datetime | None = None,
-                         resource_name: str | None = None, user_email: str | None = None,
-                         operation: str = "UPDATE", changed_fields: tuple[str, ...] = (),
-                         ) -> ChangeEvent:
+    def add_change_event(
+        self,
+        customer_id: str,
+        *,
+        client_type: str = "GOOGLE_ADS_SCRIPTS",
+        resource_type: str = "CAMPAIGN",
+        when: dt.datetime | None = None,
+        resource_name: str | None = None,
+        user_email: str | None = None,
+        operation: str = "UPDATE",
+        changed_fields: tuple[str, ...] = (),
+    ) -> ChangeEvent:
         """Record a change made outside the API (a script, a rule, the UI).
 
         Without `resource_name`, the account's first campaign (or budget) is used.
@@ -297,26 +383,49 @@ class GoogleAdsState:
         with self.lock:
             self.customer(customer_id)
             if resource_name is None:
-                pool: Mapping[str, Any] = (self.budgets if resource_type == "CAMPAIGN_BUDGET"
-                                           else self.campaigns)[customer_id]
+                pool: Mapping[str, Any] = (
+                    self.budgets if resource_type == "CAMPAIGN_BUDGET" else self.campaigns
+                )[customer_id]
                 first = next(iter(pool.values()), None)
                 resource_name = first.resource_name if first else f"customers/{customer_id}"
             when = when or dt.datetime.now(dt.UTC)
             when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
             self._seq += 1
-            event = ChangeEvent(customer_id, when, client_type, resource_type, resource_name,
-                                user_email or "scripts@client.example", operation,
-                                tuple(changed_fields), seq=self._seq)
+            event = ChangeEvent(
+                customer_id,
+                when,
+                client_type,
+                resource_type,
+                resource_name,
+                user_email or "scripts@client.example",
+                operation,
+                tuple(changed_fields),
+                seq=self._seq,
+            )
             bisect.insort(self.events[customer_id], event, key=lambda e: e.when)
             return event
 
-    def record_change(self, client_type: str, resource_type: str, old: Any, new: Any,
-                      fields: tuple[str, ...], operation: str, *, user_email: str) -> None:
+    def record_change(
+        self,
+        client_type: str,
+        resource_type: str,
+        old: Any,
+        new: Any,
+        fields: tuple[str, ...],
+        operation: str,
+        *,
+        user_email: str,
+    ) -> None:
         """A change_event with old/new resources holding the changed fields."""
         event = self.add_change_event(
-            new.customer_id, client_type=client_type, resource_type=resource_type,
-            resource_name=new.resource_name, user_email=user_email, operation=operation,
-            changed_fields=fields)
+            new.customer_id,
+            client_type=client_type,
+            resource_type=resource_type,
+            resource_name=new.resource_name,
+            user_email=user_email,
+            operation=operation,
+            changed_fields=fields,
+        )
         event.old = _changed_resource(resource_type, old, fields)
         event.new = _changed_resource(resource_type, new, fields)
 
@@ -344,24 +453,36 @@ def _contexts(state: GoogleAdsState, cust: Customer, resource: str) -> list[dict
         refs = state.reference_counts(cid)
         budgets = state.budgets[cid]
         if resource == "campaign_budget":
-            return [{"customer": cust, "campaign_budget": b, "refs": refs}
-                    for b in budgets.values()]
-        return [{"customer": cust, "campaign": c, "campaign_budget": budgets.get(c.budget_id),
-                 "refs": refs} for c in state.campaigns[cid].values()]
+            return [
+                {"customer": cust, "campaign_budget": b, "refs": refs} for b in budgets.values()
+            ]
+        return [
+            {
+                "customer": cust,
+                "campaign": c,
+                "campaign_budget": budgets.get(c.budget_id),
+                "refs": refs,
+            }
+            for c in state.campaigns[cid].values()
+        ]
     if resource == "currency_constant":
         return [{"currency_constant": c} for c in CURRENCIES.values()]
     if resource == "customer_client_link":
-        return [{"customer": cust, resource: lk} for lk in state.links.values()
-                if lk.manager_id == cid]
+        return [
+            {"customer": cust, resource: lk} for lk in state.links.values() if lk.manager_id == cid
+        ]
     if resource == "customer_manager_link":
-        return [{"customer": cust, resource: lk} for lk in state.links.values()
-                if lk.client_id == cid]
+        return [
+            {"customer": cust, resource: lk} for lk in state.links.values() if lk.client_id == cid
+        ]
     if resource == "customer_client":
         rows = [{"customer": cust, resource: (cust, 0, False)}]
         if cust.manager:
-            rows += [{"customer": cust, resource: (state.customers[lk.client_id], 1, lk.hidden)}
-                     for lk in state.links.values()
-                     if lk.manager_id == cid and lk.status == "ACTIVE"]
+            rows += [
+                {"customer": cust, resource: (state.customers[lk.client_id], 1, lk.hidden)}
+                for lk in state.links.values()
+                if lk.manager_id == cid and lk.status == "ACTIVE"
+            ]
         return rows
     if resource == "change_event":
         tz = _zone(cust.time_zone)
