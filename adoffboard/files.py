@@ -8,6 +8,7 @@ crash never leaves half a file that looks whole.
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
@@ -42,6 +43,7 @@ def write_private(path: Path, data: bytes | str) -> Path:
     path = Path(path)
     private_dir(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    _remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -55,6 +57,13 @@ def write_private(path: Path, data: bytes | str) -> Path:
         raise
     _fsync_dir(path.parent)  # the rename itself survives a crash: some files are journals
     return path
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temporary copies of `path` that a killed process left half-written: they hold client data
+    and are never read, so the next write of the same file removes them."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:

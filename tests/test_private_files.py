@@ -111,3 +111,18 @@ def test_write_private_replaces_a_wider_file_and_keeps_existing_folders(
     assert target.read_text() == "new" and mode(target) == 0o600
     assert mode(shared) == 0o755  # a folder someone shares on purpose stays as it is
     assert mode(private_dir(tmp_path / "a" / "b")) == 0o700 and mode(tmp_path / "a") == 0o700
+
+
+def test_a_write_removes_the_half_written_copies_a_killed_process_left(tmp_path: Path) -> None:
+    from adoffboard.files import write_private
+
+    target = tmp_path / "exports" / "lakeside-sharpspring-2026-12-07.csv"
+    write_private(target, "first\n")
+    stale = target.parent / f".{target.name}.k1ll3d.tmp"  # what mkstemp leaves after SIGKILL
+    stale.write_text("half a contact list")
+    other = target.parent / ".another-file.csv.x.tmp"
+    other.write_text("not ours")
+    write_private(target, "second\n")
+    assert target.read_text() == "second\n"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == [other.name, target.name]
