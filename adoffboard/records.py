@@ -25,6 +25,8 @@ class RunRecord:
     started_at: str
     finished_at: str | None
     plan_mac: str = ""  # the plan's signature (adoffboard.signing), checked before a resume
+    started_by: str = ""  # who made the run: a person's login and host, or "scheduler HOST"
+    stage: str = "all"  # the steps it carries out: all, or immediately (at approval)
 
     def plan(self) -> Plan:
         """The applied plan, rebuilt from its saved JSON (without the file envelope keys)."""

@@ -84,7 +84,10 @@ runs_t = Table(
     Column("started_at", String(40), nullable=False),
     Column("finished_at", String(40), nullable=True),
     Column("plan_mac", String(128), nullable=True),  # migration 0004
+    Column("started_by", String(200), nullable=True),  # migration 0005
+    Column("stage", String(20), nullable=True),  # migration 0005: all | immediately
     Index("ix_runs_client_started", "client", "started_at"),
+    Index("ix_runs_change_request", "change_request", "started_at"),
 )
 
 verifications_t = Table(
@@ -219,10 +222,18 @@ class Store:
     # -- runs
 
     def create_run(
-        self, plan: Plan, *, plan_path: str = "", change_request: str = "", plan_mac: str = ""
+        self,
+        plan: Plan,
+        *,
+        plan_path: str = "",
+        change_request: str = "",
+        plan_mac: str = "",
+        started_by: str = "",
+        stage: str = "all",
     ) -> str:
         """Record the start of applying `plan`; returns the new run id (status "running").
-        `plan_mac` is the plan's signature, checked again when the run is resumed."""
+        `plan_mac` is the plan's signature, checked again when the run is resumed; `started_by`
+        who made the run; `stage` which of the runbook's steps it carries out."""
         now = self._clock.now().astimezone(dt.UTC)
         row = {
             "client": plan.client,
@@ -235,6 +246,8 @@ class Store:
             "status": "running",
             "started_at": now.isoformat(timespec="seconds"),
             "plan_mac": plan_mac,
+            "started_by": started_by,
+            "stage": stage,
         }
         for _ in range(5):  # 16M ids a day: a collision is rare, and just means draw again
             run_id = f"r-{now:%Y%m%d}-{secrets.token_hex(3)}"
@@ -275,6 +288,17 @@ class Store:
             query = query.where(runs_t.c.client == client)
         with self._transaction() as conn:
             rows = conn.execute(query.limit(limit)).mappings().all()
+        return [_run_record(r) for r in rows]
+
+    def request_runs(self, change_request: str) -> list[RunRecord]:
+        """The runs made for one change request (its case), oldest first."""
+        query = (
+            select(runs_t)
+            .where(runs_t.c.change_request == change_request)
+            .order_by(runs_t.c.started_at, runs_t.c.seq)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).mappings().all()
         return [_run_record(r) for r in rows]
 
     def latest_run(self, client: str) -> RunRecord | None:
@@ -534,4 +558,6 @@ def _run_record(row: Any) -> RunRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         plan_mac=row.get("plan_mac") or "",
+        started_by=row.get("started_by") or "",
+        stage=row.get("stage") or "all",
     )

@@ -138,6 +138,7 @@ def apply_plan(
             plan_path=plan_path,
             change_request=cr_id,
             plan_mac=signing.sign(store.plan_key(), plan.body()),
+            started_by=holder or holder_name(),
         )
         if plan.authorized_by:
             who = plan.authorized_by

@@ -34,6 +34,7 @@ schedule_t = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
+    Column("stage", String(20), nullable=True),  # migration 0005: effective_date | immediately
     Index("ix_schedule_status_next", "status", "next_attempt_at"),
 )
 
