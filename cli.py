@@ -82,6 +82,7 @@ class Group(click.Group):
         umask = os.umask(PRIVATE_UMASK)
         try:
             _refuse_undecodable(ctx)
+            _announce_clock()
             return super().invoke(ctx)
         except AdoffboardError as exc:
             fail(exit_code_for(exc), str(exc))
@@ -104,6 +105,18 @@ class Group(click.Group):
             os.umask(umask)
             if isinstance(ctx.obj, Ctx):
                 ctx.obj.close()
+
+
+def _announce_clock() -> None:
+    """A rehearsal clock (ADOFFBOARD_NOW) is said on every command: dates and due runs follow it."""
+    from adoffboard.clock import NOW_VARIABLE, clock_shift
+
+    if clock_shift():
+        click.echo(
+            f"adoffboard: clock set to {os.environ[NOW_VARIABLE].strip()} by {NOW_VARIABLE} "
+            "(rehearsal)",
+            err=True,
+        )
 
 
 def _refuse_undecodable(ctx: click.Context) -> None:

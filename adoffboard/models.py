@@ -157,6 +157,11 @@ class StepPlan:
 PLAN_FORMAT = 1
 
 
+# The stages of a runbook (see `Plan.stage`).
+STAGE_ALL, STAGE_IMMEDIATELY = "all", "immediately"
+STAGES = (STAGE_ALL, STAGE_IMMEDIATELY)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a run will do, read from live state; saved as JSON with a hash of its content."""
@@ -184,6 +189,10 @@ class Plan:
     # empty, like `change_request`.
     restores_run: str = ""
     authorized_by: dict[str, str] | None = None
+    # Which of the runbook's steps the plan carries out: "all", or "immediately" (only the steps
+    # due when the change request is approved; the others wait for the effective date). Absent
+    # from the body when "all".
+    stage: str = "all"
 
     @property
     def changes(self) -> list[Change]:
@@ -212,6 +221,7 @@ class Plan:
             **({"inputs": self.inputs} if self.inputs else {}),
             **({"restores_run": self.restores_run} if self.restores_run else {}),
             **({"authorized_by": dict(self.authorized_by)} if self.authorized_by else {}),
+            **({"stage": self.stage} if self.stage != STAGE_ALL else {}),
         }
 
     @property
@@ -240,7 +250,14 @@ class Plan:
             change_request=dict(body["change_request"]) if body.get("change_request") else None,
             restores_run=str(body.get("restores_run", "")),
             authorized_by=dict(body["authorized_by"]) if body.get("authorized_by") else None,
+            stage=_stage(body.get("stage", STAGE_ALL)),
         )
+
+
+def _stage(value: Any) -> str:
+    if value not in STAGES:
+        raise ValueError(f"stage {value!r} is not one of {', '.join(STAGES)}")
+    return str(value)
 
 
 def canonical_json(body: dict[str, Any]) -> bytes:

@@ -34,35 +34,82 @@ class RestoreSet:
     notes: tuple[str, ...]
 
 
-def target_run(store: Any, client: str, *, runbook: str = "", run_id: str = "") -> Any:
-    """The run to restore: the one named, or the client's latest applied run of `runbook`."""
+def target_runs(
+    store: Any, client: str, *, runbook: str = "", run_id: str = "", change_request: str = ""
+) -> list[Any]:
+    """The runs a restore puts back, oldest first.
+
+    A run of a change request belongs to its case: restoring it (or un-pausing the case) puts
+    back what every run of the same runbook in the case changed since the case was last
+    restored, whoever made them, so that a second pause run (which found nothing left to change,
+    or paused again what someone had restarted) never hides the original values. Without a
+    change request: the run named, else the client's latest applied run of `runbook`."""
     if run_id:
         record = store.run(run_id)
         if record.client != client:
             raise InputError(f"run {run_id} is for client {record.client}, not {client}")
-        return record
+        if not record.change_request:
+            return [record]
+        found = case_runs(store, record.change_request, record.runbook)
+        return found if any(r.id == record.id for r in found) else [record]
+    if change_request:
+        found = [r for r in case_runs(store, change_request, runbook) if r.client == client]
+        if not found:
+            raise NotFound(f"{change_request} has no applied {runbook} run to restore")
+        return found
     for record in store.runs(client, limit=1000):  # newest first
         if record.runbook == runbook and record.status in RESTORABLE_STATUSES:
-            return record
+            return [record]
     raise NotFound(f"{client} has no applied {runbook} run to restore")
 
 
-def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
+def case_runs(store: Any, change_request: str, runbook: str) -> list[Any]:
+    """The applied runs of `runbook` made for `change_request`, oldest first, since the last run
+    of the case that restored them (an un-pause, a restore)."""
+    found: list[Any] = []
+    for record in store.request_runs(change_request):
+        if record.runbook == runbook and record.status in RESTORABLE_STATUSES:
+            found.append(record)
+        elif record.status in RESTORABLE_STATUSES and record.plan().restores_run:
+            found = [r for r in found if r.id not in record.plan().restores_run.split(",")]
+    return found
+
+
+def inverse_changes(store: Any, records: Any, step_id: str) -> RestoreSet:
+    """The changes that put back what `records` (one run, or a case's runs oldest first)
+    changed: for each field, its value before the first run that changed it, expected to be
+    what the last of them wrote."""
     from adoffboard.connectors import REGISTRY
 
-    planned = {c.id: c for c in record.plan().changes}
+    runs = [records] if not isinstance(records, list | tuple) else list(records)
+    firsts: dict[tuple[str, ...], tuple[Any, Change, Any]] = {}  # key -> (run, change, before)
+    lasts: dict[tuple[str, ...], tuple[Change, Any]] = {}  # key -> (change, what it wrote)
+    for record in runs:
+        planned = {c.id: c for c in record.plan().changes}
+        for snap in store.snapshots(record.id):
+            original = planned.get(snap.change_id)
+            if original is None:
+                continue
+            key = (
+                original.platform,
+                original.account,
+                original.entity_type,
+                original.entity_id,
+                original.field,
+            )
+            firsts.setdefault(key, (record, original, snap.before))
+            lasts[key] = (original, snap.after)
     changes: list[Change] = []
     notes: list[str] = []
     unsupported: dict[tuple[str, str], int] = {}  # (platform, entity type if partly) -> count
-    for snap in store.snapshots(record.id):
-        original = planned.get(snap.change_id)
-        if original is None:
-            continue
+    for field_key, (record, original, before) in firsts.items():
+        last, wrote = lasts[field_key]
         entry = REGISTRY.get(original.platform)
         if entry is None or not entry.restores(original):
             kind = original.entity_type if entry is not None and entry.restorable else ""
-            key = (original.platform, kind)
-            unsupported[key] = unsupported.get(key, 0) + 1
+            unsupported[(original.platform, kind)] = (
+                unsupported.get((original.platform, kind), 0) + 1
+            )
             continue
         if original.phase == Phase.ACCESS:
             notes.append(
@@ -80,9 +127,9 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
                 entity_id=original.entity_id,
                 name=original.name,
                 field=original.field,
-                before=snap.after,
-                after=snap.before,
-                shown_before=original.shown_after,
+                before=wrote,
+                after=before,
+                shown_before=last.shown_after,
                 shown_after=original.shown_before,
                 phase=original.phase,
                 resource=original.resource,
@@ -102,12 +149,23 @@ def inverse_changes(store: Any, record: Any, step_id: str) -> RestoreSet:
                 f"not restored: {count} change(s) on {title} (adoffboard does not "
                 f"restore {title}; the run's report lists them to put back by hand)"
             )
-    notes.insert(
-        0,
-        f"restores run {record.id} ({record.runbook} v{record.runbook_version}, "
-        f"{record.started_at}): {len(changes)} value(s)",
+    notes.insert(0, _restores_note(runs, len(changes)))
+    ids = ",".join(r.id for r in runs)
+    return RestoreSet(ids, runs[-1].runbook if runs else "", tuple(changes), tuple(notes))
+
+
+def _restores_note(runs: list[Any], count: int) -> str:
+    if len(runs) == 1:
+        r = runs[0]
+        return (
+            f"restores run {r.id} ({r.runbook} v{r.runbook_version}, {r.started_at}): "
+            f"{count} value(s)"
+        )
+    listed = ", ".join(f"{r.id} ({r.started_by or 'unknown'}, {r.started_at})" for r in runs)
+    return (
+        f"restores {len(runs)} {runs[0].runbook} runs of {runs[0].change_request}, each "
+        f"field to its value before the first run that changed it: {listed}: {count} value(s)"
     )
-    return RestoreSet(record.id, record.runbook, tuple(changes), tuple(notes))
 
 
 def judge(

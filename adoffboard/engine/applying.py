@@ -31,6 +31,7 @@ from adoffboard.errors import (
 )
 from adoffboard.holder import holder_name
 from adoffboard.models import (
+    STAGE_ALL,
     Change,
     Check,
     CheckStatus,
@@ -125,7 +126,7 @@ def apply_plan(
 
     manifest, book = check_plan_current(env, plan)
     effective = parse_date(plan.effective_date, "effective date")
-    if effective and effective > env.today() and not now_ok:
+    if effective and effective > env.today() and not now_ok and plan.stage == STAGE_ALL:
         raise SafetyRefusal(
             f"plan {plan.plan_id} takes effect on {effective}: not before "
             f"(today is {env.today()}); pass --now to apply early"
@@ -389,7 +390,7 @@ def _admit(
     a plan, however it was made, can only do what the runbook does. Changes the step no longer
     plans are settled here without a write (already done, or changed by someone: drift);
     anything else is refused before a single write (StalePlan)."""
-    context = step_context(book, plan.scope, plan.effective_date)
+    context = step_context(book, plan.scope, plan.effective_date, plan.change_request)
     steps = {s.id: s for s in book.model.steps}
     restores = _bound_restores(book, manifest, store, plan)
     expected: dict[str, Change] = {}
@@ -397,7 +398,7 @@ def _admit(
         step = steps.get(step_id)
         if (
             step is None
-            or _skip_reason(step, plan.scope, manifest)
+            or _skip_reason(step, plan.scope, manifest, plan.stage)
             or (step.action is None and step.restore is None)
         ):
             raise StalePlan(

@@ -21,6 +21,9 @@ from adoffboard.errors import (
 )
 from adoffboard.models import (
     PLAN_FORMAT,
+    STAGE_ALL,
+    STAGE_IMMEDIATELY,
+    STAGES,
     ManualTask,
     Plan,
     StepKind,
@@ -28,7 +31,7 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.records import RunRecord
-from adoffboard.restore import RestoreSet, inverse_changes, target_run
+from adoffboard.restore import RestoreSet, inverse_changes, target_runs
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step
 
 # --- dates ------------------------------------------------------------------------------------
@@ -48,18 +51,31 @@ def parse_date(text: str | None, what: str = "--effective") -> dt.date | None:
 # --- planning ---------------------------------------------------------------------------------
 
 
-def step_context(book: LoadedRunbook, scope: str, effective_date: str | None) -> StepContext:
-    """The plan-wide facts handed to every action."""
+def step_context(
+    book: LoadedRunbook,
+    scope: str,
+    effective_date: str | None,
+    change_request: dict[str, str] | None = None,
+) -> StepContext:
+    """The plan-wide facts handed to every action (the change request's id and a pause's end
+    date come from the plan's change request reference)."""
+    ref = change_request or {}
     return StepContext(
         effective_date=effective_date,
         process=book.model.process,
         scope=scope,
         runbook=book.name,
         department=book.model.department,
+        change_request=ref.get("id", ""),
+        pause_end=ref.get("pause_end_date", ""),
     )
 
 
-def _skip_reason(step: Step, scope: str, manifest: ClientManifest) -> str:
+def _skip_reason(
+    step: Step, scope: str, manifest: ClientManifest, stage: str = STAGE_ALL, effective: str = ""
+) -> str:
+    if stage == STAGE_IMMEDIATELY and step.timing != "immediately":
+        return f"on the effective date ({effective}): not part of the run at approval"
     if not step.applies(scope):
         return f"only when leaving the platform (scope: {SCOPES[scope]})"
     if step.if_manifest and getattr(manifest.model, step.if_manifest, None) is None:
@@ -67,11 +83,13 @@ def _skip_reason(step: Step, scope: str, manifest: ClientManifest) -> str:
     return ""
 
 
-def _platforms(book: LoadedRunbook, scope: str, manifest: ClientManifest) -> list[str]:
+def _platforms(
+    book: LoadedRunbook, scope: str, manifest: ClientManifest, stage: str = STAGE_ALL
+) -> list[str]:
     wanted = []
     for step in book.model.steps:
         ref = step.action or step.check
-        if ref and not _skip_reason(step, scope, manifest) and ref.connector not in wanted:
+        if ref and not _skip_reason(step, scope, manifest, stage) and ref.connector not in wanted:
             wanted.append(ref.connector)
     return wanted
 
@@ -88,17 +106,24 @@ def make_plan(
     restore_run: str = "",
     inputs: dict[str, Any] | None = None,
     authorized_by: dict[str, str] | None = None,
+    stage: str = STAGE_ALL,
 ) -> Plan:
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
+    if stage not in STAGES:
+        raise InputError(f"--stage {stage!r} must be one of: {', '.join(STAGES)}")
     manifest = env.workspace.load_client(client)
     book = env.runbook(runbook)
     effective = effective or env.today()
-    restores = _restore_sets(book, manifest, store, restore_run)
-    platforms = _platforms(book, scope, manifest)
+    restores = (
+        _restore_sets(book, manifest, store, restore_run, change_request)
+        if stage == STAGE_ALL
+        else {}
+    )
+    platforms = _platforms(book, scope, manifest, stage)
     platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
     connectors = {p: env.connector(p, read_only=True) for p in platforms}
-    context = step_context(book, scope, effective.isoformat())
+    context = step_context(book, scope, effective.isoformat(), change_request)
     try:
         states, failed = _read_states(env, connectors, manifest)
         if failed:
@@ -110,7 +135,7 @@ def make_plan(
                     "longer has access to the client's account"
                 )
         steps = tuple(
-            _plan_step(s, scope, manifest, connectors, states, context, restores, inputs)
+            _plan_step(s, scope, manifest, connectors, states, context, restores, inputs, stage)
             for s in book.model.steps
         )
         reads = {p: c.calls["read"] for p, c in connectors.items()}
@@ -136,16 +161,23 @@ def make_plan(
         reads=reads,
         inputs=dict(inputs or {}),
         change_request=change_request,
-        restores_run=",".join(sorted({r.run_id for r in restores.values()})),
+        restores_run=",".join(dict.fromkeys(r.run_id for r in restores.values())),
         authorized_by=authorized_by,
+        stage=stage,
     )
 
 
 def _restore_sets(
-    book: LoadedRunbook, manifest: ClientManifest, store: RunStore | None, restore_run: str
+    book: LoadedRunbook,
+    manifest: ClientManifest,
+    store: RunStore | None,
+    restore_run: str,
+    change_request: dict[str, str] | None = None,
 ) -> dict[str, RestoreSet]:
-    """The inverse changes of each restore step, from the target run's snapshots: the run named
-    (`adoffboard restore RUN`), else the client's latest applied run of the step's runbook."""
+    """The inverse changes of each restore step, from the target runs' snapshots: the run named
+    (`adoffboard restore RUN`) with the other runs of its case, else the case's runs of the
+    step's runbook (an un-pause restores every pause run of its change request), else the
+    client's latest applied run of that runbook."""
     found: dict[str, RestoreSet] = {}
     for step in book.model.steps:
         if step.restore is None:
@@ -157,43 +189,58 @@ def _restore_sets(
                 f"runbook {book.name} restores a run named on the command line: "
                 "use `adoffboard restore RUN`"
             )
-        record = target_run(
+        records = target_runs(
             store,
             manifest.slug,
             runbook=step.restore.runbook,
             run_id="" if step.restore.runbook else restore_run,
+            change_request=(change_request or {}).get("id", "") if step.restore.runbook else "",
         )
-        found[step.id] = inverse_changes(store, record, step.id)
+        found[step.id] = inverse_changes(store, records, step.id)
     return found
 
 
 def _bound_restores(
     book: LoadedRunbook, manifest: ClientManifest, store: RunStore, plan: Plan
 ) -> dict[str, RestoreSet]:
-    """At apply time, the restore steps' inverse changes from the very run the plan names, never
-    a later one: a restore is bound to the run it was reviewed against."""
+    """At apply time, the restore steps' inverse changes from the very runs the plan names,
+    never later ones: a restore is bound to the runs it was reviewed against (one run, or the
+    runs of one case, put back oldest first)."""
     if not any(step.restore is not None for step in book.model.steps):
         return {}
-    runs = [r for r in plan.restores_run.split(",") if r]
-    if len(runs) != 1:
-        raise StalePlan(
-            f"plan {plan.plan_id} restores {len(runs)} runs; a restore names exactly one: re-plan"
-        )
-    record = store.run(runs[0])
-    for step in book.model.steps:
-        wanted = step.restore.runbook if step.restore else ""
-        if wanted and record.runbook != wanted:
+    ids = [r for r in plan.restores_run.split(",") if r]
+    if not ids:
+        raise StalePlan(f"plan {plan.plan_id} restores no run: re-plan")
+    records = [store.run(r) for r in ids]
+    cases = {r.change_request for r in records}
+    if len(records) > 1:
+        if len(cases) != 1 or "" in cases or len({r.runbook for r in records}) != 1:
             raise StalePlan(
-                f"plan {plan.plan_id} restores run {record.id} ({record.runbook}); "
-                f"step {step.id} restores a {wanted} run: re-plan"
+                f"plan {plan.plan_id} restores runs of different runbooks or change "
+                "requests: re-plan"
             )
-    if record.client != manifest.slug:
-        raise StalePlan(
-            f"plan {plan.plan_id} restores run {record.id} of {record.client}, not "
-            f"of {manifest.slug}"
-        )
+        order = {r.id: n for n, r in enumerate(store.request_runs(next(iter(cases))))}
+        records.sort(key=lambda r: order.get(r.id, len(order)))
+    ref = (plan.change_request or {}).get("id", "")
+    for record in records:
+        for step in book.model.steps:
+            wanted = step.restore.runbook if step.restore else ""
+            if wanted and record.runbook != wanted:
+                raise StalePlan(
+                    f"plan {plan.plan_id} restores run {record.id} ({record.runbook}); "
+                    f"step {step.id} restores a {wanted} run: re-plan"
+                )
+            if wanted and ref and record.change_request != ref:
+                raise StalePlan(
+                    f"plan {plan.plan_id} restores run {record.id}, not made for {ref}: re-plan"
+                )
+        if record.client != manifest.slug:
+            raise StalePlan(
+                f"plan {plan.plan_id} restores run {record.id} of {record.client}, not "
+                f"of {manifest.slug}"
+            )
     return {
-        step.id: inverse_changes(store, record, step.id)
+        step.id: inverse_changes(store, records, step.id)
         for step in book.model.steps
         if step.restore is not None
     }
@@ -208,6 +255,7 @@ def _plan_step(
     context: StepContext,
     restores: dict[str, RestoreSet] | None = None,
     inputs: dict[str, Any] | None = None,
+    stage: str = STAGE_ALL,
 ) -> StepPlan:
     base: dict[str, Any] = dict(
         step_id=step.id,
@@ -218,7 +266,7 @@ def _plan_step(
         owner=step.owner,
         timing=step.timing,
     )
-    reason = _skip_reason(step, scope, manifest)
+    reason = _skip_reason(step, scope, manifest, stage, context.effective_date or "")
     if reason:
         return StepPlan(**base, kind=StepKind.SKIPPED, reason=reason)
     if step.restore is not None:

@@ -23,6 +23,7 @@ from adoffboard.errors import (
     InputError,
 )
 from adoffboard.models import (
+    STAGE_ALL,
     Check,
     CheckStatus,
     Phase,
@@ -59,9 +60,15 @@ def _checks(
         for platform, state in states.items():
             if not getattr(state, "reachable", True):
                 unreadable[platform] = "the agency no longer has access to this account"
-        context = step_context(book, plan.scope, plan.effective_date)
+        context = step_context(book, plan.scope, plan.effective_date, plan.change_request)
         checks = []
         for step in book.model.steps:
+            later = _skip_reason(step, plan.scope, manifest, plan.stage, plan.effective_date or "")
+            if plan.stage != STAGE_ALL and later:
+                checks.append(
+                    Check(step.id, step.title, step.part, CheckStatus.SKIPPED, later, step.owner)
+                )
+                continue
             if step.restore is not None:
                 checks.append(_check_restore(step, plan, connectors, unreadable))
                 continue
