@@ -19,7 +19,7 @@ from adoffboard.config import LoadedWorkspace
 from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
 from adoffboard.engine import resume_run as engine_resume
 from adoffboard.errors import StoreError
-from adoffboard.models import Plan
+from adoffboard.models import STAGE_ALL, Plan
 from adoffboard.runbook import load_runbook
 
 GRPC_ROOTS = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
@@ -58,6 +58,7 @@ def plan_for_request(
     cr_id: str | None = None,
     inputs: dict[str, Any] | None = None,
     review_only: Callable[[StoreError], None] | None = None,
+    stage: str = STAGE_ALL,
 ) -> Plan:
     """A plan carrying its change request (the one named, else the client's latest approved one
     for the runbook's process), with the request's scope, date and budget change.
@@ -82,7 +83,15 @@ def plan_for_request(
     store = open_store()
     inputs = request_inputs(store, ws, ref, inputs)
     return make_plan(
-        env, client, runbook, scope, date, change_request=ref, store=store, inputs=inputs
+        env,
+        client,
+        runbook,
+        scope,
+        date,
+        change_request=ref,
+        store=store,
+        inputs=inputs,
+        stage=stage,
     )
 
 

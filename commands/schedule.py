@@ -89,7 +89,7 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
             r.id,
             _local(c, r.due_at)[:16],
             r.client,
-            r.runbook,
+            r.runbook + (" (at approval)" if r.stage == repo.AT_APPROVAL else ""),
             r.cr_id,
             f"[{style}]{status}[/]" if style else status,
             str(r.attempts),
@@ -116,6 +116,12 @@ def schedule_show(c: Any, row_id: str) -> None:
         ("Client", row.client),
         ("Runbook", f"{row.runbook} ({row.process}, {row.department})"),
         ("Change request", row.cr_id),
+        (
+            "Steps",
+            "those due at approval"
+            if row.stage == "immediately"
+            else "all of the runbook, on its date",
+        ),
         ("Date", row.run_date),
         ("Due", _local(c, row.due_at)),
         ("Status", row.status),
@@ -178,6 +184,12 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
                 conn, cr_id=row.cr_id, statuses=(repo.SCHEDULED, repo.RETRYING, repo.FAILED)
             )
             if r.after_id == row.id
+            # the steps due at approval go with their runbook's run
+            or (
+                row.stage == repo.EFFECTIVE
+                and r.stage == repo.AT_APPROVAL
+                and r.runbook == row.runbook
+            )
         ]
         for target in targets:
             note = (

@@ -60,11 +60,26 @@ class Desk:
 
     def tick(self) -> dict[str, str]:
         report = self.scheduler.tick()
-        return {f"{r.row.runbook}:{r.row.client}": r.outcome for r in report.results}
+        return {label(r.row): r.outcome for r in report.results}
+
+    def approval_steps(self, sandbox: Sandbox) -> None:
+        """Tick right after approval: only the rows of the steps due at approval run (planner
+        rows, tracker dates), writing to Sheets only; then forget that traffic."""
+        self.clock.advance(60)  # approval happened on the real clock, a moment ago
+        done = self.tick()
+        assert done and all(k.endswith(":now") and v == "done" for k, v in done.items()), done
+        assert {e.platform for e in sandbox.log.mutating()} <= {"sheets", "smtp"}
+        sandbox.log.clear()
+        sandbox.smtp.clear()
 
     def rows(self) -> dict[str, repo.ScheduledRun]:
         with self.store.transaction() as conn:
-            return {f"{r.runbook}:{r.client}": r for r in repo.rows(conn)}
+            return {label(r): r for r in repo.rows(conn)}
+
+
+def label(row: repo.ScheduledRun) -> str:
+    """runbook:client, with ":now" for the row of the steps due at approval."""
+    return f"{row.runbook}:{row.client}" + (":now" if row.stage == repo.AT_APPROVAL else "")
 
 
 @pytest.fixture
@@ -105,6 +120,10 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
         "ma-cancellation:" + LAKESIDE,
         "sem-pause:" + HARBOR,
         "sem-unpause:" + HARBOR,
+        # the steps due at approval: the planner rows, the MA tracker's cancellation date
+        "sem-cancellation:" + LAKESIDE + ":now",
+        "ma-cancellation:" + LAKESIDE + ":now",
+        "sem-pause:" + HARBOR + ":now",
     }
     assert {r.status for r in rows.values()} == {"scheduled"}
     unpause = rows["sem-unpause:" + HARBOR]
@@ -112,6 +131,18 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
     assert dt.datetime.fromisoformat(unpause.due_at).astimezone(desk.tz).replace(
         tzinfo=None
     ) == dt.datetime.combine(pause_ends, dt.time(6, 0))
+
+    # At approval: the steps due then, and only those: Sheets rows, no ad platform touched.
+    desk.clock.advance(60)
+    assert desk.tick() == {
+        "sem-cancellation:" + LAKESIDE + ":now": "done",
+        "ma-cancellation:" + LAKESIDE + ":now": "done",
+        "sem-pause:" + HARBOR + ":now": "done",
+    }
+    assert {e.platform for e in sandbox.log.mutating()} == {"sheets", "smtp"}
+    assert google_ads_values(sandbox, H_CID) == harbor_before
+    sandbox.log.clear()
+    sandbox.smtp.clear()
 
     # Before any date: nothing runs, nothing is read or written.
     desk.at(cancel_on, 5, 59)
@@ -192,9 +223,10 @@ def test_missed_runs_are_caught_up_in_order(cli: Cli, sandbox: Sandbox, desk: De
     # No scheduler ran for a week: the next tick does the pause, then its un-pause.
     desk.at(d0 + dt.timedelta(days=8), 9, 0)
     report = desk.scheduler.tick()
-    assert [(r.row.runbook, r.outcome) for r in report.results] == [
-        ("sem-pause", "done"),
-        ("sem-unpause", "done"),
+    assert [(label(r.row), r.outcome) for r in report.results] == [
+        ("sem-pause:" + HARBOR + ":now", "done"),  # the planner row, due since approval
+        ("sem-pause:" + HARBOR, "done"),
+        ("sem-unpause:" + HARBOR, "done"),
     ]
     assert google_ads_values(sandbox, H_CID) == before
 
@@ -210,6 +242,7 @@ def test_failures_are_retried_with_backoff_and_emailed(
         effective=str(d0 + dt.timedelta(days=1)),
         extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
     )
+    desk.approval_steps(sandbox)
     sandbox.smtp.clear()
     # Google Ads refuses every mutate for a while: more than the connector's own retries.
     sandbox.faults.add(
@@ -242,6 +275,7 @@ def test_attempts_run_out_then_a_person_is_told(cli: Cli, sandbox: Sandbox, desk
         effective=str(d0 + dt.timedelta(days=1)),
         extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
     )
+    desk.approval_steps(sandbox)
     sandbox.faults.add(FaultRule(kind="unavailable", platform="google_ads", method="Mutate"))
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     waits = []
@@ -273,6 +307,7 @@ def test_a_held_client_waits_and_the_holder_is_named(
         effective=str(d0 + dt.timedelta(days=1)),
         extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
     )
+    desk.approval_steps(sandbox)
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     with desk.store.client_lock(HARBOR, "alice@ops-laptop:4242"):
         report = desk.scheduler.tick()
@@ -309,7 +344,7 @@ def test_an_edited_request_withdraws_its_runs_until_approved_again(
         ("approve", cr_id, "--as", "accounting"),
     ):
         assert cli("cr", *step).exit_code == 0
-    assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
+    assert desk.tick() == {"sem-pause:" + HARBOR + ":now": "done", "sem-pause:" + HARBOR: "done"}
     unpause = [r for r in desk.rows().values() if r.status == "scheduled"]
     assert [r.run_date for r in unpause] == [str(d0 + dt.timedelta(days=6))]
 
@@ -358,7 +393,9 @@ def test_a_pause_given_its_end_date_later_is_not_paused_twice(
     d0 = today(cli)
     cr_id = approved_cr(cli, HARBOR, "pause", effective=str(d0 + dt.timedelta(days=1)))
     before = google_ads_values(sandbox, H_CID)
-    assert set(desk.rows()) == {"sem-pause:" + HARBOR}  # no end date: no un-pause yet
+    # no end date: no un-pause yet
+    assert set(desk.rows()) == {"sem-pause:" + HARBOR, "sem-pause:" + HARBOR + ":now"}
+    desk.approval_steps(sandbox)
     desk.at(d0 + dt.timedelta(days=1), 6, 0)
     assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
     # The end date is agreed afterwards: the request is edited and approved again.
@@ -372,6 +409,7 @@ def test_a_pause_given_its_end_date_later_is_not_paused_twice(
         assert cli("cr", *step).exit_code == 0
     rows = desk.rows()
     assert {k: r.status for k, r in rows.items()} == {
+        "sem-pause:" + HARBOR + ":now": "done",
         "sem-pause:" + HARBOR: "done",
         "sem-unpause:" + HARBOR: "scheduled",
     }

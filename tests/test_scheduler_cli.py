@@ -53,9 +53,10 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
         cli, HARBOR, "pause", effective=days(cli, 3), extra=("--pause-end", days(cli, 10))
     )
     rows = listed(cli)
-    assert [(r["id"], r["runbook"], r["run_date"], r["status"]) for r in rows] == [
-        ("S-0001", "sem-pause", days(cli, 3), "scheduled"),
-        ("S-0002", "sem-unpause", days(cli, 10), "scheduled"),
+    assert [(r["id"], r["runbook"], r["stage"], r["run_date"], r["status"]) for r in rows] == [
+        ("S-0001", "sem-pause", "immediately", days(cli, 0), "scheduled"),  # the planner row
+        ("S-0002", "sem-pause", "effective_date", days(cli, 3), "scheduled"),
+        ("S-0003", "sem-unpause", "effective_date", days(cli, 10), "scheduled"),
     ]
     assert {r["cr_id"] for r in rows} == {cr_id}
     [approval] = [
@@ -63,17 +64,20 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
         for m in sandbox.smtp.messages
         if m["Subject"].strip().startswith("Approved:")
     ]
-    assert f"S-0001 sem-pause at {days(cli, 3)} 06:00" in approval
-    assert f"S-0002 sem-unpause at {days(cli, 10)} 06:00" in approval
+    assert "S-0001 sem-pause: the steps due at approval, at the scheduler's next tick" in approval
+    assert f"S-0002 sem-pause at {days(cli, 3)} 06:00" in approval
+    assert f"S-0003 sem-unpause at {days(cli, 10)} 06:00" in approval
 
     table = cli("schedule", "list")
-    assert table.exit_code == EXIT_OK and "S-0002: runs after S-0001" in table.output
-    shown = cli("schedule", "show", "2")
+    assert table.exit_code == EXIT_OK and "S-0003: runs after S-0002" in table.output
+    first = cli("schedule", "show", "1")
+    assert "Steps:          those due at approval" in first.output, first.output
+    shown = cli("schedule", "show", "3")
     assert shown.exit_code == EXIT_OK
-    assert "Runs after:     S-0001" in shown.output and "06:00" in shown.output
+    assert "Runs after:     S-0002" in shown.output and "06:00" in shown.output
     assert "scheduled" in shown.output
 
-    refused = cli("schedule", "cancel", "S-0001", "--as", "dana", "--reason", "client stays")
+    refused = cli("schedule", "cancel", "S-0002", "--as", "dana", "--reason", "client stays")
     assert refused.exit_code == EXIT_NOT_PERMITTED
     assert (
         len(refused.output.strip().splitlines()) == 1
@@ -81,14 +85,15 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
     )
     assert {r["status"] for r in listed(cli)} == {"scheduled"}
 
-    done = cli("schedule", "cancel", "S-0001", "--as", "sam", "--reason", "client stays")
+    done = cli("schedule", "cancel", "S-0002", "--as", "sam", "--reason", "client stays")
     assert done.exit_code == EXIT_OK, done.output
-    assert "S-0001, S-0002" in done.output  # the un-pause goes with its pause
+    # the un-pause, and the steps due at approval, go with their pause
+    assert "S-0002, S-0001, S-0003" in done.output
     assert listed(cli) == []
     everything = listed(cli, "--all")
     assert {r["status"] for r in everything} == {"cancelled"}
-    assert "cancelled by sam: client stays" in everything[0]["note"]
-    again = cli("schedule", "cancel", "S-0001", "--as", "sam", "--reason", "twice")
+    assert "cancelled by sam: client stays" in everything[1]["note"]
+    again = cli("schedule", "cancel", "S-0002", "--as", "sam", "--reason", "twice")
     assert again.exit_code == EXIT_NOT_PERMITTED and "is cancelled" in again.output
     unknown = cli("schedule", "show", "S-9999")
     assert unknown.exit_code == EXIT_INPUT and "unknown scheduled run" in unknown.output

@@ -33,7 +33,12 @@ PROCESS_TYPE = {
 
 
 def plan_reference(cr: ChangeRequest) -> dict[str, str]:
-    return {"id": cr.id, "type": cr.type, "content_hash": cr.content_hash}
+    """What a plan carries of its change request (covered by the plan's hash): a pause's end
+    date too, which steps render (the planner row)."""
+    ref = {"id": cr.id, "type": cr.type, "content_hash": cr.content_hash}
+    if cr.content.pause_end_date is not None:
+        ref["pause_end_date"] = cr.content.pause_end_date.isoformat()
+    return ref
 
 
 def for_plan(

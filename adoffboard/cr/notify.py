@@ -84,7 +84,10 @@ def approval_notice(
         )
         zone = ws.config.workspace.timezone
         lines += [
-            f"      {row.id} {row.runbook} at {local_time(row.due_at, zone)}" for row in scheduled
+            f"      {row.id} {row.runbook}: the steps due at approval, at the scheduler's next tick"
+            if getattr(row, "stage", "") == "immediately"
+            else f"      {row.id} {row.runbook} at {local_time(row.due_at, zone)}"
+            for row in scheduled
         ]
     lines.append(f"  - Update the account status in the CRM to reflect the {CR_TYPES[c.type]}.")
     return NoticeSpec(

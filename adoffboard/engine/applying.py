@@ -140,6 +140,7 @@ def apply_plan(
             change_request=cr_id,
             plan_mac=signing.sign(store.plan_key(), plan.body()),
             started_by=holder or holder_name(),
+            stage=plan.stage,
         )
         if plan.authorized_by:
             who = plan.authorized_by

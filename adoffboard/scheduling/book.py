@@ -4,7 +4,9 @@ An approved request is carried out by every runbook of its type's processes in i
 (`adoffboard.cr.notify.runbooks_for`): a cancellation on its effective date, an addendum on its
 effective date, a pause on its effective date and its un-pause on the pause's end date (no end
 date: no un-pause yet; the reminders ask for one). Each run is due at `[schedule] run_at` on its
-date, in the workspace's time zone.
+date, in the workspace's time zone. A runbook whose `immediately` steps write somewhere (the
+planner row with the request's id, the MA tracker's cancellation date) has those steps run at
+approval too, as their own row (stage "immediately", due at once), when its date is still ahead.
 
 Rows are keyed by (request, runbook, content hash): approving schedules them in the approval's
 own transaction, `sync` repeats it idempotently (requests approved before the schedule existed),
@@ -60,8 +62,10 @@ def due_at(day: dt.date, ws: LoadedWorkspace) -> str:
     return local.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def runs_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[dict[str, Any]]:
-    """The runs an approved request needs: runbook, process, department, date (in run order)."""
+def runs_for(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date) -> list[dict[str, Any]]:
+    """The runs an approved request needs: runbook, process, department, date, stage (in run
+    order). A runbook whose `immediately` steps write somewhere (the planner row, a tracker's
+    cancellation date) also runs those steps at approval (`today`), unless its date has come."""
     if cr.status != "approved" or cr.type not in EXECUTABLE_TYPES:
         return []
     found = []
@@ -70,18 +74,27 @@ def runs_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[dict[str, Any]]:
         day = cr.content.pause_end_date if book.process == "unpause" else cr.content.effective_date
         if day is None:
             continue
-        found.append(
-            {
-                "runbook": name,
-                "process": book.process,
-                "department": book.department,
-                "run_date": day,
-            }
+        run = {"runbook": name, "process": book.process, "department": book.department}
+        writes_at_approval = any(
+            s.timing == "immediately" and s.action is not None for s in book.steps
         )
+        if writes_at_approval and day > today:
+            found.append({**run, "run_date": today, "stage": repo.AT_APPROVAL})
+        found.append({**run, "run_date": day, "stage": repo.EFFECTIVE})
     found.sort(
-        key=lambda r: (_ORDER.get(str(r["process"]), 0), str(r["department"]), str(r["runbook"]))
+        key=lambda r: (
+            r["stage"] != repo.AT_APPROVAL,
+            _ORDER.get(str(r["process"]), 0),
+            str(r["department"]),
+            str(r["runbook"]),
+        )
     )
     return found
+
+
+def _key(cr: ChangeRequest, run: dict[str, Any]) -> str:
+    stage = f":{run['stage']}" if run["stage"] != repo.EFFECTIVE else ""
+    return f"{cr.id}:{run['runbook']}{stage}:{cr.content_hash[:16]}"
 
 
 def schedule_request(
@@ -92,12 +105,20 @@ def schedule_request(
     firsts: dict[str, str] = {}  # department -> the pause's row, which its un-pause waits for
     # What already ran for an earlier content of the request is not run again: a pause approved
     # again only to set its end date keeps its pause run, which the un-pause then restores.
-    ran = {r.runbook: r for r in repo.rows(conn, cr_id=cr.id, statuses=(repo.DONE, repo.RUNNING))}
-    for run in runs_for(cr, ws):
-        if run["runbook"] in ran:
-            firsts.setdefault(run["department"], ran[run["runbook"]].id)
+    ran = {
+        (r.runbook, r.stage): r
+        for r in repo.rows(conn, cr_id=cr.id, statuses=(repo.DONE, repo.RUNNING))
+    }
+    zone = ZoneInfo(ws.config.workspace.timezone)
+    today = dt.datetime.fromisoformat(at).astimezone(zone).date()
+    for run in runs_for(cr, ws, today):
+        first = run["stage"] == repo.EFFECTIVE
+        done = ran.get((run["runbook"], run["stage"])) or ran.get((run["runbook"], repo.EFFECTIVE))
+        if done is not None:
+            if first:
+                firsts.setdefault(run["department"], done.id)
             continue
-        key = f"{cr.id}:{run['runbook']}:{cr.content_hash[:16]}"
+        key = _key(cr, run)
         existing = repo.by_key(conn, key)
         if existing is not None:
             if existing.status == repo.VOID:  # re-approved with the very same content
@@ -120,7 +141,8 @@ def schedule_request(
                     attempt=0,
                     detail=f"{cr.id} approved again",
                 )
-            firsts.setdefault(run["department"], existing.id)
+            if first:
+                firsts.setdefault(run["department"], existing.id)
             continue
         row = repo.insert_row(
             conn,
@@ -133,12 +155,14 @@ def schedule_request(
                 "process": run["process"],
                 "department": run["department"],
                 "run_date": run["run_date"].isoformat(),
-                "due_at": due_at(run["run_date"], ws),
+                "due_at": at if not first else due_at(run["run_date"], ws),
                 "after_id": firsts.get(run["department"]) if run["process"] == "unpause" else None,
+                "stage": run["stage"],
             },
             at,
         )
-        firsts.setdefault(run["department"], row.id)
+        if first:
+            firsts.setdefault(run["department"], row.id)
         added.append(row)
     return added
 

@@ -25,6 +25,8 @@ SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID = (
     "cancelled",
     "void",
 )
+# A row's stage: the whole runbook on its date, or its `immediately` steps at approval.
+EFFECTIVE, AT_APPROVAL = "effective_date", "immediately"
 STATUSES = (SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID)
 WAITING = (SCHEDULED, RETRYING)  # picked up when due
 OPEN = (SCHEDULED, RUNNING, RETRYING, FAILED)  # what `schedule list` shows by default
@@ -55,6 +57,9 @@ class ScheduledRun:
     version: int
     created_at: str
     updated_at: str
+    # "effective_date": the whole runbook on its date; "immediately": the steps due when the
+    # request is approved (adoffboard.models.STAGE_IMMEDIATELY), run at approval.
+    stage: str = "effective_date"
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -102,12 +107,16 @@ def insert_row(conn: Connection, values: dict[str, Any], at: str) -> ScheduledRu
         event="scheduled",
         by="adoffboard",
         attempt=0,
-        detail=f"{values['runbook']} for {values['client']} on {values['run_date']} "
-        f"(change request {values['cr_id']})",
+        detail=f"{values['runbook']}{_stage_label(values.get('stage'))} for {values['client']} "
+        f"on {values['run_date']} (change request {values['cr_id']})",
     )
     found = get(conn, row_id)
     assert found is not None
     return found
+
+
+def _stage_label(stage: str | None) -> str:
+    return " (steps due at approval)" if stage == AT_APPROVAL else ""
 
 
 def get(conn: Connection, row_id: str) -> ScheduledRun | None:
@@ -192,4 +201,6 @@ def events(conn: Connection, row_id: str) -> list[ScheduleEvent]:
 
 
 def _row(row: Any) -> ScheduledRun:
-    return ScheduledRun(**{f.name: row[f.name] for f in fields(ScheduledRun)})
+    values = {f.name: row[f.name] for f in fields(ScheduledRun)}
+    values["stage"] = values["stage"] or EFFECTIVE  # rows from before stages existed
+    return ScheduledRun(**values)

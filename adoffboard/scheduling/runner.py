@@ -45,8 +45,12 @@ from adoffboard.errors import (
     TransientError,
 )
 from adoffboard.holder import holder_is_gone, holder_name
+from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY
+from adoffboard.records import RunRecord
 from adoffboard.scheduling import book, notify, repo
 from adoffboard.scheduling.repo import ScheduledRun
+
+APPLIED = ("applied", "applied-with-drift")
 
 # Outcomes of one row in one tick.
 DONE, RETRYING, FAILED, LOCKED, WAITING, VOID, TAKEN = (
@@ -233,6 +237,9 @@ class Scheduler:
             if cr.status != "approved" or cr.content_hash != row.cr_hash:
                 return self._void(claimed, book.void_reason(cr))
             with self.store.client_lock(row.client, self.holder):
+                done = self._done_already(claimed, cr.content.scope)
+                if done is not None:
+                    return self._done_by(claimed, done)
                 run_id, result, checked = self._plan_apply_verify(claimed)
         except ClientLocked as exc:
             return self._locked(claimed, exc)
@@ -253,7 +260,12 @@ class Scheduler:
         from adoffboard.engine import save_plan, verify
 
         plan = plan_for_request(
-            self.env, lambda: self.store, row.client, row.runbook, cr_id=row.cr_id
+            self.env,
+            lambda: self.store,
+            row.client,
+            row.runbook,
+            cr_id=row.cr_id,
+            stage=STAGE_IMMEDIATELY if row.stage == repo.AT_APPROVAL else STAGE_ALL,
         )
         path = save_plan(
             plan, self.ws.root / "plans" / f"{plan.plan_id}.json", self.store.plan_key()
@@ -268,6 +280,47 @@ class Scheduler:
             raise result.error
         checked = verify(self.env, self.store, row.client, run_id=result.run_id)
         return result.run_id, result, checked
+
+    def _done_already(self, row: ScheduledRun, scope: str) -> RunRecord | None:
+        """A run of the same case that already did what this row would: the row's runbook,
+        applied (by a person, or by this row before its scheduler vanished), covering the row's
+        steps, for the request's current scope. A run still under way or interrupted is
+        finished by `adoffboard resume`, never repeated by a fresh run."""
+        for record in reversed(self.store.request_runs(row.cr_id)):
+            if record.runbook != row.runbook:
+                continue
+            if row.stage == repo.EFFECTIVE and record.stage != STAGE_ALL:
+                continue
+            if record.status in ("running", "interrupted"):
+                if record.started_by.startswith("scheduler "):
+                    continue  # a scheduler's own attempt: a fresh plan finishes it, as before
+                raise ClientLocked(
+                    f"run {record.id} of {record.runbook} by {record.started_by or 'someone'} "
+                    f"is {record.status}: finish it with `adoffboard resume {record.id}`"
+                )
+            if record.status in APPLIED and record.plan().scope == scope:
+                found: RunRecord = record
+                return found
+        return None
+
+    def _done_by(self, row: ScheduledRun, record: RunRecord) -> Attempted:
+        who = record.started_by or "someone"
+        by = "the scheduler" if who.startswith("scheduler ") else f"a person ({who})"
+        detail = (
+            f"done by {by}, run {record.id} ({record.status}, {record.started_at}): "
+            "nothing left for this row to run"
+        )
+        after = self._release(
+            row,
+            event="done",
+            attempt=row.attempts,
+            detail=detail,
+            status=repo.DONE,
+            run_id=record.id,
+            note=detail,
+            last_error=None,
+        )
+        return Attempted(after, DONE, detail, row.attempts, record.id)
 
     # -- recording outcomes
 
