@@ -9,8 +9,10 @@ are imported where used: making an `Env` (every command that reads a platform) s
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ from adoffboard.config import LoadedWorkspace
 from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
 from adoffboard.engine import resume_run as engine_resume
 from adoffboard.errors import StoreError
-from adoffboard.models import STAGE_ALL, Plan
+from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY, Plan
+from adoffboard.records import RunRecord
 from adoffboard.runbook import load_runbook
 
 GRPC_ROOTS = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
@@ -153,3 +156,83 @@ def resume_approved(
         released_by=released_by,
         reason=reason,
     )
+
+
+# --- what a client's case calls for -----------------------------------------------------------
+
+APPLIED = ("applied", "applied-with-drift")
+UNFINISHED = ("running", "interrupted")
+
+
+def covering_run(
+    store: RunStore, cr_id: str, runbook: str, stage: str, scope: str
+) -> tuple[RunRecord | None, RunRecord | None]:
+    """(the run of the case that already did what a run of `runbook` at `stage` would, or None;
+    the newest unfinished run of it, or None). A run covers a stage when it was applied, for the
+    request's current `scope`, carrying out that stage or all steps: whoever made it (a person,
+    or the scheduler). An unfinished run is finished with `adoffboard resume`, never redone."""
+    unfinished = None
+    for record in reversed(store.request_runs(cr_id)):
+        if record.runbook != runbook or (stage == STAGE_ALL and record.stage != STAGE_ALL):
+            continue
+        if record.status in UNFINISHED and unfinished is None:
+            unfinished = record
+        if record.status in APPLIED and record.plan().scope == scope:
+            return record, unfinished
+    return None, unfinished
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """One run a client's approved change requests call for: due today, or later (`on`)."""
+
+    cr_id: str
+    cr_type: str
+    runbook: str
+    stage: str  # STAGE_ALL or STAGE_IMMEDIATELY
+    on: dt.date
+    scope: str
+    done_by: str = ""  # the run that already covers it
+    unfinished: str = ""  # a run of it still to finish (`adoffboard resume`)
+
+    @property
+    def label(self) -> str:
+        steps = "steps due at approval" if self.stage == STAGE_IMMEDIATELY else "all steps"
+        return f"{self.runbook} ({steps}) for {self.cr_id}"
+
+
+def runs_called_for(store: Any, ws: LoadedWorkspace, client: str, today: dt.date) -> list[DueRun]:
+    """What the client's approved cancellations, pauses and addendums call for, in run order:
+    each runbook of the request's type and departments, with the steps due at approval before
+    its date and all steps from its date on (an un-pause from the pause's end date, once the
+    pause has run). `adoffboard run CLIENT` runs those due and not yet done."""
+    from adoffboard.cr.model import EXECUTABLE_TYPES
+    from adoffboard.cr.service import ChangeRequests
+    from adoffboard.timing import AT_APPROVAL, runs_for
+
+    found: list[DueRun] = []
+    for cr in ChangeRequests(store, ws).find(client=client):
+        if cr.status != "approved" or cr.type not in EXECUTABLE_TYPES:
+            continue
+        scope = cr.content.scope if cr.type == "cancellation" else "dm"
+        paused = False
+        for run in runs_for(cr, ws, today):
+            stage = STAGE_IMMEDIATELY if run["stage"] == AT_APPROVAL else STAGE_ALL
+            done, unfinished = covering_run(store, cr.id, run["runbook"], stage, scope)
+            if run["process"] == "pause" and stage == STAGE_ALL and done is not None:
+                paused = True
+            if run["process"] == "unpause" and not paused:
+                continue  # nothing to un-pause before the pause has run
+            found.append(
+                DueRun(
+                    cr.id,
+                    cr.type,
+                    run["runbook"],
+                    stage,
+                    run["run_date"],
+                    scope,
+                    done.id if done else "",
+                    unfinished.id if unfinished else "",
+                )
+            )
+    return found

@@ -16,6 +16,7 @@ import click
 from adoffboard.commands.common import (
     EXIT_DRIFT,
     EXIT_FAILED_CHANGES,
+    EXIT_INPUT,
     EXIT_OK,
     EXIT_SAFETY,
     EXIT_VERIFY_FAIL,
@@ -62,6 +63,8 @@ def _plan_with_cr(
     effective: str | None,
     cr_id: str | None,
     inputs: dict[str, Any] | None = None,
+    *,
+    stage: str = "all",
 ) -> Any:
     """Make a plan carrying its change request (the one named, else the latest approved)."""
     from adoffboard.app import plan_for_request
@@ -83,6 +86,7 @@ def _plan_with_cr(
         cr_id=cr_id,
         inputs=inputs,
         review_only=review_only,
+        stage=stage,
     )
 
 
@@ -225,41 +229,152 @@ def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None, scope: 
 
 @click.command()
 @click.argument("client")
-@click.option("-r", "--runbook", required=True, help="Runbook name, e.g. sem-cancellation.")
+@click.option(
+    "-r",
+    "--runbook",
+    help="Run this runbook (rehearsals, or a runbook the change request does not call for "
+    "today). Default: what the client's approved change requests call for today.",
+)
 @click.option("--scope", type=click.Choice(["dm", "platform"]), help=_SCOPE_HELP)
 @click.option(
     "--effective",
     metavar="YYYY-MM-DD",
-    help="Effective date (default: the change request's, else today).",
+    help="Effective date, with -r (default: the change request's, else today).",
 )
 @click.option("--cr", "cr_id", metavar="ID", help=_CR_HELP)
+@click.option(
+    "--stage",
+    type=click.Choice(["all", "immediately"]),
+    default="all",
+    show_default=True,
+    help="With -r: all the runbook's steps, or only those due at approval.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @budget_change_options
 @pass_ctx
 def run(
     c: Ctx,
     client: str,
-    runbook: str,
+    runbook: str | None,
     scope: str | None,
     effective: str | None,
     cr_id: str | None,
+    stage: str,
     yes: bool,
     budget_change: tuple[str, ...],
     addendum_ref: str,
 ) -> None:
-    """Plan, show the summary, confirm by typing the client's name, apply, verify."""
+    """Plan, show the summary, confirm by typing the client's name, apply, verify.
+
+    Without -r: the runs the client's approved change requests call for today (the steps due at
+    approval before the effective date; every step from that date on; the un-pause from the
+    pause's end date), leaving out what a run (by anyone, or the scheduler) already did. They
+    are listed, planned and shown, then confirmed once.
+    """
+    if runbook is None:
+        if scope or effective or budget_change or addendum_ref or stage != "all":
+            fail(
+                EXIT_INPUT,
+                "--scope, --effective, --stage and --budget-change go with -r: without -r "
+                "they come from the approved change request",
+            )
+        _run_called_for(c, client, cr_id, yes)
     with ProgressView(c) as view:
         the_plan = _plan_with_cr(
-            c, view, client, runbook, scope, effective, cr_id, _inputs(budget_change, addendum_ref)
+            c,
+            view,
+            client,
+            runbook,
+            scope,
+            effective,
+            cr_id,
+            _inputs(budget_change, addendum_ref),
+            stage=stage,
         )
-    _confirm_apply_verify(c, the_plan, yes, now_ok=False)
+    path = _prepare(c, the_plan)
+    _confirm(c, the_plan.client_name, yes)
+    sys.exit(_apply_verify(c, the_plan, path, now_ok=False))
 
 
-def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
-    """Save and show the plan, check its approval, confirm by the client's name, apply, verify."""
-    from adoffboard.app import apply_approved, require_approval
-    from adoffboard.engine import combined_report
-    from adoffboard.engine import verify as do_verify
+def _run_called_for(c: Ctx, client: str, cr_id: str | None, yes: bool) -> NoReturn:
+    """`run CLIENT`: what the client's approved change requests call for today, confirmed once."""
+    from adoffboard.app import runs_called_for
+    from adoffboard.cr.service import normalise_id
+
+    c.workspace.load_client(client)
+    env = c.env()
+    today = env.today()
+    called = [
+        r
+        for r in runs_called_for(c.store, c.workspace, client, today)
+        if not cr_id or r.cr_id == normalise_id(cr_id)
+    ]
+    unfinished = [r for r in called if r.unfinished and not r.done_by]
+    if unfinished:
+        r = unfinished[0]
+        fail(
+            EXIT_SAFETY,
+            f"run {r.unfinished} ({r.label}) is unfinished: finish it with "
+            f"`adoffboard resume {r.unfinished}` first",
+        )
+    due = [r for r in called if r.on <= today and not r.done_by]
+    if not c.as_json:
+        for r in called:
+            state = (
+                f"done: run {r.done_by}"
+                if r.done_by
+                else "due today"
+                if r.on <= today
+                else f"on {r.on}"
+            )
+            click.echo(f"  {r.label}: {state}")
+    if not due:
+        if not called:
+            fail(
+                EXIT_INPUT,
+                f"{client} has no approved cancellation, pause or addendum change request: "
+                f"run a runbook with -r (rehearsal), or see `adoffboard cr list --client {client}`",
+            )
+        if c.as_json:
+            emit_json({"client": client, "due": [], "called_for": [_due_dict(r) for r in called]})
+        else:
+            click.echo(f"Nothing due today for {client}.")
+        sys.exit(EXIT_OK)
+    plans = []
+    for r in due:
+        with ProgressView(c) as view:
+            the_plan = _plan_with_cr(
+                c, view, client, r.runbook, None, None, r.cr_id, None, stage=r.stage
+            )
+        plans.append((the_plan, _prepare(c, the_plan)))
+    _confirm(
+        c, plans[0][0].client_name, yes, what=f"these {len(plans)} run(s)" if len(plans) > 1 else ""
+    )
+    codes = [_apply_verify(c, the_plan, path, now_ok=False) for the_plan, path in plans]
+    sys.exit(max(codes, key=_severity))
+
+
+def _due_dict(r: Any) -> dict[str, Any]:
+    return {
+        "cr_id": r.cr_id,
+        "runbook": r.runbook,
+        "stage": r.stage,
+        "on": r.on.isoformat(),
+        "done_by": r.done_by,
+        "unfinished": r.unfinished,
+    }
+
+
+def _severity(code: int) -> int:
+    """Which exit code speaks for several runs: any failure over pending work over success."""
+    order = [EXIT_OK, EXIT_VERIFY_PENDING, EXIT_DRIFT]
+    return order.index(code) if code in order else len(order) + code
+
+
+def _prepare(c: Ctx, the_plan: Any) -> Path:
+    """Save and show the plan, and check its approval before anyone is asked to confirm it
+    (apply checks again, under the client's lock)."""
+    from adoffboard.app import require_approval
     from adoffboard.models import Report, ReportKind
 
     path = save_plan_file(
@@ -269,23 +384,42 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
         render_summary(c, Report(ReportKind.PLAN, the_plan), None)
         if not the_plan.changes:
             click.echo("Nothing to change on any platform.")
-    # Refuse before asking for the confirmation (apply checks again, under the client's lock).
     require_approval(c.store, c.workspace, the_plan)
-    if not yes:
-        typed = click.prompt(
-            f"Type the client's name ({the_plan.client_name}) to apply",
-            default="",
-            show_default=False,
-        )
-        if typed.strip() != the_plan.client_name:
-            fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
+    return path
+
+
+def _confirm(c: Ctx, client_name: str, yes: bool, what: str = "") -> None:
+    if yes:
+        return
+    typed = click.prompt(
+        f"Type the client's name ({client_name}) to apply{' ' + what if what else ''}",
+        default="",
+        show_default=False,
+    )
+    if typed.strip() != client_name:
+        fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
+
+
+def _apply_verify(c: Ctx, the_plan: Any, path: Path, *, now_ok: bool) -> int:
+    """Apply a prepared plan, verify the run, write the combined report; its exit code."""
+    from adoffboard.app import apply_approved
+    from adoffboard.engine import combined_report
+    from adoffboard.engine import verify as do_verify
+
     with ProgressView(c) as view:
         result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
         report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
     merged = combined_report(result, report)
     render_summary(c, merged, report_paths(c, merged))
     code = _run_exit(result)
-    sys.exit(code if code else _verify_exit(report))
+    return code if code else _verify_exit(report)
+
+
+def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
+    """Save and show the plan, check its approval, confirm by the client's name, apply, verify."""
+    path = _prepare(c, the_plan)
+    _confirm(c, the_plan.client_name, yes)
+    sys.exit(_apply_verify(c, the_plan, path, now_ok=now_ok))
 
 
 @click.command()

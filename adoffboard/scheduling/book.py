@@ -26,13 +26,10 @@ from adoffboard.clock import Clock
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
 from adoffboard.cr.model import EXECUTABLE_TYPES, ChangeRequest
-from adoffboard.cr.notify import runbooks_for
 from adoffboard.cr.service import ChangeRequests
-from adoffboard.runbook import load_runbook
 from adoffboard.scheduling import repo
+from adoffboard.timing import runs_for
 
-# Order of the runs of one request (a pause before its un-pause).
-_ORDER = {"cancellation": 0, "addendum": 0, "pause": 0, "unpause": 1}
 SYSTEM = "adoffboard"
 
 
@@ -60,36 +57,6 @@ def due_at(day: dt.date, ws: LoadedWorkspace) -> str:
     tz = ZoneInfo(ws.config.workspace.timezone)
     local = dt.datetime.combine(day, ws.config.schedule.time_of_day, tzinfo=tz)
     return local.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def runs_for(cr: ChangeRequest, ws: LoadedWorkspace, today: dt.date) -> list[dict[str, Any]]:
-    """The runs an approved request needs: runbook, process, department, date, stage (in run
-    order). A runbook whose `immediately` steps write somewhere (the planner row, a tracker's
-    cancellation date) also runs those steps at approval (`today`), unless its date has come."""
-    if cr.status != "approved" or cr.type not in EXECUTABLE_TYPES:
-        return []
-    found = []
-    for name in runbooks_for(cr, ws):
-        book = load_runbook(name, ws.root).model
-        day = cr.content.pause_end_date if book.process == "unpause" else cr.content.effective_date
-        if day is None:
-            continue
-        run = {"runbook": name, "process": book.process, "department": book.department}
-        writes_at_approval = any(
-            s.timing == "immediately" and s.action is not None for s in book.steps
-        )
-        if writes_at_approval and day > today:
-            found.append({**run, "run_date": today, "stage": repo.AT_APPROVAL})
-        found.append({**run, "run_date": day, "stage": repo.EFFECTIVE})
-    found.sort(
-        key=lambda r: (
-            r["stage"] != repo.AT_APPROVAL,
-            _ORDER.get(str(r["process"]), 0),
-            str(r["department"]),
-            str(r["runbook"]),
-        )
-    )
-    return found
 
 
 def _key(cr: ChangeRequest, run: dict[str, Any]) -> str:

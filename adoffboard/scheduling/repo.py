@@ -26,7 +26,7 @@ SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID = (
     "void",
 )
 # A row's stage: the whole runbook on its date, or its `immediately` steps at approval.
-EFFECTIVE, AT_APPROVAL = "effective_date", "immediately"
+EFFECTIVE, AT_APPROVAL = "effective_date", "immediately"  # as adoffboard.timing names them
 STATUSES = (SCHEDULED, RUNNING, RETRYING, DONE, FAILED, CANCELLED, VOID)
 WAITING = (SCHEDULED, RETRYING)  # picked up when due
 OPEN = (SCHEDULED, RUNNING, RETRYING, FAILED)  # what `schedule list` shows by default

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adoffboard.app import apply_approved, environment, plan_for_request
+from adoffboard.app import apply_approved, covering_run, environment, plan_for_request
 from adoffboard.clock import Clock, SystemClock, local_time
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
@@ -49,8 +49,6 @@ from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY
 from adoffboard.records import RunRecord
 from adoffboard.scheduling import book, notify, repo
 from adoffboard.scheduling.repo import ScheduledRun
-
-APPLIED = ("applied", "applied-with-drift")
 
 # Outcomes of one row in one tick.
 DONE, RETRYING, FAILED, LOCKED, WAITING, VOID, TAKEN = (
@@ -282,26 +280,18 @@ class Scheduler:
         return result.run_id, result, checked
 
     def _done_already(self, row: ScheduledRun, scope: str) -> RunRecord | None:
-        """A run of the same case that already did what this row would: the row's runbook,
-        applied (by a person, or by this row before its scheduler vanished), covering the row's
-        steps, for the request's current scope. A run still under way or interrupted is
-        finished by `adoffboard resume`, never repeated by a fresh run."""
-        for record in reversed(self.store.request_runs(row.cr_id)):
-            if record.runbook != row.runbook:
-                continue
-            if row.stage == repo.EFFECTIVE and record.stage != STAGE_ALL:
-                continue
-            if record.status in ("running", "interrupted"):
-                if record.started_by.startswith("scheduler "):
-                    continue  # a scheduler's own attempt: a fresh plan finishes it, as before
-                raise ClientLocked(
-                    f"run {record.id} of {record.runbook} by {record.started_by or 'someone'} "
-                    f"is {record.status}: finish it with `adoffboard resume {record.id}`"
-                )
-            if record.status in APPLIED and record.plan().scope == scope:
-                found: RunRecord = record
-                return found
-        return None
+        """A run of the same case that already did what this row would (`covering_run`): by a
+        person, or by this row before its scheduler vanished. A person's run still under way
+        or interrupted is finished by `adoffboard resume`, never repeated by a fresh run."""
+        stage = STAGE_IMMEDIATELY if row.stage == repo.AT_APPROVAL else STAGE_ALL
+        done, unfinished = covering_run(self.store, row.cr_id, row.runbook, stage, scope)
+        if done is None and unfinished and not unfinished.started_by.startswith("scheduler "):
+            who = unfinished.started_by or "someone"
+            raise ClientLocked(
+                f"run {unfinished.id} of {unfinished.runbook} by {who} is {unfinished.status}: "
+                f"finish it with `adoffboard resume {unfinished.id}`"
+            )
+        return done
 
     def _done_by(self, row: ScheduledRun, record: RunRecord) -> Attempted:
         who = record.started_by or "someone"
