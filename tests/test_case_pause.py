@@ -63,9 +63,11 @@ def platform_writes(sandbox: Sandbox) -> int:
 
 
 def schedule_rows(cli: Cli) -> list[repo.ScheduledRun]:
-    with Store.open(load_workspace(cli.workspace).store_url) as store:
-        with store.transaction() as conn:
-            return repo.rows(conn, client=HARBOR)
+    with (
+        Store.open(load_workspace(cli.workspace).store_url) as store,
+        store.transaction() as conn,
+    ):
+        return repo.rows(conn, client=HARBOR)
 
 
 def test_pause_by_hand_then_scheduler_then_end_date_restores_the_originals(
