@@ -1,0 +1,67 @@
+"""A leaving-the-platform cancellation as one case: applied by hand (`run CLIENT`, SEM and MA),
+then the scheduler's tick for the same request sends nothing and fails nothing, and the client's
+case is judged as a whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import Cli, workspace_today
+
+from adoffboard.cli import EXIT_OK, EXIT_VERIFY_PENDING
+from adoffboard.sandbox import Sandbox
+
+LAKESIDE = "lakeside-powersports"
+
+
+def platform_writes(sandbox: Sandbox) -> list[str]:
+    return [f"{e.platform}:{e.method}" for e in sandbox.log.mutating() if e.platform != "smtp"]
+
+
+def test_cancellation_by_hand_then_the_scheduler_does_nothing(
+    cli: Cli, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = cli(
+        "--json", "cr", "new", LAKESIDE, "--type", "cancellation", "--scope", "platform",
+        "--effective", workspace_today(cli.workspace), "--department", "SEM",
+        "--department", "MA", "--as", "dana",
+    )  # fmt: skip
+    assert created.exit_code == EXIT_OK, created.output
+    cr_id = json.loads(created.stdout)["id"]
+    for args in (
+        ("submit", cr_id, "--as", "dana"),
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
+        assert cli("cr", *args).exit_code == EXIT_OK
+
+    ran = cli("run", LAKESIDE, "--yes")
+    assert ran.exit_code in (EXIT_OK, EXIT_VERIFY_PENDING), ran.output
+    assert f"sem-cancellation (all steps) for {cr_id}: due today" in ran.stdout
+    assert f"ma-cancellation (all steps) for {cr_id}: due today" in ran.stdout
+    assert sandbox.google_ads.state.manager_link("1234567890", "1112223333").status == "INACTIVE"
+    writes = platform_writes(sandbox)
+    sandbox.smtp.clear()
+
+    # Later that day, once the scheduled rows are due (06:00 in the workspace's zone):
+    today = dt.date.fromisoformat(workspace_today(cli.workspace))
+    noon = dt.datetime.combine(today, dt.time(12), ZoneInfo("America/Chicago"))
+    monkeypatch.setenv("ADOFFBOARD_NOW", noon.isoformat())
+    tick = cli("--json", "scheduler", "tick")
+    assert tick.exit_code == EXIT_OK, tick.output
+    results = json.loads(tick.stdout)["results"]
+    assert {(r["runbook"], r["outcome"]) for r in results} == {
+        ("sem-cancellation", "done"),
+        ("ma-cancellation", "done"),
+    }
+    assert all("done by a person" in r["detail"] for r in results)
+    assert platform_writes(sandbox) == writes  # nothing read-modified, nothing sent again
+    assert not [m for m in sandbox.smtp.messages if "FAILED" in m["Subject"]]
+
+    shown = json.loads(cli("--json", "schedule", "list", "--all").stdout)
+    assert {r["status"] for r in shown if r["cr_id"] == cr_id} == {"done"}
+    assert all("done by a person" in r["note"] for r in shown if r["cr_id"] == cr_id)
