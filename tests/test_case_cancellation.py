@@ -14,7 +14,7 @@ from conftest import Cli, workspace_today
 from adoffboard.cli import EXIT_OK, EXIT_VERIFY_PENDING
 from adoffboard.sandbox import Sandbox
 
-LAKESIDE = "lakeside-powersports"
+LAKESIDE, LAKESIDE_NAME = "lakeside-powersports", "Lakeside Powersports"
 
 
 def platform_writes(sandbox: Sandbox) -> list[str]:
@@ -65,3 +65,53 @@ def test_cancellation_by_hand_then_the_scheduler_does_nothing(
     shown = json.loads(cli("--json", "schedule", "list", "--all").stdout)
     assert {r["status"] for r in shown if r["cr_id"] == cr_id} == {"done"}
     assert all("done by a person" in r["note"] for r in shown if r["cr_id"] == cr_id)
+
+
+def test_steps_due_at_approval_run_at_approval_and_the_rest_on_the_date(
+    cli: Cli, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner row (with the request's id) and the MA tracker's cancellation date are written
+    when the request is approved; the MA tracker's row is removed only on the effective date."""
+    today = dt.date.fromisoformat(workspace_today(cli.workspace))
+    effective = today + dt.timedelta(days=10)
+    created = cli(
+        "--json", "cr", "new", LAKESIDE, "--type", "cancellation", "--effective",
+        effective.isoformat(), "--department", "SEM", "--department", "MA", "--as", "dana",
+    )  # fmt: skip
+    cr_id = json.loads(created.stdout)["id"]
+    for args in (
+        ("submit", cr_id, "--as", "dana"),
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
+        assert cli("cr", *args).exit_code == EXIT_OK
+    sandbox.log.clear()
+    tracker_before = [r for r in sandbox.sheets.rows("ma_client_tracker") if LAKESIDE_NAME in r]
+
+    tick = cli("--json", "scheduler", "tick")
+    assert tick.exit_code == EXIT_OK, tick.output
+    results = json.loads(tick.stdout)["results"]
+    assert {(r["runbook"], r["outcome"]) for r in results} == {
+        ("sem-cancellation", "done"),
+        ("ma-cancellation", "done"),
+    }
+    assert {e.platform for e in sandbox.log.mutating()} <= {"sheets", "smtp"}
+    planner = [r for r in sandbox.sheets.rows("planner") if LAKESIDE_NAME in r]
+    assert len(planner) == 2 and all(cr_id in row for row in planner), planner  # SEM and MA
+    [tracker] = [r for r in sandbox.sheets.rows("ma_client_tracker") if LAKESIDE_NAME in r]
+    assert tracker != tracker_before[0] and effective.isoformat() in " ".join(map(str, tracker))
+    assert sandbox.google_ads.state.campaign("1234567890", "9001").status == "ENABLED"
+
+    # Nothing more before the date; on the date the rest runs and the tracker row goes.
+    assert json.loads(cli("--json", "scheduler", "tick").stdout)["results"] == []
+    on_the_date = dt.datetime.combine(effective, dt.time(9), ZoneInfo("America/Chicago"))
+    monkeypatch.setenv("ADOFFBOARD_NOW", on_the_date.isoformat())
+    later = json.loads(cli("--json", "scheduler", "tick").stdout)["results"]
+    assert {(r["runbook"], r["outcome"]) for r in later} == {
+        ("sem-cancellation", "done"),
+        ("ma-cancellation", "done"),
+    }, later
+    assert not [r for r in sandbox.sheets.rows("ma_client_tracker") if LAKESIDE_NAME in r]
+    assert len([r for r in sandbox.sheets.rows("planner") if LAKESIDE_NAME in r]) == 2
+    assert sandbox.google_ads.state.campaign("1234567890", "9001").status == "PAUSED"
