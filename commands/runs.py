@@ -6,6 +6,7 @@ scheduler's do.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -336,7 +337,7 @@ def _run_called_for(c: Ctx, client: str, cr_id: str | None, yes: bool) -> NoRetu
                 f"run a runbook with -r (rehearsal), or see `adoffboard cr list --client {client}`",
             )
         if c.as_json:
-            emit_json({"client": client, "due": [], "called_for": [_due_dict(r) for r in called]})
+            emit_json({"client": client, "called_for": [_due_dict(r) for r in called], "runs": []})
         else:
             click.echo(f"Nothing due today for {client}.")
         sys.exit(EXIT_OK)
@@ -350,7 +351,26 @@ def _run_called_for(c: Ctx, client: str, cr_id: str | None, yes: bool) -> NoRetu
     _confirm(
         c, plans[0][0].client_name, yes, what=f"these {len(plans)} run(s)" if len(plans) > 1 else ""
     )
-    codes = [_apply_verify(c, the_plan, path, now_ok=False) for the_plan, path in plans]
+    reports: list[Any] | None = [] if c.as_json else None
+    codes = [
+        _apply_verify(c, the_plan, path, now_ok=False, collect=reports) for the_plan, path in plans
+    ]
+    if reports is not None:  # one document: what was called for, and each run's report
+        from adoffboard.reports import render_json
+
+        emit_json(
+            {
+                "client": client,
+                "called_for": [_due_dict(r) for r in called],
+                "runs": [
+                    {
+                        **json.loads(render_json(merged)),
+                        "report_files": {k: str(v) for k, v in paths.items()},
+                    }
+                    for merged, paths in reports
+                ],
+            }
+        )
     sys.exit(max(codes, key=_severity))
 
 
@@ -400,8 +420,11 @@ def _confirm(c: Ctx, client_name: str, yes: bool, what: str = "") -> None:
         fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")
 
 
-def _apply_verify(c: Ctx, the_plan: Any, path: Path, *, now_ok: bool) -> int:
-    """Apply a prepared plan, verify the run, write the combined report; its exit code."""
+def _apply_verify(
+    c: Ctx, the_plan: Any, path: Path, *, now_ok: bool, collect: list[Any] | None = None
+) -> int:
+    """Apply a prepared plan, verify the run, write the combined report; its exit code. With
+    `collect`, the report (and its files) is added there instead of being shown."""
     from adoffboard.app import apply_approved
     from adoffboard.engine import combined_report
     from adoffboard.engine import verify as do_verify
@@ -410,7 +433,11 @@ def _apply_verify(c: Ctx, the_plan: Any, path: Path, *, now_ok: bool) -> int:
         result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
         report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
     merged = combined_report(result, report)
-    render_summary(c, merged, report_paths(c, merged))
+    paths = report_paths(c, merged)
+    if collect is not None:
+        collect.append((merged, paths))
+    else:
+        render_summary(c, merged, paths)
     code = _run_exit(result)
     return code if code else _verify_exit(report)
 

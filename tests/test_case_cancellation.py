@@ -62,6 +62,14 @@ def test_cancellation_by_hand_then_the_scheduler_does_nothing(
     assert platform_writes(sandbox) == writes  # nothing read-modified, nothing sent again
     assert not [m for m in sandbox.smtp.messages if "FAILED" in m["Subject"]]
 
+    again = cli("--json", "run", LAKESIDE, "--yes")
+    assert again.exit_code == EXIT_OK, again.output
+    document = json.loads(again.stdout)
+    assert document["runs"] == []
+    assert {(r["runbook"], bool(r["done_by"])) for r in document["called_for"]} == {
+        ("sem-cancellation", True),
+        ("ma-cancellation", True),
+    }
     shown = json.loads(cli("--json", "schedule", "list", "--all").stdout)
     assert {r["status"] for r in shown if r["cr_id"] == cr_id} == {"done"}
     assert all("done by a person" in r["note"] for r in shown if r["cr_id"] == cr_id)
