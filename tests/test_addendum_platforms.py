@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 from conftest import Cli, approved_cr
 
-from adoffboard.cli import EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
+from adoffboard.cli import (
+    EXIT_DRIFT,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_VERIFY_FAIL,
+    EXIT_VERIFY_PENDING,
+)
+from adoffboard.connectors.addendum import BudgetLine, spread_with_floors
 from adoffboard.sandbox import Sandbox
 
 CLIENT = "lakeside-powersports"
@@ -235,6 +242,15 @@ def test_restore_puts_back_the_exact_budgets_and_leaves_changed_ones_alone(
     sandbox.google_ads.state.set_budget_amount(CID, "5004", 9_000_000)
     sandbox.microsoft_ads.accounts[MS].campaigns["7702"].daily_budget = 9.99
     sandbox.meta.accounts[META].adsets["120210000001104"].daily_budget = 2222
+    # verify sees each of them differ from the addendum
+    verified = cli("--json", "verify", CLIENT)
+    assert verified.exit_code == EXIT_VERIFY_FAIL, verified.output
+    found = checks(json.loads(verified.output))
+    for step, who in zip(
+        STEPS, ("Demand Gen daily", "Bing Shopping - Parts", "Catalog - ATVs"), strict=True
+    ):
+        assert found[step]["status"] == "FAIL", found[step]
+        assert any(who in e for e in found[step]["evidence"]), found[step]
 
     restored = cli("--json", "restore", applied["run_id"], "--as", "sam", "--yes")
     assert restored.exit_code == EXIT_DRIFT, restored.output
@@ -266,3 +282,30 @@ def test_restore_puts_back_the_exact_budgets_and_leaves_changed_ones_alone(
     again = cli("--json", "restore", applied["run_id"], "--as", "sam", "--yes")
     assert again.exit_code in (EXIT_OK, EXIT_DRIFT), again.output
     assert budgets(sandbox) == expected  # nothing more to put back, nothing overwritten
+
+
+def line(key: str, micros: int, floor: int, platform: str = "google_ads") -> BudgetLine:
+    return BudgetLine(platform, "x", key, key, ((key, key),), micros, floor, 10_000, "USD")
+
+
+def test_the_spread_raises_floors_until_every_share_holds() -> None:
+    # 30.40 a month is 1.00 a day over weights 90 / 6 / 4: c's 0.04 is below its 0.30 floor;
+    # then b's share of the 0.70 left (6/96 = 0.044) falls below its 0.05 floor as well
+    lines = [line("a", 90, 10_000), line("b", 6, 50_000), line("c", 4, 300_000)]
+    amounts, raised, short = spread_with_floors(lines, 30_400_000)
+    assert amounts == {
+        ("google_ads", "a"): 650_000,
+        ("google_ads", "b"): 50_000,
+        ("google_ads", "c"): 300_000,
+    }
+    assert [x.key for x in raised] == ["c", "b"] and short == 0
+    # floors alone above the total: every budget at its floor, and by how much it is exceeded
+    amounts, raised, short = spread_with_floors(lines, 3_040_000)  # 0.10 a day
+    assert set(amounts.values()) == {10_000, 50_000, 300_000}
+    assert short == 260_000
+    # no current budget anywhere: equal shares
+    zero = [line("a", 0, 10_000), line("b", 0, 10_000, "meta")]
+    assert spread_with_floors(zero, 60_800_000)[0] == {
+        ("google_ads", "a"): 1_000_000,
+        ("meta", "b"): 1_000_000,
+    }
