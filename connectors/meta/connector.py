@@ -6,11 +6,12 @@ and never `FacebookAdsApi.init()`, whose crash reporter posts to the real host.
 
 Reads: the ad account node (tenant guard on its `name`), then the `campaigns`, `adsets`,
 `adrules_library` and `agencies` edges in pages of `page_size`, following `paging.cursors.after`.
-Writes: node updates (`status`) in Graph batches of at most 50 requests; a `null` item means no
-answer and only those items are sent again; a throttled item waits for the time its usage
-headers give, then only it is sent again. Exact restore: `live_values` reads each changed
-object's `status` by id (`GET /<id>?fields=status` items, in the same batches of at most 50), and
-a restore's inverse changes (PAUSED -> ACTIVE, DISABLED -> ENABLED) go back through the same batch
+Writes: node updates (`status`; `daily_budget` for an addendum) in Graph batches of at most 50
+requests; a `null` item means no answer and only those items are sent again; a throttled item
+waits for the time its usage headers give, then only it is sent again. Exact restore:
+`live_values` reads each changed object's `status` (and `daily_budget`) by id (`GET
+/<id>?fields=...` items, in batches of at most 50), and a restore's inverse changes (PAUSED ->
+ACTIVE, DISABLED -> ENABLED, budgets) go back through the same batch
 path as the pause, after the edges' drift check. Removing the agency is one `DELETE
 /act_ID/agencies?business=...`, run last by the engine; afterwards the account is unreadable with
 this token and `read_state` answers `reachable=False` once the agency business's own list of

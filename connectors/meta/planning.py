@@ -8,6 +8,8 @@ What each action changes:
 - `disable_rules`: ENABLED automated rules whose action can restart or raise spend (un-pause,
   budget or bid increases, rebalancing, rotation, or an action whose effect is unknown).
   Rules that only notify or only pause, and budget/bid changes that only lower, stay on.
+- `set_budgets` (`connectors.meta.addendum`): a signed addendum's daily budgets, on the campaign
+  (campaign budget optimization) or on its ACTIVE ad sets, in the currency's minor units.
 - `remove_agency`: the agency's Business Manager loses its access to the ad account.
 """
 
