@@ -83,6 +83,9 @@ class StepContext:
     since: dt.datetime | None = None  # verify: when the run being checked started
     pause_end: str = ""  # a pause's end date (YYYY-MM-DD), when the plan has one
     change_request: str = ""  # the change request's id, when the plan has one
+    # the live state of every platform the plan reads, by platform (the engine fills it in when
+    # it plans, admits and verifies a step): a budget addendum's monthly total spans platforms
+    states: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 NO_CONTEXT = StepContext()

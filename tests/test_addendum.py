@@ -1,10 +1,17 @@
-"""Budget addendums: the signed addendum's budgets, planned before -> after, applied, verified."""
+"""Budget addendums: the signed addendum's budgets, planned before -> after, applied, verified.
+
+Here the client advertises on Google Ads only (its Microsoft Advertising and Meta accounts are
+taken out of its manifest): a monthly total then spreads over its Google Ads budgets alone.
+Addendums over several platforms: tests/test_addendum_platforms.py.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Cli, approved_cr
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
@@ -13,6 +20,14 @@ from adoffboard.sandbox import Sandbox
 
 CID = "1234567890"
 CLIENT = "lakeside-powersports"
+
+
+@pytest.fixture(autouse=True)
+def _google_ads_only(workspace: Path) -> None:
+    path = workspace / "clients" / f"{CLIENT}.yaml"
+    manifest = yaml.safe_load(path.read_text())
+    del manifest["microsoft_ads"], manifest["meta"]
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
 
 
 def budget_changes(report: dict) -> dict[str, tuple[int, int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -292,7 +293,9 @@ def _plan_step(
     assert step.action is not None
     platform = step.action.connector
     params = step_params(step.action.params, inputs)
-    draft = connectors[platform].plan(step.action.name, params, states[platform], step.id, context)
+    draft = connectors[platform].plan(
+        step.action.name, params, states[platform], step.id, replace(context, states=states)
+    )
     manual = (
         ManualTask(
             step.id,

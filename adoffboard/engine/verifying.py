@@ -129,7 +129,10 @@ def _check_step(
         else:
             params = step_params(ref.params, plan_inputs)
             verdict = connectors[ref.connector].verify(
-                ref.name, params, states[ref.connector], replace(context, since=since)
+                ref.name,
+                params,
+                states[ref.connector],
+                replace(context, since=since, states=states),
             )
     if step.action is not None and verdict is not None:
         return Check(

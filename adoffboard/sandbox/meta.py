@@ -304,18 +304,10 @@ class MetaStandIn(MetaGraphBase):
                         400, 100, f"(#100) An archived {kind} can only be deleted", subcode=1487056
                     )
             if "daily_budget" in form and kind != "rule":
-                amount = int(form["daily_budget"])
-                floor = MIN_DAILY_BUDGET.get(acct.currency, 100)
-                if amount < floor:
-                    return graph_error(
-                        400,
-                        100,
-                        f"(#100) Your budget is too low. The minimum "
-                        f"daily budget is {floor} ({acct.currency} "
-                        "cents) for this ad set",
-                        subcode=1885272,
-                    )
-                entity.daily_budget = amount
+                refused = _budget_refusal(kind, acct, entity, form["daily_budget"])
+                if refused is not None:
+                    return refused
+                entity.daily_budget = int(form["daily_budget"])
             if "status" in form:
                 entity.status = form["status"]
             if "name" in form:
@@ -438,6 +430,50 @@ class MetaStandIn(MetaGraphBase):
 
 
 # --- batch items ------------------------------------------------------------------------------
+
+
+def _budget_refusal(kind: str, acct: Any, entity: Any, raw: str) -> Response | None:
+    """Graph's refusal of a `daily_budget` write, or None. Budgets are integers in the currency's
+    minor units; a campaign with campaign budget optimization holds the budget (its ad sets
+    cannot have one), a campaign without it leaves the budgets to its ad sets; a lifetime budget
+    does not become a daily one; deleted and archived objects are not edited."""
+    if not raw.isdigit():
+        return graph_error(
+            400, 100, "(#100) param daily_budget must be a non-negative integer (minor units)"
+        )
+    if entity.status in ("DELETED", "ARCHIVED"):
+        return graph_error(
+            400, 100, f"(#100) The {kind} {entity.id} is {entity.status.lower()}", subcode=1487056
+        )
+    if kind == "adset":
+        parent = acct.campaigns.get(entity.campaign_id)
+        if parent is not None and (parent.daily_budget or parent.lifetime_budget):
+            return graph_error(
+                400,
+                100,
+                "(#100) Invalid parameter: the ad set's campaign uses campaign budget "
+                "optimization; set the budget on the campaign",
+            )
+    elif entity.lifetime_budget or (
+        not entity.daily_budget
+        and any(s.daily_budget for s in acct.adsets.values() if s.campaign_id == entity.id)
+    ):
+        return graph_error(
+            400,
+            100,
+            "(#100) Invalid parameter: this campaign's budget is a lifetime budget or is set on "
+            "its ad sets",
+        )
+    floor = MIN_DAILY_BUDGET.get(acct.currency, 100)
+    if int(raw) < floor:
+        return graph_error(
+            400,
+            100,
+            f"(#100) Your budget is too low. The minimum daily budget is {floor} "
+            f"({acct.currency} cents) for this ad set",
+            subcode=1885272,
+        )
+    return None
 
 
 def _item_response(response: Response, include_headers: bool) -> dict[str, Any]:

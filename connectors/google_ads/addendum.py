@@ -1,73 +1,36 @@
-"""Google Ads budget addendums (`set_budgets`): plan and verify the signed addendum's budgets."""
+"""Google Ads budget addendums (`set_budgets`): plan and verify the signed addendum's budgets.
+
+The allocation over every platform is `connectors.addendum.allocate`; this module describes the
+account's budgets to it (`planning.budget_lines`: each enabled campaign's budget, a shared one once;
+custom-period budgets are left out) and turns Google Ads' part into changes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from adoffboard.connectors.addendum import parse_budget_change, split_monthly
-from adoffboard.connectors.base import StepDraft, Verdict
-from adoffboard.connectors.google_ads.planning import AccountState, Campaign, money
-from adoffboard.errors import InputError
+from adoffboard.connectors.addendum import Allocation, allocate
+from adoffboard.connectors.base import NO_CONTEXT, StepContext, StepDraft, Verdict
+from adoffboard.connectors.google_ads.planning import PLATFORM, AccountState, money
 from adoffboard.models import Change, CheckStatus
 
 
-def _active_budgets(state: AccountState) -> tuple[dict[str, list[Campaign]], list[str]]:
-    users: dict[str, list[Campaign]] = {}
-    notes = []
-    for c in state.campaigns:
-        if c.status == "ENABLED" and c.automatable and c.budget_id:
-            budget = state.budgets[c.budget_id]
-            if budget.period == "CUSTOM_PERIOD":
-                notes.append(
-                    f"{c.name!r} runs on a custom-period budget: not part of the monthly split"
-                )
-                continue
-            users.setdefault(c.budget_id, []).append(c)
-    return users, notes
+def _allocation(state: AccountState, params: Mapping[str, Any], ctx: StepContext) -> Allocation:
+    return allocate(params.get("budget_change"), {**ctx.states, PLATFORM: state}, PLATFORM)
 
 
 def target_amounts(
-    state: AccountState, params: Mapping[str, Any]
+    state: AccountState, params: Mapping[str, Any], ctx: StepContext = NO_CONTEXT
 ) -> tuple[dict[str, int], list[str]]:
-    change = parse_budget_change(params.get("budget_change"))
-    users, notes = _active_budgets(state)
-    floors = {
-        bid: state.budget_floor(state.budgets[bid], cs) or state.billable_unit_micros
-        for bid, cs in users.items()
-    }
-    if change.monthly_total_micros is not None:
-        current = {bid: state.budgets[bid].amount_micros for bid in users}
-        split = split_monthly(
-            current, change.monthly_total_micros, unit=state.billable_unit_micros, floor=0
-        )
-        raised = [bid for bid, amount in split.items() if amount < floors[bid]]
-        notes += [f"{state.budgets[b].name!r} raised to the platform floor" for b in raised]
-        return {bid: max(amount, floors[bid]) for bid, amount in split.items()}, notes
-    by_key = {c.id: c for cs in users.values() for c in cs}
-    by_key.update({c.name: c for cs in users.values() for c in cs})
-    targets: dict[str, int] = {}
-    for key, micros in change.campaigns:
-        campaign = by_key.get(key)
-        if campaign is None:
-            raise InputError(
-                f"budget change names {key!r}, which is not an active campaign of "
-                f"Google Ads account {state.customer_id}"
-            )
-        unit = state.billable_unit_micros
-        amount = max(micros - micros % unit, floors[campaign.budget_id])
-        previous = targets.get(campaign.budget_id)
-        if previous is not None and previous != amount:
-            raise InputError(
-                f"campaigns sharing budget {state.budgets[campaign.budget_id].name!r}"
-                " were given different amounts: give the shared budget one amount"
-            )
-        targets[campaign.budget_id] = amount
-    return targets, notes
+    allocation = _allocation(state, params, ctx)
+    return allocation.of(PLATFORM), list(allocation.notes)
 
 
-def plan_set_budgets(state: AccountState, params: Mapping[str, Any], step_id: str) -> StepDraft:
-    targets, notes = target_amounts(state, params)
+def plan_set_budgets(
+    state: AccountState, params: Mapping[str, Any], step_id: str, ctx: StepContext = NO_CONTEXT
+) -> StepDraft:
+    targets, notes = target_amounts(state, params, ctx)
     changes = []
     for bid, after in sorted(targets.items()):
         budget = state.budgets[bid]
@@ -93,14 +56,18 @@ def plan_set_budgets(state: AccountState, params: Mapping[str, Any], step_id: st
     return StepDraft(tuple(changes), (), tuple(notes))
 
 
-def verify_set_budgets(state: AccountState, params: Mapping[str, Any]) -> Verdict:
-    """PASS when every active budget is within one billable unit of the addendum's amount."""
-    targets, _ = target_amounts(state, params)
-    unit = state.billable_unit_micros
+def verify_set_budgets(
+    state: AccountState, params: Mapping[str, Any], ctx: StepContext = NO_CONTEXT
+) -> Verdict:
+    """PASS when every active budget is the addendum's amount (within the rounding of the
+    billable unit)."""
+    allocation = _allocation(state, params, ctx)
+    lines = {line.key: line for line in allocation.lines if line.platform == PLATFORM}
+    targets = allocation.of(PLATFORM)
     off = [
         (bid, amount)
         for bid, amount in targets.items()
-        if abs(state.budgets[bid].amount_micros - amount) > unit
+        if abs(state.budgets[bid].amount_micros - amount) > allocation.tolerance(lines[bid])
     ]
     if off:
         return Verdict(

@@ -280,7 +280,7 @@ class GoogleAdsConnector(Connector[AccountState]):
         if action == "set_budgets":
             from adoffboard.connectors.google_ads.addendum import plan_set_budgets
 
-            return plan_set_budgets(state, params, step_id)
+            return plan_set_budgets(state, params, step_id, ctx)
         planner = {
             "pause_campaigns": plan_pause,
             "budgets_to_floor": plan_budgets,
@@ -464,7 +464,7 @@ class GoogleAdsConnector(Connector[AccountState]):
         if action == "set_budgets":
             from adoffboard.connectors.google_ads.addendum import verify_set_budgets
 
-            return verify_set_budgets(state, params)
+            return verify_set_budgets(state, params, ctx)
         raise InputError(f"google_ads has no action {action!r}")
 
     def _verify_scripts(self, state: AccountState, ctx: StepContext) -> Verdict:

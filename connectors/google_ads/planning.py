@@ -8,10 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adoffboard.connectors.addendum import BudgetLine, BudgetLines
 from adoffboard.connectors.base import StepDraft, Verdict
 from adoffboard.connectors.google_ads.declaration import show_google_ads_id
 from adoffboard.models import Change, CheckStatus, Phase
 
+PLATFORM = "google_ads"
 USD_CENT_MICROS = 10_000
 # Demand Gen campaigns refuse daily budgets under the equivalent of USD 5.
 DEMAND_GEN_MIN_MICROS = {
@@ -81,6 +83,10 @@ class AccountState:
     time_zone: str = "UTC"  # change history speaks the account's local time
     reachable: bool = True  # False once the agency's own access was removed (link ended)
 
+    def budget_lines(self) -> BudgetLines:
+        """The budgets a budget addendum sets (`connectors.google_ads.addendum`)."""
+        return budget_lines(self)
+
     def budget_floor(self, budget: Budget, campaigns: Iterable[Campaign]) -> int | None:
         """The lowest amount the platform accepts at or above 0.01 of the account's currency."""
         unit = self.billable_unit_micros
@@ -98,6 +104,41 @@ def money(micros: int, currency: str) -> str:
 
 
 # --- pure planning and judging -----------------------------------------------------------------
+
+
+def _active_budgets(state: AccountState) -> tuple[dict[str, list[Campaign]], list[str]]:
+    users: dict[str, list[Campaign]] = {}
+    notes = []
+    for c in state.campaigns:
+        if c.status == "ENABLED" and c.automatable and c.budget_id:
+            budget = state.budgets[c.budget_id]
+            if budget.period == "CUSTOM_PERIOD":
+                notes.append(
+                    f"{c.name!r} runs on a custom-period budget: not part of the monthly split"
+                )
+                continue
+            users.setdefault(c.budget_id, []).append(c)
+    return users, notes
+
+
+def budget_lines(state: AccountState) -> BudgetLines:
+    users, notes = _active_budgets(state)
+    where = f"Google Ads account {state.customer_id}"
+    lines = tuple(
+        BudgetLine(
+            platform=PLATFORM,
+            where=where,
+            key=bid,
+            name=state.budgets[bid].name,
+            campaigns=tuple((c.id, c.name) for c in campaigns),
+            micros=state.budgets[bid].amount_micros,
+            floor=state.budget_floor(state.budgets[bid], campaigns) or state.billable_unit_micros,
+            unit=state.billable_unit_micros,
+            currency=state.currency,
+        )
+        for bid, campaigns in users.items()
+    )
+    return BudgetLines(PLATFORM, where, lines, tuple(notes))
 
 
 def _campaign_change(state: AccountState, c: Campaign, step_id: str) -> Change:

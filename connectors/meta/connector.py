@@ -6,11 +6,12 @@ and never `FacebookAdsApi.init()`, whose crash reporter posts to the real host.
 
 Reads: the ad account node (tenant guard on its `name`), then the `campaigns`, `adsets`,
 `adrules_library` and `agencies` edges in pages of `page_size`, following `paging.cursors.after`.
-Writes: node updates (`status`) in Graph batches of at most 50 requests; a `null` item means no
-answer and only those items are sent again; a throttled item waits for the time its usage
-headers give, then only it is sent again. Exact restore: `live_values` reads each changed
-object's `status` by id (`GET /<id>?fields=status` items, in the same batches of at most 50), and
-a restore's inverse changes (PAUSED -> ACTIVE, DISABLED -> ENABLED) go back through the same batch
+Writes: node updates (`status`; `daily_budget` for an addendum) in Graph batches of at most 50
+requests; a `null` item means no answer and only those items are sent again; a throttled item
+waits for the time its usage headers give, then only it is sent again. Exact restore:
+`live_values` reads each changed object's `status` (and `daily_budget`) by id (`GET
+/<id>?fields=...` items, in batches of at most 50), and a restore's inverse changes (PAUSED ->
+ACTIVE, DISABLED -> ENABLED, budgets) go back through the same batch
 path as the pause, after the edges' drift check. Removing the agency is one `DELETE
 /act_ID/agencies?business=...`, run last by the engine; afterwards the account is unreadable with
 this token and `read_state` answers `reachable=False` once the agency business's own list of
@@ -255,7 +256,7 @@ class MetaConnector(Connector[MetaState]):
     def _read_adsets(self, aid: str, statuses: list[str] | None = None) -> tuple[MetaAdSet, ...]:
         rows = self._edge(
             lambda: self._account(aid).get_ad_sets(
-                fields=["id", "name", "campaign_id", "status", "effective_status"],
+                fields=["id", "name", "campaign_id", "status", "effective_status", "daily_budget"],
                 params={"effective_status": statuses or ADSET_STATUSES, "limit": self._page_size},
             )
         )
@@ -266,6 +267,7 @@ class MetaConnector(Connector[MetaState]):
                 str(r.get("campaign_id", "")),
                 str(r.get("status", "")),
                 str(r.get("effective_status", "")),
+                int(r["daily_budget"]) if r.get("daily_budget") else None,
             )
             for r in rows
         )
@@ -318,6 +320,10 @@ class MetaConnector(Connector[MetaState]):
         step_id: str,
         ctx: StepContext = NO_CONTEXT,
     ) -> StepDraft:
+        if action == "set_budgets":
+            from adoffboard.connectors.meta.addendum import plan_set_budgets
+
+            return plan_set_budgets(state, params, step_id, ctx)
         planner = PLANNERS.get(action)
         return planner(state, step_id) if planner else StepDraft()
 
@@ -337,43 +343,59 @@ class MetaConnector(Connector[MetaState]):
         live: dict[str, Any] = {}
         for aid in {c.account for c in changes}:
             status: dict[str, str] = {}
+            budget: dict[str, int | None] = {}
             everything = [*OBJECT_STATUSES, "DELETED"]
             if "campaign" in kinds:
-                status.update({c.id: c.status for c in self._read_campaigns(aid, everything)})
+                campaigns = self._read_campaigns(aid, everything)
+                status.update({c.id: c.status for c in campaigns})
+                budget.update({c.id: c.daily_budget for c in campaigns})
             if "adset" in kinds:
-                status.update(
-                    {s.id: s.status for s in self._read_adsets(aid, [*ADSET_STATUSES, "DELETED"])}
-                )
+                adsets = self._read_adsets(aid, [*ADSET_STATUSES, "DELETED"])
+                status.update({s.id: s.status for s in adsets})
+                budget.update({s.id: s.daily_budget for s in adsets})
             if "rule" in kinds:
                 status.update({str(r["id"]): str(r.get("status")) for r in self._read_rules(aid)})
             for ch in changes:
                 if ch.account == aid:
                     live[ch.id] = status.get(ch.entity_id, "DELETED")
+                    if ch.field == "daily_budget" and live[ch.id] != "DELETED":
+                        live[ch.id] = budget.get(ch.entity_id)
         return live
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
         """Each change's live value, read by id (reads only): the `status` of its campaign, ad
         set or rule; None for an object Graph no longer returns. Agency access is read from the
         account's `agencies` edge, as `_apply_removal` does."""
+        budgets = any(c.field == "daily_budget" for c in changes)
         statuses = self._read_statuses(
-            [(c.entity_type, c.entity_id) for c in changes if c.phase != Phase.ACCESS]
+            [(c.entity_type, c.entity_id) for c in changes if c.phase != Phase.ACCESS],
+            ("status", "daily_budget") if budgets else ("status",),
         )
         live: dict[str, Any] = {}
         for ch in changes:
-            live[ch.id] = (
-                self._agency_value(ch) if ch.phase == Phase.ACCESS else statuses.get(ch.entity_id)
-            )
+            if ch.phase == Phase.ACCESS:
+                live[ch.id] = self._agency_value(ch)
+                continue
+            found = statuses.get(ch.entity_id)
+            value = found.get(ch.field) if found is not None else None
+            if ch.field == "daily_budget" and found is not None:
+                deleted = found["status"] == "DELETED"
+                value = "DELETED" if deleted else int(value) if value else None
+            live[ch.id] = value
         return live
 
-    def _read_statuses(self, objects: Sequence[tuple[str, str]]) -> dict[str, str | None]:
-        """`status` of each (entity type, id): `GET /<id>?fields=status` requests in Graph
-        batches of at most 50; unanswered and throttled items go round again alone."""
-        found: dict[str, str | None] = {}
+    def _read_statuses(
+        self, objects: Sequence[tuple[str, str]], fields: Sequence[str] = ("status",)
+    ) -> dict[str, dict[str, Any] | None]:
+        """`fields` (`status`, and `daily_budget` for budgets) of each (entity type, id):
+        `GET /<id>?fields=...` requests in Graph batches of at most 50; unanswered and throttled
+        items go round again alone. None for an object Graph no longer returns."""
+        found: dict[str, dict[str, Any] | None] = {}
         unique = list(dict.fromkeys(objects))
         for start in range(0, len(unique), MAX_BATCH):
             chunk = unique[start : start + MAX_BATCH]
             rounds = self._batch_rounds(
-                [(oid, self._status_read(kind, oid)) for kind, oid in chunk]
+                [(oid, self._status_read(kind, oid, fields)) for kind, oid in chunk]
             )
             if rounds.error is not None:
                 raise rounds.error
@@ -388,8 +410,8 @@ class MetaConnector(Connector[MetaState]):
                 answer = rounds.answers[oid]
                 if answer.ok:
                     body = answer.response.json()
-                    status = body.get("status") if isinstance(body, Mapping) else None
-                    found[oid] = str(status) if status else None
+                    row = dict(body) if isinstance(body, Mapping) else {}
+                    found[oid] = row if row.get("status") else None
                     continue
                 err = answer.error()
                 if err.code == 100 and err.subcode == 33:  # no such object (any more)
@@ -398,10 +420,10 @@ class MetaConnector(Connector[MetaState]):
                 raise err.to_exception()
         return found
 
-    def _status_read(self, entity_type: str, object_id: str) -> AddItem:
+    def _status_read(self, entity_type: str, object_id: str, fields: Sequence[str]) -> AddItem:
         def add(batch: Any, success: Callback, failure: Callback) -> None:
             _node_class(entity_type)(object_id, api=self._graph()).api_get(
-                fields=["status"], batch=batch, success=success, failure=failure
+                fields=list(fields), batch=batch, success=success, failure=failure
             )
 
         return add
@@ -409,7 +431,7 @@ class MetaConnector(Connector[MetaState]):
     def _status_update(self, ch: Change) -> AddItem:
         def add(batch: Any, success: Callback, failure: Callback) -> None:
             _node_class(ch.entity_type)(ch.entity_id, api=self._graph()).api_update(
-                params={"status": ch.after}, batch=batch, success=success, failure=failure
+                params={ch.field: ch.after}, batch=batch, success=success, failure=failure
             )
 
         return add
@@ -568,6 +590,10 @@ class MetaConnector(Connector[MetaState]):
         state: MetaState,
         ctx: StepContext = NO_CONTEXT,
     ) -> Verdict:
+        if action == "set_budgets":
+            from adoffboard.connectors.meta.addendum import verify_set_budgets
+
+            return verify_set_budgets(state, params, ctx)
         if action not in PLANNERS:
             raise InputError(f"meta has no action {action!r}")
         return verify_action(action, state)

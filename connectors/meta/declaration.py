@@ -46,6 +46,7 @@ DECLARATION = Declaration(
     actions={
         "pause_campaigns": ActionSpec("pause ACTIVE campaigns and ad sets (budgets unchanged)"),
         "disable_rules": ActionSpec("disable automated rules that can restart or raise spend"),
+        "set_budgets": ActionSpec("set daily budgets to a signed addendum's amounts"),
         "remove_agency": ActionSpec(
             "remove the agency's business (agency loses access)", Phase.ACCESS
         ),
@@ -59,7 +60,10 @@ DECLARATION = Declaration(
             hints={"ad_account_id": "Meta ad account ids look like act_1234567890"},
         ),
     ),
-    restorable=True,  # statuses only: the agency's removal (ACCESS) is never restored
+    # statuses and daily budgets of campaigns and ad sets, rules' statuses; the agency's removal
+    # (ACCESS) is never restored (a note says so)
+    restorable=True,
+    restorable_entities=frozenset({"campaign", "adset", "rule", "agency"}),
     sdk=(
         "facebook_business.api",
         "facebook_business.session",

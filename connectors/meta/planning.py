@@ -8,6 +8,8 @@ What each action changes:
 - `disable_rules`: ENABLED automated rules whose action can restart or raise spend (un-pause,
   budget or bid increases, rebalancing, rotation, or an action whose effect is unknown).
   Rules that only notify or only pause, and budget/bid changes that only lower, stay on.
+- `set_budgets` (`connectors.meta.addendum`): a signed addendum's daily budgets, on the campaign
+  (campaign budget optimization) or on its ACTIVE ad sets, in the currency's minor units.
 - `remove_agency`: the agency's Business Manager loses its access to the ad account.
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adoffboard.connectors.addendum import BudgetLine, BudgetLines
 from adoffboard.connectors.base import StepDraft, Verdict
 from adoffboard.models import Change, CheckStatus, Phase
 
@@ -45,6 +48,7 @@ class MetaAdSet:
     campaign_id: str
     status: str
     effective_status: str
+    daily_budget: int | None = None  # minor units of the account currency; None under CBO
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,10 @@ class MetaState:
 
     def agency(self) -> AgencyAccess | None:
         return next((a for a in self.agencies if a.business_id == self.agency_business_id), None)
+
+    def budget_lines(self) -> BudgetLines:
+        """The budgets a budget addendum sets (`connectors.meta.addendum`)."""
+        return budget_lines(self)
 
 
 # --- reading Graph rows into state -------------------------------------------------------------
@@ -133,6 +141,69 @@ def rule_risk(rule: MetaRule) -> str | None:
     if kind == "ROTATE":
         return "it activates the next ad"
     return f"its action {kind or 'unknown'} may change delivery"
+
+
+# --- budgets, as a budget addendum sets them (`connectors.meta.addendum`) ----------------------
+
+MICROS = 1_000_000
+# Graph amounts are in the currency's smallest unit: offset 100 except for these (Meta's
+# "Currencies" reference for the Marketing API).
+NO_MINOR_UNITS = frozenset(
+    {"CLP", "COP", "CRC", "HUF", "IDR", "ISK", "JPY", "KRW", "PYG", "TWD", "VND"}
+)
+# The lowest daily budget Meta accepts for an ad set optimised for impressions, per currency,
+# in minor units (about USD 1/day; other optimisation goals ask for more, up to ~USD 40/day, and
+# Meta refuses the write then). A currency not listed falls back to one minor unit per
+# budget and Meta's own refusal.
+MIN_DAILY_BUDGET: Mapping[str, int] = {"USD": 100, "CAD": 135, "EUR": 100, "GBP": 100, "AUD": 150}
+
+
+def unit_micros(currency: str) -> int:
+    return MICROS if currency in NO_MINOR_UNITS else MICROS // 100
+
+
+def _money(minor: int, currency: str) -> str:
+    if currency in NO_MINOR_UNITS:
+        return f"{minor:,} {currency}/day"
+    return f"{minor / 100:,.2f} {currency}/day"
+
+
+def _budget_adsets(state: MetaState, campaign_id: str) -> list[MetaAdSet]:
+    return [
+        s
+        for s in state.adsets
+        if s.campaign_id == campaign_id and s.status == "ACTIVE" and s.daily_budget
+    ]
+
+
+def budget_lines(state: MetaState) -> BudgetLines:
+    where = f"Meta ad account {state.ad_account_id}"
+    unit = unit_micros(state.currency)
+    minimum = MIN_DAILY_BUDGET.get(state.currency, 1) * unit
+    lines: list[BudgetLine] = []
+    notes: list[str] = []
+    for c in state.campaigns:
+        if c.status != "ACTIVE":
+            continue
+        if c.daily_budget:
+            key, micros, floor = f"campaign:{c.id}", c.daily_budget * unit, minimum
+        else:
+            adsets = _budget_adsets(state, c.id)
+            if not adsets:
+                notes.append(
+                    f"{c.name!r} has no daily budget (a lifetime budget, or none on its active "
+                    "ad sets): not part of the addendum"
+                )
+                continue
+            key = f"adsets:{c.id}"
+            micros = sum((s.daily_budget or 0) for s in adsets) * unit
+            floor = minimum * len(adsets)
+        lines.append(
+            BudgetLine(
+                PLATFORM, where, key, c.name, ((c.id, c.name),), micros, floor, unit, state.currency
+            )
+        )
+    return BudgetLines(PLATFORM, where, tuple(lines), tuple(notes))
 
 
 # --- planning -----------------------------------------------------------------------------------

@@ -15,10 +15,8 @@ Microsoft Advertising scripts have no API: they stay a manual runbook step.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from adoffboard.config import Manifest
@@ -42,78 +40,24 @@ from adoffboard.connectors.microsoft_ads.client import (
     translate,
 )
 from adoffboard.connectors.microsoft_ads.declaration import DECLARATION, MicrosoftAdsAccount
+from adoffboard.connectors.microsoft_ads.state import (
+    DAILY_TYPES,
+    PAUSED,
+    RUNNING,
+    AccountState,
+    Campaign,
+    SharedBudget,
+    _change,
+    money,
+    same_amount,
+)
 from adoffboard.connectors.transport import Calls
 from adoffboard.errors import InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
 
-PLATFORM = "microsoft_ads"
 MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
-# The lowest daily budget Microsoft Advertising accepts, per account currency (Microsoft
-# Advertising help, "Currencies and minimum budgets"; USD 0.05 confirmed in the API's
-# Campaign.DailyBudget reference). Every value is at or above the equivalent of $0.01, so it
-# is the "$.01" of the checklist. A currency not listed becomes a manual item, never a guess.
-MIN_DAILY_BUDGET: Mapping[str, float] = {
-    "USD": 0.05,
-    "EUR": 0.05,
-    "GBP": 0.05,
-    "CAD": 0.05,
-    "AUD": 0.05,
-    "INR": 0.82,
-    "CNY": 30.0,
-}
-RUNNING = frozenset({"Active", "BudgetPaused"})  # the platform moves between these by itself
-PAUSED = frozenset({"Paused", "BudgetAndManualPaused"})
-DAILY_TYPES = frozenset({"DailyBudgetStandard", "DailyBudgetAccelerated"})
 
 T = TypeVar("T")
-
-
-# --- state ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Campaign:
-    id: str
-    name: str
-    status: str
-    campaign_type: str
-    budget_type: str
-    daily_budget: float | None
-    budget_id: str  # "" unless the campaign uses a shared budget
-
-
-@dataclass(frozen=True)
-class SharedBudget:
-    id: str
-    name: str
-    amount: float
-    budget_type: str
-    association_count: int
-
-
-@dataclass(frozen=True)
-class AccountState:
-    account_id: str
-    customer_id: str
-    name: str
-    currency: str
-    campaigns: tuple[Campaign, ...]
-    budgets: Mapping[str, SharedBudget]
-    read_at: dt.datetime
-
-    @property
-    def floor(self) -> float | None:
-        return MIN_DAILY_BUDGET.get(self.currency)
-
-
-def money(amount: float, currency: str) -> str:
-    return f"{amount:,.2f} {currency}/day"
-
-
-def same_amount(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return abs(float(a) - float(b)) < 0.005
-    return bool(a == b)
 
 
 # --- the connector ----------------------------------------------------------------------------
@@ -234,6 +178,10 @@ class MicrosoftAdsConnector(Connector[AccountState]):
             return plan_pause(state, step_id)
         if action == "budgets_to_floor":
             return plan_budgets(state, step_id)
+        if action == "set_budgets":
+            from adoffboard.connectors.microsoft_ads.addendum import plan_set_budgets
+
+            return plan_set_budgets(state, params, step_id, ctx)
         raise InputError(f"microsoft_ads has no action {action!r}")
 
     # --- writes -------------------------------------------------------------------------------
@@ -330,6 +278,10 @@ class MicrosoftAdsConnector(Connector[AccountState]):
             return verify_pause(state)
         if action == "budgets_to_floor":
             return verify_budgets(state)
+        if action == "set_budgets":
+            from adoffboard.connectors.microsoft_ads.addendum import verify_set_budgets
+
+            return verify_set_budgets(state, params, ctx)
         raise InputError(f"microsoft_ads has no action {action!r}")
 
     def close(self) -> None:
@@ -366,34 +318,6 @@ def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 
 # --- pure planning and judging -----------------------------------------------------------------
-
-
-def _change(
-    state: AccountState,
-    kind: str,
-    entity_id: str,
-    name: str,
-    fld: str,
-    before: Any,
-    after: Any,
-    shown: tuple[str, str],
-    step_id: str,
-) -> Change:
-    return Change(
-        id=f"{PLATFORM}:{state.account_id}:{kind}:{entity_id}:{fld}",
-        step_id=step_id,
-        platform=PLATFORM,
-        account=state.account_id,
-        entity_type=kind,
-        entity_id=entity_id,
-        name=name,
-        field=fld,
-        before=before,
-        after=after,
-        shown_before=shown[0],
-        shown_after=shown[1],
-        resource=f"accounts/{state.account_id}/{kind}s/{entity_id}",
-    )
 
 
 def plan_pause(state: AccountState, step_id: str) -> StepDraft:

@@ -50,6 +50,7 @@ DECLARATION = Declaration(
     actions={
         "pause_campaigns": ActionSpec("pause Active and BudgetPaused campaigns"),
         "budgets_to_floor": ActionSpec("set daily budgets to the currency's minimum"),
+        "set_budgets": ActionSpec("set daily budgets to a signed addendum's amounts"),
     },
     manifest_key="microsoft_ads",
     manifest=(
@@ -60,6 +61,8 @@ DECLARATION = Declaration(
         ),
     ),
     restorable=True,
+    # statuses, campaigns' daily budgets and shared budgets: everything this connector writes
+    restorable_entities=frozenset({"campaign", "budget"}),
     sdk=(
         "bingads.authorization",
         "bingads.service_client",
