@@ -90,9 +90,9 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
             elif name in ("notes", "addendum_ref", "crm_ref"):
                 values[name] = ""
             elif name == "escalated":
-                values[name] = False
+                values[name] = None  # blank: no (unless escalated_to says whom)
             elif name == "escalated_to":
-                values[name] = ""
+                values[name] = None  # blank: nobody (unless escalated says the Retention team)
             continue
         if problem := _wrong_type(name, value):
             problems.append(problem)
@@ -110,12 +110,15 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
 
 def _fold_escalated(values: dict[str, Any], problems: list[FieldProblem]) -> None:
     """The yes/no `escalated` of older exports and options means the Retention team (yes) or
-    nobody (no); given with `escalated_to`, the two must agree."""
-    if "escalated" not in values:
-        return
-    flag = values.pop("escalated")
-    said = "retention" if flag else ""
+    nobody (no); given with `escalated_to`, the two must agree. A blank one (None here) says
+    nothing when the other is given."""
+    flag = values.pop("escalated", None)
     given = values.get("escalated_to")
+    if flag is None:
+        if "escalated_to" in values and given is None:
+            values["escalated_to"] = ""
+        return
+    said = "retention" if flag else ""
     if given is not None and given != said:
         problems.append(
             FieldProblem(
