@@ -5,18 +5,15 @@ the runs made for it (who made each, which stage, how it ended, its latest verif
 manual tasks of those runs (attested or pending), and for a contract pause the restore state of
 its runs: which changed values, and whether an un-pause (or a restore) has put them back since.
 
-`load_case` reads one request's case; `open_case` a client's current one (its most recent approved
-cancellation, pause or addendum, else its most recent request); `cases` every request's, for
-`adoffboard case list`. Nothing here writes. The engine does not know of cases: this reads what
-the change requests (`adoffboard.cr`), the schedule (`adoffboard.scheduling`) and the runs (the
-store) keep.
+`load_case` reads one request's case, `open_case` a client's current one, `cases` every request's
+(`adoffboard case list`). Nothing here writes; the engine knows nothing of cases.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
@@ -42,24 +39,14 @@ class CaseRun:
     verdict: str = ""
     verified_at: str = ""
 
-    @property
-    def by_person(self) -> bool:
-        return not self.record.started_by.startswith(SCHEDULER)
-
     def to_dict(self) -> dict[str, Any]:
-        r = self.record
-        return {
-            "id": r.id,
-            "runbook": r.runbook,
-            "process": self.process,
-            "stage": r.stage,
-            "status": r.status,
-            "started_by": r.started_by,
-            "started_at": r.started_at,
-            "finished_at": r.finished_at,
-            "verdict": self.verdict or None,
-            "verified_at": self.verified_at or None,
-        }
+        verified = {"verdict": self.verdict or None, "verified_at": self.verified_at or None}
+        return {**_run_dict(self.record), "process": self.process, **verified}
+
+
+def _run_dict(r: RunRecord) -> dict[str, Any]:
+    keys = ("id", "runbook", "stage", "status", "started_by", "started_at", "finished_at")
+    return {k: getattr(r, k) for k in keys}
 
 
 @dataclass(frozen=True)
@@ -109,29 +96,16 @@ class RestoreState:
         return any(r.status in ("applied", "applied-with-drift") for r in self.restored_by)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "runbook": self.runbook,
-            "at": self.at,
-            "changed": self.changed,
-            "restored": self.restored,
-            "restored_by": [
-                {"id": r.id, "runbook": r.runbook, "status": r.status, "started_at": r.started_at}
-                for r in self.restored_by
-            ],
-        }
+        later = [_run_dict(r) for r in self.restored_by]
+        return {**self.__dict__, "restored": self.restored, "restored_by": later}
 
 
-@dataclass(frozen=True)
-class Event:
-    """One line of a case's timeline."""
+class Event(NamedTuple):
+    """One line of a case's timeline: when, what kind (request, schedule, run, task, restore)."""
 
     at: str
-    kind: str  # request, schedule, run, task, restore
+    kind: str
     text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"at": self.at, "kind": self.kind, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -189,7 +163,7 @@ class Case:
             "runs": [r.to_dict() for r in self.runs],
             "tasks": [t.to_dict() for t in self.tasks],
             "restores": [s.to_dict() for s in self.restores],
-            "timeline": [e.to_dict() for e in self.timeline()],
+            "timeline": [e._asdict() for e in self.timeline()],
         }
 
 
@@ -227,10 +201,8 @@ def find_case(store: Any, ws: LoadedWorkspace, what: str) -> Case:
             return load_case(store, ws, text)
     if text in ws.client_slugs():
         return open_case(store, ws, text)
-    raise NotFound(
-        f"no client or change request {what!r} (see `adoffboard case list`; clients: "
-        f"{', '.join(ws.client_slugs()) or 'none'})"
-    )
+    known = ", ".join(ws.client_slugs()) or "none"
+    raise NotFound(f"no client or change request {what!r} (clients: {known}; see `case list`)")
 
 
 def cases(
@@ -248,7 +220,8 @@ def cases(
 
 
 class _Runs:
-    """What the store keeps per client (runs, verify passes), read once per client."""
+    """What the store keeps per client (runs, verify passes), read once per client and only
+    when needed (a client's runs: for the restore state of pause runs)."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -278,12 +251,12 @@ def _case(store: Any, ws: LoadedWorkspace, conn: Any, cr: ChangeRequest, runs: _
         CaseScheduled(row, tuple(schedule_repo.events(conn, row.id)))
         for row in schedule_repo.rows(conn, cr_id=cr.id)
     )
-    mine = [r for r in runs.of_client(cr.client) if r.change_request == cr.id]
     case_runs = tuple(
-        CaseRun(r, _process(ws, r.runbook), *runs.verdict(cr.client, r.id)) for r in mine
+        CaseRun(r, _process(ws, r.runbook), *runs.verdict(cr.client, r.id))
+        for r in store.request_runs(cr.id)
     )
     tasks = tuple(_tasks(store, cr.client, case_runs))
-    restores = tuple(_restores(store, runs.of_client(cr.client), case_runs))
+    restores = tuple(_restores(store, runs, case_runs))
     standing = rules.standing(cr, ws.config.approval)
     case = Case(cr, standing, transitions, scheduled, case_runs, tasks, restores)
     return replace(case, outstanding=tuple(_outstanding(case)))
@@ -316,26 +289,24 @@ def _tasks(store: Any, client: str, runs: tuple[CaseRun, ...]) -> list[CaseTask]
             if step.kind == StepKind.SKIPPED or step.manual is None:
                 continue
             a = attested.get(step.step_id)
+            done = (a.by, a.at, a.note) if a else ("", "", "")
+            task_id = f"{client}/{runbook}/{step.step_id}"
             found.append(
                 CaseTask(
-                    id=f"{client}/{runbook}/{step.step_id}",
-                    runbook=runbook,
-                    step_id=step.step_id,
-                    title=step.manual.title,
-                    owner=step.owner,
-                    run_id=record.id,
-                    run_at=record.started_at,
-                    attested_by=a.by if a else "",
-                    attested_at=a.at if a else "",
-                    note=a.note if a else "",
-                )
+                    task_id,
+                    runbook,
+                    step.step_id,
+                    step.manual.title,
+                    step.owner,
+                    record.id,
+                    record.started_at,
+                    *done,
+                )  # fmt: skip
             )
     return found
 
 
-def _restores(
-    store: Any, client_runs: list[RunRecord], runs: tuple[CaseRun, ...]
-) -> list[RestoreState]:
+def _restores(store: Any, client: _Runs, runs: tuple[CaseRun, ...]) -> list[RestoreState]:
     """For each pause run: what it changed, and the later runs (an un-pause, a restore) whose
     plan restores it."""
     found = []
@@ -345,7 +316,7 @@ def _restores(
             continue
         later = [
             other
-            for other in client_runs
+            for other in client.of_client(r.client)
             if (other.started_at, other.id) > (r.started_at, r.id)
             and r.id in other.plan().restores_run.split(",")
         ]
@@ -401,13 +372,13 @@ def _schedule_events(s: CaseScheduled, runs: tuple[CaseRun, ...]) -> list[Event]
     for e in s.events:
         notes = []
         run = by_id.get(e.run_id or "")
-        if run is not None and run.by_person:
+        if run is not None and not run.record.started_by.startswith(SCHEDULER):
             notes.append(f"done by a person ({run.record.started_by}), run {run.record.id}")
         elif run is not None:
             notes.append(f"by the scheduler, run {run.record.id}")
         elif e.run_id:
             notes.append(f"run {e.run_id}")
-        if e.detail:
+        if e.detail and e.event != "scheduled":  # its detail says what the line says
             notes.append(e.detail)
         tail = f" ({'; '.join(notes)})" if notes else ""
         out.append(
