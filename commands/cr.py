@@ -173,10 +173,12 @@ def _escalation(cr: Any, deliveries: list[Any]) -> str:
     """What `cr new`/`cr edit` add when the request was escalated just now."""
     from adoffboard.cr.rules import escalation_title
 
-    told = sorted({r for d in deliveries if d.kind == "escalation" for r in d.recipients})
-    if not told:
+    notices = [d for d in deliveries if d.kind == "escalation"]
+    if not notices:
         return ""
-    return f", escalated to {escalation_title(cr.content)} ({', '.join(told)} told)"
+    told = sorted({r for d in notices if not d.error for r in d.recipients})
+    how = f"{', '.join(told)} told" if told else "the notice is queued, not sent"
+    return f", escalated to {escalation_title(cr.content)} ({how})"
 
 
 @cr_group.command("edit")

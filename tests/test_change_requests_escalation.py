@@ -16,9 +16,12 @@ from conftest import Cli
 from sqlalchemy import select, update
 
 from adoffboard.cli import EXIT_INPUT, EXIT_NOT_PERMITTED, EXIT_OK
+from adoffboard.clock import FakeClock
 from adoffboard.config import load_workspace
+from adoffboard.cr.service import ChangeRequests
 from adoffboard.cr.tables import change_requests_t
 from adoffboard.sandbox import Sandbox
+from adoffboard.sandbox.core import FaultRule
 from adoffboard.store import Store
 
 LAKESIDE = "lakeside-powersports"  # SEM and MA
@@ -372,3 +375,31 @@ def test_escalated_to_is_covered_by_the_hash(cli: Cli) -> None:
         ok(cli("cr", "edit", cr_id, "--escalate-to", target, "--as", "dana"))
         hashes.add(show(cli, cr_id)["content_hash"])
     assert len(hashes) == 4
+
+
+@smtp_only
+def test_an_unsent_notice_to_a_former_target_is_dropped(cli: Cli, sandbox: Sandbox) -> None:
+    ws = load_workspace(cli.workspace)
+    clock = FakeClock()
+    with Store.open(ws.store_url, clock=clock) as store:
+        service = ChangeRequests(store, ws, clock=clock)
+        raw = {"client": HARBOR, "type": "cancellation", "effective_date": "2026-12-01"}
+        cr = service.create("dana", {**raw, "escalated_to": "team-lead"})
+        sandbox.faults.add(FaultRule(kind="unavailable", platform="smtp", times=4))
+        [failed] = service.deliver(cr.id)
+        assert failed.kind == "escalation" and "421" in failed.error
+        service.edit(cr.id, "dana", {"escalated_to": "retention"})
+        notices = service.notices(cr.id)
+        assert [(n["recipients"], n["status"]) for n in notices] == [
+            (["sem-lead@agency.example"], "cancelled"),
+            (RETENTION, "pending"),
+        ]
+        assert notices[0]["error"] == "escalated to someone else since"
+        [sent] = service.deliver()
+        assert sent.error == "" and sorted(sent.recipients) == RETENTION
+    assert told(sandbox) == [
+        (
+            "Escalated to the Retention team: cancellation CR-0001 for Harbor Marine Center",
+            RETENTION,
+        )
+    ]

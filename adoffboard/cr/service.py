@@ -298,10 +298,6 @@ class ChangeRequests:
     ) -> None:
         """What an action sets off, in the action's transaction: planner, schedule (the
         follower's), notices."""
-        now_to = rules.escalation_roles(after.content)
-        if now_to and now_to != rules.escalation_roles(before.content):
-            by = decision.events[0].by
-            self._queue(conn, notify.escalation_notice(after, self.ws, after.version, by), at)
         if decision.approved_now:
             if after.type in PLANNED_TYPES:
                 repo.planner_add(conn, after, at)
@@ -317,6 +313,13 @@ class ChangeRequests:
                 edit = decision.events[0]
                 spec = notify.voided_notice(after, self.ws, after.version, edit.by, edit.detail)
                 self._queue(conn, spec, at)
+        now_to = rules.escalation_roles(after.content)
+        if now_to != rules.escalation_roles(before.content):
+            # an unsent notice to whom it was escalated before no longer holds
+            repo.drop_pending(conn, after.id, at, "escalation", "escalated to someone else since")
+            if now_to:
+                by = decision.events[0].by
+                self._queue(conn, notify.escalation_notice(after, self.ws, after.version, by), at)
 
     def _queue(self, conn: Any, spec: notify.NoticeSpec, at: str) -> None:
         repo.queue_notice(
