@@ -215,8 +215,7 @@ def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
 @click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
 @click.pass_obj
 def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str) -> None:
-    """Record the retention call's outcome. The Retention team only, on a request escalated
-    to it."""
+    """Record the retention call's outcome: the Retention team, on a request escalated to it."""
     service = _service(c)
     cr = service.save_attempt(cr_id, as_person, outcome, notes)
     _done(c, service, cr, f"save attempt ({outcome}) recorded by {as_person}")
@@ -228,8 +227,7 @@ def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str
 @click.pass_obj
 def cr_submit(c: Any, cr_id: str, as_person: str) -> None:
     """Submit a draft for approval: the Retention team when escalated to it (after its save
-    attempt), else the Account Manager (also when escalated to a Team Lead or Department
-    Manager)."""
+    attempt), else the Account Manager."""
     service = _service(c)
     cr = service.submit(cr_id, as_person)
     _done(c, service, cr, f"submitted by {as_person}")
@@ -394,9 +392,7 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
 
     Columns: client, type, departments, scope, effective_date, pause_end_date, credit_amount,
     monthly_total, campaign_budgets (NAME=AMOUNT;...), addendum_ref, notes, escalated_to
-    (retention, team-lead, department-manager or empty), crm_ref, created_by (default: --as);
-    the older yes/no column escalated means the Retention team. The people a request is
-    escalated to are told by email.
+    (as --escalate-to; the older yes/no escalated: retention), crm_ref, created_by (default: --as).
     """
     from adoffboard.cr.importer import read_rows
     from adoffboard.errors import ImportProblems
@@ -414,10 +410,8 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
     if c.as_json:
         _emit([_summary(service, cr) for cr in created])
     else:
-        click.echo(
-            f"Imported {len(created)} change request(s) as drafts: "
-            + ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created)
-        )
+        listed = ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created)
+        click.echo(f"Imported {len(created)} change request(s) as drafts: {listed}")
     _warn_unsent(deliveries)
 
 
