@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands import cr, runs, sandbox, schedule, tasks, workspace
+from adoffboard.commands import case, cr, runs, sandbox, schedule, tasks, workspace
 from adoffboard.commands.common import (
     EXIT_AUTH,
     EXIT_DRIFT,
@@ -182,6 +182,7 @@ for _command in (
     cr.cr_group,
     cr.planner,
     cr.reminders,
+    case.case_group,
     schedule.schedule_group,
     schedule.scheduler_group,
 ):

@@ -42,6 +42,7 @@ ROLES = {
     "dmo_lead": "Digital Marketing Operations Lead",
     "sem_specialist": "SEM Specialist",
     "sem_team_lead": "SEM Team Lead",
+    "sem_department_manager": "SEM Department Manager",
     "ma_specialist": "MA Specialist",
     "ma_team_lead": "MA Team Lead",
     "ma_department_manager": "MA Department Manager",

@@ -142,7 +142,7 @@ def approve_demo_request(
             "departments": ["SEM", "MA"],
             "scope": "platform",
             "effective_date": today.isoformat(),
-            "escalated": True,
+            "escalated_to": "retention",
             "notes": "The dealer is leaving the platform at the end of the month.",
         },
     )

@@ -47,6 +47,11 @@ PEOPLE: dict[str, dict[str, Any]] = {
         "email": "sem-lead@agency.example",
         "roles": ["sem_team_lead"],
     },
+    "sem-manager": {
+        "name": "SEM Department Manager",
+        "email": "sem-manager@agency.example",
+        "roles": ["sem_department_manager"],
+    },
     "mia": {"name": "Mia Chen", "email": "mia.chen@agency.example", "roles": ["ma_specialist"]},
     "ma-lead": {
         "name": "MA Team Lead",

@@ -72,9 +72,18 @@ def _field_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--notes", help="Notes for approvers and the operations team."),
         click.option(
+            "--escalate-to",
+            "escalate_to",
+            metavar="retention|team-lead|department-manager",
+            help="Escalate to the Retention team (it records the save attempt and submits), "
+            "a Team Lead or the Department Manager of the request's departments (no save "
+            'attempt; the Account Manager submits). They are told by email; "" clears it.',
+        ),
+        click.option(
             "--escalated/--not-escalated",
             default=None,
-            help="Escalated to the Retention team (it then records a save attempt and submits).",
+            help="Deprecated: --escalated is --escalate-to retention, --not-escalated "
+            '--escalate-to "".',
         ),
     ]
     for option in reversed(options):
@@ -94,6 +103,7 @@ def _raw_fields(kw: dict[str, Any]) -> dict[str, Any]:
         "campaign_budgets": "campaign_budgets",
         "addendum_ref": "addendum_ref",
         "notes": "notes",
+        "escalate_to": "escalated_to",
         "escalated": "escalated",
     }
     raw: dict[str, Any] = {}
@@ -115,9 +125,12 @@ def _summary(service: Any, cr: Any) -> dict[str, Any]:
     }
 
 
-def _done(c: Any, service: Any, cr: Any, what: str) -> None:
+def _done(c: Any, service: Any, cr: Any, what: str, deliveries: list[Any] | None = None) -> None:
     if c.as_json:
-        _emit(_summary(service, cr))
+        data = _summary(service, cr)
+        if deliveries is not None:
+            data["notices"] = [d.__dict__ for d in deliveries]
+        _emit(data)
         return
     click.echo(f"{cr.id} ({cr.type} for {cr.client}): {what}; it {service.standing(cr)}.")
 
@@ -131,7 +144,8 @@ def cr_group() -> None:
 
     \b
     Typical flow (roles from adoffboard.toml):
-      adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 --escalated --as dana
+      adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 \\
+          --escalate-to retention --as dana
       adoffboard cr save-attempt CR-0001 --outcome not-saved --notes "..." --as amy
       adoffboard cr submit CR-0001 --as amy
       adoffboard cr approve CR-0001 --as jeremy    (then dustin, finance if credited, accounting)
@@ -149,7 +163,22 @@ def cr_new(c: Any, client: str, as_person: str, **kw: Any) -> None:
         raise click.UsageError("--type is required: save-attempt, cancellation, pause or addendum")
     service = _service(c)
     cr = service.create(as_person, {"client": client, **_raw_fields(kw)})
-    _done(c, service, cr, f"created by {as_person} as a draft")
+    deliveries = service.deliver(cr.id) if cr.content.escalated_to else []
+    what = f"created by {as_person} as a draft"
+    _done(c, service, cr, what + _escalation(cr, deliveries), deliveries)
+    _warn_unsent(deliveries)
+
+
+def _escalation(cr: Any, deliveries: list[Any]) -> str:
+    """What `cr new`/`cr edit` add when the request was escalated just now."""
+    from adoffboard.cr.rules import escalation_title
+
+    notices = [d for d in deliveries if d.kind == "escalation"]
+    if not notices:
+        return ""
+    told = sorted({r for d in notices if not d.error for r in d.recipients})
+    how = f"{', '.join(told)} told" if told else "the notice is queued, not sent"
+    return f", escalated to {escalation_title(cr.content)} ({how})"
 
 
 @cr_group.command("edit")
@@ -170,8 +199,12 @@ def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
     voided = bool(before.approvals and not cr.approvals)
     if voided:
         what += f" ({len(before.approvals)} approval(s) voided)"
-    deliveries = service.deliver(cr.id) if voided else []
-    _done(c, service, cr, what)
+    from adoffboard.cr.rules import escalation_roles
+
+    told = escalation_roles(cr.content)
+    escalated = bool(told) and told != escalation_roles(before.content)
+    deliveries = service.deliver(cr.id) if voided or escalated else []
+    _done(c, service, cr, what + _escalation(cr, deliveries), deliveries)
     _warn_unsent(deliveries)
 
 
@@ -182,7 +215,7 @@ def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
 @click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
 @click.pass_obj
 def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str) -> None:
-    """Record the retention call's outcome. The Retention team only."""
+    """Record the retention call's outcome: the Retention team, on a request escalated to it."""
     service = _service(c)
     cr = service.save_attempt(cr_id, as_person, outcome, notes)
     _done(c, service, cr, f"save attempt ({outcome}) recorded by {as_person}")
@@ -193,8 +226,8 @@ def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str
 @click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
 @click.pass_obj
 def cr_submit(c: Any, cr_id: str, as_person: str) -> None:
-    """Submit a draft for approval: the Retention team when escalated to it, else the Account
-    Manager."""
+    """Submit a draft for approval: the Retention team when escalated to it (after its save
+    attempt), else the Account Manager."""
     service = _service(c)
     cr = service.submit(cr_id, as_person)
     _done(c, service, cr, f"submitted by {as_person}")
@@ -358,8 +391,8 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
     """Import change requests exported from the CRM (CSV or JSON) as drafts: all rows or none.
 
     Columns: client, type, departments, scope, effective_date, pause_end_date, credit_amount,
-    monthly_total, campaign_budgets (NAME=AMOUNT;...), addendum_ref, notes, escalated, crm_ref,
-    created_by (default: --as).
+    monthly_total, campaign_budgets (NAME=AMOUNT;...), addendum_ref, notes, escalated_to
+    (as --escalate-to; the older yes/no escalated: retention), crm_ref, created_by (default: --as).
     """
     from adoffboard.cr.importer import read_rows
     from adoffboard.errors import ImportProblems
@@ -373,13 +406,13 @@ def cr_import(c: Any, file: Path, as_person: str) -> None:
         for line in exc.lines:
             click.echo(line, err=True)
         raise
+    deliveries = [d for cr in created if cr.content.escalated_to for d in service.deliver(cr.id)]
     if c.as_json:
         _emit([_summary(service, cr) for cr in created])
-        return
-    click.echo(
-        f"Imported {len(created)} change request(s) as drafts: "
-        + ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created)
-    )
+    else:
+        listed = ", ".join(f"{cr.id} ({cr.type} for {cr.client})" for cr in created)
+        click.echo(f"Imported {len(created)} change request(s) as drafts: {listed}")
+    _warn_unsent(deliveries)
 
 
 # --- planner and reminders ----------------------------------------------------------------------

@@ -154,7 +154,13 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
     refused(
         cli("apply", str(qa_plan)), EXIT_SAFETY, "is waiting for the accounting team (accounting)"
     )
-    assert sandbox.smtp.messages == []  # nothing is announced before the chain is done
+    # Nothing is announced before the chain is done: the one message so far told the Retention
+    # team, to which the request was escalated, and nobody else.
+    [escalation] = sandbox.smtp.messages
+    assert sorted(sandbox.smtp.envelopes[0][1]) == ["amy@agency.example", "anglee@agency.example"]
+    assert escalation["Subject"] == (
+        f"Escalated to the Retention team: cancellation {cr_id} for Lakeside Powersports"
+    )
     ok(cli("cr", "approve", cr_id, "--as", "accounting"))
 
     shown = show(cli, cr_id)
@@ -172,8 +178,8 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
     assert all(t["at"] for t in shown["history"])
 
     # The notice reached the local SMTP server: the distribution list, the consolidated request.
-    [message] = sandbox.smtp.messages
-    _, recipients = sandbox.smtp.envelopes[0]
+    [_, message] = sandbox.smtp.messages
+    _, recipients = sandbox.smtp.envelopes[1]
     assert sorted(recipients) == sorted(DISTRIBUTION)
     assert message["Subject"] == (
         f"Approved: cancellation {cr_id} for Lakeside Powersports (effective {today})"
@@ -194,9 +200,13 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
         f"-plan-{json.loads(qa_plan.read_text())['plan_id']}.md",
     ):
         assert fragment in body, fragment
-    assert [n["status"] for n in shown["notices"]] == ["pending"] or [
-        n["status"] for n in show(cli, cr_id)["notices"]
-    ] == ["sent"]
+    assert [(n["kind"], n["status"]) for n in shown["notices"]] == [
+        ("escalation", "sent"),
+        ("approval", "pending"),
+    ] or [(n["kind"], n["status"]) for n in show(cli, cr_id)["notices"]] == [
+        ("escalation", "sent"),
+        ("approval", "sent"),
+    ]
 
     # The planner lists it.
     [row] = json.loads(ok(cli("--json", "planner")).output)

@@ -3,7 +3,9 @@ or `{"change_requests": [...]}`).
 
 Columns / keys are the fields of `adoffboard cr new` (`client, type, departments, scope,
 effective_date, pause_end_date, credit_amount, monthly_total, campaign_budgets, addendum_ref,
-notes, escalated, crm_ref`) plus `created_by` (a person key; default: the importing person).
+notes, escalated_to, crm_ref`) plus `created_by` (a person key; default: the importing person).
+`escalated_to` is retention, team-lead, department-manager or empty; the yes/no `escalated` of
+older exports is still read (yes: the Retention team).
 Headers are matched without regard to case, spaces or dashes. Row N is the Nth record (the CSV
 header is not counted). Validation is the service's: every bad row is reported, none imported.
 """

@@ -36,6 +36,15 @@ SCOPES: dict[str, str] = {
     "platform": "leaving the platform entirely",
 }
 SAVE_OUTCOMES: dict[str, str] = {"saved": "saved", "not-saved": "not saved"}
+# Whom the Account Manager escalates a request to (the checklists' "Retention"): the Retention
+# team (which records the save attempt and submits), a Team Lead, or their Department Manager.
+ESCALATION_TARGETS: dict[str, str] = {
+    "retention": "the Retention team",
+    "team_lead": "a Team Lead",
+    "department_manager": "their Department Manager",
+}
+# As typed on the command line and in CRM exports.
+ESCALATION_NAMES = {key: key.replace("_", "-") for key in ESCALATION_TARGETS}
 
 # Fields people may set (CLI options, import columns); `content_fields` order is display order.
 EDITABLE_FIELDS = (
@@ -49,7 +58,7 @@ EDITABLE_FIELDS = (
     "campaign_budgets",
     "addendum_ref",
     "notes",
-    "escalated",
+    "escalated_to",
 )
 
 
@@ -80,9 +89,14 @@ class Content:
     campaign_budgets: tuple[tuple[str, Decimal], ...] = ()
     addendum_ref: str = ""
     notes: str = ""
-    escalated: bool = False
+    escalated_to: str = ""  # "" (not escalated) or a key of ESCALATION_TARGETS
     save_attempt: SaveAttempt | None = None
     crm_ref: str = ""
+
+    @property
+    def escalated(self) -> bool:
+        """Escalated to the Retention team: it records the save attempt and submits."""
+        return self.escalated_to == "retention"
 
     @property
     def issues_credit(self) -> bool:
@@ -102,6 +116,7 @@ class Content:
             "addendum_ref": self.addendum_ref,
             "notes": self.notes,
             "escalated": self.escalated,
+            "escalated_to": self.escalated_to,
             "save_attempt": self.save_attempt.to_dict() if self.save_attempt else None,
             "crm_ref": self.crm_ref,
         }
@@ -123,14 +138,21 @@ class Content:
             ),
             addendum_ref=data.get("addendum_ref", ""),
             notes=data.get("notes", ""),
-            escalated=bool(data.get("escalated", False)),
+            # stored before the field existed: `escalated` meant the Retention team
+            escalated_to=data.get("escalated_to") or ("retention" if data.get("escalated") else ""),
             save_attempt=SaveAttempt(**sa) if sa else None,
             crm_ref=data.get("crm_ref", ""),
         )
 
     @property
     def content_hash(self) -> str:
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Covers every field. Not escalated, or escalated to the Retention team, is said by
+        `escalated` alone, as it was before `escalated_to` existed: the requests approved then
+        keep their hash (and their approvals), and each value still hashes differently."""
+        body = self.to_dict()
+        if self.escalated_to in ("", "retention"):
+            del body["escalated_to"]
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def with_values(self, **values: Any) -> Content:
@@ -308,6 +330,18 @@ def parse_bool(field_name: str, text: str | bool) -> bool:
     if value in ("false", "no", "n", "0", ""):
         return False
     raise FieldProblem(field_name, f"{text!r} is not yes/no (true, false, yes, no, 1, 0)")
+
+
+def parse_escalation(field_name: str, value: str) -> str:
+    """`retention`, `team-lead` or `department-manager` (underscores, spaces and case are
+    forgiven); empty means not escalated."""
+    key = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if key in ("", *ESCALATION_TARGETS):
+        return key
+    raise FieldProblem(
+        field_name,
+        f"{value!r} is not an escalation target: {', '.join(ESCALATION_NAMES.values())}",
+    )
 
 
 def parse_departments(field_name: str, value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -1,5 +1,8 @@
 """What the Digital Marketing Operations Lead and the teams are told, and when.
 
+- On escalation (a request created escalated, or escalated by an edit), one notice to the people
+  it is escalated to: the Retention team, or the Team Lead(s) or Department Manager(s) of its
+  departments, with what they do next.
 - On final approval, one notice to the distribution list consolidating the request (type, scope,
   dates, departments, credit, signed addendum, notes, the save attempt) and the plan or report to
   open, or the command that makes one.
@@ -23,6 +26,7 @@ from typing import Any
 from adoffboard.clock import local_time
 from adoffboard.config import ROLES, LoadedWorkspace
 from adoffboard.cr.model import CR_TYPES, SAVE_OUTCOMES, SCOPES, ChangeRequest
+from adoffboard.cr.rules import escalation_roles, escalation_title
 
 SPECIALIST = {"SEM": "sem_specialist", "MA": "ma_specialist"}
 # Which runbook processes carry out a change request of each type.
@@ -41,6 +45,47 @@ class NoticeSpec:
     recipients: tuple[str, ...]
     subject: str
     body: str
+
+
+# --- the escalation notice --------------------------------------------------------------------
+
+
+def escalation_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: str) -> NoticeSpec:
+    """The notice to the people a request was just escalated to (`by` escalated it)."""
+    c = cr.content
+    name = client_name(ws, c.client)
+    target = escalation_title(c)
+    subject = f"Escalated to {target}: {CR_TYPES[c.type]} {cr.id} for {name}"
+    lines = [
+        f"{_who(ws, by)} escalated change request {cr.id} ({CR_TYPES[c.type]} for {name}) "
+        f"to {target}.",
+        "",
+        *describe(cr, ws),
+        "",
+        "Next:",
+    ]
+    if c.escalated:
+        lines += [
+            "  - Hold the retention call (the specialist has any details it needs).",
+            f"  - Record its outcome: adoffboard cr save-attempt {cr.id} "
+            '--outcome saved|not-saved --notes "..." --as YOU',
+            "  - Update the request if the call changed it, then submit it for approval: "
+            f"adoffboard cr submit {cr.id} --as YOU (not the Account Manager).",
+        ]
+    else:
+        lines += [
+            "  - Work it out with the Account Manager; no save attempt is recorded (that is "
+            "the Retention team's).",
+            f"  - The Account Manager submits it for approval: adoffboard cr submit {cr.id}.",
+        ]
+    return NoticeSpec(
+        f"escalated:{cr.id}:{c.escalated_to}:v{version}",
+        cr.id,
+        "escalation",
+        role_emails(ws, list(escalation_roles(c))),
+        subject,
+        "\n".join(lines) + "\n",
+    )
 
 
 # --- the approval notice ----------------------------------------------------------------------
@@ -147,7 +192,7 @@ def describe(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
             budget.append(f"new monthly total ${c.monthly_total:,.2f}")
         budget += [f"{n}: ${v:,.2f}" for n, v in c.campaign_budgets]
         rows.append(("Budget change", "; ".join(budget)))
-    rows.append(("Escalated to Retention", "yes" if c.escalated else "no"))
+    rows.append(("Escalated to", escalation_title(c) if c.escalated_to else "nobody"))
     if c.save_attempt is not None:
         sa = c.save_attempt
         rows.append(("Save attempt", f"{SAVE_OUTCOMES[sa.outcome]}, by {_who(ws, sa.by)}"))

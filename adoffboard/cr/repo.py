@@ -199,13 +199,15 @@ def queue_notice(
     return True
 
 
-def drop_pending(conn: Connection, cr_id: str, at: str) -> None:
-    """Unsent notices of a request whose approvals were voided no longer hold."""
-    conn.execute(
-        update(notices_t)
-        .where(notices_t.c.cr_id == cr_id, notices_t.c.status == "pending")
-        .values(status="cancelled", sent_at=at, error="approvals voided")
-    )
+def drop_pending(
+    conn: Connection, cr_id: str, at: str, kind: str | None = None, why: str = "approvals voided"
+) -> None:
+    """Unsent notices of a request (of one kind) that no longer hold: its approvals were voided,
+    or it was escalated to someone else."""
+    query = update(notices_t).where(notices_t.c.cr_id == cr_id, notices_t.c.status == "pending")
+    if kind is not None:
+        query = query.where(notices_t.c.kind == kind)
+    conn.execute(query.values(status="cancelled", sent_at=at, error=why))
 
 
 def pending_notices(conn: Connection, cr_id: str | None = None) -> list[dict[str, Any]]:

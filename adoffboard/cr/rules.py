@@ -2,10 +2,14 @@
 
 From the seeds ("Retention", "Cancellation / Contract Pause / Addendums", "Approval"):
 
-- only an Account Manager creates a change request;
+- only an Account Manager creates a change request, and escalates it (`escalated_to`) to the
+  Retention team, a Team Lead or their Department Manager (of the request's departments), who are
+  told (`escalation_roles`);
 - a request escalated to the Retention team needs the team's save attempt, and only the Retention
-  team submits it (not the Account Manager); otherwise the Account Manager submits;
-  addendums carry no save attempt;
+  team updates it besides the Account Manager and submits it (not the Account Manager); when the
+  Retention team was not involved (not escalated, or escalated to a Team Lead or Department
+  Manager) there is no save attempt and the Account Manager submits; addendums carry no save
+  attempt;
 - approvals go strictly in order: the `[approval] chain` (first, then second approver), then the
   finance team only when a credit is issued, then the accounting team processes it;
 - nobody approves a request they created or submitted, nor two steps of one request;
@@ -23,6 +27,8 @@ from typing import Any
 from adoffboard.config import ROLES, ApprovalSection
 from adoffboard.cr.model import (
     CR_TYPES,
+    ESCALATION_NAMES,
+    ESCALATION_TARGETS,
     SAVE_OUTCOMES,
     Approval,
     ChangeRequest,
@@ -78,6 +84,30 @@ class Decision:
     voided: bool = False  # this action voided approvals that had been given
 
 
+# The roles each escalation target is, per department of the request.
+ESCALATION_ROLES: dict[str, dict[str, str]] = {
+    "retention": {"SEM": "retention", "MA": "retention"},
+    "team_lead": {"SEM": "sem_team_lead", "MA": "ma_team_lead"},
+    "department_manager": {"SEM": "sem_department_manager", "MA": "ma_department_manager"},
+}
+
+
+def escalation_roles(content: Content) -> tuple[str, ...]:
+    """The roles of the people the request is escalated to (none when it is not)."""
+    if not content.escalated_to:
+        return ()
+    per_department = ESCALATION_ROLES[content.escalated_to]
+    return tuple(dict.fromkeys(per_department[d] for d in content.departments))
+
+
+def escalation_title(content: Content) -> str:
+    """Whom the request is escalated to, in words: "the SEM Team Lead", "the Retention team"."""
+    if content.escalated_to in ("", "retention"):
+        return ESCALATION_TARGETS.get(content.escalated_to, "nobody")
+    titles = [f"the {ROLES[r]}" for r in escalation_roles(content)]
+    return " and ".join(titles) or ESCALATION_TARGETS[content.escalated_to]
+
+
 def chain_for(content: Content, approval: ApprovalSection) -> list[ChainStep]:
     steps = [ChainStep(role, "approved") for role in approval.chain]
     if content.issues_credit:
@@ -98,11 +128,12 @@ def pending_step(cr: ChangeRequest, approval: ApprovalSection) -> ChainStep | No
 def standing(cr: ChangeRequest, approval: ApprovalSection) -> str:
     """Where the request stands, in words: what a refusal or `cr show` says."""
     if cr.status == "draft":
-        who = (
-            "the Retention team (after its save attempt)"
-            if cr.content.escalated
-            else "the Account Manager"
-        )
+        if cr.content.escalated:
+            who = "the Retention team (after its save attempt)"
+        elif cr.content.escalated_to:
+            who = f"the Account Manager (escalated to {escalation_title(cr.content)})"
+        else:
+            who = "the Account Manager"
         return f"is a draft: it must be submitted by {who}"
     if cr.status == "rejected":
         return f"was rejected by {cr.rejected_by}"
@@ -162,10 +193,17 @@ def record_save_attempt(cr: ChangeRequest, actor: Actor, outcome: str, notes: st
         )
     if cr.type == "addendum":
         raise NotPermitted(f"{cr.id} is an addendum: addendums carry no save attempt")
+    if cr.content.escalated_to and not cr.content.escalated:
+        raise NotPermitted(
+            f"{cr.id} was escalated to {escalation_title(cr.content)}, not the Retention "
+            "team: a save attempt is recorded only when escalated to the Retention team, and "
+            "the Account Manager submits it"
+        )
     if not cr.content.escalated:
         raise NotPermitted(
-            f"{cr.id} was not escalated to the Retention team: the Account "
-            "Manager marks it escalated first (`cr edit ID --escalated`)"
+            f"{cr.id} was not escalated to the Retention team: the Account Manager "
+            f"escalates it first (`cr edit {cr.id} --escalate-to "
+            f"{ESCALATION_NAMES['retention']}`)"
         )
     if outcome not in SAVE_OUTCOMES:
         raise InputError(
@@ -320,7 +358,8 @@ def _with_content(cr: ChangeRequest, new: Content, event: Event) -> Decision:
 
 def _diff(old: Content, new: Content) -> dict[str, list[Any]]:
     a, b = old.to_dict(), new.to_dict()
-    return {k: [a[k], b[k]] for k in a if a[k] != b[k]}
+    # `escalated` (the Retention team or not) only follows `escalated_to`
+    return {k: [a[k], b[k]] for k in a if a[k] != b[k] and k != "escalated"}
 
 
 def _roles(actor: Actor) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adoffboard.clock import Clock, SystemClock
-from adoffboard.config import LoadedWorkspace
+from adoffboard.config import ROLES, LoadedWorkspace
 from adoffboard.cr import notify, repo, rules
 from adoffboard.cr.model import (
     PLANNED_TYPES,
@@ -209,7 +209,26 @@ class ChangeRequests:
         content = build_content(values, base)
         bad = {p.field for p in problems}
         problems += [p for p in check_content(content, departments) if p.field not in bad]
+        before = rules.escalation_roles(base) if base else ()
+        if rules.escalation_roles(content) != before and not any(
+            p.field in ("escalated_to", "escalated", "departments", "client") for p in problems
+        ):
+            problems += self._nobody_to_escalate_to(content)
         return content, problems
+
+    def _nobody_to_escalate_to(self, content: Content) -> list[FieldProblem]:
+        """An escalation must reach someone: each role it goes to is somebody's in [people]."""
+        missing = [r for r in rules.escalation_roles(content) if not self.ws.people_with_role(r)]
+        if not missing:
+            return []
+        return [
+            FieldProblem(
+                "escalated_to",
+                f"nobody in [people] has the role {', '.join(missing)} "
+                f"({', '.join(ROLES[r] for r in missing)}): add them to adoffboard.toml "
+                "to escalate to them",
+            )
+        ]
 
     def _insert(self, items: list[tuple[Actor, Content, str, str]]) -> list[ChangeRequest]:
         created = []
@@ -219,8 +238,13 @@ class ChangeRequests:
                 cr_id = repo.allocate_id(conn)
                 decision = rules.create(actor, content, cr_id, at, via, detail)
                 repo.insert_request(conn, decision.cr, decision.events, at)
-                created.append(repo.load_request(conn, cr_id))
-        return [c for c in created if c is not None]
+                cr = repo.load_request(conn, cr_id)
+                assert cr is not None
+                if cr.content.escalated_to:
+                    spec = notify.escalation_notice(cr, self.ws, cr.version, actor.key)
+                    self._queue(conn, spec, at)
+                created.append(cr)
+        return created
 
     # -- acting on a request
 
@@ -289,6 +313,13 @@ class ChangeRequests:
                 edit = decision.events[0]
                 spec = notify.voided_notice(after, self.ws, after.version, edit.by, edit.detail)
                 self._queue(conn, spec, at)
+        now_to = rules.escalation_roles(after.content)
+        if now_to != rules.escalation_roles(before.content):
+            # an unsent notice to whom it was escalated before no longer holds
+            repo.drop_pending(conn, after.id, at, "escalation", "escalated to someone else since")
+            if now_to:
+                by = decision.events[0].by
+                self._queue(conn, notify.escalation_notice(after, self.ws, after.version, by), at)
 
     def _queue(self, conn: Any, spec: notify.NoticeSpec, at: str) -> None:
         repo.queue_notice(

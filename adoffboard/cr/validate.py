@@ -18,6 +18,7 @@ from adoffboard.cr.model import (
     parse_campaign_budgets,
     parse_date,
     parse_departments,
+    parse_escalation,
     parse_money,
     type_name,
 )
@@ -31,6 +32,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "monthly_total": lambda f, v: parse_money(f, v, positive=True),
     "campaign_budgets": parse_campaign_budgets,
     "escalated": parse_bool,
+    "escalated_to": parse_escalation,
 }
 _TEXT_FIELDS = ("client", "type", "scope", "addendum_ref", "notes", "crm_ref")
 # The JSON types each field accepts (a CSV cell is always text), and how to say so; anything else
@@ -46,6 +48,7 @@ _ACCEPTED: dict[str, tuple[tuple[type, ...], str]] = {
     "credit_amount": ((str, int, float), "an amount like 250.00"),
     "monthly_total": ((str, int, float), "an amount like 250.00"),
     "escalated": ((str, bool), "true or false"),
+    "escalated_to": ((str,), "retention, team-lead or department-manager"),
 }
 KNOWN_FIELDS = (
     "client",
@@ -59,7 +62,8 @@ KNOWN_FIELDS = (
     "campaign_budgets",
     "addendum_ref",
     "notes",
-    "escalated",
+    "escalated_to",
+    "escalated",  # before `escalated_to`: true means the Retention team
     "crm_ref",
 )
 # Empty means "not set" for these (a blank cell in an export, `--pause-end ""` to clear).
@@ -86,7 +90,9 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
             elif name in ("notes", "addendum_ref", "crm_ref"):
                 values[name] = ""
             elif name == "escalated":
-                values[name] = False
+                values[name] = None  # blank: no (unless escalated_to says whom)
+            elif name == "escalated_to":
+                values[name] = None  # blank: nobody (unless escalated says the Retention team)
             continue
         if problem := _wrong_type(name, value):
             problems.append(problem)
@@ -98,7 +104,32 @@ def parse_values(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProb
             values[name] = _PARSERS[name](name, value)
         except FieldProblem as exc:
             problems.append(exc)
+    _fold_escalated(values, problems)
     return values, problems
+
+
+def _fold_escalated(values: dict[str, Any], problems: list[FieldProblem]) -> None:
+    """The yes/no `escalated` of older exports and options means the Retention team (yes) or
+    nobody (no); given with `escalated_to`, the two must agree. A blank one (None here) says
+    nothing when the other is given."""
+    flag = values.pop("escalated", None)
+    given = values.get("escalated_to")
+    if flag is None:
+        if "escalated_to" in values and given is None:
+            values["escalated_to"] = ""
+        return
+    said = "retention" if flag else ""
+    if given is not None and given != said:
+        problems.append(
+            FieldProblem(
+                "escalated",
+                f"{'yes' if flag else 'no'} contradicts escalated_to "
+                f"{given or 'empty'}: give escalated_to alone",
+            )
+        )
+        return
+    if given is None and not any(p.field == "escalated_to" for p in problems):
+        values["escalated_to"] = said
 
 
 def _wrong_type(name: str, value: Any) -> FieldProblem | None:
@@ -119,8 +150,9 @@ def build_content(values: Mapping[str, Any], base: Content | None = None) -> Con
             departments=values.get("departments", ()),
         )
     content = base.with_values(**{k: v for k, v in values.items() if k != "client"})
-    if content.type == "save-attempt" and "escalated" not in values:
-        content = content.with_values(escalated=True)  # a save attempt is the Retention team's
+    if content.type == "save-attempt" and "escalated_to" not in values:
+        # a save attempt is the Retention team's
+        content = content.with_values(escalated_to="retention")
     return content
 
 
@@ -206,7 +238,7 @@ def check_content(
         if content.escalated or content.save_attempt is not None:
             p.append(
                 FieldProblem(
-                    "escalated",
+                    "escalated_to",
                     "addendums carry no save attempt: they are not escalated to the Retention team",
                 )
             )
@@ -221,11 +253,11 @@ def check_content(
         if content.addendum_ref:
             p.append(FieldProblem("addendum_ref", "only an addendum has a signed addendum"))
     if kind == "save-attempt" and not content.escalated:
-        p.append(FieldProblem("escalated", "a save attempt is escalated to the Retention team"))
+        p.append(FieldProblem("escalated_to", "a save attempt is escalated to the Retention team"))
     if content.save_attempt is not None and not content.escalated:
         p.append(
             FieldProblem(
-                "escalated",
+                "escalated_to",
                 "a save attempt was recorded: the request stays escalated to the Retention team",
             )
         )
