@@ -250,7 +250,8 @@ class Scheduler:
         return self._judge(claimed, attempt, result, checked)
 
     def _plan_apply_verify(self, row: ScheduledRun) -> tuple[str, Any, Any]:
-        from adoffboard.engine import save_plan, verify
+        from adoffboard.engine import save_plan
+        from adoffboard.verdicts import judge_run
 
         plan = plan_for_request(
             self.env, lambda: self.store, row.client, row.runbook, cr_id=row.cr_id
@@ -266,7 +267,7 @@ class Scheduler:
 
             write_reports(result.report, self.ws.reports_dir)
             raise result.error
-        checked = verify(self.env, self.store, row.client, run_id=result.run_id)
+        checked = judge_run(self.env, self.store, row.client, result.run_id)
         return result.run_id, result, checked
 
     # -- recording outcomes
