@@ -388,13 +388,14 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     Also finishes access removals held because an account still failed its checks, once the
     account is clean (or a team lead releases them with --release-access).
     """
-    from adoffboard.app import resume_approved
+    from adoffboard.app import judged, resume_approved
 
     with ProgressView(c) as view:
         result = resume_approved(
             c.env(view), run_id, c.store, release=release, released_by=who or "", reason=reason
         )
-    render_summary(c, result.report, report_paths(c, result.report))
+        report, _ = judged(c.env(view), c.store, result)
+    render_summary(c, report, report_paths(c, report))
     sys.exit(_run_exit(result))
 
 

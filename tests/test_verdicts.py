@@ -246,3 +246,22 @@ def test_settled_by_is_validated_and_every_event_has_a_judge() -> None:
     action = "    action: {connector: sheets, name: append_row, params: {tracker: planner}}\n"
     _, problems = parse_runbook((base + action + "    settled_by: created\n").encode(), "x.yaml")
     assert problems and "manual step" in problems[0].message
+
+
+@pytest.mark.standins("google_ads", "smtp")
+def test_an_approved_pause_end_date_settles_its_confirmation(cli: Cli) -> None:
+    end = "2099-01-31"
+    cr_id = approved_cr(cli, HARBOR, "pause", extra=("--pause-end", end))
+    run = cli("--json", "run", HARBOR, "-r", "sem-pause", "--yes")
+    lines = checks_of(json.loads(run.output))
+    confirmed = lines["confirm-pause-end-date"]
+    assert confirmed["status"] == "PASS", confirmed
+    assert confirmed["detail"].startswith("by Dana Whitfield at ")
+    assert f"the pause ends on {end}, approved with the request" in confirmed["detail"]
+    assert lines["am-create-change-request"]["status"] == "PASS"
+    assert cr_id in lines["am-create-change-request"]["detail"]
+    tasks = json.loads(ok(cli("--json", "tasks", HARBOR)).output)
+    assert not {t["step_id"] for t in tasks} & {
+        "confirm-pause-end-date",
+        "am-create-change-request",
+    }
