@@ -265,3 +265,53 @@ def test_an_approved_pause_end_date_settles_its_confirmation(cli: Cli) -> None:
         "confirm-pause-end-date",
         "am-create-change-request",
     }
+
+
+# --- the engine's judgment of an account it can no longer read --------------------------------
+
+
+@pytest.mark.standins("smtp")
+def test_an_account_whose_access_the_run_removed_passes_when_it_cannot_be_read(
+    workspace: Path,
+) -> None:
+    """Reading an account can fail outright once the agency's access is gone (credentials
+    refused): the run's own removal of it is then the expected end state, not a failure."""
+    from adoffboard.config import load_workspace
+    from adoffboard.engine import step_context
+    from adoffboard.engine.verifying import NOTHING_YET, EndState, _check_step
+    from adoffboard.models import Check, CheckStatus
+
+    manifest = load_workspace(workspace).load_client(LAKESIDE)
+    book = load_runbook("sem-cancellation", None)
+    steps = {s.id: s for s in book.model.steps}
+    refused = {"meta": "Meta refused the credentials (code 190)"}
+
+    def judged(step_id: str, end: EndState, fallback: dict[str, Check] | None = None) -> Check:
+        return _check_step(
+            steps[step_id],
+            "platform",
+            manifest,
+            {},
+            {},
+            refused,
+            {},
+            None,
+            fallback or {},
+            step_context(book, "platform", None),
+            {},
+            end,
+        )
+
+    removed = EndState(frozenset({"meta"}), frozenset({"meta-pause"}))
+    removal = judged("meta-remove-agency", removed)
+    assert removal.status == CheckStatus.PASS and "no longer read" in removal.detail
+    pause = judged("meta-pause", removed)
+    assert pause.status == CheckStatus.PASS and "its changes took effect" in pause.detail
+    # read before the removal: that check is carried over, marked so
+    before = Check("meta-pause", "t", "p", CheckStatus.PASS, "no ACTIVE campaign")
+    carried = judged("meta-pause", removed, {"meta-pause": before})
+    assert carried.status == CheckStatus.PASS
+    assert carried.detail == "no ACTIVE campaign (checked before the agency's access was removed)"
+    # without a removal by the run, an account that cannot be read is a failure
+    assert judged("meta-remove-agency", NOTHING_YET).status == CheckStatus.FAIL
+    assert judged("meta-pause", EndState(frozenset({"meta"}))).status == CheckStatus.FAIL
