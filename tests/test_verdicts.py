@@ -315,3 +315,48 @@ def test_an_account_whose_access_the_run_removed_passes_when_it_cannot_be_read(
     # without a removal by the run, an account that cannot be read is a failure
     assert judged("meta-remove-agency", NOTHING_YET).status == CheckStatus.FAIL
     assert judged("meta-pause", EndState(frozenset({"meta"}))).status == CheckStatus.FAIL
+
+
+# --- the scheduler reports the same verdict ---------------------------------------------------
+
+
+@pytest.mark.standins("google_ads", "sheets", "trello", "smtp")
+def test_the_scheduler_reports_the_lines_the_request_settled(cli: Cli, workspace: Path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from adoffboard.app import environment
+    from adoffboard.clock import FakeClock
+    from adoffboard.config import load_workspace
+    from adoffboard.report_summary import summarize
+    from adoffboard.scheduling.runner import Scheduler
+    from adoffboard.store import Store
+    from adoffboard.verdicts import judge_run
+
+    ws = load_workspace(workspace)
+    zone = ZoneInfo(ws.config.workspace.timezone)
+    effective = dt.date.fromisoformat(workspace_today(workspace)) + dt.timedelta(days=2)
+    approved_cr(cli, HARBOR, effective=str(effective))
+    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    with Store.open(ws.store_url, clock=clock) as store:
+        scheduler = Scheduler(ws, store, clock=clock)
+        for day in (effective - dt.timedelta(days=1), effective):  # the reminder, then the run
+            at = dt.datetime.combine(day, dt.time(6, 0), zone)
+            clock.advance((at - clock.now()).total_seconds())
+            results = scheduler.tick().results
+        [result] = results
+        # what a standalone verify of the run says, at once (on the scheduler's clock)
+        alone = judge_run(environment(ws, clock=clock), store, HARBOR, str(result.run_id))
+    assert result.outcome == "done", result.detail
+    document = json.loads(Path(str(result.report)).with_suffix(".json").read_text())
+    lines = checks_of(document)
+    assert lines["approval-second"]["status"] == "PASS"
+    assert lines["approval-second"]["detail"].startswith("by Dustin Hunter at ")
+    assert lines["approval-finance"]["status"] == "SKIPPED"
+    assert lines["dmo-approval-email"]["status"] == "PASS"
+    # the day before, the scheduler's tick sent the one-day reminder: it settles the line
+    assert lines["dmo-remind-team"]["status"] == "PASS", lines["dmo-remind-team"]
+    assert str(summarize(alone).verdict) == document["summary"]["verdict"]
+    assert {c.step_id: str(c.status) for c in alone.checks} == {
+        k: v["status"] for k, v in lines.items()
+    }
