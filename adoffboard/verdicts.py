@@ -98,8 +98,29 @@ def open_case(store: Any, ws: LoadedWorkspace, client: str) -> tuple[str, list[R
         for record in store.request_runs(cr.id):  # oldest first: the newest wins
             latest[record.runbook] = record
         if latest:
-            return cr.id, [latest[name] for name in sorted(latest)]
+            return cr.id, [latest[name] for name in sorted(_current(ws, latest))]
     return "", []
+
+
+def _current(ws: LoadedWorkspace, latest: dict[str, RunRecord]) -> list[str]:
+    """The runbooks whose end state the case stands by: a pause that its un-pause (of the same
+    department, run since) undid on purpose is no longer judged by its own checks."""
+    from adoffboard.runbook import load_runbook
+
+    books = {name: load_runbook(name, ws.root).model for name in latest}
+    return [
+        name
+        for name, book in books.items()
+        if not (
+            book.process == "pause"
+            and any(
+                other.process == "unpause"
+                and other.department == book.department
+                and latest[o].started_at >= latest[name].started_at
+                for o, other in books.items()
+            )
+        )
+    ]
 
 
 def judge_client(

@@ -360,3 +360,31 @@ def test_the_scheduler_reports_the_lines_the_request_settled(cli: Cli, workspace
     assert {c.step_id: str(c.status) for c in alone.checks} == {
         k: v["status"] for k, v in lines.items()
     }
+
+
+@pytest.mark.standins("sheets", "smtp")
+def test_a_pause_case_once_unpaused_is_judged_by_its_unpause(cli: Cli) -> None:
+    import datetime as dt
+
+    today = dt.date.fromisoformat(workspace_today(cli.workspace))
+    approved_cr(
+        cli,
+        LAKESIDE,
+        "pause",
+        effective=str(today - dt.timedelta(days=1)),
+        departments=("MA",),
+        extra=("--pause-end", str(today)),
+    )
+    paused = json.loads(ok(cli("--json", "run", LAKESIDE, "-r", "ma-pause", "--yes"), 13).output)
+    assert checks_of(paused)["confirm-pause-end-date"]["status"] == "PASS"
+    case = json.loads(cli("--json", "verify", LAKESIDE).output)
+    assert case["runbook"] == "ma-pause" and case["run_id"] == paused["run_id"]
+    # the un-pause undoes the pause on purpose: the case stands by the un-pause's end state
+    unpaused = json.loads(
+        ok(cli("--json", "run", LAKESIDE, "-r", "ma-unpause", "--yes"), 13).output
+    )
+    verified = cli("--json", "verify", LAKESIDE)
+    assert verified.exit_code == EXIT_VERIFY_PENDING, verified.output
+    case = json.loads(verified.output)
+    assert case["runbook"] == "ma-unpause" and case["run_id"] == unpaused["run_id"]
+    assert case["change_request"] == paused["change_request"]
