@@ -21,7 +21,7 @@ from adoffboard.config import LoadedWorkspace
 from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
 from adoffboard.engine import resume_run as engine_resume
 from adoffboard.errors import StoreError
-from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY, Plan
+from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY, Plan, Report
 from adoffboard.records import RunRecord
 from adoffboard.runbook import load_runbook
 
@@ -236,3 +236,22 @@ def runs_called_for(store: Any, ws: LoadedWorkspace, client: str, today: dt.date
                 )
             )
     return found
+
+
+def judged(
+    env: Env, store: RunStore, result: RunResult, *, always: bool = False
+) -> tuple[Report, Report | None]:
+    """The report of a finished run and the verify pass it carries (`adoffboard.verdicts`).
+
+    Once the run's writes all went through (nothing stopped, failed or held), or `always`, the
+    run is verified at once and its report carries that verdict: what a standalone `verify
+    --run` of the run says, with the change request's lines settled from its history, and the
+    accounts whose access the run removed judged by the checks made before (the expected end
+    state). Otherwise the run's own report, and None: it says what stopped or failed."""
+    from adoffboard.engine import combined_report
+    from adoffboard.verdicts import judge_run
+
+    if not always and (result.error is not None or result.status == "failed"):
+        return result.report, None
+    checked = judge_run(env, store, result.report.plan.client, result.run_id)
+    return combined_report(result, checked), checked

@@ -1,7 +1,9 @@
 """`adoffboard demo`: the whole loop against the in-process sandbox, with no credentials.
 
-A demo dealer leaving the platform goes through the SEM cancellation: plan (the sandbox's request
-log proves it sent no write), apply, verify. The workspace is a temporary folder unless kept.
+A demo dealer leaving the platform goes through the agency's change request chain, then the SEM
+and MA cancellations: plan (the sandbox's request log proves it sent no write), apply, verify.
+Every report judges the change request's own lines from its history (who approved it, when its
+notice went out). The workspace is a temporary folder unless kept.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ DEMO_CLIENT: dict[str, Any] = {
 
 
 DEMO_RUNBOOKS = ("sem-cancellation", "ma-cancellation")
+# The approval notice's distribution list: the operations lead, the leads and managers, and the
+# SEM and MA Specialists, whom the notice then reaches without a forward.
+DEMO_LIST = [
+    "dmo-lead@agency.example",
+    "dm-leads@agency.example",
+    "dm-managers@agency.example",
+    "sam.ortiz@agency.example",
+    "mia.chen@agency.example",
+]
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,9 @@ def run_demo(
 ) -> DemoOutcome:
     """The demo dealer leaves the platform: its SEM and MA cancellations, each planned (no write
     sent), applied and verified against the sandbox."""
-    from adoffboard.app import apply_approved, environment, plan_for_request
+    from adoffboard.app import apply_approved, environment, judged, plan_for_request
     from adoffboard.config import load_workspace
-    from adoffboard.engine import combined_report, save_plan, verify
+    from adoffboard.engine import save_plan
     from adoffboard.reports import write_reports
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.store import Store
@@ -86,7 +97,7 @@ def run_demo(
             folder,
             platforms=box.platform_settings(),
             clients=[DEMO_CLIENT],
-            notifications=box.notification_settings(),
+            notifications={**box.notification_settings(), "distribution_list": DEMO_LIST},
             force=True,
         )
         ws = load_workspace(folder)
@@ -110,8 +121,8 @@ def run_demo(
                 path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json", store.plan_key())
                 write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
                 result = apply_approved(env, plan, store, plan_path=str(path))
-                checked = verify(env, store, plan.client, run_id=result.run_id)
-                report = combined_report(result, checked)
+                report, checked = judged(env, store, result, always=True)
+                assert checked is not None
                 reports.append(report)
                 paths.append(write_reports(report, ws.reports_dir))
                 ok = (

@@ -224,12 +224,19 @@ def manual_entries(report: Report) -> list[ManualEntry]:
     """Manual tasks in runbook order, each with its attestation if verify or a person recorded one.
 
     A task counts as attested if `report.attestations` names its step, or if verify marked the
-    step ATTESTED (then the who/when may be unknown to this report, and it says so).
+    step ATTESTED (then the who/when may be unknown to this report, and it says so). A manual
+    step verify judged PASS or SKIPPED was settled without a person's attestation (by the change
+    request's own history: who approved it and when, or why it does not apply), and says so.
     """
     attested_by_check = {c.step_id for c in report.checks if c.status is CheckStatus.ATTESTED}
+    settled = {
+        c.step_id: c.detail if c.status is CheckStatus.PASS else f"not needed: {c.detail}"
+        for c in report.checks
+        if c.status in (CheckStatus.PASS, CheckStatus.SKIPPED)
+    }
     entries = []
     for task in report.plan.manual_tasks:
-        attestation = report.attestations.get(task.step_id, "")
+        attestation = report.attestations.get(task.step_id, "") or settled.get(task.step_id, "")
         if not attestation and task.step_id in attested_by_check:
             attestation = "(who and when not recorded in this report)"
         entries.append(ManualEntry(task, attestation))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -35,6 +35,26 @@ from adoffboard.config import MANIFEST_PLATFORMS, ROLES, Problem, load_yaml
 from adoffboard.errors import InputError, NotFound
 
 Scope = Literal["dm", "platform"]
+# What of a change request's own history settles a step (`settled_by`): the step is then judged
+# from the request's transitions and notices (PASS by whom and when, or SKIPPED where it does not
+# apply), not left to a person's attestation. The application layer computes it
+# (`adoffboard.verdicts`); the engine only receives the result.
+SettledBy = Literal[
+    "created",
+    "save-attempt",
+    "submitted",
+    "submitted-by-account-manager",
+    "submitted-by-retention",
+    "approval-first",
+    "approval-second",
+    "approval-finance",
+    "processed",
+    "approval-notice",
+    "forwarded-to-specialist",
+    "reminders",
+    "pause-end-date",
+]
+SETTLED_BY: tuple[str, ...] = get_args(SettledBy)
 SCOPES: dict[str, str] = {
     "dm": "digital marketing services only",
     "platform": "leaving the platform entirely",
@@ -78,6 +98,7 @@ class Step(_Model):
     check: ActionRef | None = None
     action_if_configured: ActionRef | None = None  # a manual step automated where configured
     automation_planned: str = ""
+    settled_by: SettledBy | None = None  # a manual step the change request's history settles
     covers: list[str] = Field(default_factory=list)
     verify: str = Field(min_length=1)
 
@@ -88,6 +109,8 @@ class Step(_Model):
             raise ValueError("a step needs exactly one of `action`, `manual` or `restore`")
         if self.action_if_configured is not None and self.manual is None:
             raise ValueError("`action_if_configured` belongs on a manual step (its fallback)")
+        if self.settled_by is not None and self.manual is None:
+            raise ValueError("`settled_by` belongs on a manual step (what a person does otherwise)")
         if self.owner not in ROLES:
             raise ValueError(f"owner {self.owner!r} is not a known role: {sorted(ROLES)}")
         return self

@@ -183,7 +183,7 @@ def _run_exit(result: Any) -> int:
 @pass_ctx
 def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
     """Apply exactly a saved plan; entities whose live value changed since are left alone."""
-    from adoffboard.app import apply_approved
+    from adoffboard.app import apply_approved, judged
     from adoffboard.engine import load_plan
 
     the_plan = load_plan(plan_file, c.store.plan_key())
@@ -191,7 +191,8 @@ def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
         result = apply_approved(
             c.env(view), the_plan, c.store, plan_path=str(plan_file), now_ok=now_ok
         )
-    render_summary(c, result.report, report_paths(c, result.report))
+        report, _ = judged(c.env(view), c.store, result)
+    render_summary(c, report, report_paths(c, report))
     if not c.as_json:
         click.echo(
             f"Run {result.run_id}: {result.status}. Next: adoffboard verify "
@@ -203,29 +204,66 @@ def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
 def _verify_exit(report: Any) -> int:
     from adoffboard.engine import verdict_of
 
-    return {"PASS": EXIT_OK, "PENDING": EXIT_VERIFY_PENDING}.get(
-        verdict_of(report.checks), EXIT_VERIFY_FAIL
-    )
+    return _verdict_exit(verdict_of(report.checks))
+
+
+def _verdict_exit(verdict: str) -> int:
+    return {"PASS": EXIT_OK, "PENDING": EXIT_VERIFY_PENDING}.get(verdict, EXIT_VERIFY_FAIL)
 
 
 @click.command()
 @click.argument("client")
 @click.option(
-    "--run", "run_id", help="Verify what this run set out to do (default: the client's latest run)."
+    "--run",
+    "run_id",
+    help="Verify what this run set out to do (default: the client's open case, every runbook "
+    "of it by its latest run; else the client's latest run).",
 )
 @click.option("-r", "--runbook", help="Verify against a runbook when the client has no run.")
 @click.option("--scope", type=click.Choice(["dm", "platform"]), help="Scope, with --runbook.")
 @pass_ctx
 def verify(c: Ctx, client: str, run_id: str | None, runbook: str | None, scope: str | None) -> None:
-    """Independent read-only pass: PASS / FAIL / MANUAL-PENDING per checklist line."""
-    from adoffboard.engine import verify as do_verify
+    """Independent read-only pass: PASS / FAIL / MANUAL-PENDING per checklist line.
+
+    Without --run, judges the client's open case: its most recent approved cancellation, pause
+    or addendum, every runbook of it (SEM and MA) by its latest run, under one verdict.
+    """
+    from adoffboard.verdicts import judge_client
 
     with ProgressView(c) as view:
-        report = do_verify(
+        case = judge_client(
             c.env(view), c.store, client, run_id=run_id, runbook=runbook, scope=scope
         )
-    render_summary(c, report, report_paths(c, report))
-    sys.exit(_verify_exit(report))
+    if len(case.reports) == 1:
+        [report] = case.reports
+        render_summary(c, report, report_paths(c, report))
+    else:
+        _render_case(c, case)
+    sys.exit(_verdict_exit(case.checks_status))
+
+
+def _render_case(c: Ctx, case: Any) -> None:
+    """A case of several runbooks: its report's summary (or, with --json, the whole report)."""
+    import json
+
+    from adoffboard.report_case import render_case, write_case_reports
+
+    paths = write_case_reports(case, c.workspace.reports_dir)
+    rendered = render_case(case)
+    if c.as_json:
+        data = json.loads(rendered["json"])
+        data["report_files"] = {k: str(v) for k, v in paths.items()}
+        emit_json(data)
+        return
+    from rich.markdown import Markdown
+
+    text = rendered["md"]
+    cut = text.find("\n## ", text.find("## Summary") + 3)
+    c.console().print(Markdown(text[:cut] if cut > 0 else text))
+    c.console().print(
+        f"Full report: {paths['md']}  (also {paths['html'].name}, {paths['json'].name})",
+        markup=False,
+    )
 
 
 @click.command()
@@ -425,21 +463,18 @@ def _apply_verify(
 ) -> int:
     """Apply a prepared plan, verify the run, write the combined report; its exit code. With
     `collect`, the report (and its files) is added there instead of being shown."""
-    from adoffboard.app import apply_approved
-    from adoffboard.engine import combined_report
-    from adoffboard.engine import verify as do_verify
+    from adoffboard.app import apply_approved, judged
 
     with ProgressView(c) as view:
         result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
-        report = do_verify(c.env(view), c.store, the_plan.client, run_id=result.run_id)
-    merged = combined_report(result, report)
+        merged, report = judged(c.env(view), c.store, result, always=True)
     paths = report_paths(c, merged)
     if collect is not None:
         collect.append((merged, paths))
     else:
         render_summary(c, merged, paths)
     code = _run_exit(result)
-    return code if code else _verify_exit(report)
+    return code if code or report is None else _verify_exit(report)
 
 
 def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> NoReturn:
@@ -514,13 +549,14 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     Also finishes access removals held because an account still failed its checks, once the
     account is clean (or a team lead releases them with --release-access).
     """
-    from adoffboard.app import resume_approved
+    from adoffboard.app import judged, resume_approved
 
     with ProgressView(c) as view:
         result = resume_approved(
             c.env(view), run_id, c.store, release=release, released_by=who or "", reason=reason
         )
-    render_summary(c, result.report, report_paths(c, result.report))
+        report, _ = judged(c.env(view), c.store, result)
+    render_summary(c, report, report_paths(c, report))
     sys.exit(_run_exit(result))
 
 

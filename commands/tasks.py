@@ -27,6 +27,10 @@ class _TasksGroup(click.Group):
 def tasks(ctx: click.Context, include_done: bool) -> None:
     """Manual tasks (checklist lines without an API): list them, or attest one.
 
+    Lines the change request's own history settles (created, submitted, approved, processed,
+    its approval notice sent...) are not listed: verify shows them PASS by whom and when, or
+    SKIPPED where they do not apply.
+
     \b
       adoffboard tasks                         outstanding tasks of every client
       adoffboard tasks CLIENT [--all]          one client's tasks (--all: attested too)
@@ -36,8 +40,11 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
         return
     c: Ctx = ctx.obj
     from adoffboard.tasks import all_tasks
+    from adoffboard.verdicts import unsettled
 
     found = all_tasks(c.workspace, c.store, ctx.meta.get("tasks_client"), include_done=include_done)
+    # the lines a change request's history settles (its approvals, its notice...) are no tasks
+    found = unsettled(c.workspace, c.store, found)
     if c.as_json:
         emit_json([t.to_dict() for t in found])
         return

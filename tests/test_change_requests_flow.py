@@ -239,7 +239,7 @@ def test_plan_carries_the_request_and_its_hash(cli: Cli, sandbox: Sandbox, tmp_p
     assert plan["change_request"]["content_hash"] == show(cli, cr_id)["content_hash"]
     report = json.loads(ok(cli("--json", "apply", str(out))).output)
     assert report["change_request"] == cr_id
-    md = sorted((cli.workspace / "reports").glob("*-run-*.md"))[-1].read_text()
+    md = Path(report["report_files"]["md"]).read_text()  # the run's report, verify included
     assert f"**Change request:** {cr_id}" in md
 
 

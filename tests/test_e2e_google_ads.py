@@ -44,7 +44,7 @@ def test_dry_run_sends_zero_mutating_calls(cli: Cli, tmp_path: Path, sandbox: Sa
     assert reads and {e.method for e in reads} <= {"Search", "SearchStream"}
     changes = [c for s in plan["steps"] for c in s["changes"]]
     assert {(c["entity_type"], c["entity_id"]) for c in changes if c["entity_type"] == "campaign"}
-    assert len(plan["sha256"]) == 64 and plan["manifest_hash"] and plan["runbook_version"] == 1
+    assert len(plan["sha256"]) == 64 and plan["manifest_hash"] and plan["runbook_version"] == 2
     manual = [s for s in plan["steps"] if s["kind"] == "manual"]
     assert manual and all(s["manual"]["owner"] for s in manual)
     # nothing changed in the sandbox either

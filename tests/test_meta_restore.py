@@ -27,7 +27,7 @@ DISABLED_RULES = {"238400000000001", "238400000000002"}  # un-pauses; raises bud
 
 def test_sem_pause_pauses_meta_and_never_removes_the_agency() -> None:
     book = load_runbook("sem-pause", None).model
-    assert book.version == 2
+    assert book.version == 3
     meta = {s.id: s for s in book.steps if s.action and s.action.connector == "meta"}
     assert {i: s.action.name for i, s in meta.items()} == {
         "meta-pause": "pause_campaigns",
@@ -57,7 +57,7 @@ def restore_check(report: dict) -> dict:
 def test_pause_stops_meta_and_unpause_restores_it_exactly(cli: Cli, sandbox: Sandbox) -> None:
     original = meta_values(sandbox)
     _, paused = run(cli, "-r", "sem-pause")
-    assert paused["runbook_version"] == 2
+    assert paused["runbook_version"] == 3
     acct = sandbox.meta.accounts[LAKESIDE]
     assert {i for i, c in acct.campaigns.items() if c.status == "PAUSED"} == PAUSED_CAMPAIGNS | {
         "120210000000104"

@@ -603,7 +603,10 @@ def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:
 
 
 def combined_report(result: RunResult, checked: Report) -> Report:
-    """One report for a run followed by its verify pass (what `run` and `demo` show)."""
+    """One report for a run followed by its verify pass (what `apply`, `run`, the scheduler and
+    the demo show): the run's outcomes, and the verify pass's lines and verdict, so that the
+    report says what a standalone verify of the run says, not what the check made before the
+    access removals saw."""
     return Report(
         ReportKind.VERIFY,
         result.report.plan,
@@ -615,4 +618,5 @@ def combined_report(result: RunResult, checked: Report) -> Report:
         calls=result.report.calls,
         attestations=checked.attestations,
         change_request=result.report.change_request,
+        errors=result.report.errors,
     )

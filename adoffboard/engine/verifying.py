@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adoffboard.config import ClientManifest
@@ -26,6 +26,7 @@ from adoffboard.models import (
     STAGE_ALL,
     Check,
     CheckStatus,
+    OutcomeStatus,
     Phase,
     Plan,
     Report,
@@ -35,6 +36,45 @@ from adoffboard.restore import judge
 from adoffboard.runbook import LoadedRunbook, Step
 
 # --- verifying --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a change request's own history settles a runbook step marked `settled_by`: PASS by
+    whom and when, SKIPPED with the reason it does not apply, or MANUAL_PENDING with what the
+    history still lacks (the step then stays a task its owner may attest). Computed by the
+    application layer (`adoffboard.verdicts`), which reads the request; the engine only judges
+    with it."""
+
+    step_id: str
+    status: CheckStatus
+    by: str = ""
+    at: str = ""
+    detail: str = ""
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        return self.status in (CheckStatus.PASS, CheckStatus.SKIPPED)
+
+    def describe(self) -> str:
+        who = f"by {self.by} at {self.at}" if self.by and self.at else ""
+        return ": ".join(p for p in (who, self.detail) if p)
+
+
+@dataclass(frozen=True)
+class EndState:
+    """What a run did, for judging the accounts it can no longer read: the platforms where it
+    removed the agency's access (every removal took effect), and the steps whose changes all
+    took effect. There, "the agency can no longer read this account" is the expected end
+    state, not a failure."""
+
+    removed: frozenset[str] = frozenset()
+    done_steps: frozenset[str] = frozenset()
+    settlements: Mapping[str, Settlement] = field(default_factory=dict)
+
+
+NOTHING_YET = EndState()
 
 
 def _checks(
@@ -47,6 +87,7 @@ def _checks(
     since: dt.datetime | None = None,
     fallback: dict[str, Check] | None = None,
     tolerate: type[AdoffboardError] = AuthError,
+    end: EndState = NOTHING_YET,
 ) -> tuple[Check, ...]:
     owned = connectors is None
     if connectors is None:
@@ -85,6 +126,7 @@ def _checks(
                     fallback or {},
                     context,
                     plan.inputs,
+                    end,
                 )
             )
         return tuple(checks)
@@ -106,14 +148,27 @@ def _check_step(
     fallback: dict[str, Check],
     context: StepContext,
     plan_inputs: dict[str, Any] | None = None,
+    end: EndState = NOTHING_YET,
 ) -> Check:
     base = Check(step.id, step.title, step.part, CheckStatus.PASS, owner=step.owner)
     reason = _skip_reason(step, scope, manifest)
     if reason:
         return base.with_status(CheckStatus.SKIPPED, reason)
+    settlement = end.settlements.get(step.id) if step.settled_by else None
+    if settlement is not None and settlement.settled:
+        return Check(
+            step.id,
+            step.title,
+            step.part,
+            settlement.status,
+            settlement.describe(),
+            step.owner,
+            settlement.evidence,
+        )
     ref = step.action or step.check
     verdict = None
     if ref is not None:
+        removed = ref.connector in end.removed
         if ref.connector in unreadable and not _removes_access(ref.connector, ref.name):
             prior = fallback.get(step.id)
             if prior is not None and not (
@@ -121,9 +176,13 @@ def _check_step(
             ):
                 note = " (checked before the agency's access was removed)"
                 return prior.with_status(prior.status, prior.detail.removesuffix(note) + note)
+            if step.action is not None and removed and step.id in end.done_steps:
+                return base.with_status(CheckStatus.PASS, f"{GONE}; its changes took effect before")
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         elif ref.connector not in states:  # could not be read at all: nothing to judge from
+            if step.action is not None and removed and _removes_access(ref.connector, ref.name):
+                return base.with_status(CheckStatus.PASS, GONE)
             if step.action is not None:
                 return base.with_status(CheckStatus.FAIL, unreadable[ref.connector])
         else:
@@ -163,6 +222,8 @@ def _check_step(
     detail = "waiting for attestation by the owner"
     if verdict is not None:
         detail += f"; {verdict.detail}"
+    if settlement is not None and settlement.detail:
+        detail += f"; {settlement.detail}"
     return Check(
         step.id,
         step.title,
@@ -195,6 +256,26 @@ def _check_restore(
     return Check(step.id, step.title, step.part, status, detail, step.owner, evidence)
 
 
+GONE = "the agency can no longer read this account: its access was removed, as this run set out to"
+
+
+def end_state(store: RunStore, run_id: str, plan: Plan) -> EndState:
+    """What run `run_id` of `plan` did, read back from its outcomes (see `EndState`)."""
+    took_effect = {
+        cid
+        for cid, o in store.outcomes(run_id).items()
+        if o.status in (OutcomeStatus.APPLIED, OutcomeStatus.ALREADY)
+    }
+    removals = [c for c in plan.changes if c.phase == Phase.ACCESS]
+    removed = {c.platform for c in removals} - {
+        c.platform for c in removals if c.id not in took_effect
+    }
+    done = {
+        s.step_id for s in plan.steps if s.changes and all(c.id in took_effect for c in s.changes)
+    }
+    return EndState(frozenset(removed), frozenset(done))
+
+
 def _removes_access(platform: str, action: str) -> bool:
     from adoffboard.connectors import info
 
@@ -209,8 +290,12 @@ def verify(
     run_id: str | None = None,
     runbook: str | None = None,
     scope: str | None = None,
+    settlements: Mapping[str, Settlement] | None = None,
 ) -> Report:
-    """Read everything again and judge each checklist line; writes nothing to any platform."""
+    """Read everything again and judge each checklist line; writes nothing to any platform.
+
+    `settlements`: the lines a change request's history settles (`Settlement`), computed by the
+    caller, which knows the request; without them those lines wait for attestation."""
     record = store.run(run_id) if run_id else (None if runbook else store.latest_run(client))
     if record is not None:
         plan = record.plan()
@@ -226,9 +311,12 @@ def verify(
     manifest = env.workspace.load_client(client)
     book = env.runbook(plan.runbook)
     fallback: dict[str, Check] = {}
+    end = NOTHING_YET
     if record is not None:
         fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}
-    checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback)
+        end = end_state(store, record.id, plan)
+    end = replace(end, settlements=dict(settlements or {}))
+    checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback, end=end)
     store.save_verification(record.id if record else None, client, plan.runbook, checks)
     attestations = {
         sid: f"by {a.by} at {a.at}" for sid, a in store.attestations(client, plan.runbook).items()

@@ -255,7 +255,8 @@ class Scheduler:
         return self._judge(claimed, attempt, result, checked)
 
     def _plan_apply_verify(self, row: ScheduledRun) -> tuple[str, Any, Any]:
-        from adoffboard.engine import save_plan, verify
+        from adoffboard.engine import save_plan
+        from adoffboard.verdicts import judge_run
 
         plan = plan_for_request(
             self.env,
@@ -276,7 +277,7 @@ class Scheduler:
 
             write_reports(result.report, self.ws.reports_dir)
             raise result.error
-        checked = verify(self.env, self.store, row.client, run_id=result.run_id)
+        checked = judge_run(self.env, self.store, row.client, result.run_id)
         return result.run_id, result, checked
 
     def _done_already(self, row: ScheduledRun, scope: str) -> RunRecord | None:
