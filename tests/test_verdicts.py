@@ -248,7 +248,7 @@ def test_settled_by_is_validated_and_every_event_has_a_judge() -> None:
     assert problems and "manual step" in problems[0].message
 
 
-@pytest.mark.standins("google_ads", "smtp")
+@pytest.mark.standins("google_ads", "sheets", "smtp")
 def test_an_approved_pause_end_date_settles_its_confirmation(cli: Cli) -> None:
     end = "2099-01-31"
     cr_id = approved_cr(cli, HARBOR, "pause", extra=("--pause-end", end))
