@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands import case, cr, runs, sandbox, schedule, tasks, workspace
+from adoffboard.commands import case, cr, running, runs, sandbox, schedule, tasks, workspace
 from adoffboard.commands.common import (
     EXIT_AUTH,
     EXIT_DRIFT,
@@ -171,8 +171,8 @@ for _command in (
     runs.plan,
     runs.apply,
     runs.verify,
-    runs.run,
-    runs.restore,
+    running.run,
+    running.restore,
     runs.resume,
     runs.resend,
     runs.history,

@@ -2,7 +2,9 @@
 
     common     the context object (`Ctx`), exit codes, output helpers
     workspace  init, clients, runbooks
-    runs       plan, apply, verify, run, restore, resume, resend, history
+    runs       plan, apply, verify, resume, resend, history
+    running    run (what a case calls for today, or one runbook), restore
+    case       case list, case show (a change request and everything done for it)
     tasks      the manual tasks
     sandbox    sandbox up, demo
     cr         cr, planner, reminders (change requests: `adoffboard.cr`)
