@@ -62,6 +62,13 @@ def test_cancellation_by_hand_then_the_scheduler_does_nothing(
     assert platform_writes(sandbox) == writes  # nothing read-modified, nothing sent again
     assert not [m for m in sandbox.smtp.messages if "FAILED" in m["Subject"]]
 
+    # The removals team's verify judges the case (SEM and MA), never FAIL for the end state.
+    verified = cli("--json", "verify", LAKESIDE)
+    assert verified.exit_code in (EXIT_OK, EXIT_VERIFY_PENDING), verified.output
+    checks = json.loads(verified.stdout)["checks"]
+    assert {c["runbook"] for c in checks} == {"sem-cancellation", "ma-cancellation"}
+    assert not [c for c in checks if c["status"] == "FAIL"]
+
     again = cli("--json", "run", LAKESIDE, "--yes")
     assert again.exit_code == EXIT_OK, again.output
     document = json.loads(again.stdout)
