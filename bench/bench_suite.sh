@@ -21,5 +21,5 @@ echo "wall ${wall} s, CPU ${user} s user + ${sys} s system"
 awk '$2 ~ /^(setup|call|teardown)$/ && $1 ~ /s$/ {t[$2] += $1; n[$2]++}
      END {for (p in t) printf "  %-8s %8.1f s over %d tests\n", p, t[p], n[p]}' "$out/log"
 echo "slowest:"
-grep -E '^[0-9.]+s (setup|call|teardown) ' "$out/log" | head -n 15 | sed 's/^/  /'
+grep -m 15 -E '^[0-9.]+s (setup|call|teardown) ' "$out/log" | sed 's/^/  /'
 exit "$status"
