@@ -1,4 +1,5 @@
-"""Shared fixtures: a sandbox on loopback per test, a workspace pointing at it, the CLI.
+"""Shared fixtures: a sandbox on loopback per test (running stand-ins are reused from test to
+test, reset in between: tests/sandbox_support.py), a workspace pointing at it, the CLI.
 
 Also the suite's own plumbing: `pytest -k <platform>` selects one platform's tests (a keyword
 from the test file's name), `@pytest.mark.standins(...)` starts only the stand-ins a test
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from sandbox_support import SandboxPool
 
 from adoffboard.cli import main
 from adoffboard.demo import DEMO_CLIENT
@@ -118,12 +120,21 @@ def standins_for(request: pytest.FixtureRequest) -> set[str] | None:
     return names or None
 
 
+@pytest.fixture(scope="session")
+def sandbox_pool() -> Iterator[SandboxPool]:
+    pool = SandboxPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def sandbox(request: pytest.FixtureRequest, scenario: dict[str, Any]) -> Iterator[Sandbox]:
-    names = standins_for(request)
-    box = (Sandbox(scenario) if names is None else Sandbox.only(scenario, names)).start()
+def sandbox(
+    request: pytest.FixtureRequest, scenario: dict[str, Any], sandbox_pool: SandboxPool
+) -> Iterator[Sandbox]:
+    """The test's stand-ins, serving its scenario from a clean slate (a fresh or reset sandbox)."""
+    box = sandbox_pool.acquire(scenario, standins_for(request))
     yield box
-    box.stop()
+    sandbox_pool.release(box)
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@
 request log and one fault plan between them, and tells a workspace how to reach them
 (`platform_settings`, `notification_settings`). Adding a platform means adding its stand-in to
 `STANDINS`; nothing else changes. Each stand-in class takes `(section, log, faults)` and has
-`start(host, port) -> port`, `stop()`, `settings()` and `reset(section)`.
+`start(host, port) -> port`, `stop()`, `running`, `host`, `port`, `settings()` and
+`reset(section)`.
 """
 
 from __future__ import annotations
@@ -96,16 +97,38 @@ class Sandbox:
             raise
         return self
 
-    def reset(self) -> None:
+    def reset(self, scenario: Mapping[str, Any] | None = None) -> None:
         """Every running stand-in back to the scenario's state, the request log emptied and the
-        scenario's faults in force again, on the same ports: tests that run many times against
-        one sandbox start each run from the same world. Call it while no request is in flight."""
+        scenario's faults in force again (their counters restarted), on the same ports: tests
+        that run many times against one sandbox start each run from the same world. With
+        `scenario` (one for the same stand-ins), that scenario becomes the sandbox's own first.
+        Call it while no request is in flight (`idle`)."""
+        if scenario is not None:
+            if set(scenario) - {"faults"} != set(self.scenario) - {"faults"}:
+                raise ValueError(
+                    f"cannot reset stand-ins {sorted(set(self.scenario) - {'faults'})} to a "
+                    f"scenario of {sorted(set(scenario) - {'faults'})}"
+                )
+            self.scenario = dict(scenario)
+            self._pristine = copy.deepcopy(self.scenario)
         self.faults.clear()
         for rule in faults_from_scenario(self._pristine).rules:
             self.faults.add(rule)
         for key, standin in self.standins.items():
             standin.reset(copy.deepcopy(self._pristine[key] or {}))
         self.log.clear()
+
+    def idle(self, timeout: float = 0.0) -> bool:
+        """Whether every request the stand-ins received has been answered, waiting up to
+        `timeout` seconds (a client that gave up can leave one in flight: a latency fault)."""
+        return self.log.idle(timeout)
+
+    def serving(self) -> bool:
+        """Whether every stand-in started still serves, where it started."""
+        return bool(self.standins) and all(
+            standin.running and self.endpoints[key] == f"{standin.host}:{standin.port}"
+            for key, standin in self.standins.items()
+        )
 
     def stop(self) -> None:
         # all at once: each HTTP stand-in waits up to its poll interval for its serving loop

@@ -77,6 +77,8 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
         self._path = path
+        self._open: dict[int, LoggedRequest] = {}  # recorded, not finished: still in flight
+        self._settled = threading.Condition(self._lock)
 
     def record(
         self,
@@ -101,12 +103,16 @@ class RequestLog:
                 entities=tuple(entities),
             )
             self._entries.append(entry)
+            self._open[id(entry)] = entry
         return entry
 
     def finish(self, entry: LoggedRequest, status: str, detail: str = "") -> None:
         with self._lock:
             entry.status = status
             entry.detail = detail
+            self._open.pop(id(entry), None)
+            if not self._open:
+                self._settled.notify_all()
             if self._path is not None:
                 with self._path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(asdict(entry)) + "\n")
@@ -126,8 +132,14 @@ class RequestLog:
         return self.entries(platform, mutating=True)
 
     def clear(self) -> None:
+        """Forget every request received (those still in flight are still awaited by `idle`)."""
         with self._lock:
             self._entries.clear()
+
+    def idle(self, timeout: float = 0.0) -> bool:
+        """Whether every request received has been answered, waiting up to `timeout` seconds."""
+        with self._settled:
+            return self._settled.wait_for(lambda: not self._open, timeout)
 
     def __len__(self) -> int:
         with self._lock:
@@ -251,6 +263,16 @@ def _wait_dead(pid: int, timeout_s: float = 10.0) -> None:
         if state in ("Z", "X"):
             return
         time.sleep(0.005)
+
+
+def reinit(standin: Any, section: Any, keep: tuple[str, ...]) -> None:
+    """Make `standin` again what its class builds from `section`, keeping only the attributes
+    named in `keep` (its server, where it listens, the log and fault plan it shares): nothing a
+    test set or a request changed survives, attributes added since included."""
+    kept = {name: standin.__dict__[name] for name in keep if name in standin.__dict__}
+    standin.__dict__.clear()
+    type(standin).__init__(standin, section, kept["log"], kept["faults"])
+    standin.__dict__.update(kept)
 
 
 def load_scenario(path: Path) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from adoffboard.sandbox.core import (
     FaultRule,
     LoggedRequest,
     RequestLog,
+    reinit,
 )
 
 # what a stand-in keeps across `reset`: its server, where it listens, what it shares
@@ -192,10 +193,13 @@ class HttpStandIn:
     def reset(self, section: Mapping[str, Any] | None) -> None:
         """Back to the state `section` describes, still listening where it was (tests reuse one
         running stand-in across many runs). Call it while no request is in flight."""
-        serving = {name: getattr(self, name) for name in _SERVING}
         with self.lock:
-            type(self).__init__(self, section, serving["log"], serving["faults"])
-            self.__dict__.update(serving)
+            reinit(self, section, _SERVING)
+
+    @property
+    def running(self) -> bool:
+        """Whether it still serves (not stopped, its serving thread alive)."""
+        return self._server is not None and self._thread is not None and self._thread.is_alive()
 
     # --- serving ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ Scenario section:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -102,7 +103,13 @@ _CITIES = [
 
 def generate_leads(count: int, seed: int, account: str) -> list[dict[str, Any]]:
     """`count` contacts shaped like SharpSpring leads, with the awkward values real lists have
-    (commas, quotes, line breaks, accents, empty and missing fields, a custom field)."""
+    (commas, quotes, line breaks, accents, empty and missing fields, a custom field). Each call
+    has its own copies (a stand-in is reset to its scenario often: they are made once)."""
+    return [dict(lead) for lead in _leads(count, seed)]
+
+
+@functools.lru_cache(maxsize=16)
+def _leads(count: int, seed: int) -> tuple[dict[str, Any], ...]:
     rng = random.Random(seed)
     leads = []
     for i in range(count):
@@ -136,7 +143,7 @@ def generate_leads(count: int, seed: int, account: str) -> list[dict[str, Any]]:
         if i % 4 == 0:
             lead["preferred_brand_5f3a1c"] = rng.choice(["Polaris", "Sea-Doo", "Yamaha"])
         leads.append(lead)
-    return leads
+    return tuple(leads)
 
 
 @dataclass

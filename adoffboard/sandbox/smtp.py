@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, RequestLog
+from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, RequestLog, reinit
 
 PLATFORM = "smtp"
 
@@ -93,7 +93,12 @@ class SmtpStandIn:
 
     def reset(self, section: Any = None) -> None:
         """No message received yet (tests reuse one running server across many runs)."""
-        self.clear()
+        with self.lock:
+            reinit(self, section, ("_controller", "host", "port", "log", "faults"))
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
 
     def clear(self) -> None:
         with self.lock:

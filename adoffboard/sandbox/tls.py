@@ -2,13 +2,17 @@
 
 The Google Ads SDK always opens a TLS channel, so the stand-in serves TLS and the client trusts
 this certificate through gRPC's `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`. gRPC reads that file once per
-process, so one certificate is made per process and reused by every stand-in it starts.
+process, so one certificate is made per process and reused by every stand-in it starts. Unless
+it is kept in a given directory, it lives in a temporary one that is removed when the process
+exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import ipaddress
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -82,7 +86,7 @@ def _make_cert(directory: Path | None) -> SandboxCert:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    folder = directory or Path(tempfile.mkdtemp(prefix="adoffboard-sandbox-"))
+    folder = directory or _temporary_folder()
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = folder / "sandbox-ca.pem"
     ca_file.write_bytes(cert_pem)
@@ -90,3 +94,10 @@ def _make_cert(directory: Path | None) -> SandboxCert:
     key_file.touch(mode=0o600)
     key_file.write_bytes(key_pem)
     return SandboxCert(cert_pem=cert_pem, key_pem=key_pem, ca_file=ca_file)
+
+
+def _temporary_folder() -> Path:
+    """A private temporary directory, removed (key included) when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="adoffboard-sandbox-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder

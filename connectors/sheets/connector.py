@@ -65,7 +65,7 @@ from adoffboard.connectors.sheets.planning import (
     verify_step,
 )
 from adoffboard.connectors.transport import Calls
-from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp
+from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp, discovery_service
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus
@@ -134,7 +134,6 @@ class SheetsConnector(Connector[SheetsState]):
     def _api(self) -> Any:
         if self._service is None:
             import google_auth_httplib2
-            from googleapiclient.discovery import build
 
             endpoint = self.settings.endpoint
             check_sandbox_only(
@@ -149,15 +148,7 @@ class SheetsConnector(Connector[SheetsState]):
                 else WriteOnceHttp(timeout=timeout)
             )
             self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
-            options = {"api_endpoint": endpoint} if endpoint else None
-            self._service = build(
-                "sheets",
-                "v4",
-                http=self._http,
-                client_options=options,
-                static_discovery=True,
-                cache_discovery=False,
-            )
+            self._service = discovery_service("sheets", "v4", http=self._http, endpoint=endpoint)
         return self._service
 
     def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:

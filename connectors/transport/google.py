@@ -24,7 +24,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -199,7 +199,6 @@ def build_service(
     empty keeps Google's own host.
     """
     import google_auth_httplib2
-    from googleapiclient.discovery import build
 
     inner = (
         ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri(creds))
@@ -207,15 +206,66 @@ def build_service(
         else WriteOnceHttp(timeout=timeout)
     )
     http = google_auth_httplib2.AuthorizedHttp(creds, http=inner)
-    options = {"api_endpoint": root} if root else None
-    return build(
-        api,
-        version,
-        http=http,
-        client_options=options,
-        static_discovery=True,
-        cache_discovery=False,
+    return discovery_service(api, version, http=http, endpoint=root)
+
+
+_DOCUMENTS: dict[tuple[str, str], str] = {}
+
+
+def discovery_document(api: str, version: str) -> str:
+    """The API's discovery document as `google-api-python-client` bundles it (what
+    `build(..., static_discovery=True)` reads), read from disk once per process."""
+    found = _DOCUMENTS.get((api, version))
+    if found is None:
+        from googleapiclient.discovery_cache import get_static_doc
+
+        found = get_static_doc(api, version)
+        if found is None:
+            raise PlatformError(
+                f"google-api-python-client has no discovery document for {api} {version}"
+            )
+        _DOCUMENTS[(api, version)] = found
+    return str(found)
+
+
+def discovery_service(api: str, version: str, *, http: Any, endpoint: str) -> Any:
+    """A service built from the bundled discovery document over `http` (one per connector:
+    httplib2 is not thread-safe), its collections built once (`Collections`). `endpoint`
+    replaces the document's root URL and service path; empty keeps Google's own host."""
+    from googleapiclient.discovery import build_from_document
+
+    options = {"api_endpoint": endpoint} if endpoint else None
+    return Collections(
+        build_from_document(discovery_document(api, version), http=http, client_options=options)
     )
+
+
+class Collections:
+    """A discovery-built resource whose collections (`service.spreadsheets()`, `.values()`)
+    are built on first use and then reused.
+
+    `googleapiclient` builds a collection anew on every such call, writing the documentation of
+    each of its methods from the document's schemas (tens of milliseconds for Sheets, whose
+    schemas are large); a connector asks for the same few collections for every request. A
+    collection shares its service's `http`, so this is as much one connector's as the service.
+    Everything else (methods, `close`) is the resource's own.
+    """
+
+    def __init__(self, resource: Any) -> None:
+        self._resource = resource
+        self._collections: dict[str, Collections] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._resource, name)
+        if not getattr(attr, "__is_resource__", False):
+            return attr
+        return functools.partial(self._collection, name, attr)
+
+    def _collection(self, name: str, make: Callable[[], Any]) -> Collections:
+        found = self._collections.get(name)
+        if found is None:
+            found = self._collections.setdefault(name, Collections(make()))
+        return found
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -18,7 +18,14 @@ from google.ads.googleads.v26.services.types import google_ads_service as ga_svc
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
-from adoffboard.sandbox.core import KILLED_AFTER, KILLED_BEFORE, FaultPlan, FaultRule, RequestLog
+from adoffboard.sandbox.core import (
+    KILLED_AFTER,
+    KILLED_BEFORE,
+    FaultPlan,
+    FaultRule,
+    RequestLog,
+    reinit,
+)
 from adoffboard.sandbox.googleads.errors import _STATUS_MESSAGES, INVALID, AdsFault, _fault
 from adoffboard.sandbox.googleads.model import (
     CURRENCIES,
@@ -100,7 +107,11 @@ class GoogleAdsStandIn(SearchHandlers, MutateHandlers):
     def reset(self, section: Mapping[str, Any]) -> None:
         """Back to the accounts `section` describes, still listening (tests reuse one server
         across many runs). Call it while no request is in flight."""
-        self.state = GoogleAdsState(section)
+        reinit(self, section, ("_server", "port", "host", "log", "faults"))
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     def stop(self, grace: float | None = 0.5) -> None:
         if self._server is not None:
