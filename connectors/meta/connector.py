@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -39,14 +38,11 @@ from adoffboard.connectors.base import (
     triage,
 )
 from adoffboard.connectors.declare import section
+from adoffboard.connectors.meta.batch import MAX_BATCH, GraphBatches
 from adoffboard.connectors.meta.client import (
-    GraphError,
     PacedAdapter,
     Pacer,
     guard_logs,
-    header_map,
-    minutes_text,
-    throttle_wait,
     translate,
 )
 from adoffboard.connectors.meta.declaration import DECLARATION, MetaAdAccount
@@ -66,46 +62,19 @@ from adoffboard.errors import (
     InputError,
     PlatformError,
     TenantMismatch,
-    TransientError,
 )
 from adoffboard.models import Change, Outcome, OutcomeStatus, Phase
 
 API_VERSION = "v26.0"
 GRAPH_URL = "https://graph.facebook.com"
-MAX_BATCH = 50
 OBJECT_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
 ADSET_STATUSES = [*OBJECT_STATUSES, "CAMPAIGN_PAUSED"]
 # statuses a write may set that let an object spend again: sent last, after every other change
 RESTARTS = frozenset({"ACTIVE", "ENABLED"})
 T = TypeVar("T")
-Callback = Callable[[Any], None]
-AddItem = Callable[[Any, Callback, Callback], None]  # (batch, success, failure): add one request
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """The final answer to one batch item: a success, or a failure that retrying cannot fix."""
-
-    ok: bool
-    response: Any  # the item's FacebookResponse
-    headers: Mapping[str, str]
-    trace: str  # the item's x-fb-trace-id, else the batch call's
-
-    def error(self) -> GraphError:
-        return GraphError(self.response.status(), self.response.body(), self.headers)
-
-
-@dataclass
-class _Rounds:
-    """What the batch calls of one chunk came back with."""
-
-    answers: dict[str, _Answer] = field(default_factory=dict)
-    pending: dict[str, str] = field(default_factory=dict)  # key -> why it has no final answer
-    calls: int = 0
-    error: PlatformError | None = None  # a batch call itself failed: `pending` were not sent
-
-
-class MetaConnector(Connector[MetaState]):
+class MetaConnector(GraphBatches, Connector[MetaState]):
     declaration = DECLARATION
 
     def __init__(self, ctx: ConnectorContext) -> None:
@@ -384,168 +353,10 @@ class MetaConnector(Connector[MetaState]):
             live[ch.id] = value
         return live
 
-    def _read_statuses(
-        self, objects: Sequence[tuple[str, str]], fields: Sequence[str] = ("status",)
-    ) -> dict[str, dict[str, Any] | None]:
-        """`fields` (`status`, and `daily_budget` for budgets) of each (entity type, id):
-        `GET /<id>?fields=...` requests in Graph batches of at most 50; unanswered and throttled
-        items go round again alone. None for an object Graph no longer returns."""
-        found: dict[str, dict[str, Any] | None] = {}
-        unique = list(dict.fromkeys(objects))
-        for start in range(0, len(unique), MAX_BATCH):
-            chunk = unique[start : start + MAX_BATCH]
-            rounds = self._batch_rounds(
-                [(oid, self._status_read(kind, oid, fields)) for kind, oid in chunk]
-            )
-            if rounds.error is not None:
-                raise rounds.error
-            if rounds.pending:
-                oid, why = next(iter(rounds.pending.items()))
-                raise TransientError(
-                    f"Meta: {len(rounds.pending)} status read(s) without an "
-                    f"answer after {rounds.calls} batch calls (object {oid}: "
-                    f"{why})"
-                )
-            for _, oid in chunk:
-                answer = rounds.answers[oid]
-                if answer.ok:
-                    body = answer.response.json()
-                    row = dict(body) if isinstance(body, Mapping) else {}
-                    found[oid] = row if row.get("status") else None
-                    continue
-                err = answer.error()
-                if err.code == 100 and err.subcode == 33:  # no such object (any more)
-                    found[oid] = None
-                    continue
-                raise err.to_exception()
-        return found
-
-    def _status_read(self, entity_type: str, object_id: str, fields: Sequence[str]) -> AddItem:
-        def add(batch: Any, success: Callback, failure: Callback) -> None:
-            _node_class(entity_type)(object_id, api=self._graph()).api_get(
-                fields=list(fields), batch=batch, success=success, failure=failure
-            )
-
-        return add
-
-    def _status_update(self, ch: Change) -> AddItem:
-        def add(batch: Any, success: Callback, failure: Callback) -> None:
-            _node_class(ch.entity_type)(ch.entity_id, api=self._graph()).api_update(
-                params={ch.field: ch.after}, batch=batch, success=success, failure=failure
-            )
-
-        return add
-
     def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         to_send, settled = triage(changes, self._live_values(changes))
         journal.record(settled)
         return settled + send_in_batches(journal, to_send, MAX_BATCH, self._send_batch)
-
-    def _send_batch(self, chunk: Sequence[Change]) -> list[Outcome]:
-        """One batch call per round; unanswered and throttled items go round again alone."""
-        rounds = self._batch_rounds([(ch.id, self._status_update(ch)) for ch in chunk])
-        outcomes: list[Outcome] = []
-        for ch in chunk:
-            answer = rounds.answers.get(ch.id)
-            if answer is not None and answer.ok:
-                outcomes.append(
-                    Outcome(ch.id, OutcomeStatus.APPLIED, live=ch.after, request_id=answer.trace)
-                )
-            elif answer is not None:
-                err = answer.error()
-                outcomes.append(
-                    Outcome(
-                        ch.id,
-                        OutcomeStatus.FAILED,
-                        request_id=err.trace,
-                        message=f"{ch.entity_type} {ch.entity_id}: {err.describe()}",
-                    )
-                )
-            elif rounds.error is not None:
-                outcomes.append(
-                    Outcome(
-                        ch.id,
-                        OutcomeStatus.FAILED,
-                        message=str(rounds.error),
-                        request_id=rounds.error.request_id or "",
-                    )
-                )
-            else:
-                outcomes.append(
-                    Outcome(
-                        ch.id,
-                        OutcomeStatus.FAILED,
-                        message=(
-                            f"{ch.entity_type} {ch.entity_id}: {rounds.pending[ch.id]}, "
-                            f"{rounds.calls} batch calls"
-                        ),
-                    )
-                )
-        return outcomes
-
-    def _batch_rounds(self, items: Sequence[tuple[str, AddItem]]) -> _Rounds:
-        """Send `items` (at most 50) in one Graph batch call per round. An unanswered (`null`)
-        item, or one that failed transiently or was throttled, goes round again alone, after the
-        time its usage headers give (else the retry policy's back-off); successes and other
-        failures are final answers."""
-        adders = dict(items)
-        rounds = _Rounds()
-        pending = [key for key, _ in items]
-        for round_no in range(1, self._retry.attempts + 1):
-            raw: dict[str, tuple[bool, Any]] = {}
-            batch = self._graph().new_batch()
-            for key in pending:
-                adders[key](batch, _answer(raw, key, True), _answer(raw, key, False))
-            rounds.calls = round_no
-            try:
-                self._call(batch.execute)
-            except PlatformError as exc:
-                rounds.error = exc
-                rounds.pending = {key: str(exc) for key in pending}
-                return rounds
-            retry, waits = self._sort_answers(pending, raw, rounds)
-            if not retry or round_no == self._retry.attempts:
-                break
-            wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
-            wait = min(wait, self._retry.max_delay)
-            self.ctx.progress(
-                f"Meta: {len(retry)} batch item(s) unanswered or throttled - "
-                f"again in {minutes_text(wait)}"
-            )
-            self._pacer.reset()
-            self.ctx.clock.sleep(wait)
-            pending = retry
-        return rounds
-
-    def _sort_answers(
-        self, pending: Sequence[str], raw: Mapping[str, tuple[bool, Any]], rounds: _Rounds
-    ) -> tuple[list[str], list[float]]:
-        """File this round's final answers in `rounds`; return the items to send again and the
-        waits their usage headers ask for."""
-        retry: list[str] = []
-        waits: list[float] = []
-        for key in pending:
-            if key not in raw:  # a null item: Graph gave no answer for it
-                retry.append(key)
-                rounds.pending[key] = "no answer (null batch item)"
-                continue
-            ok, response = raw[key]
-            headers = header_map(response.headers())
-            self._pacer.observe(headers, keep_higher=True)
-            if not ok:
-                err = GraphError(response.status(), response.body(), headers)
-                if err.transient:
-                    retry.append(key)
-                    rounds.pending[key] = err.describe()
-                    wait = throttle_wait(err.headers) if err.rate_limited else None
-                    if wait:
-                        waits.append(wait)
-                    continue
-            rounds.answers[key] = _Answer(
-                ok, response, headers, headers.get("x-fb-trace-id", "") or self._last_trace()
-            )
-            rounds.pending.pop(key, None)
-        return retry, waits
 
     def _apply_removal(self, ch: Change, journal: Journal) -> list[Outcome]:
         agency_id = ch.entity_id
@@ -602,19 +413,6 @@ class MetaConnector(Connector[MetaState]):
         if self._session is not None:
             self._session.requests.close()
         self._api = self._session = None
-
-
-def _answer(answers: dict[str, tuple[bool, Any]], key: str, ok: bool) -> Callback:
-    """A batch callback that files the item's response under its key."""
-    return lambda response: answers.__setitem__(key, (ok, response))
-
-
-def _node_class(entity_type: str) -> Any:
-    from facebook_business.adobjects.adrule import AdRule
-    from facebook_business.adobjects.adset import AdSet
-    from facebook_business.adobjects.campaign import Campaign
-
-    return {"campaign": Campaign, "adset": AdSet, "rule": AdRule}[entity_type]
 
 
 def _send_order(ch: Change) -> tuple[int, int]:
