@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -149,3 +150,40 @@ def test_run_without_runbook_needs_an_approved_request(cli: Cli, sandbox: Sandbo
     assert sandbox.log.mutating() == []
     mixed = cli("run", HARBOR, "--scope", "platform", "--yes")
     assert mixed.exit_code == EXIT_INPUT and "go with -r" in mixed.output
+
+
+def test_a_persons_unfinished_run_is_finished_not_redone(
+    cli: Cli, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A person's run of the case that stopped half-way (a crash) is never repeated by a fresh
+    run: the scheduler's row waits, and `run CLIENT` says to resume it."""
+    from adoffboard.cli import EXIT_SAFETY
+    from adoffboard.engine import load_plan
+
+    days = Days(cli, monkeypatch)
+    days.at(0, 8)
+    cr_id = json.loads(
+        ok(cli, "--json", "cr", "new", HARBOR, "--type", "pause", "--effective", days.date(0),
+           "--department", "SEM", "--as", "dana")
+    )["id"]  # fmt: skip
+    ok(cli, "cr", "submit", cr_id, "--as", "dana")
+    for action, who in APPROVERS:
+        ok(cli, "cr", action, cr_id, "--as", who)
+    days.at(0, 9)
+    ok(cli, "plan", HARBOR, "-r", "sem-pause", "-o", str(tmp_path / "p.json"))
+    with Store.open(load_workspace(cli.workspace).store_url) as store:
+        plan = load_plan(tmp_path / "p.json", store.plan_key())
+        run_id = store.create_run(
+            plan, change_request=cr_id, started_by="alice@ops-laptop:4242", stage="all"
+        )  # the person's process died here: the run stays "running"
+    writes = platform_writes(sandbox)
+
+    result = json.loads(ok(cli, "--json", "scheduler", "tick"))["results"]
+    [row] = [r for r in result if r["runbook"] == "sem-pause"]
+    assert row["outcome"] == "locked", row
+    assert f"finish it with `adoffboard resume {run_id}`" in row["detail"]
+    assert "alice@ops-laptop:4242" in row["detail"]
+    refused = cli("run", HARBOR, "--yes")
+    assert refused.exit_code == EXIT_SAFETY, refused.output
+    assert f"adoffboard resume {run_id}" in refused.output
+    assert platform_writes(sandbox) == writes  # nothing sent by either
