@@ -19,6 +19,9 @@ from adoffboard.models import Change, CheckStatus, Phase
 
 RESTORABLE_STATUSES = ("applied", "applied-with-drift", "failed")
 RESTORE_PREFIX = "restore:"  # the id of every inverse change
+# Actions whose changes record what was done (a row appended to a tracker, e.g. the planner's):
+# a restore keeps them, and says so.
+RECORD_ACTIONS = frozenset({"append_row"})
 
 
 def is_restore(change: Change) -> bool:
@@ -82,6 +85,7 @@ def inverse_changes(store: Any, records: Any, step_id: str) -> RestoreSet:
     from adoffboard.connectors import REGISTRY
 
     runs = [records] if not isinstance(records, list | tuple) else list(records)
+    actions = {(r.id, st.step_id): st.action for r in runs for st in r.plan().steps}
     firsts: dict[tuple[str, ...], tuple[Any, Change, Any]] = {}  # key -> (run, change, before)
     lasts: dict[tuple[str, ...], tuple[Change, Any]] = {}  # key -> (change, what it wrote)
     for record in runs:
@@ -102,9 +106,13 @@ def inverse_changes(store: Any, records: Any, step_id: str) -> RestoreSet:
     changes: list[Change] = []
     notes: list[str] = []
     unsupported: dict[tuple[str, str], int] = {}  # (platform, entity type if partly) -> count
+    records_kept = 0  # tracker rows a run appended: its record (the planner row), not undone
     for field_key, (record, original, before) in firsts.items():
         last, wrote = lasts[field_key]
         entry = REGISTRY.get(original.platform)
+        if actions.get((record.id, original.step_id)) in RECORD_ACTIONS:
+            records_kept += 1
+            continue
         if entry is None or not entry.restores(original):
             kind = original.entity_type if entry is not None and entry.restorable else ""
             unsupported[(original.platform, kind)] = (
@@ -149,6 +157,11 @@ def inverse_changes(store: Any, records: Any, step_id: str) -> RestoreSet:
                 f"not restored: {count} change(s) on {title} (adoffboard does not "
                 f"restore {title}; the run's report lists them to put back by hand)"
             )
+    if records_kept:
+        notes.append(
+            f"kept: {records_kept} tracker row(s) the run appended (its record, such as the "
+            "planner row: not undone)"
+        )
     notes.insert(0, _restores_note(runs, len(changes)))
     ids = ",".join(r.id for r in runs)
     return RestoreSet(ids, runs[-1].runbook if runs else "", tuple(changes), tuple(notes))

@@ -137,6 +137,9 @@ def test_pause_by_hand_then_scheduler_then_end_date_restores_the_originals(
         plan = store.run(unpause["run_id"]).plan()
     [restore_step] = [s for s in plan.steps if s.step_id == "restore-pause"]
     assert restore_step.notes[0].startswith(f"restores 2 sem-pause runs of {cr_id}")
+    assert restore_step.notes[1:] == (
+        "kept: 1 tracker row(s) the run appended (its record, such as the planner row: not undone)",
+    )
     report = (cli.workspace / "reports").glob(f"*{unpause['run_id']}*.md")
     text = "\n".join(p.read_text() for p in report)
     assert "left alone: Service dept daily amount_micros was changed by someone else" in text

@@ -166,6 +166,10 @@ def test_restoring_an_ma_cancellation_puts_back_cells_but_never_rows(
     assert any(
         "not restored" in n and "row change(s) on Google Sheets" in n for n in restore.notes
     ), restore.notes
+    # rows the run appended (the planner's, the offboarding sheet's) are its record: kept
+    assert any(n.startswith("kept: 2 tracker row(s) the run appended") for n in restore.notes), (
+        restore.notes
+    )
     tracker_rows = sandbox.sheets.rows("ma_client_tracker")
     planner_rows = sandbox.sheets.rows("planner")
 
