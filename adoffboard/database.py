@@ -1,6 +1,7 @@
 """The state store's database: one `metadata` for every table, the engine, transactions, the schema.
 
-Each package keeps its own tables on this `metadata` (runs in `adoffboard.store`, the journal in
+Each package keeps its own tables on this `metadata` (runs in `adoffboard.store`, verify passes,
+attestations, the plan key and run events in `adoffboard.evidence`, the journal in
 `adoffboard.journal`, the lock in `adoffboard.locks`, change requests in `adoffboard.cr.tables`,
 the schedule in `adoffboard.scheduling.tables`); they all mirror the Alembic migrations in
 `adoffboard/migrations` (a test keeps them in step), which `migrate` applies up to head.
@@ -27,6 +28,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x0ADF_0FFB
 ALL_TABLE_MODULES = (
     "adoffboard.store",
+    "adoffboard.evidence",
     "adoffboard.journal",
     "adoffboard.locks",
     "adoffboard.cr.tables",
