@@ -23,6 +23,11 @@ from adoffboard.connectors import REGISTRY
 from adoffboard.connectors.declare import ManifestSection
 from adoffboard.errors import InputError
 
+try:  # libyaml's parser: the same documents, parsed several times faster
+    from yaml import CSafeLoader as YamlLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -168,7 +173,7 @@ def load_yaml(raw: bytes, name: str) -> Any:
     """YAML from a workspace file: InputError for non-text; yaml.YAMLError for bad syntax."""
     text = read_text(raw, name)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=YamlLoader)  # a safe loader, C or pure Python
     except RecursionError:
         raise yaml.YAMLError("nested too deeply") from None
 

@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from adoffboard.errors import InputError, NotFound
+from adoffboard.manifest import YamlLoader, load_yaml
 from adoffboard.runbook import load_runbook, parse_runbook
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -283,3 +285,51 @@ def test_each_pause_line_is_a_step_automated_where_an_api_exists(runbook: str) -
         else:
             assert not automated and all(s.manual and s.owner for s in steps), line
     assert len(lines) == len(expected), "a checklist line was added or removed: map it above"
+
+
+# Scalars whose type YAML infers, anchors, block strings: what a manifest or runbook may hold.
+TRICKY_YAML = """
+name: sem-x
+on: yes
+off: No
+octal: 0o17
+old_octal: 017
+hex: 0x1F
+float: 1e3
+inf: .inf
+date: 2026-12-01
+stamp: 2026-12-01 10:00:00+01:00
+empty:
+tilde: ~
+quoted: "2026-12-01"
+anchor: &a {k: [1, 2.5, "x"]}
+alias: *a
+folded: >
+  one
+  two
+literal: |
+  keep
+    this
+unicode: "caf\u00e9 \U0001f600"
+"""
+
+
+def test_workspace_yaml_reads_the_same_with_libyaml_as_with_pure_python() -> None:
+    """Runbooks and manifests are parsed with libyaml when PyYAML has it, to the very same data
+    as PyYAML's pure-Python safe loader."""
+    if yaml.__with_libyaml__:
+        assert YamlLoader is yaml.CSafeLoader
+    shipped = sorted((Path(__file__).resolve().parents[1] / "runbooks").glob("*.yaml"))
+    assert shipped
+    docs = [(p.name, p.read_bytes()) for p in shipped] + [("tricky.yaml", TRICKY_YAML.encode())]
+    for name, raw in docs:
+        assert load_yaml(raw, name) == yaml.load(raw.decode(), Loader=yaml.SafeLoader), name
+    tricky = load_yaml(TRICKY_YAML.encode(), "t")
+    assert (tricky[True], tricky["old_octal"], tricky["octal"]) == (True, 15, "0o17")  # YAML 1.1
+
+
+def test_bad_yaml_is_still_a_problem_not_a_crash() -> None:
+    _book, problems = parse_runbook(b"name: x\nsteps: [1\nversion: 2\n", "x.yaml")
+    assert [p.message for p in problems] == ["not valid YAML"]
+    with pytest.raises(yaml.YAMLError):
+        load_yaml(b"a: 'unterminated\n", "a.yaml")

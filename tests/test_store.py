@@ -25,7 +25,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from adoffboard.clock import FakeClock
-from adoffboard.database import MIGRATIONS, all_tables
+from adoffboard.database import MIGRATIONS, all_tables, head_revision
 from adoffboard.errors import NotFound, StoreError
 from adoffboard.models import (
     Change,
@@ -207,6 +207,45 @@ def test_open_creates_schema_and_reopens(store_url: str) -> None:
         engine.dispose()
     assert {t.name for t in metadata.sorted_tables} | {"alembic_version"} <= names
     assert current == HEAD
+
+
+def test_head_revision_from_the_file_names_is_alembics() -> None:
+    assert head_revision() == HEAD
+
+
+def test_a_store_at_head_opens_without_loading_alembic(store_url: str) -> None:
+    Store.open(store_url).close()
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from adoffboard.store import Store
+        Store.open({store_url!r}).close()
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "alembic"))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_an_older_store_is_still_upgraded_to_head(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path}/state.db"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004")
+        Store.open(url).close()
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == HEAD
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    finally:
+        engine.dispose()
+    assert {"started_by", "stage"} <= columns  # migration 0005's
 
 
 def test_tables_mirror_the_migration(store_url: str) -> None:

@@ -11,6 +11,7 @@ Pause / Addendums" and "Approval" sections).
     gate      what `apply`/`run`/`resume` require: an approved, unchanged request
     importer  CSV and JSON exports from the CRM
 
-The `cr`, `planner` and `reminders` commands are the CLI's (`commands/cr.py`). Change requests
-know nothing of the schedule: an approval's follow-up there is handed in (`service.Follower`).
+The `cr`, `planner` and `reminders` commands are the CLI's (`commands/cr.py`, `planner.py`).
+Change requests know nothing of the schedule: an approval's follow-up there is handed in
+(`service.Follower`).
 """

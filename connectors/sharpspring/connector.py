@@ -15,12 +15,13 @@ contacts will be exported and to whom they go; apply writes the CSV and its reco
 `exports/` and emails the file; verify passes while the CSV still matches its record and the
 live count still equals the exported one.
 
-The email carries the client's contacts, so it is sent at most once. Its intent is journaled in
-the export's record, on disk, before the SMTP exchange starts (`send_export_once`). An intent
-without a recorded success (the process was killed mid-exchange, or the server never answered
-after the message went out) means the email may have reached the Account Manager: apply and
-resume then send nothing and say so, verify reports it MANUAL-PENDING, and a person settles it
-with `adoffboard resend CLIENT --as PERSON` (send it again) or `--received` (it did arrive).
+The email carries the client's contacts, so it is sent at most once (`delivery.py`). Its intent
+is journaled in the export's record, on disk, before the SMTP exchange starts
+(`send_export_once`). An intent without a recorded success (the process was killed mid-exchange,
+or the server never answered after the message went out) means the email may have reached the
+Account Manager: apply and resume then send nothing and say so, verify reports it
+MANUAL-PENDING, and a person settles it with `adoffboard resend CLIENT --as PERSON` (send it
+again) or `--received` (it did arrive).
 
 SharpSpring has no method that names the API account itself, so the tenant guard is the account
 id: the configured key must belong to the manifest's account (`account_id` setting), and requests
@@ -32,13 +33,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from adoffboard.clock import Clock
-from adoffboard.config import Manifest, NotificationsSection
+from adoffboard.config import Manifest
 from adoffboard.connectors.base import (
     NO_CONTEXT,
     Connector,
@@ -48,18 +47,20 @@ from adoffboard.connectors.base import (
     StepDraft,
     Verdict,
 )
-from adoffboard.connectors.declare import SimpleAccount, section
 from adoffboard.connectors.sharpspring.declaration import DECLARATION, SharpSpringSettings
+from adoffboard.connectors.sharpspring.delivery import (
+    EmailInDoubt,
+    export_email,
+    send_export_once,
+    sharpspring_account,
+)
+from adoffboard.connectors.sharpspring.delivery import (
+    resend_export as resend_export,  # `adoffboard resend` imports it from here
+)
 from adoffboard.connectors.sharpspring.export import (
     EXPORTS_DIR,
     ExportRecord,
-    confirm_received,
-    decide_resend,
     latest_record,
-    mark_emailed,
-    mark_in_doubt,
-    mark_not_sent,
-    mark_sending,
     write_export,
 )
 from adoffboard.connectors.sharpspring.planning import (
@@ -83,13 +84,10 @@ from adoffboard.errors import (
     AuthError,
     DryRunViolation,
     InputError,
-    NotFound,
     PlatformError,
-    SafetyRefusal,
     TenantMismatch,
     TransientError,
 )
-from adoffboard.mail import Attachment, DeliveryInDoubt, Email, Mailer
 from adoffboard.models import Change, Outcome, OutcomeStatus
 
 PAGE = 500
@@ -379,136 +377,3 @@ class SharpSpringConnector(Connector[ContactsState]):
         if self._session is not None:
             self._session.close()
             self._session = None
-
-
-# --- the email, at most once ----------------------------------------------------------------
-
-
-def sharpspring_account(manifest: Manifest) -> str:
-    """The client's SharpSpring account id; InputError when its manifest names none."""
-    account = section(manifest, "sharpspring", SimpleAccount)
-    if account is None:
-        raise InputError(f"client {manifest.slug} has no sharpspring account in its manifest")
-    return account.account_id
-
-
-class EmailInDoubt(PlatformError):
-    """The export's email may have been sent; `record` keeps the intent for a person to settle."""
-
-    def __init__(self, message: str, record: ExportRecord) -> None:
-        super().__init__(message)
-        self.record = record
-
-
-def export_email(root: Path, record: ExportRecord, client_name: str, to: str) -> Email:
-    """The email that carries the export: the CSV as written, its SHA-256 and what was
-    neutralised, so the Account Manager can check the file and read it right."""
-    data = (root / EXPORTS_DIR / record.file).read_bytes()
-    neutralised = ""
-    if record.neutralised_cells:
-        neutralised = (
-            f"\n{record.neutralised_cells} cells that a spreadsheet would run as "
-            "formulas (beginning with = + - @, a tab or a carriage return; phone "
-            "numbers such as +1-262-555-0100 too) start with a single quote ('), "
-            "so they open as text.\n"
-        )
-    return Email(
-        to=(to,),
-        subject=f"Final SharpSpring export: {client_name} ({record.rows} contacts)",
-        body=(
-            f"Attached is the final export of {client_name}'s SharpSpring contacts "
-            f"(account {record.account_id}): {record.rows} contacts, every field.\n\n"
-            f"File: {record.file}\nSHA-256: {record.sha256}\n"
-            f"Exported: {record.exported_at}\n{neutralised}\n"
-            "The SharpSpring account will be deactivated after this export."
-        ),
-        attachments=(Attachment(record.file, data, "text/csv"),),
-    )
-
-
-def send_export_once(
-    root: Path,
-    notifications: NotificationsSection,
-    clock: Clock,
-    record: ExportRecord,
-    email: Email,
-    *,
-    read_only: bool = False,
-) -> ExportRecord:
-    """Email the export with its intent journaled first; returns the record marked emailed.
-
-    Raises `EmailInDoubt` when it may have gone (the intent stays for a person), or the
-    delivery's error when it surely did not (the intent is dropped: a resume sends it again).
-    A process killed in between leaves the intent too, which the next run reads as in doubt.
-    """
-    if read_only:
-        raise DryRunViolation(f"read-only run: {EXPORTS_DIR}/{record.file} is not emailed")
-    mailer = Mailer(notifications, workspace_root=root, read_only=False, clock=clock)
-    msg = mailer.build(email)
-    sending = mark_sending(
-        root,
-        record,
-        tuple(email.recipients),
-        str(msg["Message-ID"]),
-        clock.now().isoformat(timespec="seconds"),
-    )
-    try:
-        sent = mailer.deliver(msg, email.recipients)
-    except DeliveryInDoubt as exc:
-        doubtful = mark_in_doubt(
-            root, sending, "the SMTP server did not answer after the message was transmitted"
-        )
-        raise EmailInDoubt(str(exc), doubtful) from exc
-    except AdoffboardError:
-        mark_not_sent(root, sending)
-        raise
-    return mark_emailed(
-        root, sending, sent.recipients, sent.message_id, clock.now().isoformat(timespec="seconds")
-    )
-
-
-def resend_export(
-    root: Path,
-    notifications: NotificationsSection,
-    clock: Clock,
-    manifest: Manifest,
-    *,
-    by: str,
-    received: bool = False,
-) -> ExportRecord:
-    """A person's decision on the client's latest export: send it again (once, journaled like
-    the first time), or record that the email in doubt did arrive (`received`)."""
-    record = latest_record(root, manifest.slug, sharpspring_account(manifest))
-    if record is None:
-        raise NotFound(
-            f"{manifest.slug} has no SharpSpring export on file "
-            f"({EXPORTS_DIR}/{manifest.slug}-sharpspring-*.json)"
-        )
-    now = clock.now().isoformat(timespec="seconds")
-    if record.emailed:
-        raise InputError(
-            f"{EXPORTS_DIR}/{record.file} was already emailed to "
-            f"{', '.join(record.emailed_to)} at {record.emailed_at} (message "
-            f"{record.message_id}): nothing to settle"
-        )
-    if received:
-        if not record.in_doubt:
-            raise InputError(
-                f"--received: no email of {EXPORTS_DIR}/{record.file} is in doubt "
-                "(it was never sent): run `adoffboard resend` without --received"
-            )
-        return confirm_received(root, record, by, now)
-    if not record.intact:
-        raise SafetyRefusal(
-            f"{record.problem}: not sending a file that no longer matches its "
-            "record; plan and apply the export again"
-        )
-    decided = decide_resend(root, record, by, now)
-    am = manifest.account_manager
-    email = export_email(root, decided, manifest.name, am.email)
-    try:
-        return send_export_once(root, notifications, clock, decided, email)
-    except EmailInDoubt as exc:
-        raise EmailInDoubt(
-            in_doubt_text(exc.record, manifest.slug, f"{am.name} <{am.email}>"), exc.record
-        ) from exc

@@ -56,41 +56,37 @@ from adoffboard.connectors.sheets.declaration import DECLARATION, SheetsSettings
 from adoffboard.connectors.sheets.planning import (
     PLANNERS,
     ClientFacts,
-    Located,
     SheetsState,
     Tab,
-    find_appended,
     locate_rows,
     same_value,
     verify_step,
+)
+from adoffboard.connectors.sheets.requests import (
+    Judge,
+    cell_of,
+    delete_rows,
+    get_spreadsheet,
+    judge_append,
+    judge_cell,
+    kind_of,
+    moved,
+    quote_tab,
+    removal_settled,
+    row_range,
+    tracker_of,
 )
 from adoffboard.connectors.transport import Calls
 from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp, discovery_service
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus
-from adoffboard.restore import is_restore
 from adoffboard.retry import Send, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 KIND_ORDER = {"cell": 0, "append": 1, "remove": 2}  # removals last: they shift rows
-LOST_REPLY = "its reply was lost; a fresh read shows it done"
-
-
-def quote_tab(tab: str) -> str:
-    """A tab name as A1 notation wants it: always quoted, quotes doubled."""
-    return "'" + tab.replace("'", "''") + "'"
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 class SheetsConnector(Connector[SheetsState]):
@@ -183,7 +179,7 @@ class SheetsConnector(Connector[SheetsState]):
         for config in self.settings.trackers.values():
             sid = config.spreadsheet_id
             if sid not in books:
-                books[sid] = self._call("read", _get_spreadsheet(sid))
+                books[sid] = self._call("read", get_spreadsheet(sid))
         tabs = {}
         for name, config in self.settings.trackers.items():
             book = books[config.spreadsheet_id]
@@ -260,16 +256,16 @@ class SheetsConnector(Connector[SheetsState]):
         if self._state is None:
             raise InputError("read_state must run before apply")
         outcomes: list[Outcome] = []
-        trackers = sorted({_tracker(c) for c in changes})
+        trackers = sorted({tracker_of(c) for c in changes})
         for name in trackers:
-            mine = [c for c in changes if _tracker(c) == name]
-            for kind in sorted({_kind(c) for c in mine}, key=KIND_ORDER.__getitem__):
-                batch = [c for c in mine if _kind(c) == kind]
+            mine = [c for c in changes if tracker_of(c) == name]
+            for kind in sorted({kind_of(c) for c in mine}, key=KIND_ORDER.__getitem__):
+                batch = [c for c in mine if kind_of(c) == kind]
                 if kind == "remove":
                     outcomes += self._apply_removals(name, batch, journal)
                     continue
                 for ch in batch:
-                    judge = _judge_cell if kind == "cell" else _judge_append
+                    judge = judge_cell if kind == "cell" else judge_append
                     outcomes.append(self._apply_one(name, ch, judge, journal))
         return outcomes
 
@@ -345,7 +341,7 @@ class SheetsConnector(Connector[SheetsState]):
             settled.clear()
             for ch in changes:
                 if located[ch.id].index is None:
-                    settled[ch.id] = _removal_settled(tab, ch, located[ch.id], targeted)
+                    settled[ch.id] = removal_settled(tab, ch, located[ch.id], targeted)
             order = sorted(
                 (c for c in changes if c.id not in settled),
                 key=lambda c: located[c.id].index or 0,
@@ -356,7 +352,7 @@ class SheetsConnector(Connector[SheetsState]):
             journal.intend([c for c in order if c.id not in targeted])
             targeted.update({c.id: tab.sheet_row(located[c.id].index or 0) for c in order})
             sent[:] = order
-            return Send(lambda: self._send_once(_delete_rows(tab, [targeted[c.id] for c in order])))
+            return Send(lambda: self._send_once(delete_rows(tab, [targeted[c.id] for c in order])))
 
         try:
             reply = self._write(prepare)
@@ -380,8 +376,8 @@ class SheetsConnector(Connector[SheetsState]):
                     c.id,
                     OutcomeStatus.APPLIED,
                     live=None,
-                    message=_moved(c, targeted[c.id]),
-                    request_id=_row_range(tab, targeted[c.id]),
+                    message=moved(c, targeted[c.id]),
+                    request_id=row_range(tab, targeted[c.id]),
                 )
                 for c in sent
             ]
@@ -414,11 +410,11 @@ class SheetsConnector(Connector[SheetsState]):
                 f"change ({rows_of[0].name}): only cells are restorable"
             )
         live: dict[str, Any] = {}
-        for name in sorted({_tracker(c) for c in changes}):
+        for name in sorted({tracker_of(c) for c in changes}):
             tab = self._fresh(name)
             rows = tab.client_rows()
-            for ch in (c for c in changes if _tracker(c) == name):
-                n, col = _cell_of(tab, ch)
+            for ch in (c for c in changes if tracker_of(c) == name):
+                n, col = cell_of(tab, ch)
                 live[ch.id] = None if n >= len(rows) or col is None else tab.cell(rows[n], col)
         return live
 
@@ -434,168 +430,3 @@ class SheetsConnector(Connector[SheetsState]):
             for conn in list(getattr(self._http.http, "connections", {}).values()):
                 conn.close()
         self._service = self._http = None
-
-
-# --- deciding from a fresh read (pure) ------------------------------------------------------------
-
-Judge = Callable[[Tab, Change, bool], "Outcome | Callable[[Any], Any]"]
-
-
-def _judge_cell(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any], Any]:
-    """A `set_cell` change against a fresh read: the request that writes the client's cell
-    where it is now, or the outcome when there is nothing to write. `unknown`: an earlier
-    request's effect is unknown, so the value found in place is that request having landed."""
-    rows = tab.client_rows()
-    n, col = _cell_of(tab, ch)
-    if n >= len(rows) or col is None:
-        # a restore has nowhere to put the value back: someone else's change, left alone
-        return Outcome(
-            ch.id,
-            OutcomeStatus.DRIFT if is_restore(ch) else OutcomeStatus.ALREADY,
-            message=f"{tab.label} no longer lists {tab.key!r}",
-        )
-    live = tab.cell(rows[n], col)
-    if same_value(live, ch.after):
-        if unknown:
-            return Outcome(ch.id, OutcomeStatus.APPLIED, live=live, message=LOST_REPLY)
-        return Outcome(ch.id, OutcomeStatus.ALREADY, live=live)
-    if live != ch.before and not (is_restore(ch) and same_value(live, ch.before)):
-        # (a restore's before is what adoffboard wrote, which the sheet may show as a number
-        # or a formatted date: the same value, not someone else's change)
-        return Outcome(
-            ch.id,
-            OutcomeStatus.DRIFT,
-            live=live,
-            message=f"live value {live!r} differs from planned {ch.before!r}",
-        )
-    cell = f"{quote_tab(tab.config.tab)}!{column_letter(col)}{tab.sheet_row(rows[n])}"
-    return _update_cell(tab, cell, ch.after)
-
-
-def _judge_append(tab: Tab, ch: Change, unknown: bool) -> Outcome | Callable[[Any], Any]:
-    """An `append_row` change against a fresh read: the append, or the row that records it."""
-    wanted = ch.after["values"]
-    found = find_appended(tab, wanted)
-    if found is not None:
-        where = f"row {tab.sheet_row(found)} records it"
-        return Outcome(
-            ch.id,
-            OutcomeStatus.APPLIED if unknown else OutcomeStatus.ALREADY,
-            live=tab.values(found),
-            message=f"{where}: {LOST_REPLY}" if unknown else f"{where} already",
-        )
-    row = [wanted.get(h, "") if h else "" for h in tab.headers]
-    while row and row[-1] == "":
-        row.pop()
-    return _append_row(tab, f"{quote_tab(tab.config.tab)}!A1", row)
-
-
-def _removal_settled(tab: Tab, ch: Change, where: Located, targeted: Mapping[str, int]) -> Outcome:
-    """A planned removal with no client row left to delete: drift, gone before adoffboard
-    sent anything, or gone because an earlier request, whose reply was lost, landed."""
-    if where.drift:
-        return Outcome(ch.id, OutcomeStatus.DRIFT, live=where.live, message=where.drift)
-    if ch.id in targeted:
-        row = targeted[ch.id]
-        return Outcome(
-            ch.id,
-            OutcomeStatus.APPLIED,
-            live=None,
-            message=f"{_moved(ch, row)}: {LOST_REPLY}",
-            request_id=_row_range(tab, row),
-        )
-    return Outcome(
-        ch.id, OutcomeStatus.ALREADY, live=None, message=f"{tab.label} no longer lists {tab.key!r}"
-    )
-
-
-def _row_range(tab: Tab, row: int) -> str:
-    return f"{quote_tab(tab.config.tab)}!{row}:{row}"
-
-
-def _delete_rows(tab: Tab, rows: Sequence[int]) -> Callable[[Any], Any]:
-    """One batchUpdate deleting sheet rows `rows`, listed bottom-up so that each deletion
-    leaves the rows still to delete in place."""
-    requests = [
-        {
-            "deleteDimension": {
-                "range": {
-                    "sheetId": tab.sheet_id,
-                    "dimension": "ROWS",
-                    "startIndex": row - 1,
-                    "endIndex": row,
-                }
-            }
-        }
-        for row in rows
-    ]
-
-    def request(api: Any) -> Any:
-        return api.spreadsheets().batchUpdate(
-            spreadsheetId=tab.config.spreadsheet_id, body={"requests": requests}
-        )
-
-    return request
-
-
-def _get_spreadsheet(spreadsheet_id: str) -> Callable[[Any], Any]:
-    def request(api: Any) -> Any:
-        return api.spreadsheets().get(
-            spreadsheetId=spreadsheet_id, fields="properties.title,sheets.properties(sheetId,title)"
-        )
-
-    return request
-
-
-def _update_cell(tab: Tab, cell: str, value: Any) -> Callable[[Any], Any]:
-    def request(api: Any) -> Any:
-        return (
-            api.spreadsheets()
-            .values()
-            .update(
-                spreadsheetId=tab.config.spreadsheet_id,
-                range=cell,
-                valueInputOption=tab.config.value_input,
-                body={"range": cell, "majorDimension": "ROWS", "values": [[value]]},
-            )
-        )
-
-    return request
-
-
-def _append_row(tab: Tab, target: str, row: list[Any]) -> Callable[[Any], Any]:
-    def request(api: Any) -> Any:
-        return (
-            api.spreadsheets()
-            .values()
-            .append(
-                spreadsheetId=tab.config.spreadsheet_id,
-                range=target,
-                valueInputOption=tab.config.value_input,
-                insertDataOption="INSERT_ROWS",
-                body={"majorDimension": "ROWS", "values": [row]},
-            )
-        )
-
-    return request
-
-
-def _moved(change: Change, row: int) -> str:
-    planned = change.before["row"]
-    return f"deleted row {row}" + (f" (row {planned} when planned)" if row != planned else "")
-
-
-def _tracker(change: Change) -> str:
-    return change.entity_id.split(":", 1)[0]
-
-
-def _cell_of(tab: Tab, change: Change) -> tuple[int, int | None]:
-    """A `set_cell` change's cell: the index among the client's rows (its nth row, located
-    again in each fresh read) and the column index."""
-    return int(change.entity_id.rsplit("#", 1)[1]) - 1, tab.column(change.field)
-
-
-def _kind(change: Change) -> str:
-    if change.entity_type == "cell":
-        return "cell"
-    return "remove" if change.after is None else "append"

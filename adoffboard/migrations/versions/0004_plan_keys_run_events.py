@@ -4,7 +4,8 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07
 
-The Table objects in `adoffboard.store` mirror this file (a test compares the two).
+The Table objects in `adoffboard.store` and `adoffboard.evidence` mirror this file (a test
+compares the two).
 """
 
 from __future__ import annotations
