@@ -7,7 +7,8 @@ method call limit, 107 per-second limit, 204 unknown method, 205 invalid paramet
 `getLeads` takes `where`, `limit` (at most 500) and `offset` and answers `{"lead": [...]}`.
 
 The log names each request by its JSON-RPC method (`getLeads`), and marks it mutating unless it
-is a read (`get*`): the dry-run tests read that log. Faults: `resource_exhausted` answers 107;
+is a read (`get*`) or no call at all (a body that does not parse): the dry-run tests read that
+log. Faults: `resource_exhausted` answers 107;
 `internal` HTTP 500; `unavailable` HTTP 503; `partial_failure` (match
 `{resource: contact_list, id: <account>, offset: <n>}`, offset optional) fails that `getLeads`
 page with error 999 while the other pages succeed.
@@ -188,9 +189,10 @@ class SharpSpringStandIn(HttpStandIn):
         except (ValueError, UnicodeDecodeError):
             method = ""
         op = method or "invalid"
-        return Route(
-            "POST", _ANY, op, lambda r: self._call(r, method), not op.startswith("get"), "pubapi"
-        ), {}
+        # A body that is no JSON-RPC call (a client killed half-way through sending it) is
+        # refused and changes nothing: not a write.
+        writes = bool(method) and not method.startswith("get")
+        return Route("POST", _ANY, op, lambda r: self._call(r, method), writes, "pubapi"), {}
 
     def account_of(self, request: Request) -> str | None:
         return request.arg("accountID")
