@@ -36,10 +36,10 @@ SPECIALIST = {"SEM": "sem_specialist", "MA": "ma_specialist"}
 
 
 def escalated(cr: Any) -> bool:
-    """Whether the request was escalated (to the Retention team, a team lead or a department
-    manager), however the request records it."""
-    content = cr.content
-    return bool(getattr(content, "escalated_to", None) or getattr(content, "escalated", False))
+    """Whether the request was escalated to the Retention team: the escalation that takes a save
+    attempt and the Retention team's submission (escalated to a team lead or a department
+    manager, the Account Manager submits and no save attempt is made)."""
+    return bool(cr.content.escalated)
 
 
 # --- one run ----------------------------------------------------------------------------------

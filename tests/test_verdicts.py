@@ -210,6 +210,32 @@ def test_an_escalated_request_is_submitted_by_retention(cli: Cli) -> None:
     assert "escalated to the Retention team" in lines["am-submit-change-request"]["detail"]
 
 
+@pytest.mark.standins("google_ads", "sheets", "smtp")
+def test_a_request_escalated_to_a_team_lead_is_submitted_by_the_account_manager(
+    cli: Cli,
+) -> None:
+    created = cli(
+        "--json", "cr", "new", HARBOR, "--type", "cancellation", "--effective",
+        workspace_today(cli.workspace), "--department", "SEM", "--escalate-to", "team-lead",
+        "--as", "dana",
+    )  # fmt: skip
+    cr_id = json.loads(ok(created).output)["id"]
+    for step in (
+        ("submit", cr_id, "--as", "dana"),
+        ("approve", cr_id, "--as", "jeremy"),
+        ("approve", cr_id, "--as", "dustin"),
+        ("approve", cr_id, "--as", "accounting"),
+    ):
+        ok(cli("cr", *step))
+    run = cli("--json", "run", HARBOR, "-r", "sem-cancellation", "--yes")
+    lines = checks_of(json.loads(run.output))
+    assert lines["am-submit-change-request"]["status"] == "PASS"
+    assert lines["am-submit-change-request"]["detail"].startswith("by Dana Whitfield at ")
+    retention = lines["retention-submit-change-request"]
+    assert retention["status"] == "SKIPPED"
+    assert retention["detail"].startswith("not escalated to the Retention team"), retention
+
+
 def test_the_demo_settles_every_change_request_line(tmp_path: Path) -> None:
     from adoffboard.demo import run_demo
 
