@@ -18,6 +18,9 @@ from adoffboard.errors import InputError, NotFound
 from adoffboard.models import Change, CheckStatus, Phase
 
 RESTORABLE_STATUSES = ("applied", "applied-with-drift", "failed")
+# A restoring run (an un-pause) in one of these put its runs' values back: a later restore of
+# the case starts after it. A failed one did not: restoring again retries it.
+RESTORED = ("applied", "applied-with-drift")
 RESTORE_PREFIX = "restore:"  # the id of every inverse change
 # Actions whose changes record what was done (a row appended to a tracker, e.g. the planner's):
 # a restore keeps them, and says so.
@@ -68,12 +71,12 @@ def target_runs(
 
 def case_runs(store: Any, change_request: str, runbook: str) -> list[Any]:
     """The applied runs of `runbook` made for `change_request`, oldest first, since the last run
-    of the case that restored them (an un-pause, a restore)."""
+    of the case that restored them (an un-pause, a restore) completely."""
     found: list[Any] = []
     for record in store.request_runs(change_request):
         if record.runbook == runbook and record.status in RESTORABLE_STATUSES:
             found.append(record)
-        elif record.status in RESTORABLE_STATUSES and record.plan().restores_run:
+        elif record.status in RESTORED and record.plan().restores_run:
             found = [r for r in found if r.id not in record.plan().restores_run.split(",")]
     return found
 

@@ -190,3 +190,36 @@ def test_a_persons_unfinished_run_is_finished_not_redone(
     assert refused.exit_code == EXIT_SAFETY, refused.output
     assert f"adoffboard resume {run_id}" in refused.output
     assert platform_writes(sandbox) == writes  # nothing sent by either
+
+
+def test_an_unpause_that_failed_is_retried_from_the_same_pause_runs(
+    cli: Cli, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An un-pause whose writes failed did not put the values back: the next un-pause restores
+    from the same pause runs (a failed restore never hides them)."""
+    from adoffboard.cli import EXIT_FAILED_CHANGES
+    from adoffboard.sandbox.core import FaultRule
+
+    days = Days(cli, monkeypatch)
+    original = statuses(sandbox)
+    days.at(0, 8)
+    cr_id = json.loads(
+        ok(cli, "--json", "cr", "new", HARBOR, "--type", "pause", "--effective", days.date(0),
+           "--pause-end", days.date(1), "--department", "SEM", "--as", "dana")
+    )["id"]  # fmt: skip
+    ok(cli, "cr", "submit", cr_id, "--as", "dana")
+    for action, who in APPROVERS:
+        ok(cli, "cr", action, cr_id, "--as", who)
+    days.at(0, 9)
+    ok(cli, "run", HARBOR, "-r", "sem-pause", "--yes", codes=(EXIT_OK, EXIT_VERIFY_PENDING))
+    assert statuses(sandbox) != original
+
+    days.at(1, 9)
+    sandbox.faults.add(FaultRule(kind="unavailable", platform="google_ads", method="Mutate"))
+    ok(cli, "run", HARBOR, "-r", "sem-unpause", "--yes", codes=(EXIT_FAILED_CHANGES,))
+    sandbox.faults.clear()
+    again = ok(cli, "--json", "run", HARBOR, "-r", "sem-unpause", "--yes",
+               codes=(EXIT_OK, EXIT_VERIFY_PENDING))  # fmt: skip
+    assert statuses(sandbox) == original
+    [step] = [s for s in json.loads(again)["steps"] if s["step_id"] == "restore-pause"]
+    assert step["notes"][0].startswith("restores run "), step["notes"]
