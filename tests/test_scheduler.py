@@ -140,6 +140,10 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
         "sem-pause:" + HARBOR + ":now": "done",
     }
     assert {e.platform for e in sandbox.log.mutating()} == {"sheets", "smtp"}
+    assert any(
+        s.startswith("Done: sem-pause (steps due at approval) for Harbor Marine Center")
+        for s in subjects(sandbox)
+    ), subjects(sandbox)
     assert google_ads_values(sandbox, H_CID) == harbor_before
     sandbox.log.clear()
     sandbox.smtp.clear()

@@ -37,7 +37,7 @@ def done_notice(
 ) -> NoticeSpec:
     name = client_name(ws, row.client)
     drift = [o for o in outcomes if o.status == OutcomeStatus.DRIFT]
-    subject = f"Done: {row.runbook} for {name} ({row.id}, {row.cr_id}): verify {verdict}"
+    subject = f"Done: {_what(row)} for {name} ({row.id}, {row.cr_id}): verify {verdict}"
     lines = [
         f"Scheduled run {row.id} ran {row.runbook} for {name} ({row.client}), due "
         f"{_local(row.due_at, ws)}, for change request {row.cr_id}.",
@@ -88,7 +88,7 @@ def failure_notice(
     name = client_name(ws, row.client)
     if next_at:
         subject = (
-            f"Retrying at {_local(next_at, ws)}: {row.runbook} for {name} "
+            f"Retrying at {_local(next_at, ws)}: {_what(row)} for {name} "
             f"({row.id}, attempt {attempt} of {max_attempts} failed)"
         )
         then = [
@@ -97,7 +97,7 @@ def failure_notice(
             f"To stop it: adoffboard schedule cancel {row.id} --as PERSON --reason TEXT",
         ]
     else:
-        subject = f"FAILED: {row.runbook} for {name} ({row.id}, {row.cr_id}): needs a person"
+        subject = f"FAILED: {_what(row)} for {name} ({row.id}, {row.cr_id}): needs a person"
         then = [
             "adoffboard will not try again on its own. Fix the cause, then:",
             f"  adoffboard schedule retry {row.id} --as PERSON",
@@ -132,3 +132,8 @@ def _count(outcomes: Sequence[Outcome], status: OutcomeStatus) -> int:
 
 def _local(stored: str, ws: LoadedWorkspace) -> str:
     return local_time(stored, ws.config.workspace.timezone)
+
+
+def _what(row: ScheduledRun) -> str:
+    """The runbook, and which of its steps when only those due at approval ran."""
+    return f"{row.runbook} (steps due at approval)" if row.stage == "immediately" else row.runbook
