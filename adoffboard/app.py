@@ -22,7 +22,7 @@ from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, ma
 from adoffboard.engine import resume_run as engine_resume
 from adoffboard.errors import StoreError
 from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY, Plan, Report
-from adoffboard.records import RunRecord
+from adoffboard.records import APPLIED_STATUSES, RunRecord
 from adoffboard.runbook import load_runbook
 
 GRPC_ROOTS = "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
@@ -160,7 +160,6 @@ def resume_approved(
 
 # --- what a client's case calls for -----------------------------------------------------------
 
-APPLIED = ("applied", "applied-with-drift")
 UNFINISHED = ("running", "interrupted")
 
 
@@ -177,7 +176,7 @@ def covering_run(
             continue
         if record.status in UNFINISHED and unfinished is None:
             unfinished = record
-        if record.status in APPLIED and record.plan().scope == scope:
+        if record.status in APPLIED_STATUSES and record.plan().scope == scope:
             return record, unfinished
     return None, unfinished
 

@@ -22,7 +22,7 @@ from adoffboard.cr.model import EXECUTABLE_TYPES, ChangeRequest, Transition
 from adoffboard.cr.service import normalise_id
 from adoffboard.errors import AdoffboardError, NotFound
 from adoffboard.models import CheckStatus, StepKind
-from adoffboard.records import RunRecord
+from adoffboard.records import APPLIED_STATUSES, RunRecord
 from adoffboard.restore import RESTORABLE_STATUSES
 from adoffboard.scheduling import repo as schedule_repo
 
@@ -93,7 +93,7 @@ class RestoreState:
 
     @property
     def restored(self) -> bool:
-        return any(r.status in ("applied", "applied-with-drift") for r in self.restored_by)
+        return any(r.status in APPLIED_STATUSES for r in self.restored_by)
 
     def to_dict(self) -> dict[str, Any]:
         later = [_run_dict(r) for r in self.restored_by]

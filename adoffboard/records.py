@@ -8,6 +8,9 @@ from typing import Any, NamedTuple
 
 from adoffboard.models import Plan
 
+# A run that carried out every change it could (some may have been left alone as drift).
+APPLIED_STATUSES = ("applied", "applied-with-drift")
+
 
 @dataclass(frozen=True)
 class RunRecord:

@@ -16,11 +16,12 @@ from typing import Any
 
 from adoffboard.errors import InputError, NotFound
 from adoffboard.models import Change, CheckStatus, Phase
+from adoffboard.records import APPLIED_STATUSES
 
 RESTORABLE_STATUSES = ("applied", "applied-with-drift", "failed")
 # A restoring run (an un-pause) in one of these put its runs' values back: a later restore of
 # the case starts after it. A failed one did not: restoring again retries it.
-RESTORED = ("applied", "applied-with-drift")
+RESTORED = APPLIED_STATUSES
 RESTORE_PREFIX = "restore:"  # the id of every inverse change
 # Actions whose changes record what was done (a row appended to a tracker, e.g. the planner's):
 # a restore keeps them, and says so.

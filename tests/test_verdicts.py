@@ -214,19 +214,7 @@ def test_an_escalated_request_is_submitted_by_retention(cli: Cli) -> None:
 def test_a_request_escalated_to_a_team_lead_is_submitted_by_the_account_manager(
     cli: Cli,
 ) -> None:
-    created = cli(
-        "--json", "cr", "new", HARBOR, "--type", "cancellation", "--effective",
-        workspace_today(cli.workspace), "--department", "SEM", "--escalate-to", "team-lead",
-        "--as", "dana",
-    )  # fmt: skip
-    cr_id = json.loads(ok(created).output)["id"]
-    for step in (
-        ("submit", cr_id, "--as", "dana"),
-        ("approve", cr_id, "--as", "jeremy"),
-        ("approve", cr_id, "--as", "dustin"),
-        ("approve", cr_id, "--as", "accounting"),
-    ):
-        ok(cli("cr", *step))
+    approved_cr(cli, HARBOR, extra=("--escalate-to", "team-lead"))  # Dana submits
     run = cli("--json", "run", HARBOR, "-r", "sem-cancellation", "--yes")
     lines = checks_of(json.loads(run.output))
     assert lines["am-submit-change-request"]["status"] == "PASS"
