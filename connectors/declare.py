@@ -27,9 +27,13 @@ GOOGLE_REST_SDK = (
     "google.oauth2.service_account",
     "google_auth_httplib2",
     "googleapiclient.discovery",
+    "googleapiclient.discovery_cache",  # imported by the first `build`, in a platform's thread
     "googleapiclient.errors",
     "googleapiclient.http",
 )
+# gRPC's channel, interceptor and call-credentials modules, which it imports only when the first
+# channel is made (in a platform's thread); Google Ads and Google Analytics share them
+GRPC_SDK = ("grpc._channel", "grpc._interceptor", "grpc._plugin_wrapping")
 SECRET: dict[str, Any] = {"secret": True}  # json_schema_extra of a field that holds a secret
 
 

@@ -1,12 +1,19 @@
 """Cold starts: platforms are read in parallel threads, and no two of them import a vendor SDK for
 the first time at once (two first imports of shared Google packages racing can deadlock:
-`_DeadlockError` / `ImportError`). Forty fresh processes, four at a time, each reading Google
-Ads, Google Analytics, Search Console, Tag Manager, Sheets, Trello and Meta at once: all must
-finish. The forty run as ten tests of four, so that pytest-xdist spreads them over its workers.
+`_DeadlockError` / `ImportError`).
+
+The rule is checked exactly, in one fresh process that reads every platform at once: the thread
+that first imports each module is recorded (`tests/import_watch.py`), and no module outside the
+standard library is first imported in a platform's thread unless it belongs to a package that only
+that one platform's SDK uses. A connector that starts importing a shared package lazily in its
+thread fails this test every time, not once in many runs. Then eight fresh processes, four at a
+time, read Google Ads, Google Analytics, Search Console, Tag Manager, Sheets, Trello and Meta at
+once: all must finish (two tests of four, so that pytest-xdist spreads them over its workers).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,15 +24,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from adoffboard.connectors import REGISTRY
 from adoffboard.sandbox import Sandbox
 
-COLD_STARTS = 40
+COLD_STARTS = 8
 AT_ONCE = 4  # each process is mostly waiting on its reads: overlap them
 CLIENT = "lakeside-powersports"
 
 
 @pytest.mark.parametrize("batch", range(COLD_STARTS // AT_ONCE))
-def test_forty_cold_starts_read_every_platform_in_parallel(
+def test_cold_starts_read_every_platform_in_parallel(
     workspace: Path, sandbox: Sandbox, batch: int
 ) -> None:
     manifest = workspace / "clients" / f"{CLIENT}.yaml"
@@ -64,4 +72,44 @@ def test_forty_cold_starts_read_every_platform_in_parallel(
         starts = range(batch * AT_ONCE, (batch + 1) * AT_ONCE)
         failures = [f for f in pool.map(cold_start, starts) if f is not None]
     assert failures == [], failures
+    assert sandbox.log.mutating() == []
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_only_one_platforms_own_packages_are_first_imported_in_its_thread(
+    workspace: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    record = tmp_path / "first-imports.json"
+    watch = Path(__file__).with_name("import_watch.py")
+    done = subprocess.run(
+        [sys.executable, str(watch), str(record), "--"]
+        + ["-w", str(workspace), "-q", "--json", "verify", CLIENT]
+        + ["-r", "sem-cancellation", "--scope", "platform"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=workspace.parent,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert done.returncode in (12, 13), done.stderr[-2000:]
+    threads: dict[str, str] = json.loads(record.read_text())
+    # the platforms' threads ran: each platform's SDK was imported (in the main thread)
+    for platform in ("google_ads", "microsoft_ads", "meta", "ga4", "sheets"):
+        assert all(name in threads for name in REGISTRY[platform].sdk), platform
+    owners: dict[str, set[str]] = {}
+    for platform, declaration in REGISTRY.items():
+        for name in declaration.sdk:
+            owners.setdefault(_top(name), set()).add(platform)
+    own = {top for top, platforms in owners.items() if len(platforms) == 1}
+    shared_in_threads = sorted(
+        f"{module} (in {thread})"
+        for module, thread in threads.items()
+        if thread != "MainThread"
+        and _top(module) not in sys.stdlib_module_names
+        and _top(module) not in own
+    )
+    assert shared_in_threads == []
     assert sandbox.log.mutating() == []

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from adoffboard.connectors.declare import (
+    GRPC_SDK,
     ActionSpec,
     Claim,
     Declaration,
@@ -69,5 +70,6 @@ DECLARATION = Declaration(
         "google.analytics.admin_v1alpha",
         "google.api_core.exceptions",
         "google.auth.exceptions",
+        *GRPC_SDK,
     ),
 )

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from adoffboard.connectors.declare import (
+    GRPC_SDK,
     ActionSpec,
     Attempts,
     Claim,
@@ -102,5 +103,6 @@ DECLARATION = Declaration(
         "google.ads.googleads.v26.services.services.google_ads_service",
         "google.ads.googleads.v26.services.services.customer_client_link_service",
         "google.ads.googleads.v26.services.services.customer_manager_link_service",
+        *GRPC_SDK,
     ),
 )
