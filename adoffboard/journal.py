@@ -55,6 +55,7 @@ journal_t = Table(
     Column("request_id", String(200), nullable=True),
     Column("at", String(40), nullable=False),
     Index("ix_journal_run_seq", "run_id", "seq"),
+    Index("ix_journal_run_change", "run_id", "change_id"),
 )
 
 snapshots_t = Table(
@@ -197,6 +198,11 @@ def snapshots(conn: Connection, run_id: str) -> list[Snapshot]:
     ]
 
 
+def _chunks(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    """`values` in slices small enough for one IN (...) on every database."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 def _snapshot_rows(
     conn: Connection, run_id: str, change_ids: Sequence[str], at: str
 ) -> list[dict[str, Any]]:
@@ -205,22 +211,32 @@ def _snapshot_rows(
     A change already snapshotted in this run keeps its first snapshot: the before-value is the
     plan's either way, and a second APPLIED (a resume re-sending) must not fail the journal.
     """
+    # Only this batch's rows are read (indexed by run and change): the cost of journaling a
+    # batch stays proportional to the batch, not to everything the run journaled before it.
     wanted = set(change_ids)
-    taken = set(
-        conn.execute(
-            select(snapshots_t.c.change_id).where(snapshots_t.c.run_id == run_id)
-        ).scalars()
-    )
-    wanted -= taken
+    for chunk in _chunks(sorted(wanted)):
+        wanted -= set(
+            conn.execute(
+                select(snapshots_t.c.change_id).where(
+                    snapshots_t.c.run_id == run_id, snapshots_t.c.change_id.in_(chunk)
+                )
+            ).scalars()
+        )
     if not wanted:
         return []
     found: dict[str, dict[str, Any]] = {}
-    intents = conn.execute(
-        select(journal_t)
-        .where(journal_t.c.run_id == run_id, journal_t.c.phase == INTENT)
-        .order_by(journal_t.c.seq)
-    ).mappings()
-    for r in intents:
+    intents = [
+        r
+        for chunk in _chunks(sorted(wanted))
+        for r in conn.execute(
+            select(journal_t).where(
+                journal_t.c.run_id == run_id,
+                journal_t.c.phase == INTENT,
+                journal_t.c.change_id.in_(chunk),
+            )
+        ).mappings()
+    ]
+    for r in sorted(intents, key=lambda row: row["seq"]):
         if r["change_id"] in wanted:  # later intents overwrite earlier ones
             found[r["change_id"]] = {
                 k: r[k] for k in ("platform", "account", "entity_type", "entity_id", "field")
