@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from test_store import empty_pg_url, pg_url, store_url  # noqa: F401  (fixtures)
+from store_support import empty_pg_url, pg_url, store_url  # noqa: F401  (fixtures)
 
 from adoffboard.clock import FakeClock
 from adoffboard.config import LoadedWorkspace, load_workspace

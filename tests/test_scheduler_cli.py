@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli, approved_cr, edit_manifest, workspace_today
-from test_store import empty_pg_url, pg_url  # noqa: F401  (fixtures)
+from store_support import empty_pg_url, pg_url  # noqa: F401  (fixtures)
 
 from adoffboard.cli import EXIT_FAILED_CHANGES, EXIT_INPUT, EXIT_NOT_PERMITTED, EXIT_OK, main
 from adoffboard.sandbox import Sandbox

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
-import sqlite3
 import subprocess
 import sys
 import textwrap
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
+from store_support import START
 
 from adoffboard.clock import FakeClock
-from adoffboard.database import MIGRATIONS, all_tables, head_revision
 from adoffboard.errors import NotFound, StoreError
 from adoffboard.models import (
     Change,
@@ -41,27 +34,6 @@ from adoffboard.models import (
 )
 from adoffboard.records import Attestation, RunRecord, Snapshot
 from adoffboard.store import Store
-
-metadata = all_tables()  # every package's tables, as the migrations create them
-
-
-def _head() -> str:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
-
-
-HEAD = _head()  # the newest migration: a fresh store is at it
-PG_ADMIN = os.environ.get(
-    "ADOFFBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-START = "2026-11-21T15:00:00+00:00"  # FakeClock's default start
-
 
 # --- fixtures: plans ------------------------------------------------------------------------
 
@@ -130,169 +102,6 @@ def make_plan(client: str = "acme-motors", plan_id: str = "p-1") -> Plan:
         steps=(step, manual),
         reads={"google_ads": 2},
     )
-
-
-# --- fixtures: databases ----------------------------------------------------------------------
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for the session, dropped afterwards; skip if unreachable."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}: {_one_line(exc)}")
-    name = f"adoffboard_test_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = sa.make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name)
-            yield url.render_as_string(hide_password=False)
-        finally:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
-@pytest.fixture
-def empty_pg_url(pg_url: str) -> str:
-    """The session database, migrated and with every table emptied."""
-    Store.open(pg_url).close()
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        tables = ", ".join(t.name for t in metadata.sorted_tables)
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    engine.dispose()
-    return pg_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/not-yet/state.db"
-    return request.getfixturevalue("empty_pg_url")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    with Store.open(store_url, clock=clock) as s:
-        yield s
-
-
-# --- schema -----------------------------------------------------------------------------------
-
-
-def test_open_creates_schema_and_reopens(store_url: str) -> None:
-    Store.open(store_url).close()
-    Store.open(store_url).close()  # already at head: a no-op
-    engine = sa.create_engine(store_url)
-    try:
-        names = set(sa.inspect(engine).get_table_names())
-        with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-    assert {t.name for t in metadata.sorted_tables} | {"alembic_version"} <= names
-    assert current == HEAD
-
-
-def test_head_revision_from_the_file_names_is_alembics() -> None:
-    assert head_revision() == HEAD
-
-
-def test_a_store_at_head_opens_without_loading_alembic(store_url: str) -> None:
-    Store.open(store_url).close()
-    code = textwrap.dedent(
-        f"""
-        import sys
-        from adoffboard.store import Store
-        Store.open({store_url!r}).close()
-        print(sorted(m for m in sys.modules if m.split(".")[0] == "alembic"))
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
-
-
-def test_an_older_store_is_still_upgraded_to_head(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    url = f"sqlite:///{tmp_path}/state.db"
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0004")
-        Store.open(url).close()
-        with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == HEAD
-            columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
-    finally:
-        engine.dispose()
-    assert {"started_by", "stage"} <= columns  # migration 0005's
-
-
-def test_tables_mirror_the_migration(store_url: str) -> None:
-    Store.open(store_url).close()
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    finally:
-        engine.dispose()
-    assert diff == []
-
-
-def test_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
-    path = tmp_path / "deep" / "er" / "state.db"
-    Store.open(f"sqlite:///{path}").close()
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_newer_schema_is_refused(store_url: str) -> None:
-    Store.open(store_url).close()
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
-        with pytest.raises(StoreError, match=r"9999_future\) is newer than this adoffboard"):
-            Store.open(store_url)
-    finally:
-        with engine.begin() as conn:  # the PostgreSQL database is shared with later tests
-            conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{HEAD}'")
-        engine.dispose()
-
-
-@pytest.mark.parametrize(
-    "url, expected",
-    [
-        ("postgresql://postgres@127.0.0.1:1/nowhere", "cannot open state store"),
-        ("mysql://u@localhost/db", "unsupported state store URL"),
-        ("not a url", "is not a database URL"),
-    ],
-)
-def test_bad_or_unreachable_store_is_one_line(url: str, expected: str) -> None:
-    with pytest.raises(StoreError) as info:
-        Store.open(url)
-    assert expected in str(info.value)
-    assert "\n" not in str(info.value)
 
 
 # --- runs -------------------------------------------------------------------------------------
