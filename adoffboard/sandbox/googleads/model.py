@@ -110,6 +110,11 @@ class Campaign:
     sub_type: str | None = None
     experiment_type: str = "BASE"
     serving_status: str | None = None
+    # network_settings (stored, not acted on: the stand-in serves no ads)
+    target_google_search: bool = True
+    target_search_network: bool = True
+    target_content_network: bool = False
+    target_partner_search_network: bool = False
 
     @property
     def resource_name(self) -> str:
@@ -176,6 +181,22 @@ DOUBLE_METRICS = (
     "interaction_rate",
     "cost_per_conversion",
 )
+NETWORK_SETTINGS = (
+    "target_google_search",
+    "target_search_network",
+    "target_content_network",
+    "target_partner_search_network",
+)
+# Campaign attributes under the names of their fields in the API
+CAMPAIGN_FIELDS = {
+    "status": "status",
+    "name": "name",
+    "budget_id": "campaign_budget",
+    **{attr: f"network_settings.{attr}" for attr in NETWORK_SETTINGS},
+}
+BUDGET_FIELDS = {
+    f: f for f in ("name", "amount_micros", "total_amount_micros", "explicitly_shared", "status")
+}
 # The change_status fields that name the changed resource: each is the lower-case name of the
 # ChangeStatusResourceType it serves (CAMPAIGN_BUDGET -> campaign_budget).
 CHANGE_STATUS_LINKS = tuple(
@@ -255,6 +276,8 @@ def _define_schema(s: gaql.Schema) -> None:
         "campaign.contains_eu_political_advertising",
         lambda c: "DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING",
     )
+    for attr in NETWORK_SETTINGS:
+        s.add(f"campaign.network_settings.{attr}", _attr_of("campaign", attr))
     s.add(
         "campaign.campaign_budget",
         lambda c: f"customers/{cp(c).customer_id}/campaignBudgets/{cp(c).budget_id}",

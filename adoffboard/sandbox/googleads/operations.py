@@ -8,13 +8,13 @@ from typing import Any
 
 from adoffboard.sandbox.core import FaultRule
 from adoffboard.sandbox.googleads.errors import Location, _OpError
-from adoffboard.sandbox.googleads.model import CURRENCIES, ERROR_DETAILS, Budget
+from adoffboard.sandbox.googleads.model import CURRENCIES, ERROR_DETAILS, NETWORK_SETTINGS, Budget
 from adoffboard.sandbox.googleads.txn import _names, _not_found, _parse_name, _target, _Txn
 
 _CAMPAIGN_STATUS = _names("campaign.status")
 _BUDGET_PERIOD = _names("campaign_budget.period")
 _CAMPAIGN_MASK = (
-    {"status", "name", "campaign_budget"},
+    {"status", "name", "campaign_budget", *(f"network_settings.{a}" for a in NETWORK_SETTINGS)},
     {
         "id",
         "advertising_channel_type",
@@ -113,6 +113,9 @@ def _campaign_op(txn: _Txn, op: Any, rules: list[FaultRule]) -> tuple[str, str]:
                     location=at,
                 )
             new.budget_id = budget_id
+        elif path.startswith("network_settings."):
+            attr = path.split(".", 1)[1]
+            setattr(new, attr, getattr(upd.network_settings, attr))
     txn.stage("CAMPAIGN", camp, new, "UPDATE")
     return "campaign", name
 

@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adoffboard.sandbox import gaql
 from adoffboard.sandbox.googleads.model import (
     CHANGED_RESOURCE,
     CURRENCIES,
+    ROW,
     SCHEMA,
     Budget,
     Campaign,
@@ -391,12 +393,8 @@ class GoogleAdsState:
 def _changed_resource(resource_type: str, entity: Any, fields: tuple[str, ...]) -> Any:
     out = CHANGED_RESOURCE()
     prefix = "campaign" if resource_type == "CAMPAIGN" else "campaign_budget"
-    msg = getattr(out, prefix)
-    msg.resource_name = entity.resource_name
-    for name in fields:
-        spec = SCHEMA.fields[f"{prefix}.{name}"]
-        value = spec.get({prefix: entity})
-        if value is None:
-            continue
-        setattr(msg, name, spec.enum_values[value] if spec.enum_values else value)
+    row = ROW()
+    specs = [SCHEMA.fields[f"{prefix}.{name}"] for name in ("resource_name", *fields)]
+    gaql.fill_fields(row, specs, {prefix: entity})
+    getattr(out, prefix).CopyFrom(getattr(row, prefix))
     return out

@@ -11,7 +11,15 @@ from typing import Any
 
 from adoffboard.sandbox.core import FaultRule
 from adoffboard.sandbox.googleads.errors import Location, _OpError
-from adoffboard.sandbox.googleads.model import ROW, SCHEMA, Budget, Campaign, Customer
+from adoffboard.sandbox.googleads.model import (
+    BUDGET_FIELDS,
+    CAMPAIGN_FIELDS,
+    ROW,
+    SCHEMA,
+    Budget,
+    Campaign,
+    Customer,
+)
 from adoffboard.sandbox.googleads.state import GoogleAdsState
 
 
@@ -152,15 +160,9 @@ class _Txn:
 
     def stage(self, kind: str, old: Any, new: Any, operation: str) -> None:
         old = dataclasses.replace(old)  # `old` may be the live object, changed on commit
-        watched = (
-            ("status", "name", "budget_id")
-            if kind == "CAMPAIGN"
-            else ("name", "amount_micros", "total_amount_micros", "explicitly_shared", "status")
-        )
+        watched = CAMPAIGN_FIELDS if kind == "CAMPAIGN" else BUDGET_FIELDS
         changed = tuple(
-            "campaign_budget" if f == "budget_id" else f
-            for f in watched
-            if getattr(old, f) != getattr(new, f)
+            field for attr, field in watched.items() if getattr(old, attr) != getattr(new, attr)
         )
         if kind == "CAMPAIGN":
             if self._users is not None and old.budget_id != new.budget_id:
