@@ -1,4 +1,46 @@
-"""Google Ads, declared: its actions, `[platforms.google_ads]` and the manifest's `google_ads`."""
+"""Google Ads, declared: its actions, `[platforms.google_ads]` and the manifest's `google_ads`.
+
+FACTS the connector relies on (API v26 through the `google-ads` SDK), each with its vendor page:
+
+- Calls on a client go through the agency's manager: `login-customer-id` is the manager's id and
+  the client must be linked to it (ACTIVE link), otherwise USER_PERMISSION_DENIED.
+  https://developers.google.com/google-ads/api/docs/concepts/call-structure
+- Campaign and budget operations of one account go in one `GoogleAdsService.Mutate`, at most
+  10,000 operations per request; a request is atomic unless `partial_failure` is set, and then
+  each operation gets its own result or error (GoogleAdsFailure in `partial_failure_error`).
+  https://developers.google.com/google-ads/api/docs/mutating/overview,
+  https://developers.google.com/google-ads/api/docs/best-practices/quotas,
+  https://developers.google.com/google-ads/api/docs/best-practices/partial-failures
+- An update changes only the fields of its `update_mask`; the SDK's field_mask() helper leaves
+  out default values (False, 0), so masks are written by hand.
+  https://developers.google.com/google-ads/api/docs/client-libs/python/field-masks
+- Video campaigns cannot be modified through the API (MUTATE_ACTION_NOT_PERMITTED_FOR_CLIENT):
+  pausing them is a manual task. https://developers.google.com/google-ads/api/docs/video/overview
+- REMOVED campaigns cannot be changed (OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE); experiment
+  (trial) campaigns follow their base for status and budget (CANNOT_MODIFY_FOR_TRIAL_CAMPAIGN).
+  https://developers.google.com/google-ads/api/reference/rpc/v26/OperationAccessDeniedErrorEnum.OperationAccessDeniedError,
+  https://developers.google.com/google-ads/api/docs/experiments/overview
+- Money is in micros of the account currency; a budget amount must be a multiple of
+  `currency_constant.billable_unit_micros` (the floor: USD 10,000 micros = $0.01), and a Demand
+  Gen campaign's daily budget at least `demand_gen_info.minimum_budget_per_day_micros`.
+  https://developers.google.com/google-ads/api/reference/rpc/v26/CurrencyConstant
+- A CUSTOM_PERIOD budget has `total_amount_micros` and no `amount_micros`; a DAILY budget the
+  reverse; the period cannot change. A budget shared by several campaigns
+  (`explicitly_shared`, `reference_count`) is one resource: changed once.
+  https://developers.google.com/google-ads/api/reference/rpc/v26/CampaignBudget
+- Hiding a client is `hidden=true` on the manager's CustomerClientLink; ending the link is
+  status INACTIVE on the client's CustomerManagerLink (the agency then loses access: last step).
+  https://developers.google.com/google-ads/api/reference/rpc/v26/CustomerClientLink,
+  https://developers.google.com/google-ads/api/reference/rpc/v26/CustomerManagerLinkOperation
+- Scripts and automated rules have no API; `change_event` shows their activity (client_type
+  GOOGLE_ADS_SCRIPTS / GOOGLE_ADS_AUTOMATED_RULE), needs a finite change_date_time range within
+  the last 30 days and a LIMIT of at most 10,000.
+  https://developers.google.com/google-ads/api/docs/change-event
+- Errors arrive as GoogleAdsFailure in the trailing metadata; RESOURCE_EXHAUSTED carries the
+  retry delay in QuotaErrorDetails; the SDK sets no timeout and no retry by default.
+  https://developers.google.com/google-ads/api/docs/best-practices/error-types,
+  https://developers.google.com/google-ads/api/docs/best-practices/rate-limits
+"""
 
 from __future__ import annotations
 

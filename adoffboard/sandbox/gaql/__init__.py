@@ -8,7 +8,9 @@ descriptor at import time: a field the real proto does not have cannot be served
 
 What is supported: `SELECT f, ... FROM resource [WHERE c AND c ...] [ORDER BY f [ASC|DESC], ...]
 [LIMIT n]`; conditions `= != > >= < <=`, `[NOT] IN (...)`, `[NOT] LIKE`, `IS [NOT] NULL`,
-`BETWEEN a AND b`, `DURING <range>`. Like GAQL there is no `OR`.
+`BETWEEN a AND b`, `DURING <range>`. Like GAQL there is no `OR`. `metrics.*` and
+`segments.*` fields are offered by resources declared with `metrics=True`; selecting a
+segment splits rows, filtering on one only scopes the metrics.
 
 Errors are raised as `GaqlError(code_field, enum_name, message)`, where `code_field` names the
 `ErrorCode` oneof field (`query_error`, `request_error`, ...), ready to become a GoogleAdsError.
@@ -18,12 +20,15 @@ on the wire).
 """
 
 from adoffboard.sandbox.gaql.evaluate import (
+    STATS,
     BoundQuery,
     FieldSpec,
     ResourceSpec,
     Schema,
     bind,
+    fill_fields,
     fill_row,
+    parse_date,
     parse_datetime,
     resource_name_specs,
     run,
@@ -40,6 +45,7 @@ from adoffboard.sandbox.gaql.parser import (
 )
 
 __all__ = [
+    "STATS",
     "KEYWORDS",
     "BoundQuery",
     "Condition",
@@ -51,8 +57,10 @@ __all__ = [
     "Schema",
     "Token",
     "bind",
+    "fill_fields",
     "fill_row",
     "parse",
+    "parse_date",
     "parse_datetime",
     "resource_name_specs",
     "run",

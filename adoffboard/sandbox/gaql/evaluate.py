@@ -35,7 +35,7 @@ class FieldSpec:
     """One selectable field: its GAQL name, value kind and how to read it from a row context."""
 
     name: str
-    kind: str  # int, str, bool, double, enum, message, datetime
+    kind: str  # int, str, bool, double, enum, message, datetime, date
     get: Callable[[dict[str, Any]], Any]
     enum_values: dict[str, int] | None = None
     proto_path: tuple[str, ...] = ()  # attribute names on GoogleAdsRow (may differ: type_)
@@ -47,10 +47,16 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """A FROM resource and the other resources whose fields it may select (attributed ones)."""
+    """A FROM resource, the other resources whose fields it may select (attributed ones) and
+    whether it reports `metrics.*` and `segments.*`."""
 
     name: str
     attributed: tuple[str, ...] = ()
+    metrics: bool = False
+
+
+# Pseudo-resources: statistics and the segments that split them.
+STATS = ("metrics", "segments")
 
 
 class Schema:
@@ -62,8 +68,8 @@ class Schema:
         self.fields: dict[str, FieldSpec] = {}
         self.resources: dict[str, ResourceSpec] = {}
 
-    def resource(self, name: str, *attributed: str) -> None:
-        self.resources[name] = ResourceSpec(name, attributed)
+    def resource(self, name: str, *attributed: str, metrics: bool = False) -> None:
+        self.resources[name] = ResourceSpec(name, attributed, metrics)
 
     def add(self, name: str, get: Callable[[dict[str, Any]], Any], kind: str | None = None) -> None:
         """Declare a field; its proto type comes from the SDK descriptor (a typo fails here)."""
@@ -90,7 +96,7 @@ class Schema:
 # --------------------------------------------------------------------------------------------
 # Binding (type-checking) and evaluation
 
-_ORDERED_KINDS = frozenset({"int", "double", "str", "datetime"})
+_ORDERED_KINDS = frozenset({"int", "double", "str", "datetime", "date"})
 
 
 @dataclass
@@ -105,11 +111,24 @@ class BoundQuery:
     def limit(self) -> int | None:
         return self.query.limit
 
+    @property
+    def segmented(self) -> bool:
+        """A `segments.*` field in SELECT splits each row (filtering on one does not)."""
+        return any(s.resource == "segments" for s in self.select)
+
 
 def _lookup(schema: Schema, res: ResourceSpec, name: str, clause: str) -> FieldSpec:
     spec = schema.fields.get(name)
     if spec is None:
         raise _qerr("UNRECOGNIZED_FIELD", f"Error in {clause}: unrecognized field '{name}'.")
+    if spec.resource in STATS:
+        if not res.metrics:
+            kind = "METRIC" if spec.resource == "metrics" else "SEGMENT"
+            raise _qerr(
+                f"PROHIBITED_{kind}_IN_SELECT_OR_WHERE_CLAUSE",
+                f"Error in {clause}: '{name}' cannot be used with FROM {res.name}.",
+            )
+        return spec
     if spec.resource != res.name and spec.resource not in res.attributed:
         enum_name = "PROHIBITED_RESOURCE_TYPE_IN_" + (
             "SELECT_CLAUSE" if clause == "SELECT" else "WHERE_CLAUSE"
@@ -122,6 +141,17 @@ def parse_datetime(text: str) -> dt.datetime | None:
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as GAQL takes it: ISO 8601 extended (2026-01-31) or basic (20260131)
+    (https://developers.google.com/google-ads/api/docs/query/date-ranges)."""
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
     return None
@@ -147,28 +177,51 @@ def _typed(spec: FieldSpec, lit: Literal) -> Any:
         if parsed is None:
             raise _qerr("INVALID_DATE_FORMAT", f"Invalid date {lit.value!r} for {spec.name}.")
         return parsed
+    if kind == "date" and lit.kind == "string":
+        day = parse_date(lit.value)
+        if day is None:
+            raise _qerr("INVALID_DATE_FORMAT", f"Invalid date {lit.value!r} for {spec.name}.")
+        return day
     raise _qerr("BAD_VALUE", f"Invalid value {lit.value!r} for field {spec.name} ({kind}).")
 
 
-# DURING ranges as (first day, day after the last) counted back from today; LAST_N_DAYS
-# excludes today, as in the API.
-_DURING_DAYS = {
-    "TODAY": (0, -1),
-    "YESTERDAY": (1, 0),
-    "LAST_7_DAYS": (7, 0),
-    "LAST_14_DAYS": (14, 0),
-    "LAST_30_DAYS": (30, 0),
-}
+def _during_days(name: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """A predefined date range as (first day, last day), both inclusive, or None when `name`
+    is none of them (https://developers.google.com/google-ads/api/docs/query/date-ranges):
+    LAST_N_DAYS exclude today; weeks start on Sunday or Monday as their names say."""
+    day = dt.timedelta(days=1)
+    monday = today - today.weekday() * day
+    sunday = today - ((today.weekday() + 1) % 7) * day
+    first_of_month = today.replace(day=1)
+    next_month = (first_of_month + 32 * day).replace(day=1)
+    last_month = (first_of_month - day).replace(day=1)
+    ranges = {
+        "TODAY": (today, today),
+        "YESTERDAY": (today - day, today - day),
+        "LAST_7_DAYS": (today - 7 * day, today - day),
+        "LAST_14_DAYS": (today - 14 * day, today - day),
+        "LAST_30_DAYS": (today - 30 * day, today - day),
+        "LAST_BUSINESS_WEEK": (monday - 7 * day, monday - 3 * day),
+        "THIS_MONTH": (first_of_month, next_month - day),
+        "LAST_MONTH": (last_month, first_of_month - day),
+        "THIS_WEEK_SUN_TODAY": (sunday, today),
+        "THIS_WEEK_MON_TODAY": (monday, today),
+        "LAST_WEEK_SUN_SAT": (sunday - 7 * day, sunday - day),
+        "LAST_WEEK_MON_SUN": (monday - 7 * day, monday - day),
+    }
+    return ranges.get(name)
 
 
-def _during(name: str, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """A DURING range as [start, end) in the account's local time."""
-    back_start, back_end = _DURING_DAYS[name]
-    midnight = dt.time()
-    return (
-        dt.datetime.combine(today - dt.timedelta(days=back_start), midnight),
-        dt.datetime.combine(today - dt.timedelta(days=back_end), midnight),
-    )
+def _during(kind: str, name: str, today: dt.date) -> list[Any] | None:
+    """A DURING range as [start, end) in the account's local time: datetimes for a datetime
+    field, dates for a date field."""
+    days = _during_days(name, today)
+    if days is None:
+        return None
+    start, end = days[0], days[1] + dt.timedelta(days=1)
+    if kind == "date":
+        return [start, end]
+    return [dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())]
 
 
 def _bind_condition(spec: FieldSpec, cond: Condition, today: dt.date) -> None:
@@ -188,16 +241,17 @@ def _bind_condition(spec: FieldSpec, cond: Condition, today: dt.date) -> None:
         "NOT_IN": kind != "bool",
         "LIKE": kind == "str",
         "NOT_LIKE": kind == "str",
-        "BETWEEN": kind in ("int", "double", "datetime"),
-        "DURING": kind == "datetime",
+        "BETWEEN": kind in ("int", "double", "datetime", "date"),
+        "DURING": kind in ("datetime", "date"),
     }[op]
     if not allowed:
         raise _qerr("OPERATOR_FIELD_MISMATCH", f"Operator {op} cannot be used with {spec.name}.")
     if op == "DURING":
         lit = cond.values[0]
-        if lit.kind != "ident" or lit.value not in _DURING_DAYS:
+        typed = _during(kind, str(lit.value), today) if lit.kind == "ident" else None
+        if typed is None:
             raise _qerr("INVALID_VALUE_WITH_DURING_OPERATOR", f"Bad DURING range {lit.value!r}.")
-        cond.typed = list(_during(lit.value, today))
+        cond.typed = typed
         return
     cond.typed = [_typed(spec, lit) for lit in cond.values]
     if op in ("LIKE", "NOT_LIKE"):
@@ -218,6 +272,24 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL)
 
 
+def _check_date_range(select: list[FieldSpec], where: list[tuple[FieldSpec, Condition]]) -> None:
+    """A date segment in SELECT needs a finite range on it in WHERE
+    (https://developers.google.com/google-ads/api/docs/query/segmentation, core date
+    segments)."""
+    for spec in select:
+        if spec.kind != "date" or spec.resource != "segments":
+            continue
+        ops = {cond.op for s, cond in where if s is spec}
+        if ops & {"=", "IN", "BETWEEN", "DURING"}:
+            continue
+        if ops & {">", ">="} and ops & {"<", "<="}:
+            continue
+        raise _qerr(
+            "EXPECTED_FILTERS_ON_DATE_RANGE",
+            f"A finite date range on {spec.name} is required in WHERE when it is selected.",
+        )
+
+
 def bind(query: Query, schema: Schema, today: dt.date) -> BoundQuery:
     """Resolve every field of `query` against `schema` and type every literal."""
     res = schema.resources.get(query.resource)
@@ -236,6 +308,7 @@ def bind(query: Query, schema: Schema, today: dt.date) -> BoundQuery:
         spec = _lookup(schema, res, cond.field, "WHERE")
         _bind_condition(spec, cond, today)
         where.append((spec, cond))
+    _check_date_range(select, where)
     order = []
     for name, desc in query.order_by:
         spec = _lookup(schema, res, name, "ORDER BY")
@@ -291,8 +364,12 @@ def _sort_key(spec: FieldSpec) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
 def run(
     bound: BoundQuery, contexts: Iterable[dict[str, Any]], *, apply_limit: bool = True
 ) -> list[dict[str, Any]]:
-    """Filter, order and (optionally) limit the row contexts of one account."""
-    rows = [c for c in contexts if all(_matches(cond, s.get(c)) for s, cond in bound.where)]
+    """Filter, order and (optionally) limit the row contexts of one account.
+
+    A condition on a segment the query does not select scopes the metrics (the date range of
+    a report), not the rows; a selected segment's conditions pick the segment rows."""
+    where = [(s, cond) for s, cond in bound.where if s.resource != "segments" or s in bound.select]
+    rows = [c for c in contexts if all(_matches(cond, s.get(c)) for s, cond in where)]
     for spec, desc in reversed(bound.order_by):
         # None sorts first ascending, last descending, as a missing value would.
         rows.sort(key=_sort_key(spec), reverse=desc)
@@ -313,7 +390,12 @@ def fill_row(
     Like the real API, the resource_name of each resource that has a selected field is set too.
     Unset values (None) stay unset, so `HasField` tells "no value" from a zero value.
     """
-    for spec in (*resource_names, *bound.select):
+    return fill_fields(row, (*resource_names, *bound.select), ctx)
+
+
+def fill_fields(row: Any, specs: Iterable[FieldSpec], ctx: dict[str, Any]) -> Any:
+    """Set `specs` of one GoogleAdsRow from a row context (unset when the value is None)."""
+    for spec in specs:
         value = spec.get(ctx)
         if value is None:
             continue
@@ -327,6 +409,8 @@ def fill_row(
             getattr(msg, parts[-1]).CopyFrom(value)
         elif spec.kind == "datetime":
             setattr(msg, parts[-1], value.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        elif spec.kind == "date":
+            setattr(msg, parts[-1], value.isoformat())
         else:
             setattr(msg, parts[-1], value)
     return row

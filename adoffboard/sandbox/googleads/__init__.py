@@ -6,11 +6,14 @@ REMOVED campaigns, budget floors, quota errors) through the real SDK. So this se
 over TLS with the SDK's own protobuf messages, holds the accounts of a scenario in memory, logs
 every request (never its secrets) and injects the faults a `FaultPlan` asks for.
 
-Layout: `model` (entities; the GAQL schema, checked against the SDK's descriptors); `state`
-(scenario loading and `GoogleAdsState`, the live data tests inspect; row contexts); `errors`
-(errors as the API sends them); `mutate` (the mutation engine, `_Txn`: atomic unless
-partial_failure, and the mutate services); `search` (GAQL reads); `server` (the gRPC server and
-`generate_accounts`).
+Layout: `model` (entities; the GAQL schema, checked against the SDK's descriptors); `scenario`
+(checks of scenario values); `state` (scenario loading and `GoogleAdsState`, the live data tests
+inspect); `rows` (the row contexts queries run over); `errors` (errors as the API sends them);
+`txn` (the mutation engine, `_Txn`: atomic unless partial_failure); `operations` (the rules of
+campaign and budget operations); `mutate` (GoogleAdsService.Mutate, CampaignService and
+CampaignBudgetService, one shared path); `links` (the manager-link services); `customers`
+(CustomerService.ListAccessibleCustomers); `search` (GAQL reads); `gate` (the common path of
+every request); `server` (the gRPC server); `generate` (benchmark accounts).
 """
 
 from adoffboard.sandbox.googleads.errors import AdsFault, ads_error, error_code_name

@@ -110,6 +110,11 @@ class Campaign:
     sub_type: str | None = None
     experiment_type: str = "BASE"
     serving_status: str | None = None
+    # network_settings (stored, not acted on: the stand-in serves no ads)
+    target_google_search: bool = True
+    target_search_network: bool = True
+    target_content_network: bool = False
+    target_partner_search_network: bool = False
 
     @property
     def resource_name(self) -> str:
@@ -148,10 +153,57 @@ class ChangeEvent:
         return m.group(1) if m else ""
 
 
+@dataclass
+class ChangeStatus:
+    """The latest change of one resource (change_status keeps one row per resource)."""
+
+    customer_id: str
+    status_id: str
+    resource_type: str  # ChangeStatusResourceType
+    resource_name: str
+    status: str  # ADDED, CHANGED or REMOVED
+    when: dt.datetime  # aware, UTC
+
+
 # --------------------------------------------------------------------------------------------
 # GAQL schema (checked against the SDK's GoogleAdsRow descriptor) and row contexts
 
 SCHEMA = gaql.Schema(ROW.DESCRIPTOR)
+INT_METRICS = ("impressions", "clicks", "cost_micros", "interactions", "video_trueview_views")
+DOUBLE_METRICS = (
+    "conversions",
+    "conversions_value",
+    "all_conversions",
+    "ctr",
+    "average_cpc",
+    "average_cost",
+    "average_cpm",
+    "interaction_rate",
+    "cost_per_conversion",
+)
+NETWORK_SETTINGS = (
+    "target_google_search",
+    "target_search_network",
+    "target_content_network",
+    "target_partner_search_network",
+)
+# Campaign attributes under the names of their fields in the API
+CAMPAIGN_FIELDS = {
+    "status": "status",
+    "name": "name",
+    "budget_id": "campaign_budget",
+    **{attr: f"network_settings.{attr}" for attr in NETWORK_SETTINGS},
+}
+BUDGET_FIELDS = {
+    f: f for f in ("name", "amount_micros", "total_amount_micros", "explicitly_shared", "status")
+}
+# The change_status fields that name the changed resource: each is the lower-case name of the
+# ChangeStatusResourceType it serves (CAMPAIGN_BUDGET -> campaign_budget).
+CHANGE_STATUS_LINKS = tuple(
+    f.name
+    for f in ROW.DESCRIPTOR.fields_by_name["change_status"].message_type.fields
+    if f.type == f.TYPE_STRING and f.name not in ("resource_name", "last_change_date_time")
+)
 
 
 def _attr_of(key: str, attr: str, index: int | None = None) -> Callable[[dict[str, Any]], Any]:
@@ -164,15 +216,32 @@ def _attr_of(key: str, attr: str, index: int | None = None) -> Callable[[dict[st
     return get
 
 
+def _local_when(key: str) -> Callable[[dict[str, Any]], dt.datetime]:
+    """Getter of `ctx[key].when` in the account's time zone, as the API shows date times."""
+
+    def get(ctx: dict[str, Any]) -> dt.datetime:
+        return ctx[key].when.astimezone(ctx["tz"]).replace(tzinfo=None)  # type: ignore[no-any-return]
+
+    return get
+
+
 def _define_schema(s: gaql.Schema) -> None:
-    s.resource("customer")
-    s.resource("campaign", "campaign_budget", "customer")
-    s.resource("campaign_budget", "customer")
+    s.resource("customer", metrics=True)
+    s.resource("campaign", "campaign_budget", "customer", metrics=True)
+    s.resource("campaign_budget", "customer", metrics=True)
     s.resource("currency_constant")
     s.resource("customer_client_link", "customer")
     s.resource("customer_manager_link", "customer")
     s.resource("customer_client", "customer")
     s.resource("change_event", "customer")
+    s.resource("change_status", "customer")
+
+    # Statistics: the stand-in's accounts have no traffic, so every metric is zero.
+    for name in INT_METRICS:
+        s.add(f"metrics.{name}", lambda c: 0)
+    for name in DOUBLE_METRICS:
+        s.add(f"metrics.{name}", lambda c: 0.0)
+    s.add("segments.date", lambda c: c.get("date"), kind="date")
 
     def cu(c: dict[str, Any]) -> Customer:
         return c["customer"]  # type: ignore[no-any-return]
@@ -202,6 +271,13 @@ def _define_schema(s: gaql.Schema) -> None:
     s.add("campaign.advertising_channel_type", lambda c: cp(c).channel)
     s.add("campaign.advertising_channel_sub_type", lambda c: cp(c).sub_type)
     s.add("campaign.experiment_type", lambda c: cp(c).experiment_type)
+    # Declared for every campaign since 2025; the stand-in's accounts run no political ads.
+    s.add(
+        "campaign.contains_eu_political_advertising",
+        lambda c: "DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING",
+    )
+    for attr in NETWORK_SETTINGS:
+        s.add(f"campaign.network_settings.{attr}", _attr_of("campaign", attr))
     s.add(
         "campaign.campaign_budget",
         lambda c: f"customers/{cp(c).customer_id}/campaignBudgets/{cp(c).budget_id}",
@@ -289,11 +365,7 @@ def _define_schema(s: gaql.Schema) -> None:
             f"{int(ev(c).when.timestamp() * 1_000_000)}~{ev(c).seq}~0"
         ),
     )
-    s.add(
-        "change_event.change_date_time",
-        lambda c: ev(c).when.astimezone(c["tz"]).replace(tzinfo=None),
-        kind="datetime",
-    )
+    s.add("change_event.change_date_time", _local_when("change_event"), kind="datetime")
     s.add("change_event.change_resource_type", lambda c: ev(c).resource_type)
     s.add("change_event.change_resource_name", lambda c: ev(c).resource_name)
     s.add("change_event.client_type", lambda c: ev(c).client_type)
@@ -306,6 +378,26 @@ def _define_schema(s: gaql.Schema) -> None:
     )
     s.add("change_event.old_resource", lambda c: ev(c).old)
     s.add("change_event.new_resource", lambda c: ev(c).new)
+
+    def st(c: dict[str, Any]) -> ChangeStatus:
+        return c["change_status"]  # type: ignore[no-any-return]
+
+    s.add(
+        "change_status.resource_name",
+        lambda c: f"customers/{st(c).customer_id}/changeStatus/{st(c).status_id}",
+    )
+    s.add("change_status.last_change_date_time", _local_when("change_status"), kind="datetime")
+    s.add("change_status.resource_type", lambda c: st(c).resource_type)
+    s.add("change_status.resource_status", lambda c: st(c).status)
+
+    def named(link: str) -> Callable[[dict[str, Any]], str | None]:
+        def get(c: dict[str, Any]) -> str | None:
+            return st(c).resource_name if st(c).resource_type.lower() == link else None
+
+        return get
+
+    for link in CHANGE_STATUS_LINKS:
+        s.add(f"change_status.{link}", named(link))
 
 
 _define_schema(SCHEMA)

@@ -1,5 +1,5 @@
-"""Google Ads stand-in: GAQL reads (Search, SearchStream), page tokens and the change_event
-query rules."""
+"""Google Ads stand-in: GAQL reads (Search, SearchStream), page tokens, reports without traffic
+and the query rules of change_event and change_status."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from google.ads.googleads.v26.services.types import google_ads_service as ga_svc
 from adoffboard.sandbox import gaql
 from adoffboard.sandbox.googleads.errors import INVALID, _fault
 from adoffboard.sandbox.googleads.model import PAGE_SIZE, SCHEMA
-from adoffboard.sandbox.googleads.state import GoogleAdsState, _contexts
+from adoffboard.sandbox.googleads.rows import _contexts
+from adoffboard.sandbox.googleads.state import GoogleAdsState
 
 
 class SearchHandlers:
@@ -29,15 +30,28 @@ class SearchHandlers:
         """Parse, check and run a query; returns (bound, rows within LIMIT, total ignoring LIMIT).
         Call with the state lock held."""
         now = self.state.local_now(customer_id)
+        customer = self.state.customers[customer_id]
         try:
             bound = gaql.bind(gaql.parse(query), SCHEMA, now.date())
-            if bound.resource.name == "change_event":
-                _check_change_event_query(bound, now)
+            if bound.resource.name in _CHANGE_RULES:
+                _check_change_query(bound, now, *_CHANGE_RULES[bound.resource.name])
+            if customer.manager and _selects_metrics(bound):
+                raise gaql.GaqlError(
+                    "query_error",
+                    "REQUESTED_METRICS_FOR_MANAGER",
+                    "Metrics cannot be requested for a manager account. To retrieve metrics, "
+                    "issue separate requests against each client account under the manager "
+                    "account.",
+                )
         except gaql.GaqlError as exc:
             raise _fault(
                 INVALID, exc.code_field, exc.enum_name, exc.message, location=(("query", None),)
             ) from None
-        contexts = _contexts(self.state, self.state.customers[customer_id], bound.resource.name)
+        if bound.segmented:
+            # No traffic: a segmented report has no rows, as every selected metric would be
+            # zero (https://developers.google.com/google-ads/api/docs/reporting/zero-metrics).
+            return bound, [], 0
+        contexts = _contexts(self.state, customer, bound.resource.name)
         matched = gaql.run(bound, contexts, apply_limit=False)
         limited = matched[: bound.limit] if bound.limit is not None else matched
         return bound, limited, len(matched)
@@ -105,12 +119,28 @@ def _read_page_token(token: str, key: str) -> int:
     )
 
 
-def _check_change_event_query(bound: gaql.BoundQuery, now: dt.datetime) -> None:
-    """change_event needs a finite change_date_time range within 30 days and LIMIT <= 10,000."""
+def _selects_metrics(bound: gaql.BoundQuery) -> bool:
+    specs = [*bound.select, *(s for s, _ in bound.where), *(s for s, _ in bound.order_by)]
+    return any(s.resource == "metrics" for s in specs)
+
+
+# The documented limits of the change resources: the filtered field, the error family and how
+# far back a query may start (https://developers.google.com/google-ads/api/docs/change-event,
+# https://developers.google.com/google-ads/api/docs/change-status).
+_CHANGE_RULES = {
+    "change_event": ("change_event.change_date_time", "change_event_error", 30),
+    "change_status": ("change_status.last_change_date_time", "change_status_error", 90),
+}
+
+
+def _check_change_query(
+    bound: gaql.BoundQuery, now: dt.datetime, field: str, code_field: str, days: int
+) -> None:
+    """A finite range on `field` starting within `days` days, and a LIMIT of at most 10,000."""
     lows: list[dt.datetime] = []
     highs: list[dt.datetime] = []
     for spec, cond in bound.where:
-        if spec.name != "change_event.change_date_time":
+        if spec.name != field:
             continue
         if cond.op in (">", ">=", "=", "BETWEEN", "DURING"):
             lows.append(cond.typed[0])
@@ -118,35 +148,35 @@ def _check_change_event_query(bound: gaql.BoundQuery, now: dt.datetime) -> None:
             highs.append(cond.typed[0])
         if cond.op in ("BETWEEN", "DURING"):
             highs.append(cond.typed[1])
+    resource = field.split(".", 1)[0]
     if not lows or not highs:
         raise gaql.GaqlError(
-            "change_event_error",
+            code_field,
             "CHANGE_DATE_RANGE_INFINITE",
-            "The change_event search request must specify a finite range filter "
-            "on change_date_time.",
+            f"The {resource} search request must specify a finite range filter on {field}.",
         )
     low, high = max(lows), min(highs)
     if low > high:
         raise gaql.GaqlError(
-            "change_event_error",
+            code_field,
             "CHANGE_DATE_RANGE_NEGATIVE",
-            "The change_date_time filters can never match (start after end).",
+            f"The {field} filters can never match (start after end).",
         )
-    if low.date() < (now - dt.timedelta(days=30)).date():
+    if low.date() < (now - dt.timedelta(days=days)).date():
         raise gaql.GaqlError(
-            "change_event_error",
+            code_field,
             "START_DATE_TOO_OLD",
-            "The requested start date is too old. It cannot be older than 30 days.",
+            f"The requested start date is too old. It cannot be older than {days} days.",
         )
     if bound.limit is None:
         raise gaql.GaqlError(
-            "change_event_error",
+            code_field,
             "LIMIT_NOT_SPECIFIED",
-            "The change_event search request must specify a LIMIT.",
+            f"The {resource} search request must specify a LIMIT.",
         )
     if bound.limit > 10_000:
         raise gaql.GaqlError(
-            "change_event_error",
+            code_field,
             "INVALID_LIMIT_CLAUSE",
-            "The LIMIT of a change_event request must be at most 10,000.",
+            f"The LIMIT of a {resource} request must be at most 10,000.",
         )

@@ -1,20 +1,20 @@
-"""Google Ads stand-in: scenario loading, `GoogleAdsState` (the live data tests inspect) and
-the row contexts GAQL queries run over."""
+"""Google Ads stand-in: scenario loading and `GoogleAdsState` (the live data tests inspect)."""
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
 import datetime as dt
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adoffboard.sandbox import gaql
 from adoffboard.sandbox.googleads.model import (
     CHANGED_RESOURCE,
     CURRENCIES,
+    ROW,
     SCHEMA,
     Budget,
     Campaign,
@@ -22,72 +22,9 @@ from adoffboard.sandbox.googleads.model import (
     Customer,
     Link,
     T,
-    _enum_names,
     _zone,
 )
-
-# --------------------------------------------------------------------------------------------
-# Scenario loading
-
-
-def _mapping(where: str, raw: Any, required: set[str], optional: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where} must be a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - required - optional
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(required | optional)}"
-        )
-    missing = required - set(raw)
-    if missing:
-        raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
-    return dict(raw)
-
-
-def _cid(where: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{10}", value):
-        raise ValueError(
-            f"{where}: customer id must be a quoted string of 10 digits without "
-            f"dashes, got {value!r}"
-        )
-    return value
-
-
-def _id(where: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{1,19}", value):
-        raise ValueError(f"{where}: id must be a quoted string of digits, got {value!r}")
-    return value
-
-
-def _choice(where: str, value: Any, gaql_field: str) -> str:
-    allowed = _enum_names(gaql_field)
-    if value not in allowed:
-        raise ValueError(f"{where}: {value!r} is not one of {sorted(allowed)}")
-    return str(value)
-
-
-def _micros(where: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{where}: must be a positive integer of micros, got {value!r}")
-    return value
-
-
-def _when(where: str, value: Any) -> dt.datetime:
-    """ISO datetime (naive = UTC), a YAML timestamp, or relative to now: -3d, -5h, -30m."""
-    if isinstance(value, dt.datetime):
-        when = value
-    elif isinstance(value, str) and (m := re.fullmatch(r"-(\d+)([dhm])", value.strip())):
-        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
-        when = dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(m.group(1))})
-    else:
-        try:
-            when = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(
-                f"{where}: 'at' must be an ISO datetime or -Nd/-Nh/-Nm, got {value!r}"
-            ) from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
+from adoffboard.sandbox.googleads.scenario import _choice, _cid, _id, _mapping, _micros, _when
 
 # --------------------------------------------------------------------------------------------
 # The live state
@@ -107,12 +44,18 @@ class GoogleAdsState:
         self.links: dict[tuple[str, str], Link] = {}  # (manager_id, client_id)
         self.events: dict[str, list[ChangeEvent]] = {}
         self.api_user_email = "api-user@agency.example"
+        self.accessible: list[str] = []  # customers the API user reaches directly
         self._seq = 0
         self._load(scenario)
 
     # ---- loading
     def _load(self, scenario: Mapping[str, Any]) -> None:
-        root = _mapping("google_ads", scenario, {"accounts"}, {"managers", "api_user_email"})
+        root = _mapping(
+            "google_ads",
+            scenario,
+            {"accounts"},
+            {"managers", "api_user_email", "accessible_customers"},
+        )
         self.api_user_email = str(root.get("api_user_email") or self.api_user_email)
         cust_keys = {"customer_id", "descriptive_name", "currency_code"}
         for i, raw in enumerate(root.get("managers") or []):
@@ -147,6 +90,7 @@ class GoogleAdsState:
                 self._add_campaign(f"{where}.campaigns[{j}]", cid, craw)
             for j, eraw in enumerate(a.get("change_events") or []):
                 pending_events.append((f"{where}.change_events[{j}]", cid, eraw))
+        self._load_accessible(root.get("accessible_customers"))
         for where, cid, eraw in pending_events:
             e = _mapping(
                 where,
@@ -168,6 +112,22 @@ class GoogleAdsState:
                 ),
                 changed_fields=tuple(e.get("changed_fields") or ()),
             )
+
+    def _load_accessible(self, raw: Any) -> None:
+        """The customers the API user was granted directly: the managers unless the scenario
+        lists them (then clients reached only through a manager are not among them)."""
+        if raw is None:
+            managers = [c for c in self.customers.values() if c.manager]
+            self.accessible = [c.customer_id for c in managers or self.customers.values()]
+            return
+        where = "google_ads.accessible_customers"
+        if not isinstance(raw, list):
+            raise ValueError(f"{where} must be a list of customer ids")
+        for i, value in enumerate(raw):
+            cid = _cid(f"{where}[{i}]", value)
+            if cid not in self.customers:
+                raise ValueError(f"{where}[{i}]: customer {cid} is not in the scenario")
+            self.accessible.append(cid)
 
     def _add_customer(self, where: str, raw: dict[str, Any], *, manager: bool) -> Customer:
         cid = _cid(f"{where}.customer_id", raw["customer_id"])
@@ -433,58 +393,8 @@ class GoogleAdsState:
 def _changed_resource(resource_type: str, entity: Any, fields: tuple[str, ...]) -> Any:
     out = CHANGED_RESOURCE()
     prefix = "campaign" if resource_type == "CAMPAIGN" else "campaign_budget"
-    msg = getattr(out, prefix)
-    msg.resource_name = entity.resource_name
-    for name in fields:
-        spec = SCHEMA.fields[f"{prefix}.{name}"]
-        value = spec.get({prefix: entity})
-        if value is None:
-            continue
-        setattr(msg, name, spec.enum_values[value] if spec.enum_values else value)
+    row = ROW()
+    specs = [SCHEMA.fields[f"{prefix}.{name}"] for name in ("resource_name", *fields)]
+    gaql.fill_fields(row, specs, {prefix: entity})
+    getattr(out, prefix).CopyFrom(getattr(row, prefix))
     return out
-
-
-def _contexts(state: GoogleAdsState, cust: Customer, resource: str) -> list[dict[str, Any]]:
-    """The candidate rows of `resource` in one account, as dicts the schema getters read."""
-    cid = cust.customer_id
-    if resource == "customer":
-        return [{"customer": cust}]
-    if resource in ("campaign", "campaign_budget"):
-        refs = state.reference_counts(cid)
-        budgets = state.budgets[cid]
-        if resource == "campaign_budget":
-            return [
-                {"customer": cust, "campaign_budget": b, "refs": refs} for b in budgets.values()
-            ]
-        return [
-            {
-                "customer": cust,
-                "campaign": c,
-                "campaign_budget": budgets.get(c.budget_id),
-                "refs": refs,
-            }
-            for c in state.campaigns[cid].values()
-        ]
-    if resource == "currency_constant":
-        return [{"currency_constant": c} for c in CURRENCIES.values()]
-    if resource == "customer_client_link":
-        return [
-            {"customer": cust, resource: lk} for lk in state.links.values() if lk.manager_id == cid
-        ]
-    if resource == "customer_manager_link":
-        return [
-            {"customer": cust, resource: lk} for lk in state.links.values() if lk.client_id == cid
-        ]
-    if resource == "customer_client":
-        rows = [{"customer": cust, resource: (cust, 0, False)}]
-        if cust.manager:
-            rows += [
-                {"customer": cust, resource: (state.customers[lk.client_id], 1, lk.hidden)}
-                for lk in state.links.values()
-                if lk.manager_id == cid and lk.status == "ACTIVE"
-            ]
-        return rows
-    if resource == "change_event":
-        tz = _zone(cust.time_zone)
-        return [{"customer": cust, "change_event": e, "tz": tz} for e in state.events[cid]]
-    raise AssertionError(resource)
