@@ -16,6 +16,8 @@ from adoffboard.connectors.declare import (
 )
 from adoffboard.models import Phase
 
+DEFAULT_MAX_THROTTLE_WAIT_S = 3600.0  # the longest documented hold: a rolling hour
+
 
 class MetaSettings(SettingsModel):
     """[platforms.meta]: the agency's Meta app and the token of a system user of its business."""
@@ -26,7 +28,10 @@ class MetaSettings(SettingsModel):
     access_token: RequiredSecretRef
     agency_business_id: str = Field(pattern=r"^\d{1,20}$")  # removed by remove_agency
     page_size: int = Field(default=500, ge=1, le=5000, strict=True)
-    max_throttle_wait_s: float = Field(default=900.0, ge=0, le=3600, allow_inf_nan=False)
+    # the most a run waits for throttles in all (`throttle`); past it, it stops to be resumed
+    max_throttle_wait_s: float = Field(
+        default=DEFAULT_MAX_THROTTLE_WAIT_S, ge=0, le=86400, allow_inf_nan=False
+    )
     slow_down_at_pct: float = Field(default=75.0, gt=0, le=100, allow_inf_nan=False)
     timeout_s: TimeoutSeconds = 60.0
     attempts: Attempts = 5
