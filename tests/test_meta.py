@@ -266,6 +266,18 @@ def headerless_throttle(method: str, code: str, times: int | None = None) -> Fau
 # Meta's rate-limiting pages: without a usage header, the ad account's call limit (17, 613 and
 # the Business Use Case codes such as 80004) holds 300 s; an app's limit (4) a rolling hour.
 DOCUMENTED_HOLD = {"17": 300.0, "613": 300.0, "80004": 300.0, "80000": 300.0, "4": 3600.0}
+LIMIT = {code: "the ad account's call limit" for code in DOCUMENTED_HOLD} | {
+    "4": "a call limit counted over a rolling hour"
+}
+BODY = {
+    "17": "(#17) User request limit reached",
+    "613": "(#613) Calls to this api have exceeded the rate limit.",
+    "4": "(#4) Application request limit reached",
+    "80004": "(#80004) There have been too many calls to this ad-account. Wait a bit and try "
+    "again. For more info, please refer to "
+    "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+}
+BODY["80000"] = BODY["80004"].replace("80004", "80000")
 
 
 @pytest.mark.parametrize("code", sorted(DOCUMENTED_HOLD))
@@ -282,7 +294,8 @@ def test_whole_batch_throttled_without_usage_header_waits_the_documented_hold(
     assert clock.sleeps == [DOCUMENTED_HOLD[code]]
     minutes = f"{DOCUMENTED_HOLD[code] / 60:.0f} min"
     assert [line for line in lines if "no usage header" in line] == [
-        next(line for line in lines if f"retry 1 in {minutes}" in line)
+        f"Meta: ({code}/2446079) {BODY[code]}; no usage header: Meta documents {minutes} for "
+        f"{LIMIT[code]} - retry 1 in {minutes}"
     ]
     assert writer.calls["throttled_s"] == DOCUMENTED_HOLD[code]
     live = box.meta.accounts[LAKESIDE].campaigns

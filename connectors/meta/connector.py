@@ -98,7 +98,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         self._calls = BudgetedCalls(
             ctx,
             None,
-            "Meta",
+            "",  # every translated error already starts with "Meta"
             translate=translate,
             retry=self._retry,
             keep_cause=False,
