@@ -1,7 +1,8 @@
 """Local stand-ins for the platforms, speaking each platform's real wire protocol.
 
-`Sandbox` starts every stand-in a scenario mentions (one top-level key per platform), shares one
-request log and one fault plan between them, and tells a workspace how to reach them
+`Sandbox` starts every stand-in a scenario mentions (one top-level key per platform), each on
+any free port or on a fixed one (the scenario's `ports:`, or the caller's), shares one request
+log and one fault plan between them, and tells a workspace how to reach them
 (`platform_settings`, `notification_settings`). Adding a platform means adding its stand-in to
 `STANDINS`; nothing else changes. Each stand-in class takes `(section, log, faults)` and has
 `start(host, port) -> port`, `stop()`, `running`, `host`, `port`, `settings()` and

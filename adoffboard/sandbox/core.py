@@ -329,6 +329,9 @@ def ensure_free(host: str, ports: Mapping[str, int]) -> None:
         if not port:
             continue
         with socket.socket() as probe:
+            # as the stand-ins' servers do: a port left in TIME_WAIT by the last run is free,
+            # one a server listens on is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as exc:
