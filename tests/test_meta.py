@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -240,13 +241,14 @@ def test_throttle_longer_than_the_cap_stops_and_says_when_to_resume(
             times=1,
         )
     )
-    clock = FakeClock()  # 2026-11-21 15:00 UTC
+    clock = FakeClock(dt.datetime(2026, 11, 21, 15, 0, 30, tzinfo=dt.UTC))
     reader = connect(box, tmp_path, read_only=True, clock=clock, max_throttle_wait_s=600)
     with pytest.raises(ThrottledTooLong) as stopped:
         reader.read_state(manifest())
     assert clock.sleeps == []  # a shorter wait would only be refused again
     assert stopped.value.exit_code == TransientError.exit_code
-    assert "resume the run after 2026-11-21 16:00 UTC" in str(stopped.value)
+    # an hour from 15:00:30, to the whole minute, never before
+    assert "resume the run after 2026-11-21 16:01 UTC" in str(stopped.value)
     assert "max_throttle_wait_s (10 min in all" in str(stopped.value)
 
 

@@ -72,6 +72,8 @@ class ThrottleBudget:
         (the throttle, "Meta: ...") and when to resume (now + the wait the throttle asks for)."""
         if self.waited_s + seconds > self.cap_s:
             resume = self.clock.now() + dt.timedelta(seconds=seconds)
+            if resume.second or resume.microsecond:  # the next whole minute, never before
+                resume = resume.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
             raise ThrottledTooLong(
                 f"{reason}; waiting {minutes_text(seconds)} more would pass "
                 f"platforms.meta.max_throttle_wait_s ({minutes_text(self.cap_s)} in all, "
