@@ -14,7 +14,8 @@
     ├── AuthError             credentials missing, unresolvable or refused                 exit 5
     ├── PlatformError         the platform refused the request: retrying will not help     exit 6
     │   ├── TransientError    throttled or unavailable: retry after `retry_after` seconds  exit 7
-    │   │   └── OutcomeUnknown  sent, never answered: read again before sending again
+    │   │   ├── OutcomeUnknown  sent, never answered: read again before sending again
+    │   │   └── ThrottledTooLong  throttled past the configured wait: resume the run later
     │   └── DeliveryInDoubt   an email transmitted, its answer lost: it may have been sent
     ├── StoreError            the state store refused (conflict, lock held, schema)        exit 8
     │   ├── StoreConflict     a constraint refused a write (callers retry or explain)
@@ -136,6 +137,11 @@ class TransientError(PlatformError):
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.retry_after = retry_after
+
+
+class ThrottledTooLong(TransientError):
+    """Throttled for longer than the platform's configured wait allows: nothing more is sent;
+    the message says when the run can be resumed."""
 
 
 class OutcomeUnknown(TransientError):

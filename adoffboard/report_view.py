@@ -59,7 +59,7 @@ OUTCOME_HEADER = ("Outcome", "Message")
 CHECKLIST_HEADER = ("#", "Checklist line", "Part", "Owner", "Status", "Detail", "Evidence")
 ACTION_HEADER = ("Platform", "Action", "Planned")
 ACTION_OUTCOME_HEADER = ("Applied", "Already", "Drift", "Failed", "Not sent")
-CALL_LABELS = {"read": "Reads", "write": "Writes"}
+CALL_LABELS = {"read": "Reads", "write": "Writes", "throttled_s": "Throttle wait (s)"}
 SKIPPED_WITHOUT_REASON = "condition not met for this scope"
 
 Cell = str | int | tuple[str, ...]

@@ -10,6 +10,7 @@ import click
 from adoffboard.commands.common import (
     EXIT_INPUT,
     EXIT_OK,
+    EXIT_USAGE,
     EXIT_VERIFY_FAIL,
     BoundedInt,
     Ctx,
@@ -33,7 +34,18 @@ def sandbox() -> None:
     help="Scenario YAML (default: the demo scenario).",
 )
 @click.option(
-    "--google-ads-port", type=BoundedInt(0, 65535), default=0, help="Port (default: any free port)."
+    "--port",
+    "ports",
+    multiple=True,
+    metavar="STANDIN=PORT",
+    help="A fixed port for one stand-in, e.g. meta=8101 (repeatable; over the scenario's "
+    "`ports:`; default: any free port).",
+)
+@click.option(
+    "--google-ads-port",
+    type=BoundedInt(0, 65535),
+    default=0,
+    help="Same as --port google_ads=PORT.",
 )
 @click.option(
     "--log",
@@ -49,7 +61,11 @@ def sandbox() -> None:
     help="Where the sandbox's TLS certificate is kept and reused between starts.",
 )
 def sandbox_up(
-    scenario: Path | None, google_ads_port: int, log_path: Path | None, cert_dir: Path
+    scenario: Path | None,
+    ports: tuple[str, ...],
+    google_ads_port: int,
+    log_path: Path | None,
+    cert_dir: Path,
 ) -> None:
     """Serve the stand-ins until interrupted; prints the settings a workspace needs."""
     import threading
@@ -59,13 +75,19 @@ def sandbox_up(
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.sandbox.tls import sandbox_cert
 
+    fixed = parse_ports(ports)
     sandbox_cert(cert_dir)
 
     try:
         box = Sandbox.from_file(scenario or DEMO_SCENARIO, log_path=log_path)
     except ValueError as exc:
         fail(EXIT_INPUT, str(exc))
-    box.start(ports={"google_ads": google_ads_port})
+    if google_ads_port:
+        fixed = {"google_ads": google_ads_port, **fixed}
+    missing = sorted(set(fixed) - set(box.keys()))
+    if missing:
+        fail(EXIT_USAGE, f"--port {missing[0]}: no such stand-in in this scenario ({box.keys()})")
+    box.start(ports=fixed)  # a port in use: InputError, one line, exit 3
     click.echo("Sandbox up. Put this in adoffboard.toml:\n")
     click.echo(
         tomli_w.dumps(
@@ -78,6 +100,25 @@ def sandbox_up(
     except KeyboardInterrupt:
         box.stop()
         click.echo("Sandbox stopped.")
+
+
+def parse_ports(values: tuple[str, ...]) -> dict[str, int]:
+    """`--port STANDIN=PORT` values; a malformed one, an unknown stand-in or a port out of
+    range is a usage error: one line, exit 2."""
+    from adoffboard.sandbox import STANDINS
+
+    ports: dict[str, int] = {}
+    for value in values:
+        key, sep, number = value.partition("=")
+        key = key.strip()
+        if not sep or key not in STANDINS:
+            known = ", ".join(sorted(STANDINS))
+            fail(EXIT_USAGE, f"--port {value!r}: expected STANDIN=PORT, STANDIN one of {known}")
+        port = int(number) if number.strip().isdigit() else -1
+        if not 0 <= port <= 65535:
+            fail(EXIT_USAGE, f"--port {value!r}: the port must be a whole number from 0 to 65535")
+        ports[key] = port
+    return ports
 
 
 @click.command()

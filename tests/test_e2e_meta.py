@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
+import tomli_w
 from conftest import Cli, approved_cr
 from test_e2e_google_ads import plan_file
+from test_meta import headerless_throttle
 
-from adoffboard.cli import EXIT_OK
+from adoffboard.cli import EXIT_OK, EXIT_TRANSIENT
 from adoffboard.sandbox import Sandbox
 
 LAKESIDE, AGENCY = "act_1029384756", "100200300400500"
@@ -62,3 +65,27 @@ def test_leaving_the_platform_removes_the_agency_last(
     assert by_step["meta-remove-agency"]["status"] == "PASS"
     assert by_step["meta-pause"]["status"] == "PASS"
     assert "before the agency's access was removed" in by_step["meta-pause"]["detail"]
+
+
+def test_a_throttle_past_the_wait_allowed_stops_the_run_until_resumed(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    config = cli.workspace / "adoffboard.toml"
+    data = tomllib.loads(config.read_text())
+    data["platforms"]["meta"]["max_throttle_wait_s"] = 0  # no wait at all: stop at once
+    config.write_text(tomli_w.dumps(data))
+    out, _ = plan_file(cli, tmp_path, sandbox=sandbox)
+    throttle = sandbox.faults.add(headerless_throttle("batch", "80004"))
+    stopped = cli("apply", str(out))
+    assert stopped.exit_code == EXIT_TRANSIENT, stopped.output
+    said = " ".join(stopped.output.split())  # the report's "Stopped by" line, unwrapped
+    assert "no usage header: Meta documents 5 min for the ad account's call limit" in said
+    assert "max_throttle_wait_s (0 s in all, 0 s waited): resume the run after" in said
+    account = sandbox.meta.accounts[LAKESIDE]
+    assert "ACTIVE" in {c.status for c in account.campaigns.values()}
+
+    sandbox.faults.rules.remove(throttle)
+    [run] = json.loads(cli("--json", "history", "lakeside-powersports").output)
+    resumed = cli("resume", run["id"])
+    assert resumed.exit_code == EXIT_OK, resumed.output
+    assert "ACTIVE" not in {c.status for c in account.campaigns.values()}

@@ -6,6 +6,7 @@ exactly what the report says and checks how it is shown.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import replace
 
@@ -219,6 +220,15 @@ def test_summary_shows_verdict_counts_and_calls() -> None:
     assert "| microsoft_ads | 1 | 1 |" in summary
     assert "### Drift (1)" in summary and "### Failures (1)" in summary
     assert "Main budget" in summary and "CampaignStatusInvalid" in summary
+
+
+def test_calls_table_adds_the_seconds_waited_for_throttles() -> None:
+    report = dataclasses.replace(
+        run_report(), calls={"meta": {"read": 5, "write": 2, "throttled_s": 300}}
+    )
+    md = render_markdown(report)
+    assert "| Platform | Reads | Writes | Throttle wait (s) |" in md
+    assert "| meta | 5 | 2 | 300 |" in md
 
 
 def test_plan_report_says_it_is_a_dry_run_without_outcome_columns() -> None:

@@ -1,7 +1,8 @@
 """Local stand-ins for the platforms, speaking each platform's real wire protocol.
 
-`Sandbox` starts every stand-in a scenario mentions (one top-level key per platform), shares one
-request log and one fault plan between them, and tells a workspace how to reach them
+`Sandbox` starts every stand-in a scenario mentions (one top-level key per platform), each on
+any free port or on a fixed one (the scenario's `ports:`, or the caller's), shares one request
+log and one fault plan between them, and tells a workspace how to reach them
 (`platform_settings`, `notification_settings`). Adding a platform means adding its stand-in to
 `STANDINS`; nothing else changes. Each stand-in class takes `(section, log, faults)` and has
 `start(host, port) -> port`, `stop()`, `running`, `host`, `port`, `settings()` and
@@ -17,7 +18,14 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from adoffboard.sandbox.core import FaultPlan, RequestLog, faults_from_scenario, load_scenario
+from adoffboard.sandbox.core import (
+    FaultPlan,
+    RequestLog,
+    check_ports,
+    ensure_free,
+    faults_from_scenario,
+    load_scenario,
+)
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 
@@ -36,11 +44,12 @@ STANDINS: dict[str, tuple[str, str]] = {
     "http": ("adoffboard.sandbox.vendor", "VendorStandIn"),
 }
 NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
+SETTINGS = frozenset({"faults", "ports"})  # scenario keys about the sandbox, not a stand-in
 
 
 class Sandbox:
     def __init__(self, scenario: Mapping[str, Any], *, log_path: Path | None = None) -> None:
-        unknown = sorted(set(scenario) - set(STANDINS) - {"faults"})
+        unknown = sorted(set(scenario) - set(STANDINS) - SETTINGS)
         if unknown:
             raise ValueError(
                 f"scenario has unknown platform key(s) {unknown}; known: {sorted(STANDINS)}"
@@ -49,6 +58,8 @@ class Sandbox:
         self._pristine = copy.deepcopy(self.scenario)  # what `reset` goes back to
         self.log = RequestLog(log_path)
         self.faults: FaultPlan = faults_from_scenario(self.scenario)
+        # fixed ports from the scenario's `ports:` (0 or absent: any free port)
+        self.ports = check_ports(self.scenario.get("ports") or {}, self.keys(), "scenario ports")
         self.standins: dict[str, Any] = {}
         self.endpoints: dict[str, str] = {}
 
@@ -74,6 +85,10 @@ class Sandbox:
             **kwargs,
         )
 
+    def keys(self) -> list[str]:
+        """The stand-ins this sandbox runs (scenario keys)."""
+        return [key for key in STANDINS if key in self.scenario]
+
     def __getattr__(self, name: str) -> Any:
         # box.google_ads, box.smtp, ...: the running stand-in, or None when not started
         if name in STANDINS:
@@ -81,7 +96,10 @@ class Sandbox:
         raise AttributeError(name)
 
     def start(self, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None) -> Sandbox:
-        ports = ports or {}
+        """Start every stand-in: on its port from `ports`, else from the scenario's `ports:`,
+        else any free port. A fixed port already in use stops it before anything starts."""
+        ports = {**self.ports, **check_ports(ports or {}, self.keys(), "ports")}
+        ensure_free(host, ports)
         try:
             for key, (module, cls) in STANDINS.items():
                 if key not in self.scenario:
@@ -104,10 +122,10 @@ class Sandbox:
         `scenario` (one for the same stand-ins), that scenario becomes the sandbox's own first.
         Call it while no request is in flight (`idle`)."""
         if scenario is not None:
-            if set(scenario) - {"faults"} != set(self.scenario) - {"faults"}:
+            if set(scenario) - SETTINGS != set(self.scenario) - SETTINGS:
                 raise ValueError(
-                    f"cannot reset stand-ins {sorted(set(self.scenario) - {'faults'})} to a "
-                    f"scenario of {sorted(set(scenario) - {'faults'})}"
+                    f"cannot reset stand-ins {sorted(set(self.scenario) - SETTINGS)} to a "
+                    f"scenario of {sorted(set(scenario) - SETTINGS)}"
                 )
             self.scenario = dict(scenario)
             self._pristine = copy.deepcopy(self.scenario)

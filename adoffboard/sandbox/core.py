@@ -3,7 +3,8 @@
 Every stand-in records each request it receives in one `RequestLog` (platform, service, method,
 whether it mutates, the account it targets) and asks one `FaultPlan` before answering whether it
 must delay, fail or partially fail that request. Scenario files are YAML with one top-level key
-per platform (`google_ads`, ...) and a `faults` list; each stand-in reads its own key.
+per platform (`google_ads`, ...), a `faults` list and an optional `ports` mapping (stand-in ->
+fixed port, `check_ports`); each stand-in reads its own key.
 
 Secrets never enter the log: stand-ins record what a request did, not its headers. A mutating
 request also records the entities it writes (`entities`, e.g. a campaign's resource name and the
@@ -21,14 +22,17 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from adoffboard.errors import InputError
 
 FAULT_KINDS = frozenset(
     {
@@ -293,3 +297,45 @@ def faults_from_scenario(data: Mapping[str, Any]) -> FaultPlan:
     for raw in data.get("faults") or []:
         plan.add(FaultRule(**raw))
     return plan
+
+
+def check_ports(ports: Any, standins: Collection[str], where: str) -> dict[str, int]:
+    """Fixed ports by stand-in: each key a stand-in of the scenario, each value a whole number
+    from 0 (any free port) to 65535, no port given twice. ValueError: one line naming `where`."""
+    if not isinstance(ports, Mapping):
+        raise ValueError(f"{where} must map stand-ins to ports, e.g. meta: 8101")
+    fixed: dict[str, int] = {}
+    for key, port in ports.items():
+        if key not in standins:
+            raise ValueError(
+                f"{where}: no stand-in {key!r} in this scenario; it has {sorted(standins)}"
+            )
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(
+                f"{where}: {key}={port!r} is not a port (1 to 65535, or 0 for any free port)"
+            )
+        fixed[str(key)] = port
+    taken = [port for port in fixed.values() if port]
+    twice = sorted({port for port in taken if taken.count(port) > 1})
+    if twice:
+        raise ValueError(f"{where}: port {twice[0]} is given to more than one stand-in")
+    return fixed
+
+
+def ensure_free(host: str, ports: Mapping[str, int]) -> None:
+    """Refuse, before any stand-in starts, a fixed port something already listens on (another
+    sandbox, say): one line naming the port and its stand-in (`InputError`, exit 3)."""
+    for key, port in ports.items():
+        if not port:
+            continue
+        with socket.socket() as probe:
+            # as the stand-ins' servers do: a port left in TIME_WAIT by the last run is free,
+            # one a server listens on is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise InputError(
+                    f"port {port} on {host} for the {key} stand-in is in use "
+                    f"({exc.strerror or exc}): stop what listens there or choose another port"
+                ) from None

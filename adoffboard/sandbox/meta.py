@@ -16,7 +16,8 @@ What it models, because the connector must have met it through the real SDK:
 - usage headers on every response (`X-App-Usage`, `X-Ad-Account-Usage`,
   `X-Business-Use-Case-Usage` with `estimated_time_to_regain_access` in minutes);
 - faults from the shared plan. Top level: `resource_exhausted` -> code 80004 on an ad account
-  (17 elsewhere; a rule's `message` may name another code, e.g. "613"), `internal` -> code 1 /
+  (17 elsewhere; a rule's `message` may name another code, e.g. "613"; with `match`
+  `{"usage_headers": "none"}` the throttle comes without any usage header), `internal` -> code 1 /
   HTTP 500, `unavailable`/`timeout` -> code 2 / HTTP 503. Inside a batch: a rule whose `method`
   names the item's operation (`update_object`, `remove_agency`) and whose `match` fits the
   entity (`{"resource": "campaign"|"adset"|"rule", "id": ...}`) hits that item alone (`get_object`
@@ -61,6 +62,7 @@ from adoffboard.sandbox.meta_graph import (
     V,
     _trace_id,
     _written,
+    add_usage_headers,
     graph_error,
 )
 
@@ -421,8 +423,7 @@ class MetaStandIn(MetaGraphBase):
             sub.faults = [r for r in outer.faults if r.message != "null"]
             response = route.handler(sub)
             self.log.finish(entry, str(response.status))
-        for name, value in self.usage_headers(acct).items():
-            response.headers.setdefault(name, value)
+        add_usage_headers(response, self.usage_headers(acct))
         response.headers.setdefault("x-fb-trace-id", _trace_id())
         return _item_response(response, include_headers)
 

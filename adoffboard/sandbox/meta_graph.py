@@ -23,6 +23,10 @@ from adoffboard.sandbox.meta_data import AdAccount, CallWindow
 PLATFORM = "meta"
 VERSION = "v26.0"
 RATE_LIMIT_SUBCODE = 2446079
+# A `resource_exhausted` rule with this in its `match` throttles without any usage header, as
+# Meta's answers sometimes come: the client must fall back on the documented hold.
+NO_USAGE = {"usage_headers": "none"}
+_BARE = "x-standin-no-usage"  # marks such an answer inside the stand-in; never sent
 V = f"/{VERSION}"
 
 
@@ -183,8 +187,7 @@ class MetaGraphBase(HttpStandIn):
             acct = self.accounts.get(self.account_of(request) or "")
             if acct is not None:
                 acct.calls.add()
-            for name, value in self.usage_headers(acct).items():
-                response.headers.setdefault(name, value)
+            add_usage_headers(response, self.usage_headers(acct))
         response.headers.setdefault("x-fb-trace-id", _trace_id())
         return response
 
@@ -242,6 +245,7 @@ class MetaGraphBase(HttpStandIn):
     def _fault(self, rule: FaultRule, acct: AdAccount | None) -> Response:
         if rule.kind == "resource_exhausted":
             minutes = max(1, math.ceil(rule.retry_delay_s / 60))
+            bare = all(rule.match.get(k) == v for k, v in NO_USAGE.items())
             code = int(rule.message) if rule.message.isdigit() else (80004 if acct else 17)
             message = {
                 17: "(#17) User request limit reached",
@@ -259,7 +263,11 @@ class MetaGraphBase(HttpStandIn):
                 message,
                 subcode=RATE_LIMIT_SUBCODE,
                 transient=True,
-                headers=self.usage_headers(acct, regain_minutes=minutes, pct=100),
+                headers=(
+                    {_BARE: "1"}
+                    if bare
+                    else self.usage_headers(acct, regain_minutes=minutes, pct=100)
+                ),
             )
         if rule.kind == "internal":
             return graph_error(500, 1, rule.message or "An unknown error occurred", transient=True)
@@ -281,7 +289,9 @@ class MetaGraphBase(HttpStandIn):
             for rule in self.faults.rules:
                 if rule.method != op or rule.platform not in ("*", PLATFORM):
                     continue
-                if any(str(entity.get(k)) != str(v) for k, v in rule.match.items()):
+                if any(
+                    str(entity.get(k)) != str(v) for k, v in rule.match.items() if k not in NO_USAGE
+                ):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.after or (rule.times is not None and rule.fired >= rule.times):
@@ -289,6 +299,13 @@ class MetaGraphBase(HttpStandIn):
                 rule.fired += 1
                 fired.append(rule)
         return fired
+
+
+def add_usage_headers(response: Response, usage: Mapping[str, str]) -> None:
+    """The usage headers on an answer, unless it is a throttle meant to come without them."""
+    if response.headers.pop(_BARE, None) is None:
+        for name, value in usage.items():
+            response.headers.setdefault(name, value)
 
 
 def _written(request: Request) -> str:

@@ -9,14 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from adoffboard.connectors.base import ConnectorContext
-from adoffboard.connectors.meta.client import (
-    GraphError,
-    Pacer,
-    header_map,
-    minutes_text,
-    throttle_wait,
-)
-from adoffboard.errors import PlatformError, TransientError
+from adoffboard.connectors.meta.client import GraphError, Pacer, header_map
+from adoffboard.connectors.meta.throttle import ThrottleBudget, minutes_text
+from adoffboard.errors import PlatformError, ThrottledTooLong, TransientError
 from adoffboard.models import Change, Outcome, OutcomeStatus
 
 MAX_BATCH = 50
@@ -54,6 +49,7 @@ class GraphBatches:
     ctx: ConnectorContext
     _retry: Any
     _pacer: Pacer
+    _budget: ThrottleBudget
 
     def _graph(self) -> Any:
         raise NotImplementedError
@@ -160,9 +156,11 @@ class GraphBatches:
 
     def _batch_rounds(self, items: Sequence[tuple[str, AddItem]]) -> _Rounds:
         """Send `items` (at most 50) in one Graph batch call per round. An unanswered (`null`)
-        item, or one that failed transiently or was throttled, goes round again alone, after the
-        time its usage headers give (else the retry policy's back-off); successes and other
-        failures are final answers."""
+        item, or one that failed transiently or was throttled, goes round again alone: after a
+        throttle, once the time its usage headers give, or else the time Meta documents for its
+        code, has passed (`throttle`); otherwise after the retry policy's back-off. Successes and
+        other failures are final answers. Throttle waits count against the connector's budget:
+        past it, `ThrottledTooLong` stops the run (the batch call itself throttled, likewise)."""
         adders = dict(items)
         rounds = _Rounds()
         pending = [key for key, _ in items]
@@ -174,6 +172,8 @@ class GraphBatches:
             rounds.calls = round_no
             try:
                 self._call(batch.execute)
+            except ThrottledTooLong:
+                raise
             except PlatformError as exc:
                 rounds.error = exc
                 rounds.pending = {key: str(exc) for key in pending}
@@ -181,12 +181,14 @@ class GraphBatches:
             retry, waits = self._sort_answers(pending, raw, rounds)
             if not retry or round_no == self._retry.attempts:
                 break
-            wait = max(waits, default=0.0) or self._retry.delay(round_no, TransientError(""))
-            wait = min(wait, self._retry.max_delay)
-            self.ctx.progress(
-                f"Meta: {len(retry)} batch item(s) unanswered or throttled - "
-                f"again in {minutes_text(wait)}"
-            )
+            if waits:
+                wait, why = max(waits)
+                reason = f"Meta: {len(retry)} batch item(s) throttled ({why})"
+                self._budget.admit(wait, reason)
+            else:
+                wait = self._retry.delay(round_no, TransientError(""))
+                reason = f"Meta: {len(retry)} batch item(s) unanswered or failed"
+            self.ctx.progress(f"{reason} - again in {minutes_text(wait)}")
             self._pacer.reset()
             self.ctx.clock.sleep(wait)
             pending = retry
@@ -194,11 +196,11 @@ class GraphBatches:
 
     def _sort_answers(
         self, pending: Sequence[str], raw: Mapping[str, tuple[bool, Any]], rounds: _Rounds
-    ) -> tuple[list[str], list[float]]:
+    ) -> tuple[list[str], list[tuple[float, str]]]:
         """File this round's final answers in `rounds`; return the items to send again and the
-        waits their usage headers ask for."""
+        waits their throttles ask for, each with its reason."""
         retry: list[str] = []
-        waits: list[float] = []
+        waits: list[tuple[float, str]] = []
         for key in pending:
             if key not in raw:  # a null item: Graph gave no answer for it
                 retry.append(key)
@@ -212,9 +214,8 @@ class GraphBatches:
                 if err.transient:
                     retry.append(key)
                     rounds.pending[key] = err.describe()
-                    wait = throttle_wait(err.headers) if err.rate_limited else None
-                    if wait:
-                        waits.append(wait)
+                    if err.rate_limited:
+                        waits.append(err.regain())
                     continue
             rounds.answers[key] = _Answer(
                 ok, response, headers, headers.get("x-fb-trace-id", "") or self._last_trace()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from adoffboard.clock import Clock
+from adoffboard.connectors.meta.throttle import documented_regain, minutes_text
 from adoffboard.connectors.transport.rest import GuardedAdapter, refuse_write
 from adoffboard.errors import AuthError, PlatformError, TransientError
 
@@ -269,11 +269,24 @@ class GraphError:
             or (self.code == 100 and "appsecret_proof" in self.message)
         )
 
+    def regain(self) -> tuple[float, str]:
+        """A throttle's wait and why: the usage headers' time when they give one, else the time
+        Meta documents for the limit behind the code (`throttle.documented_regain`)."""
+        wait = throttle_wait(self.headers)
+        if wait:
+            return wait, f"the usage headers say access returns in {minutes_text(wait)}"
+        hold = documented_regain(self.code)
+        return hold.seconds, (
+            f"no usage header: Meta documents {minutes_text(hold.seconds)} for {hold.limit}"
+        )
+
     def to_exception(self) -> PlatformError | AuthError:
         text = f"Meta: {self.describe()}"
+        if self.rate_limited:
+            wait, why = self.regain()
+            return TransientError(f"{text}; {why}", retry_after=wait, request_id=self.trace or None)
         if self.transient:
-            wait = throttle_wait(self.headers) if self.rate_limited else None
-            return TransientError(text, retry_after=wait, request_id=self.trace or None)
+            return TransientError(text, request_id=self.trace or None)
         if self.auth:
             return AuthError(f"Meta refused access: {self.describe()} (trace {self.trace})")
         return PlatformError(text, request_id=self.trace or None)
@@ -302,7 +315,3 @@ def translate(exc: Exception) -> Exception:
     if isinstance(exc, FacebookError):
         return PlatformError(f"Meta SDK error: {type(exc).__name__}")
     return PlatformError(f"Meta client error: {type(exc).__name__}")
-
-
-def minutes_text(seconds: float) -> str:
-    return f"{math.ceil(seconds / 60)} min" if seconds >= 60 else f"{seconds:.0f} s"

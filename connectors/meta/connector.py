@@ -45,7 +45,11 @@ from adoffboard.connectors.meta.client import (
     guard_logs,
     translate,
 )
-from adoffboard.connectors.meta.declaration import DECLARATION, MetaAdAccount
+from adoffboard.connectors.meta.declaration import (
+    DECLARATION,
+    DEFAULT_MAX_THROTTLE_WAIT_S,
+    MetaAdAccount,
+)
 from adoffboard.connectors.meta.planning import (
     PLANNERS,
     AgencyAccess,
@@ -55,7 +59,7 @@ from adoffboard.connectors.meta.planning import (
     rule_from_row,
     verify_action,
 )
-from adoffboard.connectors.transport import Calls
+from adoffboard.connectors.meta.throttle import BudgetedCalls, ThrottleBudget
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,
@@ -85,20 +89,22 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         self._adapter: PacedAdapter | None = None
         self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
         self._page_size = int(s.get("page_size", 500))
-        # Meta states how long a throttle lasts; waiting less only provokes another refusal.
-        self._retry = dataclasses.replace(
-            ctx.retry, max_delay=max(ctx.retry.max_delay, float(s.get("max_throttle_wait_s", 900)))
-        )
+        # Meta states how long a throttle lasts (`throttle`); waiting less only provokes another
+        # refusal, so one wait is never cut short: past the total allowed, the run stops.
+        cap = float(s.get("max_throttle_wait_s", DEFAULT_MAX_THROTTLE_WAIT_S))
+        self._budget = ThrottleBudget(ctx.clock, cap, self.calls)
+        self._retry = dataclasses.replace(ctx.retry, max_delay=max(ctx.retry.max_delay, cap))
         # the SDK's exception texts may hold URLs with the token: translated without them
-        self._calls = Calls(
+        self._calls = BudgetedCalls(
             ctx,
             None,
-            "Meta",
+            "",  # every translated error already starts with "Meta"
             translate=translate,
             retry=self._retry,
             keep_cause=False,
             before_retry=self._pacer.reset,
         )
+        self._calls.budget = self._budget
 
     # --- transport ----------------------------------------------------------------------------
 

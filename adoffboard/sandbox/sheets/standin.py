@@ -1,257 +1,37 @@
-"""A Google Sheets API v4 stand-in: spreadsheets whose tabs are in-memory grids.
-
-It answers the REST paths and bodies the discovery-built `google-api-python-client` sends:
-
-    GET  /v4/spreadsheets/{id}                          spreadsheets.get
-    GET  /v4/spreadsheets/{id}/values/{range}           spreadsheets.values.get
-    PUT  /v4/spreadsheets/{id}/values/{range}           spreadsheets.values.update
-    POST /v4/spreadsheets/{id}/values/{range}:append    spreadsheets.values.append
-    POST /v4/spreadsheets/{id}:batchUpdate              spreadsheets.batchUpdate (deleteDimension)
-    POST /token                                         a service account's JWT grant
-
-Ranges are A1 notation (`'Client Tracker'!A:Z`, `Sheet1!C7`, a bare tab name). Errors use
-Google's envelope `{"error": {"code", "message", "status", ...}}`; a batchUpdate is atomic, and
-deleting rows shifts the rows below up, as in Sheets. The bearer token must be present (and equal
-`access_token` when the scenario sets one).
-
-Faults: `resource_exhausted` -> 429 RESOURCE_EXHAUSTED with a RetryInfo detail (or, with
-`match: {http_status: "403"}`, the older 403 rateLimitExceeded); `internal` -> 500;
-`unavailable` -> 503; `partial_failure` with `match: {resource: row, id: <text>}` makes every
-write touching a row that holds that text fail as a protected range does (400); `late_reply`
-carries a write out at once and holds its answer `latency_ms` (the client times out although the
-write landed); `lost_reply` carries it out and closes the connection unanswered; `latency` holds
-the request before carrying it out (it lands while the client is already giving up).
-
-Scenario section:
-
-    sheets:
-      spreadsheets:
-        - {id: ..., title: ..., tabs: [{title: ..., sheet_id: 0, rows: [[headers], [..], ..]}]}
-      trackers: {client_tracker: {spreadsheet_id: ..., tab: ..., key_column: ...}, ...}
-"""
+"""The Sheets API v4 paths over the grids of `grid`: authentication, faults, reads, updates,
+appends and row deletions (see the package docstring for what is modelled)."""
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
-import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
 from adoffboard.sandbox.http import HttpStandIn, Request, Response
-
-GRID_ROWS, GRID_COLS = 1000, 26
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
-PROTECTED = (
-    "You are trying to edit a protected cell or object. Please contact the spreadsheet "
-    "owner to remove protection if you need to edit it."
+from adoffboard.sandbox.sheets.grid import (
+    GRID_COLS,
+    ID,
+    PROTECTED,
+    ApiError,
+    Grid,
+    Spreadsheet,
+    _scalar,
+    column_letters,
+    entered,
+    error,
+    parse_range,
+    quote,
+    rendered,
+    trim,
 )
-ID = r"(?P<account>[A-Za-z0-9_-]+)"
+from adoffboard.sandbox.sheets.trackers import Trackers
 
 
-class ApiError(Exception):
-    def __init__(self, code: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.code, self.message, self.extra = code, message, extra
-
-    def response(self) -> Response:
-        return error(self.code, self.message, **self.extra)
-
-
-def error(code: int, message: str, **extra: Any) -> Response:
-    return Response(
-        code,
-        {
-            "error": {
-                "code": code,
-                "message": message,
-                "status": STATUS.get(code, "UNKNOWN"),
-                **extra,
-            }
-        },
-    )
-
-
-# --- A1 notation ---------------------------------------------------------------------------------
-
-
-def column_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - ord("A") + 1
-    return n - 1
-
-
-def column_letters(index: int) -> str:
-    out, index = "", index + 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(ord("A") + rem) + out
-    return out
-
-
-def quote(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
-_CELL = re.compile(r"^([A-Za-z]{0,3})(\d*)$")
-
-
-@dataclass
-class Grid:
-    title: str
-    sheet_id: int
-    rows: list[list[Any]] = field(default_factory=list)
-
-    @property
-    def row_count(self) -> int:
-        return max(GRID_ROWS, len(self.rows))
-
-    def used(self) -> int:
-        """Rows up to the last one holding any value."""
-        n = len(self.rows)
-        while n and not any(v not in ("", None) for v in self.rows[n - 1]):
-            n -= 1
-        return n
-
-    def ensure(self, row: int, col: int) -> None:
-        while len(self.rows) <= row:
-            self.rows.append([])
-        while len(self.rows[row]) <= col:
-            self.rows[row].append("")
-
-
-@dataclass
-class Spreadsheet:
-    id: str
-    title: str
-    grids: list[Grid]
-
-    def grid(self, title: str) -> Grid | None:
-        return next((g for g in self.grids if g.title == title), None)
-
-
-@dataclass(frozen=True)
-class Span:
-    """A parsed range: 0-based start, exclusive end (None: open to the grid's edge)."""
-
-    grid: Grid
-    row0: int
-    col0: int
-    row1: int | None
-    col1: int | None
-
-    def a1(self, rows: int | None = None, cols: int | None = None) -> str:
-        r1 = self.row1 if self.row1 is not None else (rows or self.grid.row_count)
-        c1 = self.col1 if self.col1 is not None else (cols or GRID_COLS)
-        return (
-            f"{quote(self.grid.title)}!{column_letters(self.col0)}{self.row0 + 1}:"
-            f"{column_letters(max(c1, self.col0 + 1) - 1)}{max(r1, self.row0 + 1)}"
-        )
-
-
-def parse_range(text: str, book: Spreadsheet) -> Span:
-    bad = ApiError(400, f"Unable to parse range: {text}")
-    sheet, cells = None, text
-    if text.startswith("'"):
-        m = re.match(r"^'((?:[^']|'')*)'(?:!(.*))?$", text)
-        if not m:
-            raise bad
-        sheet, cells = m.group(1).replace("''", "'"), m.group(2) or ""
-    elif "!" in text:
-        sheet, cells = text.rsplit("!", 1)
-    elif book.grid(text) is not None:
-        sheet, cells = text, ""
-    grid = book.grid(sheet) if sheet is not None else book.grids[0]
-    if grid is None:
-        raise bad
-    if not cells:
-        return Span(grid, 0, 0, None, None)
-    parts = cells.split(":")
-    if len(parts) > 2:
-        raise bad
-    ends = []
-    for part in parts:
-        m = _CELL.match(part)
-        if not m or not (m.group(1) or m.group(2)):
-            raise bad
-        ends.append(
-            (
-                column_index(m.group(1)) if m.group(1) else None,
-                int(m.group(2)) - 1 if m.group(2) else None,
-            )
-        )
-    (c0, r0), (c1, r1) = ends[0], ends[-1]
-    if len(parts) == 1:  # one cell
-        if c0 is None or r0 is None:
-            raise bad
-        return Span(grid, r0, c0, r0 + 1, c0 + 1)
-    return Span(
-        grid,
-        r0 or 0,
-        c0 or 0,
-        r1 + 1 if r1 is not None else None,
-        c1 + 1 if c1 is not None else None,
-    )
-
-
-# --- values -----------------------------------------------------------------------------------
-
-
-def entered(value: Any, option: str) -> Any:
-    """A value as stored after `valueInputOption` (USER_ENTERED turns numerals into numbers)."""
-    if option == "USER_ENTERED" and isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"-?\d+", text):
-            return int(text)
-        if re.fullmatch(r"-?\d+\.\d+", text):
-            return float(text)
-    return value
-
-
-def rendered(value: Any, option: str) -> Any:
-    if value is None:
-        return ""
-    if option == "FORMATTED_VALUE":
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        return str(value)
-    return value
-
-
-def _scalar(value: Any) -> Any:
-    """A scenario cell as Sheets holds it: YAML dates become the text a person typed."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else value
-
-
-def trim(rows: list[list[Any]]) -> list[list[Any]]:
-    out = []
-    for row in rows:
-        cells = list(row)
-        while cells and cells[-1] in ("", None):
-            cells.pop()
-        out.append(cells)
-    while out and not out[-1]:
-        out.pop()
-    return out
-
-
-class SheetsStandIn(HttpStandIn):
+class SheetsStandIn(Trackers, HttpStandIn):
     platform = "sheets"
     service = "sheets.v4"
 
@@ -597,44 +377,3 @@ class SheetsStandIn(HttpStandIn):
         del grid.rows[start:end]
 
     # --- for tests and the demo: what a person would see, and edits made by hand ---------------
-
-    def grid(self, spreadsheet_id: str, tab: str) -> Grid:
-        book = self.books[spreadsheet_id]
-        grid = book.grid(tab)
-        if grid is None:
-            raise KeyError(f"{book.title!r} has no tab {tab!r}")
-        return grid
-
-    def tracker(self, name: str) -> Grid:
-        config = (self.section.get("trackers") or {})[name]
-        return self.grid(config["spreadsheet_id"], config["tab"])
-
-    def rows(self, tracker: str) -> list[list[Any]]:
-        with self.lock:
-            return trim([list(r) for r in self.tracker(tracker).rows])
-
-    def rows_holding(self, tracker: str, text: str) -> list[int]:
-        """Sheet row numbers (1-based) of the rows with a cell equal to `text`."""
-        return [i + 1 for i, row in enumerate(self.rows(tracker)) if text in row]
-
-    def insert_row(self, tracker: str, row_number: int, values: list[Any]) -> None:
-        """Insert a row at sheet row `row_number`, pushing that row and those below it down."""
-        with self.lock:
-            self.tracker(tracker).rows.insert(row_number - 1, list(values))
-
-    def delete_row(self, tracker: str, row_number: int) -> None:
-        with self.lock:
-            del self.tracker(tracker).rows[row_number - 1]
-
-    def set_value(self, tracker: str, row_number: int, column: int, value: Any) -> None:
-        with self.lock:
-            grid = self.tracker(tracker)
-            grid.ensure(row_number - 1, column)
-            grid.rows[row_number - 1][column] = value
-
-    def dump(self) -> str:
-        with self.lock:
-            return json.dumps(
-                {b.id: {g.title: trim(g.rows) for g in b.grids} for b in self.books.values()},
-                indent=1,
-            )
