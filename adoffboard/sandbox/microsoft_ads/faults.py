@@ -80,6 +80,14 @@ BUDGETS_EMPTY = (
     "The array of budgets is null or empty.",
 )
 INVALID_BUDGET_ID = (1100, "InvalidBudgetId", "The budget identifier is not valid.")
+# Documented: a body the service cannot read (e.g. an unknown enum value) and experiment rules.
+NULL_REQUEST = (100, "NullRequest", "The request message is null.")
+EXPERIMENT_ID_INVALID = (6110, "ExperimentIdInvalid", "The experiment ID is invalid.")
+EXPERIMENT_CAMPAIGN_NOT_UPDATABLE = (
+    6133,
+    "ExperimentCampaignCannotBeUpdated",
+    "One or more properties of the experiment campaign cannot be updated.",
+)
 
 
 def _error(
@@ -88,12 +96,15 @@ def _error(
     index: int | None = None,
     message: str = "",
     field_path: str | None = None,
+    details: str | None = None,
 ) -> dict[str, Any]:
+    """An OperationError, or with `index` a BatchError (operationerror.md, batcherror.md):
+    `Details` says more where the service does, `FieldPath` names the element in error."""
     item: dict[str, Any] = {
         "Code": code[0],
         "ErrorCode": code[1],
         "Message": message or code[2],
-        "Details": None,
+        "Details": details,
     }
     if index is not None:
         item.update(Index=index, FieldPath=field_path, Type="BatchError")

@@ -11,11 +11,9 @@ from adoffboard.sandbox.microsoft_ads.accounts import (
     BUDGET_TYPES,
     MAX_ITEMS,
     Account,
-    Budget,
     Campaign,
-    _campaign_json,
-    _requested_types,
     load_accounts,
+    rejected_types,
 )
 from adoffboard.sandbox.microsoft_ads.faults import (
     BUDGETS_EMPTY,
@@ -24,6 +22,8 @@ from adoffboard.sandbox.microsoft_ads.faults import (
     CAMPAIGNS_EMPTY,
     CAMPAIGNS_LIMIT,
     DUPLICATE_CAMPAIGN_IDS,
+    EXPERIMENT_CAMPAIGN_NOT_UPDATABLE,
+    EXPERIMENT_ID_INVALID,
     INTERNAL,
     INVALID_ACCOUNT_ID,
     INVALID_BUDGET_ID,
@@ -41,6 +41,14 @@ from adoffboard.sandbox.microsoft_ads.faults import (
     _operation_fault,
     _tracking,
 )
+from adoffboard.sandbox.microsoft_ads.wire import (
+    budget_json,
+    campaign_json,
+    experiment_json,
+    requested_fields,
+    requested_types,
+    visible,
+)
 
 PLATFORM = "microsoft_ads"
 CM = "/CampaignManagement/v13"
@@ -57,6 +65,7 @@ class MicrosoftAdsStandIn(HttpStandIn):
         super().__init__(section, log, faults)
         self.accounts = load_accounts(self.section)
         self.expired_tokens = {str(t) for t in self.section.get("expired_tokens") or []}
+        self.rejected_types = rejected_types(self.section)
         # every write call as received: (operation, account, [(id, fields sent)]), for tests
         self.writes: list[tuple[str, str, list[tuple[str, tuple[str, ...]]]]] = []
         # Reads are POSTs in this API: declared non-mutating by name, not by verb.
@@ -77,6 +86,13 @@ class MicrosoftAdsStandIn(HttpStandIn):
         )
         self.route(
             "POST", f"{CM}/Budgets/QueryByIds", "GetBudgetsByIds", self._get_budgets, mutating=False
+        )
+        self.route(
+            "POST",
+            f"{CM}/Experiments/QueryByIds",
+            "GetExperimentsByIds",
+            self._get_experiments,
+            mutating=False,
         )
         self.route("PUT", f"{CM}/Campaigns", "UpdateCampaigns", self._update_campaigns)
         self.route("PUT", f"{CM}/Budgets", "UpdateBudgets", self._update_budgets)
@@ -191,12 +207,13 @@ class MicrosoftAdsStandIn(HttpStandIn):
             account = self._account(req)
             if str(body.get("AccountId") or "") != account.account_id:
                 raise _operation_fault(self.service, _error(INVALID_ACCOUNT_ID))
-            types = _requested_types(body.get("CampaignType"))
+            types = requested_types(body.get("CampaignType"), self.rejected_types)
+            fields = requested_fields(body.get("ReturnAdditionalFields"))
             with self.lock:
                 found = [
-                    _campaign_json(c, account.budgets)
+                    campaign_json(c, account, fields)
                     for c in account.campaigns.values()
-                    if c.campaign_type in types
+                    if visible(c, types, fields)
                 ]
             return {"Campaigns": found}
 
@@ -210,22 +227,29 @@ class MicrosoftAdsStandIn(HttpStandIn):
                 raise _operation_fault(self.service, _error(BUDGETS_LIMIT))
             with self.lock:
                 wanted = ids or list(account.budgets)
-                budgets = [self._budget_json(account, account.budgets.get(i)) for i in wanted]
+                budgets = [budget_json(account, i) for i in wanted]
             return {"Budgets": budgets, "PartialErrors": []}
 
         return self._answer(run, request)
 
-    @staticmethod
-    def _budget_json(account: Account, b: Budget | None) -> dict[str, Any] | None:
-        if b is None:
-            return None
-        return {
-            "Id": b.id,
-            "Name": b.name,
-            "Amount": b.amount,
-            "BudgetType": b.budget_type,
-            "AssociationCount": len(account.users_of(b.id)),
-        }
+    def _get_experiments(self, request: Request) -> Response:
+        """GetExperimentsByIds: no ids means every experiment of the account; an unknown id is
+        a null item and a PartialError (getexperimentsbyids.md)."""
+
+        def run(req: Request) -> dict[str, Any]:
+            account = self._account(req)
+            ids = [str(i) for i in (req.json() or {}).get("ExperimentIds") or []]
+            with self.lock:
+                wanted = ids or list(account.experiments)
+                found = [experiment_json(account, i) for i in wanted]
+            errors = [
+                _error(EXPERIMENT_ID_INVALID, index=i, field_path="ExperimentIds")
+                for i, e in enumerate(found)
+                if e is None
+            ]
+            return {"Experiments": found, "PartialErrors": errors}
+
+        return self._answer(run, request)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -247,7 +271,8 @@ class MicrosoftAdsStandIn(HttpStandIn):
                 for i, item in enumerate(items):
                     failure = self._campaign_failure(req, account, item, ids)
                     if failure is not None:
-                        errors.append(_error(failure[0], index=i, message=failure[1]))
+                        code, message, path = failure
+                        errors.append(_error(code, index=i, message=message, field_path=path))
                         continue
                     self._update_campaign(account, account.campaigns[ids[i]], item)
             return {"PartialErrors": errors}
@@ -256,33 +281,41 @@ class MicrosoftAdsStandIn(HttpStandIn):
 
     def _campaign_failure(
         self, req: Request, account: Account, item: Mapping[str, Any], ids: list[str]
-    ) -> tuple[tuple[int, str, str], str] | None:
+    ) -> tuple[tuple[int, str, str], str, str | None] | None:
+        """Why one item of UpdateCampaigns fails: (code, message, FieldPath), or None."""
         cid = str(item.get("Id") or "")
         campaign = account.campaigns.get(cid)
         if campaign is None:
-            return INVALID_CAMPAIGN_ID, ""
+            return INVALID_CAMPAIGN_ID, "", "Id"
         if ids.count(cid) > 1:
-            return DUPLICATE_CAMPAIGN_IDS, ""
+            return DUPLICATE_CAMPAIGN_IDS, "", "Id"
         rule = req.failing(resource="campaign", id=cid)
         if rule is not None:
-            return INTERNAL, rule.message
-        if campaign.status == "Deleted":
-            return INVALID_STATUS, "A deleted campaign cannot be updated."
+            return INTERNAL, rule.message, None
+        if account.base_of(campaign).status == "Deleted":
+            return INVALID_STATUS, "A deleted campaign cannot be updated.", "Status"
+        if campaign.experiment_id:
+            # campaign.md: an experiment's Budget, BudgetType and Status are its base's
+            inherited = [f for f in ("Status", "DailyBudget", "BudgetType") if item.get(f)]
+            if inherited:
+                return EXPERIMENT_CAMPAIGN_NOT_UPDATABLE, "", inherited[0]
         status = item.get("Status")
         if status is not None and (
             status not in ("Active", "Paused") or campaign.status == "Suspended"
         ):
-            return INVALID_STATUS, ""
+            return INVALID_STATUS, "", "Status"
         if item.get("DailyBudget") is not None:
             if campaign.budget_id:
-                return SHARED_BUDGET, ""
+                return SHARED_BUDGET, "", "DailyBudget"
             if float(item["DailyBudget"]) < account.min_daily_budget:
-                return INVALID_DAILY_BUDGET, (
+                return (
+                    INVALID_DAILY_BUDGET,
                     f"The daily budget must be at least {account.min_daily_budget} "
-                    f"{account.currency}."
+                    f"{account.currency}.",
+                    "DailyBudget",
                 )
         if item.get("BudgetType") is not None and item["BudgetType"] not in BUDGET_TYPES:
-            return INVALID_DAILY_BUDGET, ""
+            return INVALID_DAILY_BUDGET, "", "BudgetType"
         return None
 
     @staticmethod
@@ -322,7 +355,7 @@ class MicrosoftAdsStandIn(HttpStandIn):
                     rule = req.failing(resource="budget", id=bid)
                     amount = item.get("Amount")
                     if budget is None:
-                        errors.append(_error(INVALID_BUDGET_ID, index=i))
+                        errors.append(_error(INVALID_BUDGET_ID, index=i, field_path="Id"))
                     elif rule is not None:
                         errors.append(_error(INTERNAL, index=i, message=rule.message))
                     elif amount is not None and float(amount) < account.min_daily_budget:
