@@ -30,6 +30,7 @@ from adoffboard.models import Change, CheckStatus, OutcomeStatus
 from adoffboard.retry import RetryPolicy
 from adoffboard.sandbox import Sandbox
 from adoffboard.sandbox.core import load_scenario
+from adoffboard.sandbox.microsoft_ads.accounts import CAMPAIGN_TYPES
 
 LAKESIDE, CUSTOMER = "149876543", "251234567"
 EVERY_TYPE = load_scenario(Path(__file__).parent / "scenarios" / "microsoft_ads_every_type.yaml")
@@ -110,6 +111,10 @@ def test_an_experiment_is_never_planned_and_is_judged_by_its_base(box, tmp_path)
         assert EXPERIMENT not in {c.entity_id for c in draft.changes}
         assert any(follows in note for note in draft.notes), draft.notes
     assert connector.verify("pause_campaigns", {}, state).status == CheckStatus.FAIL
+    lines = state.budget_lines()  # a budget addendum sets the base's budget, never the experiment's
+    assert f"campaign:{EXPERIMENT}" not in {line.key for line in lines.lines}
+    assert f"campaign:{BASE}" in {line.key for line in lines.lines}
+    assert any("is an experiment campaign" in note for note in lines.notes)
 
     changes = [
         c
@@ -127,6 +132,17 @@ def test_an_experiment_is_never_planned_and_is_judged_by_its_base(box, tmp_path)
         "1 experiment campaign(s) judged by their base"
         in connector.verify("pause_campaigns", {}, after).detail
     )
+
+
+def test_an_experiment_whose_base_cannot_be_read_is_left_to_a_person(box, tmp_path):
+    del box.microsoft_ads.accounts[LAKESIDE].experiments["9901"]  # GetExperimentsByIds: null
+    connector = connect(box, tmp_path, read_only=True)
+    state = connector.read_state(manifest())
+    draft = connector.plan("pause_campaigns", {}, state, "pause")
+    assert EXPERIMENT not in {c.entity_id for c in draft.changes}
+    (item,) = draft.manual_items
+    assert item.startswith(f"Experiment campaign 'Bing Search - Brand (bid test)' ({EXPERIMENT})")
+    assert "pause that base campaign" in item
 
 
 def test_a_running_base_fails_the_experiment_too(box, tmp_path):
@@ -268,3 +284,30 @@ def test_sem_cancellation_with_experiments_cpv_cpm_and_every_type(
     assert checks["microsoft-ads-pause"]["status"] == "PASS"
     assert checks["microsoft-ads-budgets"]["status"] == "PASS"
     assert "judged by their base" in checks["microsoft-ads-pause"]["detail"]
+
+
+def test_a_refused_type_is_said_in_the_plan_and_details_reach_the_error_line(
+    cli: Cli, tmp_path: Path, sandbox: Sandbox
+):
+    approved_cr(cli, "lakeside-powersports", sandbox=sandbox)
+    standin = sandbox.microsoft_ads
+    standin.rejected_types = frozenset({"Hotel"})
+    out = tmp_path / "lakeside.json"
+    planned = cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o", str(out))
+    assert planned.exit_code == 0, planned.output
+    steps = {s["step_id"]: s for s in json.loads(out.read_text())["steps"]}
+    for step in ("microsoft-ads-pause", "microsoft-ads-budgets"):
+        notes = steps[step]["notes"]
+        assert any(
+            n.startswith("Microsoft Advertising refused campaign type(s) Hotel") for n in notes
+        )
+    assert "7706" not in {c["entity_id"] for c in steps["microsoft-ads-pause"]["changes"]}
+
+    standin.rejected_types = frozenset(CAMPAIGN_TYPES)
+    failed = cli("plan", "lakeside-powersports", "-r", "sem-cancellation", "-o", str(out))
+    assert failed.exit_code == 6  # PlatformError, one line, the value in error named
+    assert failed.output == (
+        "adoffboard: error: Microsoft Advertising: 100 NullRequest: The request message is null. "
+        "(details: Invalid enum value 'Shopping' cannot be deserialized into type "
+        "'CampaignType'.)\n"
+    )
