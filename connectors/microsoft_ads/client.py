@@ -3,7 +3,7 @@
 The SDK (import name `bingads`, with its generated `openapi_client`) takes seconds to import, so
 nothing here imports it before a connector actually talks to the platform. Reads are POSTs in this
 API (`.../QueryByAccountId`), so the dry-run guard cannot filter by HTTP verb: it allowlists the
-three read operations by method and path in the urllib3 pool under the SDK's REST client and
+four read operations by method and path in the urllib3 pool under the SDK's REST client and
 refuses everything else before it leaves the process.
 
 Errors arrive as `openapi_client.exceptions.ApiException` with a JSON `ApplicationFault` body:
@@ -11,7 +11,9 @@ Errors arrive as `openapi_client.exceptions.ApiException` with a JSON `Applicati
 Management: `OperationErrors`) or `AdApiFaultDetail` (authentication: `Errors`). `translate` maps
 them by what the caller should do: 117 CallRateExceeded -> TransientError(retry_after=60), 5xx and
 connection failures -> TransientError, 105/106/109 and HTTP 401/403 -> AuthError, the rest ->
-PlatformError. msads 13.0.30.1's REST client never refreshes a token by itself: with a plain
+PlatformError. Every message carries each error's `Details` and `FieldPath` (and, for a batch
+error, its item's `Index`) besides Code and Message: they say which value was refused.
+msads 13.0.30.1's REST client never refreshes a token by itself: with a plain
 access token an expired one (109) is an AuthError, never a network refresh.
 """
 
@@ -34,6 +36,7 @@ READ_OPERATIONS = frozenset(
         ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
         ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
         ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
+        ("POST", "/CampaignManagement/v13/Experiments/QueryByIds"),  # GetExperimentsByIds
     }
 )
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
@@ -197,11 +200,29 @@ def fault_errors(body: Any) -> list[Mapping[str, Any]]:
     return found
 
 
+def error_line(
+    code: Any, error_code: Any, message: Any, details: Any = None, field_path: Any = None
+) -> str:
+    """One error as the user reads it: code, symbolic code, message, then what the service adds
+    (`Details`, `FieldPath`; operationerror.md, batcherror.md), so that the value in error shows."""
+    text = f"{code} {error_code or ''}".strip() + f": {message or ''}".rstrip()
+    extra = [f"details: {details}" if details else "", f"field: {field_path}" if field_path else ""]
+    extra = [x for x in extra if x]
+    return f"{text} ({'; '.join(extra)})" if extra else text
+
+
 def describe(errors: Sequence[Mapping[str, Any]]) -> str:
-    parts = [
-        f"{e.get('Code')} {e.get('ErrorCode')}: {e.get('Message') or ''}".strip()
-        for e in errors[:3]
-    ]
+    """The fault's errors, operation errors first, then batch errors with their item's index."""
+    parts = []
+    for e in errors[:3]:
+        line = error_line(
+            e.get("Code"),
+            e.get("ErrorCode"),
+            e.get("Message"),
+            e.get("Details") or e.get("Detail"),  # AdApiError names it Detail
+            e.get("FieldPath"),
+        )
+        parts.append(f"item {e['Index']}: {line}" if e.get("Index") is not None else line)
     return "; ".join(parts) or "request failed"
 
 
@@ -242,5 +263,11 @@ def partial_errors(errors: Sequence[Any] | None) -> dict[int, str]:
     for err in errors or ():
         if err is None or err.index is None:
             continue
-        out[int(err.index)] = f"{err.code} {err.error_code}: {err.message or ''}".strip()
+        out[int(err.index)] = error_line(
+            err.code,
+            err.error_code,
+            err.message,
+            getattr(err, "details", None),
+            getattr(err, "field_path", None),
+        )
     return out

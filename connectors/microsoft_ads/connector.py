@@ -1,21 +1,29 @@
 """Microsoft Advertising, through the official `msads` SDK (REST, Campaign Management API v13).
 
 Reads: `GetAccount` (Customer Management: the live name for the tenant guard, and the currency),
-`GetCampaignsByAccountId` asking for every campaign type (the API returns Search campaigns only
-otherwise), and `GetBudgetsByIds` for the shared budgets the campaigns use (100 ids per call).
+`GetCampaignsByAccountId`, `GetBudgetsByIds` for the shared budgets the campaigns use (100 ids
+per call) and `GetExperimentsByIds` for the base campaign of each experiment campaign.
+`GetCampaignsByAccountId` asks for every documented campaign type (`declaration.CAMPAIGN_TYPES`:
+the API returns Search campaigns only otherwise) and for the additional fields without which a
+campaign is not returned or its budget reads differently (`declaration.ADDITIONAL_FIELDS`). If
+the service answers that a type is not a valid value, the read is made again without it and the
+plan, its report and verification say so (`AccountState.warnings`): never a silent gap.
 
 Writes: `UpdateCampaigns` (Status; DailyBudget of campaign-level budgets) and `UpdateBudgets`
 (Amount of shared budgets), at most 100 items per call; pauses and budget changes travel in
 separate calls so that a refused budget never holds back a pause, and `PartialErrors` are mapped
 back to their item by `Index`. A campaign that uses a shared budget (`BudgetId` set) cannot have
 its budget changed on the campaign (error 1159): the shared budget is changed once, on itself.
+Experiment campaigns are never written (error 6133): they follow their base (`planning`).
 
 Microsoft Advertising scripts have no API: they stay a manual runbook step.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -39,23 +47,33 @@ from adoffboard.connectors.microsoft_ads.client import (
     partial_errors,
     translate,
 )
-from adoffboard.connectors.microsoft_ads.declaration import DECLARATION, MicrosoftAdsAccount
+from adoffboard.connectors.microsoft_ads.declaration import (
+    ADDITIONAL_FIELDS,
+    CAMPAIGN_TYPES,
+    DECLARATION,
+    MicrosoftAdsAccount,
+)
+from adoffboard.connectors.microsoft_ads.planning import (
+    _settable,
+    _status_view,
+    live_values,
+    plan_budgets,
+    plan_pause,
+    verify_budgets,
+    verify_pause,
+)
 from adoffboard.connectors.microsoft_ads.state import (
-    DAILY_TYPES,
-    PAUSED,
-    RUNNING,
     AccountState,
     Campaign,
     SharedBudget,
-    _change,
-    money,
     same_amount,
 )
 from adoffboard.connectors.transport import Calls
-from adoffboard.errors import InputError, PlatformError, TenantMismatch
-from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus
+from adoffboard.errors import InputError, PlatformError, TenantMismatch, TransientError
+from adoffboard.models import Change, Outcome, OutcomeStatus
 
 MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
+MAX_EXPERIMENT_IDS = 5000  # GetExperimentsByIds (getexperimentsbyids.md)
 
 T = TypeVar("T")
 
@@ -70,6 +88,8 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         super().__init__(ctx)
         self._api: MicrosoftAdsApi | None = None
         self._calls = Calls(ctx, self.calls, "Microsoft Advertising", translate=translate)
+        self._types: tuple[str, ...] = CAMPAIGN_TYPES  # less any type the service refused
+        self._warnings: list[str] = []
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -118,31 +138,43 @@ class MicrosoftAdsConnector(Connector[AccountState]):
             acct.customer_id,
             live_name,
             str(currency),
-            campaigns,
+            self._with_bases(campaigns),
             budgets,
             self.ctx.clock.now(),
+            tuple(self._warnings),
+        )
+
+    def _with_bases(self, campaigns: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
+        """Each experiment campaign with its base campaign's id (GetExperimentsByIds)."""
+        from openapi_client.models.campaign.get_experiments_by_ids_request import (
+            GetExperimentsByIdsRequest,
+        )
+
+        wanted = sorted({c.experiment_id for c in campaigns if c.experiment_id})
+        bases: dict[str, str] = {}
+        for chunk in batches(wanted, MAX_EXPERIMENT_IDS):
+            data, _ = self._call(
+                "read",
+                CAMPAIGNS,
+                "get_experiments_by_ids",
+                GetExperimentsByIdsRequest(ExperimentIds=list(chunk)),
+            )
+            for e in data.experiments or []:
+                if e is not None and e.id and e.base_campaign_id:
+                    bases[str(e.id)] = str(e.base_campaign_id)
+        return tuple(
+            dataclasses.replace(c, base_id=bases.get(c.experiment_id, "")) if c.experiment_id else c
+            for c in campaigns
         )
 
     def _read_campaigns(
         self, account_id: str
     ) -> tuple[tuple[Campaign, ...], dict[str, SharedBudget]]:
-        from openapi_client.models.campaign.campaign_type import CampaignType
         from openapi_client.models.campaign.get_budgets_by_ids_request import (
             GetBudgetsByIdsRequest,
         )
-        from openapi_client.models.campaign.get_campaigns_by_account_id_request import (
-            GetCampaignsByAccountIdRequest,
-        )
 
-        every_type = CampaignType(0)
-        for member in CampaignType:  # the flag form: the string form crashes in 13.0.30.1
-            every_type |= member
-        data, _ = self._call(
-            "read",
-            CAMPAIGNS,
-            "get_campaigns_by_account_id",
-            GetCampaignsByAccountIdRequest(AccountId=account_id, CampaignType=every_type),
-        )
+        data = self._get_campaigns(account_id)
         campaigns = tuple(_campaign(c) for c in (data.campaigns or []) if c is not None)
         wanted = sorted({c.budget_id for c in campaigns if c.budget_id})
         budgets: dict[str, SharedBudget] = {}
@@ -163,6 +195,46 @@ class MicrosoftAdsConnector(Connector[AccountState]):
                         int(b.association_count or 0),
                     )
         return campaigns, budgets
+
+    def _get_campaigns(self, account_id: str) -> Any:
+        """GetCampaignsByAccountId for the documented types and the additional fields; a type the
+        service refuses as an invalid value is dropped, the read made again, and a warning kept."""
+        from openapi_client.models.campaign.campaign_additional_field import (
+            CampaignAdditionalField,
+        )
+        from openapi_client.models.campaign.campaign_type import CampaignType
+        from openapi_client.models.campaign.get_campaigns_by_account_id_request import (
+            GetCampaignsByAccountIdRequest,
+        )
+
+        fields = functools.reduce(
+            lambda a, b: a | b, (CampaignAdditionalField[f.upper()] for f in ADDITIONAL_FIELDS)
+        )
+        while True:
+            # the flag form: the string form crashes in msads 13.0.30.1
+            types = functools.reduce(
+                lambda a, b: a | b, (CampaignType[t.upper()] for t in self._types)
+            )
+            request = GetCampaignsByAccountIdRequest(
+                AccountId=account_id, CampaignType=types, ReturnAdditionalFields=fields
+            )
+            try:
+                data, _ = self._call("read", CAMPAIGNS, "get_campaigns_by_account_id", request)
+                return data
+            except TransientError:
+                raise
+            except PlatformError as exc:
+                refused = refused_types(str(exc), self._types)
+                if not refused or len(refused) == len(self._types):
+                    raise
+                self._types = tuple(t for t in self._types if t not in refused)
+                warning = (
+                    f"Microsoft Advertising refused campaign type(s) {', '.join(refused)} as "
+                    f"invalid ({exc}); read again without them: campaigns of that type were "
+                    "not seen, check them in the Microsoft Advertising UI"
+                )
+                self._warnings.append(warning)
+                self.ctx.progress(warning)
 
     # --- planning (pure) ----------------------------------------------------------------------
 
@@ -301,6 +373,7 @@ def _value(v: Any) -> str:
 
 def _campaign(c: Any) -> Campaign:
     budget_id = str(c.budget_id or "")
+    experiment_id = str(c.experiment_id or "")
     return Campaign(
         id=str(c.id),
         name=c.name or "",
@@ -309,195 +382,18 @@ def _campaign(c: Any) -> Campaign:
         budget_type=_value(c.budget_type),
         daily_budget=None if c.daily_budget is None else float(c.daily_budget),
         budget_id="" if budget_id == "0" else budget_id,
+        experiment_id="" if experiment_id == "0" else experiment_id,
+        bidding=str(getattr(c.bidding_scheme, "type", None) or ""),
     )
+
+
+def refused_types(text: str, sent: Sequence[str]) -> tuple[str, ...]:
+    """The campaign types a fault names as invalid values (its Details or Message say which)."""
+    if not re.search(r"campaign ?type", text, re.IGNORECASE):
+        return ()
+    return tuple(t for t in sent if re.search(rf"(?<![A-Za-z]){t}(?![A-Za-z])", text))
 
 
 def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-# --- pure planning and judging -----------------------------------------------------------------
-
-
-def plan_pause(state: AccountState, step_id: str) -> StepDraft:
-    changes = tuple(
-        _change(
-            state,
-            "campaign",
-            c.id,
-            c.name,
-            "Status",
-            c.status,
-            "Paused",
-            (c.status, "Paused"),
-            step_id,
-        )
-        for c in state.campaigns
-        if c.status in RUNNING
-    )
-    counts: dict[str, int] = {}
-    for c in state.campaigns:
-        if c.status not in RUNNING:
-            counts[c.status] = counts.get(c.status, 0) + 1
-    notes = []
-    if counts.get("Deleted"):
-        notes.append(f"{counts['Deleted']} Deleted campaign(s) skipped")
-    already = sum(n for s, n in counts.items() if s in PAUSED)
-    if already:
-        notes.append(f"{already} campaign(s) already paused")
-    notes += [
-        f"{c.name!r} ({c.id}) is Suspended by Microsoft Advertising: the API cannot pause "
-        "it; left alone"
-        for c in state.campaigns
-        if c.status == "Suspended"
-    ]
-    return StepDraft(changes, (), tuple(notes))
-
-
-def plan_budgets(state: AccountState, step_id: str) -> StepDraft:
-    live = [c for c in state.campaigns if c.status != "Deleted"]
-    floor, cur = state.floor, state.currency
-    if floor is None:
-        over = [c for c in live if (c.daily_budget or 0) > 0.01 or c.budget_id]
-        unknown = (
-            (
-                f"Set the daily budgets of {len(over)} campaign(s) to the lowest amount "
-                f"Microsoft Advertising accepts in {cur or 'the account currency'} by hand: "
-                "adoffboard has no documented minimum for that currency",
-            )
-            if over
-            else ()
-        )
-        return StepDraft(manual_items=unknown)
-    changes: list[Change] = []
-    manual: list[str] = []
-    notes: list[str] = []
-    for c in live:
-        if c.budget_id:
-            continue
-        if c.budget_type not in DAILY_TYPES:
-            manual.append(
-                f"{c.name!r} ({c.id}) has a {c.budget_type or 'unknown'} budget: "
-                "lower or end it in the Microsoft Advertising UI"
-            )
-        elif c.daily_budget is not None and c.daily_budget > floor + 0.001:
-            changes.append(
-                _change(
-                    state,
-                    "campaign",
-                    c.id,
-                    c.name,
-                    "DailyBudget",
-                    c.daily_budget,
-                    floor,
-                    (money(c.daily_budget, cur), money(floor, cur)),
-                    step_id,
-                )
-            )
-    users: dict[str, list[Campaign]] = {}
-    for c in live:
-        if c.budget_id:
-            users.setdefault(c.budget_id, []).append(c)
-    for bid, campaigns in sorted(users.items()):
-        budget = state.budgets.get(bid)
-        if budget is None:
-            manual.append(
-                f"Shared budget {bid} (used by {len(campaigns)} campaign(s)) could "
-                "not be read: set it to the minimum in the Shared Library by hand"
-            )
-            continue
-        if budget.budget_type not in DAILY_TYPES:
-            manual.append(
-                f"Shared budget {budget.name!r} ({bid}) is {budget.budget_type}: "
-                "lower it in the Shared Library by hand"
-            )
-            continue
-        if budget.amount <= floor + 0.001:
-            continue
-        if len(campaigns) > 1:
-            notes.append(
-                f"shared budget {budget.name!r} is used by {len(campaigns)} campaigns: changed once"
-            )
-        changes.append(
-            _change(
-                state,
-                "budget",
-                bid,
-                budget.name,
-                "Amount",
-                budget.amount,
-                floor,
-                (money(budget.amount, cur), money(floor, cur)),
-                step_id,
-            )
-        )
-    return StepDraft(tuple(changes), tuple(manual), tuple(notes))
-
-
-def verify_pause(state: AccountState) -> Verdict:
-    running = [c for c in state.campaigns if c.status in RUNNING]
-    if running:
-        return Verdict(
-            CheckStatus.FAIL,
-            f"{len(running)} campaign(s) still running",
-            tuple(f"{c.name} ({c.id}): {c.status}" for c in running[:20]),
-        )
-    return Verdict(
-        CheckStatus.PASS, f"no Active or BudgetPaused campaign ({len(state.campaigns)} checked)"
-    )
-
-
-def verify_budgets(state: AccountState) -> Verdict:
-    draft = plan_budgets(state, "verify")
-    if draft.changes:
-        return Verdict(
-            CheckStatus.FAIL,
-            f"{len(draft.changes)} budget(s) above the {state.currency} minimum",
-            tuple(f"{c.name}: {c.shown_before}" for c in draft.changes[:20]),
-        )
-    if draft.manual_items:
-        return Verdict(CheckStatus.MANUAL_PENDING, "; ".join(draft.manual_items))
-    checked = sum(1 for c in state.campaigns if c.status != "Deleted")
-    return Verdict(
-        CheckStatus.PASS,
-        f"every daily budget at the {state.currency} minimum "
-        f"({checked} campaign(s), {len(state.budgets)} shared budget(s) checked)",
-    )
-
-
-def _settable(status: str) -> str:
-    """The status to send: the platform sets BudgetPaused by itself (a restore sends Active)."""
-    return "Active" if status in RUNNING else "Paused" if status in PAUSED else status
-
-
-def _status_view(status: Any) -> Any:
-    """Active and BudgetPaused are one state for drift: the platform moves between them as
-    budgets run out and reset. Paused and BudgetAndManualPaused are both 'paused by us'."""
-    if status in RUNNING:
-        return "running"
-    if status in PAUSED:
-        return "Paused"
-    return status
-
-
-def live_values(
-    changes: Sequence[Change], campaigns: Sequence[Campaign], budgets: Mapping[str, SharedBudget]
-) -> dict[str, Any]:
-    by_id = {c.id: c for c in campaigns}
-    live: dict[str, Any] = {}
-    for ch in changes:
-        if ch.entity_type == "budget":
-            b = budgets.get(ch.entity_id)
-            live[ch.id] = b.amount if b else None
-            continue
-        c = by_id.get(ch.entity_id)
-        if c is None:
-            live[ch.id] = None
-        elif c.status == "Deleted":  # deleted since the plan: nothing left to change
-            live[ch.id] = "Deleted"
-        elif ch.field == "Status":
-            live[ch.id] = c.status
-        else:
-            live[ch.id] = f"shared budget {c.budget_id}" if c.budget_id else c.daily_budget
-    return live

@@ -1,5 +1,39 @@
 """Microsoft Advertising, declared: its actions, `[platforms.microsoft_ads]` and the manifest's
-`microsoft_ads`."""
+`microsoft_ads`, and the platform's facts the connector relies on.
+
+FACTS (Bing Ads API v13 reference, learn.microsoft.com/advertising, source MicrosoftDocs/
+Advertising `advertising/bingads-13/`; page paths below are relative to it):
+
+- REST endpoints: POST `/CustomerManagement/v13/Account/Query` (GetAccount), POST
+  `/CampaignManagement/v13/Campaigns/QueryByAccountId`, `/Budgets/QueryByIds`,
+  `/Experiments/QueryByIds`; PUT `/CampaignManagement/v13/Campaigns`, `/Budgets` (each
+  operation's page, "Request Url"). Reads are POSTs: the dry-run guard allowlists them by path.
+- `GetCampaignsByAccountId` returns Search campaigns only unless `CampaignType` asks for more
+  (campaign-management-service/getcampaignsbyaccountid.md). The documented values are Search,
+  Shopping, DynamicSearchAds, Audience, Hotel and PerformanceMax (campaigntype.md); the msads SDK
+  defines more (App, ObjectiveBased), which are never sent (`CAMPAIGN_TYPES`).
+- Campaigns with ManualCpv or ManualCpm bidding are not returned unless `ReturnAdditionalFields`
+  asks for `CpvCpmBiddingScheme`; `LifetimeBudgetFields` returns the LifetimeBudgetStandard
+  budget type (campaignadditionalfield.md). Both are always asked for (`ADDITIONAL_FIELDS`).
+- "With experiment campaigns you cannot set the Budget, BudgetType, or Status ... always
+  inherited from the base campaign" (campaign.md, ExperimentId); trying fails with 6133
+  ExperimentCampaignCannotBeUpdated (guides/operation-error-codes.md). "To pause an experiment,
+  you must pause the base campaign"; `BaseCampaignId` comes from GetExperimentsByIds
+  (experiment.md, getexperimentsbyids.md: at most 5,000 ids per call).
+- `UpdateCampaigns` and `UpdateBudgets` take at most 100 items (updatecampaigns.md,
+  updatebudgets.md); `PartialErrors` are BatchErrors mapped to their item by `Index`
+  (batcherror.md). A campaign with a shared budget (`BudgetId`) cannot have its budget changed on
+  itself: CampaignServiceCannotUpdateSharedBudget, 1159 (campaign.md, DailyBudget).
+- The service pauses a campaign whose budget is depleted (BudgetPaused) by itself (campaign.md,
+  Status); only Active and Paused can be set.
+- Minimum daily budget per currency: USD, EUR, GBP, CAD, AUD 0.05, INR 0.82, CNY 30.00
+  (guides/currencies.md, "Minimum Daily Budget"); `state.MIN_DAILY_BUDGET`.
+- 117 CallRateExceeded: resubmit after waiting 60 seconds (guides/handle-service-errors-
+  exceptions.md, "Code 117"); 105/106/109 are authentication and authorization errors
+  (operation-error-codes.md).
+- Errors carry `Details` (operationerror.md, batcherror.md) and batch errors `FieldPath`, "the
+  name of the data object's element where the error occurred" (batcherror.md): both are shown.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +51,12 @@ from adoffboard.connectors.declare import (
     SettingsModel,
     TimeoutSeconds,
 )
+
+# campaigntype.md: every documented value (the SDK's App and ObjectiveBased are not)
+CAMPAIGN_TYPES = ("Search", "Shopping", "DynamicSearchAds", "Audience", "Hotel", "PerformanceMax")
+# campaignadditionalfield.md: the values without which a campaign is not returned at all
+# (CpvCpmBiddingScheme) or its budget type reads differently (LifetimeBudgetFields)
+ADDITIONAL_FIELDS = ("CpvCpmBiddingScheme", "LifetimeBudgetFields")
 
 
 class MicrosoftAdsSettings(SettingsModel):

@@ -1,7 +1,8 @@
 """Microsoft Advertising's state as the connector reads it, and what planning shares: the
 currency minimums, campaign statuses, the shape of a change, and the account's budgets as a
 budget addendum sets them (`budget_lines`: the daily budget of each running campaign that has its
-own, each shared budget once; lifetime budgets are left out, with a note)."""
+own, each shared budget once; lifetime budgets and experiment campaigns, whose budget is their
+base campaign's, are left out, with a note)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ class Campaign:
     budget_type: str
     daily_budget: float | None
     budget_id: str  # "" unless the campaign uses a shared budget
+    experiment_id: str = ""  # set on an experiment campaign: its status and budget are its base's
+    base_id: str = ""  # an experiment's base campaign (GetExperimentsByIds), when it was read
+    bidding: str = ""  # the BiddingScheme type (ManualCpv, ManualCpm, EnhancedCpc, ...)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class AccountState:
     campaigns: tuple[Campaign, ...]
     budgets: Mapping[str, SharedBudget]
     read_at: dt.datetime
+    # what the read could not do as asked and said so (a campaign type the service refused)
+    warnings: tuple[str, ...] = ()
 
     @property
     def floor(self) -> float | None:
@@ -131,6 +137,12 @@ def budget_lines(state: AccountState) -> BudgetLines:
     shared: dict[str, list[Campaign]] = {}
     for c in state.campaigns:
         if c.status not in RUNNING:
+            continue
+        if c.experiment_id:
+            notes.append(
+                f"{c.name!r} is an experiment campaign: its budget is its base campaign's "
+                f"{c.base_id or ''}".rstrip()
+            )
             continue
         if c.budget_id:
             shared.setdefault(c.budget_id, []).append(c)

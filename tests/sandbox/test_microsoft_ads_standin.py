@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bingads.authorization import AuthorizationData, OAuthDesktopMobileImplicitGrant, OAuthTokens
-from bingads.service_client import ServiceClient
+from msads_support import DOCUMENTED_TYPES, sdk_client
 from openapi_client.exceptions import ApiException, BadRequestException, ServiceException
 from openapi_client.models.campaign.budget import Budget
 from openapi_client.models.campaign.campaign import Campaign
 from openapi_client.models.campaign.campaign_status import CampaignStatus
-from openapi_client.models.campaign.campaign_type import CampaignType
 from openapi_client.models.campaign.get_budgets_by_ids_request import GetBudgetsByIdsRequest
 from openapi_client.models.campaign.get_campaigns_by_account_id_request import (
     GetCampaignsByAccountIdRequest,
@@ -32,16 +30,7 @@ from adoffboard.sandbox.microsoft_ads import MicrosoftAdsStandIn, load_accounts
 
 LAKESIDE, CUSTOMER, INDIA = "149876543", "251234567", "149876545"
 T = 10.0
-ALL_TYPES = (
-    CampaignType.SEARCH
-    | CampaignType.SHOPPING
-    | CampaignType.DYNAMICSEARCHADS
-    | CampaignType.AUDIENCE
-    | CampaignType.HOTEL
-    | CampaignType.PERFORMANCEMAX
-    | CampaignType.APP
-    | CampaignType.OBJECTIVEBASED
-)
+ALL_TYPES = DOCUMENTED_TYPES
 
 SECTION: dict[str, Any] = {
     "expired_tokens": ["expired-token"],
@@ -133,14 +122,14 @@ class Box:
         token: str = "access-token",
         developer_token: str = "dev-token",
     ) -> Any:
-        tokens = OAuthTokens(access_token=token, access_token_expires_in_seconds=None)
-        auth = AuthorizationData(
-            account_id=account,
-            customer_id=customer,
+        return sdk_client(
+            self.standin.url,
+            account,
+            customer,
+            service=service,
+            token=token,
             developer_token=developer_token,
-            authentication=OAuthDesktopMobileImplicitGrant(client_id="test", oauth_tokens=tokens),
         )
-        return ServiceClient(service, 13, auth, location=self.standin.url)
 
     def campaign(self, cid: str, account: str = LAKESIDE) -> Any:
         return self.standin.accounts[account].campaigns[cid]
