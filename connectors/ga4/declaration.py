@@ -1,5 +1,21 @@
 """Google Analytics (GA4 Admin API), declared: its action, `[platforms.ga4]` and the manifest's
-`ga4`."""
+`ga4`.
+
+FACTS the connector relies on, each with the vendor page it comes from:
+
+- The agency's access is a list of access bindings on the account and on each property
+  (`accounts/N/accessBindings`, `properties/N/accessBindings`), read with `list` and removed with
+  `batchDelete`, at most 1,000 names of one parent per call
+  (https://developers.google.com/analytics/devguides/config/admin/v1/rest/v1alpha/accounts.accessBindings,
+  .../accounts.accessBindings/batchDelete).
+- Through the official `google-analytics-admin` client (v1alpha), with no default retry: the
+  connector passes its own retry and timeout on every call
+  (https://cloud.google.com/python/docs/reference/analyticsadmin/latest).
+- Quota errors arrive as 429 RESOURCE_EXHAUSTED (or 403 with reason `rateLimitExceeded`), which
+  are retried; any other 403 is a real permission error
+  (https://developers.google.com/analytics/devguides/config/admin/v1/quotas).
+- A binding deleted a second time answers 404 NOT_FOUND: the access is already gone.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,17 @@
 """Configured vendor calls (NinjaCat, Fluency, ...), declared: the `call` action,
-`[platforms.http]` (its endpoints) and the manifest sections whose account ids the calls use."""
+`[platforms.http]` (its endpoints) and the manifest sections whose account ids the calls use.
+
+FACTS the configured calls rely on:
+
+- NinjaCat's management API takes OAuth client credentials (`/oauth2/token` with an `x-api-key`)
+  and lists advertisers; no delete endpoint is documented, so removal stays a manual task unless
+  the agency configures an endpoint it has (https://developers.ninjacat.io/).
+- Fluency has no public API: "Account Hold" is a setting in its UI; a configured webhook is the
+  only automated path (the agency's Fluency contract).
+- A vendor call need not be idempotent: it is sent exactly once after a fresh read of its
+  `verify_url`; a failed or unanswered call is reported, never repeated, and `resume` reads again
+  before trying again.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,16 @@
 """SharpSpring, declared: its action, `[platforms.sharpspring]` and the manifest's
-`sharpspring`."""
+`sharpspring`.
+
+FACTS the connector relies on, each with the vendor page it comes from (SharpSpring's API
+overview, https://help.sharpspring.com/hc/en-us/articles/115001069228-Overview-API-v1-2):
+
+- One JSON-RPC endpoint, `POST https://api.sharpspring.com/pubapi/v1.2/?accountID=..&secretKey=..`,
+  body `{"method", "params", "id"}`; the secret is in the URL, so no URL is ever logged.
+- `getLeads` with `{"where": {}, "limit": 500, "offset": N}` pages until a short page.
+- Errors come inside HTTP 200 bodies: 105 authentication, 106 the daily call limit, 107 more than
+  10 calls per second (kept client-side; 107 is retried after a second).
+- No API deactivates an account: that checklist line is an attested manual task.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,20 @@
 """Google Sheets trackers, declared: their actions, `[platforms.sheets]` (the trackers, their
-templates) and the manifest's `trackers` (a client's key in each tracker, when not its name)."""
+templates) and the manifest's `trackers` (a client's key in each tracker, when not its name).
+
+FACTS the connector relies on, each with the vendor page it comes from:
+
+- Rows are appended with `spreadsheets.values.append` and deleted with a `batchUpdate`
+  `deleteDimension` request on the numeric sheetId, 0-based, end exclusive
+  (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/append,
+  .../v4/spreadsheets/request#DeleteDimensionRequest).
+- Rows shift whenever someone edits the sheet: the row is read again right before it is deleted
+  and must still hold the client (https://developers.google.com/sheets/api/guides/values).
+- Per-minute read and write quotas answer 429 (`RESOURCE_EXHAUSTED`); Google asks for truncated
+  exponential back-off (https://developers.google.com/sheets/api/limits).
+- Cell values come back as the sheet shows them unless `valueRenderOption` says otherwise; dates
+  are compared as the sheet formats them
+  (https://developers.google.com/sheets/api/reference/rest/v4/ValueRenderOption).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,16 @@
 """Google Tag Manager, declared: its action, `[platforms.tag_manager]` and the manifest's
-`tag_manager`."""
+`tag_manager`.
+
+FACTS the connector relies on, each with the vendor page it comes from:
+
+- A user's access to an account and its containers is one `user_permissions` resource:
+  `accounts.user_permissions.list(parent=accounts/N)` and `.delete(path=...)`; there is no batch
+  (https://developers.google.com/tag-platform/tag-manager/api/reference/rest/v2/accounts.user_permissions).
+- Quota: 10,000 requests per project per day and 0.25 queries per second per project, enforced
+  on a 100-second sliding window; past it the API answers 403 Forbidden: every request waits its
+  turn (`min_interval_s`, default 4 s)
+  (https://developers.google.com/tag-platform/tag-manager/api/v2/limits-quotas).
+"""
 
 from __future__ import annotations
 

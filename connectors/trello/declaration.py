@@ -1,4 +1,19 @@
-"""Trello, declared: its action, `[platforms.trello]` and the manifest's `trello`."""
+"""Trello, declared: its action, `[platforms.trello]` and the manifest's `trello`.
+
+FACTS the connector relies on, each with the vendor page it comes from:
+
+- A card is archived with `PUT /1/cards/{id}` `closed=true` (undone with `closed=false`) and read
+  back with `GET /1/cards/{id}?fields=closed`; a board's open or archived cards are
+  `GET /1/boards/{id}/cards/{filter}`
+  (https://developer.atlassian.com/cloud/trello/rest/api-group-cards/,
+  https://developer.atlassian.com/cloud/trello/rest/api-group-boards/).
+- Rate limits are per 10-second window (300 requests per API key, 100 per token); a throttled call
+  answers 429, without Retry-After
+  (https://developer.atlassian.com/cloud/trello/guides/rest-api/rate-limits/).
+- Key and token travel in an `Authorization: OAuth oauth_consumer_key=..., oauth_token=...`
+  header, never in the URL, so they never reach a log
+  (https://developer.atlassian.com/cloud/trello/guides/rest-api/authorization/).
+"""
 
 from __future__ import annotations
 
