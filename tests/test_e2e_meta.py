@@ -9,7 +9,7 @@ from pathlib import Path
 import tomli_w
 from conftest import Cli, approved_cr
 from test_e2e_google_ads import plan_file
-from test_meta import headerless_throttle
+from test_meta_throttle import headerless_throttle
 
 from adoffboard.cli import EXIT_OK, EXIT_TRANSIENT
 from adoffboard.sandbox import Sandbox

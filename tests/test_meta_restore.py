@@ -8,8 +8,8 @@ from pathlib import Path
 
 import requests
 from conftest import Cli
+from meta_support import batches, connect, items, manifest, many_campaigns, plan
 from test_contract import MemoryJournal
-from test_meta import batches, connect, items, manifest, many_campaigns, plan
 from test_restore import CLIENT, outcomes, run
 
 from adoffboard.cli import EXIT_DRIFT

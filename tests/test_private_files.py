@@ -80,7 +80,7 @@ def test_store_is_created_private_without_the_command_line(tmp_path: Path, umask
 def test_reports_and_exports_are_private_without_the_command_line(
     workspace: Path, umask_022: None
 ) -> None:
-    from test_reports import PLAN
+    from report_samples import PLAN
 
     paths = write_reports(Report(ReportKind.PLAN, PLAN), workspace / "reports" / "2026")
     assert {mode(p) for p in paths.values()} == {0o600}
