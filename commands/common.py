@@ -44,6 +44,9 @@ EXIT_VERIFY_PENDING = 13
 EXIT_INTERRUPTED = 130
 
 
+_UNBOUNDED = 100_000  # columns: wider than any table adoffboard prints
+
+
 class Ctx:
     def __init__(self, workspace: Path | None, as_json: bool, quiet: bool) -> None:
         self.workspace_dir = workspace
@@ -73,10 +76,28 @@ class Ctx:
 
         return environment(self.workspace, progress=progress)
 
-    def console(self, stderr: bool = False) -> Any:
+    def console(self, stderr: bool = False, width: int | None = None) -> Any:
         from rich.console import Console
 
-        return Console(stderr=stderr, highlight=False)
+        class QuietOnClosedPipe(Console):
+            def on_broken_pipe(self) -> None:
+                # rich would exit 1 here; the main group ends a closed pipe quietly (exit 0)
+                self.quiet = True
+                raise BrokenPipeError
+
+        return QuietOnClosedPipe(stderr=stderr, highlight=False, width=width)
+
+    def print_table(self, table: Any) -> None:
+        """A table on stdout; piped (not a terminal), as wide as its longest values, so that
+        `grep` and `cut` see every value whole instead of cut at 80 columns."""
+        console = self.console()
+        if not console.is_terminal:
+            from rich.measure import Measurement
+
+            wide = console.options.update_width(_UNBOUNDED)
+            needed = Measurement.get(console, wide, table).maximum
+            console = self.console(width=max(console.width, needed))
+        console.print(table)
 
     def close(self) -> None:
         if self._store is not None:

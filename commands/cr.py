@@ -380,7 +380,7 @@ def cr_list(
             cr.status,
             service.standing(cr),
         )
-    c.console().print(table)
+    c.print_table(table)
 
 
 @cr_group.command("import")

@@ -377,4 +377,4 @@ def history(c: Ctx, client: str, limit: int) -> None:
             r.finished_at or "",
             r.plan_hash[:12],
         )
-    c.console().print(table)
+    c.print_table(table)

@@ -71,7 +71,6 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
     if not found:
         click.echo("Nothing scheduled." if not show_all else "No scheduled runs.")
         return
-    from rich.console import Console
     from rich.table import Table
 
     tz = c.workspace.config.workspace.timezone
@@ -97,8 +96,8 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
         note = r.note or r.last_error or (f"runs after {r.after_id}" if r.after_id else "")
         if note:
             notes.append(f"{r.id}: {note}")
-    console = Console(highlight=False)
-    console.print(table)
+    c.print_table(table)
+    console = c.console()
     for note in notes:
         console.print(note, markup=False, soft_wrap=True)
 
