@@ -91,11 +91,8 @@ class Group(click.Group):
         except BrokenPipeError:  # `adoffboard ... | head`: the reader has what it wanted
             _silence_stdout()
             sys.exit(EXIT_OK)
-        except KeyboardInterrupt:
-            fail(
-                EXIT_INTERRUPTED,
-                "interrupted; an apply can be finished with `adoffboard resume RUN`",
-            )
+        except KeyboardInterrupt as exc:
+            fail(EXIT_INTERRUPTED, _interrupted(exc))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: one line by default, the traceback on request
@@ -110,6 +107,17 @@ class Group(click.Group):
             os.umask(umask)
             if isinstance(ctx.obj, Ctx):
                 ctx.obj.close()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    from adoffboard.errors import RunInterrupted
+
+    if isinstance(exc, RunInterrupted):
+        return (
+            f"interrupted: run {exc.run_id} is unfinished; finish it with "
+            f"`adoffboard resume {exc.run_id}`"
+        )
+    return "interrupted"
 
 
 def _silence_stdout() -> None:

@@ -171,20 +171,26 @@ def emit_json(data: Any) -> None:
 
 
 class ProgressView:
-    """Live progress per platform on stderr (plain lines when not a terminal)."""
+    """Live progress per platform on stderr (plain lines when not a terminal). When the work
+    ends, each platform's spinner gives way to a mark: done, or stopped by an error or Ctrl-C;
+    nothing is left spinning on the screen."""
+
+    DONE, STOPPED = "[green]done[/]", "[red]stopped[/]"
 
     def __init__(self, c: Ctx) -> None:
         self.enabled = not c.quiet
         self.console = c.console(stderr=True)
         self._progress: Any = None
+        self._spinner: Any = None
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> ProgressView:
         if self.enabled and self.console.is_terminal:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+            self._spinner = SpinnerColumn(finished_text=self.DONE)
             self._progress = Progress(
-                SpinnerColumn(),
+                self._spinner,
                 TextColumn("[bold]{task.fields[who]:<12}"),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
@@ -205,9 +211,16 @@ class ProgressView:
         else:
             self._progress.update(self._tasks[who], description=message)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._progress is None:
+            return
+        from rich.text import Text
+
+        if exc_type is not None:
+            self._spinner.finished_text = Text.from_markup(self.STOPPED)
+        for task in self._tasks.values():
+            self._progress.update(task, total=1, completed=1)  # the spinner shows its mark
+        self._progress.stop()
 
 
 def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:

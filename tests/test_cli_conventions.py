@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
-from conftest import Cli, approved_cr
+from click.testing import CliRunner, Result
+from conftest import Cli, approved_cr, edit_manifest
 
-from adoffboard.cli import EXIT_OK
+from adoffboard.cli import EXIT_INTERRUPTED, EXIT_OK, main
+from adoffboard.config import load_workspace
 from adoffboard.sandbox import Sandbox
+from adoffboard.sandbox.core import FaultRule
+from adoffboard.store import Store
 
 CLIENT = "lakeside-powersports"
 
@@ -54,3 +60,58 @@ def test_piped_tables_show_full_values(cli: Cli, sandbox: Sandbox) -> None:
     table = cli("cr", "list").stdout
     assert "…" not in table
     assert standing in table, table
+
+
+SPINNER_FRAMES = set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+# a terminal that is not interactive: the live display prints only its final frame
+FINAL_FRAME_ONLY = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "0", "COLUMNS": "120"}
+
+
+def progress_of(workspace: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["-w", str(workspace), *args], env=FINAL_FRAME_ONLY)
+
+
+def test_the_live_display_ends_with_a_mark_per_platform(cli: Cli, sandbox: Sandbox) -> None:
+    approved_cr(cli, CLIENT)
+    done = progress_of(cli.workspace, "plan", CLIENT, "-r", "sem-cancellation")
+    assert done.exit_code == EXIT_OK, done.output
+    lines = [line for line in done.stderr.splitlines() if "google_ads" in line]
+    assert lines and all("done" in line for line in lines), done.stderr
+    assert not SPINNER_FRAMES & set(done.stderr), done.stderr
+
+
+def test_the_live_display_of_a_failed_plan_says_stopped(cli: Cli, sandbox: Sandbox) -> None:
+    approved_cr(cli, CLIENT)
+    edit_manifest(cli.workspace, CLIENT, meta__expected_name="Someone Else")  # tenant guard
+    failed = progress_of(cli.workspace, "plan", CLIENT, "-r", "sem-cancellation")
+    assert failed.exit_code != EXIT_OK
+    assert "stopped" in failed.stderr, failed.stderr
+    assert not SPINNER_FRAMES & set(failed.stderr), failed.stderr
+
+
+def test_ctrl_c_during_a_run_names_the_run_and_its_resume_command(
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
+    approved_cr(cli, CLIENT, sandbox=sandbox)
+    made = cli("--json", "plan", CLIENT, "-r", "sem-cancellation")
+    plan_file = workspace / "plans" / f"{json.loads(made.stdout)['plan_id']}.json"
+    held = sandbox.faults.add(
+        FaultRule(kind="latency", platform="google_ads", mutating_only=True, latency_ms=8000)
+    )
+    command = [sys.executable, "-m", "adoffboard.cli", "-w", str(workspace), "-q"]
+    proc = subprocess.Popen([*command, "apply", str(plan_file)], stderr=subprocess.PIPE, text=True)
+    try:
+        while not held.fired and proc.poll() is None:  # until its first write is held
+            threading.Event().wait(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Store.open(load_workspace(workspace).store_url) as store:
+        [record] = store.runs(CLIENT)
+    assert record.status == "interrupted"
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert f"`adoffboard resume {record.id}`" in err, err
+    sandbox.faults.clear()
+    assert cli("resume", record.id).exit_code in (EXIT_OK, 10, 13)
