@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands.common import Ctx, emit_json, pass_ctx
+from adoffboard.commands.common import Ctx, emit_json, pass_ctx, said_once
 
 
 @click.group("case")
@@ -90,7 +90,7 @@ def case_show(c: Ctx, what: str) -> None:
         return
     cr = case.cr
     content = cr.content
-    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {cr.status}; it {case.standing}.")
+    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {said_once(cr.status, case.standing)}.")
     dates = [f"effective {content.effective_date or 'not set'}"]
     if cr.type == "pause":
         dates.append(f"pause ends {content.pause_end_date or 'NOT SET'}")

@@ -139,6 +139,14 @@ class BoundedInt(click.ParamType):  # type: ignore[type-arg]
         return number
 
 
+def said_once(what: str, standing: str) -> str:
+    """`what` happened, then where the request stands, unless that only repeats it: "approved by
+    jeremy; it is approved" reads "approved by jeremy" (standing: `cr.rules.standing`)."""
+    verb = what.split(" ", 1)[0]
+    said = standing.split(" ", 1)[1] if " " in standing else standing
+    return what if said.split(" ", 1)[0] == verb else f"{what}; it {standing}"
+
+
 def plan_output(value: str | None) -> Path | None:
     """`-o FILE`, refused up front when it cannot be a file (empty, a folder)."""
     from adoffboard.errors import InputError

@@ -76,7 +76,7 @@ def test_a_pause_from_approval_to_restore(cli: Cli, sandbox: Sandbox) -> None:
     assert all(t["run_id"] == pause_id for t in shown["tasks"])
 
     text = ok(cli("case", "show", CLIENT)).output
-    assert text.startswith(f"{cr_id}: pause for {CLIENT}, approved; it is approved.")
+    assert text.startswith(f"{cr_id}: pause for {CLIENT}, approved.")
     assert f"run {pause_id} sem-pause (all) by {who}: applied, verify PENDING" in text
     assert f"changed {state['changed']} value(s): not restored yet" in text
     assert any(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Cli, approved_cr, edit_manifest
+from conftest import Cli, approved_cr, edit_manifest, workspace_today
 
 from adoffboard.cli import EXIT_INTERRUPTED, EXIT_OK, main
 from adoffboard.config import load_workspace
@@ -115,3 +115,33 @@ def test_ctrl_c_during_a_run_names_the_run_and_its_resume_command(
     assert f"`adoffboard resume {record.id}`" in err, err
     sandbox.faults.clear()
     assert cli("resume", record.id).exit_code in (EXIT_OK, 10, 13)
+
+
+def test_messages_say_a_thing_once(cli: Cli, sandbox: Sandbox, workspace: Path) -> None:
+    cr_id = approved_cr(cli, CLIENT)
+    assert cli("cr", "show", cr_id).stdout.startswith(
+        f"{cr_id}: cancellation for {CLIENT}, approved\n"
+    )
+    other = json.loads(
+        cli(
+            "--json",
+            "cr",
+            "new",
+            "harbor-marine",
+            "--type",
+            "cancellation",
+            "--effective",
+            workspace_today(workspace),
+            "--as",
+            "dana",
+        ).stdout
+    )["id"]
+    submitted = cli("cr", "submit", other, "--as", "dana").stdout
+    assert "submitted by dana; it is waiting for" in submitted
+    rejected = cli("cr", "reject", other, "--reason", "no", "--as", "jeremy").stdout
+    assert rejected == f"{other} (cancellation for harbor-marine): rejected by jeremy.\n"
+    summary = cli("plan", CLIENT, "-r", "sem-cancellation").stdout
+    assert "Skipped steps:" in summary and "listed below" not in summary
+    full = next((workspace / "reports").glob("*plan*.md")).read_text()
+    skipped = full.count("skipped")
+    assert ("Skipped steps: none" in " ".join(full.split()).replace("*", "")) == (skipped == 0)
