@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands.common import Ctx, emit_json, pass_ctx, said_once
+from adoffboard.commands.common import Ctx, emit_json, local, pass_ctx, said_once
 
 
 @click.group("case")
@@ -98,8 +98,9 @@ def case_show(c: Ctx, what: str) -> None:
     click.echo(
         "Open: " + "; ".join(case.outstanding) if case.open else "Closed: nothing left to do."
     )
-    click.echo("\nTimeline (oldest first):")
-    rows = [(e.at or "(pending)", e.kind, e.text) for e in case.timeline()]
+    zone = c.workspace.config.workspace.timezone
+    click.echo(f"\nTimeline (oldest first, times in {zone}):")
+    rows = [(local(c, e.at) or "(pending)", e.kind, e.text) for e in case.timeline()]
     for line in _aligned(rows, indent="  "):
         click.echo(line)
     if case.restores:

@@ -139,6 +139,19 @@ class BoundedInt(click.ParamType):  # type: ignore[type-arg]
         return number
 
 
+def local(c: Ctx, stored: str | None) -> str:
+    """A stored time (UTC) shown in the workspace's time zone, to the minute, with the zone named
+    ("2026-12-07 08:30 CST"); the schedule, history and change requests all read alike."""
+    from adoffboard.clock import local_time
+
+    if not stored:
+        return ""
+    try:
+        return local_time(stored, c.workspace.config.workspace.timezone)
+    except ValueError:  # not a time: shown as stored
+        return stored
+
+
 def said_once(what: str, standing: str) -> str:
     """`what` happened, then where the request stands, unless that only repeats it: "approved by
     jeremy; it is approved" reads "approved by jeremy" (standing: `cr.rules.standing`)."""

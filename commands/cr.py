@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands.common import said_once
+from adoffboard.commands.common import local, said_once
 from adoffboard.commands.planner import planner as planner  # registered by adoffboard.cli
 from adoffboard.commands.planner import reminders as reminders
 
@@ -325,17 +325,17 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
             "WARNING: this pause has no end date: set one with the Account Manager "
             f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`)."
         )
-    click.echo("\nHistory:")
+    click.echo(f"\nHistory (times in {c.workspace.config.workspace.timezone}):")
     for t in history:
         detail = f": {t.detail}" if t.detail else ""
         click.echo(
-            f"  {t.at}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
+            f"  {local(c, t.at)}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
             f"[{t.content_hash[:12]}]{detail}"
         )
     if notices:
         click.echo("\nNotices:")
         for n in notices:
-            when = n["sent_at"] or n["created_at"]
+            when = local(c, n["sent_at"] or n["created_at"])
             error = f" ({n['error']})" if n["error"] else ""
             click.echo(
                 f"  {when}  {n['status']:<9} {n['subject']} -> {', '.join(n['recipients'])}{error}"

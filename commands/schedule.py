@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
+from adoffboard.commands.common import local
 
 # Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
 SCHEDULE_ROLES = (
@@ -34,9 +35,7 @@ def _emit(data: Any) -> None:
 
 
 def _local(c: Any, stored: str | None) -> str:
-    from adoffboard.clock import local_time
-
-    return local_time(stored, c.workspace.config.workspace.timezone) if stored else ""
+    return local(c, stored)
 
 
 # --- schedule ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adoffboard.commands.common import Ctx, emit_json, pass_ctx
+from adoffboard.commands.common import Ctx, emit_json, local, pass_ctx
 
 
 class _TasksGroup(click.Group):
@@ -58,7 +58,7 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
         owner = ROLES.get(t.owner, t.owner)
         people = f" ({', '.join(t.owners)})" if t.owners else ""
         state = (
-            f"[green]done[/] by {t.attested_by} at {t.attested_at}"
+            f"[green]done[/] by {t.attested_by} at {local(c, t.attested_at)}"
             if t.done
             else "[yellow]pending[/]"
         )
@@ -99,4 +99,4 @@ def tasks_done(c: Ctx, task_id: str, who: str | None, by: str | None, note: str)
     if c.as_json:
         emit_json(task.to_dict())
         return
-    click.echo(f"Attested {task.id} by {task.attested_by} at {task.attested_at}.")
+    click.echo(f"Attested {task.id} by {task.attested_by} at {local(c, task.attested_at)}.")

@@ -84,7 +84,7 @@ def test_a_pause_from_approval_to_restore(cli: Cli, sandbox: Sandbox) -> None:
         for line in text.splitlines()
     )
     lines = text.splitlines()
-    start = lines.index("Timeline (oldest first):") + 1
+    start = next(n for n, line in enumerate(lines) if line.startswith("Timeline (oldest first")) + 1
     stamps = [line.split()[0] for line in lines[start:] if line.startswith("  20")]
     assert stamps == sorted(stamps) and len(stamps) >= 6  # oldest first
     created = next(line for line in lines if "created by dana" in line)

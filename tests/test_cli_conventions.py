@@ -145,3 +145,70 @@ def test_messages_say_a_thing_once(cli: Cli, sandbox: Sandbox, workspace: Path) 
     full = next((workspace / "reports").glob("*plan*.md")).read_text()
     skipped = full.count("skipped")
     assert ("Skipped steps: none" in " ".join(full.split()).replace("*", "")) == (skipped == 0)
+
+
+def test_times_are_shown_in_the_workspace_zone_with_its_name(
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
+    from adoffboard.clock import local_time
+
+    zone = load_workspace(workspace).config.workspace.timezone
+    cr_id = approved_cr(cli, CLIENT)
+    ran = json.loads(cli("--json", "run", CLIENT, "--yes").stdout)["runs"][0]
+    [record] = json.loads(cli("--json", "history", CLIENT).stdout)
+    assert record["id"] == ran["run_id"] and record["started_at"].endswith("+00:00")
+    shown = local_time(record["started_at"], zone)
+    assert shown[-3:].isalpha()  # the zone named, e.g. CST
+    history = cli("history", CLIENT).stdout
+    assert f"times in {zone}" in history and shown in history, history
+    assert record["started_at"][:16].replace("T", " ") not in history or zone == "UTC"
+    request = cli("cr", "show", cr_id).stdout
+    assert f"History (times in {zone})" in request
+    [created] = [line for line in request.splitlines() if " created " in line]
+    assert created.split()[2].isalpha(), created  # "  2026-12-07 08:30 CST  created ..."
+
+
+def test_without_an_smtp_server_the_approval_says_at_once_that_the_notice_is_queued(
+    cli: Cli, sandbox: Sandbox, workspace: Path
+) -> None:
+    """A server that takes the connection but never greets: one try, bounded by
+    smtp_connect_timeout, then the notice stays queued (and the person is told)."""
+    import socket
+    import tomllib
+
+    import tomli_w
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes connections; nobody ever answers them
+    try:
+        config = workspace / "adoffboard.toml"
+        document = tomllib.loads(config.read_text())
+        document["notifications"]["smtp_port"] = silent.getsockname()[1]
+        document["notifications"]["smtp_connect_timeout"] = 0.5
+        config.write_text(tomli_w.dumps(document))
+        cr_id = json.loads(
+            cli(
+                *("--json", "cr", "new", CLIENT, "--type", "cancellation"),
+                *("--effective", workspace_today(workspace), "--as", "dana"),
+            ).stdout
+        )["id"]
+        cli("cr", "submit", cr_id, "--as", "dana")
+        for who in ("jeremy", "dustin"):
+            cli("cr", "approve", cr_id, "--as", who)
+        last = cli("cr", "approve", cr_id, "--as", "accounting")
+        assert last.exit_code == EXIT_OK, last.output
+        assert "no answer within 0.5s" in last.stderr and "stays queued" in last.stderr
+        silent.setblocking(False)
+        tries = 0
+        while True:
+            try:
+                silent.accept()[0].close()
+            except BlockingIOError:
+                break
+            tries += 1
+        assert tries == 1  # tried once, not again after a back-off
+        shown = json.loads(cli("--json", "cr", "show", cr_id).stdout)
+        assert [n["status"] for n in shown["notices"]] == ["pending"]
+    finally:
+        silent.close()
