@@ -17,7 +17,17 @@ from typing import Any
 
 import click
 
-from adoffboard.commands import case, cr, running, runs, sandbox, schedule, tasks, workspace
+from adoffboard.commands import (
+    case,
+    complete,
+    cr,
+    running,
+    runs,
+    sandbox,
+    schedule,
+    tasks,
+    workspace,
+)
 from adoffboard.commands.common import (
     EXIT_AUTH,
     EXIT_DRIFT,
@@ -237,6 +247,7 @@ def _local_options(command: click.Command) -> None:
 
 for _command in main.commands.values():
     _local_options(_command)
+complete.attach(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
