@@ -171,3 +171,19 @@ def test_the_restore_prompt_goes_to_stderr(cli: Cli, sandbox: Sandbox) -> None:
     assert result.exit_code in (EXIT_OK, 10, 13), result.output
     assert json.loads(result.stdout)["run_id"] != run_id  # stdout: the restore's report alone
     assert "Type the client's name" in result.stderr
+
+
+def test_options_are_named_alike_in_every_command() -> None:
+    """A runbook is -r/--runbook, a run --run, a change request --cr, the acting person --as
+    (`tasks done --by` survives hidden, as a deprecated spelling)."""
+    expected = {"runbook": ["-r", "--runbook"], "run_id": ["--run"], "cr_id": ["--cr"]}
+    for path in command_paths():
+        for param in _command(path).params:
+            if not isinstance(param, click.Option):
+                continue
+            if param.name in expected:
+                assert param.opts == expected[param.name], (path, param.opts)
+            if "--by" in param.opts:
+                assert param.hidden and path == "tasks done", path
+            if param.metavar == "PERSON" and not param.hidden:
+                assert param.opts == ["--as"], (path, param.opts)
