@@ -9,13 +9,25 @@ stays instant.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from adoffboard.commands import case, cr, running, runs, sandbox, schedule, tasks, workspace
+from adoffboard.commands import (
+    case,
+    complete,
+    cr,
+    running,
+    runs,
+    sandbox,
+    schedule,
+    tasks,
+    workspace,
+)
 from adoffboard.commands.common import (
     EXIT_AUTH,
     EXIT_DRIFT,
@@ -86,11 +98,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except AdoffboardError as exc:
             fail(exit_code_for(exc), str(exc))
-        except KeyboardInterrupt:
-            fail(
-                EXIT_INTERRUPTED,
-                "interrupted; an apply can be finished with `adoffboard resume RUN`",
-            )
+        except BrokenPipeError:  # `adoffboard ... | head`: the reader has what it wanted
+            _silence_stdout()
+            sys.exit(EXIT_OK)
+        except KeyboardInterrupt as exc:
+            fail(EXIT_INTERRUPTED, _interrupted(exc))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug: one line by default, the traceback on request
@@ -105,6 +117,26 @@ class Group(click.Group):
             os.umask(umask)
             if isinstance(ctx.obj, Ctx):
                 ctx.obj.close()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    from adoffboard.errors import RunInterrupted
+
+    if isinstance(exc, RunInterrupted):
+        return (
+            f"interrupted: run {exc.run_id} is unfinished; finish it with "
+            f"`adoffboard resume {exc.run_id}`"
+        )
+    return "interrupted"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that nothing more (the flush at
+    exit included) fails on it: the documented way to end quietly on a closed pipe
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    with contextlib.suppress(OSError, ValueError):  # no real file descriptor (a test runner)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _announce_clock() -> None:
@@ -187,6 +219,35 @@ for _command in (
     schedule.scheduler_group,
 ):
     main.add_command(_command)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--json` after a subcommand: the same as before it (`adoffboard --json cr list`)."""
+    found = ctx.find_object(Ctx)
+    if value and found is not None:
+        found.as_json = True
+
+
+def _local_options(command: click.Command) -> None:
+    """Every command and group below the main one also takes `--json` where it is typed (as
+    gh and kubectl do): one output, whichever side of the subcommand the flag is on."""
+    if not any("--json" in p.opts for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--json"],
+                is_flag=True,
+                expose_value=False,
+                callback=_set_json,
+                help="Machine-readable JSON on stdout (as the global --json).",
+            )
+        )
+    for sub in getattr(command, "commands", {}).values():
+        _local_options(sub)
+
+
+for _command in main.commands.values():
+    _local_options(_command)
+complete.attach(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

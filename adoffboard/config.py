@@ -144,6 +144,9 @@ class NotificationsSection(StrictModel):
     smtp_ssl: bool = False
     smtp_username: str = ""
     smtp_password: str = ""  # a credential reference, e.g. env:SMTP_PASSWORD
+    # Seconds to reach the server and read its greeting: a missing server is said at once
+    # (change request notices then stay queued for `reminders send` and the scheduler).
+    smtp_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     # Change requests: reminders N days before an effective (or pause end) date, to the roles of
     # each department's team.
     reminder_days: list[Annotated[int, Field(strict=True)]] = Field(default_factory=lambda: [7, 1])

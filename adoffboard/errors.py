@@ -23,6 +23,7 @@
     └── NotPermitted          the workspace's rules refuse this person this action         exit 9
 
     FieldProblem (a ValueError)  one field's bad value, collected into an InputError
+    RunInterrupted (a KeyboardInterrupt)  Ctrl-C during a run: names the run to resume   exit 130
 
 Each class carries its documented exit code (`exit_code`, README "Exit codes"); a subclass
 inherits its parent's. Library code raises these and never exits; the CLI turns an error into
@@ -193,3 +194,13 @@ class FieldProblem(ValueError):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a run was applying: the run is recorded as interrupted and `run_id` names
+    it, so that the person is told the exact `adoffboard resume RUN_ID`. Still a
+    KeyboardInterrupt: whatever stops on Ctrl-C stops on it."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id

@@ -83,8 +83,10 @@ class Mailer:
         read_only: bool = True,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        retry_unreachable: bool = True,
     ) -> None:
         self.settings = settings
+        self.retry_unreachable = retry_unreachable
         self.root = workspace_root
         self.read_only = read_only
         self.clock = clock or SystemClock()
@@ -119,17 +121,22 @@ class Mailer:
         """Send a built message; raises `DeliveryInDoubt` (not retried) when it may have gone."""
         if self.read_only:
             raise DryRunViolation(f"email {msg['Subject']!r} not sent: this is a dry run")
-        call_with_retry(lambda: self._deliver(msg, recipients), self.retry, self.clock)
+        # Without `retry_unreachable`, a server that cannot be reached fails here, at once.
+        opened = [] if self.retry_unreachable else [self._connect()]
+        call_with_retry(
+            lambda: self._deliver(msg, recipients, opened.pop() if opened else None),
+            self.retry,
+            self.clock,
+        )
         return Sent(str(msg["Message-ID"]), tuple(recipients))
 
-    def _deliver(self, msg: EmailMessage, recipients: list[str]) -> None:
+    def _deliver(self, msg: EmailMessage, recipients: list[str], session: _Session | None) -> None:
         s = self.settings
         where = f"{s.smtp_host}:{s.smtp_port}"
-        smtp: _Session | None = None
+        smtp: _Session | None = session
         refused: dict[str, tuple[int, bytes]] | None = None
         try:
-            cls = _SessionSSL if s.smtp_ssl else _Session
-            smtp = cls(s.smtp_host, s.smtp_port, timeout=self.retry.timeout)
+            smtp = smtp or self._connect()
             if s.smtp_starttls and not s.smtp_ssl:
                 smtp.starttls()
             if s.smtp_username:
@@ -156,6 +163,33 @@ class Mailer:
                 _end_session(smtp, answered=refused is not None)
         if refused:
             raise PlatformError(f"SMTP {where} refused: {', '.join(sorted(refused))}")
+
+    def _connect(self) -> _Session:
+        """A session whose connection and greeting took at most `smtp_connect_timeout`
+        seconds (else TransientError: nothing was sent); the commands after it get the retry
+        policy's (longer) deadline."""
+        s = self.settings
+        where = f"{s.smtp_host}:{s.smtp_port}"
+        cls = _SessionSSL if s.smtp_ssl else _Session
+        smtp = cls(timeout=s.smtp_connect_timeout)  # no host: nothing is connected yet
+        try:
+            smtp.connect(s.smtp_host, s.smtp_port)
+        except smtplib.SMTPResponseException as exc:  # a greeting that refuses (421...)
+            smtp.close()
+            text = f"SMTP {where} answered {exc.smtp_code}"
+            raise (TransientError if 400 <= exc.smtp_code < 500 else PlatformError)(text) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            smtp.close()
+            why = (
+                f"no answer within {s.smtp_connect_timeout:g}s"
+                if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+                else type(exc).__name__
+            )
+            raise TransientError(f"SMTP {where} unreachable: {why}") from exc
+        smtp.timeout = self.retry.timeout
+        if smtp.sock is not None:
+            smtp.sock.settimeout(self.retry.timeout)
+        return smtp
 
 
 def _raise_if_in_doubt(smtp: _Session | None, where: str, exc: BaseException) -> None:

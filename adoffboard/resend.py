@@ -17,7 +17,7 @@ from typing import Any
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ROLES, LoadedWorkspace, PersonEntry
 from adoffboard.connectors.sharpspring.export import ExportRecord
-from adoffboard.errors import InputError, SafetyRefusal
+from adoffboard.errors import InputError, NotPermitted
 from adoffboard.holder import holder_name
 from adoffboard.runbook import available, load_runbook
 from adoffboard.tasks import find_person
@@ -47,7 +47,7 @@ def check_may_decide(ws: LoadedWorkspace, client: str, person: PersonEntry) -> N
         return
     owners = sorted({p.name for r in roles for p in ws.people_with_role(r)} | {am.name})
     titles = " or ".join(ROLES.get(r, r) for r in sorted(roles)) or "the export step's owner"
-    raise SafetyRefusal(
+    raise NotPermitted(
         f"{person.name} cannot resend {client}'s export: that is for the "
         f"{titles} or the client's Account Manager ({', '.join(owners)})"
     )

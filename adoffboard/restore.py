@@ -171,6 +171,34 @@ def inverse_changes(store: Any, records: Any, step_id: str) -> RestoreSet:
     return RestoreSet(ids, runs[-1].runbook if runs else "", tuple(changes), tuple(notes))
 
 
+def refuse_without_access(store: Any, records: Any, restore: RestoreSet) -> None:
+    """A restore is refused (NotPermitted, nothing read or sent) where a run removed the agency's
+    own access: adoffboard can no longer read or change that account, and re-granting the
+    access is the client's decision. Once access is granted again, the restore can be made."""
+    from adoffboard.connectors import REGISTRY
+    from adoffboard.errors import NotPermitted
+
+    runs = [records] if not isinstance(records, list | tuple) else list(records)
+    lost: dict[tuple[str, str], str] = {}
+    for record in runs:
+        planned = {c.id: c for c in record.plan().changes}
+        for snap in store.snapshots(record.id):
+            change = planned.get(snap.change_id)
+            if change is not None and change.phase == Phase.ACCESS:
+                lost[(change.platform, change.account)] = record.id
+    blocked = sorted({(c.platform, c.account) for c in restore.changes} & set(lost))
+    if blocked:
+        where = ", ".join(
+            f"{REGISTRY[p].title if p in REGISTRY else p} {account} (run {lost[(p, account)]})"
+            for p, account in blocked
+        )
+        raise NotPermitted(
+            f"the agency's access was removed on {where}: adoffboard can no longer read or "
+            "change it there, so the restore is refused; once the client grants the access "
+            f"again, `adoffboard restore {runs[-1].id} --as PERSON` can put the values back"
+        )
+
+
 def _restores_note(runs: list[Any], count: int) -> str:
     if len(runs) == 1:
         r = runs[0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adoffboard.config import ROLES, LoadedWorkspace, PersonEntry
-from adoffboard.errors import InputError, NotFound, SafetyRefusal
+from adoffboard.errors import InputError, NotFound, NotPermitted
 from adoffboard.models import StepKind
 
 
@@ -144,7 +144,7 @@ def attest(ws: LoadedWorkspace, store: Any, task_id: str, by: str, note: str = "
     if not holds:
         role = ROLES.get(task.owner, task.owner)
         owners = ", ".join(task.owners) or f"nobody in [people] has the role {task.owner}"
-        raise SafetyRefusal(
+        raise NotPermitted(
             f"{person.name} cannot attest {task.id}: it is owned by the {role} ({owners})"
         )
     store.attest(client, task.runbook, task.step_id, person.name, note)

@@ -11,9 +11,7 @@ from typing import Any
 
 import click
 
-from adoffboard.commands.common import Ctx, emit_json, pass_ctx
-
-_JSON_HELP = "Machine-readable JSON on stdout (as the global --json)."
+from adoffboard.commands.common import Ctx, emit_json, local, pass_ctx, said_once
 
 
 @click.group("case")
@@ -30,14 +28,13 @@ def case_group() -> None:
 @case_group.command("list")
 @click.option("--client", metavar="CLIENT", help="Only this client's cases.")
 @click.option("--open", "only_open", is_flag=True, help="Only cases with something left to do.")
-@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @pass_ctx
-def case_list(c: Ctx, client: str | None, only_open: bool, as_json: bool) -> None:
+def case_list(c: Ctx, client: str | None, only_open: bool) -> None:
     """One line per case: request, client, type, status, dates, runs, last run's verdict."""
     from adoffboard.case import cases
 
     found = cases(c.store, c.workspace, client=client, only_open=only_open)
-    if as_json or c.as_json:
+    if c.as_json:
         emit_json([_list_entry(case) for case in found])
         return
     if not found:
@@ -81,20 +78,19 @@ def _list_entry(case: Any) -> dict[str, Any]:
 
 @case_group.command("show")
 @click.argument("what", metavar="CLIENT|CR")
-@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 @pass_ctx
-def case_show(c: Ctx, what: str, as_json: bool) -> None:
+def case_show(c: Ctx, what: str) -> None:
     """A case's timeline, oldest first. CLIENT means that client's case: its most recent
     approved cancellation, pause or addendum, else its most recent request."""
     from adoffboard.case import find_case
 
     case = find_case(c.store, c.workspace, what)
-    if as_json or c.as_json:
+    if c.as_json:
         emit_json(case.to_dict())
         return
     cr = case.cr
     content = cr.content
-    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {cr.status}; it {case.standing}.")
+    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {said_once(cr.status, case.standing)}.")
     dates = [f"effective {content.effective_date or 'not set'}"]
     if cr.type == "pause":
         dates.append(f"pause ends {content.pause_end_date or 'NOT SET'}")
@@ -102,8 +98,9 @@ def case_show(c: Ctx, what: str, as_json: bool) -> None:
     click.echo(
         "Open: " + "; ".join(case.outstanding) if case.open else "Closed: nothing left to do."
     )
-    click.echo("\nTimeline (oldest first):")
-    rows = [(e.at or "(pending)", e.kind, e.text) for e in case.timeline()]
+    zone = c.workspace.config.workspace.timezone
+    click.echo(f"\nTimeline (oldest first, times in {zone}):")
+    rows = [(local(c, e.at) or "(pending)", e.kind, e.text) for e in case.timeline()]
     for line in _aligned(rows, indent="  "):
         click.echo(line)
     if case.restores:

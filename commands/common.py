@@ -44,6 +44,9 @@ EXIT_VERIFY_PENDING = 13
 EXIT_INTERRUPTED = 130
 
 
+_UNBOUNDED = 100_000  # columns: wider than any table adoffboard prints
+
+
 class Ctx:
     def __init__(self, workspace: Path | None, as_json: bool, quiet: bool) -> None:
         self.workspace_dir = workspace
@@ -73,10 +76,28 @@ class Ctx:
 
         return environment(self.workspace, progress=progress)
 
-    def console(self, stderr: bool = False) -> Any:
+    def console(self, stderr: bool = False, width: int | None = None) -> Any:
         from rich.console import Console
 
-        return Console(stderr=stderr, highlight=False)
+        class QuietOnClosedPipe(Console):
+            def on_broken_pipe(self) -> None:
+                # rich would exit 1 here; the main group ends a closed pipe quietly (exit 0)
+                self.quiet = True
+                raise BrokenPipeError
+
+        return QuietOnClosedPipe(stderr=stderr, highlight=False, width=width)
+
+    def print_table(self, table: Any) -> None:
+        """A table on stdout; piped (not a terminal), as wide as its longest values, so that
+        `grep` and `cut` see every value whole instead of cut at 80 columns."""
+        console = self.console()
+        if not console.is_terminal:
+            from rich.measure import Measurement
+
+            wide = console.options.update_width(_UNBOUNDED)
+            needed = Measurement.get(console, wide, table).maximum
+            console = self.console(width=max(console.width, needed))
+        console.print(table)
 
     def close(self) -> None:
         if self._store is not None:
@@ -118,6 +139,27 @@ class BoundedInt(click.ParamType):  # type: ignore[type-arg]
         return number
 
 
+def local(c: Ctx, stored: str | None) -> str:
+    """A stored time (UTC) shown in the workspace's time zone, to the minute, with the zone named
+    ("2026-12-07 08:30 CST"); the schedule, history and change requests all read alike."""
+    from adoffboard.clock import local_time
+
+    if not stored:
+        return ""
+    try:
+        return local_time(stored, c.workspace.config.workspace.timezone)
+    except ValueError:  # not a time: shown as stored
+        return stored
+
+
+def said_once(what: str, standing: str) -> str:
+    """`what` happened, then where the request stands, unless that only repeats it: "approved by
+    jeremy; it is approved" reads "approved by jeremy" (standing: `cr.rules.standing`)."""
+    verb = what.split(" ", 1)[0]
+    said = standing.split(" ", 1)[1] if " " in standing else standing
+    return what if said.split(" ", 1)[0] == verb else f"{what}; it {standing}"
+
+
 def plan_output(value: str | None) -> Path | None:
     """`-o FILE`, refused up front when it cannot be a file (empty, a folder)."""
     from adoffboard.errors import InputError
@@ -150,20 +192,26 @@ def emit_json(data: Any) -> None:
 
 
 class ProgressView:
-    """Live progress per platform on stderr (plain lines when not a terminal)."""
+    """Live progress per platform on stderr (plain lines when not a terminal). When the work
+    ends, each platform's spinner gives way to a mark: done, or stopped by an error or Ctrl-C;
+    nothing is left spinning on the screen."""
+
+    DONE, STOPPED = "[green]done[/]", "[red]stopped[/]"
 
     def __init__(self, c: Ctx) -> None:
         self.enabled = not c.quiet
         self.console = c.console(stderr=True)
         self._progress: Any = None
+        self._spinner: Any = None
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> ProgressView:
         if self.enabled and self.console.is_terminal:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+            self._spinner = SpinnerColumn(finished_text=self.DONE)
             self._progress = Progress(
-                SpinnerColumn(),
+                self._spinner,
                 TextColumn("[bold]{task.fields[who]:<12}"),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
@@ -184,9 +232,16 @@ class ProgressView:
         else:
             self._progress.update(self._tasks[who], description=message)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._progress is None:
+            return
+        from rich.text import Text
+
+        if exc_type is not None:
+            self._spinner.finished_text = Text.from_markup(self.STOPPED)
+        for task in self._tasks.values():
+            self._progress.update(task, total=1, completed=1)  # the spinner shows its mark
+        self._progress.stop()
 
 
 def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:

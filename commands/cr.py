@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from adoffboard.commands.common import local, said_once
 from adoffboard.commands.planner import planner as planner  # registered by adoffboard.cli
 from adoffboard.commands.planner import reminders as reminders
 
@@ -132,7 +133,7 @@ def _done(c: Any, service: Any, cr: Any, what: str, deliveries: list[Any] | None
             data["notices"] = [d.__dict__ for d in deliveries]
         _emit(data)
         return
-    click.echo(f"{cr.id} ({cr.type} for {cr.client}): {what}; it {service.standing(cr)}.")
+    click.echo(f"{cr.id} ({cr.type} for {cr.client}): {said_once(what, service.standing(cr))}.")
 
 
 # --- cr ---------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def cr_new(c: Any, client: str, as_person: str, **kw: Any) -> None:
     service = _service(c)
     cr = service.create(as_person, {"client": client, **_raw_fields(kw)})
     deliveries = service.deliver(cr.id) if cr.content.escalated_to else []
-    what = f"created by {as_person} as a draft"
+    what = f"created by {as_person}"
     _done(c, service, cr, what + _escalation(cr, deliveries), deliveries)
     _warn_unsent(deliveries)
 
@@ -248,10 +249,8 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
     else:
         last = cr.approvals[-1] if cr.approvals else None
         action = last.action if last else "approved"
-        click.echo(
-            f"{cr.id} ({cr.type} for {cr.client}): {action} by {as_person}; it "
-            f"{service.standing(cr)}."
-        )
+        done = said_once(f"{action} by {as_person}", service.standing(cr))
+        click.echo(f"{cr.id} ({cr.type} for {cr.client}): {done}.")
         for d in deliveries:
             if not d.error:
                 click.echo(f"Notice sent to {', '.join(d.recipients)}: {d.subject}")
@@ -317,7 +316,7 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
             }
         )
         return
-    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {cr.status}; it {service.standing(cr)}")
+    click.echo(f"{cr.id}: {cr.type} for {cr.client}, {said_once(cr.status, service.standing(cr))}")
     click.echo(f"Content hash: {cr.content_hash}")
     for line in describe(cr, c.workspace):
         click.echo(line)
@@ -326,17 +325,17 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
             "WARNING: this pause has no end date: set one with the Account Manager "
             f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`)."
         )
-    click.echo("\nHistory:")
+    click.echo(f"\nHistory (times in {c.workspace.config.workspace.timezone}):")
     for t in history:
         detail = f": {t.detail}" if t.detail else ""
         click.echo(
-            f"  {t.at}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
+            f"  {local(c, t.at)}  {t.action:<17} by {t.by} ({t.role}) -> {t.status}  "
             f"[{t.content_hash[:12]}]{detail}"
         )
     if notices:
         click.echo("\nNotices:")
         for n in notices:
-            when = n["sent_at"] or n["created_at"]
+            when = local(c, n["sent_at"] or n["created_at"])
             error = f" ({n['error']})" if n["error"] else ""
             click.echo(
                 f"  {when}  {n['status']:<9} {n['subject']} -> {', '.join(n['recipients'])}{error}"
@@ -380,7 +379,7 @@ def cr_list(
             cr.status,
             service.standing(cr),
         )
-    c.console().print(table)
+    c.print_table(table)
 
 
 @cr_group.command("import")

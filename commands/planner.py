@@ -64,7 +64,7 @@ def planner(c: Any, start: str | None, end: str | None) -> None:
             ends,
             r["cr_id"],
         )
-    c.console().print(table)
+    c.print_table(table)
     missing = [r["cr_id"] for r in rows if r["pause_end_missing"]]
     if missing:
         click.echo(

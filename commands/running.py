@@ -226,6 +226,7 @@ def _confirm(c: Ctx, client_name: str, yes: bool, what: str = "") -> None:
         f"Type the client's name ({client_name}) to apply{' ' + what if what else ''}",
         default="",
         show_default=False,
+        err=True,  # stdout holds only the result (with --json, one JSON document)
     )
     if typed.strip() != client_name:
         fail(EXIT_SAFETY, "confirmation did not match the client's name: nothing applied")

@@ -24,6 +24,7 @@ from adoffboard.commands.common import (
     Ctx,
     ProgressView,
     emit_json,
+    local,
     pass_ctx,
     plan_output,
     render_summary,
@@ -339,7 +340,7 @@ def resend(c: Ctx, client: str, who: str, received: bool) -> None:
     what = "Recorded as received" if received else "Sent again"
     click.echo(
         f"{what}: exports/{record.file} ({record.rows} contacts) to "
-        f"{', '.join(record.emailed_to)}, by {decision['by']} at {decision['at']}. "
+        f"{', '.join(record.emailed_to)}, by {decision['by']} at {local(c, decision['at'])}. "
         f"Next: adoffboard verify {client}"
     )
 
@@ -367,14 +368,24 @@ def history(c: Ctx, client: str, limit: int) -> None:
         return
     from rich.table import Table
 
-    table = Table("run", "runbook", "status", "started", "finished", "plan")
+    zone = c.workspace.config.workspace.timezone
+    table = Table(
+        "run",
+        "runbook",
+        "status",
+        "started",
+        "finished",
+        "plan",
+        title=f"Runs of {client} (times in {zone})",
+        title_justify="left",
+    )
     for r in runs:
         table.add_row(
             r.id,
             f"{r.runbook} v{r.runbook_version}",
             r.status,
-            r.started_at,
-            r.finished_at or "",
+            local(c, r.started_at),
+            local(c, r.finished_at),
             r.plan_hash[:12],
         )
-    c.console().print(table)
+    c.print_table(table)

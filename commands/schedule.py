@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
+from adoffboard.commands.common import local
 
 # Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
 SCHEDULE_ROLES = (
@@ -34,9 +35,7 @@ def _emit(data: Any) -> None:
 
 
 def _local(c: Any, stored: str | None) -> str:
-    from adoffboard.clock import local_time
-
-    return local_time(stored, c.workspace.config.workspace.timezone) if stored else ""
+    return local(c, stored)
 
 
 # --- schedule ---------------------------------------------------------------------------------
@@ -71,7 +70,6 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
     if not found:
         click.echo("Nothing scheduled." if not show_all else "No scheduled runs.")
         return
-    from rich.console import Console
     from rich.table import Table
 
     tz = c.workspace.config.workspace.timezone
@@ -97,8 +95,8 @@ def schedule_list(c: Any, show_all: bool, client: str | None) -> None:
         note = r.note or r.last_error or (f"runs after {r.after_id}" if r.after_id else "")
         if note:
             notes.append(f"{r.id}: {note}")
-    console = Console(highlight=False)
-    console.print(table)
+    c.print_table(table)
+    console = c.console()
     for note in notes:
         console.print(note, markup=False, soft_wrap=True)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from adoffboard.commands.common import Ctx, emit_json, pass_ctx
+from adoffboard.commands.common import Ctx, emit_json, local, pass_ctx
 
 
 class _TasksGroup(click.Group):
-    """`tasks [CLIENT]` lists; `tasks done ID --by NAME` attests."""
+    """`tasks [CLIENT]` lists; `tasks done ID --as PERSON` attests."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
@@ -20,7 +20,7 @@ class _TasksGroup(click.Group):
 @click.group(
     cls=_TasksGroup,
     invoke_without_command=True,
-    subcommand_metavar="[CLIENT] | done ID --by NAME [--note TEXT]",
+    subcommand_metavar="[CLIENT] | done ID --as PERSON [--note TEXT]",
 )
 @click.option("--all", "include_done", is_flag=True, help="Include attested tasks.")
 @click.pass_context
@@ -34,7 +34,7 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
     \b
       adoffboard tasks                         outstanding tasks of every client
       adoffboard tasks CLIENT [--all]          one client's tasks (--all: attested too)
-      adoffboard tasks done ID --by NAME       attest a task (NAME must hold its owner role)
+      adoffboard tasks done ID --as PERSON     attest a task (PERSON must hold its owner role)
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -58,7 +58,7 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
         owner = ROLES.get(t.owner, t.owner)
         people = f" ({', '.join(t.owners)})" if t.owners else ""
         state = (
-            f"[green]done[/] by {t.attested_by} at {t.attested_at}"
+            f"[green]done[/] by {t.attested_by} at {local(c, t.attested_at)}"
             if t.done
             else "[yellow]pending[/]"
         )
@@ -71,21 +71,32 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
             console.print(f"  note: {t.note}", markup=False)
     pending = sum(1 for t in found if not t.done)
     click.echo(
-        f"\n{pending} pending; attest one with `adoffboard tasks done ID --by NAME [--note TEXT]`"
+        f"\n{pending} pending; attest one with `adoffboard tasks done ID --as PERSON [--note TEXT]`"
     )
 
 
 @tasks.command("done")
 @click.argument("task_id", metavar="ID")
-@click.option("--by", "by", required=True, help="Who did it: a key, name or email from [people].")
+@click.option(
+    "--as", "who", metavar="PERSON", help="Who did it: a key, name or email from [people]."
+)
+@click.option("--by", "by", metavar="PERSON", hidden=True, help="Deprecated spelling of --as.")
 @click.option("--note", default="", help="What was done, or why it was not needed.")
 @pass_ctx
-def tasks_done(c: Ctx, task_id: str, by: str, note: str) -> None:
+def tasks_done(c: Ctx, task_id: str, who: str | None, by: str | None, note: str) -> None:
     """Attest that a manual task was done."""
     from adoffboard.tasks import attest
+
+    if by is not None:
+        click.echo("adoffboard: warning: --by is deprecated: use --as", err=True)
+    if who is not None and by is not None and who != by:
+        raise click.UsageError("--as and --by name different people: give --as only")
+    by = who or by
+    if by is None:
+        raise click.UsageError("Missing option '--as'.")
 
     task = attest(c.workspace, c.store, task_id, by, note)
     if c.as_json:
         emit_json(task.to_dict())
         return
-    click.echo(f"Attested {task.id} by {task.attested_by} at {task.attested_at}.")
+    click.echo(f"Attested {task.id} by {task.attested_by} at {local(c, task.attested_at)}.")

@@ -14,12 +14,17 @@ from adoffboard.commands.common import EXIT_INPUT, Ctx, emit_json, has_workspace
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--force", is_flag=True, help="Overwrite an existing adoffboard.toml.")
-def init(directory: Path, force: bool) -> None:
+@pass_ctx
+def init(c: Ctx, directory: Path, force: bool) -> None:
     """Create a workspace: adoffboard.toml (roles, approval chain, distribution list, credential
     references, store, time zone) and an example client manifest."""
     from adoffboard.workspace_init import init_workspace
 
     path = init_workspace(directory, force=force)
+    if c.as_json:
+        example = directory / "clients" / "lakeside-powersports.yaml"
+        emit_json({"config": str(path), "clients": [str(example)]})
+        return
     click.echo(f"Created {path} and {directory / 'clients'}/lakeside-powersports.yaml")
     click.echo("Next: edit the people and platforms, then `adoffboard clients validate`.")
 
@@ -72,7 +77,7 @@ def clients_list(c: Ctx) -> None:
             ", ".join(r["platforms"]),
             "yes" if r["valid"] else "[red]no[/red]",
         )
-    c.console().print(table)
+    c.print_table(table)
 
 
 @clients.command("show")

@@ -732,7 +732,7 @@ def test_list_filters_and_human_output(cli: Cli, sandbox: Sandbox) -> None:
     table = ok(cli("cr", "list")).output
     assert done in table and draft in table and "approved" in table
     text = ok(cli("cr", "show", done)).output
-    assert text.startswith(f"{done}: cancellation for {LAKESIDE}, approved; it is approved")
+    assert text.startswith(f"{done}: cancellation for {LAKESIDE}, approved\n")
     for line in (
         "created           by dana (account_manager) -> draft",
         "approved          by jeremy (approver_1) -> submitted",

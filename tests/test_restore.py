@@ -112,7 +112,11 @@ def test_access_removals_are_not_restored(cli: Cli, sandbox: Sandbox, workspace)
     # with the link ended the account cannot be read: one line, nothing sent
     writes = len(sandbox.log.mutating())
     refused = cli("restore", cancelled["run_id"], "--as", "sam", "--yes")
-    assert refused.exit_code == 5 and len(refused.output.strip().splitlines()) == 1
+    assert (
+        refused.exit_code == 9
+        and "access was removed" in refused.output
+        and len(refused.output.strip().splitlines()) == 1
+    )
     assert len(sandbox.log.mutating()) == writes
     assert sandbox.google_ads.state.manager_link(CID, MCC).status == "INACTIVE"
 

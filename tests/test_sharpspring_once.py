@@ -28,8 +28,8 @@ from smtp_stall import TrappingSmtp
 from adoffboard.cli import (
     EXIT_FAILED_CHANGES,
     EXIT_INPUT,
+    EXIT_NOT_PERMITTED,
     EXIT_OK,
-    EXIT_SAFETY,
     EXIT_VERIFY_PENDING,
 )
 from adoffboard.clock import FakeClock
@@ -361,7 +361,7 @@ def test_killed_during_the_smtp_exchange_then_resume_sends_nothing_and_resend_se
     assert len(trap.subject(SUBJECT)) == 1
 
     refused = cli("resend", CLIENT, "--as", "sam")  # SEM Specialist: not theirs to decide
-    assert refused.exit_code == EXIT_SAFETY and "MA Department Manager" in refused.output
+    assert refused.exit_code == EXIT_NOT_PERMITTED and "MA Department Manager" in refused.output
     assert cli("resend", CLIENT, "--as", "nobody").exit_code == EXIT_INPUT
     assert len(trap.subject(SUBJECT)) == 1
 

@@ -6,7 +6,7 @@ import json
 
 from conftest import Cli, approved_cr
 
-from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_SAFETY
+from adoffboard.cli import EXIT_INPUT, EXIT_NOT_PERMITTED, EXIT_OK
 
 CLIENT = "lakeside-powersports"
 TASK = f"{CLIENT}/google-ads-remove-scripts"
@@ -44,7 +44,7 @@ def test_tasks_list_owner_instructions_and_items(cli: Cli) -> None:
 
 def test_attest_by_owner_counts_in_verify_and_leaves_the_list(cli: Cli) -> None:
     applied(cli)
-    result = cli("tasks", "done", TASK, "--by", "sam", "--note", "no scripts in the account")
+    result = cli("tasks", "done", TASK, "--as", "sam", "--note", "no scripts in the account")
     assert result.exit_code == EXIT_OK, result.output
     assert "Attested" in result.output and "Sam Ortiz" in result.output
     assert TASK not in {t["id"] for t in listed(cli, CLIENT)}
@@ -57,13 +57,13 @@ def test_attest_by_owner_counts_in_verify_and_leaves_the_list(cli: Cli) -> None:
 
 def test_refusals_are_one_line_and_change_nothing(cli: Cli) -> None:
     applied(cli)
-    wrong_owner = cli("tasks", "done", TASK, "--by", "dana")
-    assert wrong_owner.exit_code == EXIT_SAFETY
+    wrong_owner = cli("tasks", "done", TASK, "--as", "dana")
+    assert wrong_owner.exit_code == EXIT_NOT_PERMITTED
     assert "owned by the SEM Specialist" in wrong_owner.output
-    unknown_person = cli("tasks", "done", TASK, "--by", "nobody")
+    unknown_person = cli("tasks", "done", TASK, "--as", "nobody")
     assert unknown_person.exit_code == EXIT_INPUT and "unknown person" in unknown_person.output
     for bad in ("nonsense", f"{CLIENT}/no-such-step", "unknown-client/x"):
-        result = cli("tasks", "done", bad, "--by", "sam")
+        result = cli("tasks", "done", bad, "--as", "sam")
         assert result.exit_code == EXIT_INPUT, (bad, result.output)
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert TASK in {t["id"] for t in listed(cli, CLIENT)}  # still pending
@@ -75,7 +75,7 @@ def test_account_manager_steps_are_attested_by_the_clients_manager(cli: Cli) -> 
         "tasks",
         "done",
         f"{CLIENT}/am-reach-out-specialist",
-        "--by",
+        "--as",
         "dana.whitfield@agency.example",
         "--note",
         "not needed",

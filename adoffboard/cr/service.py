@@ -396,11 +396,14 @@ class ChangeRequests:
         """Send queued notices (of one request, or all); failures stay queued with the error."""
         from adoffboard.mail import Email, Mailer
 
+        # A server that cannot be reached is not tried again in line: the notice stays queued
+        # (`reminders send` and the scheduler send it later) and the person is not kept waiting.
         mailer = Mailer(
             self.ws.config.notifications,
             workspace_root=self.ws.root,
             read_only=False,
             clock=self.clock,
+            retry_unreachable=False,
         )
         with self.store.transaction() as conn:
             pending = repo.pending_notices(conn, normalise_id(cr_id) if cr_id else None)

@@ -23,6 +23,7 @@ from adoffboard.errors import (
     AdoffboardError,
     InputError,
     NotPermitted,
+    RunInterrupted,
     SafetyRefusal,
 )
 from adoffboard.holder import holder_name
@@ -321,9 +322,9 @@ def _execute(
                 [c for c in to_send if c.phase == Phase.ACCESS],
             )
             _parallel([p for p in access if p not in held], lambda p: run_phases(p, {Phase.ACCESS}))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         store.finish_run(run_id, "interrupted")
-        raise
+        raise RunInterrupted(run_id) from exc
     except SafetyRefusal as exc:
         refusal = exc
         store.add_run_event(run_id, "refused", str(exc))

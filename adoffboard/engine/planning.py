@@ -32,7 +32,7 @@ from adoffboard.models import (
     content_hash,
 )
 from adoffboard.records import RunRecord
-from adoffboard.restore import RestoreSet, inverse_changes, target_runs
+from adoffboard.restore import RestoreSet, inverse_changes, refuse_without_access, target_runs
 from adoffboard.runbook import SCOPES, LoadedRunbook, Step
 
 # --- dates ------------------------------------------------------------------------------------
@@ -198,6 +198,7 @@ def _restore_sets(
             change_request=(change_request or {}).get("id", "") if step.restore.runbook else "",
         )
         found[step.id] = inverse_changes(store, records, step.id)
+        refuse_without_access(store, records, found[step.id])
     return found
 
 
