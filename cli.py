@@ -15,7 +15,17 @@ from typing import Any
 
 import click
 
-from adoffboard.commands import case, cr, running, runs, sandbox, schedule, tasks, workspace
+from adoffboard.commands import (
+    case,
+    cr,
+    doctor,
+    running,
+    runs,
+    sandbox,
+    schedule,
+    tasks,
+    workspace,
+)
 from adoffboard.commands.common import (
     EXIT_AUTH,
     EXIT_DRIFT,
@@ -168,6 +178,7 @@ for _command in (
     workspace.init,
     workspace.clients,
     workspace.runbooks,
+    doctor.doctor,
     runs.plan,
     runs.apply,
     runs.verify,
