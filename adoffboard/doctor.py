@@ -34,6 +34,7 @@ from adoffboard.doctor_checks import (
     check_smtp,
     check_store,
     classify,
+    meta_token_check,
 )
 from adoffboard.engine import Env
 from adoffboard.errors import AdoffboardError, InputError
@@ -46,6 +47,7 @@ __all__ = [
     "Check",
     "DoctorReport",
     "check_clients",
+    "check_tokens",
     "client_platforms",
     "run_doctor",
 ]
@@ -99,8 +101,29 @@ def run_doctor(
     say("doctor", "state store")
     report.checks += check_store(ws.store_url)
     unusable = {c.platform for c in report.checks if c.area == "platform" and c.status == PROBLEM}
+    report.checks += check_tokens(env, skip=unusable)
+    unusable = {c.platform for c in report.checks if c.area == "platform" and c.status == PROBLEM}
     report.checks += check_clients(env, report.clients, skip=unusable, progress=say)
     return report
+
+
+def check_tokens(env: Env, *, skip: Iterable[str] = ()) -> list[Check]:
+    """Tokens whose platform says whether they are valid and when they expire: Meta's
+    `debug_token`. (Google's and Microsoft's OAuth tokens are exchanged at their token
+    endpoints when the clients' accounts are read: a refused refresh shows there.)"""
+    if env.workspace.platform_settings("meta") is None or "meta" in skip:
+        return []
+    env.progress("meta", "checking the access token (debug_token)")
+    try:
+        connector = env.connector("meta", read_only=True)
+        try:
+            info = connector.token_info()
+        finally:
+            connector.close()
+    except AdoffboardError as exc:
+        kind, hint = classify(exc, "meta")
+        return [Check("platform", "meta", "meta", PROBLEM, str(exc), kind, hint)]
+    return [meta_token_check(info, env.clock.now())]
 
 
 def client_platforms(ws: LoadedWorkspace, manifest: Any) -> list[str]:

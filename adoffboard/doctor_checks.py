@@ -8,6 +8,8 @@ Problem kinds (`Check.kind`, stable: scripts may match on them):
     secret_missing        a credential reference of adoffboard.toml does not resolve
     token_refused         the platform refused the credentials
     token_expired         the platform says the token has expired
+    token_expiring        the platform says the token expires within EXPIRY_WARNING
+    token_scopes          the token lacks a permission offboarding needs
     platform_unreachable  the platform did not answer (network, 5xx, throttled)
     platform_error        the platform refused the read for another reason
     account_unreachable   the manifest's account cannot be reached (gone, or access removed)
@@ -22,7 +24,9 @@ Problem kinds (`Check.kind`, stable: scripts may match on them):
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,6 +222,49 @@ def check_store(url: str) -> list[Check]:
             ),
         )
     return [Check("store", shown, "", PROBLEM, message, kind, hint)]
+
+
+EXPIRY_WARNING = dt.timedelta(days=7)  # a token expiring sooner is reported
+META_SCOPES = ("ads_management",)  # pausing campaigns and disabling rules need it
+
+
+def meta_token_check(info: Mapping[str, Any], now: dt.datetime) -> Check:
+    """Judge what Meta's `debug_token` says of the workspace's token
+    (https://developers.facebook.com/docs/graph-api/reference/debug_token): valid, not expired
+    nor about to (`expires_at` 0 means never), and holding the scopes offboarding needs."""
+    renew = (
+        "issue a new system-user token (Business Settings > System users) and store it where "
+        "platforms.meta.access_token points"
+    )
+    expires = int(info.get("expires_at") or 0)
+    when = dt.datetime.fromtimestamp(expires, dt.UTC) if expires else None
+    missing = sorted(set(META_SCOPES) - {str(x) for x in info.get("scopes") or ()})
+    at = f"{when:%Y-%m-%d %H:%M} UTC" if when else ""
+    if not info.get("is_valid"):
+        problem = ("token_refused", "Meta says the access token is not valid", renew)
+    elif when is not None and when <= now:
+        problem = (
+            "token_expired",
+            f"the Meta access token expired at {at}",
+            renew,
+        )
+    elif when is not None and when - now < EXPIRY_WARNING:
+        problem = (
+            "token_expiring",
+            f"the Meta access token expires at {at}",
+            renew,
+        )
+    elif missing:
+        problem = (
+            "token_scopes",
+            f"the Meta access token lacks the scope(s) {', '.join(missing)}",
+            "give the system user the permission and generate its token again with it",
+        )
+    else:
+        lasts = f"valid until {when:%Y-%m-%d}" if when else "valid, never expires"
+        return Check("platform", "meta", "meta", OK, f"access token {lasts} (debug_token)")
+    kind, message, hint = problem
+    return Check("platform", "meta", "meta", PROBLEM, message, kind, hint)
 
 
 def classify(exc: AdoffboardError, platform: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +142,7 @@ def test_a_ready_workspace_passes_and_says_so_in_a_table(cli: Cli, sandbox: Sand
     assert result.exit_code == 0, result.output
     assert "2 client(s) checked: 0 problem(s)" in result.stdout
     assert "Lakeside Powersports" in result.stdout  # the live names read
+    assert "access token valid, never expires (debug_token)" in result.stdout
     assert sandbox.log.mutating() == []
 
     one = cli("doctor", LAKESIDE, "--json")
@@ -148,6 +150,40 @@ def test_a_ready_workspace_passes_and_says_so_in_a_table(cli: Cli, sandbox: Sand
     assert one.exit_code == 0 and data["ok"] is True and data["schema"] == 1
     assert data["clients"] == [LAKESIDE] and data["problems"] == []
     assert {k["subject"] for k in data["checks"] if k["area"] == "client"} == {LAKESIDE}
+
+
+def _meta_token(**token: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        data["meta"]["token"] = token
+
+    return edit
+
+
+IN_TWO_DAYS = int(time.time()) + 2 * 86400
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kind"),
+    [
+        (_meta_token(expires_at=IN_TWO_DAYS), "token_expiring"),
+        (_meta_token(is_valid=False), "token_refused"),
+        (_meta_token(scopes=["ads_read"]), "token_scopes"),
+    ],
+    indirect=["scenario"],
+    ids=["expiring", "invalid", "scopes"],
+)
+def test_metas_debug_token_tells_a_token_to_renew(cli: Cli, sandbox: Sandbox, kind: str) -> None:
+    result = cli("doctor", "--json", LAKESIDE)
+    assert result.exit_code == EXIT_CHECKS_FAILED, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["kind"], problem["platform"]) == (kind, "meta")
+    assert problem["hint"]
+    checks = json.loads(result.stdout)["checks"]
+    assert {"area": "client", "platform": "meta", "status": "skipped"}.items() <= next(
+        k for k in checks if k["area"] == "client" and k["platform"] == "meta"
+    ).items()
+    assert [e.method for e in sandbox.log.entries("meta")] == ["debug_token"]
+    assert sandbox.log.mutating() == []
 
 
 def test_global_json_and_an_unknown_client_is_one_problem(cli: Cli, sandbox: Sandbox) -> None:
