@@ -187,7 +187,15 @@ def test_metas_debug_token_tells_a_token_to_renew(cli: Cli, sandbox: Sandbox, ki
 
 
 def test_global_json_and_an_unknown_client_is_one_problem(cli: Cli, sandbox: Sandbox) -> None:
-    result = cli("--json", "doctor", "no-such-dealer")
+    from click.testing import CliRunner
+
+    from adoffboard.cli import main
+
+    # without -q: progress on stderr, and stdout still one JSON document
+    result = CliRunner().invoke(
+        main, ["-w", str(cli.workspace), "--json", "doctor", "no-such-dealer"]
+    )
+    assert "[doctor] client no-such-dealer" in result.stderr
     assert result.exit_code == EXIT_CHECKS_FAILED
     [problem] = json.loads(result.stdout)["problems"]
     assert problem["kind"] == "manifest_invalid" and "clients validate" in problem["hint"]
