@@ -57,6 +57,9 @@ SCHEMA = 1  # the version of `DoctorReport.to_dict()`'s shape; raised when a fie
 # (the generic HTTP steps name no account of their own: nothing to check for them).
 _NO_ACCOUNT_SECTION = ("",)
 
+# platform problems that make every read of that platform fail the same way
+_CANNOT_READ = frozenset({"secret_missing", "token_refused", "token_expired"})
+
 Progress = Callable[[str, str], None]
 
 
@@ -100,11 +103,15 @@ def run_doctor(
     report.checks += check_smtp(ws.config.notifications, ws.root, timeout=smtp_timeout)
     say("doctor", "state store")
     report.checks += check_store(ws.store_url)
-    unusable = {c.platform for c in report.checks if c.area == "platform" and c.status == PROBLEM}
-    report.checks += check_tokens(env, skip=unusable)
-    unusable = {c.platform for c in report.checks if c.area == "platform" and c.status == PROBLEM}
+    report.checks += check_tokens(env, skip=_unusable(report.checks))
+    unusable = _unusable(report.checks)
     report.checks += check_clients(env, report.clients, skip=unusable, progress=say)
     return report
+
+
+def _unusable(checks: Iterable[Check]) -> set[str]:
+    """Platforms whose reads would only fail for a reason already reported: not read again."""
+    return {c.platform for c in checks if c.area == "platform" and c.kind in _CANNOT_READ}
 
 
 def check_tokens(env: Env, *, skip: Iterable[str] = ()) -> list[Check]:
@@ -188,7 +195,7 @@ def _client_accounts(
         if ws.platform_settings(platform) is None:
             why = f"{title} is not configured in adoffboard.toml: not checked"
         elif platform in unusable:
-            why = f"{title}: not checked, its credentials do not resolve (see above)"
+            why = f"{title}: not checked, its credentials cannot be used (see above)"
         else:
             to_read.append(platform)
             continue
