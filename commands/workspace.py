@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,18 @@ def clients_show(c: Ctx, slug: str) -> None:
 
 @clients.command("validate")
 @click.argument("slugs", nargs=-1)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Then read every account (read-only): reachable, and named as the manifest expects "
+    "(the doctor's client checks).",
+)
 @pass_ctx
-def clients_validate(c: Ctx, slugs: tuple[str, ...]) -> None:
+def clients_validate(c: Ctx, slugs: tuple[str, ...], live: bool) -> None:
     """Validate every manifest (or the ones named), each against the others (an account belongs
-    to one client), and the workspace's own runbooks; report every problem at once."""
+    to one client), and the workspace's own runbooks; report every problem at once. With
+    `--live`, valid manifests' accounts are then read as `adoffboard doctor` reads them
+    (exit 12 when one fails)."""
     from adoffboard.config import SLUG, read_manifest
     from adoffboard.errors import InputError, NotFound
     from adoffboard.runbook import workspace_runbook_problems
@@ -119,14 +128,36 @@ def clients_validate(c: Ctx, slugs: tuple[str, ...]) -> None:
         manifest, found = read_manifest(path)
         problems += found if manifest is None else c.workspace.shared_accounts(manifest)
     problems += workspace_runbook_problems(c.workspace.root)
+    checks = _live_checks(c, names, problems) if live else None
     if c.as_json:
-        emit_json({"checked": list(names), "problems": [p.__dict__ for p in problems]})
+        data: dict[str, Any] = {"checked": list(names), "problems": [p.__dict__ for p in problems]}
+        if checks is not None:
+            data["live"] = [asdict(k) for k in checks]
+        emit_json(data)
     else:
         for p in problems:
             click.echo(str(p))
         click.echo(f"{len(names)} manifest(s) checked, {len(problems)} problem(s)")
+        if checks is not None:
+            from adoffboard.commands.doctor import render_checks
+
+            render_checks(c, checks, "live checks")
     if problems:
         sys.exit(EXIT_INPUT)
+    if checks is not None and any(k.status == "problem" for k in checks):
+        from adoffboard.commands.doctor import EXIT_CHECKS_FAILED
+
+        sys.exit(EXIT_CHECKS_FAILED)
+
+
+def _live_checks(c: Ctx, names: tuple[str, ...], problems: list[Any]) -> list[Any]:
+    """The doctor's client checks for the manifests that passed the static validation."""
+    from adoffboard.commands.common import ProgressView
+    from adoffboard.doctor import check_clients
+
+    bad = {Path(p.file).stem for p in problems}
+    with ProgressView(c) as view:
+        return check_clients(c.env(progress=view), [n for n in names if n not in bad])
 
 
 @click.group()

@@ -13,6 +13,9 @@ What it models, because the connector must have met it through the real SDK:
   `{code, headers, body}`; `include_headers=false` drops the item headers; an item may come back
   `null`, which means "no answer"); a batch of GET items alone is logged as a read;
 - `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret), checked on every call;
+- `GET /v26.0/debug_token?input_token=...`: the token's metadata (`is_valid`, `expires_at`, 0 for
+  a token that never expires, `scopes`), from the scenario's `token` table
+  (`{is_valid, expires_at, scopes}`; default: a valid system-user token that never expires);
 - usage headers on every response (`X-App-Usage`, `X-Ad-Account-Usage`,
   `X-Business-Use-Case-Usage` with `estimated_time_to_regain_access` in minutes);
 - faults from the shared plan. Top level: `resource_exhausted` -> code 80004 on an ad account
@@ -116,11 +119,13 @@ class MetaStandIn(MetaGraphBase):
             acct = load_account(raw, self.agency)
             self.accounts[acct.id] = acct
         self.call_capacity = int(sec.get("call_capacity", 20_000))  # calls per rolling hour
+        self.token = dict(sec.get("token") or {})  # what debug_token says of the caller's token
         self.app_calls = CallWindow()
         self._declare_routes()
 
     def _declare_routes(self) -> None:
         r = self.route
+        r("GET", f"{V}/debug_token/?", "debug_token", self.debug_token)
         r("GET", f"{V}/{A}/?", "get_account", self.get_account)
         r("GET", f"{V}/{A}/campaigns/?", "list_campaigns", self.list_campaigns)
         r("GET", f"{V}/{A}/adsets/?", "list_adsets", self.list_adsets)
@@ -251,6 +256,23 @@ class MetaStandIn(MetaGraphBase):
             for a in acct.agencies.values()
         ]
         return self._page(request, rows)
+
+    def debug_token(self, request: Request) -> Response:
+        """https://developers.facebook.com/docs/graph-api/reference/debug_token"""
+        if not request.arg("input_token"):
+            return graph_error(400, 100, "The parameter input_token is required")
+        data = {
+            "app_id": self.app_id,
+            "type": "SYSTEM_USER",
+            "application": "adoffboard sandbox",
+            "data_access_expires_at": 0,
+            "expires_at": int(self.token.get("expires_at", 0)),
+            "is_valid": bool(self.token.get("is_valid", True)),
+            "scopes": list(
+                self.token.get("scopes", ["ads_management", "ads_read", "business_management"])
+            ),
+        }
+        return Response(200, {"data": data})
 
     def list_client_accounts(self, request: Request) -> Response:
         if request.params["business"] != self.agency["id"]:

@@ -60,6 +60,7 @@ class TickReport:
     deliveries: list[Delivery] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     stopped: bool = False
+    doctor_notices: list[str] = field(default_factory=list)  # keys of the day-before notices
 
     @property
     def gave_up(self) -> list[Attempted]:
@@ -77,4 +78,5 @@ class TickReport:
             ],
             "problems": self.problems,
             "stopped": self.stopped,
+            "doctor_notices": self.doctor_notices,
         }

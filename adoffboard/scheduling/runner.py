@@ -45,7 +45,7 @@ from adoffboard.errors import (
 from adoffboard.holder import holder_is_gone, holder_name
 from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY
 from adoffboard.records import RunRecord
-from adoffboard.scheduling import book, notify, repo
+from adoffboard.scheduling import ahead, book, notify, repo
 from adoffboard.scheduling.outcomes import (
     DONE,
     FAILED,
@@ -146,6 +146,7 @@ class Scheduler:
             report.reminders_queued, report.problems = self.requests.queue_reminders(
                 self.env.today()
             )
+            report.doctor_notices = ahead.check_ahead(self.env, self.store, self.holder)
         report.deliveries = self.requests.deliver()
         return report
 

@@ -273,6 +273,19 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
             for r in rows
         )
 
+    def token_info(self) -> dict[str, Any]:
+        """What Graph says of the workspace's token (`GET /debug_token?input_token=...`): its
+        `is_valid`, `expires_at` (a Unix time; 0 for a token that never expires, as a system
+        user's) and `scopes` (https://developers.facebook.com/docs/graph-api/reference/
+        debug_token). A read: the doctor checks the token with it before any account is read."""
+        api = self._graph()
+        token = resolve(self.ctx.settings["access_token"], base=self.ctx.workspace_root).value
+        response = self._call(
+            lambda: api.call("GET", ("debug_token",), params={"input_token": token})
+        )
+        data = response.json().get("data") if isinstance(response.json(), dict) else None
+        return dict(data) if isinstance(data, dict) else {}
+
     def _agency_lists(self, agency_id: str, aid: str) -> bool:
         """Whether the agency's business still counts the ad account among its clients."""
         from facebook_business.adobjects.business import Business
