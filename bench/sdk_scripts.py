@@ -144,8 +144,7 @@ def _meta_one(settings: Mapping[str, Any]) -> Callable[..., None]:
 def per_campaign(
     settings: Mapping[str, Mapping[str, Any]], changes: Changes, manifest: Mapping[str, Any]
 ) -> None:
-    """One update call per changed entity, the three platforms side by side (one thread each:
-    the script is given the benefit of running them at once)."""
+    """One update call per changed entity, one call after the other, platform by platform."""
     senders: dict[str, Callable[[Mapping[str, Any]], None]] = {}
     if "google_ads" in manifest:
         client = google_client(settings["google_ads"], manifest["google_ads"]["manager_id"])
@@ -156,14 +155,9 @@ def per_campaign(
         )
     if "meta" in manifest:
         senders["meta"] = _meta_one(settings["meta"])
-    ads = [c for c in changes if c.get("phase") == "ads" and c["platform"] in senders]
-
-    def send(platform: str) -> None:
-        for change in ads:
-            if change["platform"] == platform:
-                senders[platform](change)
-
-    _in_threads(send, list(senders), workers=len(senders))
+    for change in changes:
+        if change.get("phase") == "ads" and change["platform"] in senders:
+            senders[change["platform"]](change)
 
 
 def sem_emergency_stop(settings: Mapping[str, Any], manager_id: str) -> None:
@@ -225,10 +219,8 @@ def sem_emergency_stop(settings: Mapping[str, Any], manager_id: str) -> None:
     _in_threads(mutate, sets)
 
 
-def _in_threads(
-    fn: Callable[[Any], Any], items: Sequence[Any], workers: int = SES_WORKERS
-) -> list[Any]:
-    """`fn` over `items` by `workers` threads taking from one queue, as ses/main.py does."""
+def _in_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`fn` over `items` by SES_WORKERS threads taking from one queue, as ses/main.py does."""
     todo: queue.Queue[Any] = queue.Queue()
     for item in items:
         todo.put(item)
@@ -246,7 +238,7 @@ def _in_threads(
             except BaseException as exc:  # the first one is raised below
                 errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
+    threads = [threading.Thread(target=work) for _ in range(SES_WORKERS)]
     for t in threads:
         t.start()
     for t in threads:
