@@ -182,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     figures.update(derived(figures, latency))
     if args.json:
         print(json.dumps(figures, indent=2, sort_keys=True))
+        if "replica.wall" not in figures:
+            print("replica: needs CampaignService in the sandbox", file=sys.stderr)
     else:
         print(table(figures, args))
     return 0
