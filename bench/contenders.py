@@ -1,0 +1,180 @@
+"""One round of each contender, each on its own fresh sandbox; figures as flat {name: number}.
+
+adoffboard runs as a user runs it: the CLI in a subprocess (its cold start included), its peak
+RSS read from the kernel (`os.wait4`'s ru_maxrss). Calls are counted from the sandbox's request
+log, per platform: a Meta batch counts once (its items are logged apart, as "graph-batch").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import minimum as minimums
+import sdk_scripts
+from dealer import AD_PLATFORMS, CLIENT, Dealer, World, box_quiet, world
+
+from adoffboard.sandbox import Sandbox
+from adoffboard.store import Store
+
+Figures = dict[str, float]
+OK_EXITS = (0, 13)  # 13: verified, manual tasks pending attestation (the runbook has some)
+
+
+class ContenderFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Process:
+    wall: float
+    rss_mib: float
+
+
+def cli(w: World, *args: str) -> Process:
+    """`adoffboard ARGS` in the workspace, in a subprocess; wall time and peak RSS."""
+    argv = [sys.executable, "-m", "adoffboard.cli", "-w", str(w.workspace.root), "-q", *args]
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=w.workspace.root, stdout=out, stderr=out)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in OK_EXITS:
+            out.seek(0)
+            tail = out.read().decode(errors="replace").strip().splitlines()[-1:]
+            raise ContenderFailed(f"adoffboard {' '.join(args)}: exit {proc.returncode}: {tail}")
+    return Process(wall, usage.ru_maxrss / 1024)  # Linux: KiB
+
+
+def calls(box: Sandbox, latency_s: float, since: int = 0) -> Figures:
+    """Reads, writes and the span (first call's arrival to last call's answer) per platform."""
+    found: Figures = {}
+    entries = [e for e in box.log.entries()[since:] if e.service != "graph-batch"]
+    for e in entries:
+        kind = "writes" if e.mutating else "reads"
+        found[f"{e.platform}.{kind}"] = found.get(f"{e.platform}.{kind}", 0) + 1
+    for platform in {e.platform for e in entries}:
+        times = [e.at for e in entries if e.platform == platform]
+        found[f"{platform}.span"] = max(times) - min(times) + latency_s
+        found[f"{platform}.calls"] = found.get(f"{platform}.reads", 0) + found.get(
+            f"{platform}.writes", 0
+        )
+    return found
+
+
+def planned_changes(w: World) -> list[dict[str, Any]]:
+    """Every change of the runs the CLI made, as stored (the exact plans applied)."""
+    with Store.open(w.workspace.store_url) as store:
+        runs = store.runs(CLIENT)
+    return [
+        change
+        for run in runs
+        for step in json.loads(run.plan_json)["steps"]
+        for change in step.get("changes", [])
+    ]
+
+
+def with_minimum(figures: Figures, changes: list[dict[str, Any]], w: World) -> Figures:
+    for platform in AD_PLATFORMS:
+        if platform in w.manifest:
+            mine = [c for c in changes if c["platform"] == platform]
+            least = minimums.minimum(platform, mine, w.scenario[platform])
+            figures[f"{platform}.changes"] = len(mine)
+            figures[f"{platform}.minimum"] = least.calls
+    return figures
+
+
+def adoffboard_run(dealer: Dealer, latency_ms: int) -> Figures:
+    """An approved cancellation, then `adoffboard run CLIENT --yes`."""
+    with world(dealer, latency_ms) as w:
+        since = len(w.box.log)
+        proc = cli(w, "run", CLIENT, "--yes")
+        figures = calls(w.box, latency_ms / 1000, since)
+        figures.update({"wall": proc.wall, "rss_mib": proc.rss_mib})
+        return with_minimum(figures, planned_changes(w), w)
+
+
+def per_campaign_script(dealer: Dealer, latency_ms: int) -> Figures:
+    """The one-call-per-campaign script, handed the plan's ad changes (computed untimed)."""
+    from adoffboard.app import environment
+    from adoffboard.engine import make_plan
+
+    with world(dealer, latency_ms, request="") as w:
+        with box_quiet(w.box):
+            plan = make_plan(environment(w.workspace), CLIENT, "sem-cancellation", "platform")
+        changes = [
+            {
+                "platform": c.platform,
+                "entity_type": c.entity_type,
+                "entity_id": c.entity_id,
+                "account": c.account,
+                "field": c.field,
+                "after": c.after,
+                "resource": c.resource,
+                "phase": str(getattr(c.phase, "value", c.phase)),
+            }
+            for c in plan.changes
+        ]
+        since = len(w.box.log)
+        start = time.perf_counter()
+        sdk_scripts.per_campaign(w.box.platform_settings(), changes, w.manifest)
+        figures = calls(w.box, latency_ms / 1000, since)
+        figures["wall"] = time.perf_counter() - start
+        return figures
+
+
+def google_pause(dealer: Dealer, latency_ms: int) -> Figures:
+    """adoffboard's Google pause alone: `run CLIENT -r sem-pause --yes` on an account with
+    only Google Ads, the Google calls' span and count (the trackers' calls left out)."""
+    with world(Dealer(dealer.google_ads, 0, 0), latency_ms, request="pause") as w:
+        since = len(w.box.log)
+        cli(w, "run", CLIENT, "-r", "sem-pause", "--yes")
+        found = calls(w.box, latency_ms / 1000, since)
+        return {k.removeprefix("google_ads."): v for k, v in found.items() if "google_ads" in k}
+
+
+def replica(dealer: Dealer, latency_ms: int) -> Figures | None:
+    """sem-emergency-stop's pause on the same account; None if the sandbox cannot serve it."""
+    with world(Dealer(dealer.google_ads, 0, 0, trackers=False), latency_ms, request="") as w:
+        from adoffboard.app import trust_ca_file
+
+        trust_ca_file(w.workspace)
+        since = len(w.box.log)
+        start = time.perf_counter()
+        try:
+            sdk_scripts.sem_emergency_stop(
+                w.box.platform_settings()["google_ads"], w.manifest["google_ads"]["manager_id"]
+            )
+        except sdk_scripts.Unimplemented:
+            return None
+        wall = time.perf_counter() - start
+        found = calls(w.box, latency_ms / 1000, since)
+        figures = {k.removeprefix("google_ads."): v for k, v in found.items() if "google_ads" in k}
+        figures["wall"] = wall
+        return figures
+
+
+def large_plan(campaigns: int, latency_ms: int) -> Figures:
+    """`adoffboard plan` of a Google account of `campaigns` campaigns with sem-cancellation."""
+    with world(Dealer(campaigns, 0, 0), latency_ms, request="") as w:
+        proc = cli(w, "plan", CLIENT, "-r", "sem-cancellation", "--scope", "platform")
+        return {"wall": proc.wall, "rss_mib": proc.rss_mib}
+
+
+def warm_sdks() -> None:
+    """Import the SDKs the in-process contenders use before anything is timed."""
+    import bingads.service_client  # noqa: F401
+    import facebook_business.api  # noqa: F401
+    import google.ads.googleads.client  # noqa: F401
+
+
+def prefixed(prefix: str, figures: Mapping[str, float] | None) -> Figures:
+    return {f"{prefix}.{k}": v for k, v in (figures or {}).items()}

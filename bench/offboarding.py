@@ -1,0 +1,193 @@
+"""Benchmark: offboarding a large dealer, against the round-trip limit and two other ways to do it.
+
+The large dealer: 1,000 Google Ads + 1,000 Microsoft Advertising + 500 Meta campaigns (scaled by
+--campaigns-scale), plus the demo dealer's trackers and access items, behind the sandbox's
+stand-ins with --latency-ms of latency on every call of every stand-in; each contender and round
+on a fresh sandbox. Side by side:
+
+1. adoffboard as a user runs it: an approved cancellation, then `adoffboard run CLIENT --yes` in
+   a subprocess (cold start included): wall time, peak RSS, calls per platform (reads/writes),
+   against the minimum calls per ad platform from the vendors' documented limits (bench/minimum.py)
+   and the critical-path bound (the slowest platform's minimum chain x the round trip).
+2. A one-call-per-campaign script through the official SDKs (bench/sdk_scripts.py): the speed-up.
+3. getyourguide/sem-emergency-stop's algorithm for the Google pause, against adoffboard's Google
+   pause alone (`run -r sem-pause`).
+
+Medians over --rounds. `--campaigns N` instead plans a Google account of N campaigns with
+`sem-cancellation` and reports the plan's wall time and peak RSS.
+
+    .venv/bin/python bench/offboarding.py [--campaigns-scale 1] [--latency-ms 100] [--rounds 3]
+    .venv/bin/python bench/offboarding.py --campaigns 10000 [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contenders  # noqa: E402
+from dealer import AD_PLATFORMS, Dealer  # noqa: E402
+
+Figures = dict[str, float]
+COLUMNS = ("span", "reads", "writes", "calls", "minimum", "calls_ratio", "bound")
+
+
+def medians(rounds: list[Figures]) -> Figures:
+    keys = sorted({k for r in rounds for k in r})
+    return {k: statistics.median(r[k] for r in rounds if k in r) for k in keys}
+
+
+def repeat(n: int, fn: Callable[[], Figures | None]) -> Figures | None:
+    done = [fn() for _ in range(n)]
+    found = [r for r in done if r is not None]
+    return medians(found) if found else None
+
+
+def derived(f: Figures, latency_ms: int) -> Figures:
+    """The ratios: wall / bound, calls / minimum, the speed-ups."""
+    rtt = latency_ms / 1000
+    out: Figures = {}
+    ad = [p for p in AD_PLATFORMS if f"adoffboard.{p}.minimum" in f]
+    for p in ad:
+        out[f"adoffboard.{p}.calls_ratio"] = (
+            f[f"adoffboard.{p}.calls"] / f[f"adoffboard.{p}.minimum"]
+        )
+        out[f"adoffboard.{p}.bound"] = f[f"adoffboard.{p}.minimum"] * rtt
+    out["adoffboard.calls"] = sum(f[f"adoffboard.{p}.calls"] for p in ad)
+    out["adoffboard.minimum"] = sum(f[f"adoffboard.{p}.minimum"] for p in ad)
+    out["adoffboard.calls_ratio"] = out["adoffboard.calls"] / out["adoffboard.minimum"]
+    out["adoffboard.bound"] = max(out[f"adoffboard.{p}.bound"] for p in ad)
+    if rtt:
+        out["adoffboard.wall_ratio"] = f["adoffboard.wall"] / out["adoffboard.bound"]
+    if "script.wall" in f:
+        out["script.calls"] = sum(f.get(f"script.{p}.calls", 0) for p in ad)
+        out["script.speedup"] = f["script.wall"] / f["adoffboard.wall"]
+    if "replica.wall" in f:
+        out["google_pause.ratio"] = f["google_pause.span"] / f["replica.wall"]
+    return out
+
+
+def table(f: Figures, args: argparse.Namespace) -> str:
+    g = f.get
+    lines = [
+        f"large dealer x{args.campaigns_scale:g}: {args.latency_ms} ms per call, "
+        f"medians of {args.rounds} round(s)",
+        "",
+        "adoffboard run --yes     span s  reads writes  calls minimum  ratio  bound s",
+    ]
+    for p in AD_PLATFORMS:
+        if f"adoffboard.{p}.minimum" in f:
+            n = {k: g(f"adoffboard.{p}.{k}", 0) for k in COLUMNS}
+            lines.append(
+                f"  {p:20} {n['span']:8.2f} {n['reads']:6.0f} {n['writes']:6.0f} "
+                f"{n['calls']:6.0f} {n['minimum']:7.0f} {n['calls_ratio']:5.2f}x {n['bound']:8.2f}"
+            )
+    lines.append(
+        f"  {'ad platforms':20} {g('adoffboard.wall', 0):8.2f} {'':13} "
+        f"{g('adoffboard.calls', 0):6.0f} {g('adoffboard.minimum', 0):7.0f} "
+        f"{g('adoffboard.calls_ratio', 0):5.2f}x {g('adoffboard.bound', 0):8.2f}"
+    )
+    others = sorted(
+        {k.split(".")[1] for k in f if k.startswith("adoffboard.") and k.endswith(".calls")}
+        - set(AD_PLATFORMS)
+        - {"calls"}
+    )
+    if others:
+        lines.append(
+            "  other platforms (calls): "
+            + ", ".join(f"{p} {f[f'adoffboard.{p}.calls']:.0f}" for p in others)
+        )
+    lines.append(
+        f"  wall {g('adoffboard.wall', 0):.2f} s = {g('adoffboard.wall_ratio', 0):.2f}x the "
+        f"critical-path bound {g('adoffboard.bound', 0):.2f} s; peak RSS "
+        f"{g('adoffboard.rss_mib', 0):.0f} MiB"
+    )
+    if "script.wall" in f:
+        lines += [
+            "",
+            f"one-call-per-campaign script (official SDKs): {f['script.wall']:.2f} s, "
+            f"{f['script.calls']:.0f} calls; adoffboard's speed-up over it "
+            f"{f['script.speedup']:.1f}x",
+        ]
+    if "google_pause.span" in f:
+        lines += ["", "Google pause alone                 wall s  calls"]
+        lines.append(
+            f"  adoffboard run -r sem-pause     {f['google_pause.span']:8.2f} "
+            f"{f['google_pause.calls']:6.0f}"
+        )
+        if "replica.wall" in f:
+            lines.append(
+                f"  sem-emergency-stop replica      {f['replica.wall']:8.2f} "
+                f"{f['replica.calls']:6.0f}"
+            )
+            lines.append(f"  adoffboard / replica: {f['google_pause.ratio']:.2f}x")
+        else:
+            lines.append("  replica: needs CampaignService in the sandbox")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--campaigns-scale", type=float, default=1.0)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--campaigns", type=int, help="instead: plan one Google account of this many campaigns"
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    if args.rounds < 1 or args.latency_ms < 0 or args.campaigns_scale <= 0:
+        parser.error("--rounds must be >= 1, --latency-ms >= 0, --campaigns-scale > 0")
+    try:
+        if args.campaigns:
+            found = repeat(
+                args.rounds, lambda: contenders.large_plan(args.campaigns, args.latency_ms)
+            )
+            assert found is not None
+            if args.json:
+                print(json.dumps(found, indent=2, sort_keys=True))
+            else:
+                print(
+                    f"plan of {args.campaigns} Google Ads campaigns (sem-cancellation), "
+                    f"{args.latency_ms} ms per call, medians of {args.rounds} round(s): "
+                    f"wall {found['wall']:.2f} s, peak RSS {found['rss_mib']:.0f} MiB"
+                )
+            return 0
+        return run(args)
+    except contenders.ContenderFailed as exc:
+        print(f"offboarding bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    dealer = Dealer().scaled(args.campaigns_scale)
+    latency = args.latency_ms
+    contenders.warm_sdks()
+    figures: Figures = {}
+    parts: list[tuple[str, Callable[[], Figures | None]]] = [
+        ("adoffboard", lambda: contenders.adoffboard_run(dealer, latency)),
+        ("script", lambda: contenders.per_campaign_script(dealer, latency)),
+        ("google_pause", lambda: contenders.google_pause(dealer, latency)),
+        ("replica", lambda: contenders.replica(dealer, latency)),
+    ]
+    for name, fn in parts:
+        print(f"... {name}", file=sys.stderr, flush=True)
+        figures.update(contenders.prefixed(name, repeat(args.rounds, fn)))
+    figures.update(derived(figures, latency))
+    if args.json:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+        if "replica.wall" not in figures:
+            print("replica: needs CampaignService in the sandbox", file=sys.stderr)
+    else:
+        print(table(figures, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
