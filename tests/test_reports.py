@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from dataclasses import replace
 
 import pytest
@@ -274,6 +275,21 @@ def test_skipped_step_is_listed_with_its_reason(render) -> None:
     text = render(plan_report())
     assert "Remove our access from Google Analytics" in text
     assert "only when the client leaves the platform; scope is services-only" in text
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html], ids=["markdown", "html"])
+def test_the_summary_counts_skipped_steps_in_a_plan_and_skipped_lines_in_a_verify(render) -> None:
+    def plain(text: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>|\*\*", "", text).split())
+
+    planned = plain(render(plan_report()))
+    assert "Skipped steps: 1 (each with its reason under" in planned
+    verified = plain(render(verify_report()))
+    skipped = sum(1 for c in CHECKS if c.status is CheckStatus.SKIPPED)
+    assert skipped and f"Skipped lines: {skipped} (each with its reason in the" in verified
+    assert "Skipped steps" not in verified
+    nothing_skipped = tuple(c for c in CHECKS if c.status is not CheckStatus.SKIPPED)
+    assert "Skipped lines: none." in plain(render(verify_report(nothing_skipped)))
 
 
 def test_manual_tasks_are_grouped_under_their_owner() -> None:
