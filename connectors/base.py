@@ -128,17 +128,22 @@ def triage(
     return to_send, settled
 
 
+def in_slices(changes: Sequence[Change], size: int) -> list[Sequence[Change]]:
+    """`changes` in order, `size` at a time."""
+    return [changes[start : start + size] for start in range(0, len(changes), size)]
+
+
 def send_in_batches(
     journal: Journal,
     changes: Sequence[Change],
     size: int,
     send: Callable[[Sequence[Change]], list[Outcome]],
+    batches: Callable[[Sequence[Change], int], list[Sequence[Change]]] = in_slices,
 ) -> list[Outcome]:
-    """Send `changes` `size` at a time, journaling each batch's intent before and its outcomes
-    after."""
+    """Send `changes` in batches of at most `size` (`batches` decides which go together, when
+    the platform restricts it), journaling each batch's intent before and its outcomes after."""
     outcomes: list[Outcome] = []
-    for start in range(0, len(changes), size):
-        chunk = changes[start : start + size]
+    for chunk in batches(changes, size):
         journal.intend(chunk)
         done = send(chunk)
         journal.record(done)

@@ -22,6 +22,7 @@ from meta_support import (
 from test_contract import MemoryJournal
 
 from adoffboard.clock import FakeClock
+from adoffboard.connectors.meta.batch import graph_batches
 from adoffboard.connectors.meta.planning import BUDGET_NOTE, MetaRule, rule_risk
 from adoffboard.errors import (
     AuthError,
@@ -29,7 +30,7 @@ from adoffboard.errors import (
     TenantMismatch,
     TransientError,
 )
-from adoffboard.models import CheckStatus, OutcomeStatus
+from adoffboard.models import Change, CheckStatus, OutcomeStatus
 from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
 from adoffboard.sandbox.core import FaultRule, load_scenario
 
@@ -440,3 +441,52 @@ def test_no_secret_reaches_a_debug_log_or_a_global(
     # no process-global default API, and the SDK's class-level endpoint is untouched
     assert FacebookAdsApi.get_default_api() is None
     assert FacebookSession.GRAPH == "https://graph.facebook.com"
+
+
+# --- no two ad sets of one campaign in a batch -----------------------------------------------------
+
+
+def _adset(n: int, campaign: str, kind: str = "adset") -> Change:
+    return Change(
+        f"c{n}", "s", "meta", LAKESIDE, kind, f"{n}", f"{kind} {n}", "status", "ACTIVE", "PAUSED",
+        "ACTIVE", "PAUSED", resource=f"{n} (campaign {campaign})" if kind == "adset" else f"{n}",
+    )  # fmt: skip
+
+
+def test_graph_batches_keep_the_order_and_one_adset_per_campaign() -> None:
+    campaigns = [_adset(n, "", "campaign") for n in range(3)]
+    adsets = [_adset(100 + n, campaign) for n, campaign in enumerate("AAAABBBC" * 3)]
+    batches = graph_batches([*campaigns, *adsets], 5)
+    assert sorted(c.id for b in batches for c in b) == sorted(c.id for c in campaigns + adsets)
+    for batch in batches:
+        assert len(batch) <= 5
+        of = [c.resource.split("campaign ")[1] for c in batch if c.entity_type == "adset"]
+        assert len(of) == len(set(of)), [c.resource for c in batch]
+    place = {c.id: n for n, batch in enumerate(batches) for c in batch}
+    # no ad set goes before a campaign that came before it; each campaign's ad sets stay in order
+    assert max(place[c.id] for c in campaigns) <= min(place[c.id] for c in adsets)
+    for campaign in "ABC":
+        mine = [place[c.id] for c in adsets if c.resource.endswith(f"campaign {campaign})")]
+        assert mine == sorted(mine)
+    # plain slices when nothing restricts them
+    assert [len(b) for b in graph_batches(campaigns * 4, 5)] == [5, 5, 2]
+
+
+def test_a_campaigns_ad_sets_are_paused_in_separate_batches(tmp_path: Path) -> None:
+    section = many_campaigns(3)
+    account = section["ad_accounts"][0]
+    first, second, third = (c["id"] for c in account["campaigns"])
+    account["adsets"] = [
+        {"id": str(120_600_000_000_000 + n), "name": f"Ad set {n}", "campaign_id": cid}
+        | {"status": "ACTIVE"}
+        for n, cid in enumerate([first] * 4 + [second] * 2 + [third])
+    ]
+    with Sandbox({"meta": section}) as sandbox:
+        writer = connect(sandbox, tmp_path)
+        changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+        assert sum(1 for c in changes if c.entity_type == "adset") == 7
+        outcomes = writer.apply(changes, MemoryJournal())
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}, outcomes
+        live = sandbox.meta.accounts[LAKESIDE]
+        assert {s.status for s in live.adsets.values()} == {"PAUSED"}
+        assert writer.calls["write"] == 4  # the first campaign's four ad sets need four batches

@@ -11,7 +11,9 @@ What it models, because the connector must have met it through the real SDK:
   still answer, with their status), alone or as batch items: how a restore reads values back;
 - the batch endpoint `POST /v26.0/` (`batch=[...]` JSON, at most 50 requests, per-item
   `{code, headers, body}`; `include_headers=false` drops the item headers; an item may come back
-  `null`, which means "no answer"); a batch of GET items alone is logged as a read;
+  `null`, which means "no answer"; a second write to an ad set of a campaign already written in
+  the same batch is refused with (#100), as the page says a batch cannot hold two ad sets of one
+  campaign); a batch of GET items alone is logged as a read;
 - `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret), checked on every call;
 - `GET /v26.0/debug_token?input_token=...`: the token's metadata (`is_valid`, `expires_at`, 0 for
   a token that never expires, `scopes`), from the scenario's `token` table
@@ -67,6 +69,7 @@ from adoffboard.sandbox.meta_graph import (
     _written,
     add_usage_headers,
     graph_error,
+    same_campaign,
 )
 
 __all__ = [
@@ -378,7 +381,16 @@ class MetaStandIn(MetaGraphBase):
         auth: dict[str, list[str]] = {
             k: request.query[k] for k in ("access_token", "appsecret_proof") if k in request.query
         }
-        return Response(200, [self._item(item, request, auth, include_headers) for item in items])
+        crowded = self.adsets_sharing_a_campaign(items)
+        return Response(
+            200,
+            [
+                _item_response(same_campaign(), include_headers)
+                if n in crowded
+                else self._item(item, request, auth, include_headers)
+                for n, item in enumerate(items)
+            ],
+        )
 
     def _item(
         self,

@@ -4,6 +4,7 @@ the wait its usage headers give. Mixed into `MetaConnector`, which provides the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,6 +16,45 @@ from adoffboard.errors import PlatformError, ThrottledTooLong, TransientError
 from adoffboard.models import Change, Outcome, OutcomeStatus
 
 MAX_BATCH = 50
+_CAMPAIGN_OF = re.compile(r"\(campaign (\w+)\)$")
+
+
+def graph_batches(changes: Sequence[Change], size: int) -> list[Sequence[Change]]:
+    """`changes` in Graph batches of at most `size`, never two ad sets of one campaign in the same
+    batch ("Batch requests cannot include multiple Adsets under the same Campaign",
+    https://developers.facebook.com/docs/graph-api/batch-requests).
+
+    The order is kept: a change goes to the first batch with room that holds no ad set of its
+    campaign, but never to a batch before the last one used by the changes of another kind that
+    came before it (rules, campaigns and ad sets are sent in the connector's order)."""
+    batches: list[list[Change]] = []
+    campaigns: list[set[str]] = []
+    after: dict[str, int] = {}  # campaign -> the first batch that may take its next ad set
+    floor, kind = 0, None
+    for ch in changes:
+        if ch.entity_type != kind:
+            floor, kind = max(len(batches) - 1, 0), ch.entity_type
+        found = _CAMPAIGN_OF.search(ch.resource) if ch.entity_type == "adset" else None
+        campaign = found.group(1) if found else None
+        start = max(floor, after.get(campaign, 0) if campaign else 0)
+        n = next(
+            (
+                i
+                for i in range(start, len(batches))
+                if len(batches[i]) < size and (campaign is None or campaign not in campaigns[i])
+            ),
+            len(batches),
+        )
+        if n == len(batches):
+            batches.append([])
+            campaigns.append(set())
+        batches[n].append(ch)
+        if campaign is not None:
+            campaigns[n].add(campaign)
+            after[campaign] = n + 1
+    return list(batches)
+
+
 T = TypeVar("T")
 Callback = Callable[[Any], None]
 AddItem = Callable[[Any, Callback, Callback], None]  # (batch, success, failure): add one request

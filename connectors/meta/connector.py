@@ -38,7 +38,7 @@ from adoffboard.connectors.base import (
     triage,
 )
 from adoffboard.connectors.declare import section
-from adoffboard.connectors.meta.batch import MAX_BATCH, GraphBatches
+from adoffboard.connectors.meta.batch import MAX_BATCH, GraphBatches, graph_batches
 from adoffboard.connectors.meta.client import (
     PacedAdapter,
     Pacer,
@@ -375,7 +375,9 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
     def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
         to_send, settled = triage(changes, self._live_values(changes))
         journal.record(settled)
-        return settled + send_in_batches(journal, to_send, MAX_BATCH, self._send_batch)
+        return settled + send_in_batches(
+            journal, to_send, MAX_BATCH, self._send_batch, graph_batches
+        )
 
     def _apply_removal(self, ch: Change, journal: Journal) -> list[Outcome]:
         agency_id = ch.entity_id

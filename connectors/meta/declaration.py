@@ -26,8 +26,9 @@ FACTS the connector relies on, each with the vendor page it comes from:
   (https://developers.facebook.com/docs/marketing-api/ad-rules,
   .../ad-rules/overview/execution-spec, .../ad-rules/guides/api-calls).
 - Writes go in Graph batches of at most 50 requests, each counted against the rate limits as
-  one call; answers come back in the order of the requests, and an operation that did not
-  complete comes back `null`: retry only those
+  one call, and never two ad sets of the same campaign in one batch; answers come back in the
+  order of the requests, and an operation that did not complete comes back `null`: retry only
+  those
   (https://developers.facebook.com/docs/graph-api/batch-requests).
 - Throttles: codes 4, 17, 32, 613 and 80000-80014, also inside batch items; the usage headers
   (`X-Business-Use-Case-Usage` `estimated_time_to_regain_access` in minutes,

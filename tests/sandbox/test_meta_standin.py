@@ -156,6 +156,32 @@ def test_batch_without_headers_and_null_items(standin: MetaStandIn) -> None:
     )
 
 
+def test_two_ad_sets_of_one_campaign_in_one_batch_are_refused(standin: MetaStandIn) -> None:
+    """Meta's batch-requests page: "Batch requests cannot include multiple Adsets under the same
+    Campaign". The first ad set of a campaign is written; the next ones get (#100)."""
+    batch = [
+        {"method": "POST", "relative_url": f"{sid}/", "body": f"status={status}"}
+        for sid, status in (
+            ("120210000001101", "PAUSED"),  # campaign ...101
+            ("120210000001103", "PAUSED"),  # campaign ...102
+            ("120210000001102", "ACTIVE"),  # campaign ...101 again
+            ("120210000000101", "PAUSED"),  # the campaign itself is not an ad set
+        )
+    ]
+    items = graph(standin).call("POST", (), params={"batch": batch}).json()
+    assert [i["code"] for i in items] == [200, 200, 400, 200]
+    error = json.loads(items[2]["body"])["error"]
+    assert error["code"] == 100 and "multiple Adsets under the same Campaign" in error["message"]
+    adsets = standin.accounts[LAKESIDE].adsets
+    assert [
+        adsets[s].status for s in ("120210000001101", "120210000001103", "120210000001102")
+    ] == [
+        "PAUSED",
+        "PAUSED",
+        "PAUSED",  # as it was: the refused item wrote nothing
+    ]
+
+
 def test_appsecret_proof_and_token_are_checked(standin: MetaStandIn) -> None:
     wrong = error_of(lambda: AdAccount(LAKESIDE, api=graph(standin, secret="other")).api_get())
     assert wrong.api_error_code() == 100
