@@ -57,6 +57,9 @@ class PersonEntry(StrictModel):
     name: str
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     roles: list[str] = Field(default_factory=list)
+    # The operating-system accounts this person works from: the CLI acts as the person bound to
+    # the OS user running it (see [identity]).
+    os_users: list[str] = Field(default_factory=list)
 
     @field_validator("roles")
     @classmethod
@@ -214,6 +217,60 @@ class ScheduleSection(StrictModel):
         return dt_time(hours, minutes)
 
 
+class IdentitySection(StrictModel):
+    """`[identity]`: who the CLI acts as.
+
+    The CLI acts as the person whose personal token (`adoffboard login`) it holds, or else the
+    person whose `os_users` list the operating-system user running it. `--as` naming anyone else
+    is refused, unless `single_user = true`: one person works the whole workspace from one
+    account (a rehearsal, a one-person agency), and every action records that `--as` was taken on
+    trust in the audit history.
+    """
+
+    single_user: bool = False
+    # Personal tokens issued by the console expire after this many days.
+    token_days: int = Field(default=90, ge=1, le=3650, strict=True)
+
+
+class OidcSection(StrictModel):
+    """`[console.oidc]`: the agency's identity provider (Google Workspace, Microsoft Entra ID)."""
+
+    issuer: str = ""  # e.g. https://accounts.google.com
+    client_id: str = ""
+    client_secret: str = ""  # a credential reference, e.g. env:ADOFFBOARD_OIDC_SECRET
+    # Only people whose verified email is in one of these domains may sign in (empty: any
+    # domain; people are still matched to [people.*] by email).
+    allowed_domains: list[str] = Field(default_factory=list)
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret_ref(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
+class ConsoleSection(StrictModel):
+    """`[console]`: the web console (`adoffboard serve`)."""
+
+    # The address people reach the console at; links in emails point here.
+    url: str = "http://127.0.0.1:8765"
+    bind: str = "127.0.0.1"  # loopback unless configured
+    port: int = Field(default=8765, ge=0, le=65535, strict=True)
+    secret_key: str = ""  # a credential reference: signs sessions and forms
+    session_minutes: int = Field(default=480, ge=1, le=10080, strict=True)
+    # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to honour (0: none).
+    proxy_hops: int = Field(default=0, ge=0, le=5, strict=True)
+    oidc: OidcSection = OidcSection()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key_ref(cls, value: str) -> str:
+        if value and (problem := check_reference(value)):
+            raise ValueError(problem)
+        return value
+
+
 # [platforms.<name>] tables, validated when the workspace loads; connectors read them as dicts.
 PLATFORM_SETTINGS: dict[str, type[BaseModel]] = {p: d.settings for p, d in REGISTRY.items()}
 
@@ -225,6 +282,8 @@ class Workspace(StrictModel):
     approval: ApprovalSection = ApprovalSection()
     notifications: NotificationsSection = NotificationsSection()
     schedule: ScheduleSection = ScheduleSection()
+    identity: IdentitySection = IdentitySection()
+    console: ConsoleSection = ConsoleSection()
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
