@@ -22,6 +22,7 @@ from adoffboard.commands import (
     complete,
     cr,
     doctor,
+    identity,
     running,
     runs,
     sandbox,
@@ -193,6 +194,7 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
       adoffboard verify CLIENT                              read-only PASS/FAIL per line
       adoffboard run CLIENT --runbook sem-cancellation      all three, with a confirmation
       adoffboard demo                                       try it against the local sandbox
+      adoffboard whoami                                     who commands act as, and why
     """
     ctx.obj = Ctx(workspace, as_json, quiet)
 
@@ -219,6 +221,9 @@ for _command in (
     case.case_group,
     schedule.schedule_group,
     schedule.scheduler_group,
+    identity.login,
+    identity.logout,
+    identity.whoami,
 ):
     main.add_command(_command)
 
