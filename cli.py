@@ -188,7 +188,7 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
 
     \b
     Typical use:
-      adoffboard cr new CLIENT --type cancellation --as P   a change request, then its approvals
+      adoffboard cr new CLIENT --type cancellation          a change request, then its approvals
       adoffboard plan CLIENT --runbook sem-cancellation     dry run: writes nothing anywhere
       adoffboard apply plans/PLAN.json                      apply exactly that plan
       adoffboard verify CLIENT                              read-only PASS/FAIL per line

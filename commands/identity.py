@@ -87,10 +87,15 @@ def logout(c: Ctx, revoke: bool) -> None:
     """Forget the personal token `adoffboard login` saved (--revoke: revoke it too)."""
     from adoffboard.clock import SystemClock
     from adoffboard.errors import AuthError
-    from adoffboard.identity import check_token, revoke_token, saved_token, token_file
+    from adoffboard.identity import check_token, revoke_token, token_file
 
     path = token_file(c.workspace)
-    secret = saved_token(c.workspace) if path.exists() else None
+    try:  # read even when saved too widely readable: signing out is what fixes that
+        secret = path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        secret = None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuthError(f"cannot read the saved personal token {path}: {exc}") from None
     revoked = ""
     if secret and revoke:
         try:

@@ -202,6 +202,9 @@ def test_a_saved_token_others_may_read_is_not_used(tmp_path: Path, sandbox: Sand
     ok(cli("login", "--token-stdin", input=secret))
     os.chmod(token_file(load_workspace(cli.workspace)), 0o644)
     refused(cli("whoami"), EXIT_AUTH, "may be read by other accounts")
+    ok(cli("logout"))  # signing out still works, and is the fix
+    assert not token_file(load_workspace(cli.workspace)).exists()
+    assert json.loads(ok(cli("--json", "whoami")).output)["person"] == "dana"
 
 
 # --- a single-user workspace: --as on trust, audited as such ------------------------------------
