@@ -85,6 +85,15 @@ def test_create_submit_and_approve_through_the_chain(
         ("approved", "dustin"),
         ("processed", "accounting"),
     ]
+    audited = store_rows(load_workspace(console_workspace).store_url, ("audit_events",))
+    acts = [(r[2], r[3], r[4], r[5]) for r in audited["audit_events"] if r[5].startswith("cr ")]
+    assert acts == [
+        ("dana", "console", "oidc", "cr created"),
+        ("dana", "console", "oidc", "cr submitted"),
+        ("jeremy", "console", "oidc", "cr approved"),
+        ("dustin", "console", "oidc", "cr approved"),
+        ("accounting", "console", "oidc", "cr processed"),
+    ]
     listed = jeremy.get("/cr?status=approved")
     assert "CR-0001" in listed.text
     assert "CR-0001" not in jeremy.get("/cr?status=draft").text
