@@ -207,6 +207,10 @@ def callback() -> Any:
     target = _safe_next(session.get(NEXT_KEY))
     session.clear()
     ws = context.workspace()
+    issuer = ws.config.console.oidc.issuer.rstrip("/")
+    if str(claims.get("iss", "")).rstrip("/") != issuer:
+        # the provider's metadata named another issuer than the one configured (Discovery 4.3)
+        raise Refused(f"sign-in refused: the ID token was not issued by {issuer}", 400)
     person = match_person(ws, claims)
     c = context.console()
     secret = identity.open_session(
