@@ -320,3 +320,19 @@ def test_a_rejection_needs_a_reason_and_ends_the_request(
 def test_an_unknown_request_is_not_found(browser: Callable[..., Browser]) -> None:
     page = browser(JEREMY).get("/cr/CR-0099")
     assert page.status_code == 404 and "unknown change request" in page.text
+
+
+def test_a_link_to_a_request_leads_there_after_signing_in(
+    browser: Callable[..., Browser], cli: Cli
+) -> None:
+    cr_id = submitted(cli)
+    landed = browser().sign_in(JEREMY, start=f"/cr/{cr_id}")
+    assert landed.status_code == 200 and f"<h1>{cr_id}: cancellation" in landed.text
+    assert landed.url.endswith(f"/cr/{cr_id}")
+
+
+def test_only_paths_of_the_console_are_followed_after_signing_in(
+    browser: Callable[..., Browser],
+) -> None:
+    landed = browser().sign_in(JEREMY, start="/login?next=//evil.example/x")
+    assert landed.url.startswith(browser().base) and "Waiting for you" in landed.text
