@@ -27,6 +27,7 @@ from adoffboard.commands import (
     runs,
     sandbox,
     schedule,
+    serve,
     tasks,
     workspace,
 )
@@ -224,6 +225,7 @@ for _command in (
     identity.login,
     identity.logout,
     identity.whoami,
+    serve.serve,
 ):
     main.add_command(_command)
 
