@@ -238,7 +238,9 @@ def cr_submit(c: Any, cr_id: str, as_person: str | None) -> None:
     service = _service(c)
     who = acting(c, as_person).who
     cr = service.submit(cr_id, who)
-    _done(c, service, cr, f"submitted by {who.person}")
+    deliveries = service.deliver(cr.id)  # the first approver's turn
+    _done(c, service, cr, f"submitted by {who.person}", deliveries)
+    _told(c, deliveries)
 
 
 @cr_group.command("approve")
@@ -251,7 +253,7 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str | None) -> None:
     service = _service(c)
     who = acting(c, as_person).who
     cr = service.approve(cr_id, who, note)
-    deliveries = service.deliver(cr.id) if cr.status == "approved" else []
+    deliveries = service.deliver(cr.id)  # the next step's turn, or the approval
     if c.as_json:
         _emit({**_summary(service, cr), "notices": [d.__dict__ for d in deliveries]})
     else:
@@ -259,6 +261,12 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str | None) -> None:
         action = last.action if last else "approved"
         done = said_once(f"{action} by {who.person}", service.standing(cr))
         click.echo(f"{cr.id} ({cr.type} for {cr.client}): {done}.")
+    _told(c, deliveries)
+
+
+def _told(c: Any, deliveries: list[Any]) -> None:
+    """Who was emailed (in text mode: JSON carries `notices`), and what stays queued."""
+    if not c.as_json:
         for d in deliveries:
             if not d.error:
                 click.echo(f"Notice sent to {', '.join(d.recipients)}: {d.subject}")
@@ -285,7 +293,9 @@ def cr_reject(c: Any, cr_id: str, reason: str, as_person: str | None) -> None:
     service = _service(c)
     who = acting(c, as_person).who
     cr = service.reject(cr_id, who, reason)
-    _done(c, service, cr, f"rejected by {who.person}")
+    deliveries = service.deliver(cr.id)  # the submitter and the Account Manager
+    _done(c, service, cr, f"rejected by {who.person}", deliveries)
+    _told(c, deliveries)
 
 
 @cr_group.command("show")
