@@ -33,6 +33,7 @@ ALL_TABLE_MODULES = (
     "adoffboard.locks",
     "adoffboard.cr.tables",
     "adoffboard.scheduling.tables",
+    "adoffboard.report_store",
 )
 
 metadata = MetaData()
