@@ -171,6 +171,22 @@ def kept_reports(store: Any, *, run_id: str | None = None, limit: int = 200) -> 
     ]
 
 
+def run_plan_report(store: Any, run_id: str) -> Report:
+    """The plan report of the plan a run applied, from the plan the store keeps with the run
+    (what `adoffboard plan` showed before it was applied), refused unless its signature checks."""
+    from adoffboard.engine.planning import stored_plan
+    from adoffboard.errors import StalePlan
+
+    record = store.run(run_id)
+    if not record.plan_mac:
+        raise StoreError(f"the plan of run {run_id} is not signed (an older run): not shown")
+    try:
+        plan = stored_plan(store, record)
+    except (StalePlan, InputError) as exc:
+        raise StoreError(str(exc)) from None
+    return Report(ReportKind.PLAN, plan, calls={p: {"read": n} for p, n in plan.reads.items()})
+
+
 _NAMES = {"plan": "plan", "run": "run", "verify": "verification"}
 
 
