@@ -34,7 +34,7 @@ from adoffboard.report_view import ReportView
 DOCUMENT_FORMAT = "adoffboard-report-document/1"
 KINDS = ("plan", "run", "verify")
 
-# --- Table (mirrors migrations/versions/0007_reports.py) --------------------------------------
+# --- Table (mirrors migrations/versions/0008_reports.py) --------------------------------------
 
 reports_t = Table(
     "reports",

@@ -1,8 +1,8 @@
 """Reports kept in the store: every plan, run and verify report, as the document it was made
 from, so that anyone on the team can read it (the web console) without the file.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07
 
 The Table object in `adoffboard.report_store` mirrors this file (a test compares the two).
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
