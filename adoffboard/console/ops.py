@@ -45,25 +45,25 @@ def _form_text(name: str, *, required: str = "", limit: int = MAX_NOTE) -> str:
 
 
 def _audit(action: str, subject: str, detail: str = "") -> None:
-    """Record an action taken for the signed-in person in the audit trail, when the store has
-    one (`adoffboard.audit`)."""
-    try:
-        from adoffboard import audit
-    except ImportError:  # pragma: no cover - the trail's module is part of the package
-        return
+    """Record an action taken for the signed-in person in the audit trail (`adoffboard.audit`):
+    through the console, on the basis of the identity provider's sign-in."""
+    from adoffboard import audit
+
     record = getattr(audit, "record", None)
     if record is None:
         return
-    person = current_person()
-    record(
-        context.store(),
-        person=person.key,
-        via="console",
-        basis="oidc",
-        action=action,
-        subject=subject,
-        detail=detail,
-    )
+    store = context.store()
+    with store.transaction(write=True) as conn:
+        record(
+            conn,
+            at=store.now(),
+            person=current_person().key,
+            via="console",
+            basis="oidc",
+            action=action,
+            subject=subject,
+            detail=detail,
+        )
 
 
 # --- runs and reports -------------------------------------------------------------------------

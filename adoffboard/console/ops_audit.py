@@ -8,7 +8,7 @@ long history never loads whole; a filter by person or client is applied to what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -54,7 +54,19 @@ def audit_entries(
         if (client is None or e.client == client) and (names is None or _by(e.who, names))
     ]
     found.sort(key=lambda e: e.at, reverse=True)
-    return found[:limit]
+    return [_named(ws, e) for e in found[:limit]]
+
+
+def _named(ws: LoadedWorkspace, entry: AuditEntry) -> AuditEntry:
+    """Who by name: records name people by key (change requests, the trail) or by login and
+    host with the process id (runs)."""
+    who = entry.who
+    person = ws.config.people.get(who)
+    if person is not None:
+        who = person.name
+    elif "@" in who and who.rpartition(":")[2].isdigit():
+        who = who.rpartition(":")[0]
+    return replace(entry, who=who)
 
 
 def _names_of(ws: LoadedWorkspace, key: str) -> set[str]:
