@@ -94,6 +94,25 @@ def waiting() -> str:
     )
 
 
+@bp.route("/cli-token", methods=["GET", "POST"])
+def cli_token() -> str:
+    """A personal token for `adoffboard login`: shown once, only its hash is kept."""
+    from flask import request
+
+    from adoffboard import identity
+    from adoffboard.console.auth import note
+
+    person = current_person()
+    c = context.console()
+    days = c.workspace.config.identity.token_days
+    issued = None
+    if request.method == "POST":
+        token_id, secret = identity.issue_token(c.store, person.key, c.clock, "console", days=days)
+        note("token issued", token_id, f"personal token for the CLI, valid {days} days")
+        issued = {"id": token_id, "secret": secret}
+    return render("cli_token.html.j2", nav="cli-token", issued=issued, days=days)
+
+
 @bp.get("/healthz", endpoint="healthz")
 def healthz() -> Any:
     """For a load balancer: the console answers and its store can be read."""

@@ -4,6 +4,7 @@ expiry) and forms that do not belong to the session."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,20 @@ def test_a_form_without_the_session_token_is_refused(browser: Callable[..., Brow
             refused.status_code == 400 and "does not belong to your current session" in refused.text
         )
     assert b.get("/").status_code == 200  # still signed in: nothing happened
+
+
+def test_a_personal_token_for_the_command_line(
+    browser: Callable[..., Browser], console_workspace: Path
+) -> None:
+    from adoffboard import identity
+    from adoffboard.clock import SystemClock
+    from adoffboard.store import Store
+
+    b = browser("amy@agency.example")
+    page = b.form_post("/cli-token", "/cli-token", {})
+    secret = re.search(r'<pre id="token-secret">([^<]+)</pre>', page.text)
+    assert page.status_code == 200 and secret
+    assert "Cache-Control" in page.headers and page.headers["Cache-Control"] == "no-store"
+    with Store.open(load_workspace(console_workspace).store_url) as store:
+        assert identity.person_for_token(store, secret.group(1), SystemClock()) == "amy"
+    assert secret.group(1) not in b.get("/cli-token").text  # shown once
