@@ -16,10 +16,15 @@ status=0
     .venv/bin/pytest -q -p no:randomly --durations=0 "$@" >"$out/log" 2>&1 || status=$?
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 tail -n 1 "$out/log"
-read -r wall user sys <"$out/time"
+# the last line: time(1) writes "Command exited with non-zero status N" first when tests fail
+read -r wall user sys < <(tail -n 1 "$out/time")
 echo "wall ${wall} s, CPU ${user} s user + ${sys} s system"
 awk '$2 ~ /^(setup|call|teardown)$/ && $1 ~ /s$/ {t[$2] += $1; n[$2]++}
      END {for (p in t) printf "  %-8s %8.1f s over %d tests\n", p, t[p], n[p]}' "$out/log"
 echo "slowest:"
 grep -m 15 -E '^[0-9.]+s (setup|call|teardown) ' "$out/log" | sed 's/^/  /'
+if [ "$status" -ne 0 ]; then
+    echo "failures:"
+    grep -E '^(FAILED|ERROR) ' "$out/log" | sed 's/^/  /'
+fi
 exit "$status"

@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from adoffboard.demo import DEMO_CLIENT
 from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
 from adoffboard.sandbox.core import load_scenario
 from adoffboard.sandbox.tls import sandbox_cert
+from adoffboard.store import Store
 from adoffboard.workspace_init import init_workspace
 
 HARBOR_CLIENT = {
@@ -145,8 +147,22 @@ def sandbox(
     sandbox_pool.release(box)
 
 
+@pytest.fixture(scope="session")
+def _store_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store that `Store.open` created and upgraded to head, once per process."""
+    path = tmp_path_factory.mktemp("store-at-head") / "state.db"
+    Store.open(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture
-def workspace(tmp_path: Path, sandbox: Sandbox) -> Path:
+def workspace(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox, _store_at_head: Path
+) -> Path:
+    """The demo dealer and Harbor Marine on the test's stand-ins. Its store is a copy of one made
+    at the schema's head, private as `Store.open` leaves it (running every migration again for
+    each test is most of a short test's time); a test about the store's creation marks itself
+    `fresh_store` and its first command creates the store."""
     root = tmp_path / "ws"
     init_workspace(
         root,
@@ -155,6 +171,11 @@ def workspace(tmp_path: Path, sandbox: Sandbox) -> Path:
         clients=[DEMO_CLIENT, HARBOR_CLIENT],
         single_user=True,  # the tests act as every person from one account
     )
+    if request.node.get_closest_marker("fresh_store") is None:
+        store = root / ".adoffboard" / "state.db"
+        store.parent.mkdir(mode=0o700)
+        shutil.copyfile(_store_at_head, store)
+        store.chmod(0o600)
     return root
 
 

@@ -95,8 +95,10 @@ def test_ctrl_c_during_a_run_names_the_run_and_its_resume_command(
     approved_cr(cli, CLIENT, sandbox=sandbox)
     made = cli("--json", "plan", CLIENT, "-r", "sem-cancellation")
     plan_file = workspace / "plans" / f"{json.loads(made.stdout)['plan_id']}.json"
+    # every Google Ads write is held 2 s: Ctrl-C lands while one is held (the apply then waits
+    # for it, so the hold is what the test waits on: longer only makes it slower)
     held = sandbox.faults.add(
-        FaultRule(kind="latency", platform="google_ads", mutating_only=True, latency_ms=8000)
+        FaultRule(kind="latency", platform="google_ads", mutating_only=True, latency_ms=2000)
     )
     command = [sys.executable, "-m", "adoffboard.cli", "-w", str(workspace), "-q"]
     proc = subprocess.Popen([*command, "apply", str(plan_file)], stderr=subprocess.PIPE, text=True)

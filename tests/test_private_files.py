@@ -33,6 +33,7 @@ def umask_022() -> Iterator[None]:
     os.umask(previous)
 
 
+@pytest.mark.fresh_store  # the commands create the store: privately
 def test_plan_apply_verify_leave_only_private_files(
     cli: Cli, workspace: Path, sandbox: Sandbox, umask_022: None
 ) -> None:

@@ -184,6 +184,7 @@ def test_approval_chain_nonsense_is_refused(cli: Cli, workspace: Path, change, f
         assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.fresh_store  # the refused command must not create the store
 def test_an_empty_chain_no_longer_lets_accounting_alone_approve(cli: Cli, workspace: Path):
     _approval(chain=[])(workspace)
     result = cli(
