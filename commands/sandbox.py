@@ -129,7 +129,8 @@ def default_ports(box: Any) -> dict[str, int]:
     """Each stand-in's default port, unless the scenario's `ports:` names it."""
     from adoffboard.sandbox import DEFAULT_PORTS
 
-    return {key: DEFAULT_PORTS[key] for key in box.keys() if key not in box.ports}
+    standins: list[str] = box.keys()
+    return {key: DEFAULT_PORTS[key] for key in standins if key not in box.ports}
 
 
 def announce(

@@ -237,3 +237,12 @@ def runbooks_show(c: Ctx, name: str) -> None:
         )
         for line in step.covers:
             click.echo(f"      also covers: {line}")
+
+
+def _add_discover() -> None:
+    from adoffboard.commands.discover import clients_discover
+
+    clients.add_command(clients_discover)
+
+
+_add_discover()
