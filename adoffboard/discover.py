@@ -133,6 +133,27 @@ def manifest(proposal: Proposal, account_manager: dict[str, str]) -> dict[str, A
     return data
 
 
+def reachable_accounts(env: Any, platforms: Sequence[str]) -> tuple[list[Found], dict[str, str]]:
+    """Every account each platform lists, read-only; a platform that cannot be listed is left
+    out with its error (the others are still listed)."""
+    from adoffboard.discover_platforms import READERS
+    from adoffboard.errors import AdoffboardError
+
+    found: list[Found] = []
+    failed: dict[str, str] = {}
+    for platform in platforms:
+        env.progress(platform, "listing the accounts the agency can reach")
+        try:
+            conn = env.connector(platform, read_only=True)
+            try:
+                found += READERS[platform](conn)
+            finally:
+                conn.close()
+        except AdoffboardError as exc:
+            failed[platform] = str(exc)
+    return found, failed
+
+
 def clients_from_csv(path: Path) -> list[Client]:
     """name[,slug] rows; a header row `name` is skipped; a bad slug is bad input."""
     from adoffboard.config import SLUG

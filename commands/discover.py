@@ -39,9 +39,15 @@ def clients_discover(
     import yaml
 
     from adoffboard.commands.common import ProgressView
-    from adoffboard.discover import clients_from_csv, clients_from_tracker, manifest, propose
+    from adoffboard.discover import (
+        clients_from_csv,
+        clients_from_tracker,
+        manifest,
+        propose,
+        reachable_accounts,
+    )
     from adoffboard.discover_platforms import READERS
-    from adoffboard.errors import AdoffboardError, InputError
+    from adoffboard.errors import InputError
     from adoffboard.files import write_private
 
     ws = c.workspace
@@ -53,8 +59,6 @@ def clients_discover(
     if clients_csv is None and ws.platform_settings("sheets") is None:
         raise InputError("no --clients-csv and no [platforms.sheets] tracker to read clients from")
     manager = _account_manager(ws) if write else {}
-    found: list[Any] = []
-    failed: dict[str, str] = {}
     with ProgressView(c) as view:
         env = c.env(progress=view)
         if clients_csv is not None:
@@ -65,16 +69,7 @@ def clients_discover(
                 clients = clients_from_tracker(sheets, tracker)
             finally:
                 sheets.close()
-        for platform in platforms:
-            view(platform, "listing the accounts the agency can reach")
-            try:
-                conn = env.connector(platform, read_only=True)
-                try:
-                    found += READERS[platform](conn)
-                finally:
-                    conn.close()
-            except AdoffboardError as exc:
-                failed[platform] = str(exc)
+        found, failed = reachable_accounts(env, platforms)
     proposals = propose(clients, found)
     written: list[str] = []
     kept: list[str] = []
