@@ -2,6 +2,7 @@
 
 Served as the `google-analytics-admin` SDK's REST transport calls it:
 
+    GET    /v1alpha/accountSummaries                              list_account_summaries
     GET    /v1alpha/accounts/{a}                                  get_account
     GET    /v1alpha/properties/{p}                                get_property
     GET    /v1alpha/{accounts/{a}|properties/{p}}/accessBindings  list (pageSize <= 500, pageToken)
@@ -9,7 +10,8 @@ Served as the `google-analytics-admin` SDK's REST transport calls it:
     POST   /v1alpha/{parent}/accessBindings:batchDelete           batch_delete (<= 1000, atomic)
 
 Access follows the scenario's `caller`: reading needs any role on the resource (an account role
-covers its properties), deleting needs predefinedRoles/admin. Unknown resources answer 403, as
+covers its properties; account summaries list the accounts it can see, each with the properties
+it has a role on), deleting needs predefinedRoles/admin. Unknown resources answer 403, as
 GA4 does for anything the caller cannot see. A batch is all or nothing: a missing binding fails
 it with 404, a `partial_failure` rule matching {"resource": "binding", "id": ...} with 400.
 

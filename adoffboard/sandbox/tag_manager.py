@@ -2,12 +2,13 @@
 
 Served as `google-api-python-client`'s `tagmanager` v2 calls it (root `http://HOST:PORT/`):
 
+    GET    /tagmanager/v2/accounts                               accounts.list (pageToken)
     GET    /tagmanager/v2/accounts/{a}                           accounts.get
     GET    /tagmanager/v2/accounts/{a}/user_permissions          user_permissions.list (pageToken)
     DELETE /tagmanager/v2/accounts/{a}/user_permissions/{id}     user_permissions.delete
 
-Access follows the scenario's `caller`: reading the account needs any permission on it, listing
-and deleting user permissions needs account `admin`. Unknown accounts answer 403.
+Access follows the scenario's `caller`: reading (or listing) an account needs any permission on
+it, listing and deleting user permissions needs account `admin`. Unknown accounts answer 403.
 
 Tag Manager allows 0.25 requests/s per project. With `enforce_rate_limit: true` the stand-in
 refuses a request that comes sooner than `min_interval_s` after the previous one of the same
