@@ -359,6 +359,24 @@ class LoadedWorkspace:
                     )
         return problems
 
+    def unconfigured_platforms(self, manifest: ClientManifest) -> list[Problem]:
+        """Account sections of `manifest` whose platform has no `[platforms.*]` table here: a
+        plan would fail on them (`clients validate` reports them)."""
+        return [
+            Problem(
+                str(manifest.path),
+                section.name,
+                f"needs [platforms.{platform}], which {WORKSPACE_FILE} does not configure",
+                f"add the table ({REGISTRY[platform].title}), or `adoffboard sandbox up "
+                "--workspace DIR` for the sandbox's",
+            )
+            for platform, declaration in REGISTRY.items()
+            for section in declaration.manifest
+            if section.is_account
+            and getattr(manifest.model, section.name, None) is not None
+            and platform not in self.config.platforms
+        ]
+
 
 def find_workspace(start: Path) -> Path:
     for folder in [start, *start.parents]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,12 +36,24 @@ def sandbox() -> None:
     help="Scenario YAML (default: the demo scenario).",
 )
 @click.option(
+    "--workspace",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the stand-ins' settings into this workspace's adoffboard.toml ([platforms.*] "
+    "of each stand-in and the SMTP keys of [notifications]; everything else is kept).",
+)
+@click.option(
     "--port",
     "ports",
     multiple=True,
     metavar="STANDIN=PORT",
     help="A fixed port for one stand-in, e.g. meta=8101 (repeatable; over the scenario's "
-    "`ports:`; default: any free port).",
+    "`ports:`; default: each stand-in's own port, 18801 to 18811; 0: any free port).",
+)
+@click.option(
+    "--any-ports",
+    is_flag=True,
+    help="Any free port for each stand-in not given one (instead of its default port).",
 )
 @click.option(
     "--google-ads-port",
@@ -60,22 +74,28 @@ def sandbox() -> None:
     show_default=True,
     help="Where the sandbox's TLS certificate is kept and reused between starts.",
 )
+@pass_ctx
 def sandbox_up(
+    c: Ctx,
     scenario: Path | None,
+    target: Path | None,
     ports: tuple[str, ...],
+    any_ports: bool,
     google_ads_port: int,
     log_path: Path | None,
     cert_dir: Path,
 ) -> None:
-    """Serve the stand-ins until interrupted; prints the settings a workspace needs."""
+    """Serve the stand-ins until interrupted; prints the settings a workspace needs, or writes
+    them into one (--workspace)."""
     import threading
-
-    import tomli_w
 
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.sandbox.tls import sandbox_cert
+    from adoffboard.sandbox.workspace_file import point_at_sandbox, workspace_file
 
     fixed = parse_ports(ports)
+    if target is not None:
+        workspace_file(target)  # there and readable, before anything starts
     sandbox_cert(cert_dir)
 
     try:
@@ -87,19 +107,61 @@ def sandbox_up(
     missing = sorted(set(fixed) - set(box.keys()))
     if missing:
         fail(EXIT_USAGE, f"--port {missing[0]}: no such stand-in in this scenario ({box.keys()})")
-    box.start(ports=fixed)  # a port in use: InputError, one line, exit 3
-    click.echo("Sandbox up. Put this in adoffboard.toml:\n")
-    click.echo(
-        tomli_w.dumps(
-            {"platforms": box.platform_settings(), "notifications": box.notification_settings()}
-        )
-    )
-    click.echo("Ctrl-C to stop.")
+    box.start(ports=fixed if any_ports else {**default_ports(box), **fixed})  # in use: exit 3
+    try:
+        platforms, notifications = box.platform_settings(), box.notification_settings()
+        written = point_at_sandbox(target, platforms, notifications) if target else None
+    except BaseException:
+        box.stop()
+        raise
+    announce(c, box.endpoints, platforms, notifications, written)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         box.stop()
-        click.echo("Sandbox stopped.")
+        if c.as_json:
+            click.echo(json.dumps({"event": "stopped"}))
+        else:
+            click.echo("Sandbox stopped.")
+
+
+def default_ports(box: Any) -> dict[str, int]:
+    """Each stand-in's default port, unless the scenario's `ports:` names it."""
+    from adoffboard.sandbox import DEFAULT_PORTS
+
+    standins: list[str] = box.keys()
+    return {key: DEFAULT_PORTS[key] for key in standins if key not in box.ports}
+
+
+def announce(
+    c: Ctx,
+    endpoints: dict[str, str],
+    platforms: dict[str, Any],
+    notifications: dict[str, Any],
+    written: Path | None,
+) -> None:
+    """What `sandbox up` prints once every stand-in listens: one JSON line with --json."""
+    if c.as_json:
+        event = {
+            "event": "up",
+            "endpoints": endpoints,
+            "workspace": str(written) if written else None,
+            "platforms": platforms,
+            "notifications": notifications,
+        }
+        click.echo(json.dumps(event), nl=True)
+        sys.stdout.flush()
+        return
+    if written is not None:
+        click.echo(f"Sandbox up. Pointed {written} at it:")
+        for key, endpoint in endpoints.items():
+            click.echo(f"  {key:<15} {endpoint}")
+    else:
+        import tomli_w
+
+        click.echo("Sandbox up. Put this in adoffboard.toml (or use --workspace DIR):\n")
+        click.echo(tomli_w.dumps({"platforms": platforms, "notifications": notifications}))
+    click.echo("Ctrl-C to stop.")
 
 
 def parse_ports(values: tuple[str, ...]) -> dict[str, int]:

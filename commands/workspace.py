@@ -139,7 +139,11 @@ def clients_validate(c: Ctx, slugs: tuple[str, ...], live: bool) -> None:
         if not path.is_file():
             raise NotFound(f"unknown client {slug!r}")
         manifest, found = read_manifest(path)
-        problems += found if manifest is None else c.workspace.shared_accounts(manifest)
+        if manifest is None:
+            problems += found
+        else:
+            problems += c.workspace.shared_accounts(manifest)
+            problems += c.workspace.unconfigured_platforms(manifest)
     problems += workspace_runbook_problems(c.workspace.root)
     checks = _live_checks(c, names, problems) if live else None
     if c.as_json:
@@ -246,3 +250,12 @@ def runbooks_show(c: Ctx, name: str) -> None:
         )
         for line in step.covers:
             click.echo(f"      also covers: {line}")
+
+
+def _add_discover() -> None:
+    from adoffboard.commands.discover import clients_discover
+
+    clients.add_command(clients_discover)
+
+
+_add_discover()

@@ -77,6 +77,8 @@ def test_every_command_prints_one_json_document(
     assert [c["slug"] for c in script.same_both_ways("clients list")] == [OTHER, CLIENT]
     assert script.same_both_ways("clients show", CLIENT)["slug"] == CLIENT
     assert script.same_both_ways("clients validate")["problems"] == []
+    discovered = script.same_both_ways("clients discover")
+    assert {p["slug"] for p in discovered["proposals"] if p["writable"]} >= {CLIENT}
     assert script.same_both_ways("doctor", CLIENT)["problems"] == []
     assert "sem-cancellation" in {b["name"] for b in script.same_both_ways("runbooks list")}
     assert script.same_both_ways("runbooks show", "sem-cancellation")["name"] == "sem-cancellation"

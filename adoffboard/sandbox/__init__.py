@@ -44,6 +44,10 @@ STANDINS: dict[str, tuple[str, str]] = {
     "http": ("adoffboard.sandbox.vendor", "VendorStandIn"),
     "oidc": ("adoffboard.sandbox.oidc", "OidcStandIn"),
 }
+# `sandbox up`'s port for each stand-in unless told otherwise, so that a restart serves the same
+# endpoints (below the kernel's ephemeral range, where outgoing connections take their ports);
+# google_ads 18801, microsoft_ads 18802 ... http 18811, oidc 18812: a new stand-in goes last
+DEFAULT_PORTS: dict[str, int] = {key: 18801 + i for i, key in enumerate(STANDINS)}
 NOT_PLATFORMS = frozenset({"smtp", "oidc"})  # stand-ins configured outside [platforms.*]
 SETTINGS = frozenset({"faults", "ports"})  # scenario keys about the sandbox, not a stand-in
 

@@ -2,6 +2,7 @@
 
 Served as the `google-analytics-admin` SDK's REST transport calls it:
 
+    GET    /v1alpha/accountSummaries                              list_account_summaries
     GET    /v1alpha/accounts/{a}                                  get_account
     GET    /v1alpha/properties/{p}                                get_property
     GET    /v1alpha/{accounts/{a}|properties/{p}}/accessBindings  list (pageSize <= 500, pageToken)
@@ -9,7 +10,8 @@ Served as the `google-analytics-admin` SDK's REST transport calls it:
     POST   /v1alpha/{parent}/accessBindings:batchDelete           batch_delete (<= 1000, atomic)
 
 Access follows the scenario's `caller`: reading needs any role on the resource (an account role
-covers its properties), deleting needs predefinedRoles/admin. Unknown resources answer 403, as
+covers its properties; account summaries list the accounts it can see, each with the properties
+it has a role on), deleting needs predefinedRoles/admin. Unknown resources answer 403, as
 GA4 does for anything the caller cannot see. A batch is all or nothing: a missing binding fails
 it with 404, a `partial_failure` rule matching {"resource": "binding", "id": ...} with 400.
 
@@ -137,6 +139,7 @@ class GA4StandIn(GoogleRestStandIn):
         super().__init__(section, log, faults)
         self.state = GA4State(self.section)
         parent = r"(?P<parent>(?:accounts|properties)/(?P<pid>\d+))"
+        self.route("GET", r"/v1alpha/accountSummaries", "ListAccountSummaries", self._summaries)
         self.route("GET", r"/v1alpha/accounts/(?P<id>\d+)", "GetAccount", self._get_account)
         self.route("GET", r"/v1alpha/properties/(?P<id>\d+)", "GetProperty", self._get_property)
         self.route("GET", rf"/v1alpha/{parent}/accessBindings", "ListAccessBindings", self._list)
@@ -184,6 +187,41 @@ class GA4StandIn(GoogleRestStandIn):
             return Response(
                 200, {"name": name, "displayName": node.display_name, "regionCode": "US"}
             )
+
+    def _summaries(self, request: Request) -> Response:
+        """ListAccountSummaries: each account the caller can see, with the properties it has a
+        role on (https://developers.google.com/analytics/devguides/config/admin/v1/rest/v1alpha/
+        accountSummaries/list); pageSize / pageToken as the other lists."""
+        try:
+            size = int(request.arg("pageSize") or DEFAULT_PAGE)
+            start = int(request.arg("pageToken") or 0)
+        except ValueError:
+            return google_error(400, "Invalid page size or page token.", "badRequest")
+        with self.lock:
+            nodes = self.state.nodes.values()
+            summaries = [
+                {
+                    "name": f"accountSummaries/{acct.name.split('/')[-1]}",
+                    "account": acct.name,
+                    "displayName": acct.display_name,
+                    "propertySummaries": [
+                        {
+                            "property": prop.name,
+                            "displayName": prop.display_name,
+                            "propertyType": "PROPERTY_TYPE_ORDINARY",
+                            "parent": acct.name,
+                        }
+                        for prop in nodes
+                        if prop.account == acct.name and self.state.roles(self.caller, prop.name)
+                    ],
+                }
+                for acct in nodes
+                if not acct.account and self.state.can_see_account(self.caller, acct.name)
+            ]
+        body: dict[str, Any] = {"accountSummaries": summaries[start : start + size]}
+        if start + size < len(summaries):
+            body["nextPageToken"] = str(start + size)
+        return Response(200, body)
 
     def _get_property(self, request: Request) -> Response:
         name = f"properties/{request.params['id']}"

@@ -2,12 +2,13 @@
 
 Served as `google-api-python-client`'s `tagmanager` v2 calls it (root `http://HOST:PORT/`):
 
+    GET    /tagmanager/v2/accounts                               accounts.list (pageToken)
     GET    /tagmanager/v2/accounts/{a}                           accounts.get
     GET    /tagmanager/v2/accounts/{a}/user_permissions          user_permissions.list (pageToken)
     DELETE /tagmanager/v2/accounts/{a}/user_permissions/{id}     user_permissions.delete
 
-Access follows the scenario's `caller`: reading the account needs any permission on it, listing
-and deleting user permissions needs account `admin`. Unknown accounts answer 403.
+Access follows the scenario's `caller`: reading (or listing) an account needs any permission on
+it, listing and deleting user permissions needs account `admin`. Unknown accounts answer 403.
 
 Tag Manager allows 0.25 requests/s per project. With `enforce_rate_limit: true` the stand-in
 refuses a request that comes sooner than `min_interval_s` after the previous one of the same
@@ -111,6 +112,7 @@ class TagManagerStandIn(GoogleRestStandIn):
         self._last_by_project: dict[str, float] = {}
         self._rate_lock = threading.Lock()
         self._ids = itertools.count(900)
+        self.route("GET", rf"{ROOT}/?", "accounts.list", self._limited(self._accounts))
         self.route("GET", rf"{ROOT}/(?P<account>\d+)", "accounts.get", self._limited(self._get))
         self.route(
             "GET",
@@ -168,20 +170,30 @@ class TagManagerStandIn(GoogleRestStandIn):
             return permission_denied("Managing user permissions needs account admin access")
         return acct
 
+    def _accounts(self, request: Request) -> Response:
+        """accounts.list: the accounts the caller has access to, a page at a time
+        (https://developers.google.com/tag-platform/tag-manager/api/reference/rest/v2/accounts/list)."""
+        start = (
+            int(request.arg("pageToken") or 0) if (request.arg("pageToken") or "0").isdigit() else 0
+        )
+        with self.lock:
+            mine = [
+                a
+                for a in self.accounts.values()
+                if a.access_of(self.caller) not in ("", "noAccess")
+            ]
+            rows = [_account_json(a) for a in mine[start : start + self.page_size]]
+        body: dict[str, Any] = {"account": rows}
+        if start + self.page_size < len(mine):
+            body["nextPageToken"] = str(start + self.page_size)
+        return Response(200, body)
+
     def _get(self, request: Request) -> Response:
         with self.lock:
             acct = self._account(request, admin=False)
             if isinstance(acct, Response):
                 return acct
-            return Response(
-                200,
-                {
-                    "path": f"accounts/{acct.id}",
-                    "accountId": acct.id,
-                    "name": acct.name,
-                    "fingerprint": "1700000000000",
-                },
-            )
+            return Response(200, _account_json(acct))
 
     def _list(self, request: Request) -> Response:
         try:
@@ -211,3 +223,12 @@ class TagManagerStandIn(GoogleRestStandIn):
                 return self.partial_failure(rule, f"user permission {pid}")
             del acct.permissions[pid]
         return self.no_content()
+
+
+def _account_json(acct: Account) -> dict[str, Any]:
+    return {
+        "path": f"accounts/{acct.id}",
+        "accountId": acct.id,
+        "name": acct.name,
+        "fingerprint": "1700000000000",
+    }

@@ -15,7 +15,7 @@ from adoffboard.errors import AuthError, DryRunViolation, PlatformError, Transie
 
 API_VERSION = "v26"
 MAX_OPERATIONS = 10_000
-READ_METHODS = frozenset({"Search", "SearchStream"})
+READ_METHODS = frozenset({"Search", "SearchStream", "ListAccessibleCustomers"})
 FAILURE_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
 
 
@@ -23,7 +23,8 @@ FAILURE_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
 
 
 class ReadOnlyGuard(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
-    """Refuses every method but Search/SearchStream before it leaves the process."""
+    """Refuses every method but the reads (Search, SearchStream, ListAccessibleCustomers) before
+    it leaves the process."""
 
     def _check(self, details: grpc.ClientCallDetails) -> None:
         method = details.method.rsplit("/", 1)[-1]

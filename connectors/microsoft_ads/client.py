@@ -34,6 +34,8 @@ CUSTOMERS = "CustomerManagementService"
 READ_OPERATIONS = frozenset(
     {
         ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
+        ("POST", "/CustomerManagement/v13/User/Query"),  # GetUser
+        ("POST", "/CustomerManagement/v13/Accounts/Search"),  # SearchAccounts
         ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
         ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
         ("POST", "/CampaignManagement/v13/Experiments/QueryByIds"),  # GetExperimentsByIds

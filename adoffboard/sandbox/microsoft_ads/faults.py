@@ -35,6 +35,9 @@ INVALID_CAMPAIGN_ID = (
     "CampaignServiceInvalidCampaignId",
     "The campaign identifier is not valid.",
 )
+# SearchAccounts without predicates, with a page size outside 1..1000 or an unknown field (the
+# stand-in's own wording; the service answers such a request with an ApiFault too)
+INVALID_SEARCH = (1001, "InvalidSearchRequest", "The search predicates or paging are not valid.")
 INVALID_ACCOUNT_ID = (
     1102,
     "CampaignServiceInvalidAccountId",

@@ -41,6 +41,7 @@ from adoffboard.sandbox.microsoft_ads.faults import (
     _operation_fault,
     _tracking,
 )
+from adoffboard.sandbox.microsoft_ads.users import USER_LEVEL, UserReads
 from adoffboard.sandbox.microsoft_ads.wire import (
     budget_json,
     campaign_json,
@@ -55,7 +56,7 @@ CM = "/CampaignManagement/v13"
 CUSTOMER = "/CustomerManagement/v13"
 
 
-class MicrosoftAdsStandIn(HttpStandIn):
+class MicrosoftAdsStandIn(UserReads, HttpStandIn):
     platform = PLATFORM
     service = "CampaignManagementService"
 
@@ -94,6 +95,20 @@ class MicrosoftAdsStandIn(HttpStandIn):
             self._get_experiments,
             mutating=False,
         )
+        # the accounts the signed-in user can manage: GetUser (no UserId: the caller), then
+        # SearchAccounts with a UserId predicate (Microsoft's "search user accounts" example)
+        for path, op, handler in (
+            ("User/Query", "GetUser", self._get_user),
+            ("Accounts/Search", "SearchAccounts", self._search_accounts),
+        ):
+            self.route(
+                "POST",
+                f"{CUSTOMER}/{path}",
+                op,
+                handler,
+                service="CustomerManagementService",
+                mutating=False,
+            )
         self.route("PUT", f"{CM}/Campaigns", "UpdateCampaigns", self._update_campaigns)
         self.route("PUT", f"{CM}/Budgets", "UpdateBudgets", self._update_budgets)
 
@@ -117,7 +132,9 @@ class MicrosoftAdsStandIn(HttpStandIn):
         )
 
     def authenticate(self, request: Request) -> Response | None:
-        names = ("Authorization", "DeveloperToken", "CustomerId", "CustomerAccountId")
+        names: tuple[str, ...] = ("Authorization", "DeveloperToken")
+        if request.path not in USER_LEVEL:  # the user's own reads: no customer or account yet
+            names += ("CustomerId", "CustomerAccountId")
         if any(not self._header(request, n) for n in names):
             return _auth_fault(400, MISSING_HEADERS)
         auth = self._header(request, "Authorization")
@@ -126,6 +143,8 @@ class MicrosoftAdsStandIn(HttpStandIn):
             return _auth_fault(401, INVALID_CREDENTIALS)
         if token in self.expired_tokens:
             return _auth_fault(401, TOKEN_EXPIRED)
+        if request.path in USER_LEVEL:
+            return None
         account = self.accounts.get(self._header(request, "CustomerAccountId"))
         if account is None or account.customer_id != self._header(request, "CustomerId"):
             return _auth_fault(403, NOT_AUTHORIZED)
