@@ -132,14 +132,17 @@ def merge_platform(text: str, platform: str, values: Mapping[str, object]) -> st
     )
     rendered = {k: _toml_line(k, v) for k, v in values.items()}
     if start is None:
-        data = tomllib.loads(text)
-        if platform in (data.get("platforms") or {}):
+        # appended; valid TOML also when only sub-tables ([platforms.sheets.trackers.x]) exist
+        block = ["", f"[platforms.{platform}]", *rendered.values()]
+        appended = "\n".join([*lines, *block]) + "\n"
+        try:
+            tomllib.loads(appended)
+        except tomllib.TOMLDecodeError:
             raise InputError(
                 f"{WORKSPACE_FILE}: platforms.{platform} is not written as a "
                 f"[platforms.{platform}] table: make it one, then run this again"
-            )
-        block = ["", f"[platforms.{platform}]", *rendered.values()]
-        return "\n".join([*lines, *block]) + "\n"
+            ) from None
+        return appended
     end = next((i for i in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines))
     body = lines[start + 1 : end]
     seen: set[str] = set()

@@ -49,6 +49,14 @@ def test_a_missing_table_is_appended():
     assert tomllib.loads(merged)["platforms"]["meta"] == {"app_id": "880000000000001"}
 
 
+def test_a_table_known_only_by_its_sub_tables_gets_its_own_keys():
+    text = '[platforms.sheets.trackers.planner]\nspreadsheet_id = "1sEm"\ntab = "Planner"\n'
+    merged = merge_platform(text, "sheets", {"credentials_file": "keys/sa.json"})
+    sheets = tomllib.loads(merged)["platforms"]["sheets"]
+    assert sheets["credentials_file"] == "keys/sa.json"
+    assert sheets["trackers"]["planner"]["tab"] == "Planner"
+
+
 def test_an_inline_platform_table_is_refused():
     text = 'platforms = { ga4 = { access_token = "env:X" } }\n'
     with pytest.raises(InputError, match=r"not written as a \[platforms.ga4\] table"):
