@@ -43,7 +43,6 @@ READ_OPERATIONS = frozenset(
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
 CALL_RATE_EXCEEDED = 117
 AUTH_CODES = frozenset({105, 106, 109})
-NATIVE_REDIRECT = "https://login.microsoftonline.com/common/oauth2/nativeclient"
 
 
 class ReadOnlyPool:

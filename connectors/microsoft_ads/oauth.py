@@ -23,6 +23,8 @@ import requests
 from adoffboard.errors import AuthError, TransientError
 
 TIMEOUT_S = 60.0
+# where a web application's consent lands too (the desktop client's redirect)
+NATIVE_REDIRECT = "https://login.microsoftonline.com/common/oauth2/nativeclient"
 
 
 def _swap_host(url: str, login_endpoint: str) -> str:
@@ -38,8 +40,6 @@ def grant_for(client_id: str, client_secret: str, env: str, tenant: str) -> Any:
     from bingads.authorization import OAuthDesktopMobileAuthCodeGrant, OAuthWebAuthCodeGrant
 
     if client_secret:
-        from adoffboard.connectors.microsoft_ads.client import NATIVE_REDIRECT
-
         return OAuthWebAuthCodeGrant(
             client_id, client_secret, NATIVE_REDIRECT, env=env, tenant=tenant or "common"
         )
