@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from adoffboard.commands import (
+    auth,
     case,
     complete,
     cr,
@@ -205,6 +206,7 @@ for _command in (
     workspace.clients,
     workspace.runbooks,
     doctor.doctor,
+    auth.auth,
     runs.plan,
     runs.apply,
     runs.verify,

@@ -86,7 +86,14 @@ def resolve(ref: str, *, base: Path, environ: dict[str, str] | None = None) -> S
             value = keyring.get_password(service, user)
         except Exception as exc:  # keyring backends raise their own types
             name = type(exc).__name__
-            raise AuthError(f"credential {ref}: keyring unavailable ({name})") from exc
+            hint = (
+                "this machine has no keyring backend (a server without a desktop session has "
+                "none): store the secret in a 0600 file with `adoffboard auth <platform> "
+                "--store file`, or point the reference at file:PATH or env:NAME"
+                if name == "NoKeyringError"
+                else "check the keyring as the user adoffboard runs as"
+            )
+            raise AuthError(f"credential {ref}: keyring unavailable ({name}): {hint}") from None
         if not value:
             raise AuthError(f"credential {ref}: no entry in the keyring")
         return Secret(value)

@@ -160,9 +160,19 @@ def section(manifest: object, name: str, model: type[M]) -> M | None:
     return value if isinstance(value, model) else None
 
 
-class GoogleApiSettings(SettingsModel):
-    """Google Analytics, Search Console and Tag Manager: an OAuth access token or a service
-    account's key file (its path; the file holds the secret)."""
+class GoogleUserOAuth(SettingsModel):
+    """A user's OAuth refresh token with the OAuth client it was issued to
+    (`adoffboard auth <platform>` writes them); refreshed at `token_uri` (empty: Google's)."""
+
+    client_id: SecretRef = ""
+    client_secret: SecretRef = ""
+    refresh_token: SecretRef = ""
+    token_uri: str = ""
+
+
+class GoogleApiSettings(GoogleUserOAuth):
+    """Google Analytics, Search Console and Tag Manager: an OAuth access token, a user's
+    refresh token, or a service account's key file (its path; the file holds the secret)."""
 
     endpoint: str = ""  # e.g. http://127.0.0.1:PORT for the sandbox; empty: Google's own host
     access_token: SecretRef = ""

@@ -20,6 +20,7 @@ from typing import Any
 
 from adoffboard.sandbox.core import FaultPlan, FaultRule, RequestLog
 from adoffboard.sandbox.http import HttpStandIn, Request, Response
+from adoffboard.sandbox.oauth import GOOGLE_AUTHORIZE, GOOGLE_TOKEN, AuthorizationServer
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -104,11 +105,30 @@ class GoogleRestStandIn(HttpStandIn):
         self.tokens = {str(t) for t in self.section.get("access_tokens") or ()}
         self.caller = str(self.section.get("caller", "")).strip().lower()
         self.issued = 0
-        # OAuth's token endpoint, for service-account keys whose token_uri points here; it
-        # changes nothing on the platform, so it is not logged as a mutation
-        self.route("POST", r"/token", "oauth2.token", self._token, mutating=False, service="OAuth2")
+        # OAuth's endpoints (adoffboard.sandbox.oauth): the installed-app flow's consent and
+        # token exchange, refresh tokens, and service-account keys whose token_uri points here;
+        # they change nothing on the platform, so they are not logged as mutations
+        self.oauth = AuthorizationServer(
+            self.section,
+            prefix="sandbox-google",
+            offline=lambda args: args.get("access_type") == "offline",
+            on_issue=self._accept,
+        )
+        self.route(
+            "GET", GOOGLE_AUTHORIZE, "oauth2.authorize", self.oauth.authorize, service="OAuth2"
+        )
+        self.route(
+            "POST", GOOGLE_TOKEN, "oauth2.token", self._token, mutating=False, service="OAuth2"
+        )
+
+    def _accept(self, token: str) -> None:
+        if self.tokens:
+            self.tokens.add(token)
 
     def _token(self, request: Request) -> Response:
+        answered = self.oauth.token(request)
+        if answered is not None:
+            return answered
         form = request.form()
         if (
             form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -126,8 +146,8 @@ class GoogleRestStandIn(HttpStandIn):
         return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
 
     def authenticate(self, request: Request) -> Response | None:
-        if request.path == "/token":
-            return None  # the client authenticates with its signed assertion
+        if request.path == "/token" or request.path.startswith("/o/oauth2/"):
+            return None  # the client authenticates with its assertion, code or secret
         token = self.bearer(request)
         if not token or (self.tokens and token not in self.tokens):
             return google_error(

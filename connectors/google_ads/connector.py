@@ -118,7 +118,7 @@ class GoogleAdsConnector(Connector[AccountState]):
                     refresh_token=resolve(s["refresh_token"], base=base).value,
                     client_id=resolve(s["client_id"], base=base).value,
                     client_secret=resolve(s["client_secret"], base=base).value,
-                    token_uri="https://oauth2.googleapis.com/token",
+                    token_uri=s.get("token_uri") or "https://oauth2.googleapis.com/token",
                 )
             else:
                 raise AuthError(

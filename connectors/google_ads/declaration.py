@@ -83,6 +83,7 @@ class GoogleAdsSettings(SettingsModel):
     client_id: SecretRef = ""
     client_secret: SecretRef = ""
     refresh_token: SecretRef = ""
+    token_uri: str = ""  # where the refresh token is exchanged; empty: Google's
     timeout_s: TimeoutSeconds = 60.0
     attempts: Attempts = 5
 

@@ -14,7 +14,8 @@ connection failures -> TransientError, 105/106/109 and HTTP 401/403 -> AuthError
 PlatformError. Every message carries each error's `Details` and `FieldPath` (and, for a batch
 error, its item's `Index`) besides Code and Message: they say which value was refused.
 msads 13.0.30.1's REST client never refreshes a token by itself: with a plain
-access token an expired one (109) is an AuthError, never a network refresh.
+access token an expired one (109) is an AuthError, never a network refresh. A refresh token is
+exchanged once, when the client is built (`oauth.refresh`, at `login_endpoint` when set).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ READ_OPERATIONS = frozenset(
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
 CALL_RATE_EXCEEDED = 117
 AUTH_CODES = frozenset({105, 106, 109})
-NATIVE_REDIRECT = "https://login.microsoftonline.com/common/oauth2/nativeclient"
 
 
 class ReadOnlyPool:
@@ -90,10 +90,8 @@ class MicrosoftAdsApi:
             return self._auth
         from bingads.authorization import (
             AuthorizationData,
-            OAuthDesktopMobileAuthCodeGrant,
             OAuthDesktopMobileImplicitGrant,
             OAuthTokens,
-            OAuthWebAuthCodeGrant,
         )
 
         s = self.settings
@@ -115,24 +113,20 @@ class MicrosoftAdsApi:
                 client_id="adoffboard", oauth_tokens=tokens, env=env
             )
         elif s.get("refresh_token") and s.get("client_id"):
-            client_id = resolve(s["client_id"], base=self.base).value
-            if s.get("client_secret"):
-                authentication = OAuthWebAuthCodeGrant(
-                    client_id,
-                    resolve(s["client_secret"], base=self.base).value,
-                    NATIVE_REDIRECT,
-                    env=env,
-                )
-            else:
-                authentication = OAuthDesktopMobileAuthCodeGrant(client_id, env=env)
-            try:
-                authentication.request_oauth_tokens_by_refresh_token(
-                    resolve(s["refresh_token"], base=self.base).value
-                )
-            except Exception as exc:  # the SDK raises its own OAuth and requests errors
-                raise AuthError(
-                    f"Microsoft Advertising refused the refresh token ({type(exc).__name__})"
-                ) from None
+            from adoffboard.connectors.microsoft_ads import oauth
+
+            secret = s.get("client_secret")
+            authentication = oauth.grant_for(
+                resolve(s["client_id"], base=self.base).value,
+                resolve(secret, base=self.base).value if secret else "",
+                env,
+                s.get("tenant") or "",
+            )
+            oauth.refresh(
+                authentication,
+                s.get("login_endpoint") or "",
+                resolve(s["refresh_token"], base=self.base).value,
+            )
         else:
             raise AuthError(
                 "platforms.microsoft_ads needs access_token, or refresh_token with "

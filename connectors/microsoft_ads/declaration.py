@@ -71,6 +71,10 @@ class MicrosoftAdsSettings(SettingsModel):
     client_id: SecretRef = ""
     client_secret: SecretRef = ""
     refresh_token: SecretRef = ""
+    # Microsoft identity platform: the Entra tenant of the app registration (empty: common), and
+    # another host serving its OAuth paths in place of Microsoft's (the sandbox)
+    tenant: str = Field(default="", pattern=r"^[\w.-]*$")
+    login_endpoint: str = ""
     timeout_s: TimeoutSeconds = 60.0
     attempts: Attempts = 5
 

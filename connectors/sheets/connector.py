@@ -77,7 +77,13 @@ from adoffboard.connectors.sheets.requests import (
     tracker_of,
 )
 from adoffboard.connectors.transport import Calls
-from adoffboard.connectors.transport.google import ReadOnlyHttp, WriteOnceHttp, discovery_service
+from adoffboard.connectors.transport.google import (
+    GOOGLE_TOKEN_URI,
+    ReadOnlyHttp,
+    WriteOnceHttp,
+    discovery_service,
+    user_credentials,
+)
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, Outcome, OutcomeStatus
@@ -85,7 +91,6 @@ from adoffboard.retry import Send, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-TOKEN_URI = "https://oauth2.googleapis.com/token"
 KIND_ORDER = {"cell": 0, "append": 1, "remove": 2}  # removals last: they shift rows
 
 
@@ -108,7 +113,10 @@ class SheetsConnector(Connector[SheetsState]):
             import google.oauth2.credentials
 
             token = resolve(s.access_token, base=base).value
-            return google.oauth2.credentials.Credentials(token=token), TOKEN_URI
+            return google.oauth2.credentials.Credentials(token=token), GOOGLE_TOKEN_URI
+        user = user_credentials(s.model_dump(), base, "sheets")
+        if user is not None:
+            return user, str(user.token_uri)
         if s.credentials_file:
             from google.oauth2 import service_account
 
@@ -125,7 +133,10 @@ class SheetsConnector(Connector[SheetsState]):
                     f"account key from {full} ({type(exc).__name__})"
                 ) from None
             return creds, str(info["token_uri"])
-        raise AuthError("platforms.sheets needs access_token or credentials_file")
+        raise AuthError(
+            "platforms.sheets needs access_token, refresh_token with client_id and "
+            "client_secret (`adoffboard auth sheets`), or credentials_file"
+        )
 
     def _api(self) -> Any:
         if self._service is None:

@@ -27,6 +27,7 @@ from adoffboard.connectors.declare import (
     ActionSpec,
     Attempts,
     Declaration,
+    GoogleUserOAuth,
     ManifestSection,
     SecretRef,
     SettingsModel,
@@ -102,7 +103,7 @@ class SheetsTracker(SettingsModel):
         return value
 
 
-class SheetsSettings(SettingsModel):
+class SheetsSettings(GoogleUserOAuth):
     endpoint: str = ""  # e.g. http://127.0.0.1:8080/ for the sandbox; empty: Google's
     access_token: SecretRef = ""
     credentials_file: str = ""  # a service-account key file: a path, or env:NAME holding one

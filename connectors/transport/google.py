@@ -68,16 +68,45 @@ def endpoint_host(endpoint: str) -> str:
     return urlsplit(endpoint).netloc if "://" in endpoint else endpoint
 
 
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
+def user_credentials(settings: Mapping[str, Any], base: Path, platform: str) -> Any:
+    """A user's refresh token and its OAuth client (`adoffboard auth <platform>`), or None
+    when the settings hold none; refreshed at `token_uri` on first use."""
+    if not settings.get("refresh_token"):
+        return None
+    missing = [k for k in ("client_id", "client_secret") if not settings.get(k)]
+    if missing:
+        raise AuthError(
+            f"platforms.{platform}.refresh_token needs {' and '.join(missing)} too "
+            f"(`adoffboard auth` writes all three)"
+        )
+    import google.oauth2.credentials
+
+    return google.oauth2.credentials.Credentials(
+        token=None,
+        refresh_token=resolve(str(settings["refresh_token"]), base=base).value,
+        client_id=resolve(str(settings["client_id"]), base=base).value,
+        client_secret=resolve(str(settings["client_secret"]), base=base).value,
+        token_uri=str(settings.get("token_uri") or GOOGLE_TOKEN_URI),
+    )
+
+
 def google_credentials(
     settings: Mapping[str, Any], base: Path, scopes: list[str], platform: str
 ) -> Any:
-    """Credentials from `[platforms.<platform>]`: access_token (a reference) or a key file."""
+    """Credentials from `[platforms.<platform>]`: access_token (a reference), a user's refresh
+    token, or a service account's key file."""
     check_sandbox_only(dict(settings), endpoint_host(str(settings.get("endpoint") or "")))
     if settings.get("access_token"):
         import google.oauth2.credentials
 
         token = resolve(str(settings["access_token"]), base=base).value
         return google.oauth2.credentials.Credentials(token=token)
+    user = user_credentials(settings, base, platform)
+    if user is not None:
+        return user
     if settings.get("credentials_file"):
         from google.oauth2 import service_account
 
@@ -92,8 +121,9 @@ def google_credentials(
                 f"account key from {path} ({type(exc).__name__})"
             ) from None
     raise AuthError(
-        f"platforms.{platform} needs access_token (a reference such as "
-        "env:NAME) or credentials_file (a service account key)"
+        f"platforms.{platform} needs access_token (a reference such as env:NAME), "
+        f"refresh_token with client_id and client_secret (`adoffboard auth`), or "
+        "credentials_file (a service account key)"
     )
 
 

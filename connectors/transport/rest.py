@@ -12,14 +12,19 @@ sessions of the Meta and GA4 SDKs).
   because SharpSpring's secret travels in the URL and `requests` exceptions quote URLs. A filter
   on urllib3's logger keeps URLs with secrets out of debug logs too.
 
-Session settings from the environment (proxies, `.netrc` credentials, CA bundles) are ignored
-(`trust_env = False`): a connector takes its whole configuration from the workspace.
+Proxies and CA bundles come from the environment as `requests` reads them (`HTTPS_PROXY`,
+`HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`) for the platforms'
+own hosts, and never for loopback addresses (the sandbox's stand-ins are reached directly, as if
+NO_PROXY named them). `.netrc` credentials are never read (`trust_env = False`): a request's
+credentials are the workspace's, nothing else.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -111,6 +116,28 @@ class GuardedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+def is_loopback(url: str) -> bool:
+    """Whether `url` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_settings(url: str) -> tuple[dict[str, str], str | None]:
+    """The proxies and CA bundle the environment sets for `url`: none for a loopback address;
+    for another, `requests`' own reading of the proxy variables (NO_PROXY honoured) and of
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
+    if is_loopback(url):
+        return {}, None
+    proxies = requests.utils.get_environ_proxies(url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+    return dict(proxies), bundle
+
+
 class GuardedSession(requests.Session):
     """A session that refuses writes when read-only, before anything reaches a socket."""
 
@@ -131,6 +158,18 @@ class GuardedSession(requests.Session):
         self.is_read = is_read
         self.describe = describe or describe_request
         self.sent: list[str] = []  # what left the process ("METHOD /path"), for tests and reports
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        """Proxies and CA bundle from the environment for a platform's host, never for loopback
+        (`trust_env` stays False, so that `.netrc` is never read)."""
+        target = url.decode() if isinstance(url, bytes) else str(url or "")
+        env_proxies, bundle = environment_settings(target)
+        proxies = {**env_proxies, **(proxies or {})}
+        if bundle and verify in (True, None):
+            verify = bundle
+        return super().merge_environment_settings(target, proxies, stream, verify, cert)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         refuse_write(

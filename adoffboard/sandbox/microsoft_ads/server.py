@@ -50,6 +50,12 @@ from adoffboard.sandbox.microsoft_ads.wire import (
     requested_types,
     visible,
 )
+from adoffboard.sandbox.oauth import (
+    MICROSOFT_AUTHORIZE,
+    MICROSOFT_TOKEN,
+    AuthorizationServer,
+    oauth_error,
+)
 
 PLATFORM = "microsoft_ads"
 CM = "/CampaignManagement/v13"
@@ -111,6 +117,20 @@ class MicrosoftAdsStandIn(UserReads, HttpStandIn):
             )
         self.route("PUT", f"{CM}/Campaigns", "UpdateCampaigns", self._update_campaigns)
         self.route("PUT", f"{CM}/Budgets", "UpdateBudgets", self._update_budgets)
+        # Microsoft identity platform's endpoints (`token_endpoint` in the workspace points the
+        # connector and `adoffboard auth microsoft-ads` here): a refresh token is issued when the
+        # scope asks for offline_access
+        self.oauth = AuthorizationServer(
+            self.section,
+            prefix="sandbox-msads",
+            offline=lambda args: "offline_access" in args.get("scope", "").split(),
+        )
+        self.route(
+            "GET", MICROSOFT_AUTHORIZE, "oauth2.authorize", self.oauth.authorize, service="OAuth2"
+        )
+        self.route(
+            "POST", MICROSOFT_TOKEN, "oauth2.token", self._token, mutating=False, service="OAuth2"
+        )
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -131,7 +151,13 @@ class MicrosoftAdsStandIn(UserReads, HttpStandIn):
             for item in items
         )
 
+    def _token(self, request: Request) -> Response:
+        answered = self.oauth.token(request)
+        return answered or oauth_error("unsupported_grant_type", "The grant type is not supported.")
+
     def authenticate(self, request: Request) -> Response | None:
+        if "/oauth2/" in request.path:
+            return None  # the client authenticates with its code, refresh token or secret
         names: tuple[str, ...] = ("Authorization", "DeveloperToken")
         if request.path not in USER_LEVEL:  # the user's own reads: no customer or account yet
             names += ("CustomerId", "CustomerAccountId")
