@@ -42,8 +42,9 @@ STANDINS: dict[str, tuple[str, str]] = {
     "trello": ("adoffboard.sandbox.trello", "TrelloStandIn"),
     "sharpspring": ("adoffboard.sandbox.sharpspring", "SharpSpringStandIn"),
     "http": ("adoffboard.sandbox.vendor", "VendorStandIn"),
+    "oidc": ("adoffboard.sandbox.oidc", "OidcStandIn"),
 }
-NOT_PLATFORMS = frozenset({"smtp"})  # stand-ins configured outside [platforms.*]
+NOT_PLATFORMS = frozenset({"smtp", "oidc"})  # stand-ins configured outside [platforms.*]
 SETTINGS = frozenset({"faults", "ports"})  # scenario keys about the sandbox, not a stand-in
 
 
@@ -173,3 +174,8 @@ class Sandbox:
     def notification_settings(self) -> dict[str, Any]:
         """The `[notifications]` keys that send mail to this sandbox's SMTP server."""
         return self.standins["smtp"].settings() if "smtp" in self.standins else {}
+
+    def oidc_settings(self) -> dict[str, Any]:
+        """The `[console.oidc]` keys that sign the console in through this sandbox's identity
+        provider."""
+        return self.standins["oidc"].settings() if "oidc" in self.standins else {}
