@@ -3,8 +3,10 @@
 Each package keeps its own tables on this `metadata` (runs in `adoffboard.store`, verify passes,
 attestations, the plan key and run events in `adoffboard.evidence`, the journal in
 `adoffboard.journal`, the lock in `adoffboard.locks`, change requests in `adoffboard.cr.tables`,
-the schedule in `adoffboard.scheduling.tables`); they all mirror the Alembic migrations in
-`adoffboard/migrations` (a test keeps them in step), which `migrate` applies up to head.
+the schedule in `adoffboard.scheduling.tables`, console sessions and personal tokens in
+`adoffboard.identity`, the audit trail in `adoffboard.audit`); they all mirror the Alembic
+migrations in `adoffboard/migrations` (a test keeps them in step), which `migrate` applies up to
+head.
 `ALL_TABLE_MODULES` names the modules to import before `metadata` holds every table.
 """
 
@@ -33,6 +35,8 @@ ALL_TABLE_MODULES = (
     "adoffboard.locks",
     "adoffboard.cr.tables",
     "adoffboard.scheduling.tables",
+    "adoffboard.identity",
+    "adoffboard.audit",
 )
 
 metadata = MetaData()
