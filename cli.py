@@ -26,6 +26,7 @@ from adoffboard.commands import (
     runs,
     sandbox,
     schedule,
+    serve,
     tasks,
     workspace,
 )
@@ -219,6 +220,7 @@ for _command in (
     case.case_group,
     schedule.schedule_group,
     schedule.scheduler_group,
+    serve.serve,
 ):
     main.add_command(_command)
 

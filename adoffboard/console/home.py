@@ -1,0 +1,102 @@
+"""The console's own pages: what is waiting for the signed-in person, personal tokens for the CLI,
+and the health check.
+
+Whether a change request waits for someone is the workflow's own rules asked, not a second copy
+of them: `adoffboard.cr.rules` are pure functions of the request and the person, so a refusal
+from `rules.approve` (or `submit`, `record_save_attempt`) means it is not their turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from adoffboard.console import context
+from adoffboard.console.auth import Person, current_person
+from adoffboard.console.pages import render
+from adoffboard.cr import rules
+from adoffboard.cr.model import ChangeRequest
+from adoffboard.errors import AdoffboardError
+
+bp = Blueprint("home", __name__)
+
+RECENT_RUNS = 10
+# who is shown the recent runs to check: the removals team, specialists and their leads
+RUN_CHECKERS = (
+    "juniper",
+    "sem_specialist",
+    "ma_specialist",
+    "sem_team_lead",
+    "ma_team_lead",
+    "dmo_lead",
+)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    cr: ChangeRequest
+    what: str  # what the person is to do: "approve", "process", "submit", "record the save attempt"
+    standing: str
+
+
+def _actor(person: Person) -> rules.Actor:
+    return rules.Actor(person.key, person.name, person.roles)
+
+
+def _allowed(decide: Any) -> bool:
+    try:
+        decide()
+    except AdoffboardError:
+        return False
+    return True
+
+
+def waiting_requests(service: Any, person: Person) -> list[Waiting]:
+    """The change requests at the person's step, oldest first."""
+    actor = _actor(person)
+    approval = service.ws.config.approval
+    found = []
+    for cr in service.find(status="submitted"):
+        step = service.pending_step(cr)
+        if step and _allowed(lambda cr=cr: rules.approve(cr, actor, approval)):
+            what = "process" if step.action == "processed" else "approve"
+            found.append(Waiting(cr, what, service.standing(cr)))
+    for cr in service.find(status="draft"):
+        mine = cr.created_by == person.key or (cr.content.escalated and person.has("retention"))
+        if not mine:
+            continue
+        if _allowed(lambda cr=cr: rules.submit(cr, actor)):
+            found.append(Waiting(cr, "submit", service.standing(cr)))
+        elif cr.content.save_attempt is None and _allowed(
+            lambda cr=cr: rules.record_save_attempt(cr, actor, "not-saved", "-")
+        ):
+            found.append(Waiting(cr, "record the save attempt", service.standing(cr)))
+    return found
+
+
+@bp.get("/")
+def waiting() -> str:
+    person = current_person()
+    c = context.console()
+    service = context.change_requests()
+    from adoffboard.tasks import all_tasks
+
+    tasks = [t for t in all_tasks(c.workspace, c.store) if person.name in t.owners]
+    runs = c.store.runs(limit=RECENT_RUNS) if person.has(*RUN_CHECKERS) else []
+    return render(
+        "home.html.j2",
+        nav="home",
+        requests=waiting_requests(service, person),
+        tasks=tasks,
+        runs=runs,
+    )
+
+
+@bp.get("/healthz", endpoint="healthz")
+def healthz() -> Any:
+    """For a load balancer: the console answers and its store can be read."""
+    with context.store().transaction():
+        pass
+    return jsonify(status="ok")

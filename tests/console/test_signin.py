@@ -1,0 +1,135 @@
+"""Signing in to the console through the identity provider stand-in, at the wire: the code flow
+end to end, who is refused (and that nothing is stored for them), sessions that end (sign-out,
+expiry) and forms that do not belong to the session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_support import Browser, configure_console, csrf_of, store_rows
+
+from adoffboard.config import load_workspace
+from adoffboard.sandbox import Sandbox
+
+pytestmark = pytest.mark.standins("oidc", "smtp")
+
+SESSIONS = ("console_sessions",)
+
+
+def sessions(workspace: Path) -> list[Any]:
+    return store_rows(load_workspace(workspace).store_url, SESSIONS)["console_sessions"]
+
+
+def test_sign_in_through_the_code_flow(
+    browser: Callable[..., Browser], console_workspace: Path
+) -> None:
+    b = browser()
+    first = b.get("/cr")
+    assert first.status_code == 200 and "Sign in with the sandbox identity provider" in first.text
+    landed = b.sign_in("jeremy.bliesner@agency.example")
+    assert landed.status_code == 200
+    assert "Waiting for you" in landed.text and "Jeremy Bliesner" in landed.text
+    [row] = sessions(console_workspace)
+    secret = b.cookie
+    assert secret and row[1] == "jeremy" and secret not in repr(row)  # only a hash is stored
+
+
+def test_pages_need_a_signed_in_person(browser: Callable[..., Browser]) -> None:
+    b = browser()
+    answer = b.http.get(b.url("/cr/new"), allow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and "/login?next=/cr/new" in answer.headers["Location"]
+    assert b.get("/healthz").json() == {"status": "ok"}
+
+
+def test_security_headers(browser: Callable[..., Browser]) -> None:
+    page = browser().get("/login")
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    cookie = page.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize(
+    ("email", "rule"),
+    [
+        ("visitor@elsewhere.example", "is nobody in [people]"),
+        ("removals@juniper.example", "not in an allowed domain"),
+    ],
+    ids=["unknown-email", "outside-allowed-domains"],
+)
+def test_refused_sign_ins_store_nothing(
+    workspace: Path, sandbox: Sandbox, console_clock: Any, email: str, rule: str
+) -> None:
+    from adoffboard.console.server import start
+
+    configure_console(
+        workspace, sandbox, oidc={"allowed_domains": ["agency.example", "elsewhere.example"]}
+    )
+    running = start(load_workspace(workspace), port=0, clock=console_clock)
+    try:
+        b = Browser(running.url)
+        refused = b.sign_in(email)
+        assert refused.status_code == 403 and rule in refused.text
+        assert sessions(workspace) == []
+        again = b.http.get(b.url("/"), allow_redirects=False, timeout=5)
+        assert again.status_code == 302  # still not signed in
+    finally:
+        running.stop()
+
+
+def test_an_unverified_email_is_refused(workspace: Path, console_clock: Any) -> None:
+    from adoffboard.console.server import start
+
+    section = {"people": [{"name": "Amy", "email": "amy@agency.example", "email_verified": False}]}
+    with Sandbox({"oidc": section}) as box:
+        configure_console(workspace, box)
+        running = start(load_workspace(workspace), port=0, clock=console_clock)
+        try:
+            refused = Browser(running.url).sign_in("amy@agency.example")
+            assert refused.status_code == 403 and "has not verified" in refused.text
+            assert sessions(workspace) == []
+        finally:
+            running.stop()
+
+
+def test_sign_out_ends_the_session_even_for_a_copy_of_the_cookie(
+    browser: Callable[..., Browser],
+) -> None:
+    b = browser("amy@agency.example")
+    page = b.get("/")
+    token = csrf_of(page.text)
+    copy = Browser(b.base)
+    copy.http.cookies.update(b.http.cookies)
+    out = b.post("/logout", {"csrf_token": token})
+    assert out.status_code == 200 and "You are signed out" in out.text
+    # the old cookie and its form, replayed: refused, not signed in
+    replay = copy.http.post(
+        copy.url("/logout"), data={"csrf_token": token}, allow_redirects=False, timeout=5
+    )
+    assert replay.status_code == 401
+    assert copy.http.get(copy.url("/"), allow_redirects=False, timeout=5).status_code == 302
+
+
+def test_a_session_expires(browser: Callable[..., Browser], console_clock: Any) -> None:
+    b = browser("amy@agency.example")
+    assert b.get("/").status_code == 200
+    console_clock.advance(480 * 60 + 1)  # [console] session_minutes, default 480
+    answer = b.http.get(b.url("/"), allow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_form_without_the_session_token_is_refused(browser: Callable[..., Browser]) -> None:
+    b = browser("amy@agency.example")
+    other = browser("dana.whitfield@agency.example")
+    foreign = csrf_of(other.get("/").text)
+    for data in ({}, {"csrf_token": foreign}, {"csrf_token": "forged"}):
+        refused = b.post("/logout", data)
+        assert (
+            refused.status_code == 400 and "does not belong to your current session" in refused.text
+        )
+    assert b.get("/").status_code == 200  # still signed in: nothing happened
