@@ -37,6 +37,7 @@ ALL_TABLE_MODULES = (
     "adoffboard.scheduling.tables",
     "adoffboard.identity",
     "adoffboard.audit",
+    "adoffboard.report_store",
 )
 
 metadata = MetaData()

@@ -82,7 +82,7 @@ def run_demo(
     from adoffboard.app import apply_approved, environment, judged, plan_for_request
     from adoffboard.config import load_workspace
     from adoffboard.engine import save_plan
-    from adoffboard.reports import write_reports
+    from adoffboard.report_store import save_reports
     from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.store import Store
     from adoffboard.workspace_init import init_workspace
@@ -119,12 +119,12 @@ def run_demo(
                     f"{writes} write(s) sent while planning",
                 )
                 path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json", store.plan_key())
-                write_reports(Report(ReportKind.PLAN, plan), ws.reports_dir)
+                save_reports(Report(ReportKind.PLAN, plan), ws.reports_dir, store, made_by="demo")
                 result = apply_approved(env, plan, store, plan_path=str(path))
                 report, checked = judged(env, store, result, always=True)
                 assert checked is not None
                 reports.append(report)
-                paths.append(write_reports(report, ws.reports_dir))
+                paths.append(save_reports(report, ws.reports_dir, store, made_by="demo"))
                 ok = (
                     ok
                     and writes == 0

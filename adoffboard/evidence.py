@@ -162,6 +162,29 @@ class EvidenceStore:
             for r in rows
         ]
 
+    def latest_verifications(self, limit: int = 100) -> list[dict[str, object]]:
+        """Every client's verify passes (not the checks a run makes before its removals),
+        newest first: id, run_id, client, runbook, at and counts by check status."""
+        query = (
+            select(verifications_t)
+            .where(verifications_t.c.kind.is_distinct_from("pre-removal"))
+            .order_by(verifications_t.c.id.desc())
+            .limit(limit)
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {
+                "id": r["id"],
+                "run_id": r["run_id"] or "",
+                "client": r["client"],
+                "runbook": r["runbook"],
+                "at": r["at"],
+                "counts": _load(r["counts_json"]),
+            }
+            for r in rows
+        ]
+
     def pre_removal_checks(self, run_id: str) -> list[Check]:
         """The run's latest check before the agency's access was removed (a resume that finished
         held removals made a newer one); for runs recorded before passes had a kind, their

@@ -326,6 +326,7 @@ class Report:
     attestations: dict[str, str] = field(default_factory=dict)  # step_id -> "by NAME at TIME"
     change_request: str = ""  # the approved change request a run carried out
     errors: tuple[str, ...] = ()  # what stopped part of a run ("Platform: message")
+    verification_id: int | None = None  # the kept verify pass whose lines `checks` are
 
     def outcome_for(self, change_id: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.change_id == change_id), None)

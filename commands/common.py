@@ -271,9 +271,18 @@ def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) ->
 
 
 def report_paths(c: Ctx, report: Any) -> dict[str, Path]:
+    """Write the report's files, and keep the report in the store for the web console. A store
+    out of reach (a plan made for review only) leaves the files: a warning says so."""
+    from adoffboard.holder import holder_name
+    from adoffboard.report_store import keep_report
     from adoffboard.reports import write_reports
 
-    return write_reports(report, c.workspace.reports_dir)
+    paths = write_reports(report, c.workspace.reports_dir)
+    try:
+        keep_report(c.store, report, made_by=holder_name().rpartition(":")[0])
+    except StoreError as exc:
+        click.echo(f"adoffboard: warning: report not kept in the state store ({exc})", err=True)
+    return paths
 
 
 def has_workspace(c: Ctx) -> bool:

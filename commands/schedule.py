@@ -17,18 +17,6 @@ import click
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
 from adoffboard.commands.common import local
 
-# Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
-SCHEDULE_ROLES = (
-    "dmo_lead",
-    "sem_specialist",
-    "sem_team_lead",
-    "ma_specialist",
-    "ma_team_lead",
-    "ma_department_manager",
-    "approver_1",
-    "approver_2",
-)
-
 
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
@@ -159,54 +147,9 @@ def schedule_show(c: Any, row_id: str) -> None:
 @click.pass_obj
 def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
     """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
-    from adoffboard.errors import NotPermitted, StoreError
-    from adoffboard.scheduling import repo
+    from adoffboard.scheduling.manage import cancel
 
-    who = _permitted(c, as_person)
-    cancelled = []
-    with c.store.transaction(write=True) as conn:
-        at = c.store.now()
-        row = _row(conn, row_id)
-        if row.status == repo.RUNNING:
-            raise NotPermitted(
-                f"{row.id} is running now under {row.claimed_by}: wait for it to "
-                "finish (`adoffboard schedule show`)"
-            )
-        if row.status not in (repo.SCHEDULED, repo.RETRYING, repo.FAILED):
-            raise NotPermitted(
-                f"{row.id} is {row.status}: only a run still to run can be cancelled"
-            )
-        targets = [row] + [
-            r
-            for r in repo.rows(
-                conn, cr_id=row.cr_id, statuses=(repo.SCHEDULED, repo.RETRYING, repo.FAILED)
-            )
-            if r.after_id == row.id
-            # the steps due at approval go with their runbook's run
-            or (
-                row.stage == repo.EFFECTIVE
-                and r.stage == repo.AT_APPROVAL
-                and r.runbook == row.runbook
-            )
-        ]
-        for target in targets:
-            note = (
-                f"cancelled by {who}: {reason}"
-                if target is row
-                else f"cancelled with {row.id} by {who}: {reason}"
-            )
-            if not repo.update_row(conn, target, at, status=repo.CANCELLED, note=note):
-                raise StoreError(f"{target.id} changed meanwhile: look at it again and retry")
-            repo.add_event(
-                conn,
-                target.id,
-                at=at,
-                event="cancelled",
-                by=who,
-                attempt=target.attempts,
-                detail=note,
-            )
-            cancelled.append(target.id)
+    cancelled = cancel(c.store, c.workspace, row_id, as_person, reason)
     if c.as_json:
         _emit({"cancelled": cancelled})
         return
@@ -225,34 +168,13 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 @click.pass_obj
 def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
-    from adoffboard.errors import NotPermitted, StoreError
-    from adoffboard.scheduling import repo
+    from adoffboard.scheduling.manage import retry
 
-    who = _permitted(c, as_person)
-    with c.store.transaction(write=True) as conn:
-        at = c.store.now()
-        row = _row(conn, row_id)
-        if row.status not in (repo.FAILED, repo.RETRYING):
-            raise NotPermitted(
-                f"{row.id} is {row.status}: only a failed or retrying run can be retried"
-            )
-        if not repo.update_row(
-            conn, row, at, status=repo.SCHEDULED, attempts=0, next_attempt_at=at, note=""
-        ):
-            raise StoreError(f"{row.id} changed meanwhile: look at it again and retry")
-        repo.add_event(
-            conn,
-            row.id,
-            at=at,
-            event="retry",
-            by=who,
-            attempt=0,
-            detail=f"re-armed by {who} after {row.attempts} attempt(s)",
-        )
+    row_id = retry(c.store, c.workspace, row_id, as_person)
     if c.as_json:
-        _emit({"retry": row.id})
+        _emit({"retry": row_id})
         return
-    click.echo(f"{row.id} runs at the next scheduler tick.")
+    click.echo(f"{row_id} runs at the next scheduler tick.")
 
 
 def _get(c: Any, row_id: str) -> tuple[Any, list[Any]]:
@@ -264,30 +186,9 @@ def _get(c: Any, row_id: str) -> tuple[Any, list[Any]]:
 
 
 def _row(conn: Any, row_id: str) -> Any:
-    from adoffboard.errors import NotFound
-    from adoffboard.scheduling import repo
+    from adoffboard.scheduling.manage import find_row
 
-    text = row_id.strip().upper().removeprefix("S-").removeprefix("S")
-    wanted = f"S-{int(text):04d}" if text.isdigit() else row_id.strip()
-    row = repo.get(conn, wanted)
-    if row is None:
-        raise NotFound(f"unknown scheduled run {row_id!r} (see `adoffboard schedule list`)")
-    return row
-
-
-def _permitted(c: Any, person: str) -> str:
-    from adoffboard.config import ROLES
-    from adoffboard.cr.service import ChangeRequests
-    from adoffboard.errors import NotPermitted
-
-    actor = ChangeRequests(c.store, c.workspace).actor(person)
-    if not any(actor.has(role) for role in SCHEDULE_ROLES):
-        allowed = ", ".join(ROLES[r] for r in SCHEDULE_ROLES)
-        raise NotPermitted(
-            f"{actor.name} ({person}) may not change the schedule: it takes one "
-            f"of these roles: {allowed}"
-        )
-    return person
+    return find_row(conn, row_id)
 
 
 # --- scheduler --------------------------------------------------------------------------------

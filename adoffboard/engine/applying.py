@@ -456,4 +456,5 @@ def combined_report(result: RunResult, checked: Report) -> Report:
         attestations=checked.attestations,
         change_request=result.report.change_request,
         errors=result.report.errors,
+        verification_id=checked.verification_id,
     )

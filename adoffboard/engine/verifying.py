@@ -317,7 +317,7 @@ def verify(
         end = end_state(store, record.id, plan)
     end = replace(end, settlements=dict(settlements or {}))
     checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback, end=end)
-    store.save_verification(record.id if record else None, client, plan.runbook, checks)
+    kept = store.save_verification(record.id if record else None, client, plan.runbook, checks)
     attestations = {
         sid: f"by {a.by} at {a.at}" for sid, a in store.attestations(client, plan.runbook).items()
     }
@@ -329,6 +329,7 @@ def verify(
         checks=checks,
         attestations=attestations,
         change_request=record.change_request if record else "",
+        verification_id=kept,
     )
 
 

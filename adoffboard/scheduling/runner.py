@@ -214,9 +214,9 @@ class Scheduler:
             self.env, plan, self.store, plan_path=str(path), holder=self.holder, lock_held=True
         )
         if result.error is not None:  # the run's report says what stopped it; retry decides
-            from adoffboard.reports import write_reports
+            from adoffboard.report_store import save_reports
 
-            write_reports(result.report, self.ws.reports_dir)
+            save_reports(result.report, self.ws.reports_dir, self.store, made_by=self.holder)
             raise result.error
         checked = judge_run(self.env, self.store, row.client, result.run_id)
         return result.run_id, result, checked
@@ -393,10 +393,10 @@ class Scheduler:
     def _judge(self, row: ScheduledRun, attempt: int, result: Any, checked: Any) -> Attempted:
         from adoffboard.engine import combined_report, verdict_of
         from adoffboard.models import CheckStatus, OutcomeStatus
-        from adoffboard.reports import write_reports
+        from adoffboard.report_store import save_reports
 
         merged = combined_report(result, checked)
-        paths = write_reports(merged, self.ws.reports_dir)
+        paths = save_reports(merged, self.ws.reports_dir, self.store, made_by=self.holder)
         verdict = verdict_of(checked.checks)
         outcomes = result.report.outcomes
         if result.status == "failed":

@@ -1,0 +1,222 @@
+"""The audit page's trail: who did what and when, from every record the store already keeps.
+
+Change requests' transitions, attestations of manual tasks, runs and their events, the
+schedule's events, and (when the store has it) the audit trail of actions taken for a signed-in
+person (`audit_events`), merged newest first. Each source is read with a limit of its own, so a
+long history never loads whole; a filter by person or client is applied to what is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Table, select
+
+from adoffboard.config import LoadedWorkspace
+
+PER_SOURCE = 500
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    who: str
+    action: str
+    client: str
+    subject: str
+    detail: str
+    source: str  # change request | task | run | schedule | console/cli (via)
+
+
+def audit_entries(
+    store: Any,
+    ws: LoadedWorkspace,
+    *,
+    person: str | None = None,
+    client: str | None = None,
+    limit: int = PER_SOURCE,
+) -> list[AuditEntry]:
+    """Every source's newest entries, merged newest first and filtered."""
+    with store.transaction() as conn:
+        entries = [
+            *_transitions(conn, limit),
+            *_attestations(conn, limit),
+            *_runs(conn, limit),
+            *_run_events(conn, limit),
+            *_schedule_events(conn, limit),
+            *_audit_events(conn, limit),
+        ]
+    names = _names_of(ws, person) if person else None
+    found = [
+        e
+        for e in entries
+        if (client is None or e.client == client) and (names is None or _by(e.who, names))
+    ]
+    found.sort(key=lambda e: e.at, reverse=True)
+    return [_named(ws, e) for e in found[:limit]]
+
+
+def _named(ws: LoadedWorkspace, entry: AuditEntry) -> AuditEntry:
+    """Who by name: records name people by key (change requests, the trail) or by login and
+    host with the process id (runs)."""
+    who = entry.who
+    person = ws.config.people.get(who)
+    if person is not None:
+        who = person.name
+    elif "@" in who and who.rpartition(":")[2].isdigit():
+        who = who.rpartition(":")[0]
+    return replace(entry, who=who)
+
+
+def _names_of(ws: LoadedWorkspace, key: str) -> set[str]:
+    """What the records call a person: key, name, email, and the OS users the CLI knows them by."""
+    entry = ws.config.people.get(key)
+    if entry is None:
+        return {key.casefold()}
+    return {n.casefold() for n in (key, entry.name, entry.email, *entry.os_users)}
+
+
+def _by(who: str, names: set[str]) -> bool:
+    text = who.casefold()
+    login = text.removeprefix("scheduler ").partition("@")[0]
+    return text in names or login in names
+
+
+def _transitions(conn: Any, limit: int) -> list[AuditEntry]:
+    from adoffboard.cr.tables import change_requests_t, cr_transitions_t
+
+    t, cr = cr_transitions_t, change_requests_t
+    query = (
+        select(t.c.at, t.c.by, t.c.action, t.c.cr_id, t.c.detail, t.c.status, cr.c.client)
+        .join(cr, cr.c.id == t.c.cr_id)
+        .order_by(t.c.seq.desc())
+        .limit(limit)
+    )
+    return [
+        AuditEntry(
+            r.at,
+            r.by,
+            f"change request {r.action}",
+            r.client,
+            r.cr_id,
+            r.detail or f"now {r.status}",
+            "change request",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _attestations(conn: Any, limit: int) -> list[AuditEntry]:
+    from adoffboard.evidence import attestations_t as a
+
+    query = select(a).order_by(a.c.id.desc()).limit(limit)
+    return [
+        AuditEntry(
+            r.at,
+            r.by,
+            "manual task attested",
+            r.client,
+            f"{r.client}/{r.runbook}/{r.step_id}",
+            r.note,
+            "task",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _runs(conn: Any, limit: int) -> list[AuditEntry]:
+    from adoffboard.store import runs_t as t
+
+    query = select(
+        t.c.id, t.c.client, t.c.runbook, t.c.started_at, t.c.started_by, t.c.status
+    ).order_by(t.c.seq.desc())
+    return [
+        AuditEntry(
+            r.started_at,
+            r.started_by or "",
+            "run started",
+            r.client,
+            r.id,
+            f"{r.runbook}: {r.status}",
+            "run",
+        )
+        for r in conn.execute(query.limit(limit))
+    ]
+
+
+def _run_events(conn: Any, limit: int) -> list[AuditEntry]:
+    from adoffboard.evidence import run_events_t as e
+    from adoffboard.store import runs_t as t
+
+    query = (
+        select(e.c.at, e.c.by, e.c.kind, e.c.run_id, e.c.platform, e.c.detail, t.c.client)
+        .join(t, t.c.id == e.c.run_id)
+        .order_by(e.c.seq.desc())
+        .limit(limit)
+    )
+    return [
+        AuditEntry(
+            r.at,
+            r.by,
+            f"run {r.kind}" + (f" ({r.platform})" if r.platform else ""),
+            r.client,
+            r.run_id,
+            r.detail,
+            "run",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _schedule_events(conn: Any, limit: int) -> list[AuditEntry]:
+    from adoffboard.scheduling.tables import schedule_events_t as e
+    from adoffboard.scheduling.tables import schedule_t as s
+
+    query = (
+        select(e.c.at, e.c.by, e.c.event, e.c.schedule_id, e.c.run_id, e.c.detail, s.c.client)
+        .join(s, s.c.id == e.c.schedule_id)
+        .order_by(e.c.seq.desc())
+        .limit(limit)
+    )
+    return [
+        AuditEntry(
+            r.at,
+            r.by,
+            f"scheduled run {r.event}",
+            r.client,
+            r.schedule_id + (f" [{r.run_id}]" if r.run_id else ""),
+            r.detail,
+            "schedule",
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _audit_events(conn: Any, limit: int) -> list[AuditEntry]:
+    """The identity trail (`adoffboard.audit`), when this store has it."""
+    from adoffboard.database import metadata
+
+    table = metadata.tables.get("audit_events")
+    if not isinstance(table, Table):
+        return []
+    query = select(table).order_by(table.c.seq.desc()).limit(limit)
+    return [
+        AuditEntry(
+            r.at,
+            r.person,
+            r.action,
+            _client_of(r.subject),
+            r.subject,
+            f"{r.detail} ({r.via}, {r.basis})" if r.detail else f"({r.via}, {r.basis})",
+            str(r.via),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _client_of(subject: str) -> str:
+    """An audit event's subject names its client first (`CLIENT/STEP`), or a request, run or
+    scheduled row (no client then)."""
+    head = subject.partition("/")[0]
+    return head if "/" in subject else ""
