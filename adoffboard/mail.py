@@ -47,6 +47,7 @@ class Email:
     subject: str
     body: str
     cc: tuple[str, ...] = ()
+    html: str = ""  # an HTML alternative of `body`, when there is one
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
     @property
@@ -105,6 +106,8 @@ class Mailer:
         domain = self.settings.sender.rsplit("@", 1)[-1]
         msg["Message-ID"] = make_msgid(domain=domain)
         msg.set_content(email.body)
+        if email.html:
+            msg.add_alternative(email.html, subtype="html")
         for att in email.attachments:
             maintype, subtype = att.mime.split("/", 1)
             msg.add_attachment(

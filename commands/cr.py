@@ -231,7 +231,9 @@ def cr_submit(c: Any, cr_id: str, as_person: str) -> None:
     attempt), else the Account Manager."""
     service = _service(c)
     cr = service.submit(cr_id, as_person)
-    _done(c, service, cr, f"submitted by {as_person}")
+    deliveries = service.deliver(cr.id)  # the first approver's turn
+    _done(c, service, cr, f"submitted by {as_person}", deliveries)
+    _told(c, deliveries)
 
 
 @cr_group.command("approve")
@@ -243,7 +245,7 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
     """Approve the pending step (or, for the accounting team, mark it processed)."""
     service = _service(c)
     cr = service.approve(cr_id, as_person, note)
-    deliveries = service.deliver(cr.id) if cr.status == "approved" else []
+    deliveries = service.deliver(cr.id)  # the next step's turn, or the approval
     if c.as_json:
         _emit({**_summary(service, cr), "notices": [d.__dict__ for d in deliveries]})
     else:
@@ -251,6 +253,12 @@ def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
         action = last.action if last else "approved"
         done = said_once(f"{action} by {as_person}", service.standing(cr))
         click.echo(f"{cr.id} ({cr.type} for {cr.client}): {done}.")
+    _told(c, deliveries)
+
+
+def _told(c: Any, deliveries: list[Any]) -> None:
+    """Who was emailed (in text mode: JSON carries `notices`), and what stays queued."""
+    if not c.as_json:
         for d in deliveries:
             if not d.error:
                 click.echo(f"Notice sent to {', '.join(d.recipients)}: {d.subject}")
@@ -276,7 +284,9 @@ def cr_reject(c: Any, cr_id: str, reason: str, as_person: str) -> None:
     """Reject at the pending step; a rejection ends the request."""
     service = _service(c)
     cr = service.reject(cr_id, as_person, reason)
-    _done(c, service, cr, f"rejected by {as_person}")
+    deliveries = service.deliver(cr.id)  # the submitter and the Account Manager
+    _done(c, service, cr, f"rejected by {as_person}", deliveries)
+    _told(c, deliveries)
 
 
 @cr_group.command("show")

@@ -28,6 +28,11 @@ LAKESIDE = "lakeside-powersports"  # SEM and MA
 HARBOR = "harbor-marine"  # SEM
 RETENTION = ["amy@agency.example", "anglee@agency.example"]
 DISTRIBUTION = ["dm-leads@agency.example", "dm-managers@agency.example", "dmo-lead@agency.example"]
+# Whose turn it is after the submission and each approval; then the approval, to the distribution
+# list and the SEM specialist (Harbor Marine is SEM only).
+TURNS = [["jeremy.bliesner@agency.example"], ["dustin.hunter@agency.example"]]
+TURNS += [["accounting@agency.example"]]
+APPROVED = sorted([*DISTRIBUTION, "sam.ortiz@agency.example"])
 SAVE = ("--outcome", "not-saved", "--notes", "Offered a month free; declined.")
 
 # Change requests need only the mail server; the plan of the old-row test takes every stand-in.
@@ -95,7 +100,7 @@ def test_each_target_is_told_and_decides_who_records_and_submits(
     ]
     subject = f"Escalated to {title}: cancellation {cr_id} for Harbor Marine Center"
     assert told(sandbox) == [(subject, notified)]
-    body = sandbox.smtp.messages[0].get_content()
+    body = sandbox.smtp.messages[0].get_body(("plain",)).get_content()
     assert f"Dana Whitfield (dana) escalated change request {cr_id}" in body
     assert f"Escalated to:           {title}" in body
     shown = show(cli, cr_id)
@@ -151,9 +156,10 @@ def test_each_target_is_told_and_decides_who_records_and_submits(
         submitter
     ]
     # The approval goes to the distribution list whoever it was escalated to; the people escalated
-    # to were told once.
-    assert [rcpts for _, rcpts in told(sandbox)] == [notified, DISTRIBUTION]
-    assert [n["kind"] for n in shown["notices"]] == ["escalation", "approval"]
+    # to were told once, and each step of the chain once, in its turn.
+    assert [rcpts for _, rcpts in told(sandbox)] == [notified, *TURNS, APPROVED]
+    kinds = [n["kind"] for n in shown["notices"]]
+    assert kinds == ["escalation", "turn", "turn", "turn", "approval"]
 
 
 @smtp_only
@@ -245,7 +251,7 @@ def test_addendum_goes_to_a_team_lead_but_never_to_retention(cli: Cli, sandbox: 
     )
     created = json.loads(ok(cli(*base, "--escalate-to", "team-lead")).output)
     ok(cli("cr", "submit", created["id"], "--as", "dana"))
-    assert [rcpts for _, rcpts in told(sandbox)] == [["sem-lead@agency.example"]]
+    assert [rcpts for _, rcpts in told(sandbox)] == [["sem-lead@agency.example"], TURNS[0]]
 
 
 @smtp_only

@@ -100,13 +100,22 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
     refused(
         cli("apply", str(qa_plan)), EXIT_SAFETY, "is waiting for the accounting team (accounting)"
     )
-    # Nothing is announced before the chain is done: the one message so far told the Retention
-    # team, to which the request was escalated, and nobody else.
-    [escalation] = sandbox.smtp.messages
+    # Nothing is announced before the chain is done: the messages so far told the Retention
+    # team, to which the request was escalated, then each step of the chain in its turn.
+    escalation, *turns = sandbox.smtp.messages
     assert sorted(sandbox.smtp.envelopes[0][1]) == ["amy@agency.example", "anglee@agency.example"]
     assert escalation["Subject"] == (
         f"Escalated to the Retention team: cancellation {cr_id} for Lakeside Powersports"
     )
+    assert [" ".join(str(m["Subject"]).split()) for m in turns] == [
+        f"Your turn: approve cancellation {cr_id} for Lakeside Powersports (credit $250.00)"
+    ] * 3 + [f"Your turn: process cancellation {cr_id} for Lakeside Powersports (credit $250.00)"]
+    assert [rcpts for _, rcpts in sandbox.smtp.envelopes[1:]] == [
+        ["jeremy.bliesner@agency.example"],
+        ["dustin.hunter@agency.example"],
+        ["finance@agency.example"],
+        ["accounting@agency.example"],
+    ]
     ok(cli("cr", "approve", cr_id, "--as", "accounting"))
 
     shown = show(cli, cr_id)
@@ -124,13 +133,15 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
     assert all(t["at"] for t in shown["history"])
 
     # The notice reached the local SMTP server: the distribution list, the consolidated request.
-    [_, message] = sandbox.smtp.messages
-    _, recipients = sandbox.smtp.envelopes[1]
-    assert sorted(recipients) == sorted(DISTRIBUTION)
+    # and the specialist of its department (SEM only: not the MA one), who carries it out.
+    assert len(sandbox.smtp.messages) == 6
+    message = sandbox.smtp.messages[-1]
+    _, recipients = sandbox.smtp.envelopes[-1]
+    assert sorted(recipients) == sorted([*DISTRIBUTION, "sam.ortiz@agency.example"])
     assert message["Subject"] == (
         f"Approved: cancellation {cr_id} for Lakeside Powersports (effective {today})"
     )
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     for fragment in (
         NOTES,
         SAVE_NOTES,
@@ -142,16 +153,17 @@ def test_cancellation_from_request_to_apply(cli: Cli, sandbox: Sandbox, tmp_path
         "not saved",
         "Jeremy Bliesner",
         "Dustin Hunter",
-        f"Plan to open: {qa_plan} (made for review before the approval; apply takes {cr_id})",
-        f"-plan-{json.loads(qa_plan.read_text())['plan_id']}.md",
+        # the plan, opened from the request's page on the console, not a path on someone's disk
+        f"Plan {json.loads(qa_plan.read_text())['plan_id']} (sem-cancellation) carries it out "
+        f"(made for review before the approval; apply takes {cr_id}): "
+        f"http://127.0.0.1:8765/cr/{cr_id}",
+        "http://127.0.0.1:8765/planner",
     ):
         assert fragment in body, fragment
-    assert [(n["kind"], n["status"]) for n in shown["notices"]] == [
-        ("escalation", "sent"),
-        ("approval", "pending"),
-    ] or [(n["kind"], n["status"]) for n in show(cli, cr_id)["notices"]] == [
-        ("escalation", "sent"),
-        ("approval", "sent"),
+    assert str(qa_plan) not in body and str(cli.workspace) not in body
+    kinds = ["escalation", "turn", "turn", "turn", "turn", "approval"]
+    assert [(n["kind"], n["status"]) for n in show(cli, cr_id)["notices"]] == [
+        (kind, "sent") for kind in kinds
     ]
 
     # The planner lists it.
@@ -208,10 +220,14 @@ def test_edit_after_approval_voids_every_approval(
     assert shown["history"][-1]["detail"].startswith("3 approval(s) voided")
     assert json.loads(ok(cli("--json", "planner")).output) == []
     # the operations team hears that the approval it acted on is void
+    # and the first approver that it is their turn again
     assert [m["Subject"].split(":")[0] for m in sandbox.smtp.messages] == [
+        *["Your turn"] * 3,
         "Approved",
         "Approval voided",
+        "Your turn",
     ]
+    assert sandbox.smtp.envelopes[-1][1] == ["jeremy.bliesner@agency.example"]
     refused(
         cli("apply", str(out)),
         EXIT_SAFETY,
@@ -288,7 +304,7 @@ def test_rejected_request_cannot_be_carried_out(cli: Cli, sandbox: Sandbox) -> N
         EXIT_SAFETY,
         "no approved cancellation change request",
     )
-    assert sandbox.log.mutating() == []
+    assert {e.platform for e in sandbox.log.mutating()} == {"smtp"}  # its notices only
 
 
 def test_run_is_refused_before_the_confirmation(cli: Cli, sandbox: Sandbox) -> None:

@@ -243,7 +243,7 @@ def test_the_scheduler_checks_the_day_before_and_emails_the_problems_once(
     desk.at(d0 + dt.timedelta(days=1), 7)
     assert desk.tick() == {}  # nothing due: the doctor only reads and tells
     [notice] = [m for m in sandbox.smtp.messages if m["Subject"].startswith("Before tomorrow")]
-    body = notice.get_content()
+    body = notice.get_body(("plain",)).get_content()
     assert "Harbor Marine Center" in notice["Subject"] and "1 problem(s)" in notice["Subject"]
     assert "[name_mismatch] google_ads" in body and "what to do:" in body
     assert f"adoffboard doctor {HARBOR}" in body

@@ -203,7 +203,7 @@ def test_cancellation_and_pause_run_on_their_dates_and_the_pause_is_undone_exact
     [notice] = [
         m for m in sandbox.smtp.messages if m["Subject"].strip().startswith("Done: sem-unpause")
     ]
-    body = notice.get_content()
+    body = notice.get_body(("plain",)).get_content()
     assert "left alone" in body and "Service dept daily" in body
 
     # Nothing left to do: later ticks change nothing.

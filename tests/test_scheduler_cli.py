@@ -60,7 +60,7 @@ def test_list_show_cancel_and_who_may(cli: Cli, sandbox: Sandbox) -> None:
     ]
     assert {r["cr_id"] for r in rows} == {cr_id}
     [approval] = [
-        m.get_content()
+        m.get_body(("plain",)).get_content()
         for m in sandbox.smtp.messages
         if m["Subject"].strip().startswith("Approved:")
     ]

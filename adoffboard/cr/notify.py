@@ -1,11 +1,15 @@
 """What the Digital Marketing Operations Lead and the teams are told, and when.
 
+Every notice links to the request's page on the web console (`[console] url`); the command
+line that does the same stays as a second line. Whose turn it is after a submission, an
+approval or a rejection is in `adoffboard.cr.notify_turns`.
+
 - On escalation (a request created escalated, or escalated by an edit), one notice to the people
   it is escalated to: the Retention team, or the Team Lead(s) or Department Manager(s) of its
   departments, with what they do next.
-- On final approval, one notice to the distribution list consolidating the request (type, scope,
-  dates, departments, credit, signed addendum, notes, the save attempt) and the plan or report to
-  open, or the command that makes one.
+- On final approval, one notice to the distribution list and the specialists of the request's
+  departments, consolidating the request (type, scope, dates, departments, credit, signed
+  addendum, notes, the save attempt), the runbooks that carry it out and when they run.
 - Before the effective date (and a pause's end date), reminders to the department's team, N days
   ahead (`[notifications] reminder_days`); a pause without an end date asks the specialist to set
   one with the Account Manager.
@@ -57,26 +61,30 @@ def escalation_notice(cr: ChangeRequest, ws: LoadedWorkspace, version: int, by: 
     target = escalation_title(c)
     subject = f"Escalated to {target}: {CR_TYPES[c.type]} {cr.id} for {name}"
     lines = [
-        f"{_who(ws, by)} escalated change request {cr.id} ({CR_TYPES[c.type]} for {name}) "
-        f"to {target}.",
+        f"Your turn: {who(ws, by)} escalated change request {cr.id} "
+        f"({CR_TYPES[c.type]} for {name}) to {target}.",
+        "",
+        f"Open it: {console_link(ws, f'/cr/{cr.id}')}",
         "",
         *describe(cr, ws),
         "",
-        "Next:",
+        "What to do:",
     ]
     if c.escalated:
         lines += [
             "  - Hold the retention call (the specialist has any details it needs).",
-            f"  - Record its outcome: adoffboard cr save-attempt {cr.id} "
-            '--outcome saved|not-saved --notes "..." --as YOU',
-            "  - Update the request if the call changed it, then submit it for approval: "
-            f"adoffboard cr submit {cr.id} --as YOU (not the Account Manager).",
+            "  - Record its outcome on the request's page (or: adoffboard cr save-attempt "
+            f'{cr.id} --outcome saved|not-saved --notes "..." --as YOU).',
+            "  - Update the request if the call changed it, then submit it for approval "
+            f"yourself (not the Account Manager), on its page or: adoffboard cr submit {cr.id} "
+            "--as YOU",
         ]
     else:
         lines += [
             "  - Work it out with the Account Manager; no save attempt is recorded (that is "
             "the Retention team's).",
-            f"  - The Account Manager submits it for approval: adoffboard cr submit {cr.id}.",
+            "  - The Account Manager submits it for approval on its page "
+            f"(or: adoffboard cr submit {cr.id}).",
         ]
     return NoticeSpec(
         f"escalated:{cr.id}:{c.escalated_to}:v{version}",
@@ -99,33 +107,36 @@ def approval_notice(
     name = client_name(ws, c.client)
     when = f" (effective {c.effective_date})" if c.effective_date else ""
     subject = f"Approved: {CR_TYPES[c.type]} {cr.id} for {name}{when}"
+    page = console_link(ws, f"/cr/{cr.id}")
     lines = [
-        f"Change request {cr.id} is approved: {CR_TYPES[c.type]} for {name} ({c.client}).",
+        f"Change request {cr.id} is approved: {CR_TYPES[c.type]} for {name} ({c.client}). "
+        "Your turn: carry it out.",
+        "",
+        f"Open it: {page}",
         "",
         *describe(cr, ws),
         "",
         "Approvals:",
     ]
     lines += [
-        f"  {ROLES.get(a.role, a.role)}: {_who(ws, a.by)}, {a.action} at {a.at}"
+        f"  {ROLES.get(a.role, a.role)}: {who(ws, a.by)}, {a.action} at {a.at}"
         for a in cr.approvals
     ]
-    lines += ["", "Next:"]
+    lines += ["", "What to do:"]
     specialists = " and ".join(f"the {ROLES[SPECIALIST[d]]}" for d in c.departments)
     if c.type == "addendum":
-        lines.append(f"  - Forward the signed addendum ({c.addendum_ref}) to {specialists}.")
-    else:
-        lines.append(f"  - Forward this notice to {specialists}.")
+        lines.append(f"  - The signed addendum ({c.addendum_ref}) goes to {specialists}.")
     if c.type in ("cancellation", "pause"):
         lines.append(
-            "  - The client is on the planner of cancellations and pauses "
-            "(`adoffboard planner`); reminders go out before the dates."
+            "  - The client is on the planner of cancellations and pauses, "
+            f"{console_link(ws, '/planner')} (or: adoffboard planner); reminders go out "
+            "before the dates."
         )
     lines += [f"  - {line}" for line in plan_hints(cr, ws)]
     if scheduled:
         lines.append(
-            "  - Scheduled: `adoffboard scheduler` carries it out on its dates "
-            "(`adoffboard schedule list`):"
+            "  - Scheduled: the scheduler carries it out on its dates "
+            f"({console_link(ws, '/schedule')}, or: adoffboard schedule list):"
         )
         zone = ws.config.workspace.timezone
         lines += [
@@ -135,14 +146,20 @@ def approval_notice(
             for row in scheduled
         ]
     lines.append(f"  - Update the account status in the CRM to reflect the {CR_TYPES[c.type]}.")
+    to = [*ws.config.notifications.distribution_list, *specialist_emails(ws, c.departments)]
     return NoticeSpec(
         f"approved:{cr.id}:v{version}",
         cr.id,
         "approval",
-        tuple(ws.config.notifications.distribution_list),
+        tuple(dict.fromkeys(to)),
         subject,
         "\n".join(lines) + "\n",
     )
+
+
+def specialist_emails(ws: LoadedWorkspace, departments: Sequence[str]) -> tuple[str, ...]:
+    """The SEM and MA specialists of the departments concerned."""
+    return role_emails(ws, [SPECIALIST[d] for d in departments if d in SPECIALIST])
 
 
 def voided_notice(
@@ -151,9 +168,10 @@ def voided_notice(
     c = cr.content
     subject = f"Approval voided: {CR_TYPES[c.type]} {cr.id} for {client_name(ws, c.client)}"
     body = (
-        f"{cr.id} was approved, then changed by {_who(ws, by)} ({changed}). Every approval "
+        f"{cr.id} was approved, then changed by {who(ws, by)} ({changed}). Every approval "
         "is void: it goes through the approval chain again, and nothing runs for it until "
-        "then. It is off the planner meanwhile.\n\n" + "\n".join(describe(cr, ws)) + "\n"
+        "then. It is off the planner meanwhile.\n\n"
+        f"Open it: {console_link(ws, f'/cr/{cr.id}')}\n\n" + "\n".join(describe(cr, ws)) + "\n"
     )
     return NoticeSpec(
         f"voided:{cr.id}:v{version}",
@@ -195,12 +213,12 @@ def describe(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
     rows.append(("Escalated to", escalation_title(c) if c.escalated_to else "nobody"))
     if c.save_attempt is not None:
         sa = c.save_attempt
-        rows.append(("Save attempt", f"{SAVE_OUTCOMES[sa.outcome]}, by {_who(ws, sa.by)}"))
+        rows.append(("Save attempt", f"{SAVE_OUTCOMES[sa.outcome]}, by {who(ws, sa.by)}"))
     if c.crm_ref:
         rows.append(("CRM reference", c.crm_ref))
-    rows.append(("Created by", _who(ws, cr.created_by)))
+    rows.append(("Created by", who(ws, cr.created_by)))
     if cr.submitted_by:
-        rows.append(("Submitted by", _who(ws, cr.submitted_by)))
+        rows.append(("Submitted by", who(ws, cr.submitted_by)))
     out = [f"{k + ':':<24}{v}" for k, v in rows]
     if c.notes:
         out += ["", "Notes:", *[f"  {line}" for line in c.notes.splitlines()]]
@@ -229,25 +247,22 @@ def runbooks_for(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
 
 
 def plan_hints(cr: ChangeRequest, ws: LoadedWorkspace) -> list[str]:
-    """The plan (and its report) that carries out the request, or a review plan made before the
-    approval (apply takes the approved request), newest first; else how to make one."""
+    """The plan that carries out the request, or a review plan made before the approval (apply
+    takes the approved request), newest first; else how to make one. Plans are opened from the
+    request's page on the console; the command is the second way."""
+    page = console_link(ws, f"/cr/{cr.id}")
     plans = _plans_for(cr, ws.root / "plans", runbooks_for(cr, ws))
     if plans:
-        path, body = plans[0]
-        stem = f"{body['client']}-plan-{body['plan_id']}"
-        report = ws.reports_dir / f"{stem}.md"
+        _, body = plans[0]
         before = (
             ""
             if body.get("change_request")
             else f" (made for review before the approval; apply takes {cr.id})"
         )
-        hint = [f"Plan to open: {path}{before}"]
-        if report.is_file():
-            hint.append(f"Plan report: {report}")
-        return hint
+        return [f"Plan {body['plan_id']} ({body['runbook']}) carries it out{before}: {page}"]
     scope = f" --scope {cr.content.scope}" if cr.content.scope != "dm" else ""
-    return [
-        f"No plan yet: adoffboard plan {cr.client} -r {name}{scope} --cr {cr.id}"
+    return [f"No plan yet: make one from {page}"] + [
+        f"  or: adoffboard plan {cr.client} -r {name}{scope} --cr {cr.id}"
         for name in runbooks_for(cr, ws)
     ]
 
@@ -327,6 +342,9 @@ def reminders_due(
             lines = [
                 subject.removeprefix("Reminder: ") + ".",
                 "",
+                f"Open it: {console_link(ws, f'/cr/{cr.id}')}",
+                f"The planner: {console_link(ws, '/planner')}",
+                "",
                 *describe(cr, ws),
                 "",
                 *[
@@ -347,14 +365,16 @@ def reminders_due(
             )
         if c.type == "pause" and c.pause_end_date is None:
             specialist = role_emails(ws, [SPECIALIST[dept]])
-            manager = _account_manager_email(ws, c.client)
+            manager = account_manager_email(ws, c.client)
             to = specialist or team
             subject = f"Set an end date: contract pause {cr.id} for {name} has none ({dept})"
             body = (
                 f"The contract pause {cr.id} for {name} starts on {c.effective_date} and has "
-                "no end date. Confirm one with the Account Manager and set it "
-                f"(`adoffboard cr edit {cr.id} --pause-end YYYY-MM-DD`), with a reminder for "
-                "un-pausing.\n\n" + "\n".join(describe(cr, ws)) + "\n"
+                "no end date. Confirm one with the Account Manager and set it on the request's "
+                f"page, {console_link(ws, f'/cr/{cr.id}')} (or: adoffboard cr edit {cr.id} "
+                "--pause-end YYYY-MM-DD), with a reminder for un-pausing.\n\n"
+                + "\n".join(describe(cr, ws))
+                + "\n"
             )
             specs.append(
                 NoticeSpec(
@@ -383,11 +403,16 @@ def role_emails(ws: LoadedWorkspace, roles: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.email for role in roles for p in ws.people_with_role(role)))
 
 
-def _account_manager_email(ws: LoadedWorkspace, client: str) -> list[str]:
+def account_manager_email(ws: LoadedWorkspace, client: str) -> list[str]:
     try:
         return [ws.load_client(client).model.account_manager.email]
     except Exception:  # noqa: BLE001 - a broken manifest must not stop the reminder
         return []
+
+
+def console_link(ws: LoadedWorkspace, path: str) -> str:
+    """The web console's address of `path` ("/cr/CR-0001", "/planner"), from `[console] url`."""
+    return ws.config.console.url.rstrip("/") + path
 
 
 def client_name(ws: LoadedWorkspace, client: str) -> str:
@@ -397,6 +422,6 @@ def client_name(ws: LoadedWorkspace, client: str) -> str:
         return client
 
 
-def _who(ws: LoadedWorkspace, key: str) -> str:
+def who(ws: LoadedWorkspace, key: str) -> str:
     person = ws.config.people.get(key)
     return f"{person.name} ({key})" if person else key

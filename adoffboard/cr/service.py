@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ROLES, LoadedWorkspace
-from adoffboard.cr import notify, repo, rules
+from adoffboard.cr import notify, notify_html, notify_turns, repo, rules
 from adoffboard.cr.model import (
     PLANNED_TYPES,
     ChangeRequest,
@@ -297,13 +297,12 @@ class ChangeRequests:
         self, conn: Any, before: ChangeRequest, after: ChangeRequest, decision: Decision, at: str
     ) -> None:
         """What an action sets off, in the action's transaction: planner, schedule (the
-        follower's), notices."""
+        follower's), notices (`notify_turns`: whose turn it is now)."""
+        scheduled: Sequence[Any] = ()
         if decision.approved_now:
             if after.type in PLANNED_TYPES:
                 repo.planner_add(conn, after, at)
             scheduled = self.follower.approved(conn, after, self.ws, at) if self.follower else ()
-            spec = notify.approval_notice(after, self.ws, after.version, scheduled)
-            self._queue(conn, spec, at)
         if decision.voided:
             repo.planner_remove(conn, after.id)
             repo.drop_pending(conn, after.id, at)
@@ -320,9 +319,11 @@ class ChangeRequests:
             if now_to:
                 by = decision.events[0].by
                 self._queue(conn, notify.escalation_notice(after, self.ws, after.version, by), at)
+        for spec in notify_turns.turn_notices(before, after, decision, self.ws, scheduled):
+            self._queue(conn, spec, at)  # whose turn it is now (or the approval, the rejection)
 
-    def _queue(self, conn: Any, spec: notify.NoticeSpec, at: str) -> None:
-        repo.queue_notice(
+    def _queue(self, conn: Any, spec: notify.NoticeSpec, at: str) -> bool:
+        return repo.queue_notice(
             conn,
             key=spec.key,
             cr_id=spec.cr_id,
@@ -380,16 +381,7 @@ class ChangeRequests:
                 specs, found = notify.reminders_due(cr, self.ws, today)
                 problems += found
                 for spec in specs:
-                    queued += repo.queue_notice(
-                        conn,
-                        key=spec.key,
-                        cr_id=spec.cr_id,
-                        kind=spec.kind,
-                        recipients=spec.recipients,
-                        subject=spec.subject,
-                        body=spec.body,
-                        at=at,
-                    )
+                    queued += self._queue(conn, spec, at)
         return queued, problems
 
     def deliver(self, cr_id: str | None = None) -> list[Delivery]:
@@ -418,9 +410,9 @@ class ChangeRequests:
             recipients = tuple(notice["recipients"])
             error, message_id = "", ""
             try:
-                sent = mailer.send(
-                    Email(to=recipients, subject=notice["subject"], body=notice["body"])
-                )
+                subject, body = notice["subject"], notice["body"]
+                html = notify_html.html_of(subject, body)
+                sent = mailer.send(Email(to=recipients, subject=subject, body=body, html=html))
                 message_id = sent.message_id
             except AdoffboardError as exc:
                 error = str(exc)
