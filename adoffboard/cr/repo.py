@@ -7,6 +7,7 @@ transitions (every approval since the last submission or voiding).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -165,6 +166,25 @@ def planner_remove(conn: Connection, cr_id: str) -> None:
 def planner_rows(conn: Connection) -> list[dict[str, Any]]:
     query = select(planner_t).order_by(planner_t.c.effective_date, planner_t.c.seq)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def planner_between(
+    conn: Connection, start: dt.date | None, end: dt.date | None
+) -> list[dict[str, Any]]:
+    """The planner's rows whose effective or end date falls in the range (either end open),
+    each marked `pause_end_missing` when it is a pause without an end date."""
+    out = []
+    for row in planner_rows(conn):
+        dates = [
+            dt.date.fromisoformat(d) for d in (row["effective_date"], row["pause_end_date"]) if d
+        ]
+        if (start or end) and not any(
+            (start is None or d >= start) and (end is None or d <= end) for d in dates
+        ):
+            continue
+        row["pause_end_missing"] = row["type"] == "pause" and not row["pause_end_date"]
+        out.append(row)
+    return out
 
 
 # --- notices (the outbox) ---------------------------------------------------------------------

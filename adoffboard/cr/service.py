@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from adoffboard import audit
+from adoffboard.audit import Who
 from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import ROLES, LoadedWorkspace
 from adoffboard.cr import notify, notify_html, notify_turns, repo, rules
@@ -79,7 +81,8 @@ class ChangeRequests:
 
     # -- people and lookups
 
-    def actor(self, key: str) -> Actor:
+    def actor(self, by: str | Who) -> Actor:
+        key = audit.person_of(by)
         person = self.ws.config.people.get(key)
         if person is None:
             known = ", ".join(sorted(self.ws.config.people)) or "none"
@@ -118,17 +121,19 @@ class ChangeRequests:
 
     # -- creating
 
-    def create(self, actor_key: str, raw: dict[str, Any]) -> ChangeRequest:
+    # Every action takes who acts: a `Who` (the CLI's, the console's: its audit event is written
+    # in the action's own transaction), or a bare person key (nothing audited).
+    def create(self, actor_key: str | Who, raw: dict[str, Any]) -> ChangeRequest:
         actor = self.actor(actor_key)
         content, problems = self._content(raw)
         if problems:
             raise InputError(_first(problems))
         rules.create(actor, content)  # refuse early, before an id is allocated
-        [cr] = self._insert([(actor, content, "created", "")])
+        [cr] = self._insert([(actor, content, "created", "")], actor_key)
         return cr
 
     def import_rows(
-        self, actor_key: str, source: str, rows: list[tuple[int, dict[str, Any]]]
+        self, actor_key: str | Who, source: str, rows: list[tuple[int, dict[str, Any]]]
     ) -> list[ChangeRequest]:
         """All rows or none: every bad row is reported (`ImportProblems`), nothing is written."""
         default = self.actor(actor_key)
@@ -185,7 +190,7 @@ class ChangeRequests:
             raise ImportProblems(source, problems)
         if not ready:
             raise InputError(f"{source}: no change requests in it")
-        return self._insert(ready)
+        return self._insert(ready, actor_key)
 
     def _content(
         self, raw: dict[str, Any], base: Content | None = None
@@ -230,7 +235,9 @@ class ChangeRequests:
             )
         ]
 
-    def _insert(self, items: list[tuple[Actor, Content, str, str]]) -> list[ChangeRequest]:
+    def _insert(
+        self, items: list[tuple[Actor, Content, str, str]], by: str | Who
+    ) -> list[ChangeRequest]:
         created = []
         with self.store.transaction(write=True) as conn:
             at = self.store.now()
@@ -238,6 +245,7 @@ class ChangeRequests:
                 cr_id = repo.allocate_id(conn)
                 decision = rules.create(actor, content, cr_id, at, via, detail)
                 repo.insert_request(conn, decision.cr, decision.events, at)
+                audit.note(conn, by, at=at, action=f"cr {via}", subject=cr_id, detail=detail)
                 cr = repo.load_request(conn, cr_id)
                 assert cr is not None
                 if cr.content.escalated_to:
@@ -248,7 +256,7 @@ class ChangeRequests:
 
     # -- acting on a request
 
-    def edit(self, cr_id: str, actor_key: str, raw: dict[str, Any]) -> ChangeRequest:
+    def edit(self, cr_id: str, actor_key: str | Who, raw: dict[str, Any]) -> ChangeRequest:
         actor = self.actor(actor_key)
         if "client" in raw:
             raise InputError("the client of a change request cannot change: create a new one")
@@ -259,27 +267,27 @@ class ChangeRequests:
                 raise InputError(_first(problems))
             return rules.edit(cr, actor, content)
 
-        return self._act(cr_id, decide)
+        return self._act(cr_id, decide, actor_key)
 
-    def save_attempt(self, cr_id: str, actor_key: str, outcome: str, notes: str) -> ChangeRequest:
-        actor = self.actor(actor_key)
-        return self._act(cr_id, lambda cr: rules.record_save_attempt(cr, actor, outcome, notes))
+    def save_attempt(self, cr_id: str, by: str | Who, outcome: str, notes: str) -> ChangeRequest:
+        actor = self.actor(by)
+        return self._act(cr_id, lambda cr: rules.record_save_attempt(cr, actor, outcome, notes), by)
 
-    def submit(self, cr_id: str, actor_key: str) -> ChangeRequest:
-        actor = self.actor(actor_key)
-        return self._act(cr_id, lambda cr: rules.submit(cr, actor))
+    def submit(self, cr_id: str, by: str | Who) -> ChangeRequest:
+        actor = self.actor(by)
+        return self._act(cr_id, lambda cr: rules.submit(cr, actor), by)
 
-    def approve(self, cr_id: str, actor_key: str, note: str = "") -> ChangeRequest:
-        actor = self.actor(actor_key)
-        approval = self.ws.config.approval
-        at = self.store.now()
-        return self._act(cr_id, lambda cr: rules.approve(cr, actor, approval, note, at))
+    def approve(self, cr_id: str, by: str | Who, note: str = "") -> ChangeRequest:
+        actor, approval, at = self.actor(by), self.ws.config.approval, self.store.now()
+        return self._act(cr_id, lambda cr: rules.approve(cr, actor, approval, note, at), by)
 
-    def reject(self, cr_id: str, actor_key: str, reason: str) -> ChangeRequest:
-        actor = self.actor(actor_key)
-        return self._act(cr_id, lambda cr: rules.reject(cr, actor, self.ws.config.approval, reason))
+    def reject(self, cr_id: str, by: str | Who, reason: str) -> ChangeRequest:
+        actor, approval = self.actor(by), self.ws.config.approval
+        return self._act(cr_id, lambda cr: rules.reject(cr, actor, approval, reason), by)
 
-    def _act(self, cr_id: str, decide: Callable[[ChangeRequest], Decision]) -> ChangeRequest:
+    def _act(
+        self, cr_id: str, decide: Callable[[ChangeRequest], Decision], by: str | Who
+    ) -> ChangeRequest:
         wanted = normalise_id(cr_id)
         with self.store.transaction(write=True) as conn:
             before = repo.load_request(conn, wanted)
@@ -288,6 +296,10 @@ class ChangeRequests:
             decision = decide(before)
             at = self.store.now()
             repo.save_request(conn, before, decision.cr, decision.events, at)
+            done = decision.events[0]
+            audit.note(
+                conn, by, at=at, action=f"cr {done.action}", subject=wanted, detail=done.detail
+            )
             after = repo.load_request(conn, wanted)
             assert after is not None
             self._follow_up(conn, before, after, decision, at)
@@ -341,21 +353,7 @@ class ChangeRequests:
     ) -> list[dict[str, Any]]:
         """Approved cancellations and pauses whose effective or end date falls in the range."""
         with self.store.transaction() as conn:
-            rows = repo.planner_rows(conn)
-        out = []
-        for row in rows:
-            dates = [
-                dt.date.fromisoformat(d)
-                for d in (row["effective_date"], row["pause_end_date"])
-                if d
-            ]
-            if (start or end) and not any(
-                (start is None or d >= start) and (end is None or d <= end) for d in dates
-            ):
-                continue
-            row["pause_end_missing"] = row["type"] == "pause" and not row["pause_end_date"]
-            out.append(row)
-        return out
+            return repo.planner_between(conn, start, end)
 
     def queue_reminders(self, today: dt.date) -> tuple[int, list[str]]:
         """Queue every reminder due today that was never queued; returns (queued, problems)."""
