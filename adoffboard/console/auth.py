@@ -6,7 +6,7 @@ the provider's published keys, its issuer, audience, expiry and nonce checked by
 person is the one in `[people.*]` whose email the token says is verified; the email's domain must
 be one of `allowed_domains` (when any are set). A refusal names the rule and stores nothing.
 
-A session is a row in the store (`adoffboard.console.sessions`: only the hash of its secret is kept,
+A session is a row in the store (`adoffboard.identity`: only the hash of its secret is kept,
 with its expiry, `[console] session_minutes`); the cookie holds the secret, signed with
 `[console] secret_key`, with the form-protection token beside it. Signing out closes the row, so
 that a copy of the old cookie no longer signs anyone in.
@@ -26,9 +26,11 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from adoffboard import audit, identity
 from adoffboard.config import LoadedWorkspace
-from adoffboard.console import context, sessions
+from adoffboard.console import context
 from adoffboard.console.pages import render
+from adoffboard.cr.rules import Actor
 
 bp = Blueprint("auth", __name__)
 
@@ -48,6 +50,10 @@ class Person:
 
     def has(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
+
+    def actor(self) -> Actor:
+        """The person as the change-request rules take them."""
+        return Actor(self.key, self.name, self.roles)
 
 
 class Refused(Exception):
@@ -72,6 +78,20 @@ def current_person() -> Person:
     if not isinstance(person, Person):
         raise Refused("you are not signed in", 401)
     return person
+
+
+def who() -> audit.Who:
+    """The signed-in person as the service layer's audit takes it (signed in through OIDC)."""
+    return audit.Who(current_person().key, "console", "oidc")
+
+
+def note(action: str, subject: str, detail: str = "") -> None:
+    """An audit event of the signed-in person's, for what has no transaction of its own."""
+    c = context.console()
+    with c.store.transaction(write=True) as conn:
+        audit.record_who(
+            conn, who(), at=c.store.now(), action=action, subject=subject, detail=detail
+        )
 
 
 def require_role(*roles: str, rule: str) -> Person:
@@ -126,7 +146,7 @@ def load_person() -> Response | None:
     secret = session.get(SESSION_KEY)
     if isinstance(secret, str) and secret:
         c = context.console()
-        key = sessions.session_person(c.store, secret, c.clock)
+        key = identity.session_person(c.store, secret, c.clock)
         person = person_of(c.workspace, key) if key else None
         if person is None:
             session.clear()  # expired, signed out elsewhere, or no longer in [people]
@@ -192,14 +212,19 @@ def callback() -> Any:
     target = _safe_next(session.get(NEXT_KEY))
     session.clear()
     ws = context.workspace()
+    issuer = ws.config.console.oidc.issuer.rstrip("/")
+    if str(claims.get("iss", "")).rstrip("/") != issuer:
+        # the provider's metadata named another issuer than the one configured (Discovery 4.3)
+        raise Refused(f"sign-in refused: the ID token was not issued by {issuer}", 400)
     person = match_person(ws, claims)
     c = context.console()
-    secret = sessions.open_session(
+    secret = identity.open_session(
         c.store, person.key, person.email, ws.config.console.session_minutes, c.clock
     )
     session[SESSION_KEY] = secret
     session.permanent = True
     g.person = person
+    note("console sign-in", person.key, person.email)
     return redirect(target)
 
 
@@ -235,7 +260,9 @@ def logout() -> Any:
     secret = session.get(SESSION_KEY)
     if isinstance(secret, str) and secret:
         c = context.console()
-        sessions.close_session(c.store, secret, c.clock)
+        identity.close_session(c.store, secret, c.clock)
+        if g.person is not None:
+            note("console sign-out", g.person.key)
     session.clear()
     flash("You are signed out.", "ok")
     return redirect(url_for("auth.login"))

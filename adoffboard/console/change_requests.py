@@ -18,8 +18,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 
 from adoffboard.console import context
-from adoffboard.console.auth import current_person
-from adoffboard.console.home import _actor, _allowed
+from adoffboard.console.auth import current_person, who
+from adoffboard.console.home import permits
 from adoffboard.console.pages import render
 from adoffboard.cr import rules
 from adoffboard.cr.model import (
@@ -123,14 +123,14 @@ def _detail(cr_id: str, *, error: str = "", status: int = 200) -> tuple[str, int
     service = context.change_requests()
     cr = service.get(cr_id)
     person = current_person()
-    actor = _actor(person)
+    actor = person.actor()
     approval = service.ws.config.approval
     step = service.pending_step(cr)
     can = {
-        "approve": step is not None and _allowed(lambda: rules.approve(cr, actor, approval)),
-        "submit": _allowed(lambda: rules.submit(cr, actor)),
+        "approve": step is not None and permits(lambda: rules.approve(cr, actor, approval)),
+        "submit": permits(lambda: rules.submit(cr, actor)),
         "save_attempt": cr.status == "draft"
-        and _allowed(lambda: rules.record_save_attempt(cr, actor, "not-saved", "-")),
+        and permits(lambda: rules.record_save_attempt(cr, actor, "not-saved", "-")),
         "edit": cr.status != "rejected"
         and (person.has("account_manager") or (person.has("retention") and cr.content.escalated)),
     }
@@ -164,7 +164,7 @@ def _act(cr_id: str, action: Any, done: str) -> Any:
     redirect to the request with what was done."""
     service = context.change_requests()
     try:
-        cr, deliver = action(service, current_person().key)
+        cr, deliver = action(service, who())
     except NotFound:
         raise
     except (NotPermitted, InputError) as exc:
@@ -185,15 +185,15 @@ def _deliver(service: Any, cr_id: str) -> None:
 
 @bp.post("/cr/<cr_id>/submit")
 def cr_submit(cr_id: str) -> Any:
-    return _act(cr_id, lambda s, who: (s.submit(cr_id, who), False), "submitted for approval")
+    return _act(cr_id, lambda s, by: (s.submit(cr_id, by), False), "submitted for approval")
 
 
 @bp.post("/cr/<cr_id>/approve")
 def cr_approve(cr_id: str) -> Any:
     note = request.form.get("note", "")
 
-    def approve(s: Any, who: str) -> tuple[ChangeRequest, bool]:
-        cr = s.approve(cr_id, who, note)
+    def approve(s: Any, by: Any) -> tuple[ChangeRequest, bool]:
+        cr = s.approve(cr_id, by, note)
         return cr, cr.status == "approved"
 
     return _act(cr_id, approve, "approved")
@@ -202,7 +202,7 @@ def cr_approve(cr_id: str) -> Any:
 @bp.post("/cr/<cr_id>/reject")
 def cr_reject(cr_id: str) -> Any:
     reason = request.form.get("reason", "")
-    return _act(cr_id, lambda s, who: (s.reject(cr_id, who, reason), False), "rejected")
+    return _act(cr_id, lambda s, by: (s.reject(cr_id, by, reason), False), "rejected")
 
 
 @bp.post("/cr/<cr_id>/save-attempt")
@@ -211,7 +211,7 @@ def cr_save_attempt(cr_id: str) -> Any:
     notes = request.form.get("notes", "")
     return _act(
         cr_id,
-        lambda s, who: (s.save_attempt(cr_id, who, outcome, notes), False),
+        lambda s, by: (s.save_attempt(cr_id, by, outcome, notes), False),
         "save attempt recorded",
     )
 
@@ -243,7 +243,7 @@ def cr_create() -> Any:
     raw = {k: v for k, v in form_fields().items() if v not in ("", [])}
     raw["client"] = request.form.get("client", "")
     try:
-        cr = service.create(current_person().key, raw)
+        cr = service.create(who(), raw)
     except (NotPermitted, InputError) as exc:
         return _form_page(None, error=str(exc), status=_status_of(exc))
     flash(f"{cr.id}: created ({service.standing(cr)}).", "ok")
@@ -262,7 +262,7 @@ def cr_save(cr_id: str) -> Any:
     service = context.change_requests()
     before = service.get(cr_id)
     try:
-        cr = service.edit(cr_id, current_person().key, form_fields())
+        cr = service.edit(cr_id, who(), form_fields())
     except (NotPermitted, InputError) as exc:
         return _form_page(before, error=str(exc), status=_status_of(exc))
     voided = bool(before.approvals and not cr.approvals)

@@ -41,11 +41,9 @@ class Waiting:
     standing: str
 
 
-def _actor(person: Person) -> rules.Actor:
-    return rules.Actor(person.key, person.name, person.roles)
-
-
-def _allowed(decide: Any) -> bool:
+def permits(decide: Any) -> bool:
+    """Whether the workflow's rule `decide` (a pure function of the request and the person)
+    lets the action through."""
     try:
         decide()
     except AdoffboardError:
@@ -55,21 +53,21 @@ def _allowed(decide: Any) -> bool:
 
 def waiting_requests(service: Any, person: Person) -> list[Waiting]:
     """The change requests at the person's step, oldest first."""
-    actor = _actor(person)
+    actor = person.actor()
     approval = service.ws.config.approval
     found = []
     for cr in service.find(status="submitted"):
         step = service.pending_step(cr)
-        if step and _allowed(lambda cr=cr: rules.approve(cr, actor, approval)):
+        if step and permits(lambda cr=cr: rules.approve(cr, actor, approval)):
             what = "process" if step.action == "processed" else "approve"
             found.append(Waiting(cr, what, service.standing(cr)))
     for cr in service.find(status="draft"):
         mine = cr.created_by == person.key or (cr.content.escalated and person.has("retention"))
         if not mine:
             continue
-        if _allowed(lambda cr=cr: rules.submit(cr, actor)):
+        if permits(lambda cr=cr: rules.submit(cr, actor)):
             found.append(Waiting(cr, "submit", service.standing(cr)))
-        elif cr.content.save_attempt is None and _allowed(
+        elif cr.content.save_attempt is None and permits(
             lambda cr=cr: rules.record_save_attempt(cr, actor, "not-saved", "-")
         ):
             found.append(Waiting(cr, "record the save attempt", service.standing(cr)))
@@ -92,6 +90,25 @@ def waiting() -> str:
         tasks=tasks,
         runs=runs,
     )
+
+
+@bp.route("/cli-token", methods=["GET", "POST"])
+def cli_token() -> str:
+    """A personal token for `adoffboard login`: shown once, only its hash is kept."""
+    from flask import request
+
+    from adoffboard import identity
+    from adoffboard.console.auth import note
+
+    person = current_person()
+    c = context.console()
+    days = c.workspace.config.identity.token_days
+    issued = None
+    if request.method == "POST":
+        token_id, secret = identity.issue_token(c.store, person.key, c.clock, "console", days=days)
+        note("token issued", token_id, f"personal token for the CLI, valid {days} days")
+        issued = {"id": token_id, "secret": secret}
+    return render("cli_token.html.j2", nav="cli-token", issued=issued, days=days)
 
 
 @bp.get("/healthz", endpoint="healthz")

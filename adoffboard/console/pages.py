@@ -23,6 +23,7 @@ NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("runs", "Runs", "/runs"),
     ("tasks", "Manual tasks", "/tasks"),
     ("audit", "Audit", "/audit"),
+    ("cli-token", "CLI token", "/cli-token"),
 )
 
 
