@@ -139,7 +139,11 @@ def test_messages_say_a_thing_once(cli: Cli, sandbox: Sandbox, workspace: Path) 
     submitted = cli("cr", "submit", other, "--as", "dana").stdout
     assert "submitted by dana; it is waiting for" in submitted
     rejected = cli("cr", "reject", other, "--reason", "no", "--as", "jeremy").stdout
-    assert rejected == f"{other} (cancellation for harbor-marine): rejected by jeremy.\n"
+    assert rejected == (
+        f"{other} (cancellation for harbor-marine): rejected by jeremy.\n"
+        f"Notice sent to dana.whitfield@agency.example: Rejected: cancellation {other} "
+        "for Harbor Marine Center\n"
+    )
     summary = cli("plan", CLIENT, "-r", "sem-cancellation").stdout
     assert "Skipped steps:" in summary and "listed below" not in summary
     full = next((workspace / "reports").glob("*plan*.md")).read_text()
@@ -207,8 +211,10 @@ def test_without_an_smtp_server_the_approval_says_at_once_that_the_notice_is_que
             except BlockingIOError:
                 break
             tries += 1
-        assert tries == 1  # tried once, not again after a back-off
+        # each action tried once, not again after a back-off, nor once more per queued notice
+        assert tries == 4
+        assert last.stderr.count("stays queued") == 4  # the three turns before, the approval
         shown = json.loads(cli("--json", "cr", "show", cr_id).stdout)
-        assert [n["status"] for n in shown["notices"]] == ["pending"]
+        assert [n["status"] for n in shown["notices"]] == ["pending"] * 4
     finally:
         silent.close()

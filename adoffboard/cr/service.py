@@ -34,6 +34,7 @@ from adoffboard.errors import (
     InputError,
     NotFound,
     NotPermitted,
+    TransientError,
 )
 
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)  # a sender that crashed mid-send loses its claim
@@ -398,7 +399,12 @@ class ChangeRequests:
         with self.store.transaction() as conn:
             pending = repo.pending_notices(conn, normalise_id(cr_id) if cr_id else None)
         results = []
+        down = ""  # the server failed us: the others are not tried in this pass, they stay queued
         for notice in pending:
+            if down:
+                to = tuple(notice["recipients"])
+                results.append(Delivery(notice["key"], notice["kind"], notice["subject"], to, down))
+                continue
             stale = (self.clock.now() - CLAIM_TIMEOUT).astimezone(dt.UTC)
             with self.store.transaction(write=True) as conn:
                 if not repo.claim_notice(
@@ -414,6 +420,7 @@ class ChangeRequests:
                 message_id = sent.message_id
             except AdoffboardError as exc:
                 error = str(exc)
+                down = f"not tried after: {exc}" if isinstance(exc, TransientError) else ""
             with self.store.transaction(write=True) as conn:
                 repo.mark_notice(
                     conn,
