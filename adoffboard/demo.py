@@ -13,9 +13,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adoffboard.models import CheckStatus, Report, ReportKind
+
+if TYPE_CHECKING:
+    from adoffboard.sandbox import Sandbox
 
 DEMO_CLIENT: dict[str, Any] = {
     "slug": "lakeside-powersports",
@@ -75,65 +78,75 @@ class DemoOutcome:
 
 
 def run_demo(
-    keep: Path | None = None, progress: Callable[[str, str], None] = lambda who, message: None
+    keep: Path | None = None,
+    progress: Callable[[str, str], None] = lambda who, message: None,
+    *,
+    box: Sandbox | None = None,
+    prepare: Callable[[Path], None] | None = None,
 ) -> DemoOutcome:
     """The demo dealer leaves the platform: its SEM and MA cancellations, each planned (no write
-    sent), applied and verified against the sandbox."""
+    sent), applied and verified against the sandbox: `box` when given (it stays up), else stand-ins
+    started and stopped here. `prepare` may complete the new workspace before it is loaded."""
+    if box is None:
+        from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
+
+        progress("sandbox", "starting the platform stand-ins")
+        with Sandbox.from_file(DEMO_SCENARIO) as started:
+            return run_demo(keep, progress, box=started, prepare=prepare)
     from adoffboard.app import apply_approved, environment, judged, plan_for_request
     from adoffboard.config import load_workspace
     from adoffboard.engine import save_plan
     from adoffboard.report_store import save_reports
-    from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
     from adoffboard.store import Store
     from adoffboard.workspace_init import init_workspace
 
     folder = keep or Path(tempfile.mkdtemp(prefix="adoffboard-demo-"))
-    progress("sandbox", "starting the platform stand-ins")
     reports: list[Report] = []
     paths: list[dict[str, Path]] = []
     ok, plan_writes = True, 0
-    with Sandbox.from_file(DEMO_SCENARIO) as box:
-        init_workspace(
-            folder,
-            platforms=box.platform_settings(),
-            clients=[DEMO_CLIENT],
-            notifications={**box.notification_settings(), "distribution_list": DEMO_LIST},
-            force=True,
-            single_user=True,  # one person rehearses every role
-        )
-        ws = load_workspace(folder)
-        env = environment(ws, progress=progress)
-        store = Store.open(ws.store_url)
-        try:
-            cr = approve_demo_request(ws, store, env.today(), progress)
-            for runbook in DEMO_RUNBOOKS:
-                progress("engine", f"planning {runbook} (dry run)")
-                writes_before = len(box.log.mutating())
-                plan = plan_for_request(
-                    env, lambda: store, DEMO_CLIENT["slug"], runbook, scope="platform", cr_id=cr.id
-                )
-                writes = len(box.log.mutating()) - writes_before
-                plan_writes += writes
-                progress(
-                    "engine",
-                    f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
-                    f"{writes} write(s) sent while planning",
-                )
-                path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json", store.plan_key())
-                save_reports(Report(ReportKind.PLAN, plan), ws.reports_dir, store, made_by="demo")
-                result = apply_approved(env, plan, store, plan_path=str(path))
-                report, checked = judged(env, store, result, always=True)
-                assert checked is not None
-                reports.append(report)
-                paths.append(save_reports(report, ws.reports_dir, store, made_by="demo"))
-                ok = (
-                    ok
-                    and writes == 0
-                    and result.status == "applied"
-                    and not any(c.status == CheckStatus.FAIL for c in checked.checks)
-                )
-        finally:
-            store.close()
+    init_workspace(
+        folder,
+        platforms=box.platform_settings(),
+        clients=[DEMO_CLIENT],
+        notifications={**box.notification_settings(), "distribution_list": DEMO_LIST},
+        force=True,
+        single_user=True,  # one person rehearses every role
+    )
+    if prepare is not None:
+        prepare(folder)
+    ws = load_workspace(folder)
+    env = environment(ws, progress=progress)
+    store = Store.open(ws.store_url)
+    try:
+        cr = approve_demo_request(ws, store, env.today(), progress)
+        for runbook in DEMO_RUNBOOKS:
+            progress("engine", f"planning {runbook} (dry run)")
+            writes_before = len(box.log.mutating())
+            plan = plan_for_request(
+                env, lambda: store, DEMO_CLIENT["slug"], runbook, scope="platform", cr_id=cr.id
+            )
+            writes = len(box.log.mutating()) - writes_before
+            plan_writes += writes
+            progress(
+                "engine",
+                f"plan {plan.plan_id}: {len(plan.changes)} change(s), "
+                f"{writes} write(s) sent while planning",
+            )
+            path = save_plan(plan, ws.root / "plans" / f"{plan.plan_id}.json", store.plan_key())
+            save_reports(Report(ReportKind.PLAN, plan), ws.reports_dir, store, made_by="demo")
+            result = apply_approved(env, plan, store, plan_path=str(path))
+            report, checked = judged(env, store, result, always=True)
+            assert checked is not None
+            reports.append(report)
+            paths.append(save_reports(report, ws.reports_dir, store, made_by="demo"))
+            ok = (
+                ok
+                and writes == 0
+                and result.status == "applied"
+                and not any(c.status == CheckStatus.FAIL for c in checked.checks)
+            )
+    finally:
+        store.close()
     return DemoOutcome(tuple(reports), tuple(paths), folder, ok, plan_writes)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -189,27 +190,61 @@ def parse_ports(values: tuple[str, ...]) -> dict[str, int]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Create the demo workspace here and keep it (default: a temporary folder).",
 )
+@click.option(
+    "--console",
+    "with_console",
+    is_flag=True,
+    help="Then serve the web console of the demo workspace on loopback until Ctrl-C.",
+)
 @pass_ctx
-def demo(c: Ctx, keep: Path | None) -> None:
+def demo(c: Ctx, keep: Path | None, with_console: bool) -> None:
     """Plan, apply and verify the SEM and MA cancellations of a dealer leaving the platform,
     against the local sandbox (no credentials)."""
     from adoffboard.demo import run_demo
 
+    if with_console:
+        demo_with_console(c, keep)
     with ProgressView(c) as view:
         outcome = run_demo(keep, progress=view)
-    if c.as_json:
-        import json
+    show_demo(c, outcome)
+    sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)
 
+
+def show_demo(c: Ctx, outcome: Any, console: dict[str, Any] | None = None) -> None:
+    """The demo's reports (one JSON document with --json, with the console's address and people
+    when it serves one), then where its workspace is."""
+    if c.as_json:
         from adoffboard.reports import render_json
 
-        emit_json([json.loads(render_json(r)) for r in outcome.reports])
-    else:
-        for report, paths in zip(outcome.reports, outcome.paths, strict=True):
-            render_summary(c, report, paths)
-    if not c.as_json:
-        click.echo(f"Demo workspace: {outcome.workspace}")
-        click.echo(
-            "It is a one-person rehearsal ([identity] single_user = true): there, --as names "
-            "any person and is taken on trust; a team's workspace binds each person instead."
-        )
+        reports = [json.loads(render_json(r)) for r in outcome.reports]
+        emit_json(reports if console is None else {"reports": reports, "console": console})
+        return
+    for report, paths in zip(outcome.reports, outcome.paths, strict=True):
+        render_summary(c, report, paths)
+    click.echo(f"Demo workspace: {outcome.workspace}")
+    click.echo(
+        "It is a one-person rehearsal ([identity] single_user = true): there, --as names "
+        "any person and is taken on trust; a team's workspace binds each person instead."
+    )
+
+
+def demo_with_console(c: Ctx, keep: Path | None) -> NoReturn:
+    """The demo, then its workspace's console on loopback, the stand-ins still up, until
+    Ctrl-C: exit 0 once stopped (the demo's verdict, 12, if it failed)."""
+    from adoffboard.demo import run_demo
+    from adoffboard.demo_console import DemoConsole
+    from adoffboard.sandbox import DEMO_SCENARIO, Sandbox
+
+    with Sandbox.from_file(DEMO_SCENARIO) as box, DemoConsole(box) as console:
+        with ProgressView(c) as view:
+            view("sandbox", "the platform stand-ins and the identity provider are up")
+            outcome = run_demo(keep, progress=view, box=box, prepare=console.prepare)
+        console.start(outcome.workspace)
+        show_demo(c, outcome, console.describe())
+        if not c.as_json:
+            click.echo("")
+            click.echo(console.banner())
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop serving
+            console.wait()
+    click.echo("Console stopped.", err=True)
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)
