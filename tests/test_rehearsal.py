@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, main
 from adoffboard.sandbox import DEFAULT_PORTS, STANDINS, Sandbox
+from adoffboard.sandbox.tls import sandbox_cert
 from adoffboard.sandbox.workspace_file import MARK, merged
 from adoffboard.workspace_init import init_workspace
 
@@ -35,7 +36,8 @@ def sandbox_up(tmp_path: Path, *args: str) -> Iterator[dict[str, Any]]:
     """`adoffboard sandbox up --json ...` in the background: its first event, while it serves."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "adoffboard.cli", "sandbox", "up", "--json", *args]
-        + ["--cert-dir", str(tmp_path / "certs")],
+        # the test process's certificate: its gRPC trusts that one only (read once per process)
+        + ["--cert-dir", str(sandbox_cert().ca_file.parent)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
