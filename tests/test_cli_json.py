@@ -15,6 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from conftest import Cli, workspace_today
+from test_google_rest_credentials import service_account_key
 
 from adoffboard.cli import EXIT_OK, main
 from adoffboard.clock import SystemClock
@@ -155,6 +156,9 @@ def test_every_command_prints_one_json_document(
     assert script("logout", "--revoke")["signed_out"] is True
     reports = script("demo")
     assert reports and all("runbook" in r for r in reports)
+    key = service_account_key(tmp_path, f"{sandbox.ga4.url}/token")
+    stored = script("auth", "ga4", "--service-account", str(key), "--store", "file")
+    assert stored["settings"]["credentials_file"] == ".adoffboard/secrets/ga4.service-account.json"
 
     groups = {p for p in command_paths() if isinstance(_command(p), click.Group)}
     missing = set(command_paths()) - set(script.covered) - groups - NOT_ONE_DOCUMENT
