@@ -16,6 +16,7 @@ import click
 
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
 from adoffboard.commands.common import local
+from adoffboard.commands.identity import AS_HELP, acting, as_option
 
 # Who may cancel or re-arm a scheduled run: the people who own carrying requests out.
 SCHEDULE_ROLES = (
@@ -148,21 +149,17 @@ def schedule_show(c: Any, row_id: str) -> None:
 
 @schedule_group.command("cancel")
 @click.argument("row_id", metavar="ID")
-@click.option(
-    "--as",
-    "as_person",
-    required=True,
-    metavar="PERSON",
-    help="Who cancels: a person key from [people].",
-)
+@as_option("Who cancels. " + AS_HELP)
 @click.option("--reason", required=True, help="Why: kept in the history.")
 @click.pass_obj
-def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
+def schedule_cancel(c: Any, row_id: str, as_person: str | None, reason: str) -> None:
     """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
+    from adoffboard.audit import record_who
     from adoffboard.errors import NotPermitted, StoreError
     from adoffboard.scheduling import repo
 
-    who = _permitted(c, as_person)
+    acts = _permitted(c, as_person)
+    who = acts.person
     cancelled = []
     with c.store.transaction(write=True) as conn:
         at = c.store.now()
@@ -207,6 +204,7 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
                 detail=note,
             )
             cancelled.append(target.id)
+        record_who(conn, acts, at=at, action="schedule cancel", subject=row.id, detail=reason)
     if c.as_json:
         _emit({"cancelled": cancelled})
         return
@@ -215,20 +213,16 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 
 @schedule_group.command("retry")
 @click.argument("row_id", metavar="ID")
-@click.option(
-    "--as",
-    "as_person",
-    required=True,
-    metavar="PERSON",
-    help="Who re-arms it: a person key from [people].",
-)
+@as_option("Who re-arms it. " + AS_HELP)
 @click.pass_obj
-def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
+def schedule_retry(c: Any, row_id: str, as_person: str | None) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
+    from adoffboard.audit import record_who
     from adoffboard.errors import NotPermitted, StoreError
     from adoffboard.scheduling import repo
 
-    who = _permitted(c, as_person)
+    acts = _permitted(c, as_person)
+    who = acts.person
     with c.store.transaction(write=True) as conn:
         at = c.store.now()
         row = _row(conn, row_id)
@@ -249,6 +243,7 @@ def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
             attempt=0,
             detail=f"re-armed by {who} after {row.attempts} attempt(s)",
         )
+        record_who(conn, acts, at=at, action="schedule retry", subject=row.id)
     if c.as_json:
         _emit({"retry": row.id})
         return
@@ -275,19 +270,21 @@ def _row(conn: Any, row_id: str) -> Any:
     return row
 
 
-def _permitted(c: Any, person: str) -> str:
+def _permitted(c: Any, as_person: str | None) -> Any:
+    """Who acts (`adoffboard.audit.Who`), if they may change the schedule."""
     from adoffboard.config import ROLES
     from adoffboard.cr.service import ChangeRequests
     from adoffboard.errors import NotPermitted
 
-    actor = ChangeRequests(c.store, c.workspace).actor(person)
+    who = acting(c, as_person).who
+    actor = ChangeRequests(c.store, c.workspace).actor(who)
     if not any(actor.has(role) for role in SCHEDULE_ROLES):
         allowed = ", ".join(ROLES[r] for r in SCHEDULE_ROLES)
         raise NotPermitted(
-            f"{actor.name} ({person}) may not change the schedule: it takes one "
+            f"{actor.name} ({who.person}) may not change the schedule: it takes one "
             f"of these roles: {allowed}"
         )
-    return person
+    return who
 
 
 # --- scheduler --------------------------------------------------------------------------------
