@@ -146,4 +146,8 @@ def demo(c: Ctx, keep: Path | None) -> None:
             render_summary(c, report, paths)
     if not c.as_json:
         click.echo(f"Demo workspace: {outcome.workspace}")
+        click.echo(
+            "It is a one-person rehearsal ([identity] single_user = true): there, --as names "
+            "any person and is taken on trust; a team's workspace binds each person instead."
+        )
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)

@@ -9,6 +9,7 @@ demo clients), `console_clock` (the console's FakeClock), `console` (the running
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -77,13 +78,15 @@ class Browser:
         assert page.status_code == 200, page.text
         return self.post(action, {"csrf_token": csrf_of(page.text), **data})
 
-    def sign_in(self, email: str) -> requests.Response:
-        """Through the whole code flow: the sign-in page, the provider's page, the callback."""
-        login = self.get("/login")
+    def sign_in(self, email: str, start: str = "/login") -> requests.Response:
+        """Through the whole code flow: the sign-in page (reached from `start`), the provider's
+        page, the callback; the page the console lands on at the end."""
+        login = self.get(start)
         assert login.status_code == 200, login.text
+        found = re.search(r'name="next" value="([^"]*)"', login.text)
         to_idp = self.http.post(
             self.url("/login"),
-            data={"csrf_token": csrf_of(login.text), "next": "/"},
+            data={"csrf_token": csrf_of(login.text), "next": html.unescape(found.group(1))},
             allow_redirects=False,
             timeout=15,
         )

@@ -30,6 +30,7 @@ from adoffboard import audit, identity
 from adoffboard.config import LoadedWorkspace
 from adoffboard.console import context
 from adoffboard.console.pages import render
+from adoffboard.cr.rules import Actor
 
 bp = Blueprint("auth", __name__)
 
@@ -49,6 +50,10 @@ class Person:
 
     def has(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
+
+    def actor(self) -> Actor:
+        """The person as the change-request rules take them."""
+        return Actor(self.key, self.name, self.roles)
 
 
 class Refused(Exception):

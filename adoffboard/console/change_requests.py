@@ -19,7 +19,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 
 from adoffboard.console import context
 from adoffboard.console.auth import current_person, who
-from adoffboard.console.home import _actor, _allowed
+from adoffboard.console.home import permits
 from adoffboard.console.pages import render
 from adoffboard.cr import rules
 from adoffboard.cr.model import (
@@ -123,14 +123,14 @@ def _detail(cr_id: str, *, error: str = "", status: int = 200) -> tuple[str, int
     service = context.change_requests()
     cr = service.get(cr_id)
     person = current_person()
-    actor = _actor(person)
+    actor = person.actor()
     approval = service.ws.config.approval
     step = service.pending_step(cr)
     can = {
-        "approve": step is not None and _allowed(lambda: rules.approve(cr, actor, approval)),
-        "submit": _allowed(lambda: rules.submit(cr, actor)),
+        "approve": step is not None and permits(lambda: rules.approve(cr, actor, approval)),
+        "submit": permits(lambda: rules.submit(cr, actor)),
         "save_attempt": cr.status == "draft"
-        and _allowed(lambda: rules.record_save_attempt(cr, actor, "not-saved", "-")),
+        and permits(lambda: rules.record_save_attempt(cr, actor, "not-saved", "-")),
         "edit": cr.status != "rejected"
         and (person.has("account_manager") or (person.has("retention") and cr.content.escalated)),
     }

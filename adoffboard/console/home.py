@@ -41,11 +41,9 @@ class Waiting:
     standing: str
 
 
-def _actor(person: Person) -> rules.Actor:
-    return rules.Actor(person.key, person.name, person.roles)
-
-
-def _allowed(decide: Any) -> bool:
+def permits(decide: Any) -> bool:
+    """Whether the workflow's rule `decide` (a pure function of the request and the person)
+    lets the action through."""
     try:
         decide()
     except AdoffboardError:
@@ -55,21 +53,21 @@ def _allowed(decide: Any) -> bool:
 
 def waiting_requests(service: Any, person: Person) -> list[Waiting]:
     """The change requests at the person's step, oldest first."""
-    actor = _actor(person)
+    actor = person.actor()
     approval = service.ws.config.approval
     found = []
     for cr in service.find(status="submitted"):
         step = service.pending_step(cr)
-        if step and _allowed(lambda cr=cr: rules.approve(cr, actor, approval)):
+        if step and permits(lambda cr=cr: rules.approve(cr, actor, approval)):
             what = "process" if step.action == "processed" else "approve"
             found.append(Waiting(cr, what, service.standing(cr)))
     for cr in service.find(status="draft"):
         mine = cr.created_by == person.key or (cr.content.escalated and person.has("retention"))
         if not mine:
             continue
-        if _allowed(lambda cr=cr: rules.submit(cr, actor)):
+        if permits(lambda cr=cr: rules.submit(cr, actor)):
             found.append(Waiting(cr, "submit", service.standing(cr)))
-        elif cr.content.save_attempt is None and _allowed(
+        elif cr.content.save_attempt is None and permits(
             lambda cr=cr: rules.record_save_attempt(cr, actor, "not-saved", "-")
         ):
             found.append(Waiting(cr, "record the save attempt", service.standing(cr)))
@@ -82,8 +80,11 @@ def waiting() -> str:
     c = context.console()
     service = context.change_requests()
     from adoffboard.tasks import all_tasks
+    from adoffboard.verdicts import unsettled
 
-    tasks = [t for t in all_tasks(c.workspace, c.store) if person.name in t.owners]
+    # as `adoffboard tasks` lists them: not the lines a change request's history settles
+    found = unsettled(c.workspace, c.store, all_tasks(c.workspace, c.store))
+    tasks = [t for t in found if person.name in t.owners]
     runs = c.store.runs(limit=RECENT_RUNS) if person.has(*RUN_CHECKERS) else []
     return render(
         "home.html.j2",

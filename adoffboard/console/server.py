@@ -74,7 +74,16 @@ def make_server(
     from adoffboard.console.web import create_app
 
     app = create_app(ws, clock=clock, store=store)
-    server = create_server(app, host=host, port=port, threads=THREADS, ident="adoffboard")
+    # waitress drops X-Forwarded-* itself unless told there is a proxy in front: with
+    # [console] proxy_hops the app's ProxyFix honours exactly that many hops of them
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=THREADS,
+        ident="adoffboard",
+        clear_untrusted_proxy_headers=not ws.config.console.proxy_hops,
+    )
     bound_port = server.effective_port
     shown = f"[{host}]" if ":" in host else host
     return app, server, f"http://{shown}:{bound_port}"

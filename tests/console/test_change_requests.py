@@ -270,3 +270,69 @@ def test_the_approval_path_on_postgresql(
         ]
     finally:
         running.stop()
+
+
+def test_the_retention_team_records_the_save_attempt_and_submits(
+    browser: Callable[..., Browser], cli: Cli, console_workspace: Path
+) -> None:
+    cr_id = new_cr(cli, "--effective", "2026-12-31", "--escalate-to", "retention")
+    amy = browser("amy@agency.example")
+    waiting = amy.get("/")
+    assert cr_id in waiting.text and "record the save attempt" in waiting.text
+    page = amy.get(f"/cr/{cr_id}")
+    assert 'id="record-save-attempt"' in page.text and 'id="submit-cr"' not in page.text
+    before = rows(console_workspace)
+    empty = amy.post(
+        f"/cr/{cr_id}/save-attempt",
+        {"csrf_token": csrf_of(page.text), "outcome": "not-saved", "notes": " "},
+    )
+    assert empty.status_code == 400 and "a save attempt needs notes" in empty.text
+    assert rows(console_workspace) == before
+    saved = amy.form_post(
+        f"/cr/{cr_id}",
+        f"/cr/{cr_id}/save-attempt",
+        {"outcome": "not-saved", "notes": "Offered two months free; declined."},
+    )
+    assert "save attempt recorded" in saved.text and 'id="submit-cr"' in saved.text
+    assert "Offered two months free; declined." in saved.text
+    submitted_page = amy.form_post(f"/cr/{cr_id}", f"/cr/{cr_id}/submit", {})
+    assert "waiting for the first approver" in submitted_page.text
+
+
+def test_a_rejection_needs_a_reason_and_ends_the_request(
+    browser: Callable[..., Browser], cli: Cli, console_workspace: Path
+) -> None:
+    cr_id = submitted(cli)
+    jeremy = browser(JEREMY)
+    before = rows(console_workspace)
+    no_reason = jeremy.form_post(f"/cr/{cr_id}", f"/cr/{cr_id}/reject", {"reason": ""})
+    assert no_reason.status_code == 400 and "a rejection needs a reason" in no_reason.text
+    assert rows(console_workspace) == before
+    rejected = jeremy.form_post(
+        f"/cr/{cr_id}", f"/cr/{cr_id}/reject", {"reason": "Contract says 60 days"}
+    )
+    assert "was rejected by jeremy" in rejected.text and 'id="approve-cr"' not in rejected.text
+    assert "Contract says 60 days" in rejected.text
+    late = browser(DUSTIN).form_post(f"/cr/{cr_id}", f"/cr/{cr_id}/approve", {})
+    assert late.status_code == 403 and "a rejection ends it" in late.text
+
+
+def test_an_unknown_request_is_not_found(browser: Callable[..., Browser]) -> None:
+    page = browser(JEREMY).get("/cr/CR-0099")
+    assert page.status_code == 404 and "unknown change request" in page.text
+
+
+def test_a_link_to_a_request_leads_there_after_signing_in(
+    browser: Callable[..., Browser], cli: Cli
+) -> None:
+    cr_id = submitted(cli)
+    landed = browser().sign_in(JEREMY, start=f"/cr/{cr_id}")
+    assert landed.status_code == 200 and f"<h1>{cr_id}: cancellation" in landed.text
+    assert landed.url.endswith(f"/cr/{cr_id}")
+
+
+def test_only_paths_of_the_console_are_followed_after_signing_in(
+    browser: Callable[..., Browser],
+) -> None:
+    landed = browser().sign_in(JEREMY, start="/login?next=//evil.example/x")
+    assert landed.url.startswith(browser().base) and "Waiting for you" in landed.text

@@ -151,3 +151,46 @@ def test_a_personal_token_for_the_command_line(
     with Store.open(load_workspace(console_workspace).store_url) as store:
         assert identity.person_for_token(store, secret.group(1), SystemClock()) == "amy"
     assert secret.group(1) not in b.get("/cli-token").text  # shown once
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_callback(
+    workspace: Path, sandbox: Sandbox, console_clock: Any
+) -> None:
+    from adoffboard.console.server import start
+
+    configure_console(workspace, sandbox, proxy_hops=1)
+    running = start(load_workspace(workspace), port=0, clock=console_clock)
+    try:
+        b = Browser(running.url)
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "console.agency.example"}
+        login = b.http.get(b.url("/login"), headers=forwarded, timeout=5)
+        assert "Secure" not in login.headers["Set-Cookie"]  # [console] url is http here
+        to_idp = b.http.post(
+            b.url("/login"),
+            data={"csrf_token": csrf_of(login.text), "next": "/"},
+            headers={**forwarded, "Referer": "https://console.agency.example/login"},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert to_idp.status_code == 302, to_idp.text
+        assert (
+            "redirect_uri=https%3A%2F%2Fconsole.agency.example%2Fauth%2Fcallback"
+            in (to_idp.headers["Location"])
+        )
+    finally:
+        running.stop()
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(browser: Callable[..., Browser]) -> None:
+    b = browser()
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    login = b.http.get(b.url("/login"), headers=forged, timeout=5)
+    to_idp = b.http.post(
+        b.url("/login"),
+        data={"csrf_token": csrf_of(login.text)},
+        headers=forged,
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert "evil.example" not in to_idp.headers["Location"]
+    assert "redirect_uri=http%3A%2F%2F127.0.0.1" in to_idp.headers["Location"]
