@@ -29,7 +29,7 @@ OTHER = "harbor-marine"
 
 # Commands whose --json output is not one document: servers that run until stopped (their
 # JSON, one line per event, is tested where they are).
-NOT_ONE_DOCUMENT = {"sandbox up", "scheduler run"}
+NOT_ONE_DOCUMENT = {"sandbox up", "scheduler run", "serve"}
 
 
 def command_paths(group: click.Group = main, prefix: str = "") -> Iterator[str]:

@@ -80,7 +80,6 @@ def waiting() -> str:
     c = context.console()
     service = context.change_requests()
     from adoffboard.tasks import all_tasks
-
     from adoffboard.verdicts import unsettled
 
     # as `adoffboard tasks` lists them: not the lines a change request's history settles

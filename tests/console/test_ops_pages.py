@@ -140,6 +140,9 @@ def test_schedule_cancel_and_retry_follow_the_clis_role_rule(
     approved_cr(cli, CLIENT, effective=later.isoformat())
     url = load_workspace(console_workspace).store_url
     sam, dana = browser(SAM), browser(DANA)
+    planner = sam.get("/planner").text
+    row = re.search(r'<tr id="planner-CR-0001">.*?</tr>', planner, re.S)
+    assert row is not None and "st-upcoming" in row.group(0) and later.isoformat() in row.group(0)
     page = sam.get("/schedule")
     assert 'id="cancel-S-0001"' in page.text and 'id="retry-S-0001"' not in page.text
     before = store_rows(url, SCHEDULE)
