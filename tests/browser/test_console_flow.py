@@ -37,6 +37,7 @@ pytestmark = pytest.mark.browser
 
 CLIENT = DEMO_CLIENT["slug"]
 CREDIT = "250.00"
+REFUSED = "status of 403 (FORBIDDEN)"  # a refusal's page, as Chromium logs it
 SLOW_MS = 90_000  # a page that reads the platforms, on a busy machine
 
 
@@ -244,6 +245,14 @@ def the_removals_team_verifies_and_attests(site: Site, cr_id: str) -> None:
     site.shots.take(page, "juniper-verify-report")
 
     page.goto(site.url + "/tasks")
+    someone_elses = page.locator("article.task").filter(
+        has=page.locator("code.task-id", has_text=re.compile(r"/fluency-hold$"))
+    )
+    expect(someone_elses).not_to_contain_text("yours")  # the SEM Specialist's
+    someone_elses.get_by_role("button", name="Attest").click()
+    expect(page.locator("main")).to_contain_text("SEM Specialist")
+    site.shots.take(page, "juniper-refused-someone-elses-task")
+    page.goto(site.url + "/tasks")
     task = page.locator("article.task").filter(
         has=page.locator("code.task-id", has_text=re.compile(r"/juniper-search-console-users$"))
     )
@@ -256,7 +265,7 @@ def the_removals_team_verifies_and_attests(site: Site, cr_id: str) -> None:
     expect(page.locator("#tasks-done")).to_contain_text(task_id)
     expect(page.locator("#tasks-done")).to_contain_text("Agency users and the verification token")
     site.shots.take(page, "juniper-attested")
-    juniper.assert_clean()
+    juniper.assert_clean(REFUSED)
     juniper.close()
 
 
@@ -269,12 +278,15 @@ def someone_outside_the_agency_is_refused(site: Site) -> None:
     tab = open_tab(site.browser)
     page = tab.page
     page.goto(site.url + "/")
+    site.first_time(page, "console-sign-in")
     page.click("#sign-in-button")
+    site.first_time(page, "identity-provider")
     page.get_by_role("button", name=re.compile(r"visitor@elsewhere\.example")).click()
     expect(page.locator("main")).to_contain_text("is nobody in [people]")
     site.shots.take(page, "visitor-refused")
     page.goto(site.url + "/cr")
     expect(page).to_have_url(re.compile(r"/login"))
+    tab.assert_clean(REFUSED)
     tab.close()
 
 
@@ -301,4 +313,5 @@ def the_second_approver_cannot_go_first(site: Site, cr_id: str) -> None:
     expect(refusal).to_contain_text("first approver")
     site.shots.take(page, "dustin-refused-out-of-order")
     expect(page.locator("#standing")).to_contain_text("submitted")
+    dustin.assert_clean(REFUSED)
     dustin.close()
