@@ -140,11 +140,18 @@ def kept_report(store: Any, kind: str, key: str | int) -> Report:
     query = select(reports_t).where(column == wanted)
     if kind == "plan":
         query = query.where(reports_t.c.kind == "plan")
+    # A run's report is the newest that says what the run did (its outcomes, with the verdict
+    # once verified), not a later verify pass of it, which shows the checks only.
+    limit = 20 if kind == "run" else 1
     with store.transaction() as conn:
-        row = conn.execute(query.order_by(reports_t.c.id.desc()).limit(1)).mappings().first()
-    if row is None:
+        rows = conn.execute(query.order_by(reports_t.c.id.desc()).limit(limit)).mappings().all()
+    if not rows:
         raise NotFound(f"no {_NAMES[kind]} report {key!r} is kept in the store")
-    return _checked(store, dict(row))
+    reports = (_checked(store, dict(row)) for row in rows)
+    newest = next(reports)
+    if kind != "run" or newest.outcomes or newest.errors:
+        return newest
+    return next((r for r in reports if r.outcomes or r.errors), newest)
 
 
 def kept_reports(store: Any, *, run_id: str | None = None, limit: int = 200) -> list[KeptReport]:

@@ -48,6 +48,8 @@ def test_run_plan_and_verify_reports_from_the_store_equal_the_files(
         assert latest.kind == "verify" and latest.verification_id is not None
         page = report_html(store, "verify", latest.verification_id)
         assert page == Path(verified["report_files"]["html"]).read_text()
+        # the run's report is still the one that says what the run did, not the later pass
+        assert report_html(store, "run", run_id) == Path(files["html"]).read_text()
 
 
 def test_a_report_edited_in_the_store_is_refused(cli: Cli, workspace: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, request
 
 from adoffboard.console import context, ops_audit, ops_data
-from adoffboard.console.auth import current_person
+from adoffboard.console.auth import current_person, who
+from adoffboard.console.auth import note as audit_note
 from adoffboard.console.pages import render
 from adoffboard.errors import InputError
 from adoffboard.models import Report, ReportKind
@@ -42,28 +43,6 @@ def _form_text(name: str, *, required: str = "", limit: int = MAX_NOTE) -> str:
     if len(value) > limit:
         raise InputError(f"{name} is longer than {limit} characters")
     return value
-
-
-def _audit(action: str, subject: str, detail: str = "") -> None:
-    """Record an action taken for the signed-in person in the audit trail (`adoffboard.audit`):
-    through the console, on the basis of the identity provider's sign-in."""
-    from adoffboard import audit
-
-    record = getattr(audit, "record", None)
-    if record is None:
-        return
-    store = context.store()
-    with store.transaction(write=True) as conn:
-        record(
-            conn,
-            at=store.now(),
-            person=current_person().key,
-            via="console",
-            basis="oidc",
-            action=action,
-            subject=subject,
-            detail=detail,
-        )
 
 
 # --- runs and reports -------------------------------------------------------------------------
@@ -131,7 +110,7 @@ def plan_request(cr_id: str) -> Any:
         ReportKind.PLAN, the_plan, calls={p: {"read": n} for p, n in the_plan.reads.items()}
     )
     keep_report(store, report, made_by=person.name)
-    _audit("plan", cr.id, f"dry-run plan {the_plan.plan_id} of {choices[0]}")
+    audit_note("plan", cr.id, f"dry-run plan {the_plan.plan_id} of {choices[0]}")
     return redirect(f"/plans/{the_plan.plan_id}/report", code=303)
 
 
@@ -157,8 +136,7 @@ def schedule() -> str:
 def schedule_retry(row_id: str) -> Any:
     from adoffboard.scheduling.manage import retry
 
-    done = retry(context.store(), context.workspace(), row_id, current_person().key)
-    _audit("schedule retry", done)
+    done = retry(context.store(), context.workspace(), row_id, who())
     flash(f"{done} runs at the next scheduler tick.", "ok")
     return redirect("/schedule", code=303)
 
@@ -168,8 +146,7 @@ def schedule_cancel(row_id: str) -> Any:
     from adoffboard.scheduling.manage import cancel
 
     reason = _form_text("reason", required="a reason is required to cancel a scheduled run")
-    done = cancel(context.store(), context.workspace(), row_id, current_person().key, reason)
-    _audit("schedule cancel", row_id, reason)
+    done = cancel(context.store(), context.workspace(), row_id, who(), reason)
     flash(f"Cancelled {', '.join(done)}.", "ok")
     return redirect("/schedule", code=303)
 
@@ -196,9 +173,9 @@ def tasks() -> str:
 def attest_task(task_id: str) -> Any:
     from adoffboard.tasks import attest
 
-    note = _form_text("note")
-    task = attest(context.workspace(), context.store(), task_id, current_person().key, note)
-    _audit("task attest", task.id, note)
+    text = _form_text("note")
+    task = attest(context.workspace(), context.store(), task_id, current_person().key, text)
+    audit_note("task attest", task.id, text)
     flash(f"Attested {task.id} by {task.attested_by}.", "ok")
     return redirect("/tasks", code=303)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from adoffboard.config import LoadedWorkspace
 
@@ -194,29 +194,35 @@ def _schedule_events(conn: Any, limit: int) -> list[AuditEntry]:
 
 
 def _audit_events(conn: Any, limit: int) -> list[AuditEntry]:
-    """The identity trail (`adoffboard.audit`), when this store has it."""
-    from adoffboard.database import metadata
+    """The trail of actions taken for a person (`adoffboard.audit`): through which door (cli,
+    console) and on what basis (oidc, token, os-user, single-user)."""
+    from adoffboard.audit import audit_events_t as t
 
-    table = metadata.tables.get("audit_events")
-    if not isinstance(table, Table):
-        return []
-    query = select(table).order_by(table.c.seq.desc()).limit(limit)
+    rows = conn.execute(select(t).order_by(t.c.seq.desc()).limit(limit)).all()
+    clients = _clients_of(conn, {r.subject for r in rows})
     return [
         AuditEntry(
             r.at,
             r.person,
             r.action,
-            _client_of(r.subject),
+            clients.get(r.subject, ""),
             r.subject,
             f"{r.detail} ({r.via}, {r.basis})" if r.detail else f"({r.via}, {r.basis})",
             str(r.via),
         )
-        for r in conn.execute(query)
+        for r in rows
     ]
 
 
-def _client_of(subject: str) -> str:
-    """An audit event's subject names its client first (`CLIENT/STEP`), or a request, run or
-    scheduled row (no client then)."""
-    head = subject.partition("/")[0]
-    return head if "/" in subject else ""
+def _clients_of(conn: Any, subjects: set[str]) -> dict[str, str]:
+    """The client of each subject an audit event names: a change request, a scheduled row, or
+    a manual task (`CLIENT/STEP`)."""
+    from adoffboard.cr.tables import change_requests_t as cr
+    from adoffboard.scheduling.tables import schedule_t as s
+
+    found = {x: x.partition("/")[0] for x in subjects if "/" in x}
+    wanted = sorted(subjects - found.keys())
+    if wanted:
+        found |= dict(conn.execute(select(cr.c.id, cr.c.client).where(cr.c.id.in_(wanted))).all())
+        found |= dict(conn.execute(select(s.c.id, s.c.client).where(s.c.id.in_(wanted))).all())
+    return found

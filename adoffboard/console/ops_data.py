@@ -89,6 +89,7 @@ def run_page(store: Any, run_id: str) -> RunPage:
 # --- planner ----------------------------------------------------------------------------------
 
 DONE, DUE, OVERDUE, UPCOMING = "done", "due", "overdue", "upcoming"
+NONE = "no run"  # nothing to run yet (a pause without its end date, a runbook missing)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def planner_page(
     for row in rows:
         runs = due_by_cr.get(row["cr_id"], [])
         states = {r.state for r in runs}
-        state = next((s for s in (OVERDUE, DUE, UPCOMING) if s in states), DONE if runs else DUE)
+        state = next((s for s in (OVERDUE, DUE, UPCOMING) if s in states), DONE if runs else NONE)
         lines.append(PlannerLine(row, state, runs))
     return lines
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adoffboard import audit
 from adoffboard.config import ROLES, LoadedWorkspace
 from adoffboard.errors import NotFound, NotPermitted, StoreError
 from adoffboard.scheduling import repo
@@ -52,10 +53,13 @@ def find_row(conn: Any, row_id: str) -> repo.ScheduledRun:
     return row
 
 
-def cancel(store: Any, ws: LoadedWorkspace, row_id: str, person: str, reason: str) -> list[str]:
+def cancel(
+    store: Any, ws: LoadedWorkspace, row_id: str, by: str | audit.Who, reason: str
+) -> list[str]:
     """Cancel a run that has not run yet, with the runs that wait on it (a pause's un-pause) and
-    the steps due at approval of the same runbook; returns the ids cancelled."""
-    who = require_schedule_role(store, ws, person)
+    the steps due at approval of the same runbook; returns the ids cancelled. `by`: a person key,
+    or who acts (`audit.Who`), whose audit event is written in the same transaction."""
+    who = require_schedule_role(store, ws, audit.person_of(by))
     cancelled = []
     with store.transaction(write=True) as conn:
         at = store.now()
@@ -100,12 +104,16 @@ def cancel(store: Any, ws: LoadedWorkspace, row_id: str, person: str, reason: st
                 detail=note,
             )
             cancelled.append(target.id)
+        audit.note(
+            conn, by, at=at, action="schedule cancel", subject=row.id, detail=", ".join(cancelled)
+        )
     return cancelled
 
 
-def retry(store: Any, ws: LoadedWorkspace, row_id: str, person: str) -> str:
-    """Re-arm a failed (or retrying) run for the next tick, its attempts reset; returns its id."""
-    who = require_schedule_role(store, ws, person)
+def retry(store: Any, ws: LoadedWorkspace, row_id: str, by: str | audit.Who) -> str:
+    """Re-arm a failed (or retrying) run for the next tick, its attempts reset; returns its id.
+    `by`: as for `cancel`."""
+    who = require_schedule_role(store, ws, audit.person_of(by))
     with store.transaction(write=True) as conn:
         at = store.now()
         row = find_row(conn, row_id)
@@ -126,4 +134,5 @@ def retry(store: Any, ws: LoadedWorkspace, row_id: str, person: str) -> str:
             attempt=0,
             detail=f"re-armed by {who} after {row.attempts} attempt(s)",
         )
+        audit.note(conn, by, at=at, action="schedule retry", subject=row.id)
     return row.id

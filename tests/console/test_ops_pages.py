@@ -25,7 +25,8 @@ CLIENT = "lakeside-powersports"
 TASK = f"{CLIENT}/google-ads-remove-scripts"
 SAM = "sam.ortiz@agency.example"  # SEM Specialist: owns the Google Ads script line
 DANA = "dana.whitfield@agency.example"  # Account Manager
-SCHEDULE = ("schedule", "schedule_events")
+SCHEDULE = ("schedule", "schedule_events", "audit_events")
+EVIDENCE = ("attestations", "audit_events")
 
 
 def ran(cli: Cli) -> dict[str, Any]:
@@ -112,14 +113,13 @@ def test_attest_a_task_by_post(
 ) -> None:
     ran(cli)
     url = load_workspace(console_workspace).store_url
-    before = store_rows(url, ("attestations",))
-    dana = browser(DANA)
+    dana, sam, forger = browser(DANA), browser(SAM), browser(SAM)  # signed in (audited) first
+    before = store_rows(url, EVIDENCE)
     refused = dana.form_post("/tasks", f"/tasks/{TASK}/attest", {"note": "not mine"})
     assert refused.status_code == 403 and "owned by the SEM Specialist" in refused.text
-    assert store_rows(url, ("attestations",)) == before  # nothing changed
-    forged = browser(SAM).post(f"/tasks/{TASK}/attest", {"note": "no token"})
-    assert forged.status_code == 400 and store_rows(url, ("attestations",)) == before
-    sam = browser(SAM)
+    assert store_rows(url, EVIDENCE) == before  # nothing changed
+    forged = forger.post(f"/tasks/{TASK}/attest", {"note": "no token"})
+    assert forged.status_code == 400 and store_rows(url, EVIDENCE) == before
     done = sam.form_post("/tasks", f"/tasks/{TASK}/attest", {"note": "no scripts <b>there</b>"})
     assert done.status_code == 200 and f"Attested {TASK} by Sam Ortiz" in done.text
     assert "no scripts &lt;b&gt;there&lt;/b&gt;" in done.text  # shown as text, not markup
@@ -129,6 +129,8 @@ def test_attest_a_task_by_post(
     verified = json.loads(cli("--json", "verify", CLIENT).output)
     check = next(c for c in verified["checks"] if c["step_id"] == "google-ads-remove-scripts")
     assert check["status"] == "ATTESTED"
+    trail = text_of(sam.get(f"/audit?person=sam&client={CLIENT}").text)
+    assert "task attest" in trail and "(console, oidc)" in trail
 
 
 def test_schedule_cancel_and_retry_follow_the_clis_role_rule(
@@ -137,11 +139,13 @@ def test_schedule_cancel_and_retry_follow_the_clis_role_rule(
     later = dt.date.fromisoformat(workspace_today(console_workspace)) + dt.timedelta(days=20)
     approved_cr(cli, CLIENT, effective=later.isoformat())
     url = load_workspace(console_workspace).store_url
-    sam = browser(SAM)
+    sam, dana = browser(SAM), browser(DANA)
+    planner = sam.get("/planner").text
+    row = re.search(r'<tr id="planner-CR-0001">.*?</tr>', planner, re.S)
+    assert row is not None and "st-upcoming" in row.group(0) and later.isoformat() in row.group(0)
     page = sam.get("/schedule")
     assert 'id="cancel-S-0001"' in page.text and 'id="retry-S-0001"' not in page.text
     before = store_rows(url, SCHEDULE)
-    dana = browser(DANA)
     refused = dana.form_post("/schedule", "/schedule/S-0001/cancel", {"reason": "client stays"})
     assert refused.status_code == 403 and "may not change the schedule" in refused.text
     no_reason = sam.form_post("/schedule", "/schedule/S-0001/cancel", {"reason": " "})
@@ -154,6 +158,8 @@ def test_schedule_cancel_and_retry_follow_the_clis_role_rule(
     listed = json.loads(cli("--json", "schedule", "list", "--all").output)
     row = next(r for r in listed if r["id"] == "S-0001")
     assert row["status"] == "cancelled" and "client stays" in row["note"]
+    trail = text_of(sam.get(f"/audit?client={CLIENT}").text)
+    assert "schedule cancel" in trail and "Sam Ortiz" in trail
 
 
 @pytest.mark.parametrize("who", [SAM, DANA], ids=["specialist", "account-manager"])
