@@ -82,8 +82,11 @@ class Tab:
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
 
-    def assert_clean(self) -> None:
-        assert self.errors == [], f"the page reported errors: {self.errors}"
+    def assert_clean(self, *expected: str) -> None:
+        """No error but those containing one of `expected` (e.g. a refusal page's status,
+        which Chromium reports as a failed load)."""
+        unexpected = [e for e in self.errors if not any(x in e for x in expected)]
+        assert unexpected == [], f"the page reported errors: {unexpected}"
 
     def close(self) -> None:
         self.page.context.close()

@@ -194,7 +194,7 @@ def test_html_escapes_every_untrusted_text_and_keeps_its_content_security_policy
     assert page.count(html.escape(SCRIPT_NAME, quote=False)) >= 40
     assert (
         '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'\">" in page
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">" in page
     )
 
 

@@ -185,7 +185,8 @@ def _deliver(service: Any, cr_id: str) -> None:
 
 @bp.post("/cr/<cr_id>/submit")
 def cr_submit(cr_id: str) -> Any:
-    return _act(cr_id, lambda s, by: (s.submit(cr_id, by), False), "submitted for approval")
+    # the first approver's turn
+    return _act(cr_id, lambda s, by: (s.submit(cr_id, by), True), "submitted for approval")
 
 
 @bp.post("/cr/<cr_id>/approve")
@@ -193,8 +194,7 @@ def cr_approve(cr_id: str) -> Any:
     note = request.form.get("note", "")
 
     def approve(s: Any, by: Any) -> tuple[ChangeRequest, bool]:
-        cr = s.approve(cr_id, by, note)
-        return cr, cr.status == "approved"
+        return s.approve(cr_id, by, note), True  # the next step's turn, or the approval
 
     return _act(cr_id, approve, "approved")
 
@@ -202,7 +202,8 @@ def cr_approve(cr_id: str) -> Any:
 @bp.post("/cr/<cr_id>/reject")
 def cr_reject(cr_id: str) -> Any:
     reason = request.form.get("reason", "")
-    return _act(cr_id, lambda s, by: (s.reject(cr_id, by, reason), False), "rejected")
+    # the submitter and the Account Manager are told
+    return _act(cr_id, lambda s, by: (s.reject(cr_id, by, reason), True), "rejected")
 
 
 @bp.post("/cr/<cr_id>/save-attempt")

@@ -402,7 +402,7 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
 def _page(status: int, title: str, text: str, body: str = "") -> Response:
     return Response(
         status,
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><link rel=icon href=data:,>"
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"<p>{html.escape(text)}</p>{body}</body></html>",
         content_type="text/html; charset=utf-8",
