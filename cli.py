@@ -22,6 +22,7 @@ from adoffboard.commands import (
     complete,
     cr,
     doctor,
+    identity,
     running,
     runs,
     sandbox,
@@ -188,12 +189,13 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
 
     \b
     Typical use:
-      adoffboard cr new CLIENT --type cancellation --as P   a change request, then its approvals
+      adoffboard cr new CLIENT --type cancellation          a change request, then its approvals
       adoffboard plan CLIENT --runbook sem-cancellation     dry run: writes nothing anywhere
       adoffboard apply plans/PLAN.json                      apply exactly that plan
       adoffboard verify CLIENT                              read-only PASS/FAIL per line
       adoffboard run CLIENT --runbook sem-cancellation      all three, with a confirmation
       adoffboard demo                                       try it against the local sandbox
+      adoffboard whoami                                     who commands act as, and why
     """
     ctx.obj = Ctx(workspace, as_json, quiet)
 
@@ -221,6 +223,9 @@ for _command in (
     schedule.schedule_group,
     schedule.scheduler_group,
     serve.serve,
+    identity.login,
+    identity.logout,
+    identity.whoami,
 ):
     main.add_command(_command)
 

@@ -110,6 +110,7 @@ def run_demo(
         clients=[DEMO_CLIENT],
         notifications={**box.notification_settings(), "distribution_list": DEMO_LIST},
         force=True,
+        single_user=True,  # one person rehearses every role
     )
     if prepare is not None:
         prepare(folder)

@@ -140,8 +140,8 @@ def kept_report(store: Any, kind: str, key: str | int) -> Report:
     query = select(reports_t).where(column == wanted)
     if kind == "plan":
         query = query.where(reports_t.c.kind == "plan")
-    # A run's report is the newest that says what the run did (its outcomes, with the verdict
-    # once verified), not a later verify pass of it, which shows the checks only.
+    # A run's report is the newest the run made (what it did, with the verdict once verified:
+    # it has the run's start), not a later verify pass of the run.
     limit = 20 if kind == "run" else 1
     with store.transaction() as conn:
         rows = conn.execute(query.order_by(reports_t.c.id.desc()).limit(limit)).mappings().all()
@@ -149,9 +149,9 @@ def kept_report(store: Any, kind: str, key: str | int) -> Report:
         raise NotFound(f"no {_NAMES[kind]} report {key!r} is kept in the store")
     reports = (_checked(store, dict(row)) for row in rows)
     newest = next(reports)
-    if kind != "run" or newest.outcomes or newest.errors:
+    if kind != "run" or newest.started_at:
         return newest
-    return next((r for r in reports if r.outcomes or r.errors), newest)
+    return next((r for r in reports if r.started_at), newest)
 
 
 def kept_reports(store: Any, *, run_id: str | None = None, limit: int = 200) -> list[KeptReport]:

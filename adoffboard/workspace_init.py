@@ -71,7 +71,12 @@ def workspace_document(
     platforms: dict[str, dict[str, Any]] | None = None,
     timezone: str = "America/Chicago",
     notifications: dict[str, Any] | None = None,
+    single_user: bool = False,
 ) -> dict[str, Any]:
+    """The workspace file's content. Strict by default: the CLI acts as the person bound to the
+    OS user (their `os_users`) or signed in with a personal token, and `--as` cannot name
+    anyone else; `single_user` (one person working every role from one account: a rehearsal, a
+    one-person agency) takes `--as` on trust, and the audit trail says so."""
     return {
         "workspace": {
             "name": "Agency",
@@ -111,6 +116,7 @@ def workspace_document(
             "lock_retry_minutes": 5,
             "poll_seconds": 60,
         },
+        "identity": {"single_user": single_user, "token_days": 90},
         "people": PEOPLE,
         "platforms": platforms
         if platforms is not None
@@ -147,12 +153,13 @@ def init_workspace(
     clients: list[dict[str, Any]] | None = None,
     force: bool = False,
     notifications: dict[str, Any] | None = None,
+    single_user: bool = False,
 ) -> Path:
     private_dir(directory)
     target = directory / WORKSPACE_FILE
     if target.exists() and not force:
         raise InputError(f"{target} already exists (use --force to overwrite)")
-    document = workspace_document(platforms, notifications=notifications)
+    document = workspace_document(platforms, notifications=notifications, single_user=single_user)
     write_private(target, tomli_w.dumps(document))
     private_dir(directory / CLIENTS_DIR)
     for client in clients if clients is not None else [EXAMPLE_CLIENT]:

@@ -17,10 +17,9 @@ from typing import Any
 import click
 
 from adoffboard.commands.common import local, said_once
+from adoffboard.commands.identity import acting, as_option
 from adoffboard.commands.planner import planner as planner  # registered by adoffboard.cli
 from adoffboard.commands.planner import reminders as reminders
-
-_AS_HELP = "Who acts: a person key from [people] in adoffboard.toml."
 
 
 def _service(c: Any) -> Any:
@@ -146,26 +145,31 @@ def cr_group() -> None:
     \b
     Typical flow (roles from adoffboard.toml):
       adoffboard cr new CLIENT --type cancellation --effective 2026-12-01 \\
-          --escalate-to retention --as dana
-      adoffboard cr save-attempt CR-0001 --outcome not-saved --notes "..." --as amy
-      adoffboard cr submit CR-0001 --as amy
-      adoffboard cr approve CR-0001 --as jeremy    (then dustin, finance if credited, accounting)
+          --escalate-to retention                      (as dana, the Account Manager)
+      adoffboard cr save-attempt CR-0001 --outcome not-saved --notes "..."   (as amy)
+      adoffboard cr submit CR-0001                     (as amy)
+      adoffboard cr approve CR-0001                    (as jeremy, then dustin, finance if
+                                                        credited, accounting)
+
+    Each acts as the person you are (`adoffboard whoami`); --as PERSON names them explicitly, and
+    names someone else only in a [identity] single_user = true workspace.
     """
 
 
 @cr_group.command("new")
 @click.argument("client")
 @_field_options
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_new(c: Any, client: str, as_person: str, **kw: Any) -> None:
+def cr_new(c: Any, client: str, as_person: str | None, **kw: Any) -> None:
     """Create a change request (a draft) for CLIENT. Account Managers only."""
     if kw.get("type_") is None:
         raise click.UsageError("--type is required: save-attempt, cancellation, pause or addendum")
     service = _service(c)
-    cr = service.create(as_person, {"client": client, **_raw_fields(kw)})
+    who = acting(c, as_person).who
+    cr = service.create(who, {"client": client, **_raw_fields(kw)})
     deliveries = service.deliver(cr.id) if cr.content.escalated_to else []
-    what = f"created by {as_person}"
+    what = f"created by {who.person}"
     _done(c, service, cr, what + _escalation(cr, deliveries), deliveries)
     _warn_unsent(deliveries)
 
@@ -185,18 +189,19 @@ def _escalation(cr: Any, deliveries: list[Any]) -> str:
 @cr_group.command("edit")
 @click.argument("cr_id", metavar="ID")
 @_field_options
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
+def cr_edit(c: Any, cr_id: str, as_person: str | None, **kw: Any) -> None:
     """Change fields of a request. After an approval, every approval is void and the request goes
     through the chain again."""
     raw = _raw_fields(kw)
     if not raw:
         raise click.UsageError("nothing to change: give at least one field option")
     service = _service(c)
+    who = acting(c, as_person).who
     before = service.get(cr_id)
-    cr = service.edit(cr_id, as_person, raw)
-    what = f"edited by {as_person}"
+    cr = service.edit(cr_id, who, raw)
+    what = f"edited by {who.person}"
     voided = bool(before.approvals and not cr.approvals)
     if voided:
         what += f" ({len(before.approvals)} approval(s) voided)"
@@ -213,45 +218,48 @@ def cr_edit(c: Any, cr_id: str, as_person: str, **kw: Any) -> None:
 @click.argument("cr_id", metavar="ID")
 @click.option("--outcome", required=True, type=click.Choice(["saved", "not-saved"]))
 @click.option("--notes", required=True, help="What was offered and what the client said.")
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str) -> None:
+def cr_save_attempt(c: Any, cr_id: str, outcome: str, notes: str, as_person: str | None) -> None:
     """Record the retention call's outcome: the Retention team, on a request escalated to it."""
     service = _service(c)
-    cr = service.save_attempt(cr_id, as_person, outcome, notes)
-    _done(c, service, cr, f"save attempt ({outcome}) recorded by {as_person}")
+    who = acting(c, as_person).who
+    cr = service.save_attempt(cr_id, who, outcome, notes)
+    _done(c, service, cr, f"save attempt ({outcome}) recorded by {who.person}")
 
 
 @cr_group.command("submit")
 @click.argument("cr_id", metavar="ID")
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_submit(c: Any, cr_id: str, as_person: str) -> None:
+def cr_submit(c: Any, cr_id: str, as_person: str | None) -> None:
     """Submit a draft for approval: the Retention team when escalated to it (after its save
     attempt), else the Account Manager."""
     service = _service(c)
-    cr = service.submit(cr_id, as_person)
+    who = acting(c, as_person).who
+    cr = service.submit(cr_id, who)
     deliveries = service.deliver(cr.id)  # the first approver's turn
-    _done(c, service, cr, f"submitted by {as_person}", deliveries)
+    _done(c, service, cr, f"submitted by {who.person}", deliveries)
     _told(c, deliveries)
 
 
 @cr_group.command("approve")
 @click.argument("cr_id", metavar="ID")
 @click.option("--note", default="", help="A note kept with the approval.")
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_approve(c: Any, cr_id: str, note: str, as_person: str) -> None:
+def cr_approve(c: Any, cr_id: str, note: str, as_person: str | None) -> None:
     """Approve the pending step (or, for the accounting team, mark it processed)."""
     service = _service(c)
-    cr = service.approve(cr_id, as_person, note)
+    who = acting(c, as_person).who
+    cr = service.approve(cr_id, who, note)
     deliveries = service.deliver(cr.id)  # the next step's turn, or the approval
     if c.as_json:
         _emit({**_summary(service, cr), "notices": [d.__dict__ for d in deliveries]})
     else:
         last = cr.approvals[-1] if cr.approvals else None
         action = last.action if last else "approved"
-        done = said_once(f"{action} by {as_person}", service.standing(cr))
+        done = said_once(f"{action} by {who.person}", service.standing(cr))
         click.echo(f"{cr.id} ({cr.type} for {cr.client}): {done}.")
     _told(c, deliveries)
 
@@ -278,20 +286,21 @@ def _warn_unsent(deliveries: list[Any]) -> None:
 @cr_group.command("reject")
 @click.argument("cr_id", metavar="ID")
 @click.option("--reason", required=True, help="Why: kept in the history.")
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_reject(c: Any, cr_id: str, reason: str, as_person: str) -> None:
+def cr_reject(c: Any, cr_id: str, reason: str, as_person: str | None) -> None:
     """Reject at the pending step; a rejection ends the request."""
     service = _service(c)
-    cr = service.reject(cr_id, as_person, reason)
+    who = acting(c, as_person).who
+    cr = service.reject(cr_id, who, reason)
     deliveries = service.deliver(cr.id)  # the submitter and the Account Manager
-    _done(c, service, cr, f"rejected by {as_person}", deliveries)
+    _done(c, service, cr, f"rejected by {who.person}", deliveries)
     _told(c, deliveries)
 
 
 @cr_group.command("show")
 @click.argument("cr_id", metavar="ID")
-@click.option("--as", "as_person", metavar="PERSON", help=_AS_HELP + " (optional here)")
+@as_option("Optional here; checked as for the commands that act (see `adoffboard whoami`).")
 @click.pass_obj
 def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
     """A request's fields, where it stands, and its full history."""
@@ -299,7 +308,7 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
 
     service = _service(c)
     if as_person:
-        service.actor(as_person)
+        acting(c, as_person)
     cr = service.get(cr_id)
     history = service.history(cr.id)
     notices = service.notices(cr.id)
@@ -358,7 +367,7 @@ def cr_show(c: Any, cr_id: str, as_person: str | None) -> None:
 @click.option(
     "--type", "type_", type=click.Choice(["save-attempt", "cancellation", "pause", "addendum"])
 )
-@click.option("--as", "as_person", metavar="PERSON", help=_AS_HELP + " (optional here)")
+@as_option("Optional here; checked as for the commands that act (see `adoffboard whoami`).")
 @click.pass_obj
 def cr_list(
     c: Any, client: str | None, status: str | None, type_: str | None, as_person: str | None
@@ -366,7 +375,7 @@ def cr_list(
     """Change requests, oldest first, filtered by client, status or type."""
     service = _service(c)
     if as_person:
-        service.actor(as_person)
+        acting(c, as_person)
     if client:
         c.workspace.load_client(client)
     found = service.find(client=client, status=status, type_=type_)
@@ -394,23 +403,24 @@ def cr_list(
 
 @cr_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--as", "as_person", required=True, metavar="PERSON", help=_AS_HELP)
+@as_option()
 @click.pass_obj
-def cr_import(c: Any, file: Path, as_person: str) -> None:
+def cr_import(c: Any, file: Path, as_person: str | None) -> None:
     """Import change requests exported from the CRM (CSV or JSON) as drafts: all rows or none.
 
     Columns: client, type, departments, scope, effective_date, pause_end_date, credit_amount,
     monthly_total, campaign_budgets (NAME=AMOUNT;...), addendum_ref, notes, escalated_to
-    (as --escalate-to; the older yes/no escalated: retention), crm_ref, created_by (default: --as).
+    (as --escalate-to; the older yes/no escalated: retention), crm_ref, created_by (default:
+    who imports).
     """
     from adoffboard.cr.importer import read_rows
     from adoffboard.errors import ImportProblems
 
     service = _service(c)
-    service.actor(as_person)
+    who = acting(c, as_person).who
     rows = read_rows(file)
     try:
-        created = service.import_rows(as_person, str(file), rows)
+        created = service.import_rows(who, str(file), rows)
     except ImportProblems as exc:
         for line in exc.lines:
             click.echo(line, err=True)

@@ -28,6 +28,7 @@ from adoffboard.commands.common import (
     report_paths,
     save_plan_file,
 )
+from adoffboard.commands.identity import AS_HELP, acting, audit_cli
 from adoffboard.commands.runs import (
     _CR_HELP,
     _SCOPE_HELP,
@@ -263,15 +264,13 @@ def _confirm_apply_verify(c: Ctx, the_plan: Any, yes: bool, *, now_ok: bool) -> 
 @click.option(
     "--as",
     "who",
-    required=True,
     metavar="PERSON",
-    help="Who asks for the restore: a key, name or email from [people] holding a role "
-    "that may restore (the run's department specialist or team lead, or the "
-    "operations lead).",
+    help="Who asks for the restore: a person holding a role that may restore (the run's "
+    "department specialist or team lead, or the operations lead). " + AS_HELP,
 )
 @click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
 @pass_ctx
-def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
+def restore(c: Ctx, run_id: str, who: str | None, yes: bool) -> None:
     """Put back what a run changed, where the live value is still the one it set.
 
     Values someone changed since the run are left alone and reported; removals of the agency's
@@ -280,10 +279,12 @@ def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
     """
     from adoffboard.engine import RESTORE_ROLES, authorize, make_plan
 
+    acts = acting(c, who).who
     record = c.store.run(run_id)
     env = c.env()
     department = env.runbook(record.runbook).model.department
-    person = authorize(env, who, RESTORE_ROLES.get(department, ()), f"restore a {department} run")
+    roles = RESTORE_ROLES.get(department, ())
+    person = authorize(env, acts.person, roles, f"restore a {department} run")
     with ProgressView(c) as view:
         the_plan = make_plan(
             c.env(view),
@@ -294,4 +295,5 @@ def restore(c: Ctx, run_id: str, who: str, yes: bool) -> None:
             restore_run=run_id,
             authorized_by=person,
         )
+    audit_cli(c, acts, "restore planned", run_id, f"plan {the_plan.plan_id}")
     _confirm_apply_verify(c, the_plan, yes, now_ok=True)

@@ -31,6 +31,7 @@ from adoffboard.commands.common import (
     report_paths,
     save_plan_file,
 )
+from adoffboard.commands.identity import AS_HELP, acting, audit_cli
 
 
 def budget_change_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -271,15 +272,15 @@ def _render_case(c: Ctx, case: Any) -> None:
     multiple=True,
     metavar="PLATFORM",
     help="Remove the agency's access on PLATFORM (e.g. meta) although that account "
-    "still fails its pause, budget or script check; repeatable. Takes --as and "
-    "--reason; recorded with the run.",
+    "still fails its pause, budget or script check; repeatable. Takes --reason; recorded "
+    "with the run.",
 )
 @click.option(
     "--as",
     "who",
     metavar="PERSON",
     help="Who releases the held removals: a team lead of the run's department, or the "
-    "operations lead.",
+    "operations lead. " + AS_HELP,
 )
 @click.option("--reason", default="", help="Why the removal may go ahead (recorded).")
 @pass_ctx
@@ -291,13 +292,21 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     """
     from adoffboard.app import judged, resume_approved
 
+    acts = acting(c, who).who if release or who else None
+    released_by = acts.person if acts else ""
     with ProgressView(c) as view:
         result = resume_approved(
-            c.env(view), run_id, c.store, release=release, released_by=who or "", reason=reason
+            c.env(view), run_id, c.store, release=release, released_by=released_by, reason=reason
         )
+        if acts is not None:
+            audit_cli(c, acts, "run resume", run_id, _released(release, reason))
         report, _ = judged(c.env(view), c.store, result)
     render_summary(c, report, report_paths(c, report))
     sys.exit(_run_exit(result))
+
+
+def _released(release: tuple[str, ...], reason: str) -> str:
+    return f"released access removals on {', '.join(release)}: {reason}" if release else ""
 
 
 @click.command()
@@ -305,9 +314,9 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
 @click.option(
     "--as",
     "who",
-    required=True,
-    help="Who decides: a key, name or email from [people] holding the export step's "
-    "owner role, or the client's Account Manager.",
+    metavar="PERSON",
+    help="Who decides: a person holding the export step's owner role, or the client's "
+    "Account Manager. " + AS_HELP,
 )
 @click.option(
     "--received",
@@ -315,14 +324,17 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     help="The Account Manager confirmed the email in doubt arrived: record it, send nothing.",
 )
 @pass_ctx
-def resend(c: Ctx, client: str, who: str, received: bool) -> None:
+def resend(c: Ctx, client: str, who: str | None, received: bool) -> None:
     """Settle a SharpSpring export email that may have been sent: send it once more, or record
     that it arrived (--received). Apply and resume never send such an email again on their own.
     """
     from adoffboard.resend import resend as do_resend
 
-    record = do_resend(c.workspace, c.store, client, who, received=received)
+    acts = acting(c, who).who
+    record = do_resend(c.workspace, c.store, client, acts.person, received=received)
     decision = record.decisions[-1]
+    action = "export recorded received" if received else "export sent again"
+    audit_cli(c, acts, action, client, record.file)
     if c.as_json:
         emit_json(
             {

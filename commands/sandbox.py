@@ -163,6 +163,10 @@ def show_demo(c: Ctx, outcome: Any, console: dict[str, Any] | None = None) -> No
     for report, paths in zip(outcome.reports, outcome.paths, strict=True):
         render_summary(c, report, paths)
     click.echo(f"Demo workspace: {outcome.workspace}")
+    click.echo(
+        "It is a one-person rehearsal ([identity] single_user = true): there, --as names "
+        "any person and is taken on trust; a team's workspace binds each person instead."
+    )
 
 
 def demo_with_console(c: Ctx, keep: Path | None) -> NoReturn:

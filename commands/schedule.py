@@ -16,6 +16,7 @@ import click
 
 from adoffboard.commands.common import EXIT_FAILED_CHANGES as EXIT_FAILED  # a run gave up
 from adoffboard.commands.common import local
+from adoffboard.commands.identity import AS_HELP, acting, as_option
 
 
 def _emit(data: Any) -> None:
@@ -136,20 +137,14 @@ def schedule_show(c: Any, row_id: str) -> None:
 
 @schedule_group.command("cancel")
 @click.argument("row_id", metavar="ID")
-@click.option(
-    "--as",
-    "as_person",
-    required=True,
-    metavar="PERSON",
-    help="Who cancels: a person key from [people].",
-)
+@as_option("Who cancels. " + AS_HELP)
 @click.option("--reason", required=True, help="Why: kept in the history.")
 @click.pass_obj
-def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
+def schedule_cancel(c: Any, row_id: str, as_person: str | None, reason: str) -> None:
     """Cancel a run that has not run yet (a pause's un-pause is cancelled with it)."""
     from adoffboard.scheduling.manage import cancel
 
-    cancelled = cancel(c.store, c.workspace, row_id, as_person, reason)
+    cancelled = cancel(c.store, c.workspace, row_id, acting(c, as_person).who, reason)
     if c.as_json:
         _emit({"cancelled": cancelled})
         return
@@ -158,19 +153,13 @@ def schedule_cancel(c: Any, row_id: str, as_person: str, reason: str) -> None:
 
 @schedule_group.command("retry")
 @click.argument("row_id", metavar="ID")
-@click.option(
-    "--as",
-    "as_person",
-    required=True,
-    metavar="PERSON",
-    help="Who re-arms it: a person key from [people].",
-)
+@as_option("Who re-arms it. " + AS_HELP)
 @click.pass_obj
-def schedule_retry(c: Any, row_id: str, as_person: str) -> None:
+def schedule_retry(c: Any, row_id: str, as_person: str | None) -> None:
     """Run a failed (or retrying) run again at the next tick, with its attempts reset."""
     from adoffboard.scheduling.manage import retry
 
-    row_id = retry(c.store, c.workspace, row_id, as_person)
+    row_id = retry(c.store, c.workspace, row_id, acting(c, as_person).who)
     if c.as_json:
         _emit({"retry": row_id})
         return

@@ -33,11 +33,23 @@ def serve(c: Ctx, bind: str | None, port: int | None) -> None:
     _app, server, url = make_server(
         ws, host, settings.port if port is None else port, store=c.store
     )
-    if not is_loopback(host):
-        where = "--bind" if bind is not None else "[console] bind"
-        click.echo(f"Serving to the network on {host} ({where}), not only this machine.")
-    click.echo(f"adoffboard console on {url} (people reach it at {settings.url}); Ctrl-C stops it.")
+    network = not is_loopback(host)
+    if c.as_json:  # one line per event, as the scheduler's
+        import json
+
+        click.echo(
+            json.dumps(
+                {"event": "serving", "url": url, "public_url": settings.url, "network": network}
+            )
+        )
+    else:
+        if network:
+            where = "--bind" if bind is not None else "[console] bind"
+            click.echo(f"Serving to the network on {host} ({where}), not only this machine.")
+        click.echo(
+            f"adoffboard console on {url} (people reach it at {settings.url}); Ctrl-C stops it."
+        )
     try:
         server.run()  # returns on Ctrl-C
     finally:
-        click.echo("Console stopped.")
+        click.echo('{"event": "stopped"}' if c.as_json else "Console stopped.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from adoffboard.commands.common import Ctx, emit_json, local, pass_ctx
+from adoffboard.commands.identity import AS_HELP, acting, audit_cli
 
 
 class _TasksGroup(click.Group):
-    """`tasks [CLIENT]` lists; `tasks done ID --as PERSON` attests."""
+    """`tasks [CLIENT]` lists; `tasks done ID [--as PERSON]` attests."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
@@ -20,7 +21,7 @@ class _TasksGroup(click.Group):
 @click.group(
     cls=_TasksGroup,
     invoke_without_command=True,
-    subcommand_metavar="[CLIENT] | done ID --as PERSON [--note TEXT]",
+    subcommand_metavar="[CLIENT] | done ID [--as PERSON] [--note TEXT]",
 )
 @click.option("--all", "include_done", is_flag=True, help="Include attested tasks.")
 @click.pass_context
@@ -34,7 +35,7 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
     \b
       adoffboard tasks                         outstanding tasks of every client
       adoffboard tasks CLIENT [--all]          one client's tasks (--all: attested too)
-      adoffboard tasks done ID --as PERSON     attest a task (PERSON must hold its owner role)
+      adoffboard tasks done ID                 attest a task (you must hold its owner role)
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -70,16 +71,12 @@ def tasks(ctx: click.Context, include_done: bool) -> None:
         if t.note:
             console.print(f"  note: {t.note}", markup=False)
     pending = sum(1 for t in found if not t.done)
-    click.echo(
-        f"\n{pending} pending; attest one with `adoffboard tasks done ID --as PERSON [--note TEXT]`"
-    )
+    click.echo(f"\n{pending} pending; attest one with `adoffboard tasks done ID [--note TEXT]`")
 
 
 @tasks.command("done")
 @click.argument("task_id", metavar="ID")
-@click.option(
-    "--as", "who", metavar="PERSON", help="Who did it: a key, name or email from [people]."
-)
+@click.option("--as", "who", metavar="PERSON", help="Who did it. " + AS_HELP)
 @click.option("--by", "by", metavar="PERSON", hidden=True, help="Deprecated spelling of --as.")
 @click.option("--note", default="", help="What was done, or why it was not needed.")
 @pass_ctx
@@ -91,11 +88,9 @@ def tasks_done(c: Ctx, task_id: str, who: str | None, by: str | None, note: str)
         click.echo("adoffboard: warning: --by is deprecated: use --as", err=True)
     if who is not None and by is not None and who != by:
         raise click.UsageError("--as and --by name different people: give --as only")
-    by = who or by
-    if by is None:
-        raise click.UsageError("Missing option '--as'.")
-
-    task = attest(c.workspace, c.store, task_id, by, note)
+    person = acting(c, who or by).who
+    task = attest(c.workspace, c.store, task_id, person.person, note)
+    audit_cli(c, person, "task attested", task.id, note)
     if c.as_json:
         emit_json(task.to_dict())
         return

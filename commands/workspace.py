@@ -15,19 +15,32 @@ from adoffboard.commands.common import EXIT_INPUT, Ctx, emit_json, has_workspace
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--force", is_flag=True, help="Overwrite an existing adoffboard.toml.")
+@click.option(
+    "--single-user",
+    is_flag=True,
+    help="One person works every role from one account (a rehearsal, a one-person agency): "
+    "--as is taken on trust and audited as such. Default: each person is bound to their OS "
+    "account (os_users) or signs in with `adoffboard login`.",
+)
 @pass_ctx
-def init(c: Ctx, directory: Path, force: bool) -> None:
+def init(c: Ctx, directory: Path, force: bool, single_user: bool) -> None:
     """Create a workspace: adoffboard.toml (roles, approval chain, distribution list, credential
-    references, store, time zone) and an example client manifest."""
+    references, store, time zone, who may act) and an example client manifest."""
+    from adoffboard.identity import os_user
     from adoffboard.workspace_init import init_workspace
 
-    path = init_workspace(directory, force=force)
+    path = init_workspace(directory, force=force, single_user=single_user)
     if c.as_json:
         example = directory / "clients" / "lakeside-powersports.yaml"
         emit_json({"config": str(path), "clients": [str(example)]})
         return
     click.echo(f"Created {path} and {directory / 'clients'}/lakeside-powersports.yaml")
     click.echo("Next: edit the people and platforms, then `adoffboard clients validate`.")
+    if not single_user:
+        click.echo(
+            f'Then bind each person to their OS account: add os_users = ["{os_user()}"] to '
+            "your own [people.KEY] (`adoffboard whoami` checks it)."
+        )
 
 
 @click.group()

@@ -94,6 +94,14 @@ def _grpc_trusts_the_sandbox() -> None:
     os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(sandbox_cert().ca_file)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_saved_identity(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Who the CLI acts as must not depend on the account running the tests: no personal token
+    # from the environment, and tokens saved by `adoffboard login` go to a folder of the session.
+    os.environ.pop("ADOFFBOARD_TOKEN", None)
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+
+
 @pytest.fixture(scope="session")
 def _demo_scenario() -> dict[str, Any]:
     return load_scenario(DEMO_SCENARIO)  # parsed once; each test edits its own deep copy
@@ -145,6 +153,7 @@ def workspace(tmp_path: Path, sandbox: Sandbox) -> Path:
         platforms=sandbox.platform_settings(),
         notifications=sandbox.notification_settings(),
         clients=[DEMO_CLIENT, HARBOR_CLIENT],
+        single_user=True,  # the tests act as every person from one account
     )
     return root
 

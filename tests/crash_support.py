@@ -108,6 +108,7 @@ class CrashLab:
             platforms=self.box.platform_settings(),
             notifications=self.box.notification_settings(),
             clients=[DEMO_CLIENT],
+            single_user=True,
         )
         cli = Cli(self.template)
         approved_cr(cli, CLIENT, scope="platform", departments=("SEM", "MA"))

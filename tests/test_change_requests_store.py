@@ -28,7 +28,7 @@ CLIENT = DEMO_CLIENT["slug"]
 def ws(tmp_path: Path) -> LoadedWorkspace:
     people = {**PEOPLE, "jo": {"name": "Jo", "email": "jo@agency.example", "roles": ["approver_1"]}}
     root = tmp_path / "ws"
-    init_workspace(root, platforms={}, clients=[DEMO_CLIENT])
+    init_workspace(root, platforms={}, clients=[DEMO_CLIENT], single_user=True)
     data = tomllib.loads((root / "adoffboard.toml").read_text())
     data["people"] = people
     (root / "adoffboard.toml").write_text(tomli_w.dumps(data))

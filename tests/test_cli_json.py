@@ -17,14 +17,18 @@ from click.testing import CliRunner
 from conftest import Cli, workspace_today
 
 from adoffboard.cli import EXIT_OK, main
+from adoffboard.clock import SystemClock
+from adoffboard.config import load_workspace
+from adoffboard.identity import issue_token
 from adoffboard.sandbox import Sandbox
+from adoffboard.store import Store
 
 CLIENT = "lakeside-powersports"
 OTHER = "harbor-marine"
 
 # Commands whose --json output is not one document: servers that run until stopped (their
 # JSON, one line per event, is tested where they are).
-NOT_ONE_DOCUMENT = {"sandbox up", "scheduler run"}
+NOT_ONE_DOCUMENT = {"sandbox up", "scheduler run", "serve"}
 
 
 def command_paths(group: click.Group = main, prefix: str = "") -> Iterator[str]:
@@ -140,6 +144,13 @@ def test_every_command_prints_one_json_document(
     assert refused.exit_code != EXIT_OK and refused.stdout == ""
     script.covered["schedule retry"] = None
     assert "at" in script("scheduler tick")
+    assert script.same_both_ways("whoami", "--as", "dana")["basis"] == "single-user"
+    with Store.open(load_workspace(workspace).store_url) as store:
+        _, secret = issue_token(store, "dana", SystemClock(), "console")
+    signed = cli("login", "--token-stdin", "--json", input=secret)
+    assert signed.exit_code == EXIT_OK and json.loads(signed.stdout)["person"] == "dana"
+    script.covered["login"] = None
+    assert script("logout", "--revoke")["signed_out"] is True
     reports = script("demo")
     assert reports and all("runbook" in r for r in reports)
 

@@ -285,6 +285,7 @@ def trap_workspace(tmp_path: Path, sandbox: Sandbox, trap: TrappingSmtp) -> Path
         platforms=sandbox.platform_settings(),
         notifications=trap.settings(),
         clients=[DEMO_CLIENT],
+        single_user=True,
     )
     return root
 

@@ -80,8 +80,11 @@ def waiting() -> str:
     c = context.console()
     service = context.change_requests()
     from adoffboard.tasks import all_tasks
+    from adoffboard.verdicts import unsettled
 
-    tasks = [t for t in all_tasks(c.workspace, c.store) if person.name in t.owners]
+    # as `adoffboard tasks` lists them: not the lines a change request's history settles
+    found = unsettled(c.workspace, c.store, all_tasks(c.workspace, c.store))
+    tasks = [t for t in found if person.name in t.owners]
     runs = c.store.runs(limit=RECENT_RUNS) if person.has(*RUN_CHECKERS) else []
     return render(
         "home.html.j2",

@@ -175,7 +175,7 @@ def attest_task(task_id: str) -> Any:
 
     text = _form_text("note")
     task = attest(context.workspace(), context.store(), task_id, current_person().key, text)
-    audit_note("task attest", task.id, text)
+    audit_note("task attested", task.id, text)
     flash(f"Attested {task.id} by {task.attested_by}.", "ok")
     return redirect("/tasks", code=303)
 

@@ -104,9 +104,7 @@ def cancel(
                 detail=note,
             )
             cancelled.append(target.id)
-        audit.note(
-            conn, by, at=at, action="schedule cancel", subject=row.id, detail=", ".join(cancelled)
-        )
+        audit.note(conn, by, at=at, action="schedule cancel", subject=row.id, detail=reason)
     return cancelled
 
 

@@ -3,6 +3,7 @@ that it serves the console where it says it does."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -48,10 +49,22 @@ def test_a_sandbox_secret_needs_a_loopback_console(workspace: Path, sandbox: San
     one_error(Cli(workspace)("serve", "--port", "0"), EXIT_INPUT, "only works with a loopback")
 
 
-def test_serve_prints_its_url_and_serves(workspace: Path, sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_serve_prints_its_url_and_serves(workspace: Path, sandbox: Sandbox, as_json: bool) -> None:
     configure_console(workspace, sandbox)
+    json_flag = ["--json"] if as_json else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "adoffboard.cli", "-w", str(workspace), "serve", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "adoffboard.cli",
+            "-w",
+            str(workspace),
+            "serve",
+            "--port",
+            "0",
+            *json_flag,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -60,6 +73,10 @@ def test_serve_prints_its_url_and_serves(workspace: Path, sandbox: Sandbox) -> N
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
+        if as_json:
+            event = json.loads(line)
+            assert event["event"] == "serving" and event["network"] is False
+            line = f"console on {event['url']}"
         found = re.search(r"console on (http://127\.0\.0\.1:\d+)", line)
         assert found, line + (process.stderr.read() if process.poll() is not None else "")
         deadline = time.monotonic() + 10

@@ -97,6 +97,7 @@ def leave_the_platform(box: Sandbox, root: Path) -> None:
         platforms=box.platform_settings(),
         notifications=box.notification_settings(),
         clients=[DEMO_CLIENT],
+        single_user=True,
     )
     cli = Cli(root)
     approved_cr(cli, CLIENT, scope="platform", departments=("SEM", "MA"))
