@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright adds --headless (headless=True) and starts every browser with a fresh profile of
@@ -36,6 +36,10 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REPO = Path(__file__).resolve().parents[1]
+# How long an action or an expectation waits for the page: generous, since the pages answer
+# from servers sharing the machine with the rest of the suite.
+WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)
 
 
 def artifacts_root() -> Path:
@@ -94,7 +98,7 @@ class Tab:
 
 def open_tab(browser: Browser, viewport: dict[str, int] | None = None) -> Tab:
     context = browser.new_context(viewport=viewport or DESKTOP)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     return Tab(context.new_page())
 
 
