@@ -24,17 +24,26 @@ class Running:
     _own_store: bool
 
     def stop(self) -> None:
-        """Stop serving: no new connection, the open ones closed, the worker threads ended
-        (and the store closed, if `start` opened it)."""
+        """Stop serving: no new connection, the requests in hand finished (their worker threads
+        ended), then the open connections closed and the serving loop ended (and the store
+        closed, if `start` opened it). The worker threads go before the loop's wake-up pipe is
+        closed: a request finishing later would otherwise write to a closed pipe."""
+        from waitress import wasyncore
+
         server = self._server
 
-        def close_all() -> None:  # in the serving thread: its loop ends when nothing is left
-            for channel in list(server._map.values()):  # the listener, connections, the trigger
+        def stop_accepting() -> None:  # in the serving thread, which owns the listener
+            if server.accepting:  # the listener only (waitress's close() shuts everything)
+                wasyncore.dispatcher.close(server)
+
+        def close_all() -> None:  # the loop ends when nothing is left in its map
+            for channel in list(server._map.values()):  # connections and the wake-up pipe
                 channel.close()
 
+        server.trigger.pull_trigger(stop_accepting)
+        server.task_dispatcher.shutdown(timeout=5)
         server.trigger.pull_trigger(close_all)
         self._thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
         if self._own_store:
             from adoffboard.console.context import EXTENSION
 
