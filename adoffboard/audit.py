@@ -21,7 +21,7 @@ audit_events_t = Table(
     Column("at", String(40), nullable=False),
     Column("person", String(100), nullable=False),
     Column("via", String(20), nullable=False),  # cli | console | scheduler
-    Column("basis", String(20), nullable=False),  # oidc | token | os-user | single-user
+    Column("basis", String(20), nullable=False),  # oidc | token | os-user | single-user | service
     Column("action", String(60), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("detail", Text, nullable=False),
@@ -30,7 +30,7 @@ audit_events_t = Table(
 )
 
 VIAS = ("cli", "console", "scheduler")
-BASES = ("oidc", "token", "os-user", "single-user")
+BASES = ("oidc", "token", "os-user", "single-user", "service")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class Who:
 
     `person` is a key of [people]; `via` one of `VIAS`; `basis` one of `BASES`: the console's
     sign-in ("oidc"), a personal token ("token"), the OS user bound in `os_users` ("os-user"), or
-    `--as` taken on trust in a `single_user` workspace ("single-user").
+    `--as` taken on trust in a `single_user` workspace ("single-user"), or nobody's: the
+    scheduler acting on its own ("service", via "scheduler"; `person` is its lock holder).
     """
 
     person: str

@@ -2,13 +2,17 @@
 
 Change requests' transitions, attestations of manual tasks, runs and their events, the
 schedule's events, and (when the store has it) the audit trail of actions taken for a signed-in
-person (`audit_events`), merged newest first. Each source is read with a limit of its own, so a
-long history never loads whole; a filter by person or client is applied to what is read.
+person (`audit_events`), merged newest first. A step both a source and the trail record (a change
+request's approval made through the CLI or the console, a scheduled run's outcome) shows once:
+the trail's row, which says through which door and on what basis, replaces the source's row with
+the same subject, action, person and time; the source's row stays where the trail has none (older
+rows, library callers). Each source is read with a limit of its own, so a long history never
+loads whole; a filter by person or client is applied to what is read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +30,9 @@ class AuditEntry:
     client: str
     subject: str
     detail: str
-    source: str  # change request | task | run | schedule | console/cli (via)
+    source: str  # change request | task | run | schedule | console/cli/scheduler (via)
+    # (subject, action, person, at) as the audit trail would name the step; () for none
+    step: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 def audit_entries(
@@ -39,14 +45,16 @@ def audit_entries(
 ) -> list[AuditEntry]:
     """Every source's newest entries, merged newest first and filtered."""
     with store.transaction() as conn:
+        trail = _audit_events(conn, limit)
         entries = [
             *_transitions(conn, limit),
             *_attestations(conn, limit),
             *_runs(conn, limit),
             *_run_events(conn, limit),
             *_schedule_events(conn, limit),
-            *_audit_events(conn, limit),
         ]
+    audited = {e.step for e in trail}
+    entries = [e for e in entries if not e.step or e.step not in audited] + trail
     names = _names_of(ws, person) if person else None
     found = [
         e
@@ -102,6 +110,7 @@ def _transitions(conn: Any, limit: int) -> list[AuditEntry]:
             r.cr_id,
             r.detail or f"now {r.status}",
             "change request",
+            (r.cr_id, f"cr {r.action}", r.by, r.at),
         )
         for r in conn.execute(query)
     ]
@@ -188,6 +197,7 @@ def _schedule_events(conn: Any, limit: int) -> list[AuditEntry]:
             r.schedule_id + (f" [{r.run_id}]" if r.run_id else ""),
             r.detail,
             "schedule",
+            (r.schedule_id, f"scheduled run {r.event}", r.by, r.at),
         )
         for r in conn.execute(query)
     ]
@@ -195,7 +205,7 @@ def _schedule_events(conn: Any, limit: int) -> list[AuditEntry]:
 
 def _audit_events(conn: Any, limit: int) -> list[AuditEntry]:
     """The trail of actions taken for a person (`adoffboard.audit`): through which door (cli,
-    console) and on what basis (oidc, token, os-user, single-user)."""
+    console, scheduler) and on what basis (oidc, token, os-user, single-user, service)."""
     from adoffboard.audit import audit_events_t as t
 
     rows = conn.execute(select(t).order_by(t.c.seq.desc()).limit(limit)).all()
@@ -204,14 +214,22 @@ def _audit_events(conn: Any, limit: int) -> list[AuditEntry]:
         AuditEntry(
             r.at,
             r.person,
-            r.action,
+            _action_named(str(r.action)),
             clients.get(r.subject, ""),
             r.subject,
             f"{r.detail} ({r.via}, {r.basis})" if r.detail else f"({r.via}, {r.basis})",
             str(r.via),
+            (r.subject, r.action, r.person, r.at),
         )
         for r in rows
     ]
+
+
+def _action_named(action: str) -> str:
+    """A change request's step as its history names it ("cr approved" is "change request
+    approved"), so a step reads the same whichever record shows it."""
+    step = action.removeprefix("cr ")
+    return f"change request {step}" if step != action else action
 
 
 def _clients_of(conn: Any, subjects: set[str]) -> dict[str, str]:

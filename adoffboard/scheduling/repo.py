@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
+from adoffboard import audit
 from adoffboard.scheduling.tables import schedule_events_t, schedule_t
 
 _PG_ID_LOCK = 0x0ADF_5C4E  # serialises id allocation between processes on PostgreSQL
@@ -185,6 +186,31 @@ def add_event(
             run_id=run_id,
             detail=detail,
         )
+    )
+
+
+def audit_step(
+    conn: Connection,
+    row: ScheduledRun,
+    *,
+    at: str,
+    by: str,
+    event: str,
+    attempt: int,
+    detail: str = "",
+) -> None:
+    """The scheduler's own step on a row (started, done, retrying, failed...) in the audit trail,
+    in the transaction that writes the row's event: via "scheduler", on the basis "service"."""
+    audit.record(
+        conn,
+        at=at,
+        person=by,
+        via="scheduler",
+        basis="service",
+        action=f"scheduled run {event}",
+        subject=row.id,
+        detail=f"change request {row.cr_id}, {row.runbook} for {row.client}, attempt {attempt}"
+        + (f": {detail}" if detail else ""),
     )
 
 

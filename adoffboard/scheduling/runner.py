@@ -273,6 +273,8 @@ class Scheduler:
                     attempt=row.attempts,
                     detail=f"{row.claimed_by} left it running since {row.claimed_at}",
                 )
+            attempt = row.attempts + 1
+            repo.audit_step(conn, row, at=at, by=self.holder, event="started", attempt=attempt)
             claimed = repo.get(conn, row.id)
         assert claimed is not None
         return claimed
@@ -302,6 +304,9 @@ class Scheduler:
                 attempt=attempt,
                 run_id=values.get("run_id"),
                 detail=detail,
+            )
+            repo.audit_step(
+                conn, row, at=at, by=self.holder, event=event, attempt=attempt, detail=detail
             )
             if notice is not None:
                 cr_repo.queue_notice(
