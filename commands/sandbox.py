@@ -115,8 +115,8 @@ def sandbox_up(
     except BaseException:
         box.stop()
         raise
-    announce(c, box.endpoints, platforms, notifications, written)
-    try:
+    try:  # a Ctrl-C right after the announcement still stops the stand-ins and says so
+        announce(c, box.endpoints, platforms, notifications, written)
         threading.Event().wait()
     except KeyboardInterrupt:
         box.stop()
