@@ -104,6 +104,17 @@ class Ctx:
             self._store.close()
 
 
+def stop_on_sigterm() -> None:
+    """A service manager's SIGTERM stops a long-running command as Ctrl-C does (its cleanup and
+    its "stopped" line included), instead of killing it mid-reply."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def fail(code: int, message: str) -> NoReturn:
     click.echo(f"adoffboard: error: {message}", err=True)
     sys.exit(code)

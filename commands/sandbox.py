@@ -22,6 +22,7 @@ from adoffboard.commands.common import (
     fail,
     pass_ctx,
     render_summary,
+    stop_on_sigterm,
 )
 
 
@@ -244,7 +245,8 @@ def demo_with_console(c: Ctx, keep: Path | None) -> NoReturn:
         if not c.as_json:
             click.echo("")
             click.echo(console.banner())
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop serving
+        stop_on_sigterm()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: stop serving
             console.wait()
     click.echo("Console stopped.", err=True)
     sys.exit(EXIT_OK if outcome.ok else EXIT_VERIFY_FAIL)

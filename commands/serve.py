@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adoffboard.commands.common import BoundedInt, Ctx, pass_ctx
+from adoffboard.commands.common import BoundedInt, Ctx, pass_ctx, stop_on_sigterm
 
 
 @click.command("serve")
@@ -49,7 +49,8 @@ def serve(c: Ctx, bind: str | None, port: int | None) -> None:
         click.echo(
             f"adoffboard console on {url} (people reach it at {settings.url}); Ctrl-C stops it."
         )
+    stop_on_sigterm()
     try:
-        server.run()  # returns on Ctrl-C
+        server.run()  # returns on Ctrl-C or SIGTERM
     finally:
         click.echo('{"event": "stopped"}' if c.as_json else "Console stopped.")

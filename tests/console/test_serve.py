@@ -89,5 +89,9 @@ def test_serve_prints_its_url_and_serves(workspace: Path, sandbox: Sandbox, as_j
                 time.sleep(0.1)
         assert answer.json() == {"status": "ok"}
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        # Ctrl-C, or a service manager's SIGTERM: either stops it cleanly
+        process.send_signal(signal.SIGTERM if as_json else signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert out.splitlines()[-1] == ('{"event": "stopped"}' if as_json else "Console stopped.")
