@@ -17,9 +17,11 @@ and never read environment variables or sleep on their own. A connector built wi
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -139,16 +141,56 @@ def send_in_batches(
     size: int,
     send: Callable[[Sequence[Change]], list[Outcome]],
     batches: Callable[[Sequence[Change], int], list[Sequence[Change]]] = in_slices,
+    *,
+    in_flight: int = 1,
 ) -> list[Outcome]:
     """Send `changes` in batches of at most `size` (`batches` decides which go together, when
-    the platform restricts it), journaling each batch's intent before and its outcomes after."""
-    outcomes: list[Outcome] = []
-    for chunk in batches(changes, size):
-        journal.intend(chunk)
-        done = send(chunk)
-        journal.record(done)
-        outcomes += done
-    return outcomes
+    the platform restricts it), journaling each batch's intent before and its outcomes after.
+
+    `in_flight` > 1 keeps up to that many independent batches on the wire at once (the
+    platform's documented concurrency; callers send batches that must follow one another in
+    separate calls). Outcomes come back in batch order. When a batch raises, no further batch
+    is started; those already sent finish and are journaled, then the first error is raised:
+    the changes never started have no intent and no outcome, so a resume sends them."""
+    chunks = batches(changes, size)
+    if in_flight <= 1 or len(chunks) <= 1:
+        outcomes: list[Outcome] = []
+        for chunk in chunks:
+            outcomes += _send_one(journal, chunk, send)
+        return outcomes
+    stop = threading.Event()
+
+    def one(chunk: Sequence[Change]) -> list[Outcome]:
+        if stop.is_set():
+            return []
+        try:
+            return _send_one(journal, chunk, send)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=min(in_flight, len(chunks))) as pool:
+        futures = [pool.submit(one, chunk) for chunk in chunks]
+        try:
+            wait(futures)
+        except BaseException:  # Ctrl-C while waiting: start nothing more, let the sent finish
+            stop.set()
+            raise
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]  # type: ignore[misc]
+    return [o for f in futures for o in f.result()]
+
+
+def _send_one(
+    journal: Journal,
+    chunk: Sequence[Change],
+    send: Callable[[Sequence[Change]], list[Outcome]],
+) -> list[Outcome]:
+    journal.intend(chunk)
+    done = send(chunk)
+    journal.record(done)
+    return done
 
 
 class Connector(ABC, Generic[S]):
