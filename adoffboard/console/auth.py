@@ -24,6 +24,7 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, flash, g, redirect, request, session, url_for
+from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from adoffboard import audit, identity
@@ -205,6 +206,13 @@ def callback() -> Any:
     except OAuthError as exc:
         session.clear()
         raise Refused(f"sign-in failed: {exc.description or exc.error}", 400) from None
+    except JoseError as exc:  # signature, issuer, audience, expiry or nonce: checked, not trusted
+        session.clear()
+        raise Refused(
+            f"sign-in refused: the identity provider's ID token failed its checks ({exc.error}"
+            f"{': ' + exc.description if exc.description else ''})",
+            400,
+        ) from None
     except (requests.RequestException, ValueError) as exc:
         session.clear()
         raise Refused(_unreachable(exc), 502) from None

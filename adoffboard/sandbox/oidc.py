@@ -33,6 +33,10 @@ Scenario section:
       people:                              # default: the people `adoffboard init` writes
         - {name: Amy, email: amy@agency.example}
         - {name: X, email: x@agency.example, email_verified: false, hd: ""}
+      id_token_forgery: ""                 # default: none; for tests of the relying party's
+                                           # checks, every ID token is made wrong in one way:
+                                           # signature (another key, same kid), issuer,
+                                           # audience, expired, nonce
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ AUTH_PARAMS = (
     "code_challenge",
     "code_challenge_method",
 )
+
+FORGERIES = ("signature", "issuer", "audience", "expired", "nonce")
 
 _key_lock = threading.Lock()
 _signing_key: list[RSAKey] = []
@@ -152,6 +158,9 @@ class OidcStandIn(HttpStandIn):
         self.client_id = str(self.section.get("client_id", CLIENT_ID))
         self.redirect_uris = [str(u) for u in self.section.get("redirect_uris") or []]
         self.people = _identities(self.section)
+        self.forgery = str(self.section.get("id_token_forgery") or "")
+        if self.forgery and self.forgery not in FORGERIES:
+            raise ValueError(f"oidc: id_token_forgery must be one of {', '.join(FORGERIES)}")
         self.codes: dict[str, Grant] = {}
         self.used_codes: set[str] = set()
         self.access_tokens: dict[str, Identity] = {}
@@ -372,6 +381,18 @@ class OidcStandIn(HttpStandIn):
         if grant.nonce:
             claims["nonce"] = grant.nonce
         key = signing_key()
+        if self.forgery == "signature":  # the same key id, signed with a key nobody published
+            key = RSAKey.generate_key(
+                2048, parameters={"use": "sig", "alg": "RS256", "kid": str(key.kid)}, private=True
+            )
+        elif self.forgery == "issuer":
+            claims["iss"] = "https://accounts.elsewhere.example"
+        elif self.forgery == "audience":
+            claims["aud"] = "another-client"
+        elif self.forgery == "expired":
+            claims.update(iat=now - 2 * TOKEN_TTL_S, exp=now - TOKEN_TTL_S)
+        elif self.forgery == "nonce":
+            claims["nonce"] = "not-the-nonce-of-this-sign-in"
         return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key)
 
     def _userinfo(self, request: Request) -> Response:

@@ -4,6 +4,7 @@ expiry) and forms that do not belong to the session."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -194,3 +195,50 @@ def test_without_a_proxy_forwarded_headers_are_ignored(browser: Callable[..., Br
     )
     assert "evil.example" not in to_idp.headers["Location"]
     assert "redirect_uri=http%3A%2F%2F127.0.0.1" in to_idp.headers["Location"]
+
+
+@pytest.mark.parametrize("forgery", ["signature", "issuer", "audience", "expired", "nonce"])
+def test_a_forged_id_token_signs_nobody_in(
+    workspace: Path, console_clock: Any, forgery: str
+) -> None:
+    """The provider's ID token is checked, not trusted: signed by a key its JWKS does not hold,
+    issued by another issuer, for another client, expired, or for another sign-in (nonce)."""
+    from adoffboard.console.server import start
+
+    with Sandbox({"oidc": {"id_token_forgery": forgery}}) as box:
+        configure_console(workspace, box)
+        running = start(load_workspace(workspace), port=0, clock=console_clock)
+        try:
+            b = Browser(running.url)
+            refused = b.sign_in("amy@agency.example")
+            assert refused.status_code == 400, refused.text
+            said = html.unescape(refused.text)
+            assert "sign-in refused: the identity provider's ID token failed its checks" in said
+            assert sessions(workspace) == []
+            assert b.http.get(b.url("/"), allow_redirects=False, timeout=5).status_code == 302
+        finally:
+            running.stop()
+
+
+def test_an_unreachable_identity_provider_is_named(workspace: Path, console_clock: Any) -> None:
+    """The provider down: the sign-in button answers which provider cannot be used (502), not a
+    server error, and nothing is stored."""
+    from adoffboard.console.server import start
+
+    with Sandbox({"oidc": {}}) as box:
+        configure_console(workspace, box)
+    running = start(load_workspace(workspace), port=0, clock=console_clock)
+    try:
+        b = Browser(running.url)
+        page = b.get("/login")
+        answer = b.http.post(
+            b.url("/login"),
+            data={"csrf_token": csrf_of(page.text), "next": "/"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 502
+        assert "cannot be used right now" in answer.text
+        assert sessions(workspace) == []
+    finally:
+        running.stop()
