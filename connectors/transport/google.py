@@ -23,6 +23,7 @@ import http.client
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -258,44 +259,111 @@ def discovery_document(api: str, version: str) -> str:
     return str(found)
 
 
-def discovery_service(api: str, version: str, *, http: Any, endpoint: str) -> Any:
-    """A service built from the bundled discovery document over `http` (one per connector:
-    httplib2 is not thread-safe), its collections built once (`Collections`). `endpoint`
-    replaces the document's root URL and service path; empty keeps Google's own host."""
-    from googleapiclient.discovery import build_from_document
+class _Unbound(httplib2.Http):
+    """The transport of the per-process resources (`shared_resource`): it sends nothing.
 
-    options = {"api_endpoint": endpoint} if endpoint else None
-    return Collections(
-        build_from_document(discovery_document(api, version), http=http, client_options=options)
-    )
+    Every request built from a shared resource is bound to its connector's own transport before
+    it is sent (`Collections`); one that were not would fail here, before leaving the process,
+    rather than go out unauthenticated or unguarded.
+    """
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        raise _refusal(method.upper(), uri, "an unbound")
+
+
+class _Node:
+    """One resource of a discovery-built service, and its collections built once each."""
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+        self._children: dict[str, _Node] = {}
+        self._lock = threading.Lock()
+
+    def child(self, name: str, make: Callable[[], Any]) -> _Node:
+        found = self._children.get(name)
+        if found is None:
+            with self._lock:
+                found = self._children.get(name)
+                if found is None:
+                    found = self._children[name] = _Node(make())
+        return found
+
+
+_SHARED: dict[tuple[str, str, str], _Node] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_resource(api: str, version: str, endpoint: str) -> _Node:
+    """The service built from the bundled discovery document, once per process and endpoint.
+
+    Building it parses the document and writes every method's documentation from its schemas
+    (Sheets': tens of milliseconds and megabytes per build); requests are cheap to make from a
+    built resource, and making them shares nothing that changes, so every connector and thread
+    builds its requests from this one. Its own transport sends nothing (`_Unbound`): each
+    request is sent over its connector's (`Collections`), one per thread, as httplib2 wants.
+    """
+    key = (api, version, endpoint)
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is None:
+            from googleapiclient.discovery import build_from_document
+
+            options = {"api_endpoint": endpoint} if endpoint else None
+            resource = build_from_document(
+                discovery_document(api, version), http=_Unbound(), client_options=options
+            )
+            found = _SHARED[key] = _Node(resource)
+    return found
+
+
+def discovery_service(api: str, version: str, *, http: Any, endpoint: str) -> Collections:
+    """The service over `http` (one per connector, or per thread: httplib2 is not
+    thread-safe), its requests made from the per-process resource (`shared_resource`).
+    `endpoint` replaces the document's root URL and service path; empty keeps Google's own
+    host."""
+    return Collections(shared_resource(api, version, endpoint), http)
 
 
 class Collections:
-    """A discovery-built resource whose collections (`service.spreadsheets()`, `.values()`)
-    are built on first use and then reused.
+    """A discovery-built resource bound to one transport: the requests its methods make are
+    sent over `http` (googleapiclient's documented way to give each thread its own: a request's
+    `http`), and its collections (`service.spreadsheets()`, `.values()`) are the per-process
+    ones, bound the same way.
 
-    `googleapiclient` builds a collection anew on every such call, writing the documentation of
-    each of its methods from the document's schemas (tens of milliseconds for Sheets, whose
-    schemas are large); a connector asks for the same few collections for every request. A
-    collection shares its service's `http`, so this is as much one connector's as the service.
-    Everything else (methods, `close`) is the resource's own.
+    `close` closes this transport's connections, not the shared resource's.
     """
 
-    def __init__(self, resource: Any) -> None:
-        self._resource = resource
-        self._collections: dict[str, Collections] = {}
+    def __init__(self, node: _Node, http: Any) -> None:
+        self._node = node
+        self._http = http
+
+    @property
+    def http(self) -> Any:
+        return self._http
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._resource, name)
-        if not getattr(attr, "__is_resource__", False):
+        attr = getattr(self._node.resource, name)
+        if getattr(attr, "__is_resource__", False):
+            return functools.partial(self._collection, name, attr)
+        if not callable(attr):
             return attr
-        return functools.partial(self._collection, name, attr)
+        return functools.partial(self._bound, attr)
 
     def _collection(self, name: str, make: Callable[[], Any]) -> Collections:
-        found = self._collections.get(name)
-        if found is None:
-            found = self._collections.setdefault(name, Collections(make()))
-        return found
+        return Collections(self._node.child(name, make), self._http)
+
+    def _bound(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from googleapiclient.http import HttpRequest
+
+        made = method(*args, **kwargs)
+        if isinstance(made, HttpRequest):
+            made.http = self._http
+        return made
+
+    def close(self) -> None:
+        close = getattr(self._http, "close", None)
+        if callable(close):
+            close()
 
 
 # --- errors -----------------------------------------------------------------------------------
