@@ -39,7 +39,6 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,9 +88,11 @@ from adoffboard.connectors.sheets.requests import (
 from adoffboard.connectors.transport import Calls
 from adoffboard.connectors.transport.google import (
     GOOGLE_TOKEN_URI,
+    AtOnce,
     ReadOnlyHttp,
     WriteOnceHttp,
     discovery_service,
+    raised,
     user_credentials,
 )
 from adoffboard.credentials import check_sandbox_only, resolve
@@ -123,7 +124,7 @@ class SheetsConnector(Connector[SheetsState]):
         self._lock = threading.Lock()
         self._creds: tuple[Any, str] | None = None
         self._https: list[Any] = []  # every thread's transport, closed by `close`
-        self._pool: ThreadPoolExecutor | None = None
+        self._at_once = AtOnce("sheets", PARALLEL)
         self._state: SheetsState | None = None
         self._keys: dict[str, str] = {}  # tracker -> the client's key in it
         self._calls = Calls(ctx, self.calls, "Google Sheets", translate=translate)
@@ -198,15 +199,6 @@ class SheetsConnector(Connector[SheetsState]):
         api = self._api()
         return self._calls(kind, lambda: request(api).execute(num_retries=0))
 
-    def _in_parallel(self, jobs: Sequence[Callable[[], T]]) -> list[T | Exception]:
-        """Run independent jobs at once (each on a thread with its own transport); each job's
-        result or what it raised, in order."""
-        if len(jobs) <= 1:
-            return [_outcome(job) for job in jobs]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="sheets")
-        return list(self._pool.map(_outcome, jobs))
-
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> SheetsState:
@@ -259,7 +251,7 @@ class SheetsConnector(Connector[SheetsState]):
         metas = dict(
             zip(
                 books,
-                self._in_parallel([self._job(get_spreadsheet(s)) for s in books]),
+                self._at_once.run([self._job(get_spreadsheet(s)) for s in books]),
                 strict=True,
             )
         )
@@ -267,20 +259,20 @@ class SheetsConnector(Connector[SheetsState]):
             meta = metas[config[name].spreadsheet_id]
             if not isinstance(meta, Exception):
                 self._check_title(name, meta)
-        located = {n: self._locate(n, _raised(metas[config[n].spreadsheet_id])) for n in names}
-        values = self._in_parallel([self._job(batch_get_values(s, ranges[s])) for s in books])
+        located = {n: self._locate(n, raised(metas[config[n].spreadsheet_id])) for n in names}
+        values = self._at_once.run([self._job(batch_get_values(s, ranges[s])) for s in books])
         bodies = dict(zip(books, values, strict=True))
         tabs = {}
         for name in names:
             sid = config[name].spreadsheet_id
             grid = _value_range(
-                _raised(bodies[sid]), ranges[sid].index(config[name].tab), len(ranges[sid])
+                raised(bodies[sid]), ranges[sid].index(config[name].tab), len(ranges[sid])
             )
             tabs[name] = self._parse_tab(name, *located[name], keys[name], grid)
         return tabs
 
     def _job(self, request: Callable[[Any], Any]) -> Callable[[], Any]:
-        """One read, to run on whichever thread (`_in_parallel`)."""
+        """One read, to run on whichever thread (`AtOnce`)."""
         return functools.partial(self._call, "read", request)
 
     def _check_title(self, name: str, book: Mapping[str, Any]) -> None:
@@ -379,7 +371,7 @@ class SheetsConnector(Connector[SheetsState]):
             functools.partial(self._apply_trackers, names, changes, journal)
             for names in by_tab.values()
         ]
-        return [o for done in self._in_parallel(jobs) for o in _raised(done)]
+        return [o for done in self._at_once.run(jobs) for o in raised(done)]
 
     def _apply_trackers(
         self, names: Sequence[str], changes: Sequence[Change], journal: Journal
@@ -555,9 +547,7 @@ class SheetsConnector(Connector[SheetsState]):
         return same_value(live, target)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._at_once.close()
         with self._lock:
             https, self._https = self._https, []
         for http in https:
@@ -566,24 +556,9 @@ class SheetsConnector(Connector[SheetsState]):
         self._local = threading.local()
 
 
-def _outcome(job: Callable[[], T]) -> T | Exception:
-    """A job's result, or what it raised: the caller ranks the errors of jobs run together
-    (a tenant mismatch first) and raises the one that matters."""
-    try:
-        return job()
-    except Exception as exc:  # each raised again by `_raised`, where its result is used
-        return exc
-
-
 def _tabs_of(trackers: Sequence[SheetsTracker], spreadsheet_id: str) -> list[str]:
     """The distinct tabs of spreadsheet `spreadsheet_id` among `trackers`, in order."""
     return list(dict.fromkeys(t.tab for t in trackers if t.spreadsheet_id == spreadsheet_id))
-
-
-def _raised(result: T | Exception) -> T:
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 def _value_range(body: Mapping[str, Any], index: int, count: int) -> Mapping[str, Any]:

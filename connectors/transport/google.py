@@ -25,7 +25,8 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -364,6 +365,53 @@ class Collections:
         close = getattr(self._http, "close", None)
         if callable(close):
             close()
+
+
+# --- independent requests at once -------------------------------------------------------------
+
+
+class AtOnce:
+    """Runs independent requests at once, on threads kept for the connector's life (so that
+    each thread's own transport, and its open connection, serves it again); `close` ends them.
+
+    A connector that uses it gives each thread its own transport (httplib2 and the SDKs'
+    sessions are not thread-safe)."""
+
+    def __init__(self, name: str, workers: int = 8) -> None:
+        self._name, self._workers = name, workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, jobs: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """Each job's result or what it raised, in order: the caller ranks the errors of jobs
+        run together (a tenant mismatch first) and raises the one that matters (`raised`)."""
+        if len(jobs) <= 1:
+            return [_outcome(job) for job in jobs]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=self._name)
+            pool = self._pool
+        return list(pool.map(_outcome, jobs))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _outcome(job: Callable[[], T]) -> T | Exception:
+    try:
+        return job()
+    except Exception as exc:  # raised again by `raised`, where its result is used
+        return exc
+
+
+def raised(result: T | Exception) -> T:
+    """A result of `AtOnce.run`, or the error its job raised, raised now."""
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 # --- errors -----------------------------------------------------------------------------------
