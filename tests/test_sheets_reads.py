@@ -12,11 +12,17 @@ from pathlib import Path
 import httplib2
 import pytest
 from conftest import Cli, approved_cr
+from googleapiclient.discovery import build_from_document
+from googleapiclient.discovery_cache import get_static_doc
 from sheets_support import APPLIED, MANIFEST, Journal, connect, first_column, plan
 
 from adoffboard.cli import EXIT_OK
 from adoffboard.connectors.base import Connector
-from adoffboard.connectors.transport.google import discovery_service, shared_resource
+from adoffboard.connectors.transport.google import (
+    discovery_document,
+    discovery_service,
+    shared_resource,
+)
 from adoffboard.errors import DryRunViolation, InputError, TenantMismatch
 from adoffboard.sandbox import Sandbox
 
@@ -148,3 +154,38 @@ def test_a_request_not_bound_to_a_transport_is_never_sent(sandbox):
     with pytest.raises(DryRunViolation, match="nothing was sent"):
         unbound.spreadsheets().get(spreadsheetId="x").execute(num_retries=0)
     assert sandbox.log.entries("sheets") == []
+
+
+def test_the_lean_document_makes_the_same_requests_and_keeps_paging(sandbox):
+    """Schemas cut to their property names: the requests come from the methods' descriptions,
+    unchanged, and a list method whose reply pages still has its `list_next`."""
+    endpoint = sandbox.platform_settings()["sheets"]["endpoint"]
+    options = {"api_endpoint": endpoint}
+    lean = build_from_document(
+        discovery_document("sheets", "v4"), http=httplib2.Http(), client_options=options
+    )
+    whole = build_from_document(
+        get_static_doc("sheets", "v4"), http=httplib2.Http(), client_options=options
+    )
+    schemas = json.loads(discovery_document("sheets", "v4"))["schemas"]
+    assert set(schemas) == set(json.loads(get_static_doc("sheets", "v4"))["schemas"])
+    made = [
+        (r.uri, r.method, r.body)
+        for api in (lean, whole)
+        for r in (
+            api.spreadsheets().values().batchGet(spreadsheetId="s", ranges=["'A'", "B"]),
+            api.spreadsheets().batchUpdate(spreadsheetId="s", body={"requests": [{"x": 1}]}),
+            api.spreadsheets()
+            .values()
+            .append(
+                spreadsheetId="s",
+                range="'A'!A1",
+                valueInputOption="RAW",
+                insertDataOption="INSERT_ROWS",
+                body={"values": [["a"]]},
+            ),
+        )
+    ]
+    assert made[:3] == made[3:]
+    manager = build_from_document(discovery_document("tagmanager", "v2"), http=httplib2.Http())
+    assert callable(manager.accounts().user_permissions().list_next)

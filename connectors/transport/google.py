@@ -246,18 +246,40 @@ _DOCUMENTS: dict[tuple[str, str], str] = {}
 
 def discovery_document(api: str, version: str) -> str:
     """The API's discovery document as `google-api-python-client` bundles it (what
-    `build(..., static_discovery=True)` reads), read from disk once per process."""
+    `build(..., static_discovery=True)` reads), read from disk once per process, its schemas
+    cut to their property names (`lean_schemas`)."""
     found = _DOCUMENTS.get((api, version))
     if found is None:
         from googleapiclient.discovery_cache import get_static_doc
 
-        found = get_static_doc(api, version)
-        if found is None:
+        raw = get_static_doc(api, version)
+        if raw is None:
             raise PlatformError(
                 f"google-api-python-client has no discovery document for {api} {version}"
             )
-        _DOCUMENTS[(api, version)] = found
-    return str(found)
+        found = _DOCUMENTS[(api, version)] = lean_schemas(raw)
+    return found
+
+
+def lean_schemas(document: str) -> str:
+    """The document with each schema cut to its property names.
+
+    googleapiclient reads the schemas for two things only: each method's docstring (the body
+    and the reply written out, nested schemas expanded: for Sheets, half a second and some
+    70 MB for its first collection) and whether a list method's reply has a `nextPageToken`
+    (for its `list_next`), which needs the reply's property names alone. URLs, parameters and
+    bodies come from the methods' descriptions, which stay whole: the requests sent are the
+    same."""
+    parsed = json.loads(document)
+    parsed["schemas"] = {
+        name: {
+            "id": name,
+            "type": schema.get("type", "object"),
+            "properties": {p: {"type": "any"} for p in schema.get("properties") or {}},
+        }
+        for name, schema in (parsed.get("schemas") or {}).items()
+    }
+    return json.dumps(parsed)
 
 
 class _Unbound(httplib2.Http):
