@@ -1,8 +1,12 @@
 """Google Sheets trackers, through the official `google-api-python-client` (Sheets API v4).
 
-Reads: `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sheetId) and
-`spreadsheets.values.get` once per tracker tab (formulas as written, dates as shown, so that a
-restore writes back exactly what was there). Writes, per tracker: `values.update` of one cell
+Reads, of the trackers the runbook's steps name (`ConnectorContext.uses`; all when it names
+none): `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sheetId), all at
+once; then, every title checked, `spreadsheets.values.batchGet` once per spreadsheet for all its
+tracker tabs (formulas as written, dates as shown, so that a restore writes back exactly what
+was there), all at once. Two round trips, whatever the number of trackers.
+
+Writes, per tracker (the trackers of distinct tabs at once): `values.update` of one cell
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
 write (each cell, each append, each tracker's batch of deletes) re-reads its tab right before it
