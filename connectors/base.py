@@ -54,6 +54,10 @@ class ConnectorContext:
     agency_identities: tuple[str, ...] = ()
     # the workspace's [notifications] table, for connectors that send mail (adoffboard.mail)
     notifications: NotificationsSection | None = None
+    # what the runbook does on this platform: (action or check name, its params) of each of its
+    # steps here, so that a connector reads only what those touch; empty: read everything
+    # (doctor, discover, a restore of another run's changes)
+    uses: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ def connect(
     *,
     read_only: bool,
     clock: FakeClock | None = None,
+    uses: tuple[tuple[str, dict[str, Any]], ...] = (),
     **overrides: Any,
 ) -> Connector:
     settings = {**sandbox.platform_settings()["sheets"], **overrides}
@@ -58,6 +59,7 @@ def connect(
         read_only=read_only,
         clock=clock or FakeClock(),
         retry=RetryPolicy(attempts=4, timeout=10),
+        uses=uses,
     )
     connector = build("sheets", ctx)
     connector.read_state(MANIFEST)

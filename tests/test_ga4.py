@@ -195,6 +195,19 @@ def test_tenant_guard(box, tmp_path):
     assert box.log.mutating() == []
 
 
+def test_a_property_of_another_account_outranks_the_errors_of_the_reads_beside_it(box, tmp_path):
+    """The account is read first, alone; its properties and its own bindings then at once, and
+    a property of another account is refused whatever happened to the other reads."""
+    box.faults.add(FaultRule(kind="unavailable", platform="ga4", method="ListAccessBindings"))
+    reader = connect(box, "ga4", tmp_path, read_only=True, clock=FakeClock())
+    with pytest.raises(TenantMismatch, match="belongs to accounts/100200400"):
+        reader.read_state(
+            manifest(ga4={"account_id": "100200300", "property_ids": ["310000001", "320000001"]})
+        )
+    assert box.log.entries("ga4")[0].method == "GetAccount"
+    assert box.log.mutating() == []
+
+
 def test_bindings_are_read_across_pages(box, tmp_path):
     for n in range(620):
         box.ga4.state.add_binding(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,8 @@ def test_read_only_connector_cannot_send_any_write(sandbox, tmp_path):
     assert sandbox.log.mutating() == []
     assert {e.method for e in sandbox.log.entries("sheets")} == {
         "spreadsheets.get",
-        "spreadsheets.values.get",
+        "spreadsheets.values.batchGet",  # the read pass
+        "spreadsheets.values.get",  # each write's fresh read of its tab, before it is refused
     }
 
 
@@ -90,7 +92,7 @@ def test_a_service_account_gets_its_token_even_in_a_dry_run(sandbox, tmp_path):
     sandbox.sheets.access_token = "only-issued-tokens-pass"
     reader = connect(sandbox, tmp_path, read_only=True, access_token="", credentials_file="sa.json")
     methods = [e.method for e in sandbox.log.entries("sheets")]
-    assert methods[0] == "oauth2.token" and "spreadsheets.values.get" in methods
+    assert methods[0] == "oauth2.token" and "spreadsheets.values.batchGet" in methods
     (change,) = plan(reader, "remove_row", tracker="client_tracker")
     with pytest.raises(DryRunViolation):
         reader.apply([change], Journal())
@@ -125,7 +127,8 @@ def test_rate_limit_403_backs_off_exponentially(sandbox, tmp_path):
         FaultRule(
             kind="resource_exhausted",
             platform="sheets",
-            method="spreadsheets.values.get",
+            method="spreadsheets.values.batchGet",
+            account=sandbox.platform_settings()["sheets"]["trackers"]["planner"]["spreadsheet_id"],
             times=2,
             match={"http_status": "403"},
         )
@@ -140,7 +143,11 @@ def test_unavailable_until_attempts_run_out(sandbox, tmp_path):
     clock = FakeClock()
     with pytest.raises(TransientError, match="503"):
         connect(sandbox, tmp_path, read_only=True, clock=clock)
-    assert clock.sleeps == [1.0, 2.0, 4.0]
+    # the read pass's requests go out at once: each is tried `attempts` (4) times, backing off
+    # 1, 2 and 4 s in between, and none after the pass has failed
+    tried = Counter((e.method, e.account) for e in sandbox.log.entries("sheets"))
+    assert set(tried.values()) == {4}
+    assert sorted(clock.sleeps) == sorted([1.0, 2.0, 4.0] * len(tried))
 
 
 def test_a_failing_append_fails_alone(sandbox, tmp_path):

@@ -11,7 +11,15 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.engine.admitting import _admit
-from adoffboard.engine.common import FINAL, ApprovalGate, Env, RunStore, _parallel, _read_states
+from adoffboard.engine.common import (
+    FINAL,
+    ApprovalGate,
+    Env,
+    RunStore,
+    _parallel,
+    _read_states,
+    runbook_uses,
+)
 from adoffboard.engine.planning import (
     _platforms,
     check_plan_current,
@@ -262,7 +270,10 @@ def _execute(
     pre_checks: tuple[Check, ...] = ()
     refusal: SafetyRefusal | None = None
     try:
-        connectors = {p: env.connector(p, read_only=False) for p in wanted}
+        connectors = {
+            p: env.connector(p, read_only=False, uses=runbook_uses(book, p, plan.inputs))
+            for p in wanted
+        }
         states, unread = _read_states(env, connectors, manifest)
         for platform, exc in unread.items():
             if any(c.platform == platform for c in changes):

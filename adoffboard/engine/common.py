@@ -5,7 +5,7 @@ uses it (`RunStore`), and reading every platform's state at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -93,7 +93,13 @@ class Env:
         tz = ZoneInfo(self.workspace.config.workspace.timezone)
         return self.clock.now().astimezone(tz).date()
 
-    def connector(self, platform: str, *, read_only: bool) -> Any:
+    def connector(
+        self,
+        platform: str,
+        *,
+        read_only: bool,
+        uses: tuple[tuple[str, Mapping[str, Any]], ...] = (),
+    ) -> Any:
         from adoffboard.connectors import build, info
         from adoffboard.connectors.base import ConnectorContext
 
@@ -115,6 +121,7 @@ class Env:
             progress=lambda message: self.progress(platform, message),
             agency_identities=tuple(self.workspace.config.agency.identities),
             notifications=self.workspace.config.notifications,
+            uses=uses,
         )
         return build(platform, ctx)
 
@@ -123,6 +130,41 @@ class Env:
         return settle_optional_actions(
             load_runbook(name, self.workspace.root), self.workspace.platform_settings
         )
+
+
+def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
+    """A step's params with `$name` values taken from the plan's inputs."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("$"):
+            name = value[1:]
+            if name not in (inputs or {}):
+                raise InputError(
+                    f"this runbook needs the input {name!r} (e.g. --{name.replace('_', '-')})"
+                )
+            value = (inputs or {})[name]
+        out[key] = value
+    return out
+
+
+def runbook_uses(
+    book: LoadedRunbook, platform: str, inputs: Mapping[str, Any] | None = None
+) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """What the runbook's steps do on `platform`: (action or check name, params with `$inputs`
+    filled in) of each, for `ConnectorContext.uses`. Empty (read everything) when a step
+    restores another run's changes, which may touch anything that run touched, or when an
+    input is missing (planning then names it)."""
+    if any(step.restore is not None for step in book.model.steps):
+        return ()
+    uses: list[tuple[str, Mapping[str, Any]]] = []
+    try:
+        for step in book.model.steps:
+            for ref in (step.action, step.check):
+                if ref is not None and ref.connector == platform:
+                    uses.append((ref.name, step_params(ref.params, dict(inputs or {}))))
+    except InputError:
+        return ()
+    return tuple(uses)
 
 
 def _read_states(

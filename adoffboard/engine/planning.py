@@ -13,7 +13,8 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
-from adoffboard.engine.common import Env, RunStore, _read_states
+from adoffboard.engine.common import Env, RunStore, _read_states, runbook_uses
+from adoffboard.engine.common import step_params as step_params  # re-exported
 from adoffboard.errors import (
     AuthError,
     InputError,
@@ -123,7 +124,9 @@ def make_plan(
     )
     platforms = _platforms(book, scope, manifest, stage)
     platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
-    connectors = {p: env.connector(p, read_only=True) for p in platforms}
+    connectors = {
+        p: env.connector(p, read_only=True, uses=runbook_uses(book, p, inputs)) for p in platforms
+    }
     context = step_context(book, scope, effective.isoformat(), change_request)
     try:
         states, failed = _read_states(env, connectors, manifest)
@@ -317,21 +320,6 @@ def _plan_step(
         manual=manual,
         notes=draft.notes,
     )
-
-
-def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
-    """A step's params with `$name` values taken from the plan's inputs."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, str) and value.startswith("$"):
-            name = value[1:]
-            if name not in (inputs or {}):
-                raise InputError(
-                    f"this runbook needs the input {name!r} (e.g. --{name.replace('_', '-')})"
-                )
-            value = (inputs or {})[name]
-        out[key] = value
-    return out
 
 
 def _label(step: Step) -> str:

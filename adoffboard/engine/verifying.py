@@ -9,7 +9,7 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
-from adoffboard.engine.common import Env, RunStore, _read_states
+from adoffboard.engine.common import Env, RunStore, _read_states, runbook_uses
 from adoffboard.engine.planning import (
     _platforms,
     _skip_reason,
@@ -93,7 +93,10 @@ def _checks(
     if connectors is None:
         wanted = _platforms(book, plan.scope, manifest)
         wanted += sorted({c.platform for c in plan.changes} - set(wanted))
-        connectors = {p: env.connector(p, read_only=True) for p in wanted}
+        connectors = {
+            p: env.connector(p, read_only=True, uses=runbook_uses(book, p, plan.inputs))
+            for p in wanted
+        }
     try:
         states, failed = _read_states(env, connectors, manifest, tolerate, " (verify)")
         unreadable = {p: str(exc) for p, exc in failed.items()}

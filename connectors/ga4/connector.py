@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +37,13 @@ from adoffboard.connectors.declare import GoogleApiSettings, section
 from adoffboard.connectors.ga4.declaration import DECLARATION, GA4Access
 from adoffboard.connectors.transport.google import (
     AccessDenied,
+    AtOnce,
     Gone,
     google_calls,
     google_credentials,
     guard_session,
     identities,
+    raised,
 )
 from adoffboard.errors import InputError, PlatformError, TenantMismatch, TransientError
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
@@ -106,27 +109,40 @@ class GA4Connector(Connector[GA4State]):
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
-        self._client: Any = None
+        self._local = threading.local()  # this thread's client (`_admin`)
+        self._lock = threading.Lock()
+        self._creds: Any = None
+        self._clients: list[Any] = []  # every thread's, closed by `close`
+        self._at_once = AtOnce("ga4")
         self._call = google_calls(ctx, self.calls, "Google Analytics")
 
     # --- transport ------------------------------------------------------------------------------
 
     def _admin(self) -> Any:
-        if self._client is None:
-            from google.analytics.admin_v1alpha import AnalyticsAdminServiceClient
+        """This thread's client: the SDK's REST transport is a requests session, which is not
+        thread-safe, and reads run at once (`AtOnce`)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._new_client()
+        return client
 
-            creds = google_credentials(
-                self.settings.model_dump(), self.ctx.workspace_root, SCOPES, self.platform
-            )
+    def _new_client(self) -> Any:
+        from google.analytics.admin_v1alpha import AnalyticsAdminServiceClient
+
+        with self._lock:
+            if self._creds is None:
+                self._creds = google_credentials(
+                    self.settings.model_dump(), self.ctx.workspace_root, SCOPES, self.platform
+                )
             options = {"api_endpoint": self.settings.endpoint} if self.settings.endpoint else None
             client = AnalyticsAdminServiceClient(
-                credentials=creds, transport="rest", client_options=options
+                credentials=self._creds, transport="rest", client_options=options
             )
             if self.ctx.read_only:
                 # the REST transport's requests session: every non-GET is refused before sending
                 guard_session(getattr(client.transport, "_session", None))
-            self._client = client
-        return self._client
+            self._clients.append(client)
+        return client
 
     def _list(self, parent: str) -> list[Binding]:
         client, timeout = self._admin(), self.ctx.retry.timeout
@@ -148,6 +164,9 @@ class GA4Connector(Connector[GA4State]):
     # --- reads ----------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> GA4State:
+        """The account first (unreachable, or not the manifest's: nothing else is read); then
+        each property (checked to be the account's, then its bindings) and the account's own
+        bindings, all at once. A tenant mismatch outranks any other error."""
         acct = section(manifest, "ga4", GA4Access)
         if acct is None:
             raise InputError(f"client {manifest.slug} has no ga4 account in its manifest")
@@ -173,9 +192,17 @@ class GA4Connector(Connector[GA4State]):
                 f"GA4 account {acct.account_id} is named {live.display_name!r}, but the "
                 f"manifest expects {acct.expected_name!r}: refusing to touch it"
             )
-        holders = [self._read_property(pid, account) for pid in acct.property_ids]
+        jobs: list[Callable[[], Any]] = [
+            *(functools.partial(self._read_property, p, account) for p in acct.property_ids),
+            functools.partial(self._list, account),
+        ]
+        found = self._at_once.run(jobs)
+        mismatch = next((r for r in found if isinstance(r, TenantMismatch)), None)
+        if mismatch is not None:
+            raise mismatch
+        holders = [raised(h) for h in found[:-1]]
         try:
-            holders.append(Holder(account, live.display_name, True, tuple(self._list(account))))
+            holders.append(Holder(account, live.display_name, True, tuple(raised(found[-1]))))
         except AccessDenied as exc:  # a property-level user sees the account, not its users
             holders.append(Holder(account, live.display_name, False, detail=str(exc)))
         return GA4State(
@@ -326,9 +353,12 @@ class GA4Connector(Connector[GA4State]):
         return verify_removal(state)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
+        self._at_once.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.transport.close()
+        self._local = threading.local()
 
 
 def removal(state: GA4State, binding: Binding, step_id: str) -> Change:

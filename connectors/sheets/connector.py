@@ -1,8 +1,12 @@
 """Google Sheets trackers, through the official `google-api-python-client` (Sheets API v4).
 
-Reads: `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sheetId) and
-`spreadsheets.values.get` once per tracker tab (formulas as written, dates as shown, so that a
-restore writes back exactly what was there). Writes, per tracker: `values.update` of one cell
+Reads, of the trackers the runbook's steps name (`ConnectorContext.uses`; all when it names
+none): `spreadsheets.get` once per spreadsheet (title, and each tab's numeric sheetId), all at
+once; then, every title checked, `spreadsheets.values.batchGet` once per spreadsheet for all its
+tracker tabs (formulas as written, dates as shown, so that a restore writes back exactly what
+was there), all at once. Two round trips, whatever the number of trackers.
+
+Writes, per tracker (the trackers of distinct tabs at once): `values.update` of one cell
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
 write (each cell, each append, each tracker's batch of deletes) re-reads its tab right before it
@@ -35,8 +39,11 @@ method but GET (a token refresh excepted) before anything leaves the process.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -52,7 +59,12 @@ from adoffboard.connectors.base import (
     Verdict,
 )
 from adoffboard.connectors.sheets.client import translate
-from adoffboard.connectors.sheets.declaration import DECLARATION, SheetsSettings, client_keys
+from adoffboard.connectors.sheets.declaration import (
+    DECLARATION,
+    SheetsSettings,
+    SheetsTracker,
+    client_keys,
+)
 from adoffboard.connectors.sheets.planning import (
     PLANNERS,
     ClientFacts,
@@ -64,14 +76,15 @@ from adoffboard.connectors.sheets.planning import (
 )
 from adoffboard.connectors.sheets.requests import (
     Judge,
+    batch_get_values,
     cell_of,
     delete_rows,
     get_spreadsheet,
+    get_values,
     judge_append,
     judge_cell,
     kind_of,
     moved,
-    quote_tab,
     removal_settled,
     row_range,
     tracker_of,
@@ -79,19 +92,30 @@ from adoffboard.connectors.sheets.requests import (
 from adoffboard.connectors.transport import Calls
 from adoffboard.connectors.transport.google import (
     GOOGLE_TOKEN_URI,
+    AtOnce,
     ReadOnlyHttp,
     WriteOnceHttp,
     discovery_service,
+    raised,
     user_credentials,
 )
 from adoffboard.credentials import check_sandbox_only, resolve
-from adoffboard.errors import AuthError, DryRunViolation, InputError, PlatformError, TenantMismatch
+from adoffboard.errors import (
+    AuthError,
+    DryRunViolation,
+    InputError,
+    PlatformError,
+    TenantMismatch,
+)
 from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.retry import Send, send_unrepeatable
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 KIND_ORDER = {"cell": 0, "append": 1, "remove": 2}  # removals last: they shift rows
+# requests on the wire at once: a read pass's (two per spreadsheet) and the writes of distinct
+# tabs; Sheets' per-minute quotas count requests, not their overlap
+PARALLEL = 8
 
 
 class SheetsConnector(Connector[SheetsState]):
@@ -100,9 +124,13 @@ class SheetsConnector(Connector[SheetsState]):
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
         self.settings = SheetsSettings.model_validate(dict(ctx.settings))
-        self._service: Any = None
-        self._http: Any = None
+        self._local = threading.local()  # this thread's service (`_api`)
+        self._lock = threading.Lock()
+        self._creds: tuple[Any, str] | None = None
+        self._https: list[Any] = []  # every thread's transport, closed by `close`
+        self._at_once = AtOnce("sheets", PARALLEL)
         self._state: SheetsState | None = None
+        self._keys: dict[str, str] = {}  # tracker -> the client's key in it
         self._calls = Calls(ctx, self.calls, "Google Sheets", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
@@ -139,24 +167,36 @@ class SheetsConnector(Connector[SheetsState]):
         )
 
     def _api(self) -> Any:
-        if self._service is None:
-            import google_auth_httplib2
-
-            endpoint = self.settings.endpoint
-            check_sandbox_only(
-                {"access_token": self.settings.access_token},
-                urlsplit(endpoint).netloc if endpoint else None,
+        """This thread's service: requests made from the per-process Sheets resource and sent
+        over a transport of this thread's own (httplib2 is not thread-safe)."""
+        api = getattr(self._local, "api", None)
+        if api is None:
+            api = self._local.api = discovery_service(
+                "sheets", "v4", http=self._new_http(), endpoint=self.settings.endpoint
             )
-            creds, token_uri = self._credentials()
+        return api
+
+    def _new_http(self) -> Any:
+        import google_auth_httplib2
+
+        with self._lock:
+            if self._creds is None:
+                endpoint = self.settings.endpoint
+                check_sandbox_only(
+                    {"access_token": self.settings.access_token},
+                    urlsplit(endpoint).netloc if endpoint else None,
+                )
+                self._creds = self._credentials()
+            creds, token_uri = self._creds
             timeout = self.ctx.retry.timeout
             raw = (
                 ReadOnlyHttp(timeout=timeout, token_endpoint=token_uri, label="Google Sheets")
                 if self.ctx.read_only
                 else WriteOnceHttp(timeout=timeout)
             )
-            self._http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
-            self._service = discovery_service("sheets", "v4", http=self._http, endpoint=endpoint)
-        return self._service
+            http = google_auth_httplib2.AuthorizedHttp(creds, http=raw)
+            self._https.append(http)
+        return http
 
     def _call(self, kind: str, request: Callable[[Any], Any]) -> Any:
         """Send one request, retrying throttling and server errors on the injected clock."""
@@ -186,54 +226,98 @@ class SheetsConnector(Connector[SheetsState]):
             manifest.account_manager.name,
             manifest.account_manager.email,
         )
-        books: dict[str, dict[str, Any]] = {}
-        for config in self.settings.trackers.values():
-            sid = config.spreadsheet_id
-            if sid not in books:
-                books[sid] = self._call("read", get_spreadsheet(sid))
-        tabs = {}
-        for name, config in self.settings.trackers.items():
-            book = books[config.spreadsheet_id]
-            title = book.get("properties", {}).get("title", "")
-            if config.expected_title and title.strip() != config.expected_title.strip():
-                raise TenantMismatch(
-                    f"spreadsheet {config.spreadsheet_id} ({name}) is titled {title!r}, but the "
-                    f"workspace expects {config.expected_title!r}: refusing to touch it"
-                )
-            sheet_id = next(
-                (
-                    s["properties"]["sheetId"]
-                    for s in book.get("sheets", [])
-                    if s["properties"].get("title") == config.tab
-                ),
-                None,
-            )
-            if sheet_id is None:
-                known = [s["properties"].get("title") for s in book.get("sheets", [])]
-                raise InputError(
-                    f"spreadsheet {title!r} has no tab {config.tab!r} "
-                    f"(tracker {name}; tabs: {known})"
-                )
-            key = keys.get(name, manifest.name)
-            tabs[name] = self._read_tab(name, title, int(sheet_id), key)
-        self._state = SheetsState(client, tabs, self.ctx.clock.now())
+        self._keys = {n: keys.get(n, manifest.name) for n in self.settings.trackers}
+        names = self._used_trackers()
+        tabs = self._read_trackers(names, self._keys)
+        skipped = frozenset(self.settings.trackers) - set(names)
+        self._state = SheetsState(client, tabs, self.ctx.clock.now(), skipped=skipped)
         return self._state
+
+    def _used_trackers(self) -> list[str]:
+        """The configured trackers the runbook's steps name (`ConnectorContext.uses`), in
+        configuration order; all of them when nothing says (doctor, discover, a restore), or
+        when a step names none (planning then says what is missing)."""
+        configured = list(self.settings.trackers)
+        named = [str(params.get("tracker") or "") for _, params in self.ctx.uses]
+        if not named or "" in named:
+            return configured
+        return [n for n in configured if n in named]
+
+    def _read_trackers(self, names: Sequence[str], keys: Mapping[str, str]) -> dict[str, Tab]:
+        """The tabs of trackers `names`, in two round trips whatever their number: one
+        `spreadsheets.get` per spreadsheet (its title, and each tab's sheetId), all at once;
+        then, every title found right (`expected_title`), one `values.batchGet` per spreadsheet
+        of all its tracker tabs, all at once. A title mismatch stops everything before any
+        values are read."""
+        config = self.settings.trackers
+        books = list(dict.fromkeys(config[n].spreadsheet_id for n in names))
+        ranges = {sid: _tabs_of([config[n] for n in names], sid) for sid in books}
+        metas = dict(
+            zip(
+                books,
+                self._at_once.run([self._job(get_spreadsheet(s)) for s in books]),
+                strict=True,
+            )
+        )
+        for name in names:  # a tenant mismatch outranks any other finding
+            meta = metas[config[name].spreadsheet_id]
+            if not isinstance(meta, Exception):
+                self._check_title(name, meta)
+        located = {n: self._locate(n, raised(metas[config[n].spreadsheet_id])) for n in names}
+        values = self._at_once.run([self._job(batch_get_values(s, ranges[s])) for s in books])
+        bodies = dict(zip(books, values, strict=True))
+        tabs = {}
+        for name in names:
+            sid = config[name].spreadsheet_id
+            grid = _value_range(
+                raised(bodies[sid]), ranges[sid].index(config[name].tab), len(ranges[sid])
+            )
+            tabs[name] = self._parse_tab(name, *located[name], keys[name], grid)
+        return tabs
+
+    def _job(self, request: Callable[[Any], Any]) -> Callable[[], Any]:
+        """One read, to run on whichever thread (`AtOnce`)."""
+        return functools.partial(self._call, "read", request)
+
+    def _check_title(self, name: str, book: Mapping[str, Any]) -> None:
+        config = self.settings.trackers[name]
+        title = str(book.get("properties", {}).get("title", ""))
+        if config.expected_title and title.strip() != config.expected_title.strip():
+            raise TenantMismatch(
+                f"spreadsheet {config.spreadsheet_id} ({name}) is titled {title!r}, but the "
+                f"workspace expects {config.expected_title!r}: refusing to touch it"
+            )
+
+    def _locate(self, name: str, book: Mapping[str, Any]) -> tuple[str, int]:
+        """Tracker `name`'s spreadsheet title (checked) and its tab's numeric sheetId."""
+        config = self.settings.trackers[name]
+        self._check_title(name, book)
+        title = str(book.get("properties", {}).get("title", ""))
+        sheets = book.get("sheets", [])
+        sheet_id = next(
+            (
+                s["properties"]["sheetId"]
+                for s in sheets
+                if s["properties"].get("title") == config.tab
+            ),
+            None,
+        )
+        if sheet_id is None:
+            known = [s["properties"].get("title") for s in sheets]
+            raise InputError(
+                f"spreadsheet {title!r} has no tab {config.tab!r} (tracker {name}; tabs: {known})"
+            )
+        return title, int(sheet_id)
 
     def _read_tab(self, name: str, title: str, sheet_id: int, key: str) -> Tab:
         config = self.settings.trackers[name]
-        body = self._call(
-            "read",
-            lambda api: (
-                api.spreadsheets()
-                .values()
-                .get(
-                    spreadsheetId=config.spreadsheet_id,
-                    range=quote_tab(config.tab),
-                    valueRenderOption="FORMULA",
-                    dateTimeRenderOption="FORMATTED_STRING",
-                )
-            ),
-        )
+        body = self._call("read", get_values(config.spreadsheet_id, config.tab))
+        return self._parse_tab(name, title, sheet_id, key, body)
+
+    def _parse_tab(
+        self, name: str, title: str, sheet_id: int, key: str, body: Mapping[str, Any]
+    ) -> Tab:
+        config = self.settings.trackers[name]
         grid = body.get("values", [])
         headers = tuple(str(h).strip() for h in (grid[0] if grid else []))
         tab = Tab(name, config, title, sheet_id, headers, tuple(tuple(r) for r in grid[1:]), key)
@@ -245,6 +329,19 @@ class SheetsConnector(Connector[SheetsState]):
                 f"row 1 reads {list(headers)}"
             )
         return tab
+
+    def _ensure_read(self, names: Sequence[str]) -> None:
+        """Read the trackers among `names` that this connector's read skipped (changes of a
+        tracker the runbook does not name: a plan made otherwise), title check included."""
+        assert self._state is not None
+        state = self._state
+        missing = [n for n in dict.fromkeys(names) if n in state.skipped]
+        if not missing:
+            return
+        tabs = self._read_trackers(missing, self._keys)
+        self._state = replace(
+            state, tabs={**state.tabs, **tabs}, skipped=state.skipped - set(missing)
+        )
 
     # --- planning (pure) ----------------------------------------------------------------------
 
@@ -264,11 +361,27 @@ class SheetsConnector(Connector[SheetsState]):
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        """The trackers of distinct tabs at once (a tab's rows move only with its own writes);
+        the trackers of one tab one after another, each in `KIND_ORDER`."""
         if self._state is None:
             raise InputError("read_state must run before apply")
-        outcomes: list[Outcome] = []
         trackers = sorted({tracker_of(c) for c in changes})
+        self._ensure_read(trackers)
+        by_tab: dict[tuple[str, str], list[str]] = {}
         for name in trackers:
+            config = self.settings.trackers[name]
+            by_tab.setdefault((config.spreadsheet_id, config.tab), []).append(name)
+        jobs = [
+            functools.partial(self._apply_trackers, names, changes, journal)
+            for names in by_tab.values()
+        ]
+        return [o for done in self._at_once.run(jobs) for o in raised(done)]
+
+    def _apply_trackers(
+        self, names: Sequence[str], changes: Sequence[Change], journal: Journal
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for name in names:
             mine = [c for c in changes if tracker_of(c) == name]
             for kind in sorted({kind_of(c) for c in mine}, key=KIND_ORDER.__getitem__):
                 batch = [c for c in mine if kind_of(c) == kind]
@@ -421,6 +534,7 @@ class SheetsConnector(Connector[SheetsState]):
                 f"change ({rows_of[0].name}): only cells are restorable"
             )
         live: dict[str, Any] = {}
+        self._ensure_read([tracker_of(c) for c in changes])
         for name in sorted({tracker_of(c) for c in changes}):
             tab = self._fresh(name)
             rows = tab.client_rows()
@@ -437,7 +551,25 @@ class SheetsConnector(Connector[SheetsState]):
         return same_value(live, target)
 
     def close(self) -> None:
-        if self._http is not None:
-            for conn in list(getattr(self._http.http, "connections", {}).values()):
+        self._at_once.close()
+        with self._lock:
+            https, self._https = self._https, []
+        for http in https:
+            for conn in list(getattr(http.http, "connections", {}).values()):
                 conn.close()
-        self._service = self._http = None
+        self._local = threading.local()
+
+
+def _tabs_of(trackers: Sequence[SheetsTracker], spreadsheet_id: str) -> list[str]:
+    """The distinct tabs of spreadsheet `spreadsheet_id` among `trackers`, in order."""
+    return list(dict.fromkeys(t.tab for t in trackers if t.spreadsheet_id == spreadsheet_id))
+
+
+def _value_range(body: Mapping[str, Any], index: int, count: int) -> Mapping[str, Any]:
+    """The `index`th of a batchGet reply's value ranges (one per requested range, in order)."""
+    found = body.get("valueRanges") or []
+    if len(found) != count:
+        raise PlatformError(
+            f"Google Sheets answered {len(found)} value ranges for {count} requested"
+        )
+    return dict(found[index])

@@ -11,6 +11,11 @@ FACTS the connector relies on, each with the vendor page it comes from:
   and must still hold the client (https://developers.google.com/sheets/api/guides/values).
 - Per-minute read and write quotas answer 429 (`RESOURCE_EXHAUSTED`); Google asks for truncated
   exponential back-off (https://developers.google.com/sheets/api/limits).
+- `spreadsheets.values.batchGet` reads several ranges of one spreadsheet in one request; its
+  `valueRanges` come in the order of the requested `ranges`; `fields` on `spreadsheets.get`
+  limits the reply to the fields named
+  (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/batchGet,
+  https://developers.google.com/workspace/sheets/api/guides/performance#partial-response).
 - Cell values come back as the sheet shows them unless `valueRenderOption` says otherwise; dates
   are compared as the sheet formats them
   (https://developers.google.com/sheets/api/reference/rest/v4/ValueRenderOption).

@@ -121,11 +121,18 @@ class SheetsState:
     tabs: Mapping[str, Tab]
     read_at: dt.datetime
     reachable: bool = True
+    # configured trackers left unread: the runbook names none of them (`ConnectorContext.uses`)
+    skipped: frozenset[str] = frozenset()
 
     def tab(self, params: Mapping[str, Any]) -> Tab:
         name = params.get("tracker")
         if not name:
             raise InputError("a sheets step needs params.tracker (e.g. client_tracker)")
+        if name in self.skipped:
+            raise InputError(
+                f"tracker {name!r} was not read: the runbook's steps on Google Sheets name "
+                "other trackers"
+            )
         if name not in self.tabs:
             raise InputError(
                 f"tracker {name!r} is not configured: add "

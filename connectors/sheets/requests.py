@@ -140,6 +140,41 @@ def get_spreadsheet(spreadsheet_id: str) -> Callable[[Any], Any]:
     return request
 
 
+# formulas as written, dates as the sheet shows them: a restore writes back exactly what was there
+READ_OPTIONS = {"valueRenderOption": "FORMULA", "dateTimeRenderOption": "FORMATTED_STRING"}
+
+
+def get_values(spreadsheet_id: str, tab: str) -> Callable[[Any], Any]:
+    """`spreadsheets.values.get` of a whole tab."""
+
+    def request(api: Any) -> Any:
+        return (
+            api.spreadsheets()
+            .values()
+            .get(spreadsheetId=spreadsheet_id, range=quote_tab(tab), **READ_OPTIONS)
+        )
+
+    return request
+
+
+def batch_get_values(spreadsheet_id: str, tabs: Sequence[str]) -> Callable[[Any], Any]:
+    """`spreadsheets.values.batchGet` of whole tabs of one spreadsheet: one request for all of
+    them; the reply's `valueRanges` follow the order of `tabs`."""
+
+    def request(api: Any) -> Any:
+        return (
+            api.spreadsheets()
+            .values()
+            .batchGet(
+                spreadsheetId=spreadsheet_id,
+                ranges=[quote_tab(t) for t in tabs],
+                **READ_OPTIONS,
+            )
+        )
+
+    return request
+
+
 def update_cell(tab: Tab, cell: str, value: Any) -> Callable[[Any], Any]:
     def request(api: Any) -> Any:
         return (

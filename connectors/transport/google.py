@@ -23,8 +23,10 @@ import http.client
 import json
 import logging
 import re
+import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -244,58 +246,194 @@ _DOCUMENTS: dict[tuple[str, str], str] = {}
 
 def discovery_document(api: str, version: str) -> str:
     """The API's discovery document as `google-api-python-client` bundles it (what
-    `build(..., static_discovery=True)` reads), read from disk once per process."""
+    `build(..., static_discovery=True)` reads), read from disk once per process, its schemas
+    cut to their property names (`lean_schemas`)."""
     found = _DOCUMENTS.get((api, version))
     if found is None:
         from googleapiclient.discovery_cache import get_static_doc
 
-        found = get_static_doc(api, version)
-        if found is None:
+        raw = get_static_doc(api, version)
+        if raw is None:
             raise PlatformError(
                 f"google-api-python-client has no discovery document for {api} {version}"
             )
-        _DOCUMENTS[(api, version)] = found
-    return str(found)
+        found = _DOCUMENTS[(api, version)] = lean_schemas(raw)
+    return found
 
 
-def discovery_service(api: str, version: str, *, http: Any, endpoint: str) -> Any:
-    """A service built from the bundled discovery document over `http` (one per connector:
-    httplib2 is not thread-safe), its collections built once (`Collections`). `endpoint`
-    replaces the document's root URL and service path; empty keeps Google's own host."""
-    from googleapiclient.discovery import build_from_document
+def lean_schemas(document: str) -> str:
+    """The document with each schema cut to its property names.
 
-    options = {"api_endpoint": endpoint} if endpoint else None
-    return Collections(
-        build_from_document(discovery_document(api, version), http=http, client_options=options)
-    )
+    googleapiclient reads the schemas for two things only: each method's docstring (the body
+    and the reply written out, nested schemas expanded: for Sheets, half a second and some
+    70 MB for its first collection) and whether a list method's reply has a `nextPageToken`
+    (for its `list_next`), which needs the reply's property names alone. URLs, parameters and
+    bodies come from the methods' descriptions, which stay whole: the requests sent are the
+    same."""
+    parsed = json.loads(document)
+    parsed["schemas"] = {
+        name: {
+            "id": name,
+            "type": schema.get("type", "object"),
+            "properties": {p: {"type": "any"} for p in schema.get("properties") or {}},
+        }
+        for name, schema in (parsed.get("schemas") or {}).items()
+    }
+    return json.dumps(parsed)
+
+
+class _Unbound(httplib2.Http):
+    """The transport of the per-process resources (`shared_resource`): it sends nothing.
+
+    Every request built from a shared resource is bound to its connector's own transport before
+    it is sent (`Collections`); one that were not would fail here, before leaving the process,
+    rather than go out unauthenticated or unguarded.
+    """
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        raise _refusal(method.upper(), uri, "an unbound")
+
+
+class _Node:
+    """One resource of a discovery-built service, and its collections built once each."""
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+        self._children: dict[str, _Node] = {}
+        self._lock = threading.Lock()
+
+    def child(self, name: str, make: Callable[[], Any]) -> _Node:
+        found = self._children.get(name)
+        if found is None:
+            with self._lock:
+                found = self._children.get(name)
+                if found is None:
+                    found = self._children[name] = _Node(make())
+        return found
+
+
+_SHARED: dict[tuple[str, str, str], _Node] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_resource(api: str, version: str, endpoint: str) -> _Node:
+    """The service built from the bundled discovery document, once per process and endpoint.
+
+    Building it parses the document and writes every method's documentation from its schemas
+    (Sheets': tens of milliseconds and megabytes per build); requests are cheap to make from a
+    built resource, and making them shares nothing that changes, so every connector and thread
+    builds its requests from this one. Its own transport sends nothing (`_Unbound`): each
+    request is sent over its connector's (`Collections`), one per thread, as httplib2 wants.
+    """
+    key = (api, version, endpoint)
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is None:
+            from googleapiclient.discovery import build_from_document
+
+            options = {"api_endpoint": endpoint} if endpoint else None
+            resource = build_from_document(
+                discovery_document(api, version), http=_Unbound(), client_options=options
+            )
+            found = _SHARED[key] = _Node(resource)
+    return found
+
+
+def discovery_service(api: str, version: str, *, http: Any, endpoint: str) -> Collections:
+    """The service over `http` (one per connector, or per thread: httplib2 is not
+    thread-safe), its requests made from the per-process resource (`shared_resource`).
+    `endpoint` replaces the document's root URL and service path; empty keeps Google's own
+    host."""
+    return Collections(shared_resource(api, version, endpoint), http)
 
 
 class Collections:
-    """A discovery-built resource whose collections (`service.spreadsheets()`, `.values()`)
-    are built on first use and then reused.
+    """A discovery-built resource bound to one transport: the requests its methods make are
+    sent over `http` (googleapiclient's documented way to give each thread its own: a request's
+    `http`), and its collections (`service.spreadsheets()`, `.values()`) are the per-process
+    ones, bound the same way.
 
-    `googleapiclient` builds a collection anew on every such call, writing the documentation of
-    each of its methods from the document's schemas (tens of milliseconds for Sheets, whose
-    schemas are large); a connector asks for the same few collections for every request. A
-    collection shares its service's `http`, so this is as much one connector's as the service.
-    Everything else (methods, `close`) is the resource's own.
+    `close` closes this transport's connections, not the shared resource's.
     """
 
-    def __init__(self, resource: Any) -> None:
-        self._resource = resource
-        self._collections: dict[str, Collections] = {}
+    def __init__(self, node: _Node, http: Any) -> None:
+        self._node = node
+        self._http = http
+
+    @property
+    def http(self) -> Any:
+        return self._http
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._resource, name)
-        if not getattr(attr, "__is_resource__", False):
+        attr = getattr(self._node.resource, name)
+        if getattr(attr, "__is_resource__", False):
+            return functools.partial(self._collection, name, attr)
+        if not callable(attr):
             return attr
-        return functools.partial(self._collection, name, attr)
+        return functools.partial(self._bound, attr)
 
     def _collection(self, name: str, make: Callable[[], Any]) -> Collections:
-        found = self._collections.get(name)
-        if found is None:
-            found = self._collections.setdefault(name, Collections(make()))
-        return found
+        return Collections(self._node.child(name, make), self._http)
+
+    def _bound(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from googleapiclient.http import HttpRequest
+
+        made = method(*args, **kwargs)
+        if isinstance(made, HttpRequest):
+            made.http = self._http
+        return made
+
+    def close(self) -> None:
+        close = getattr(self._http, "close", None)
+        if callable(close):
+            close()
+
+
+# --- independent requests at once -------------------------------------------------------------
+
+
+class AtOnce:
+    """Runs independent requests at once, on threads kept for the connector's life (so that
+    each thread's own transport, and its open connection, serves it again); `close` ends them.
+
+    A connector that uses it gives each thread its own transport (httplib2 and the SDKs'
+    sessions are not thread-safe)."""
+
+    def __init__(self, name: str, workers: int = 8) -> None:
+        self._name, self._workers = name, workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, jobs: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """Each job's result or what it raised, in order: the caller ranks the errors of jobs
+        run together (a tenant mismatch first) and raises the one that matters (`raised`)."""
+        if len(jobs) <= 1:
+            return [_outcome(job) for job in jobs]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=self._name)
+            pool = self._pool
+        return list(pool.map(_outcome, jobs))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _outcome(job: Callable[[], T]) -> T | Exception:
+    try:
+        return job()
+    except Exception as exc:  # raised again by `raised`, where its result is used
+        return exc
+
+
+def raised(result: T | Exception) -> T:
+    """A result of `AtOnce.run`, or the error its job raised, raised now."""
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -59,12 +59,55 @@ def error_of(exc: HttpError) -> dict[str, Any]:
 
 
 def test_get_lists_tabs_with_numeric_sheet_ids(box: Box) -> None:
-    book = box.api.spreadsheets().get(spreadsheetId=MA, fields="sheets.properties").execute()
+    book = (
+        box.api.spreadsheets()
+        .get(spreadsheetId=MA, fields="properties.title,sheets.properties")
+        .execute()
+    )
     assert book["properties"]["title"] == "MA Client Tracker"
     assert [(s["properties"]["title"], s["properties"]["sheetId"]) for s in book["sheets"]] == [
         ("MA Clients", 0),
         ("Archive", 731902245),
     ]
+
+
+def test_get_answers_only_the_fields_asked(box: Box) -> None:
+    """A partial response, as Google's: `fields` selects, down to each list element."""
+    book = (
+        box.api.spreadsheets()
+        .get(spreadsheetId=MA, fields="properties.title,sheets.properties(sheetId,title)")
+        .execute()
+    )
+    assert book == {
+        "properties": {"title": "MA Client Tracker"},
+        "sheets": [
+            {"properties": {"sheetId": 0, "title": "MA Clients"}},
+            {"properties": {"sheetId": 731902245, "title": "Archive"}},
+        ],
+    }
+    whole = box.api.spreadsheets().get(spreadsheetId=MA).execute()
+    assert whole["spreadsheetId"] == MA and "gridProperties" in whole["sheets"][0]["properties"]
+
+
+def test_values_batch_get_answers_each_range_in_order(box: Box) -> None:
+    """`values.batchGet`: one value range per `ranges`, in the order asked, each as
+    `values.get` answers it; a range that does not parse fails the whole request."""
+    ranges = ["'Client Tracker'!A1:B3", "'Client Tracker'"]
+    body = (
+        box.api.spreadsheets()
+        .values()
+        .batchGet(spreadsheetId=SEM, ranges=ranges, valueRenderOption="FORMULA")
+        .execute()
+    )
+    assert body["spreadsheetId"] == SEM
+    assert [len(r["values"]) for r in body["valueRanges"]] == [3, 7]
+    whole = box.values(SEM, "'Client Tracker'", valueRenderOption="FORMULA")
+    assert body["valueRanges"][1]["values"] == whole
+    with pytest.raises(HttpError) as caught:
+        box.api.spreadsheets().values().batchGet(
+            spreadsheetId=SEM, ranges=["'Client Tracker'", "'No Such Tab'"]
+        ).execute()
+    assert caught.value.resp.status == 400
 
 
 @pytest.mark.parametrize(

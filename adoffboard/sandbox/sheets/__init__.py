@@ -4,15 +4,17 @@ It answers the REST paths and bodies the discovery-built `google-api-python-clie
 
     GET  /v4/spreadsheets/{id}                          spreadsheets.get
     GET  /v4/spreadsheets/{id}/values/{range}           spreadsheets.values.get
+    GET  /v4/spreadsheets/{id}/values:batchGet          spreadsheets.values.batchGet (`ranges`)
     PUT  /v4/spreadsheets/{id}/values/{range}           spreadsheets.values.update
     POST /v4/spreadsheets/{id}/values/{range}:append    spreadsheets.values.append
     POST /v4/spreadsheets/{id}:batchUpdate              spreadsheets.batchUpdate (deleteDimension)
     POST /token                                         a service account's JWT grant
 
-Ranges are A1 notation (`'Client Tracker'!A:Z`, `Sheet1!C7`, a bare tab name). Errors use
-Google's envelope `{"error": {"code", "message", "status", ...}}`; a batchUpdate is atomic, and
-deleting rows shifts the rows below up, as in Sheets. The bearer token must be present (and equal
-`access_token` when the scenario sets one).
+`fields` (a partial response: `properties.title,sheets.properties(sheetId,title)`) selects what
+`spreadsheets.get` answers. Ranges are A1 notation (`'Client Tracker'!A:Z`, `Sheet1!C7`, a bare
+tab name). Errors use Google's envelope `{"error": {"code", "message", "status", ...}}`; a
+batchUpdate is atomic, and deleting rows shifts the rows below up, as in Sheets. The bearer
+token must be present (and equal `access_token` when the scenario sets one).
 
 Faults: `resource_exhausted` -> 429 RESOURCE_EXHAUSTED with a RetryInfo detail (or, with
 `match: {http_status: "403"}`, the older 403 rateLimitExceeded); `internal` -> 500;

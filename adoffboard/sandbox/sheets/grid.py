@@ -214,3 +214,61 @@ def trim(rows: list[list[Any]]) -> list[list[Any]]:
     while out and not out[-1]:
         out.pop()
     return out
+
+
+# --- partial responses ---------------------------------------------------------------------------
+
+Mask = dict[str, "Mask | None"]  # a field name -> its sub-mask (None: the whole field)
+
+
+def parse_fields(text: str) -> Mask:
+    """A `fields` parameter (`properties.title,sheets.properties(sheetId,title)`, `a/b` as
+    `a.b`) as a tree of the fields to keep; 400 when it does not parse."""
+    mask, rest = _mask_list(text.replace("/", ".").replace(" ", ""))
+    if rest:
+        raise ApiError(400, f"Invalid field selection {text}")
+    return mask
+
+
+def _mask_list(text: str) -> tuple[Mask, str]:
+    mask: Mask = {}
+    while True:
+        m = re.match(r"[A-Za-z_*][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*)*", text)
+        if not m:
+            raise ApiError(400, f"Invalid field selection {text}")
+        path, text = m.group(0).split("."), text[m.end() :]
+        sub: Mask | None = None
+        if text.startswith("("):
+            sub, text = _mask_list(text[1:])
+            if not text.startswith(")"):
+                raise ApiError(400, f"Invalid field selection {text}")
+            text = text[1:]
+        _merge(mask, path, sub)
+        if not text.startswith(","):
+            return mask, text
+        text = text[1:]
+
+
+def _merge(mask: Mask, path: list[str], sub: Mask | None) -> None:
+    head, rest = path[0], path[1:]
+    if not rest:
+        if head in mask and mask[head] is not None and sub is not None:
+            mask[head] = {**(mask[head] or {}), **sub}
+        else:
+            mask[head] = None if head in mask and mask[head] is None else sub
+        return
+    below = mask.setdefault(head, {})
+    if below is not None:
+        _merge(below, rest, sub)
+
+
+def masked(value: Any, mask: Mask | None) -> Any:
+    """`value` with only the fields `mask` selects (lists: each element), as Google's partial
+    responses are."""
+    if mask is None or "*" in mask:
+        return value
+    if isinstance(value, list):
+        return [masked(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {k: masked(v, mask[k]) for k, v in value.items() if k in mask}
+    return value

@@ -23,6 +23,8 @@ from adoffboard.sandbox.sheets.grid import (
     column_letters,
     entered,
     error,
+    masked,
+    parse_fields,
     parse_range,
     quote,
     rendered,
@@ -55,6 +57,9 @@ class SheetsStandIn(Trackers, HttpStandIn):
         self.route("GET", base, "spreadsheets.get", self._get)
         self.route(
             "GET", base + r"/values/(?P<range>[^/:]+)", "spreadsheets.values.get", self._values_get
+        )
+        self.route(
+            "GET", base + "/values:batchGet", "spreadsheets.values.batchGet", self._values_batch_get
         )
         self.route(
             "PUT",
@@ -181,7 +186,7 @@ class SheetsStandIn(Trackers, HttpStandIn):
 
     def _get(self, request: Request) -> Response:
         def run(request: Request, book: Spreadsheet) -> Any:
-            return {
+            body = {
                 "spreadsheetId": book.id,
                 "properties": {"title": book.title},
                 "sheets": [
@@ -197,25 +202,43 @@ class SheetsStandIn(Trackers, HttpStandIn):
                     for i, g in enumerate(book.grids)
                 ],
             }
+            fields = request.arg("fields")
+            return masked(body, parse_fields(fields)) if fields else body
 
         return self._handle(request, run)
 
     def _values_get(self, request: Request) -> Response:
         def run(request: Request, book: Spreadsheet) -> Any:
-            text = unquote(request.params["range"])
-            span = parse_range(text, book)
-            option = request.arg("valueRenderOption") or "FORMATTED_VALUE"
-            if request.arg("majorDimension", "ROWS") != "ROWS":
-                raise ApiError(400, "The stand-in serves majorDimension=ROWS only")
-            grid = span.grid
-            rows = grid.rows[span.row0 : span.row1 if span.row1 is not None else None]
-            values = [[rendered(v, option) for v in row[span.col0 : span.col1]] for row in rows]
-            body: dict[str, Any] = {"range": span.a1(), "majorDimension": "ROWS"}
-            if trim(values):
-                body["values"] = trim(values)
-            return body
+            return self._value_range(request, book, unquote(request.params["range"]))
 
         return self._handle(request, run)
+
+    def _values_batch_get(self, request: Request) -> Response:
+        """`values.batchGet`: one value range per `ranges` parameter, in the order asked; any
+        range that does not parse fails the whole request, as Sheets does."""
+
+        def run(request: Request, book: Spreadsheet) -> Any:
+            ranges = request.query.get("ranges") or []
+            return {
+                "spreadsheetId": book.id,
+                "valueRanges": [self._value_range(request, book, text) for text in ranges],
+            }
+
+        return self._handle(request, run)
+
+    @staticmethod
+    def _value_range(request: Request, book: Spreadsheet, text: str) -> dict[str, Any]:
+        span = parse_range(text, book)
+        option = request.arg("valueRenderOption") or "FORMATTED_VALUE"
+        if request.arg("majorDimension", "ROWS") != "ROWS":
+            raise ApiError(400, "The stand-in serves majorDimension=ROWS only")
+        grid = span.grid
+        rows = grid.rows[span.row0 : span.row1 if span.row1 is not None else None]
+        values = [[rendered(v, option) for v in row[span.col0 : span.col1]] for row in rows]
+        body: dict[str, Any] = {"range": span.a1(), "majorDimension": "ROWS"}
+        if trim(values):
+            body["values"] = trim(values)
+        return body
 
     def _check_option(self, request: Request) -> str:
         option = request.arg("valueInputOption") or ""
