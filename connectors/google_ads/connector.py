@@ -1,11 +1,14 @@
-"""Google Ads, through the official `google-ads` SDK (gRPC, API v26).
+"""Google Ads, through the official `google-ads` SDK (gRPC, API v26), on raw protobuf
+(`use_proto_plus=False`: rows and requests are not wrapped in proto-plus).
 
-Reads: one SearchStream per query (customer, campaigns joined with their budgets, the currency's
-billable unit, the manager's client link). Writes: campaign and budget operations of one account
-in one `GoogleAdsService.Mutate` (10,000 operations at most per request) with partial failure, so
-every operation gets its own outcome; the manager-side link in its own service. Update masks are
-written by hand: the SDK's helper drops default values, which would turn `hidden=False` into a
-no-op on restore.
+Reads: one pass is two SearchStream queries sent together (`reading`): the campaigns with their
+budgets and their account's facts, and the manager's client link; currency constants once per
+process. apply settles its changes against the pass `read_state` made right before it (the
+engine reads each platform right before it applies), so a phase reads once. Writes: campaign
+and budget operations of one account in one `GoogleAdsService.Mutate` (10,000 operations at most
+per request) with partial failure, so every operation gets its own outcome; the manager-side
+link in its own service. Update masks are written by hand: the SDK's helper drops default
+values, which would turn `hidden=False` into a no-op on restore.
 
 Scripts and automated rules have no API: they are manual tasks, and `scripts_quiet` reads
 `change_event` for script or rule activity since the run.
