@@ -3,13 +3,15 @@ changes against the read made right before it (or reads itself when there was no
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from harness_google_ads import HARNESS
 from test_contract import SECRETS, MemoryJournal, connect, plan_all
 
-from adoffboard.models import OutcomeStatus
+from adoffboard.clock import FakeClock
+from adoffboard.models import CheckStatus, OutcomeStatus
 from adoffboard.sandbox import Sandbox
 
 CID = "1234567890"
@@ -76,3 +78,24 @@ def test_an_account_without_campaigns_is_read_from_customer(
     assert details[-1] == "customer"
     assert state.campaigns == () and state.name == "Lakeside Powersports"
     assert reader.verify("pause_campaigns", {}, state).detail == "no enabled campaigns (0 checked)"
+
+
+def test_script_checks_of_one_pass_share_one_change_history_query(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # the change history answers for the last 30 days of the stand-in's own clock
+    clock = FakeClock(dt.datetime.now(dt.UTC))
+    reader = connect(HARNESS, sandbox, tmp_path, read_only=True, clock=clock)
+    state = reader.read_state(HARNESS.manifest())
+    seen = len(sandbox.log)
+    first = reader.verify("scripts_quiet", {}, state)
+    second = reader.verify("scripts_quiet", {}, state)
+    assert first == second and first.status == CheckStatus.PASS
+    assert len(sandbox.log.entries("google_ads")[seen:]) == 1
+    clock.sleep(60)
+    fresh = reader.read_state(HARNESS.manifest())  # a new pass asks again
+    seen = len(sandbox.log)
+    reader.verify("scripts_quiet", {}, fresh)
+    assert [c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:]] == [
+        "change_event"
+    ]

@@ -105,6 +105,7 @@ class GoogleAdsConnector(Connector[AccountState]):
         self._ids = RequestIds()
         self._lock = threading.Lock()
         self._fresh: AccountState | None = None  # read_state's, until an apply takes it
+        self._script_verdicts: dict[tuple[str, str, str], Verdict] = {}
         self._call = Calls(ctx, self.calls, "Google Ads", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
@@ -522,34 +523,27 @@ class GoogleAdsConnector(Connector[AccountState]):
         raise InputError(f"google_ads has no action {action!r}")
 
     def _verify_scripts(self, state: AccountState, ctx: StepContext) -> Verdict:
+        """No script or rule change in the account's change history since the run. Steps that
+        check this in the same pass (one `state`) share one query: the answer is the same."""
         since = ctx.since or (state.read_at - dt.timedelta(days=29))
         since = max(since, state.read_at - dt.timedelta(days=29))
         until = state.read_at + dt.timedelta(days=1)  # the API wants a finite range
         zone = ZoneInfo(state.time_zone)
         since, until = since.astimezone(zone), until.astimezone(zone)
         clients = ", ".join(SCRIPT_CLIENTS)
-        rows = self._query(
-            state.customer_id,
+        query = (
             "SELECT change_event.change_date_time, change_event.client_type, "
             "change_event.change_resource_type, change_event.change_resource_name "
             f"FROM change_event WHERE change_event.change_date_time >= "
             f"'{since:%Y-%m-%d %H:%M:%S}' AND change_event.change_date_time <= "
             f"'{until:%Y-%m-%d %H:%M:%S}' AND change_event.client_type IN ({clients}) "
-            "ORDER BY change_event.change_date_time DESC LIMIT 1000",
+            "ORDER BY change_event.change_date_time DESC LIMIT 1000"
         )
-        if rows:
-            evidence = tuple(
-                f"{r.change_event.change_date_time} "
-                f"{reading.enum_name(r.change_event, 'client_type')} "
-                f"{r.change_event.change_resource_name}"
-                for r in rows[:10]
-            )
-            return Verdict(
-                CheckStatus.FAIL,
-                f"{len(rows)} script/rule change(s) since {since:%Y-%m-%d %H:%M}",
-                evidence,
-            )
-        return Verdict(CheckStatus.PASS, f"no script or rule activity since {since:%Y-%m-%d %H:%M}")
+        key = (state.customer_id, state.read_at.isoformat(), query)
+        if key not in self._script_verdicts:
+            rows = self._query(state.customer_id, query)
+            self._script_verdicts = {key: _scripts_verdict(rows, since)}  # this pass's only
+        return self._script_verdicts[key]
 
     def close(self) -> None:
         for svc in self._services.values():
@@ -564,3 +558,20 @@ def _link_value(link: ClientLink | None, ch: Change) -> Any:
     if link is None:
         return None
     return link.hidden if ch.field == "hidden" else link.status
+
+
+def _scripts_verdict(rows: Sequence[Any], since: dt.datetime) -> Verdict:
+    """FAIL with the latest script or rule changes as evidence, PASS when there is none."""
+    if not rows:
+        return Verdict(CheckStatus.PASS, f"no script or rule activity since {since:%Y-%m-%d %H:%M}")
+    evidence = tuple(
+        f"{r.change_event.change_date_time} "
+        f"{reading.enum_name(r.change_event, 'client_type')} "
+        f"{r.change_event.change_resource_name}"
+        for r in rows[:10]
+    )
+    return Verdict(
+        CheckStatus.FAIL,
+        f"{len(rows)} script/rule change(s) since {since:%Y-%m-%d %H:%M}",
+        evidence,
+    )
