@@ -16,6 +16,8 @@ them all once per process (`CURRENCIES`).
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -50,14 +52,23 @@ def link_query(cid: str) -> str:
 
 def enum_name(message: Any, field: str) -> str:
     """The API's name of an enum field of a raw protobuf message ('ENABLED', not 2)."""
-    enum = message.DESCRIPTOR.fields_by_name[field].enum_type
-    return str(enum.values_by_number[getattr(message, field)].name)
+    return _enum_names(message.DESCRIPTOR.full_name, field, message.DESCRIPTOR)[
+        getattr(message, field)
+    ]
 
 
 def enum_number(message: Any, field: str, name: str) -> int:
     """The number of the enum value `name` of `field`, for a raw protobuf message."""
     enum = message.DESCRIPTOR.fields_by_name[field].enum_type
     return int(enum.values_by_name[name].number)
+
+
+@functools.cache
+def _enum_names(message_type: str, field: str, descriptor: Any) -> dict[int, str]:
+    """Number -> name of one enum field, built once: every row of a large account shares the
+    same few name strings instead of one copy per row and field."""
+    enum = descriptor.fields_by_name[field].enum_type
+    return {value.number: sys.intern(value.name) for value in enum.values}
 
 
 def campaigns_and_budgets(
