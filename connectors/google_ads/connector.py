@@ -7,7 +7,7 @@ process. apply settles its changes against the pass `read_state` made right befo
 engine reads each platform right before it applies), so a phase reads once. Writes: campaign
 and budget operations of one account in one `GoogleAdsService.Mutate` (10,000 operations at most
 per request) with partial failure, so every operation gets its own outcome; the manager-side
-link in its own service. Update masks are written by hand: the SDK's helper drops default
+link in its own service. Update masks are written by hand: the SDK's field_mask() drops default
 values, which would turn `hidden=False` into a no-op on restore.
 
 Scripts and automated rules have no API: they are manual tasks, and `scripts_quiet` reads
