@@ -5,6 +5,7 @@ adoffboard's tree."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,14 +42,19 @@ class ReadOnlyGuard(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInte
 
 
 class RequestIds(grpc.UnaryUnaryClientInterceptor):
-    """Remembers the request id of the last unary call, for the journal."""
+    """Remembers the request id of the last unary call of each thread, for the journal: mutates
+    sent at once from several threads each journal their own."""
 
     def __init__(self) -> None:
-        self.last = ""
+        self._local = threading.local()
+
+    @property
+    def last(self) -> str:
+        return str(getattr(self._local, "last", ""))
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
         outcome = continuation(client_call_details, request)
-        self.last = _request_id(outcome)
+        self._local.last = _request_id(outcome)
         return outcome
 
 

@@ -5,6 +5,10 @@ FACTS the connector relies on (API v26 through the `google-ads` SDK), each with 
 - Calls on a client go through the agency's manager: `login-customer-id` is the manager's id and
   the client must be linked to it (ACTIVE link), otherwise USER_PERMISSION_DENIED.
   https://developers.google.com/google-ads/api/docs/concepts/call-structure
+- One GAQL query FROM campaign also selects `campaign_budget` and `customer` fields (attributed
+  resources); SearchStream answers a whole query in one call (no page size).
+  https://developers.google.com/google-ads/api/docs/query/structure,
+  https://developers.google.com/google-ads/api/docs/reporting/streaming
 - Campaign and budget operations of one account go in one `GoogleAdsService.Mutate`, at most
   10,000 operations per request; a request is atomic unless `partial_failure` is set, and then
   each operation gets its own result or error (GoogleAdsFailure in `partial_failure_error`).
