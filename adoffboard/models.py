@@ -321,7 +321,15 @@ class Outcome:
     request_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": str(self.status)}
+        """The fields as plain values. Not `asdict`: it deep-copies `live` (a platform's whole
+        answer), and reports convert thousands of outcomes after a run's last call."""
+        return {
+            "change_id": self.change_id,
+            "status": str(self.status),
+            "live": self.live,
+            "message": self.message,
+            "request_id": self.request_id,
+        }
 
 
 @dataclass(frozen=True)
