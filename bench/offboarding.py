@@ -202,6 +202,13 @@ def apply_cpu(args: argparse.Namespace) -> int:
         figures[f"{platform}.cpu_ratio"] = (
             figures[f"{platform}.{large}.cpu"] / figures[f"{platform}.{small}.cpu"]
         )
+        # CPU per change of the changes the larger account adds: the start-up (imports, the
+        # trackers' steps) cancels out, so this compares with the small account's CPU per change
+        figures[f"{platform}.marginal_ms"] = (
+            1000
+            * (figures[f"{platform}.{large}.cpu"] - figures[f"{platform}.{small}.cpu"])
+            / (figures[f"{platform}.{large}.changes"] - figures[f"{platform}.{small}.changes"])
+        )
     if args.json:
         print(json.dumps(figures, indent=2, sort_keys=True))
         return 0
@@ -224,7 +231,8 @@ def apply_cpu(args: argparse.Namespace) -> int:
             )
         print(
             f"  {platform}: {figures[f'{platform}.work_ratio']:.1f}x the work took "
-            f"{figures[f'{platform}.cpu_ratio']:.1f}x the CPU"
+            f"{figures[f'{platform}.cpu_ratio']:.1f}x the CPU; "
+            f"{figures[f'{platform}.marginal_ms']:.2f} ms of CPU per added change"
         )
     return 0
 
