@@ -297,7 +297,7 @@ def canonical_json(body: dict[str, Any]) -> bytes:
 def with_members(document: str, members: dict[str, str]) -> str:
     """The JSON object text `document` (a non-empty object) with `members` (name: JSON text of
     the value) added at its end, without parsing or serialising the document again."""
-    if not document.endswith("}") or document.replace(" ", "") == "{}":
+    if not (document.startswith("{") and document.endswith("}")) or document == "{}":
         raise ValueError("with_members needs the text of a non-empty JSON object")
     added = ",".join(f"{json.dumps(name)}:{value}" for name, value in members.items())
     return f"{document[:-1]},{added}}}" if added else document
