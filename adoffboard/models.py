@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -224,12 +225,34 @@ class Plan:
             **({"stage": self.stage} if self.stage != STAGE_ALL else {}),
         }
 
-    @property
-    def content_hash(self) -> str:
-        return content_hash(self.body())
+    @cached_property
+    def canonical(self) -> str:
+        """The body as canonical JSON text (`canonical_text`), computed once per plan: its hash,
+        its signature, the plan file, the run's stored copy and the reports all reuse it, so a
+        plan of 10,000 changes is serialised once per process, not once per use."""
+        return canonical_text(self.body())
 
-    def to_json(self) -> str:
-        return json.dumps({**self.body(), "sha256": self.content_hash}, indent=2, sort_keys=True)
+    @cached_property
+    def content_hash(self) -> str:
+        return text_hash(self.canonical)
+
+    def to_json(self, **envelope: str) -> str:
+        """The saved document: the canonical body with `sha256` (and any other `envelope` key,
+        e.g. the signature) beside it, outside the hashed body."""
+        added = {"sha256": self.content_hash, **envelope}
+        return with_members(self.canonical, {k: json.dumps(v) for k, v in added.items()})
+
+    @classmethod
+    def from_canonical(cls, body: dict[str, Any], text: str | None = None) -> Plan:
+        """The plan of a body read back, its canonical text that of the body as read (`text`,
+        when the caller has it already): the hash and signature checks of what was read, and
+        everything stored or written after them, share that one serialisation. A body that does
+        not round-trip exactly (`Plan.body()` differs) keeps its own text, computed from the
+        rebuilt plan."""
+        plan = cls.from_body(body)
+        if plan.body() == body:
+            plan.__dict__["canonical"] = canonical_text(body) if text is None else text
+        return plan
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Plan:
@@ -260,13 +283,33 @@ def _stage(value: Any) -> str:
     return str(value)
 
 
+def canonical_text(body: dict[str, Any]) -> str:
+    """The one text form of a document that hashes and signatures are computed over: sorted
+    keys, no spaces, ASCII only (non-ASCII characters escaped), so its bytes are its text."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def canonical_json(body: dict[str, Any]) -> bytes:
-    """The one byte form of a document that hashes and signatures are computed over."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+    """`canonical_text` as bytes."""
+    return canonical_text(body).encode("ascii")
+
+
+def with_members(document: str, members: dict[str, str]) -> str:
+    """The JSON object text `document` (a non-empty object) with `members` (name: JSON text of
+    the value) added at its end, without parsing or serialising the document again."""
+    if not (document.startswith("{") and document.endswith("}")) or document == "{}":
+        raise ValueError("with_members needs the text of a non-empty JSON object")
+    added = ",".join(f"{json.dumps(name)}:{value}" for name, value in members.items())
+    return f"{document[:-1]},{added}}}" if added else document
 
 
 def content_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    return text_hash(canonical_text(body))
+
+
+def text_hash(canonical: str) -> str:
+    """The content hash of a body from its canonical text (`canonical_text`)."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -278,7 +321,15 @@ class Outcome:
     request_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": str(self.status)}
+        """The fields as plain values. Not `asdict`: it deep-copies `live` (a platform's whole
+        answer), and reports convert thousands of outcomes after a run's last call."""
+        return {
+            "change_id": self.change_id,
+            "status": str(self.status),
+            "live": self.live,
+            "message": self.message,
+            "request_id": self.request_id,
+        }
 
 
 @dataclass(frozen=True)

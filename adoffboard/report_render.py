@@ -85,10 +85,12 @@ def _environment(**escaping: Any) -> Environment:
     )
 
 
-def markdown_of(view: ReportView) -> str:
-    """Markdown for tickets and chat: tables throughout, so that a big plan stays scannable."""
+def markdown_of(view: ReportView, *, summary_only: bool = False) -> str:
+    """Markdown for tickets and chat: tables throughout, so that a big plan stays scannable.
+    `summary_only`: the header and the summary alone (what the CLI prints), rendered in time
+    independent of the number of changes."""
     template = environment("markdown").get_template("markdown/report.md.j2")
-    return template.render(view=view, report=view.report)
+    return template.render(view=view, report=view.report, summary_only=summary_only)
 
 
 def html_of(view: ReportView) -> str:
@@ -101,12 +103,19 @@ def json_of(view: ReportView) -> str:
     """Stable, machine-readable: fixed key order, the plan's own step layout plus each outcome.
 
     Serialised by `json.dumps`, not a template: JSON has its own escaping, which a text template
-    would have to re-implement."""
-    return json.dumps(view.document(), indent=2, ensure_ascii=False, default=str) + "\n"
+    would have to re-implement. Not indented: Python serialises indented JSON with its pure-Python
+    encoder, several times slower than the C one, and a run of thousands of changes waits for
+    it after its last call."""
+    return json.dumps(view.document(), ensure_ascii=False, default=str) + "\n"
 
 
 def render_markdown(report: Report) -> str:
     return markdown_of(ReportView.of(report))
+
+
+def render_markdown_summary(report: Report) -> str:
+    """The Markdown report's header and summary, without its other sections."""
+    return markdown_of(ReportView.of(report), summary_only=True)
 
 
 def render_html(report: Report) -> str:

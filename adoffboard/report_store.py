@@ -27,7 +27,16 @@ from sqlalchemy import Column, Index, Integer, String, Table, Text, insert, sele
 from adoffboard import signing
 from adoffboard.database import metadata
 from adoffboard.errors import InputError, NotFound, StoreError
-from adoffboard.models import Check, CheckStatus, Outcome, OutcomeStatus, Plan, Report, ReportKind
+from adoffboard.models import (
+    Check,
+    CheckStatus,
+    Outcome,
+    OutcomeStatus,
+    Plan,
+    Report,
+    ReportKind,
+    with_members,
+)
 from adoffboard.report_render import html_of
 from adoffboard.report_view import ReportView
 
@@ -91,7 +100,6 @@ def save_reports(
 def keep_report(store: Any, report: Report, *, made_by: str = "") -> int:
     """Keep `report` in the store; returns its id. The row's key columns and its document are
     signed together, so that neither can be changed alone."""
-    document = report_document(report)
     row = {
         "kind": report.kind.value,
         "client": report.plan.client,
@@ -101,7 +109,7 @@ def keep_report(store: Any, report: Report, *, made_by: str = "") -> int:
         "verification_id": report.verification_id,
         "made_at": store.now(),
         "made_by": made_by,
-        "document": json.dumps(document, sort_keys=True, default=str),
+        "document": report_document(report),
     }
     mac = signing.sign(_key(store), _signed(row))
     with store.transaction(write=True) as conn:
@@ -227,12 +235,18 @@ def _checked(store: Any, row: dict[str, Any]) -> Report:
 # --- The document -------------------------------------------------------------------------------
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """`report` as plain JSON values: everything a rendering reads, nothing else."""
+def report_document(report: Report) -> str:
+    """`report` as JSON text: everything a rendering reads, nothing else. The plan goes in as its
+    saved text (`Plan.to_json`, serialised once per plan), the rest is serialised here."""
+    rest = json.dumps(_document_values(report), sort_keys=True, default=str)
+    return with_members(rest, {"plan": report.plan.to_json()})
+
+
+def _document_values(report: Report) -> dict[str, Any]:
+    """The document's values but its plan."""
     return {
         "format": DOCUMENT_FORMAT,
         "kind": report.kind.value,
-        "plan": {**report.plan.body(), "sha256": report.plan.content_hash},
         "run_id": report.run_id,
         "started_at": report.started_at,
         "finished_at": report.finished_at,
@@ -253,7 +267,7 @@ def report_from_document(doc: dict[str, Any]) -> Report:
         raise ValueError("not a report document")
     body = dict(doc["plan"])
     sha = body.pop("sha256", None)
-    plan = Plan.from_body(body)
+    plan = Plan.from_canonical(body)
     if plan.content_hash != sha:
         raise ValueError("its plan does not match the plan's hash")
     verification = doc.get("verification_id")

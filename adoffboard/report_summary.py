@@ -8,7 +8,7 @@ every rendering (Markdown, HTML, JSON) so that they can never disagree.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -110,7 +110,12 @@ class Problem:
         return f"{self.entity_type} {self.name} ({self.entity_id})"
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        """The fields as they are (all text): `asdict` would deep-copy each, for every drifted
+        or failed change of a run."""
+        return {name: getattr(self, name) for name in _PROBLEM_FIELDS}
+
+
+_PROBLEM_FIELDS = tuple(Problem.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

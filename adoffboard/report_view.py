@@ -22,7 +22,6 @@ from adoffboard.models import (
     ReportKind,
     StepKind,
     StepPlan,
-    content_hash,
 )
 from adoffboard.report_summary import (
     OUTCOME_ORDER,
@@ -89,7 +88,7 @@ class ReportView:
             outcomes=outcome_index(report),
             manual=manual_entries(report),
             body=body,
-            plan_sha256=content_hash(body),
+            plan_sha256=report.plan.content_hash,
             step_number={s.step_id: i for i, s in enumerate(report.plan.steps, start=1)},
         )
 

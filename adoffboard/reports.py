@@ -39,6 +39,7 @@ from adoffboard.report_render import (
     render_html,
     render_json,
     render_markdown,
+    render_markdown_summary,
 )
 from adoffboard.report_summary import (
     CHECK_ORDER,
@@ -68,6 +69,7 @@ __all__ = [
     "render_html",
     "render_json",
     "render_markdown",
+    "render_markdown_summary",
     "summarize",
     "write_reports",
 ]

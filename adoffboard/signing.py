@@ -15,19 +15,39 @@ import hashlib
 import hmac
 from typing import Any
 
-from adoffboard.models import canonical_json
+from adoffboard.models import Plan, canonical_text
 
 SCHEME = "hmac-sha256"
 
 
 def sign(key: bytes, body: dict[str, Any]) -> str:
-    """The signature of a plan body (`Plan.body()`), as stored beside it: `hmac-sha256:<hex>`."""
-    digest = hmac.new(key, canonical_json(body), hashlib.sha256).hexdigest()
-    return f"{SCHEME}:{digest}"
+    """The signature of a document body, as stored beside it: `hmac-sha256:<hex>`."""
+    return sign_text(key, canonical_text(body))
 
 
 def verify(key: bytes, body: dict[str, Any], signature: object) -> bool:
     """Whether `signature` is this key's signature of `body` (constant-time comparison)."""
+    return verify_text(key, canonical_text(body), signature)
+
+
+def sign_plan(key: bytes, plan: Plan) -> str:
+    """The signature of a plan, over its canonical text (`Plan.canonical`, computed once)."""
+    return sign_text(key, plan.canonical)
+
+
+def verify_plan(key: bytes, plan: Plan, signature: object) -> bool:
+    """Whether `signature` is this key's signature of `plan` (constant-time comparison)."""
+    return verify_text(key, plan.canonical, signature)
+
+
+def sign_text(key: bytes, canonical: str) -> str:
+    """The signature of a body's canonical text (`adoffboard.models.canonical_text`)."""
+    digest = hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{SCHEME}:{digest}"
+
+
+def verify_text(key: bytes, canonical: str, signature: object) -> bool:
+    """Whether `signature` is this key's signature of the canonical text `canonical`."""
     if not isinstance(signature, str) or not signature.startswith(f"{SCHEME}:"):
         return False
-    return hmac.compare_digest(sign(key, body), signature)
+    return hmac.compare_digest(sign_text(key, canonical), signature)

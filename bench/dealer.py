@@ -51,8 +51,11 @@ class Dealer:
         return {p: n for p in AD_PLATFORMS if (n := getattr(self, p))}
 
 
-def scenario(dealer: Dealer, latency_ms: int) -> dict[str, Any]:
-    """The sandbox scenario: generated ad accounts, the demo's other platforms, latency."""
+def scenario(
+    dealer: Dealer, latency_ms: int, *, meta_call_capacity: int | None = None
+) -> dict[str, Any]:
+    """The sandbox scenario: generated ad accounts, the demo's other platforms, latency.
+    `meta_call_capacity`: the Meta stand-in's calls per rolling hour, when not its default."""
     base = load_scenario(DEMO_SCENARIO) if dealer.trackers else {"smtp": {}}
     for platform in AD_PLATFORMS:
         base.pop(platform, None)
@@ -62,6 +65,8 @@ def scenario(dealer: Dealer, latency_ms: int) -> dict[str, Any]:
         base["microsoft_ads"] = microsoft_account(dealer.microsoft_ads)
     if dealer.meta:
         base["meta"] = MetaStandIn.generate_account(dealer.meta)
+        if meta_call_capacity is not None:
+            base["meta"]["call_capacity"] = meta_call_capacity
     base["faults"] = [{"kind": "latency", "platform": "*", "latency_ms": latency_ms}]
     return base
 
@@ -101,11 +106,17 @@ class World:
 
 
 @contextlib.contextmanager
-def world(dealer: Dealer, latency_ms: int, *, request: str = "cancellation") -> Iterator[World]:
+def world(
+    dealer: Dealer,
+    latency_ms: int,
+    *,
+    request: str = "cancellation",
+    meta_call_capacity: int | None = None,
+) -> Iterator[World]:
     """A fresh sandbox and workspace for one contender's round, where the dealer's SEM
     `request` ("cancellation": leaving the platform; "pause"; effective today) has been
     through the approval chain ("": none)."""
-    data = scenario(dealer, latency_ms)
+    data = scenario(dealer, latency_ms, meta_call_capacity=meta_call_capacity)
     client = manifest(data, dealer)
     with Sandbox(data) as box, tempfile.TemporaryDirectory(prefix="adoffboard-bench-") as tmp:
         root = Path(tmp)

@@ -14,15 +14,21 @@ on a fresh sandbox. Side by side:
    pause alone (`run -r sem-pause`).
 
 Medians over --rounds. `--campaigns N` instead plans a Google account of N campaigns with
-`sem-cancellation` and reports the plan's wall time and peak RSS.
+`sem-cancellation` and reports the plan's wall time and peak RSS. `--apply-cpu` instead measures
+the CPU of `adoffboard apply` for Meta and Microsoft Advertising alone at 1,000 and 10,000
+campaigns (latency 0 unless --latency-ms is given) and prints, per platform, how CPU grows for
+ten times the work: a journal or store cost that grows with the run shows up as a ratio well
+above 10x.
 
     .venv/bin/python bench/offboarding.py [--campaigns-scale 1] [--latency-ms 100] [--rounds 3]
     .venv/bin/python bench/offboarding.py --campaigns 10000 [--json]
+    .venv/bin/python bench/offboarding.py --apply-cpu [--rounds 1] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -35,6 +41,8 @@ import contenders  # noqa: E402
 from dealer import AD_PLATFORMS, Dealer  # noqa: E402
 
 Figures = dict[str, float]
+APPLY_CPU_PLATFORMS = ("meta", "microsoft_ads")
+APPLY_CPU_SIZES = (1000, 10000)
 COLUMNS = ("span", "reads", "writes", "calls", "minimum", "calls_ratio", "bound")
 
 
@@ -135,16 +143,27 @@ def table(f: Figures, args: argparse.Namespace) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--campaigns-scale", type=float, default=1.0)
-    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument(
+        "--latency-ms", type=int, help="per call (default: 100; 0 with --apply-cpu)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--campaigns", type=int, help="instead: plan one Google account of this many campaigns"
     )
+    parser.add_argument(
+        "--apply-cpu",
+        action="store_true",
+        help="instead: apply's CPU for Meta and Microsoft at 1,000 and 10,000 campaigns",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
+    if args.latency_ms is None:
+        args.latency_ms = 0 if args.apply_cpu else 100
     if args.rounds < 1 or args.latency_ms < 0 or args.campaigns_scale <= 0:
         parser.error("--rounds must be >= 1, --latency-ms >= 0, --campaigns-scale > 0")
     try:
+        if args.apply_cpu:
+            return apply_cpu(args)
         if args.campaigns:
             found = repeat(
                 args.rounds, lambda: contenders.large_plan(args.campaigns, args.latency_ms)
@@ -163,6 +182,59 @@ def main() -> int:
     except contenders.ContenderFailed as exc:
         print(f"offboarding bench: {exc}", file=sys.stderr)
         return 1
+
+
+def apply_cpu(args: argparse.Namespace) -> int:
+    """Apply's CPU per platform and size, and the growth for ten times the work."""
+    figures: Figures = {}
+    small, large = APPLY_CPU_SIZES
+    for platform in APPLY_CPU_PLATFORMS:
+        for size in APPLY_CPU_SIZES:
+            print(f"... {platform} {size}", file=sys.stderr, flush=True)
+            found = repeat(
+                args.rounds,
+                functools.partial(contenders.apply_cpu, platform, size, args.latency_ms),
+            )
+            figures.update(contenders.prefixed(f"{platform}.{size}", found))
+        figures[f"{platform}.work_ratio"] = (
+            figures[f"{platform}.{large}.changes"] / figures[f"{platform}.{small}.changes"]
+        )
+        figures[f"{platform}.cpu_ratio"] = (
+            figures[f"{platform}.{large}.cpu"] / figures[f"{platform}.{small}.cpu"]
+        )
+        # CPU per change of the changes the larger account adds: the start-up (imports, the
+        # trackers' steps) cancels out, so this compares with the small account's CPU per change
+        figures[f"{platform}.marginal_ms"] = (
+            1000
+            * (figures[f"{platform}.{large}.cpu"] - figures[f"{platform}.{small}.cpu"])
+            / (figures[f"{platform}.{large}.changes"] - figures[f"{platform}.{small}.changes"])
+        )
+    if args.json:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+        return 0
+    print(
+        f"adoffboard apply, one platform alone, {args.latency_ms} ms per call, "
+        f"medians of {args.rounds} round(s)"
+    )
+    print(
+        f"  {'platform':15} {'campaigns':>9} {'changes':>8} {'CPU s':>7} {'wall s':>7} "
+        f"{'RSS MiB':>8}"
+    )
+    for platform in APPLY_CPU_PLATFORMS:
+        for size in APPLY_CPU_SIZES:
+            f = {
+                k: figures[f"{platform}.{size}.{k}"] for k in ("changes", "cpu", "wall", "rss_mib")
+            }
+            print(
+                f"  {platform:15} {size:9d} {f['changes']:8.0f} {f['cpu']:7.2f} "
+                f"{f['wall']:7.2f} {f['rss_mib']:8.0f}"
+            )
+        print(
+            f"  {platform}: {figures[f'{platform}.work_ratio']:.1f}x the work took "
+            f"{figures[f'{platform}.cpu_ratio']:.1f}x the CPU; "
+            f"{figures[f'{platform}.marginal_ms']:.2f} ms of CPU per added change"
+        )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -256,7 +256,7 @@ class ProgressView:
 
 
 def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:
-    from adoffboard.reports import render_markdown
+    from adoffboard.reports import render_markdown_summary
 
     if c.as_json:
         import json
@@ -271,7 +271,7 @@ def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) ->
     console = c.console()
     from rich.markdown import Markdown
 
-    text = render_markdown(report)
+    text = render_markdown_summary(report)
     cut = text.find("\n## ", text.find("## ") + 3)
     console.print(Markdown(text[:cut] if cut > 0 else text))
     if paths:

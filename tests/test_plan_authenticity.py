@@ -21,7 +21,7 @@ from conftest import Cli, approved_cr
 from adoffboard import signing
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_SAFETY
 from adoffboard.config import load_workspace
-from adoffboard.models import content_hash
+from adoffboard.models import canonical_text, content_hash
 from adoffboard.sandbox import Sandbox
 from adoffboard.store import Store
 
@@ -198,6 +198,24 @@ def test_the_signed_plan_applies(cli: Cli, tmp_path: Path, sandbox: Sandbox) -> 
     assert (out.stat().st_mode & 0o777) == 0o600
     result = cli("apply", str(out))
     assert result.exit_code == EXIT_OK, result.output
+
+
+def test_the_plan_file_and_the_run_carry_the_one_signed_text(
+    cli: Cli, workspace: Path, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The plan is serialised once: the run stores the file's very body, hash and signature."""
+    out, plan = _approved_plan(cli, tmp_path, sandbox)
+    assert cli("apply", str(out)).exit_code == EXIT_OK
+    [run] = json.loads(cli("--json", "history", CLIENT).output)
+    with Store.open(load_workspace(workspace).store_url) as store:
+        record = store.run(run["id"])
+        key = store.plan_key()
+    body = {k: v for k, v in plan.items() if k not in ("sha256", "signature")}
+    assert json.loads(record.plan_json) == {**body, "sha256": plan["sha256"]}
+    assert record.plan_hash == plan["sha256"] == content_hash(body)
+    assert record.plan_mac == plan["signature"] == signing.sign(key, body)
+    saved = out.read_text()
+    assert saved.startswith(canonical_text(body)[:-1]) and saved.endswith("}\n")
 
 
 def test_a_stored_plan_edited_in_the_store_is_not_resumed(

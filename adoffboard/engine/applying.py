@@ -142,7 +142,7 @@ def apply_plan(
             plan,
             plan_path=plan_path,
             change_request=cr_id,
-            plan_mac=signing.sign(store.plan_key(), plan.body()),
+            plan_mac=signing.sign_plan(store.plan_key(), plan),
             started_by=holder or holder_name(),
             stage=plan.stage,
         )

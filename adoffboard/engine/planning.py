@@ -30,7 +30,8 @@ from adoffboard.models import (
     Plan,
     StepKind,
     StepPlan,
-    content_hash,
+    canonical_text,
+    text_hash,
 )
 from adoffboard.records import RunRecord
 from adoffboard.restore import RestoreSet, inverse_changes, refuse_without_access, target_runs
@@ -335,10 +336,8 @@ def save_plan(plan: Plan, path: Path, key: bytes | None = None) -> Path:
     from adoffboard import signing
     from adoffboard.files import write_private
 
-    document = {**plan.body(), "sha256": plan.content_hash}
-    if key is not None:
-        document["signature"] = signing.sign(key, plan.body())
-    return write_private(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    envelope = {} if key is None else {"signature": signing.sign_plan(key, plan)}
+    return write_private(path, plan.to_json(**envelope) + "\n")
 
 
 def load_plan(path: Path, key: bytes) -> Plan:
@@ -348,19 +347,20 @@ def load_plan(path: Path, key: bytes) -> Plan:
 
     data = _read_plan_json(path)
     claimed, signature = data.pop("sha256"), data.pop("signature", None)
-    if content_hash(data) != claimed:
+    canonical = canonical_text(data)  # once: the hash, the signature and the plan share it
+    if text_hash(canonical) != claimed:
         raise StalePlan(f"plan {path} was modified after it was made (sha256 mismatch): re-plan")
     if signature is None:
         raise StalePlan(
             f"plan {path} is not signed by this workspace (it was made for review "
             "only, without the state store): re-plan with the store reachable"
         )
-    if not signing.verify(key, data, signature):
+    if not signing.verify_text(key, canonical, signature):
         raise StalePlan(
             f"plan {path} was modified after it was made, or made by another "
             "workspace (its signature does not match this workspace's key): re-plan"
         )
-    return _plan_from_body(data, str(path))
+    return _plan_from_body(data, str(path), canonical)
 
 
 def _read_plan_json(path: Path) -> dict[str, Any]:
@@ -381,9 +381,9 @@ def _read_plan_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _plan_from_body(body: dict[str, Any], where: str) -> Plan:
+def _plan_from_body(body: dict[str, Any], where: str, canonical: str | None = None) -> Plan:
     try:
-        return Plan.from_body(body)
+        return Plan.from_canonical(body, canonical)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"plan {where} is malformed: {type(exc).__name__}: {exc}") from None
 
@@ -398,7 +398,7 @@ def stored_plan(store: RunStore, record: RunRecord) -> Plan:
         {k: v for k, v in json.loads(record.plan_json).items() if k not in ("sha256", "signature")},
         f"of run {record.id}",
     )
-    if record.plan_mac and not signing.verify(store.plan_key(), plan.body(), record.plan_mac):
+    if record.plan_mac and not signing.verify_plan(store.plan_key(), plan, record.plan_mac):
         raise StalePlan(
             f"the plan stored for run {record.id} is not the one that was applied "
             "(its signature does not check): it cannot be resumed; re-plan"
