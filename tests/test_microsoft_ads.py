@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -499,3 +501,68 @@ def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sa
     report = json.loads(cli("--json", "verify", "lakeside-powersports").output)
     by_step = {c["step_id"]: c["status"] for c in report["checks"]}
     assert by_step["microsoft-ads-pause"] == by_step["microsoft-ads-budgets"] == "PASS"
+
+
+# --- the stand-in -------------------------------------------------------------------------------
+
+
+def _update_campaigns(url: str, ids: list[str]) -> Any:
+    from msads_support import sdk_client
+    from openapi_client.models.campaign.campaign import Campaign
+    from openapi_client.models.campaign.campaign_status import CampaignStatus
+    from openapi_client.models.campaign.update_campaigns_request import UpdateCampaignsRequest
+
+    svc = sdk_client(url, LAKESIDE, CUSTOMER)
+    campaigns = [Campaign(Id=i, Status=CampaignStatus("Paused"), DailyBudget=0.05) for i in ids]
+    return svc.UpdateCampaigns(UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=campaigns))
+
+
+@pytest.mark.parametrize("box", [section(active(500))], indirect=True, ids=["500"])
+def test_standin_refuses_more_than_100_items_and_takes_concurrent_calls(box, tmp_path):
+    from openapi_client.exceptions import ApiException
+    from openapi_client.models.campaign.budget import Budget as SdkBudget
+    from openapi_client.models.campaign.get_budgets_by_ids_request import (
+        GetBudgetsByIdsRequest,
+    )
+    from openapi_client.models.campaign.update_budgets_request import UpdateBudgetsRequest
+
+    from adoffboard.connectors.microsoft_ads.client import translate
+    from adoffboard.errors import PlatformError
+
+    ids = [c["id"] for c in active(500)]
+    svc = standin(box)
+    url = svc.url
+    refusals = {
+        "CampaignsArrayExceedsLimit": lambda: _update_campaigns(url, ids[:101]),
+        "BudgetsArrayExceedsLimit": lambda: msads_call(
+            url,
+            "UpdateBudgets",
+            UpdateBudgetsRequest(Budgets=[SdkBudget(Id=str(i), Amount=1.0) for i in range(101)]),
+        ),
+        "BudgetIdsArrayExceedsLimit|BudgetsArrayExceedsLimit": lambda: msads_call(
+            url,
+            "GetBudgetsByIds",
+            GetBudgetsByIdsRequest(BudgetIds=[str(i) for i in range(1, 102)]),
+        ),
+    }
+    for code, call in refusals.items():
+        with pytest.raises(ApiException) as raised:
+            call()
+        error = translate(raised.value)
+        assert isinstance(error, PlatformError) and re.search(code, str(error)), str(error)
+    assert svc.writes == []  # a refused call changes nothing
+    # five calls of 100 at once: every campaign paused and floored, none lost
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(
+            pool.map(lambda k: _update_campaigns(url, ids[k : k + 100]), range(0, 500, 100))
+        )
+    assert all(not a.partial_errors for a in answers)
+    account = svc.accounts[LAKESIDE]
+    assert {(c.status, c.daily_budget) for c in account.campaigns.values()} == {("Paused", 0.05)}
+    assert sorted(len(items) for _, _, items in svc.writes) == [100] * 5
+
+
+def msads_call(url: str, operation: str, request: Any) -> Any:
+    from msads_support import sdk_client
+
+    return getattr(sdk_client(url, LAKESIDE, CUSTOMER), operation)(request)
