@@ -11,7 +11,9 @@ plan, its report and verification say so (`AccountState.warnings`): never a sile
 
 Reads go out together where they do not depend on one another: `GetAccount` with
 `GetCampaignsByAccountId` (the tenant guard judges the account's name before anything is
-written; the campaign read is a read), then the `GetBudgetsByIds` chunks at once.
+written; the campaign read is a read), then the `GetBudgetsByIds` chunks and
+`GetExperimentsByIds` at once. The SDK's REST clients are shared between these threads
+(`client.MicrosoftAdsApi`).
 
 One read per phase: the engine reads every platform (`read_state`) right before it admits and
 applies the phase's changes, so `apply` settles each change (ALREADY, DRIFT or send) against that
@@ -148,14 +150,18 @@ class MicrosoftAdsConnector(Connector[AccountState]):
             pending = pool.submit(self._get_campaigns, acct.account_id)
             live_name, currency = self._check_tenant(acct)
             campaigns = _campaigns(pending.result())
-        budgets = self._read_budgets(campaigns)
+        # the shared budgets and the experiments' bases both follow from the campaigns alone
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            bases = pool.submit(self._with_bases, campaigns)
+            budgets = self._read_budgets(campaigns)
+            read = bases.result()
         self._fresh[acct.account_id] = (campaigns, budgets, self.ctx.clock.now())
         return AccountState(
             acct.account_id,
             acct.customer_id,
             live_name,
             currency,
-            self._with_bases(campaigns),
+            read,
             budgets,
             self.ctx.clock.now(),
             tuple(self._warnings),
@@ -352,7 +358,7 @@ class MicrosoftAdsConnector(Connector[AccountState]):
                 else Outcome(c.id, OutcomeStatus.APPLIED, live=c.after, request_id=tracking)
                 for c in item
             ]
-        for fld in sorted({c.field for c in again}, key=FIELD_ORDER.index):
+        for fld in sorted({c.field for c in again}, key=_field_rank):
             outcomes += self._update(account, [c for c in again if c.field == fld], split=False)
         return outcomes
 
@@ -469,6 +475,10 @@ def refused_types(text: str, sent: Sequence[str]) -> tuple[str, ...]:
 
 
 FIELD_ORDER = ("Status", "DailyBudget", "Amount")  # pauses first when items are sent again
+
+
+def _field_rank(fld: str) -> int:
+    return FIELD_ORDER.index(fld) if fld in FIELD_ORDER else len(FIELD_ORDER)
 
 
 def entities(changes: Sequence[Change]) -> list[list[Change]]:
