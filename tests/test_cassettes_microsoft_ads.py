@@ -15,12 +15,17 @@ transport refuses any write before it leaves the process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+import urllib3
 import vcr
 import yaml
 from cassette_scrub import SCRUBBED, find_secrets, vcr_options
@@ -63,6 +68,24 @@ def recorder(mode: str) -> vcr.VCR:
         match_on=["method", "path", "body"],
         **vcr_options(**SCRUB),
     )
+
+
+@contextlib.contextmanager
+def one_request_at_a_time() -> Iterator[None]:
+    """vcrpy is not thread-safe: while one of its stubs builds a connection it puts urllib3's
+    real connection classes back for the whole process (`vcr.patch.force_reset`), so a request
+    made on another thread at that moment reaches the network. The connector reads on several
+    threads; under a cassette its requests go one at a time (urllib3's, not adoffboard's)."""
+    lock = threading.Lock()
+    pool = urllib3.connectionpool.HTTPConnectionPool
+    real = pool.urlopen
+
+    def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return real(self, *args, **kwargs)
+
+    with mock.patch.object(pool, "urlopen", urlopen):
+        yield
 
 
 def connect(settings: dict[str, Any], root: Path, attempts: int = 1) -> Any:
@@ -129,7 +152,7 @@ def test_record_read_state(tmp_path, monkeypatch):
         secrets = list(STANDIN_SECRETS.values())
     (CASSETTES / name).unlink(missing_ok=True)
     try:
-        with recorder("all").use_cassette(name):
+        with recorder("all").use_cassette(name), one_request_at_a_time():
             connect(settings, tmp_path, attempts=3).read_state(target)
     finally:
         if box is not None:
@@ -167,7 +190,7 @@ def test_replay_read_state_with_no_server(cassette, tmp_path):
     }
     with pytest.raises(TransientError, match="unreachable"):  # really nothing listening
         connect(settings, tmp_path).read_state(target)
-    with recorder("none").use_cassette(cassette.name) as played:
+    with recorder("none").use_cassette(cassette.name) as played, one_request_at_a_time():
         state = connect(settings, tmp_path).read_state(target)
     assert played.all_played
     assert state.name == target.microsoft_ads.expected_name and state.currency

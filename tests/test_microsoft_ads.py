@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -135,19 +137,19 @@ def test_reads_every_campaign_type_the_currency_and_shared_budgets(box, tmp_path
         "DynamicSearchAds",
     }
     assert state.budgets["8801"].amount == 60.0 and state.budgets["8801"].association_count == 2
-    assert [e.method for e in box.log] == [
-        "GetAccount",
-        "GetCampaignsByAccountId",
-        "GetBudgetsByIds",
-    ]
+    # GetAccount and GetCampaignsByAccountId together, then the shared budgets they name
+    methods = [e.method for e in box.log]
+    assert sorted(methods[:2]) == ["GetAccount", "GetCampaignsByAccountId"]
+    assert methods[2:] == ["GetBudgetsByIds"]
 
 
 def test_tenant_guard_mismatch_raises_and_sends_nothing(box, tmp_path):
     connector = connect(box, tmp_path, read_only=False)
     with pytest.raises(TenantMismatch, match="named 'Lakeside Powersports'"):
         connector.read_state(manifest(name="Lakeside Powersports East"))
-    assert [e.method for e in box.log] == ["GetAccount"]  # nothing after the name check
-    assert writes(box) == []
+    # the campaign read goes out with GetAccount; nothing is sent after the name check
+    assert sorted(e.method for e in box.log) == ["GetAccount", "GetCampaignsByAccountId"]
+    assert writes(box) == [] and box.log.mutating() == []
 
 
 def test_an_account_of_another_customer_is_refused(box, tmp_path):
@@ -182,7 +184,8 @@ def test_an_expired_access_token_is_an_auth_error_not_a_refresh(box, tmp_path, m
     with pytest.raises(AuthError, match="109 AuthenticationTokenExpired") as raised:
         connector.read_state(manifest())
     assert "old-token" not in str(raised.value)
-    assert len(box.log) == 1  # one refused call; no token endpoint was ever contacted
+    # the two reads sent together, both refused; no token endpoint was ever contacted
+    assert sorted(e.method for e in box.log) == ["GetAccount", "GetCampaignsByAccountId"]
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -245,25 +248,34 @@ def test_harbor_marine_in_cad(box, tmp_path):
 
 
 @pytest.mark.parametrize("box", [section(active(250))], indirect=True, ids=["250"])
-def test_batches_of_at_most_100_and_pause_separate_from_budgets(box, tmp_path):
+def test_batches_of_at_most_100_campaigns_each_paused_and_floored_in_one_item(box, tmp_path):
     connector = connect(box, tmp_path, read_only=False)
     changes = plan(connector, connector.read_state(manifest()))
     outcomes = connector.apply(changes, MemoryJournal())
     assert len(outcomes) == 500 and {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     calls = writes(box, "UpdateCampaigns")
-    assert [len(items) for _, _, items in calls] == [100, 100, 50, 100, 100, 50]
-    # each call carries one kind of change only: pauses first, then budgets
-    assert [{f for _, fields in items for f in fields} for _, _, items in calls] == [
-        {"Status"}
-    ] * 3 + [{"DailyBudget"}] * 3
-    assert connector.calls["write"] == 6
-    assert len(box.log.mutating("microsoft_ads")) == 6
+    # the calls travel together: their order on the wire is not fixed
+    assert sorted(len(items) for _, _, items in calls) == [50, 100, 100]
+    # each campaign once, with its status and its budget: ceil(250 / 100) calls
+    assert [{fields for _, fields in items} for _, _, items in calls] == [
+        {("DailyBudget", "Status")}
+    ] * 3
+    assert sorted(i for _, _, items in calls for i, _ in items) == sorted(
+        c["id"] for c in active(250)
+    )
+    assert connector.calls["write"] == 3
+    assert len(box.log.mutating("microsoft_ads")) == 3
 
 
-def test_a_refused_budget_call_does_not_hold_back_the_pause(box, tmp_path):
-    # every UpdateCampaigns after the first (the pause) fails with HTTP 500
+def test_a_refused_budget_does_not_hold_back_the_pause(box, tmp_path):
+    # the service refuses every campaign item that sets a daily budget
     box.faults.add(
-        FaultRule(kind="internal", platform="microsoft_ads", method="UpdateCampaigns", after=1)
+        FaultRule(
+            kind="partial_failure",
+            platform="microsoft_ads",
+            match={"resource": "campaign", "field": "DailyBudget"},
+            message="budget refused",
+        )
     )
     clock = FakeClock()
     connector = connect(box, tmp_path, read_only=False, clock=clock, attempts=2)
@@ -272,11 +284,20 @@ def test_a_refused_budget_call_does_not_hold_back_the_pause(box, tmp_path):
     for ch in changes:
         expected = OutcomeStatus.FAILED if ch.field == "DailyBudget" else OutcomeStatus.APPLIED
         assert outcomes[ch.id].status == expected, ch.id
+        if expected == OutcomeStatus.FAILED:
+            assert "budget refused" in outcomes[ch.id].message
     accounts = standin(box).accounts[LAKESIDE]
     assert accounts.campaigns["7701"].status == "Paused"
     assert accounts.campaigns["7701"].daily_budget == 20.0
     assert accounts.budgets["8801"].amount == 0.05  # UpdateBudgets went through on its own
-    assert clock.sleeps == [1.0]  # one backoff before the second (last) attempt
+    assert clock.sleeps == []  # a refused item is not retried blindly: it is sent again split
+    # the campaigns paused and floored in one call, refused, then one call per field
+    calls = writes(box, "UpdateCampaigns")
+    assert [sorted({f for _, fields in items for f in fields}) for _, _, items in calls] == [
+        ["DailyBudget", "Status"],
+        ["Status"],
+        ["DailyBudget"],
+    ]
 
 
 @pytest.mark.parametrize("box", [section(active(150))], indirect=True, ids=["150"])
@@ -344,6 +365,7 @@ def test_drift_and_already_are_settled_without_a_write(box, tmp_path):
     account.campaigns["7702"].daily_budget = 40.0  # someone raised it: DRIFT, left alone
     account.campaigns["7703"].status = "BudgetPaused"  # the platform did: still to pause
     account.campaigns["7706"].status = "Deleted"  # deleted since the plan: DRIFT, not sent
+    connector.read_state(manifest())  # the apply phase's read, as the engine makes it
     journal = MemoryJournal()
     outcomes = {o.change_id: o for o in connector.apply(changes, journal)}
     key = f"microsoft_ads:{LAKESIDE}:campaign:"
@@ -364,6 +386,18 @@ def test_drift_and_already_are_settled_without_a_write(box, tmp_path):
         assert journal.order.index(f"intent:{ch_id}") < journal.order.index(f"outcome:{ch_id}")
 
 
+def test_apply_settles_against_its_phase_read_and_reads_again_when_it_is_stale(box, tmp_path):
+    clock = FakeClock()
+    connector = connect(box, tmp_path, read_only=False, clock=clock)
+    changes = plan(connector, connector.read_state(manifest()), "pause_campaigns")
+    reads = [e.method for e in box.log].count("GetCampaignsByAccountId")
+    standin(box).accounts[LAKESIDE].campaigns["7701"].status = "Paused"  # after the phase read
+    clock.advance(61)  # a read older than a minute is not trusted
+    outcomes = {o.change_id: o.status for o in connector.apply(changes, MemoryJournal())}
+    assert [e.method for e in box.log].count("GetCampaignsByAccountId") == reads + 1
+    assert outcomes[f"microsoft_ads:{LAKESIDE}:campaign:7701:Status"] == OutcomeStatus.ALREADY
+
+
 def test_verify_lists_the_offenders(box, tmp_path):
     connector = connect(box, tmp_path, read_only=True)
     state = connector.read_state(manifest())
@@ -382,7 +416,8 @@ def test_dry_run_guard_refuses_writes_before_they_leave_the_process(box, tmp_pat
         connector.apply(changes, MemoryJournal())
     # the reads (POSTs) reached the server; no Update* request ever did
     methods = [e.method for e in box.log]
-    assert methods.count("GetCampaignsByAccountId") == 2
+    # apply settled the changes against the read just made: the account is read once
+    assert methods.count("GetCampaignsByAccountId") == 1
     assert not {"UpdateCampaigns", "UpdateBudgets"} & set(methods)
     assert writes(box) == [] and box.log.mutating() == []
 
@@ -454,10 +489,10 @@ def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sa
     assert len(planned["microsoft-ads-budgets"]["changes"]) == 7
     applied = cli("apply", str(out))
     assert applied.exit_code == 0, applied.output
-    assert [e.method for e in sandbox.log.mutating("microsoft_ads")] == [
-        "UpdateCampaigns",
-        "UpdateCampaigns",
+    # pauses and budgets of the same campaigns in one call; the shared budget in its own
+    assert sorted(e.method for e in sandbox.log.mutating("microsoft_ads")) == [
         "UpdateBudgets",
+        "UpdateCampaigns",
     ]
     account = standin(sandbox).accounts[LAKESIDE]
     assert account.campaigns["7704"].status == "Paused"
@@ -466,3 +501,68 @@ def test_plan_apply_verify_through_the_cli(cli: Cli, tmp_path: Path, sandbox: Sa
     report = json.loads(cli("--json", "verify", "lakeside-powersports").output)
     by_step = {c["step_id"]: c["status"] for c in report["checks"]}
     assert by_step["microsoft-ads-pause"] == by_step["microsoft-ads-budgets"] == "PASS"
+
+
+# --- the stand-in -------------------------------------------------------------------------------
+
+
+def _update_campaigns(url: str, ids: list[str]) -> Any:
+    from msads_support import sdk_client
+    from openapi_client.models.campaign.campaign import Campaign
+    from openapi_client.models.campaign.campaign_status import CampaignStatus
+    from openapi_client.models.campaign.update_campaigns_request import UpdateCampaignsRequest
+
+    svc = sdk_client(url, LAKESIDE, CUSTOMER)
+    campaigns = [Campaign(Id=i, Status=CampaignStatus("Paused"), DailyBudget=0.05) for i in ids]
+    return svc.UpdateCampaigns(UpdateCampaignsRequest(AccountId=LAKESIDE, Campaigns=campaigns))
+
+
+@pytest.mark.parametrize("box", [section(active(500))], indirect=True, ids=["500"])
+def test_standin_refuses_more_than_100_items_and_takes_concurrent_calls(box, tmp_path):
+    from openapi_client.exceptions import ApiException
+    from openapi_client.models.campaign.budget import Budget as SdkBudget
+    from openapi_client.models.campaign.get_budgets_by_ids_request import (
+        GetBudgetsByIdsRequest,
+    )
+    from openapi_client.models.campaign.update_budgets_request import UpdateBudgetsRequest
+
+    from adoffboard.connectors.microsoft_ads.client import translate
+    from adoffboard.errors import PlatformError
+
+    ids = [c["id"] for c in active(500)]
+    svc = standin(box)
+    url = svc.url
+    refusals = {
+        "CampaignsArrayExceedsLimit": lambda: _update_campaigns(url, ids[:101]),
+        "BudgetsArrayExceedsLimit": lambda: msads_call(
+            url,
+            "UpdateBudgets",
+            UpdateBudgetsRequest(Budgets=[SdkBudget(Id=str(i), Amount=1.0) for i in range(101)]),
+        ),
+        "BudgetIdsArrayExceedsLimit|BudgetsArrayExceedsLimit": lambda: msads_call(
+            url,
+            "GetBudgetsByIds",
+            GetBudgetsByIdsRequest(BudgetIds=[str(i) for i in range(1, 102)]),
+        ),
+    }
+    for code, call in refusals.items():
+        with pytest.raises(ApiException) as raised:
+            call()
+        error = translate(raised.value)
+        assert isinstance(error, PlatformError) and re.search(code, str(error)), str(error)
+    assert svc.writes == []  # a refused call changes nothing
+    # five calls of 100 at once: every campaign paused and floored, none lost
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(
+            pool.map(lambda k: _update_campaigns(url, ids[k : k + 100]), range(0, 500, 100))
+        )
+    assert all(not a.partial_errors for a in answers)
+    account = svc.accounts[LAKESIDE]
+    assert {(c.status, c.daily_budget) for c in account.campaigns.values()} == {("Paused", 0.05)}
+    assert sorted(len(items) for _, _, items in svc.writes) == [100] * 5
+
+
+def msads_call(url: str, operation: str, request: Any) -> Any:
+    from msads_support import sdk_client
+
+    return getattr(sdk_client(url, LAKESIDE, CUSTOMER), operation)(request)

@@ -21,7 +21,8 @@ exchanged once, when the client is built (`oauth.refresh`, at `login_endpoint` w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ READ_OPERATIONS = frozenset(
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
 CALL_RATE_EXCEEDED = 117
 AUTH_CODES = frozenset({105, 106, 109})
+POOL_SIZE = 10  # kept connections per host: the connector's calls in flight at once
 
 
 class ReadOnlyPool:
@@ -67,7 +69,12 @@ class ReadOnlyPool:
 
 
 class MicrosoftAdsApi:
-    """One account's ServiceClients (Campaign and Customer Management), built on first use."""
+    """One account's ServiceClients (Campaign and Customer Management), built on first use.
+
+    Calls may come from several threads at once: the SDK's REST client keeps no per-call state
+    (each operation serialises its own request; urllib3's pool manager is thread-safe), so one
+    client per service is shared; building it (and the one token exchange) is done once, under
+    a lock."""
 
     def __init__(
         self,
@@ -84,6 +91,12 @@ class MicrosoftAdsApi:
         self.read_only = read_only
         self._clients: dict[str, Any] = {}
         self._auth: Any = None
+        self._lock = threading.Lock()
+
+    def prepare(self, services: Iterable[str]) -> None:
+        """Build these services' clients now, before threads share them."""
+        for service in services:
+            self.client(service)
 
     def _authorization(self) -> Any:
         if self._auth is not None:
@@ -141,32 +154,37 @@ class MicrosoftAdsApi:
         return self._auth
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            from bingads.service_client import ServiceClient
-            from openapi_client import rest
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._build(service)
+            return self._clients[service]
 
-            s = self.settings
-            location = (
-                (s.get("customer_endpoint") if service == CUSTOMERS else None)
-                or s.get("endpoint")
-                or None
-            )
-            svc = ServiceClient(
-                service,
-                API_VERSION,
-                self._authorization(),
-                environment=s.get("environment") or "production",
-                location=location,
-            )
-            api_client = svc._api.api_client
-            # Retries are ours (on the injected clock); urllib3 would otherwise resend a PUT.
-            api_client.configuration.retries = 0
-            api_client.rest_client = rest.RESTClientObject(api_client.configuration)
-            if self.read_only:
-                pool = api_client.rest_client.pool_manager
-                api_client.rest_client.pool_manager = ReadOnlyPool(pool)
-            self._clients[service] = svc
-        return self._clients[service]
+    def _build(self, service: str) -> Any:
+        from bingads.service_client import ServiceClient
+        from openapi_client import rest
+
+        s = self.settings
+        location = (
+            (s.get("customer_endpoint") if service == CUSTOMERS else None)
+            or s.get("endpoint")
+            or None
+        )
+        svc = ServiceClient(
+            service,
+            API_VERSION,
+            self._authorization(),
+            environment=s.get("environment") or "production",
+            location=location,
+        )
+        api_client = svc._api.api_client
+        # Retries are ours (on the injected clock); urllib3 would otherwise resend a PUT.
+        api_client.configuration.retries = 0
+        api_client.configuration.connection_pool_maxsize = POOL_SIZE
+        api_client.rest_client = rest.RESTClientObject(api_client.configuration)
+        if self.read_only:
+            pool = api_client.rest_client.pool_manager
+            api_client.rest_client.pool_manager = ReadOnlyPool(pool)
+        return svc
 
     def call(self, service: str, operation: str, request: Any, timeout: float) -> tuple[Any, str]:
         """Send one operation; the response's data and its TrackingId. Raises the SDK's errors

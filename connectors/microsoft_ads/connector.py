@@ -9,12 +9,28 @@ campaign is not returned or its budget reads differently (`declaration.ADDITIONA
 the service answers that a type is not a valid value, the read is made again without it and the
 plan, its report and verification say so (`AccountState.warnings`): never a silent gap.
 
-Writes: `UpdateCampaigns` (Status; DailyBudget of campaign-level budgets) and `UpdateBudgets`
-(Amount of shared budgets), at most 100 items per call; pauses and budget changes travel in
-separate calls so that a refused budget never holds back a pause, and `PartialErrors` are mapped
-back to their item by `Index`. A campaign that uses a shared budget (`BudgetId` set) cannot have
-its budget changed on the campaign (error 1159): the shared budget is changed once, on itself.
-Experiment campaigns are never written (error 6133): they follow their base (`planning`).
+Reads go out together where they do not depend on one another: `GetAccount` with
+`GetCampaignsByAccountId` (the tenant guard judges the account's name before anything is
+written; the campaign read is a read), then the `GetBudgetsByIds` chunks and
+`GetExperimentsByIds` at once. The SDK's REST clients are shared between these threads
+(`client.MicrosoftAdsApi`).
+
+One read per phase: the engine reads every platform (`read_state`) right before it admits and
+applies the phase's changes, so `apply` settles each change (ALREADY, DRIFT or send) against that
+read, made by this same object moments before, instead of reading the account again. The read
+is used once, and only while it is fresh (`FRESH_S` on the injected clock); an `apply` without
+one (a second apply, a direct call) reads the account itself first.
+
+Writes: `UpdateCampaigns` (Status and DailyBudget of campaign-level budgets) and `UpdateBudgets`
+(Amount of shared budgets), at most 100 items per call (updatecampaigns.md, updatebudgets.md),
+up to `IN_FLIGHT` calls on the wire at once, each journaled. Fields not set on an item are left
+unchanged, so a campaign paused and given its floor budget is one item: 1,000 such campaigns are
+10 calls. `PartialErrors` are mapped back to their item by `Index`; an item that carried both a
+status and a budget and was refused is sent again one field per call (the refused item was not
+applied: these are absolute values), so that a refused budget never holds back a pause. A
+campaign that uses a shared budget (`BudgetId` set) cannot have its budget changed on the
+campaign (error 1159): the shared budget is changed once, on itself. Experiment campaigns are
+never written (error 6133): they follow their base (`planning`).
 
 Microsoft Advertising scripts have no API: they stay a manual runbook step.
 """
@@ -22,9 +38,11 @@ Microsoft Advertising scripts have no API: they stay a manual runbook step.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from adoffboard.config import Manifest
@@ -74,6 +92,12 @@ from adoffboard.models import Change, Outcome, OutcomeStatus
 
 MAX_ITEMS = 100  # UpdateCampaigns, UpdateBudgets and GetBudgetsByIds
 MAX_EXPERIMENT_IDS = 5000  # GetExperimentsByIds (getexperimentsbyids.md)
+# Calls on the wire at once: no documented limit on concurrent connections, but "limit the
+# number of threads that you use to 10" (Microsoft's "Using Bing Ads services efficiently");
+# error 117 CallRateExceeded is still waited out and retried (`client.translate`).
+IN_FLIGHT = 10
+FRESH_S = 60.0  # how long apply trusts the read its own read_state made in this phase
+UPDATE = {"campaign": "update_campaigns", "budget": "update_budgets"}
 
 T = TypeVar("T")
 
@@ -90,6 +114,10 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         self._calls = Calls(ctx, self.calls, "Microsoft Advertising", translate=translate)
         self._types: tuple[str, ...] = CAMPAIGN_TYPES  # less any type the service refused
         self._warnings: list[str] = []
+        # account -> (campaigns, shared budgets, when) of the last read_state, until apply uses it
+        self._fresh: dict[
+            str, tuple[tuple[Campaign, ...], dict[str, SharedBudget], dt.datetime]
+        ] = {}
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -116,7 +144,32 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         acct = section(manifest, "microsoft_ads", MicrosoftAdsAccount)
         if acct is None:
             raise InputError(f"client {manifest.slug} has no microsoft_ads account in its manifest")
-        self._session(acct)
+        self._session(acct).prepare((CUSTOMERS, CAMPAIGNS))
+        # the guard's error wins: leaving the block waits for the campaign read either way
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._get_campaigns, acct.account_id)
+            live_name, currency = self._check_tenant(acct)
+            campaigns = _campaigns(pending.result())
+        # the shared budgets and the experiments' bases both follow from the campaigns alone
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            bases = pool.submit(self._with_bases, campaigns)
+            budgets = self._read_budgets(campaigns)
+            read = bases.result()
+        self._fresh[acct.account_id] = (campaigns, budgets, self.ctx.clock.now())
+        return AccountState(
+            acct.account_id,
+            acct.customer_id,
+            live_name,
+            currency,
+            read,
+            budgets,
+            self.ctx.clock.now(),
+            tuple(self._warnings),
+        )
+
+    def _check_tenant(self, acct: MicrosoftAdsAccount) -> tuple[str, str]:
+        """GetAccount: the live name and currency; TenantMismatch unless the name is the one
+        the manifest expects (the guard every write waits behind)."""
         from openapi_client.models.customer.get_account_request import GetAccountRequest
 
         data, _ = self._call(
@@ -131,18 +184,7 @@ class MicrosoftAdsConnector(Connector[AccountState]):
                 f"Microsoft Advertising account {acct.account_id} is named {live_name!r}, but "
                 f"the manifest expects {acct.expected_name!r}: refusing to touch it"
             )
-        currency = getattr(account.currency_code, "value", account.currency_code) or ""
-        campaigns, budgets = self._read_campaigns(acct.account_id)
-        return AccountState(
-            acct.account_id,
-            acct.customer_id,
-            live_name,
-            str(currency),
-            self._with_bases(campaigns),
-            budgets,
-            self.ctx.clock.now(),
-            tuple(self._warnings),
-        )
+        return live_name, str(getattr(account.currency_code, "value", account.currency_code) or "")
 
     def _with_bases(self, campaigns: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
         """Each experiment campaign with its base campaign's id (GetExperimentsByIds)."""
@@ -170,31 +212,28 @@ class MicrosoftAdsConnector(Connector[AccountState]):
     def _read_campaigns(
         self, account_id: str
     ) -> tuple[tuple[Campaign, ...], dict[str, SharedBudget]]:
+        campaigns = _campaigns(self._get_campaigns(account_id))
+        return campaigns, self._read_budgets(campaigns)
+
+    def _read_budgets(self, campaigns: Sequence[Campaign]) -> dict[str, SharedBudget]:
+        """The shared budgets the campaigns use: GetBudgetsByIds, 100 ids a call, the calls
+        on the wire together (up to `IN_FLIGHT`)."""
         from openapi_client.models.campaign.get_budgets_by_ids_request import (
             GetBudgetsByIdsRequest,
         )
 
-        data = self._get_campaigns(account_id)
-        campaigns = tuple(_campaign(c) for c in (data.campaigns or []) if c is not None)
         wanted = sorted({c.budget_id for c in campaigns if c.budget_id})
+
+        def read(chunk: Sequence[str]) -> Any:
+            request = GetBudgetsByIdsRequest(BudgetIds=list(chunk))
+            return self._call("read", CAMPAIGNS, "get_budgets_by_ids", request)[0]
+
         budgets: dict[str, SharedBudget] = {}
-        for chunk in batches(wanted, MAX_ITEMS):
-            data, _ = self._call(
-                "read",
-                CAMPAIGNS,
-                "get_budgets_by_ids",
-                GetBudgetsByIdsRequest(BudgetIds=list(chunk)),
-            )
+        for data in together(read, list(batches(wanted, MAX_ITEMS))):
             for b in data.budgets or []:
                 if b is not None and b.id:
-                    budgets[str(b.id)] = SharedBudget(
-                        str(b.id),
-                        b.name or "",
-                        float(b.amount or 0.0),
-                        _value(b.budget_type),
-                        int(b.association_count or 0),
-                    )
-        return campaigns, budgets
+                    budgets[str(b.id)] = _budget(b)
+        return budgets
 
     def _get_campaigns(self, account_id: str) -> Any:
         """GetCampaignsByAccountId for the documented types and the additional fields; a type the
@@ -262,54 +301,43 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         outcomes: list[Outcome] = []
         for account in sorted({c.account for c in changes}):
             mine = [c for c in changes if c.account == account]
-            campaigns, budgets = self._read_campaigns(account)
+            campaigns, budgets = self._phase_read(account)
             to_send, settled = triage(mine, live_values(mine, campaigns, budgets), self.same_value)
             journal.record(settled)
             outcomes += settled
-            # Separate calls: a refused budget must never hold back a pause.
-            groups = (
-                ("update_campaigns", "Status"),
-                ("update_campaigns", "DailyBudget"),
-                ("update_budgets", "Amount"),
-            )
-            for operation, fld in groups:
+            for round_ in rounds(to_send):
                 outcomes += send_in_batches(
                     journal,
-                    [c for c in to_send if c.field == fld],
+                    round_,
                     MAX_ITEMS,
-                    functools.partial(self._update, operation, account),
+                    functools.partial(self._update, account),
+                    by_entity,
+                    in_flight=IN_FLIGHT,
                 )
         return outcomes
 
-    def _update(self, operation: str, account: str, chunk: Sequence[Change]) -> list[Outcome]:
-        from openapi_client.models.campaign.budget import Budget as SdkBudget
-        from openapi_client.models.campaign.campaign import Campaign as SdkCampaign
-        from openapi_client.models.campaign.campaign_status import CampaignStatus
-        from openapi_client.models.campaign.update_budgets_request import UpdateBudgetsRequest
-        from openapi_client.models.campaign.update_campaigns_request import (
-            UpdateCampaignsRequest,
-        )
+    def _phase_read(self, account: str) -> tuple[tuple[Campaign, ...], dict[str, SharedBudget]]:
+        """The account as this phase's read_state just read it (once, while fresh), else read
+        now: changes are settled against a read made after the plan, never against the plan."""
+        fresh = self._fresh.pop(account, None)
+        if fresh is not None:
+            campaigns, budgets, read_at = fresh
+            if (self.ctx.clock.now() - read_at).total_seconds() <= FRESH_S:
+                return campaigns, budgets
+        return self._read_campaigns(account)
 
-        request: Any
-        if operation == "update_budgets":
-            request = UpdateBudgetsRequest(
-                Budgets=[SdkBudget(Id=c.entity_id, Amount=float(c.after)) for c in chunk]
-            )
-        elif chunk[0].field == "Status":
-            request = UpdateCampaignsRequest(
-                AccountId=account,
-                Campaigns=[
-                    SdkCampaign(Id=c.entity_id, Status=CampaignStatus(_settable(c.after)))
-                    for c in chunk
-                ],
-            )
-        else:
-            request = UpdateCampaignsRequest(
-                AccountId=account,
-                Campaigns=[SdkCampaign(Id=c.entity_id, DailyBudget=float(c.after)) for c in chunk],
-            )
+    def _update(
+        self, account: str, chunk: Sequence[Change], *, split: bool = True
+    ) -> list[Outcome]:
+        """One UpdateCampaigns or UpdateBudgets call: one item per entity, with every field
+        the chunk changes on it. An item refused as a whole that set several fields is sent
+        again one field per call (`split`): a refused budget never holds back a pause."""
+        items = entities(chunk)
+        operation = UPDATE[chunk[0].entity_type]
         try:
-            data, tracking = self._call("write", CAMPAIGNS, operation, request)
+            data, tracking = self._call(
+                "write", CAMPAIGNS, operation, self._request(account, operation, items)
+            )
         except PlatformError as exc:
             return [
                 Outcome(
@@ -318,12 +346,50 @@ class MicrosoftAdsConnector(Connector[AccountState]):
                 for c in chunk
             ]
         errors = partial_errors(getattr(data, "partial_errors", None))
-        return [
-            Outcome(c.id, OutcomeStatus.FAILED, message=errors[i], request_id=tracking)
-            if i in errors
-            else Outcome(c.id, OutcomeStatus.APPLIED, live=c.after, request_id=tracking)
-            for i, c in enumerate(chunk)
-        ]
+        outcomes: list[Outcome] = []
+        again: list[Change] = []
+        for i, item in enumerate(items):
+            if i in errors and split and len(item) > 1:
+                again += item
+                continue
+            outcomes += [
+                Outcome(c.id, OutcomeStatus.FAILED, message=errors[i], request_id=tracking)
+                if i in errors
+                else Outcome(c.id, OutcomeStatus.APPLIED, live=c.after, request_id=tracking)
+                for c in item
+            ]
+        for fld in sorted({c.field for c in again}, key=_field_rank):
+            outcomes += self._update(account, [c for c in again if c.field == fld], split=False)
+        return outcomes
+
+    @staticmethod
+    def _request(account: str, operation: str, items: Sequence[Sequence[Change]]) -> Any:
+        """The SDK request: each entity once, with only the fields it changes (an unset field
+        is left as it is by the service)."""
+        from openapi_client.models.campaign.budget import Budget as SdkBudget
+        from openapi_client.models.campaign.campaign import Campaign as SdkCampaign
+        from openapi_client.models.campaign.campaign_status import CampaignStatus
+        from openapi_client.models.campaign.update_budgets_request import UpdateBudgetsRequest
+        from openapi_client.models.campaign.update_campaigns_request import (
+            UpdateCampaignsRequest,
+        )
+
+        if operation == "update_budgets":
+            return UpdateBudgetsRequest(
+                Budgets=[
+                    SdkBudget(Id=item[0].entity_id, Amount=float(item[0].after)) for item in items
+                ]
+            )
+        campaigns = []
+        for item in items:
+            values = {c.field: c.after for c in item}
+            fields: dict[str, Any] = {}
+            if "Status" in values:
+                fields["Status"] = CampaignStatus(_settable(values["Status"]))
+            if "DailyBudget" in values:
+                fields["DailyBudget"] = float(values["DailyBudget"])
+            campaigns.append(SdkCampaign(Id=item[0].entity_id, **fields))
+        return UpdateCampaignsRequest(AccountId=account, Campaigns=campaigns)
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
         live: dict[str, Any] = {}
@@ -371,6 +437,20 @@ def _value(v: Any) -> str:
     return str(getattr(v, "value", None) if isinstance(getattr(v, "value", None), str) else v)
 
 
+def _campaigns(data: Any) -> tuple[Campaign, ...]:
+    return tuple(_campaign(c) for c in (data.campaigns or []) if c is not None)
+
+
+def _budget(b: Any) -> SharedBudget:
+    return SharedBudget(
+        str(b.id),
+        b.name or "",
+        float(b.amount or 0.0),
+        _value(b.budget_type),
+        int(b.association_count or 0),
+    )
+
+
 def _campaign(c: Any) -> Campaign:
     budget_id = str(c.budget_id or "")
     experiment_id = str(c.experiment_id or "")
@@ -392,6 +472,53 @@ def refused_types(text: str, sent: Sequence[str]) -> tuple[str, ...]:
     if not re.search(r"campaign ?type", text, re.IGNORECASE):
         return ()
     return tuple(t for t in sent if re.search(rf"(?<![A-Za-z]){t}(?![A-Za-z])", text))
+
+
+FIELD_ORDER = ("Status", "DailyBudget", "Amount")  # pauses first when items are sent again
+
+
+def _field_rank(fld: str) -> int:
+    return FIELD_ORDER.index(fld) if fld in FIELD_ORDER else len(FIELD_ORDER)
+
+
+def entities(changes: Sequence[Change]) -> list[list[Change]]:
+    """The changes grouped by entity (one item of an update call each), in first-seen order."""
+    items: dict[tuple[str, str], list[Change]] = {}
+    for c in changes:
+        items.setdefault((c.entity_type, c.entity_id), []).append(c)
+    return list(items.values())
+
+
+def by_entity(changes: Sequence[Change], size: int) -> list[Sequence[Change]]:
+    """`send_in_batches`' batches: at most `size` entities per call, every change of one
+    entity in the same call, campaigns and shared budgets in calls of their own."""
+    chunks: list[Sequence[Change]] = []
+    for kind in UPDATE:
+        items = entities([c for c in changes if c.entity_type == kind])
+        chunks += [[c for item in part for c in item] for part in batches(items, size)]
+    return chunks
+
+
+def rounds(changes: Sequence[Change]) -> list[list[Change]]:
+    """`changes` so that no round sets one field of one entity twice (it would be the same
+    entity twice in one call): in practice a single round. Rounds are sent one after another."""
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[list[Change]] = []
+    for c in changes:
+        key = (c.entity_type, c.entity_id, c.field)
+        n = seen[key] = seen.get(key, -1) + 1
+        if n == len(out):
+            out.append([])
+        out[n].append(c)
+    return out
+
+
+def together(fn: Callable[[Sequence[str]], T], chunks: Sequence[Sequence[str]]) -> list[T]:
+    """`fn` of every chunk, up to `IN_FLIGHT` at once (inline for a single chunk), in order."""
+    if len(chunks) <= 1:
+        return [fn(c) for c in chunks]
+    with ThreadPoolExecutor(max_workers=min(IN_FLIGHT, len(chunks))) as pool:
+        return list(pool.map(fn, chunks))
 
 
 def batches(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

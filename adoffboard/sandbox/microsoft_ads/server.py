@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -312,9 +313,10 @@ class MicrosoftAdsStandIn(UserReads, HttpStandIn):
             self._remember(req, "UpdateCampaigns", account, items)
             errors: list[dict[str, Any]] = []
             ids = [str(item.get("Id") or "") for item in items]
+            repeated = {cid for cid, n in Counter(ids).items() if n > 1}
             with self.lock:
                 for i, item in enumerate(items):
-                    failure = self._campaign_failure(req, account, item, ids)
+                    failure = self._campaign_failure(req, account, item, repeated)
                     if failure is not None:
                         code, message, path = failure
                         errors.append(_error(code, index=i, message=message, field_path=path))
@@ -325,16 +327,21 @@ class MicrosoftAdsStandIn(UserReads, HttpStandIn):
         return self._answer(run, request)
 
     def _campaign_failure(
-        self, req: Request, account: Account, item: Mapping[str, Any], ids: list[str]
+        self, req: Request, account: Account, item: Mapping[str, Any], repeated: set[str]
     ) -> tuple[tuple[int, str, str], str, str | None] | None:
         """Why one item of UpdateCampaigns fails: (code, message, FieldPath), or None."""
         cid = str(item.get("Id") or "")
         campaign = account.campaigns.get(cid)
         if campaign is None:
             return INVALID_CAMPAIGN_ID, "", "Id"
-        if ids.count(cid) > 1:
+        if cid in repeated:
             return DUPLICATE_CAMPAIGN_IDS, "", "Id"
-        rule = req.failing(resource="campaign", id=cid)
+        # a rule may name the field it refuses ("field": "DailyBudget"): an item setting that
+        # field fails as a whole, as the service fails an item (updatecampaigns.md)
+        sets = [k for k, v in item.items() if k != "Id" and v is not None]
+        rule = next(
+            (r for f in sets if (r := req.failing(resource="campaign", id=cid, field=f))), None
+        )
         if rule is not None:
             return INTERNAL, rule.message, None
         if account.base_of(campaign).status == "Deleted":
