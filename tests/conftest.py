@@ -14,12 +14,14 @@ import datetime as dt
 import json
 import os
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import tomli_w
 import yaml
 from click.testing import CliRunner, Result
 from sandbox_support import SandboxPool
@@ -179,16 +181,30 @@ def workspace(
     return root
 
 
-def edit_manifest(workspace: Path, client: str, /, **changes: Any) -> None:
-    path = workspace / "clients" / f"{client}.yaml"
-    data = yaml.safe_load(path.read_text())
+def set_keys(data: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Set nested keys named with `__` between levels (`google_ads__customer_id`)."""
     for dotted, value in changes.items():
         node = data
         *parents, leaf = dotted.split("__")
         for key in parents:
             node = node[key]
         node[leaf] = value
+
+
+def edit_manifest(workspace: Path, client: str, /, **changes: Any) -> None:
+    path = workspace / "clients" / f"{client}.yaml"
+    data = yaml.safe_load(path.read_text())
+    set_keys(data, changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def edit_config(workspace: Path, /, **changes: Any) -> None:
+    """Set keys of the workspace's adoffboard.toml, named like `edit_manifest`'s
+    (`platforms__google_ads__attempts=1`)."""
+    path = workspace / "adoffboard.toml"
+    data = tomllib.loads(path.read_text())
+    set_keys(data, changes)
+    path.write_text(tomli_w.dumps(data))
 
 
 class Cli:
