@@ -56,6 +56,9 @@ def pg_url() -> Iterator[str]:
     name = f"adoffboard_test_{uuid.uuid4().hex[:10]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        # a throwaway database: a commit need not wait for the server's disk (what a session
+        # sees is the same; only a crash of the server itself could lose the last commits)
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
         try:
             url = sa.make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name)
             yield url.render_as_string(hide_password=False)
