@@ -14,12 +14,15 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import tomli_w
 import yaml
 from click.testing import CliRunner, Result
 from sandbox_support import SandboxPool
@@ -72,6 +75,24 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         group = parser.getgroup("xdist", "pytest-xdist is switched off: its options are ignored")
         group.addoption("--numprocesses", dest="numprocesses", default=None)
         group.addoption("--dist", dest="dist", default="no")
+
+
+RAM_TEMP = Path("/dev/shm")
+RAM_TEMP_MIN_FREE = 1 << 30  # a run's folders take tens of megabytes; leave room to spare
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests' folders (tmp_path: workspaces, their SQLite stores, plans) in memory when the
+    machine has a roomy tmpfs and nobody chose a place: every run, apply and change request
+    commits with fsync, which on a disk waits for it (a tenth of a second per test), and in
+    memory returns at once. The code path is the same; only the folder's filesystem differs.
+    `--basetemp`, TMPDIR or PYTEST_DEBUG_TEMPROOT still decide where they go."""
+    chosen = os.environ.get("TMPDIR") or os.environ.get("PYTEST_DEBUG_TEMPROOT")
+    if config.option.basetemp or chosen or not os.access(RAM_TEMP, os.W_OK | os.X_OK):
+        return
+    room = os.statvfs(RAM_TEMP)
+    if room.f_bavail * room.f_frsize >= RAM_TEMP_MIN_FREE:
+        tempfile.tempdir = str(RAM_TEMP)
 
 
 def platforms_of(item: pytest.Item) -> set[str]:
@@ -179,16 +200,30 @@ def workspace(
     return root
 
 
-def edit_manifest(workspace: Path, client: str, /, **changes: Any) -> None:
-    path = workspace / "clients" / f"{client}.yaml"
-    data = yaml.safe_load(path.read_text())
+def set_keys(data: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Set nested keys named with `__` between levels (`google_ads__customer_id`)."""
     for dotted, value in changes.items():
         node = data
         *parents, leaf = dotted.split("__")
         for key in parents:
             node = node[key]
         node[leaf] = value
+
+
+def edit_manifest(workspace: Path, client: str, /, **changes: Any) -> None:
+    path = workspace / "clients" / f"{client}.yaml"
+    data = yaml.safe_load(path.read_text())
+    set_keys(data, changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def edit_config(workspace: Path, /, **changes: Any) -> None:
+    """Set keys of the workspace's adoffboard.toml, named like `edit_manifest`'s
+    (`platforms__google_ads__attempts=1`)."""
+    path = workspace / "adoffboard.toml"
+    data = tomllib.loads(path.read_text())
+    set_keys(data, changes)
+    path.write_text(tomli_w.dumps(data))
 
 
 class Cli:

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Cli
+from conftest import Cli, edit_config
 from test_scheduler import google_ads_values
 
 from adoffboard.cli import EXIT_INPUT, EXIT_OK, EXIT_VERIFY_PENDING
@@ -200,6 +200,8 @@ def test_an_unpause_that_failed_is_retried_from_the_same_pause_runs(
     from adoffboard.cli import EXIT_FAILED_CHANGES
     from adoffboard.sandbox.core import FaultRule
 
+    # one attempt per call: the failed write is what counts here, not four backoffs (15 s)
+    edit_config(cli.workspace, platforms__google_ads__attempts=1)
     days = Days(cli, monkeypatch)
     original = statuses(sandbox)
     days.at(0, 8)
