@@ -46,7 +46,7 @@ def box() -> Iterator[Sandbox]:
 
 def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
     with Sandbox({"meta": many_campaigns(120)}) as sandbox:
-        writer = connect(sandbox, tmp_path)
+        writer = connect(sandbox, tmp_path, batches_in_flight=1)  # one batch after the other
         state = writer.read_state(manifest())
         changes = plan(writer, state, "pause_campaigns")
         assert len(changes) == 120
@@ -213,6 +213,29 @@ def test_rule_risk(rule: MetaRule, disabled: bool) -> None:
     assert (rule_risk(rule) is not None) == disabled
 
 
+def test_independent_batches_go_out_together_each_journaled(tmp_path: Path) -> None:
+    with Sandbox({"meta": many_campaigns(260)}) as sandbox:
+        writer = connect(sandbox, tmp_path)  # up to ten batches in flight
+        state = writer.read_state(manifest())
+        reads = len(sandbox.log.entries("meta"))
+        changes = plan(writer, state, "pause_campaigns")
+        journal = MemoryJournal()
+        outcomes = writer.apply(changes, journal)
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+        assert [o.change_id for o in outcomes] == [c.id for c in changes]
+        # settled on read_state's read: no list read again, only the six batches
+        sent = sandbox.log.entries("meta")[reads:]
+        assert [e.method for e in sent if e.service == "graph"] == ["batch"] * 6
+        assert len(items(sandbox)) == 260 and writer.calls["write"] == 6
+        for start in range(0, 260, 50):  # each batch: its intents before any of its outcomes
+            batch = changes[start : start + 50]
+            assert max(journal.order.index(f"intent:{c.id}") for c in batch) < min(
+                journal.order.index(f"outcome:{c.id}") for c in batch
+            )
+        live = sandbox.meta.accounts[LAKESIDE].campaigns
+        assert {c.status for c in live.values()} == {"PAUSED"}
+
+
 # --- guards -----------------------------------------------------------------------------------
 
 
@@ -280,12 +303,17 @@ def test_unreachable_endpoint_error_carries_no_secret(
 # --- re-reads before writing -------------------------------------------------------------------
 
 
-def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reread", [True, False], ids=["phase-read", "apply-reads"])
+def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path, reread: bool) -> None:
     writer = connect(box, tmp_path)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
     live = box.meta.accounts[LAKESIDE]
     live.campaigns[PROSPECTING].status = "PAUSED"  # someone paused it: already done
     live.campaigns[RETARGETING].status = "ARCHIVED"  # someone archived it: drift
+    if reread:  # the engine reads the phase's state right before it applies
+        writer.read_state(manifest())
+    else:  # applied by a connector that has read nothing: apply reads for itself
+        writer = connect(box, tmp_path)
     outcomes = {o.change_id: o for o in writer.apply(changes, MemoryJournal())}
     by_entity = {c.entity_id: outcomes[c.id] for c in changes}
     assert by_entity[PROSPECTING].status == OutcomeStatus.ALREADY
