@@ -227,6 +227,8 @@ def test_independent_batches_go_out_together_each_journaled(tmp_path: Path) -> N
         sent = sandbox.log.entries("meta")[reads:]
         assert [e.method for e in sent if e.service == "graph"] == ["batch"] * 6
         assert len(items(sandbox)) == 260 and writer.calls["write"] == 6
+        # the stand-in counted every item once, the batch calls themselves not (Graph's rule)
+        assert sandbox.meta.accounts[LAKESIDE].calls.count() == reads + 260
         for start in range(0, 260, 50):  # each batch: its intents before any of its outcomes
             batch = changes[start : start + 50]
             assert max(journal.order.index(f"intent:{c.id}") for c in batch) < min(
