@@ -249,6 +249,20 @@ def test_tenant_guard_mismatch_sends_nothing_else(box: Sandbox, tmp_path: Path) 
     assert box.log.mutating() == []
 
 
+def test_tenant_guard_holds_on_every_read_of_a_connector(box: Sandbox, tmp_path: Path) -> None:
+    writer = connect(box, tmp_path)
+    writer.read_state(manifest())
+    box.meta.accounts[LAKESIDE].name = "Lakeside Marine"  # the account now is someone else's
+    with pytest.raises(TenantMismatch, match="Lakeside Marine"):
+        writer.read_state(manifest())  # the edges went alongside the node this time
+    # and the next read of the account reads its node alone first again
+    reads = len(box.log.entries("meta"))
+    with pytest.raises(TenantMismatch):
+        writer.read_state(manifest())
+    assert [e.method for e in box.log.entries("meta")[reads:]] == ["get_account"]
+    assert box.log.mutating() == []
+
+
 def test_read_only_connector_cannot_send_any_write(box: Sandbox, tmp_path: Path) -> None:
     reader = connect(box, tmp_path, read_only=True)
     state = reader.read_state(manifest())

@@ -181,7 +181,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         The tenant guard comes first: on a first read of the account nothing but its node is
         read until its name matches. Once this connector has seen the name match, the edges are
         read alongside the node; their rows are still used only after the name is checked again.
-        What is read is also kept for the next `apply` (`_settled_on`)."""
+        What is read is also kept for the next `apply` to settle its changes on."""
         self._fresh = None
         acct = section(manifest, "meta", MetaAdAccount)
         if acct is None:
@@ -221,6 +221,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
             )  # fmt: skip
         live_name = str(node.get("name", ""))
         if live_name.strip() != expected.strip():
+            self._tenants.discard((aid, expected))  # the next read: the node alone first again
             raise TenantMismatch(
                 f"Meta ad account {aid} is named {live_name!r}, but the "
                 f"manifest expects {expected!r}: refusing to touch it"
