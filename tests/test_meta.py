@@ -13,10 +13,12 @@ from meta_support import (
     PROSPECTING,
     RETARGETING,
     batches,
+    campaign_fault,
     connect,
     items,
     manifest,
     many_campaigns,
+    pause_all,
     plan,
 )
 from test_contract import MemoryJournal
@@ -65,19 +67,8 @@ def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
 
 
 def test_unanswered_items_are_sent_again_alone(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(
-        FaultRule(
-            kind="timeout",
-            platform="meta",
-            method="update_object",
-            match={"resource": "campaign", "id": RETARGETING},
-            times=1,
-        )
-    )
-    clock = FakeClock()
-    writer = connect(box, tmp_path, clock=clock)
-    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
-    outcomes = writer.apply(changes, MemoryJournal())
+    box.faults.add(campaign_fault("timeout", RETARGETING, times=1))
+    clock, changes, outcomes = pause_all(box, tmp_path)
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     sent = [e for e in items(box)]
     assert len(batches(box)) == 2
