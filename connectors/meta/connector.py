@@ -124,7 +124,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
     # --- transport ----------------------------------------------------------------------------
 
     def _graph(self) -> Any:
-        with self._opening:  # reads and batches run on several threads: one session for all
+        with self._opening:  # reads and batches run on several threads: one FacebookSession for all
             return self._open()
 
     def _open(self) -> Any:
