@@ -12,8 +12,10 @@ from adoffboard.config import Manifest
 from adoffboard.connectors import build
 from adoffboard.connectors.base import Connector, ConnectorContext
 from adoffboard.demo import DEMO_CLIENT
+from adoffboard.models import Change, Outcome
 from adoffboard.retry import RetryPolicy
 from adoffboard.sandbox import Sandbox
+from adoffboard.sandbox.core import FaultRule
 from adoffboard.sandbox.meta import MetaStandIn
 
 LAKESIDE = "act_1029384756"
@@ -65,3 +67,24 @@ def batches(box: Sandbox) -> list[Any]:
 
 def items(box: Sandbox) -> list[Any]:
     return [e for e in box.log.entries("meta") if e.service == "graph-batch"]
+
+
+def campaign_fault(kind: str, campaign_id: str, **rule: Any) -> FaultRule:
+    """A fault aimed at one campaign's update inside a Graph batch."""
+    return FaultRule(
+        kind=kind,
+        platform="meta",
+        method="update_object",
+        match={"resource": "campaign", "id": campaign_id},
+        **rule,
+    )
+
+
+def pause_all(box: Sandbox, tmp_path: Path) -> tuple[FakeClock, list[Change], list[Outcome]]:
+    """Read, plan `pause_campaigns` and apply it with a fresh connector on an injected clock."""
+    from test_contract import MemoryJournal
+
+    clock = FakeClock()
+    writer = connect(box, tmp_path, clock=clock)
+    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
+    return clock, changes, writer.apply(changes, MemoryJournal())

@@ -13,10 +13,12 @@ from meta_support import (
     PROSPECTING,
     RETARGETING,
     batches,
+    campaign_fault,
     connect,
     items,
     manifest,
     many_campaigns,
+    pause_all,
     plan,
 )
 from test_contract import MemoryJournal
@@ -46,7 +48,7 @@ def box() -> Iterator[Sandbox]:
 
 def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
     with Sandbox({"meta": many_campaigns(120)}) as sandbox:
-        writer = connect(sandbox, tmp_path)
+        writer = connect(sandbox, tmp_path, batches_in_flight=1)  # one batch after the other
         state = writer.read_state(manifest())
         changes = plan(writer, state, "pause_campaigns")
         assert len(changes) == 120
@@ -65,19 +67,8 @@ def test_writes_go_in_batches_of_at_most_50(tmp_path: Path) -> None:
 
 
 def test_unanswered_items_are_sent_again_alone(box: Sandbox, tmp_path: Path) -> None:
-    box.faults.add(
-        FaultRule(
-            kind="timeout",
-            platform="meta",
-            method="update_object",
-            match={"resource": "campaign", "id": RETARGETING},
-            times=1,
-        )
-    )
-    clock = FakeClock()
-    writer = connect(box, tmp_path, clock=clock)
-    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
-    outcomes = writer.apply(changes, MemoryJournal())
+    box.faults.add(campaign_fault("timeout", RETARGETING, times=1))
+    clock, changes, outcomes = pause_all(box, tmp_path)
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     sent = [e for e in items(box)]
     assert len(batches(box)) == 2
@@ -213,6 +204,31 @@ def test_rule_risk(rule: MetaRule, disabled: bool) -> None:
     assert (rule_risk(rule) is not None) == disabled
 
 
+def test_independent_batches_go_out_together_each_journaled(tmp_path: Path) -> None:
+    with Sandbox({"meta": many_campaigns(260)}) as sandbox:
+        writer = connect(sandbox, tmp_path)  # up to ten batches in flight
+        state = writer.read_state(manifest())
+        reads = len(sandbox.log.entries("meta"))
+        changes = plan(writer, state, "pause_campaigns")
+        journal = MemoryJournal()
+        outcomes = writer.apply(changes, journal)
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+        assert [o.change_id for o in outcomes] == [c.id for c in changes]
+        # settled on read_state's read: no list read again, only the six batches
+        sent = sandbox.log.entries("meta")[reads:]
+        assert [e.method for e in sent if e.service == "graph"] == ["batch"] * 6
+        assert len(items(sandbox)) == 260 and writer.calls["write"] == 6
+        # the stand-in counted every item once, the batch calls themselves not (Graph's rule)
+        assert sandbox.meta.accounts[LAKESIDE].calls.count() == reads + 260
+        for start in range(0, 260, 50):  # each batch: its intents before any of its outcomes
+            batch = changes[start : start + 50]
+            assert max(journal.order.index(f"intent:{c.id}") for c in batch) < min(
+                journal.order.index(f"outcome:{c.id}") for c in batch
+            )
+        live = sandbox.meta.accounts[LAKESIDE].campaigns
+        assert {c.status for c in live.values()} == {"PAUSED"}
+
+
 # --- guards -----------------------------------------------------------------------------------
 
 
@@ -221,6 +237,20 @@ def test_tenant_guard_mismatch_sends_nothing_else(box: Sandbox, tmp_path: Path) 
     with pytest.raises(TenantMismatch, match="Lakeside Powersports"):
         reader.read_state(manifest(expected_name="Lakeside Marine"))
     assert [e.method for e in box.log.entries("meta")] == ["get_account"]
+    assert box.log.mutating() == []
+
+
+def test_tenant_guard_holds_on_every_read_of_a_connector(box: Sandbox, tmp_path: Path) -> None:
+    writer = connect(box, tmp_path)
+    writer.read_state(manifest())
+    box.meta.accounts[LAKESIDE].name = "Lakeside Marine"  # the account now is someone else's
+    with pytest.raises(TenantMismatch, match="Lakeside Marine"):
+        writer.read_state(manifest())  # the edges went alongside the node this time
+    # and the next read of the account reads its node alone first again
+    reads = len(box.log.entries("meta"))
+    with pytest.raises(TenantMismatch):
+        writer.read_state(manifest())
+    assert [e.method for e in box.log.entries("meta")[reads:]] == ["get_account"]
     assert box.log.mutating() == []
 
 
@@ -280,12 +310,17 @@ def test_unreachable_endpoint_error_carries_no_secret(
 # --- re-reads before writing -------------------------------------------------------------------
 
 
-def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reread", [True, False], ids=["phase-read", "apply-reads"])
+def test_drift_and_already_are_not_written(box: Sandbox, tmp_path: Path, reread: bool) -> None:
     writer = connect(box, tmp_path)
     changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
     live = box.meta.accounts[LAKESIDE]
     live.campaigns[PROSPECTING].status = "PAUSED"  # someone paused it: already done
     live.campaigns[RETARGETING].status = "ARCHIVED"  # someone archived it: drift
+    if reread:  # the engine reads the phase's state right before it applies
+        writer.read_state(manifest())
+    else:  # applied by a connector that has read nothing: apply reads for itself
+        writer = connect(box, tmp_path)
     outcomes = {o.change_id: o for o in writer.apply(changes, MemoryJournal())}
     by_entity = {c.entity_id: outcomes[c.id] for c in changes}
     assert by_entity[PROSPECTING].status == OutcomeStatus.ALREADY

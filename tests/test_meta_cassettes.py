@@ -12,12 +12,17 @@ a read-only connector: its transport cannot send anything but GET.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import yaml
 from cassette_scrub_meta import REDACTED, leaks, meta_vcr
+from requests.adapters import HTTPAdapter
 
 from adoffboard.clock import FakeClock
 from adoffboard.config import Manifest
@@ -61,6 +66,22 @@ def sandbox_settings(box: Sandbox, page_size: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def one_request_at_a_time() -> Iterator[None]:
+    """vcrpy records by un-patching `http.client` for the whole process while it sends
+    (`vcr.patch.force_reset`): a request another thread sends meanwhile goes unrecorded. The
+    connector reads an account's edges at once, so while recording, requests take turns."""
+    send = HTTPAdapter.send
+    turn = threading.Lock()
+
+    def one_at_a_time(self: HTTPAdapter, *args: Any, **kwargs: Any) -> Any:
+        with turn:
+            return send(self, *args, **kwargs)
+
+    with patch.object(HTTPAdapter, "send", one_at_a_time):
+        yield
+
+
 def record(folder: Path, tmp_path: Path) -> list[Path]:
     """Record read_state into `folder`: a real test account when configured, else the sandbox."""
     env = os.environ
@@ -82,13 +103,14 @@ def record(folder: Path, tmp_path: Path) -> list[Path]:
             }
         )
         name = f"read_state_{env['ADOFFBOARD_META_AD_ACCOUNT']}"
-        with meta_vcr(folder, "all").use_cassette(f"{name}.yaml"):
+        with one_request_at_a_time(), meta_vcr(folder, "all").use_cassette(f"{name}.yaml"):
             reader(tmp_path, settings).read_state(manifest)
         return [folder / f"{name}.yaml"]
     paths = []
     for name, page_size in RECORDINGS.items():
         with (
             Sandbox({"meta": load_scenario(DEMO_SCENARIO)["meta"]}) as box,
+            one_request_at_a_time(),
             meta_vcr(folder, "all").use_cassette(f"{name}.yaml"),
         ):
             reader(tmp_path, sandbox_settings(box, page_size)).read_state(

@@ -13,9 +13,12 @@ from meta_support import (
     LAKESIDE,
     PROSPECTING,
     batches,
+    campaign_fault,
     connect,
     items,
     manifest,
+    many_campaigns,
+    pause_all,
     plan,
 )
 from test_contract import MemoryJournal
@@ -59,24 +62,39 @@ def test_top_level_rate_limit_waits_the_minutes_meta_gives(box: Sandbox, tmp_pat
 @pytest.mark.parametrize("code", ["80004", "613", "17"])
 def test_rate_limit_inside_a_batch_item(box: Sandbox, tmp_path: Path, code: str) -> None:
     box.faults.add(
-        FaultRule(
-            kind="resource_exhausted",
-            platform="meta",
-            method="update_object",
-            match={"resource": "campaign", "id": PROSPECTING},
-            retry_delay_s=120,
-            times=1,
-            message=code,
-        )
+        campaign_fault("resource_exhausted", PROSPECTING, retry_delay_s=120, times=1, message=code)
     )
-    clock = FakeClock()
-    writer = connect(box, tmp_path, clock=clock)
-    changes = plan(writer, writer.read_state(manifest()), "pause_campaigns")
-    outcomes = writer.apply(changes, MemoryJournal())
+    clock, changes, outcomes = pause_all(box, tmp_path)
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     assert clock.sleeps == [120.0]
     assert len(batches(box)) == 2
     assert len(items(box)) == len(changes) + 1  # only the throttled item went again
+
+
+def test_a_throttle_in_one_of_the_batches_in_flight_is_waited_once(tmp_path: Path) -> None:
+    with Sandbox({"meta": many_campaigns(260)}) as sandbox:
+        throttled = str(120_500_000_000_000 + 130)  # in the third of six batches
+        sandbox.faults.add(
+            campaign_fault("resource_exhausted", throttled, retry_delay_s=120, times=1)
+        )
+        clock, _, outcomes = pause_all(sandbox, tmp_path)
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+        assert clock.sleeps == [120.0]
+        assert len(batches(sandbox)) == 7  # six, and the throttled item again alone
+        assert len(items(sandbox)) == 261
+
+
+def test_high_usage_sends_one_request_at_a_time_each_after_a_pause(tmp_path: Path) -> None:
+    section = many_campaigns(260)
+    section["ad_accounts"][0]["usage_pct"] = 80  # past slow_down_at_pct (75) from the start
+    with Sandbox({"meta": section}) as sandbox:
+        clock, _, outcomes = pause_all(sandbox, tmp_path)
+        assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+        sent = [e for e in sandbox.log.entries("meta") if e.service == "graph"]
+        assert len(sent) == 5 + 6  # the node, four edges; six batches
+        # every request after the first answer waited for the usage the one before reported:
+        # none went out alongside another
+        assert len(clock.sleeps) == len(sent) - 1 and min(clock.sleeps) >= 1.0
 
 
 def test_throttle_longer_than_the_cap_stops_and_says_when_to_resume(

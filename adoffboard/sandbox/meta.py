@@ -13,7 +13,9 @@ What it models, because the connector must have met it through the real SDK:
   `{code, headers, body}`; `include_headers=false` drops the item headers; an item may come back
   `null`, which means "no answer"; a second write to an ad set of a campaign already written in
   the same batch is refused with (#100), as the page says a batch cannot hold two ad sets of one
-  campaign); a batch of GET items alone is logged as a read;
+  campaign); a batch of GET items alone is logged as a read; each item counts as one call in
+  the usage headers, the batch call itself as none; batches sent at once are served at once (a
+  thread each), every change to the accounts and every counter under the stand-in's lock;
 - `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret), checked on every call;
 - `GET /v26.0/debug_token?input_token=...`: the token's metadata (`is_valid`, `expires_at`, 0 for
   a token that never expires, `scopes`), from the scenario's `token` table
@@ -436,7 +438,7 @@ class MetaStandIn(MetaGraphBase):
             self.app_calls.add()
             if acct is not None:
                 acct.calls.add()
-        rules = self._item_rules(route.op, entity)
+        rules = self._item_rules(route.op, entity)  # under the lock: batches run at once
         unanswered = [r for r in rules if r.kind == "timeout"] + [
             r
             for r in outer.faults
@@ -457,7 +459,9 @@ class MetaStandIn(MetaGraphBase):
             sub.faults = [r for r in outer.faults if r.message != "null"]
             response = route.handler(sub)
             self.log.finish(entry, str(response.status))
-        add_usage_headers(response, self.usage_headers(acct))
+        with self.lock:
+            usage = self.usage_headers(acct)
+        add_usage_headers(response, usage)
         response.headers.setdefault("x-fb-trace-id", _trace_id())
         return _item_response(response, include_headers)
 

@@ -6,6 +6,7 @@ Kept apart from the server (`adoffboard.sandbox.meta`) so that each reads in one
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -71,20 +72,24 @@ class AdAccount:
 
 
 class CallWindow:
-    """Calls in the last hour: Meta's usage percentages are over a rolling one-hour window."""
+    """Calls in the last hour: Meta's usage percentages are over a rolling one-hour window.
+    Counted from the server's threads at once (batches in flight together)."""
 
     def __init__(self, span_s: float = 3600.0) -> None:
         self.span = span_s
         self._times: deque[float] = deque()
+        self._lock = threading.Lock()
 
     def add(self) -> None:
-        self._times.append(time.monotonic())
+        with self._lock:
+            self._times.append(time.monotonic())
 
     def count(self) -> int:
         horizon = time.monotonic() - self.span
-        while self._times and self._times[0] < horizon:
-            self._times.popleft()
-        return len(self._times)
+        with self._lock:
+            while self._times and self._times[0] < horizon:
+                self._times.popleft()
+            return len(self._times)
 
 
 def load_account(raw: Mapping[str, Any], agency: Mapping[str, str]) -> AdAccount:

@@ -201,12 +201,18 @@ class MetaGraphBase(HttpStandIn):
         return None
 
     def dispatch(self, request: Request) -> Response:
+        """Each call counts against the usage windows, but a batch call itself does not: "each
+        call within the batch is counted separately" (its items, in `_item`), "a batch of 10
+        API calls will count as 10 calls" (https://developers.facebook.com/docs/graph-api/
+        batch-requests)."""
         response = super().dispatch(request)
+        batch = request.method == "POST" and request.path.rstrip("/") == V
         with self.lock:
-            self.app_calls.add()
             acct = self.accounts.get(self.account_of(request) or "")
-            if acct is not None:
-                acct.calls.add()
+            if not batch:
+                self.app_calls.add()
+                if acct is not None:
+                    acct.calls.add()
             add_usage_headers(response, self.usage_headers(acct))
         response.headers.setdefault("x-fb-trace-id", _trace_id())
         return response

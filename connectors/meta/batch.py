@@ -26,9 +26,13 @@ def graph_batches(changes: Sequence[Change], size: int) -> list[Sequence[Change]
 
     The order is kept: a change goes to the first batch with room that holds no ad set of its
     campaign, but never to a batch before the last one used by the changes of another kind that
-    came before it (rules, campaigns and ad sets are sent in the connector's order)."""
+    came before it (rules, campaigns and ad sets are sent in the connector's order).
+
+    Linear in the changes: a campaign's next ad set may only go after the last batch that took
+    one of its ad sets (`after`), so every batch from there on is free of that campaign, and the
+    first of them with room is found through `_Room` without scanning the full ones."""
     batches: list[list[Change]] = []
-    campaigns: list[set[str]] = []
+    room = _Room()
     after: dict[str, int] = {}  # campaign -> the first batch that may take its next ad set
     floor, kind = 0, None
     for ch in changes:
@@ -36,23 +40,34 @@ def graph_batches(changes: Sequence[Change], size: int) -> list[Sequence[Change]
             floor, kind = max(len(batches) - 1, 0), ch.entity_type
         found = _CAMPAIGN_OF.search(ch.resource) if ch.entity_type == "adset" else None
         campaign = found.group(1) if found else None
-        start = max(floor, after.get(campaign, 0) if campaign else 0)
-        n = next(
-            (
-                i
-                for i in range(start, len(batches))
-                if len(batches[i]) < size and (campaign is None or campaign not in campaigns[i])
-            ),
-            len(batches),
-        )
+        n = room.first(max(floor, after.get(campaign, 0) if campaign else 0))
         if n == len(batches):
             batches.append([])
-            campaigns.append(set())
         batches[n].append(ch)
+        if len(batches[n]) >= size:
+            room.fill(n)
         if campaign is not None:
-            campaigns[n].add(campaign)
             after[campaign] = n + 1
     return list(batches)
+
+
+class _Room:
+    """The first batch with room at or after an index: full batches point past themselves
+    (a disjoint-set forest with path compression), so each lookup is near constant time."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}  # a full batch -> a later batch that may have room
+
+    def first(self, start: int) -> int:
+        end = start
+        while end in self._next:
+            end = self._next[end]
+        while start != end:  # compress the path just walked
+            self._next[start], start = end, self._next[start]
+        return end
+
+    def fill(self, n: int) -> None:
+        self._next[n] = n + 1
 
 
 T = TypeVar("T")
@@ -229,8 +244,11 @@ class GraphBatches:
                 wait = self._retry.delay(round_no, TransientError(""))
                 reason = f"Meta: {len(retry)} batch item(s) unanswered or failed"
             self.ctx.progress(f"{reason} - again in {minutes_text(wait)}")
-            self._pacer.reset()
-            self.ctx.clock.sleep(wait)
+            if waits:  # no batch of this connector starts while a throttle holds
+                self._pacer.hold(wait)
+            else:
+                self._pacer.reset()
+                self.ctx.clock.sleep(wait)
             pending = retry
         return rounds
 

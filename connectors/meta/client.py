@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -126,51 +128,109 @@ def throttle_wait(headers: Mapping[str, str]) -> float | None:
 
 class Pacer:
     """Slows down when usage nears the limit: the pause grows linearly from the threshold
-    (1 s) to 100% (`SLOWDOWN_MAX_S`), taken once per reading, before the next request."""
+    (1 s) to 100% (`SLOWDOWN_MAX_S`), taken once per reading, before the next request.
+
+    Requests may be on the wire at once (a read's edges, independent write batches). While usage
+    is below the threshold they go freely; at or above it, and after any pause or throttle wait
+    until a fresh answer says how things stand, they go one at a time (`turn`), each after the
+    previous one's reading, so that no burst runs into the limit. An answer to a request sent
+    before the last pause is stale: that pause already covered the usage it reports."""
 
     def __init__(self, clock: Clock, threshold_pct: float = 75.0) -> None:
         self.clock = clock
         self.threshold = threshold_pct
         self.pct = 0.0
         self.paused_s = 0.0
+        self._epoch = 0  # pauses and resets so far
+        self._unknown = False  # a pause or reset since the last fresh reading
+        self._lock = threading.Lock()  # the fields above
+        self._solo = threading.Lock()  # the one lane while usage is high
+        self._sent = threading.local()  # the epoch this thread's last request was sent in
 
     def observe(self, headers: Mapping[str, str], *, keep_higher: bool = False) -> None:
         pct = usage_pct(headers)
-        self.pct = max(self.pct, pct) if keep_higher else pct
+        with self._lock:
+            if getattr(self._sent, "epoch", self._epoch) < self._epoch:
+                return
+            self.pct = max(self.pct, pct) if keep_higher else pct
+            self._unknown = False
 
     def reset(self) -> None:
         """After a throttle wait: that wait already covered the usage it reported."""
-        self.pct = 0.0
+        with self._lock:
+            self.pct = 0.0
+            self._epoch += 1
+            self._unknown = True
+
+    def hot(self) -> bool:
+        """Whether requests should go one at a time now."""
+        with self._lock:
+            return self._unknown or self.pct >= self.threshold
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Around one request: alone and after the pause usage asks for when usage is high,
+        freely otherwise."""
+        if not self.hot():
+            with self._lock:
+                self._sent.epoch = self._epoch
+            yield
+            return
+        with self._solo:
+            self.pause()
+            yield
+
+    def hold(self, seconds: float) -> None:
+        """Wait out a throttle: no request of this connector starts meanwhile (they wait for the
+        lane), and a wait other requests already sat through is not taken twice."""
+        until = self.clock.monotonic() + seconds
+        with self._solo:
+            self.reset()
+            left = until - self.clock.monotonic()
+            if left > 0:
+                self.clock.sleep(left)
 
     def pause(self) -> None:
-        if self.pct < self.threshold:
-            return
-        span = max(100.0 - self.threshold, 1.0)
-        wait = max(1.0, SLOWDOWN_MAX_S * min(self.pct - self.threshold, span) / span)
-        self.pct = 0.0
-        self.paused_s += wait
-        self.clock.sleep(wait)
+        with self._lock:
+            wait = 0.0
+            if self.pct >= self.threshold:
+                span = max(100.0 - self.threshold, 1.0)
+                wait = max(1.0, SLOWDOWN_MAX_S * min(self.pct - self.threshold, span) / span)
+                self.pct = 0.0
+                self._epoch += 1
+                self._unknown = True
+                self.paused_s += wait
+            self._sent.epoch = self._epoch
+        if wait:
+            self.clock.sleep(wait)
 
 
 class PacedAdapter(GuardedAdapter):
     """The one door of the SDK's session: the read-only guard (`transport.rest`), call counts,
-    usage and pacing."""
+    usage and pacing. Safe for requests from several threads at once."""
 
     def __init__(self, *, read_only: bool, calls: Counter[str], pacer: Pacer) -> None:
         super().__init__(read_only=read_only, platform="Meta", is_read=graph_reads)
         self.calls = calls
         self.pacer = pacer
-        self.last_trace = ""  # x-fb-trace-id of the last answer: Meta's request id
+        self._count = threading.Lock()
+        self._trace = threading.local()
+
+    @property
+    def last_trace(self) -> str:
+        """x-fb-trace-id of this thread's last answer: Meta's request id."""
+        return str(getattr(self._trace, "id", ""))
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         refuse_write(
             request, read_only=self.read_only, platform=self.platform, is_read=self.is_read
         )
-        self.pacer.pause()
-        self.calls["read" if self.is_read(request) else "write"] += 1
-        response = HTTPAdapter.send(self, request, *args, **kwargs)
-        self.pacer.observe(response.headers)
-        self.last_trace = response.headers.get("x-fb-trace-id", "")
+        with self.pacer.turn():
+            with self._count:
+                self.calls["read" if self.is_read(request) else "write"] += 1
+            response = HTTPAdapter.send(self, request, *args, **kwargs)
+            self.pacer.observe(response.headers)
+        self._trace.id = response.headers.get("x-fb-trace-id", "")
         return response
 
 

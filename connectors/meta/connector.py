@@ -21,7 +21,9 @@ client ad accounts confirms it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -75,6 +77,15 @@ OBJECT_STATUSES = ["ACTIVE", "PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]
 ADSET_STATUSES = [*OBJECT_STATUSES, "CAMPAIGN_PAUSED"]
 # statuses a write may set that let an object spend again: sent last, after every other change
 RESTARTS = frozenset({"ACTIVE", "ENABLED"})
+# Write batches on the wire at once. Meta's Marketing API scores each request of a batch
+# (a write counts 3 points) against the ad account's score, 9,000 points over 300 s in the
+# standard tier (https://developers.facebook.com/docs/marketing-api/overview/rate-limiting);
+# a batch of 50 updates costs 150. Ten batches (1,500 points) fit in the quarter of the score
+# between the pacer's threshold (`slow_down_at_pct`, 75%) and the limit, so the batches already
+# sent when usage crosses the threshold cannot take the account past it; from there on they go
+# one at a time (`client.Pacer`). Ten is also the HTTP connection pool's size.
+IN_FLIGHT = 10
+EDGES = 4  # campaigns, ad sets, rules, agencies: read at once, each edge's pages in turn
 T = TypeVar("T")
 
 
@@ -89,6 +100,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         self._adapter: PacedAdapter | None = None
         self._pacer = Pacer(ctx.clock, float(s.get("slow_down_at_pct", 75.0)))
         self._page_size = int(s.get("page_size", 500))
+        self._in_flight = int(s.get("batches_in_flight", IN_FLIGHT))
         # Meta states how long a throttle lasts (`throttle`); waiting less only provokes another
         # refusal, so one wait is never cut short: past the total allowed, the run stops.
         cap = float(s.get("max_throttle_wait_s", DEFAULT_MAX_THROTTLE_WAIT_S))
@@ -105,10 +117,17 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
             before_retry=self._pacer.reset,
         )
         self._calls.budget = self._budget
+        self._opening = threading.Lock()
+        self._tenants: set[tuple[str, str]] = set()  # (account, name) the tenant guard passed
+        self._fresh: MetaState | None = None  # what read_state just read, for apply to settle on
 
     # --- transport ----------------------------------------------------------------------------
 
     def _graph(self) -> Any:
+        with self._opening:  # reads and batches run on several threads: one FacebookSession for all
+            return self._open()
+
+    def _open(self) -> Any:
         if self._api is None:
             from facebook_business.api import FacebookAdsApi
             from facebook_business.session import FacebookSession
@@ -157,17 +176,38 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
     # --- reads --------------------------------------------------------------------------------
 
     def read_state(self, manifest: Manifest) -> MetaState:
+        """The account node, then its four edges at once (each edge's cursor pages in turn).
+
+        The tenant guard comes first: on a first read of the account nothing but its node is
+        read until its name matches. Once this connector has seen the name match, the edges are
+        read alongside the node; their rows are still used only after the name is checked again.
+        What is read is also kept for the next `apply` to settle its changes on."""
+        self._fresh = None
         acct = section(manifest, "meta", MetaAdAccount)
         if acct is None:
             raise InputError(f"client {manifest.slug} has no meta ad account in its manifest")
         agency_id = str(self.ctx.settings.get("agency_business_id") or "")
         if not agency_id:
             raise InputError("platforms.meta.agency_business_id is not configured")
+        self._graph()
+        with ThreadPoolExecutor(max_workers=EDGES, thread_name_prefix="meta-read") as pool:
+            early = (acct.ad_account_id, acct.expected_name) in self._tenants
+            edges = self._read_edges(pool, acct.ad_account_id) if early else None
+            state = self._read_account(acct, agency_id, edges, pool)
+        self._fresh = state
+        return state
+
+    def _read_account(
+        self,
+        acct: MetaAdAccount,
+        agency_id: str,
+        edges: _Edges | None,
+        pool: ThreadPoolExecutor,
+    ) -> MetaState:
         aid, expected = acct.ad_account_id, acct.expected_name
-        account = self._account(aid)
         try:
             node = self._call(
-                lambda: account.api_get(
+                lambda: self._account(aid).api_get(
                     fields=["id", "name", "currency", "account_status", "business"]
                 )
             ).export_all_data()
@@ -176,36 +216,38 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
                 raise
             # The agency's access was removed (by a run leaving the platform).
             return MetaState(
-                aid,
-                expected,
-                "",
-                (),
-                (),
-                (),
-                (),
-                agency_id,
-                "",
-                self.ctx.clock.now(),
+                aid, expected, "", (), (), (), (), agency_id, "", self.ctx.clock.now(),
                 reachable=False,
-            )
+            )  # fmt: skip
         live_name = str(node.get("name", ""))
         if live_name.strip() != expected.strip():
+            self._tenants.discard((aid, expected))  # the next read: the node alone first again
             raise TenantMismatch(
                 f"Meta ad account {aid} is named {live_name!r}, but the "
                 f"manifest expects {expected!r}: refusing to touch it"
             )
+        self._tenants.add((aid, expected))
+        edges = edges or self._read_edges(pool, aid)
         owner = node.get("business") or {}
         return MetaState(
             ad_account_id=aid,
             name=live_name,
             currency=str(node.get("currency", "")),
-            campaigns=self._read_campaigns(aid),
-            adsets=self._read_adsets(aid),
-            rules=tuple(rule_from_row(r) for r in self._read_rules(aid)),
-            agencies=self._read_agencies(aid),
+            campaigns=edges.campaigns.result(),
+            adsets=edges.adsets.result(),
+            rules=tuple(rule_from_row(r) for r in edges.rules.result()),
+            agencies=edges.agencies.result(),
             agency_business_id=agency_id,
             owner_business_id=str(owner.get("id", "")) if isinstance(owner, Mapping) else "",
             read_at=self.ctx.clock.now(),
+        )
+
+    def _read_edges(self, pool: ThreadPoolExecutor, aid: str) -> _Edges:
+        return _Edges(
+            pool.submit(self._read_campaigns, aid),
+            pool.submit(self._read_adsets, aid),
+            pool.submit(self._read_rules, aid),
+            pool.submit(self._read_agencies, aid),
         )
 
     def _read_campaigns(
@@ -318,15 +360,41 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
+        """Settle each change against the state `read_state` read last on this connector, then
+        send the rest.
+
+        The engine reads every platform right before it applies a phase (and admits the plan
+        against that read), always on the connector it then applies with: that read is the
+        fresh read the changes are settled on (ALREADY, DRIFT, or sent), with no second read of
+        the same edges. It serves one `apply` only: an `apply` with no read of its own since
+        the last one (a caller other than the engine) reads the values it needs first."""
+        fresh, self._fresh = self._fresh, None
         outcomes: list[Outcome] = []
         ads = sorted((c for c in changes if c.phase != Phase.ACCESS), key=_send_order)
         if ads:
-            outcomes += self._apply_updates(ads, journal)
+            outcomes += self._apply_updates(ads, journal, fresh)
         for ch in (c for c in changes if c.phase == Phase.ACCESS):
-            outcomes += self._apply_removal(ch, journal)
+            outcomes += self._apply_removal(ch, journal, fresh)
         return outcomes
 
-    def _live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
+    def _live_values(
+        self, changes: Sequence[Change], fresh: MetaState | None = None
+    ) -> dict[str, Any]:
+        """Each change's live value: from `fresh` (this phase's read) for its account, else
+        read now."""
+        known = _LiveIndex(fresh) if fresh is not None and fresh.reachable else None
+        live: dict[str, Any] = {}
+        unread: list[Change] = []
+        for ch in changes:
+            if known is not None and ch.account == known.account:
+                live[ch.id] = known.value(ch)
+            else:
+                unread.append(ch)
+        if unread:
+            live.update(self._read_live_values(unread))
+        return live
+
+    def _read_live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
         kinds = {c.entity_type for c in changes}
         live: dict[str, Any] = {}
         for aid in {c.account for c in changes}:
@@ -345,9 +413,7 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
                 status.update({str(r["id"]): str(r.get("status")) for r in self._read_rules(aid)})
             for ch in changes:
                 if ch.account == aid:
-                    live[ch.id] = status.get(ch.entity_id, "DELETED")
-                    if ch.field == "daily_budget" and live[ch.id] != "DELETED":
-                        live[ch.id] = budget.get(ch.entity_id)
+                    live[ch.id] = _live_value(ch, status, budget)
         return live
 
     def live_values(self, changes: Sequence[Change]) -> dict[str, Any]:
@@ -372,16 +438,27 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
             live[ch.id] = value
         return live
 
-    def _apply_updates(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
-        to_send, settled = triage(changes, self._live_values(changes))
+    def _apply_updates(
+        self, changes: Sequence[Change], journal: Journal, fresh: MetaState | None
+    ) -> list[Outcome]:
+        """Send what is not settled yet, stage after stage (`_stages`): the batches of one
+        stage go out together, up to `IN_FLIGHT` at once; a stage starts when the previous
+        one has its answers, since the requests of a Graph batch, and batches in flight at
+        once, run in no set order."""
+        to_send, settled = triage(changes, self._live_values(changes, fresh))
         journal.record(settled)
-        return settled + send_in_batches(
-            journal, to_send, MAX_BATCH, self._send_batch, graph_batches
-        )
+        outcomes = list(settled)
+        for stage, lanes in _stages(to_send, self._in_flight):
+            outcomes += send_in_batches(
+                journal, stage, MAX_BATCH, self._send_batch, graph_batches, in_flight=lanes
+            )
+        return outcomes
 
-    def _apply_removal(self, ch: Change, journal: Journal) -> list[Outcome]:
+    def _apply_removal(
+        self, ch: Change, journal: Journal, fresh: MetaState | None
+    ) -> list[Outcome]:
         agency_id = ch.entity_id
-        to_send, settled = triage([ch], {ch.id: self._agency_value(ch)})
+        to_send, settled = triage([ch], {ch.id: self._agency_value(ch, fresh)})
         journal.record(settled)
         if not to_send:
             return settled
@@ -399,8 +476,14 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         journal.record([outcome])
         return [outcome]
 
-    def _agency_value(self, ch: Change) -> Any:
-        """The live access of the agency business `ch` names, None once it is gone."""
+    def _agency_value(self, ch: Change, fresh: MetaState | None = None) -> Any:
+        """The live access of the agency business `ch` names, None once it is gone: from
+        `fresh` (this phase's read) when it is of the change's account, else read now."""
+        if fresh is not None and fresh.ad_account_id == ch.account:
+            if not fresh.reachable:  # read_state checked the agency's own list of clients
+                return None
+            agency = next((a for a in fresh.agencies if a.business_id == ch.entity_id), None)
+            return agency.value if agency else None
         try:
             agencies = {a.business_id: a for a in self._read_agencies(ch.account)}
         except AuthError:
@@ -436,6 +519,64 @@ class MetaConnector(GraphBatches, Connector[MetaState]):
         self._api = self._session = None
 
 
+def _stages(changes: Sequence[Change], in_flight: int) -> Iterator[tuple[list[Change], int]]:
+    """`changes` (in `_send_order`) in the runs that must follow one another, each with how
+    many of its batches may be on the wire at once. A run is sent once the one before it has
+    its answers: the requests of one Graph batch, like batches in flight together, run in no
+    set order ("independent operations are processed in parallel",
+    https://developers.facebook.com/docs/graph-api/batch-requests).
+
+    Stopping spend: the rules first (a rule left on could undo the pause), then the campaigns
+    and ad sets together, `in_flight` batches at once: pausing either stops spend, in any
+    order. Restarting (a restore): one run whose batches go one after the other, in
+    `_send_order` (ad sets, then campaigns, then rules)."""
+    stage: list[Change] = []
+    for ch in changes:
+        if stage and _stage(ch) != _stage(stage[-1]):
+            yield stage, _lanes(stage[-1], in_flight)
+            stage = []
+        stage.append(ch)
+    if stage:
+        yield stage, _lanes(stage[-1], in_flight)
+
+
+def _stage(ch: Change) -> tuple[int, int]:
+    restart, order = _send_order(ch)
+    return (restart, 0) if restart else (restart, min(order, 1))
+
+
+def _lanes(ch: Change, in_flight: int) -> int:
+    return 1 if _send_order(ch)[0] else in_flight
+
+
+def _live_value(ch: Change, status: Mapping[str, str], budget: Mapping[str, int | None]) -> Any:
+    """A change's live value from its account's statuses and budgets by object id: DELETED for
+    an object no edge lists any more (Graph's edges leave deleted objects out)."""
+    value: Any = status.get(ch.entity_id, "DELETED")
+    if ch.field == "daily_budget" and value != "DELETED":
+        value = budget.get(ch.entity_id)
+    return value
+
+
+class _LiveIndex:
+    """One read state's statuses and budgets by object id."""
+
+    def __init__(self, state: MetaState) -> None:
+        self.account = state.ad_account_id
+        self.status: dict[str, str] = {}
+        self.budget: dict[str, int | None] = {}
+        for campaign in state.campaigns:
+            self.status[campaign.id] = campaign.status
+            self.budget[campaign.id] = campaign.daily_budget
+        for adset in state.adsets:
+            self.status[adset.id] = adset.status
+            self.budget[adset.id] = adset.daily_budget
+        self.status.update({r.id: r.status for r in state.rules})
+
+    def value(self, ch: Change) -> Any:
+        return _live_value(ch, self.status, self.budget)
+
+
 def _send_order(ch: Change) -> tuple[int, int]:
     """Changes that stop spend first, rules before the objects they act on (none may undo the
     pause); changes that let objects spend again (a restore) last, in the reverse order: ad sets,
@@ -444,3 +585,13 @@ def _send_order(ch: Change) -> tuple[int, int]:
     if ch.after in RESTARTS:
         return 1, -order
     return 0, order
+
+
+@dataclasses.dataclass(frozen=True)
+class _Edges:
+    """The account's edges, being read."""
+
+    campaigns: Future[tuple[MetaCampaign, ...]]
+    adsets: Future[tuple[MetaAdSet, ...]]
+    rules: Future[list[dict[str, Any]]]
+    agencies: Future[tuple[AgencyAccess, ...]]

@@ -76,6 +76,9 @@ class MetaSettings(SettingsModel):
         default=DEFAULT_MAX_THROTTLE_WAIT_S, ge=0, le=86400, allow_inf_nan=False
     )
     slow_down_at_pct: float = Field(default=75.0, gt=0, le=100, allow_inf_nan=False)
+    # write batches on the wire at once (`connector.IN_FLIGHT`); 1 for an app in the
+    # development tier, whose score (60 points) a single batch of 50 updates already passes
+    batches_in_flight: int = Field(default=10, ge=1, le=10, strict=True)
     timeout_s: TimeoutSeconds = 60.0
     attempts: Attempts = 5
 

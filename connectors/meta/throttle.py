@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -66,10 +67,17 @@ class ThrottleBudget:
     def __init__(self, clock: Clock, cap_s: float, counts: Counter[str]) -> None:
         self.clock, self.cap_s, self.counts = clock, cap_s, counts
         self.waited_s = 0.0
+        self._lock = threading.Lock()  # batches in flight at once may each be throttled
 
     def admit(self, seconds: float, reason: str) -> None:
         """Count a wait of `seconds` about to be taken; past the cap, stop instead: `reason`
-        (the throttle, "Meta: ...") and when to resume (now + the wait the throttle asks for)."""
+        (the throttle, "Meta: ...") and when to resume (now + the wait the throttle asks for).
+        Waits taken at the same time by batches in flight together each count in full: the cap
+        is reached sooner, never later."""
+        with self._lock:
+            self._admit(seconds, reason)
+
+    def _admit(self, seconds: float, reason: str) -> None:
         if self.waited_s + seconds > self.cap_s:
             resume = self.clock.now() + dt.timedelta(seconds=seconds)
             if resume.second or resume.microsecond:  # the next whole minute, never before
