@@ -56,6 +56,7 @@ class Throttle:
 
 _THROTTLES: weakref.WeakKeyDictionary[Any, dict[str, Throttle]] = weakref.WeakKeyDictionary()
 _THROTTLES_LOCK = threading.Lock()
+_COUNTS_LOCK = threading.Lock()
 
 
 def shared_throttle(clock: Clock, key: str, interval: float) -> Throttle:
@@ -107,7 +108,8 @@ class Calls:
         if self.throttle is not None:
             self.throttle.wait()
         if self.counts is not None:
-            self.counts[kind] += 1
+            with _COUNTS_LOCK:  # reads of one connector go out from several threads at once
+                self.counts[kind] += 1
         if self.translate is None:
             return fn()
         try:
