@@ -255,9 +255,17 @@ class ProgressView:
         self._progress.stop()
 
 
-def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:
-    from adoffboard.reports import render_markdown
+def summary_markdown(report: Any) -> str:
+    """The report's header and summary in Markdown, as the full report begins; rendered alone,
+    since a big plan's full report takes seconds to render and the rest is not shown here."""
+    from adoffboard.report_render import environment
+    from adoffboard.report_view import ReportView
 
+    template = environment("markdown").get_template("markdown/summary.md.j2")
+    return str(template.render(view=ReportView.of(report), report=report))
+
+
+def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) -> None:
     if c.as_json:
         import json
 
@@ -271,9 +279,7 @@ def render_summary(c: Ctx, report: Any, paths: dict[str, Path] | None = None) ->
     console = c.console()
     from rich.markdown import Markdown
 
-    text = render_markdown(report)
-    cut = text.find("\n## ", text.find("## ") + 3)
-    console.print(Markdown(text[:cut] if cut > 0 else text))
+    console.print(Markdown(summary_markdown(report)))
     if paths:
         console.print(
             f"Full report: {paths['md']}  (also {paths['html'].name}, {paths['json'].name})",
