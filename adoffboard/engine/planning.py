@@ -13,7 +13,7 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
-from adoffboard.engine.common import Env, RunStore, _read_states
+from adoffboard.engine.common import Env, RunStore, _open_read
 from adoffboard.errors import (
     AuthError,
     InputError,
@@ -115,6 +115,7 @@ def make_plan(
         raise InputError(f"--stage {stage!r} must be one of: {', '.join(STAGES)}")
     manifest = env.workspace.load_client(client)
     book = env.runbook(runbook)
+    env.preload(book)
     effective = effective or env.today()
     restores = (
         _restore_sets(book, manifest, store, restore_run, change_request)
@@ -123,10 +124,12 @@ def make_plan(
     )
     platforms = _platforms(book, scope, manifest, stage)
     platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
-    connectors = {p: env.connector(p, read_only=True) for p in platforms}
+    connectors: dict[str, Any] = {}
     context = step_context(book, scope, effective.isoformat(), change_request)
     try:
-        states, failed = _read_states(env, connectors, manifest)
+        states, failed = _open_read(
+            env, platforms, connectors, lambda p: env.connector(p, read_only=True), manifest
+        )
         if failed:
             raise next(iter(failed.values()))
         for platform in sorted({c.platform for r in restores.values() for c in r.changes}):
