@@ -350,9 +350,10 @@ def save_plan(plan: Plan, path: Path, key: bytes | None = None) -> Path:
     from adoffboard import signing
     from adoffboard.files import write_private
 
-    document = {**plan.body(), "sha256": plan.content_hash}
+    body = plan.body()  # once: a big plan's body takes a while to build
+    document = {**body, "sha256": content_hash(body)}
     if key is not None:
-        document["signature"] = signing.sign(key, plan.body())
+        document["signature"] = signing.sign(key, body)
     return write_private(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
