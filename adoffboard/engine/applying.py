@@ -126,7 +126,7 @@ def apply_plan(
     from adoffboard import signing
 
     manifest, book = check_plan_current(env, plan)
-    env.preload(book)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok and plan.stage == STAGE_ALL:
         raise SafetyRefusal(
@@ -205,7 +205,7 @@ def resume_run(
     record = store.run(run_id)
     plan = stored_plan(store, record)
     manifest, book = check_plan_current(env, plan)
-    env.preload(book)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     done = {cid for cid, o in store.outcomes(run_id).items() if o.status in FINAL}
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")

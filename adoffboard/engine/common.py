@@ -127,21 +127,17 @@ class Env:
             )
         return settings
 
-    def preload(self, book: LoadedRunbook) -> None:
+    def preload(self, book: LoadedRunbook, platforms: Sequence[str] | None = None) -> None:
         """Start importing the SDKs of the runbook's configured platforms in the background
         (`adoffboard.engine.preload`), as soon as a command knows which runbook it runs: first
-        those `runbook` itself needs, then in the order of the steps."""
+        those `runbook` itself needs, then `platforms` (by default every one a step names, in
+        the order of the steps)."""
         from adoffboard.engine.preload import preload
 
-        used = [
-            ref
-            for step in book.model.steps
-            for ref in (step.action, step.check, step.action_if_configured)
-            if ref
-        ]
-        preload(
-            dict.fromkeys([*self._optional(book), *self._configured(r.connector for r in used)])
-        )
+        if platforms is None:
+            refs = (s.action or s.check or s.action_if_configured for s in book.model.steps)
+            platforms = [r.connector for r in refs if r]
+        preload(dict.fromkeys([*self._optional(book), *self._configured(platforms)]))
 
     def _configured(self, platforms: Iterable[str]) -> list[str]:
         return [p for p in platforms if self.workspace.platform_settings(p) is not None]

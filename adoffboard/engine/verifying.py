@@ -353,7 +353,7 @@ def verify(
         since = None
     manifest = env.workspace.load_client(client)
     book = env.runbook(plan.runbook)
-    env.preload(book)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     fallback: dict[str, Check] = {}
     end = NOTHING_YET
     if record is not None:
