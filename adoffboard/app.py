@@ -75,6 +75,7 @@ def plan_for_request(
     ws = env.workspace
     ws.load_client(client)
     book = load_runbook(runbook, ws.root)
+    env.preload(book)  # the SDKs import while the change request is looked up
     date = parse_date(effective)
     try:
         ref, scope, date = for_plan(open_store(), ws, client, book, cr_id, scope, date)
@@ -117,8 +118,10 @@ def apply_approved(
     holder: str | None = None,
     now_ok: bool = False,
     lock_held: bool = False,
+    keep_reads: bool = False,
 ) -> RunResult:
-    """Apply `plan` through the engine, behind the approval gate."""
+    """Apply `plan` through the engine, behind the approval gate. `keep_reads`: for `judged`,
+    which verifies the run from the run's own reads and closes its connectors."""
     from adoffboard.cr.gate import require_approved
 
     return apply_plan(
@@ -130,6 +133,7 @@ def apply_approved(
         holder=holder,
         now_ok=now_ok,
         lock_held=lock_held,
+        keep_reads=keep_reads,
     )
 
 
@@ -142,8 +146,10 @@ def resume_approved(
     release: Sequence[str] = (),
     released_by: str = "",
     reason: str = "",
+    keep_reads: bool = False,
 ) -> RunResult:
-    """Finish an interrupted run through the engine, behind the approval gate."""
+    """Finish an interrupted run through the engine, behind the approval gate (`keep_reads`:
+    as in `apply_approved`)."""
     from adoffboard.cr.gate import require_approved
 
     return engine_resume(
@@ -155,6 +161,7 @@ def resume_approved(
         release=release,
         released_by=released_by,
         reason=reason,
+        keep_reads=keep_reads,
     )
 
 
@@ -237,6 +244,21 @@ def runs_called_for(store: Any, ws: LoadedWorkspace, client: str, today: dt.date
     return found
 
 
+def apply_judged(
+    env: Env,
+    plan: Plan,
+    store: RunStore,
+    *,
+    plan_path: str = "",
+    now_ok: bool = False,
+    always: bool = False,
+) -> tuple[RunResult, Report, Report | None]:
+    """`apply_approved`, then `judged`: the run, its report and its verify pass, the verify
+    pass judging from the run's own reads (`keep_reads`)."""
+    result = apply_approved(env, plan, store, plan_path=plan_path, now_ok=now_ok, keep_reads=True)
+    return (result, *judged(env, store, result, always=always))
+
+
 def judged(
     env: Env, store: RunStore, result: RunResult, *, always: bool = False
 ) -> tuple[Report, Report | None]:
@@ -246,11 +268,21 @@ def judged(
     run is verified at once and its report carries that verdict: what a standalone `verify
     --run` of the run says, with the change request's lines settled from its history, and the
     accounts whose access the run removed judged by the checks made before (the expected end
-    state). Otherwise the run's own report, and None: it says what stopped or failed."""
+    state). Otherwise the run's own report, and None: it says what stopped or failed.
+
+    A run applied with `keep_reads` is verified from its own reads: the check made before the
+    access removals read every platform after the other writes, so only the platforms written
+    since (the removals) are read again, through the run's connectors, which are closed here."""
     from adoffboard.engine import combined_report
     from adoffboard.verdicts import judge_run
 
-    if not always and (result.error is not None or result.status == "failed"):
-        return result.report, None
-    checked = judge_run(env, store, result.report.plan.client, result.run_id)
+    try:
+        if not always and (result.error is not None or result.status == "failed"):
+            return result.report, None
+        checked = judge_run(
+            env, store, result.report.plan.client, result.run_id, reads=result.reads
+        )
+    finally:
+        if result.reads is not None:
+            result.reads.close()
     return combined_report(result, checked), checked

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adoffboard.config import LoadedWorkspace
-from adoffboard.engine import Env, RunStore, Settlement, verify
+from adoffboard.engine import Env, Reads, RunStore, Settlement, verify
 from adoffboard.models import CheckStatus, Report
 from adoffboard.records import RunRecord
 from adoffboard.report_summary import Verdict, summarize
@@ -45,15 +45,18 @@ def escalated(cr: Any) -> bool:
 # --- one run ----------------------------------------------------------------------------------
 
 
-def judge_run(env: Env, store: RunStore, client: str, run_id: str) -> Report:
-    """The verify pass of run `run_id`, with its change request's settlements."""
+def judge_run(
+    env: Env, store: RunStore, client: str, run_id: str, *, reads: Reads | None = None
+) -> Report:
+    """The verify pass of run `run_id`, with its change request's settlements (`reads`: the
+    run's own, when it has just ended: see `engine.verify`)."""
     record = store.run(run_id)
     settled = (
         settlements(store, env.workspace, record.change_request, env.runbook(record.runbook))
         if record.change_request and record.client == client
         else {}
     )
-    return verify(env, store, client, run_id=run_id, settlements=settled)
+    return verify(env, store, client, run_id=run_id, settlements=settled, reads=reads)
 
 
 # --- a client's case --------------------------------------------------------------------------

@@ -238,11 +238,12 @@ def _apply_verify(
 ) -> int:
     """Apply a prepared plan, verify the run, write the combined report; its exit code. With
     `collect`, the report (and its files) is added there instead of being shown."""
-    from adoffboard.app import apply_approved, judged
+    from adoffboard.app import apply_judged
 
     with ProgressView(c) as view:
-        result = apply_approved(c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok)
-        merged, report = judged(c.env(view), c.store, result, always=True)
+        result, merged, report = apply_judged(
+            c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok, always=True
+        )
     paths = report_paths(c, merged)
     if collect is not None:
         collect.append((merged, paths))

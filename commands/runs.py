@@ -182,15 +182,14 @@ def _run_exit(result: Any) -> int:
 @pass_ctx
 def apply(c: Ctx, plan_file: Path, now_ok: bool) -> None:
     """Apply exactly a saved plan; entities whose live value changed since are left alone."""
-    from adoffboard.app import apply_approved, judged
+    from adoffboard.app import apply_judged
     from adoffboard.engine import load_plan
 
     the_plan = load_plan(plan_file, c.store.plan_key())
     with ProgressView(c) as view:
-        result = apply_approved(
+        result, report, _ = apply_judged(
             c.env(view), the_plan, c.store, plan_path=str(plan_file), now_ok=now_ok
         )
-        report, _ = judged(c.env(view), c.store, result)
     render_summary(c, report, report_paths(c, report))
     if not c.as_json:
         click.echo(
@@ -296,7 +295,13 @@ def resume(c: Ctx, run_id: str, release: tuple[str, ...], who: str | None, reaso
     released_by = acts.person if acts else ""
     with ProgressView(c) as view:
         result = resume_approved(
-            c.env(view), run_id, c.store, release=release, released_by=released_by, reason=reason
+            c.env(view),
+            run_id,
+            c.store,
+            release=release,
+            released_by=released_by,
+            reason=reason,
+            keep_reads=True,  # judged verifies from the run's own reads, and closes them
         )
         if acts is not None:
             audit_cli(c, acts, "run resume", run_id, _released(release, reason))

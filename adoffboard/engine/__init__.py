@@ -44,6 +44,7 @@ from adoffboard.engine.planning import save_plan as save_plan
 from adoffboard.engine.planning import step_context as step_context
 from adoffboard.engine.planning import step_params as step_params
 from adoffboard.engine.planning import stored_plan as stored_plan
+from adoffboard.engine.verifying import Reads as Reads
 from adoffboard.engine.verifying import Settlement as Settlement
 from adoffboard.engine.verifying import verdict_of as verdict_of
 from adoffboard.engine.verifying import verify as verify

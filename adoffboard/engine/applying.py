@@ -16,8 +16,8 @@ from adoffboard.engine.common import (
     ApprovalGate,
     Env,
     RunStore,
+    _open_read,
     _parallel,
-    _read_states,
     runbook_uses,
 )
 from adoffboard.engine.planning import (
@@ -26,7 +26,7 @@ from adoffboard.engine.planning import (
     parse_date,
     stored_plan,
 )
-from adoffboard.engine.verifying import _checks, _removes_access
+from adoffboard.engine.verifying import Reads, _checks, _removes_access
 from adoffboard.errors import (
     AdoffboardError,
     InputError,
@@ -83,6 +83,9 @@ class RunResult:
     # the first error that stopped part of the run (the CLI exits with its code); the others
     # are in the report
     error: AdoffboardError | None = None
+    # with `keep_reads`: the run's connectors, still open, and the states read since its last
+    # write on each platform, for the verify pass that follows (`Reads.close` when done)
+    reads: Reads | None = None
 
 
 # Who may ask for a restore no approved change request covers (`adoffboard restore RUN`), and who
@@ -121,14 +124,17 @@ def apply_plan(
     holder: str | None = None,
     now_ok: bool = False,
     lock_held: bool = False,
+    keep_reads: bool = False,
 ) -> RunResult:
     """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
     scheduler does around re-plan, apply and verify), once `gate` approves it. `plan` is trusted
     as given: one made in this process, or read back by `load_plan`, which checked its
-    signature."""
+    signature. `keep_reads`: the result carries the run's open connectors and fresh states
+    (`RunResult.reads`) for the verify pass that follows; the caller closes them."""
     from adoffboard import signing
 
     manifest, book = check_plan_current(env, plan)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     effective = parse_date(plan.effective_date, "effective date")
     if effective and effective > env.today() and not now_ok and plan.stage == STAGE_ALL:
         raise SafetyRefusal(
@@ -152,7 +158,7 @@ def apply_plan(
                 run_id, "authorized", f"{who.get('name', '')} as {who['role']}", by=who["person"]
             )
         env.progress("engine", f"run {run_id} started")
-        return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id)
+        return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id, keep_reads)
 
 
 def _authorised(
@@ -199,19 +205,22 @@ def resume_run(
     release: Sequence[str] = (),
     released_by: str = "",
     reason: str = "",
+    keep_reads: bool = False,
 ) -> RunResult:
     """Finish an interrupted run: what has no final outcome is tried again. `release` names
-    platforms whose held access removals a person (`released_by`, with a role to) lets go."""
+    platforms whose held access removals a person (`released_by`, with a role to) lets go.
+    `keep_reads` as in `apply_plan`."""
     record = store.run(run_id)
     plan = stored_plan(store, record)
     manifest, book = check_plan_current(env, plan)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     done = {cid for cid, o in store.outcomes(run_id).items() if o.status in FINAL}
     remaining = [c for c in plan.changes if c.id not in done]
     env.progress("engine", f"resuming {run_id}: {len(remaining)} change(s) without a final outcome")
     with store.client_lock(plan.client, holder or holder_name()):
         cr_id = _authorised(env, store, plan, book, gate, record.change_request or None)
         _release(env, store, run_id, book, release, released_by, reason)
-        return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id)
+        return _execute(env, plan, store, run_id, manifest, book, remaining, cr_id, keep_reads)
 
 
 def _release(
@@ -255,6 +264,7 @@ def _execute(
     book: LoadedRunbook,
     changes: Sequence[Change],
     change_request: str = "",
+    keep_reads: bool = False,
 ) -> RunResult:
     """Send `changes`: ads and visibility first on every platform in parallel, then a check of
     every account, then the removals of the agency's access on the accounts that passed it.
@@ -269,16 +279,26 @@ def _execute(
     errors: dict[str, AdoffboardError] = {}
     pre_checks: tuple[Check, ...] = ()
     refusal: SafetyRefusal | None = None
+    # each platform's latest state read with nothing written there since: what the verify pass
+    # after the run may judge from (`keep_reads`) instead of reading that platform again
+    fresh: dict[str, Any] = {}
+    kept = False
     try:
-        connectors = {
-            p: env.connector(p, read_only=False, uses=runbook_uses(book, p, plan.inputs))
-            for p in wanted
-        }
-        states, unread = _read_states(env, connectors, manifest)
+        states, unread = _open_read(
+            env,
+            wanted,
+            connectors,
+            lambda p: env.connector(p, read_only=False, uses=runbook_uses(book, p, plan.inputs)),
+            manifest,
+        )
+        fresh.update(states)
         for platform, exc in unread.items():
             if any(c.platform == platform for c in changes):
                 errors[platform] = exc
                 store.add_run_event(run_id, "error", str(exc), platform=platform)
+        # The barrier before the first write: every platform has been read again above, and the
+        # whole plan is admitted against those reads here, so that an altered or stale plan is
+        # refused (StalePlan) before a single write on any platform. No write may move above it.
         to_send = _admit(
             plan,
             manifest,
@@ -294,6 +314,7 @@ def _execute(
             mine = [c for c in to_send if c.platform == platform and c.phase in phases]
             if not mine or platform in errors:
                 return []
+            fresh.pop(platform, None)  # written from now on: read again to be judged
             try:
                 return list(
                     connectors[platform].apply(mine, StoreJournal(store, run_id, env, platform))
@@ -309,6 +330,7 @@ def _execute(
         if access:
             env.progress("engine", "verifying before removing the agency's access")
             earlier = {c.step_id: c for c in store.pre_removal_checks(run_id)}
+            seen: dict[str, Any] = {}
             pre_checks = _checks(
                 env,
                 plan,
@@ -318,7 +340,9 @@ def _execute(
                 connectors,
                 fallback=earlier,
                 tolerate=AdoffboardError,
+                seen=seen,
             )
+            fresh.update(seen)
             store.save_verification(
                 run_id, plan.client, plan.runbook, pre_checks, kind="pre-removal"
             )
@@ -333,6 +357,7 @@ def _execute(
                 [c for c in to_send if c.phase == Phase.ACCESS],
             )
             _parallel([p for p in access if p not in held], lambda p: run_phases(p, {Phase.ACCESS}))
+        kept = keep_reads  # an error or a refusal closes them: the verify pass reads anew
     except KeyboardInterrupt as exc:
         store.finish_run(run_id, "interrupted")
         raise RunInterrupted(run_id) from exc
@@ -343,8 +368,9 @@ def _execute(
         errors["engine"] = exc
         store.add_run_event(run_id, "error", str(exc))
     finally:
-        for c in connectors.values():
-            c.close()
+        if not kept:
+            for c in connectors.values():
+                c.close()
     all_outcomes = store.outcomes(run_id)
     if refusal is not None:
         store.finish_run(
@@ -367,7 +393,8 @@ def _execute(
         change_request=change_request,
         errors=tuple(f"{_title(p)}: {e}" for p, e in errors.items()),
     )
-    return RunResult(run_id, report, status, next(iter(errors.values()), None))
+    reads = Reads(connectors, fresh) if kept else None
+    return RunResult(run_id, report, status, next(iter(errors.values()), None), reads)
 
 
 def _before_removals(checks: Sequence[Check], plan: Plan) -> tuple[Check, ...]:

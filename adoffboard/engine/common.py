@@ -5,7 +5,7 @@ uses it (`RunStore`), and reading every platform's state at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -100,15 +100,11 @@ class Env:
         read_only: bool,
         uses: tuple[tuple[str, Mapping[str, Any]], ...] = (),
     ) -> Any:
-        from adoffboard.connectors import build, info
+        from adoffboard.connectors import build
         from adoffboard.connectors.base import ConnectorContext
+        from adoffboard.engine.preload import PRELOAD
 
-        settings = self.workspace.platform_settings(platform)
-        if settings is None:
-            title = info(platform).title
-            raise InputError(
-                f"{title} is not configured: add [platforms.{platform}] to adoffboard.toml"
-            )
+        settings = self.settings(platform)
         ctx = ConnectorContext(
             settings=settings,
             workspace_root=self.workspace.root,
@@ -123,13 +119,54 @@ class Env:
             notifications=self.workspace.config.notifications,
             uses=uses,
         )
+        PRELOAD.wait(platform)  # its imports, if queued, are done in the preloading thread
         return build(platform, ctx)
 
-    def runbook(self, name: str) -> LoadedRunbook:
-        """The runbook, its `action_if_configured` steps settled for this workspace."""
-        return settle_optional_actions(
-            load_runbook(name, self.workspace.root), self.workspace.platform_settings
+    def settings(self, platform: str) -> dict[str, Any]:
+        """The platform's settings in the workspace; InputError if it is not configured."""
+        from adoffboard.connectors import info
+
+        settings = self.workspace.platform_settings(platform)
+        if settings is None:
+            title = info(platform).title
+            raise InputError(
+                f"{title} is not configured: add [platforms.{platform}] to adoffboard.toml"
+            )
+        return settings
+
+    def preload(self, book: LoadedRunbook, platforms: Sequence[str] | None = None) -> None:
+        """Start importing the SDKs of the runbook's configured platforms in the background
+        (`adoffboard.engine.preload`), as soon as a command knows which runbook it runs: first
+        those `runbook` itself needs, then `platforms` (by default every one a step names, in
+        the order of the steps)."""
+        from adoffboard.engine.preload import preload
+
+        if platforms is None:
+            refs = (s.action or s.check or s.action_if_configured for s in book.model.steps)
+            platforms = [r.connector for r in refs if r]
+        preload(dict.fromkeys([*self._optional(book), *self._configured(platforms)]))
+
+    def _configured(self, platforms: Iterable[str]) -> list[str]:
+        return [p for p in platforms if self.workspace.platform_settings(p) is not None]
+
+    def _optional(self, book: LoadedRunbook) -> list[str]:
+        """The configured platforms of the runbook's `action_if_configured` steps, whose
+        connectors settling those steps imports."""
+        return self._configured(
+            s.action_if_configured.connector for s in book.model.steps if s.action_if_configured
         )
+
+    def runbook(self, name: str) -> LoadedRunbook:
+        """The runbook, its `action_if_configured` steps settled for this workspace (their
+        connectors imported by the preloading thread when it runs, never beside it)."""
+        from adoffboard.engine.preload import PRELOAD, preload
+
+        book = load_runbook(name, self.workspace.root)
+        optional = self._optional(book)
+        preload(optional)
+        for platform in optional:
+            PRELOAD.wait(platform)
+        return settle_optional_actions(book, self.workspace.platform_settings)
 
 
 def step_params(params: dict[str, Any], inputs: dict[str, Any] | None) -> dict[str, Any]:
@@ -177,18 +214,50 @@ def _read_states(
     """Every platform's state, read in parallel. A platform that cannot be read for a reason in
     `tolerate` (its access already removed, credentials refused, unavailable) is returned among
     the failures instead of stopping the others; a tenant mismatch always stops everything."""
+    return _open_read(
+        env, list(connectors), connectors, connectors.__getitem__, manifest, tolerate, what
+    )
+
+
+def _open_read(
+    env: Env,
+    platforms: Sequence[str],
+    opened: dict[str, Any],
+    open_one: Callable[[str], Any],
+    manifest: ClientManifest,
+    tolerate: type[AdoffboardError] = AdoffboardError,
+    what: str = "",
+) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
+    """`_read_states`, each platform's connector opened (`open_one`) in its own worker thread
+    and kept in `opened` (in `platforms`' order, for the caller to close), so that a platform
+    whose SDK is imported early starts reading without waiting for the others' (`preload`).
+    A connector that cannot be opened (not configured) stops everything, as before any read."""
+    from adoffboard.engine.preload import PRELOAD, preload
+
+    to_open = [p for p in platforms if p not in opened]
+    for platform in to_open:
+        env.settings(platform)  # one not configured is refused before any read
+    preload(to_open)  # the workers build only connectors whose imports it has done
 
     def read(platform: str) -> Any:
+        connector = opened.get(platform)
+        if connector is None:
+            connector = opened[platform] = open_one(platform)
         env.progress(platform, f"reading live state{what}")
         try:
-            return connectors[platform].read_state(manifest.model)
+            return connector.read_state(manifest.model)
         except SafetyRefusal:
             raise
         except tolerate as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=max(1, len(connectors))) as pool:
-        read_back = dict(zip(connectors, pool.map(read, connectors), strict=True))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(platforms))) as pool:
+            read_back = dict(zip(platforms, pool.map(read, platforms), strict=True))
+    finally:
+        ordered = {p: opened.pop(p) for p in platforms if p in opened}
+        opened.update(ordered)  # the threads opened them in any order: reports list them in order
+        PRELOAD.idle()  # what the caller does next may import: not beside the preloading thread
     failed = {p: v for p, v in read_back.items() if isinstance(v, AdoffboardError)}
     return {p: v for p, v in read_back.items() if p not in failed}, failed
 

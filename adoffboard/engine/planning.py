@@ -13,7 +13,7 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
-from adoffboard.engine.common import Env, RunStore, _read_states, runbook_uses
+from adoffboard.engine.common import Env, RunStore, _open_read, runbook_uses
 from adoffboard.engine.common import step_params as step_params  # re-exported
 from adoffboard.errors import (
     AuthError,
@@ -117,6 +117,7 @@ def make_plan(
         raise InputError(f"--stage {stage!r} must be one of: {', '.join(STAGES)}")
     manifest = env.workspace.load_client(client)
     book = env.runbook(runbook)
+    env.preload(book)
     effective = effective or env.today()
     restores = (
         _restore_sets(book, manifest, store, restore_run, change_request)
@@ -125,12 +126,16 @@ def make_plan(
     )
     platforms = _platforms(book, scope, manifest, stage)
     platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
-    connectors = {
-        p: env.connector(p, read_only=True, uses=runbook_uses(book, p, inputs)) for p in platforms
-    }
+    connectors: dict[str, Any] = {}
     context = step_context(book, scope, effective.isoformat(), change_request)
     try:
-        states, failed = _read_states(env, connectors, manifest)
+        states, failed = _open_read(
+            env,
+            platforms,
+            connectors,
+            lambda p: env.connector(p, read_only=True, uses=runbook_uses(book, p, inputs)),
+            manifest,
+        )
         if failed:
             raise next(iter(failed.values()))
         for platform in sorted({c.platform for r in restores.values() for c in r.changes}):

@@ -9,7 +9,7 @@ from typing import Any
 
 from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
-from adoffboard.engine.common import Env, RunStore, _read_states, runbook_uses
+from adoffboard.engine.common import Env, RunStore, _open_read, runbook_uses
 from adoffboard.engine.planning import (
     _platforms,
     _skip_reason,
@@ -77,6 +77,23 @@ class EndState:
 NOTHING_YET = EndState()
 
 
+@dataclass
+class Reads:
+    """A run's open connectors (apply's), and the states they read with nothing written to
+    that platform since (`states`): what the verify pass that follows the run judges from
+    instead of reading those platforms again. `close` closes the connectors; whoever asked the
+    run to keep them (`keep_reads`) closes them once the verify pass is done."""
+
+    connectors: dict[str, Any] = field(default_factory=dict)
+    states: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for c in self.connectors.values():
+            c.close()
+        self.connectors.clear()
+        self.states.clear()
+
+
 def _checks(
     env: Env,
     plan: Plan,
@@ -88,17 +105,35 @@ def _checks(
     fallback: dict[str, Check] | None = None,
     tolerate: type[AdoffboardError] = AuthError,
     end: EndState = NOTHING_YET,
+    reads: Reads | None = None,
+    seen: dict[str, Any] | None = None,
 ) -> tuple[Check, ...]:
-    owned = connectors is None
+    """Every checklist line judged from a read of each platform: through `connectors` when
+    given (exactly those platforms), else those the plan uses, taking `reads`' connectors and
+    states where it has them and opening read-only connectors for the rest. `seen` receives
+    the states read."""
+    shared = reads or Reads()
     if connectors is None:
         wanted = _platforms(book, plan.scope, manifest)
         wanted += sorted({c.platform for c in plan.changes} - set(wanted))
-        connectors = {
-            p: env.connector(p, read_only=True, uses=runbook_uses(book, p, plan.inputs))
-            for p in wanted
-        }
+        given = {p: shared.connectors[p] for p in wanted if p in shared.connectors}
+        connectors = dict(given)
+    else:
+        wanted, given = list(connectors), dict(connectors)
     try:
-        states, failed = _read_states(env, connectors, manifest, tolerate, " (verify)")
+        read, failed = _open_read(
+            env,
+            [p for p in wanted if p not in shared.states],
+            connectors,
+            lambda p: env.connector(p, read_only=True, uses=runbook_uses(book, p, plan.inputs)),
+            manifest,
+            tolerate,
+            " (verify)",
+        )
+        if seen is not None:
+            seen.update(read)
+        known = {**read, **shared.states}
+        states = {p: known[p] for p in wanted if p in known}
         unreadable = {p: str(exc) for p, exc in failed.items()}
         attested = store.attestations(plan.client, plan.runbook) if store else {}
         for platform, state in states.items():
@@ -134,8 +169,8 @@ def _checks(
             )
         return tuple(checks)
     finally:
-        if owned:
-            for c in connectors.values():
+        for p, c in connectors.items():
+            if p not in given:
                 c.close()
 
 
@@ -294,11 +329,16 @@ def verify(
     runbook: str | None = None,
     scope: str | None = None,
     settlements: Mapping[str, Settlement] | None = None,
+    reads: Reads | None = None,
 ) -> Report:
     """Read everything again and judge each checklist line; writes nothing to any platform.
 
     `settlements`: the lines a change request's history settles (`Settlement`), computed by the
-    caller, which knows the request; without them those lines wait for attestation."""
+    caller, which knows the request; without them those lines wait for attestation.
+    `reads`: the run's own connectors and the states they read since its last write on each
+    platform (the run that just ended, verified at once): those platforms are judged from
+    those states, the others read again through the run's connectors. Standalone, everything
+    is read."""
     record = store.run(run_id) if run_id else (None if runbook else store.latest_run(client))
     if record is not None:
         plan = record.plan()
@@ -313,13 +353,16 @@ def verify(
         since = None
     manifest = env.workspace.load_client(client)
     book = env.runbook(plan.runbook)
+    env.preload(book, _platforms(book, plan.scope, manifest))
     fallback: dict[str, Check] = {}
     end = NOTHING_YET
     if record is not None:
         fallback = {c.step_id: c for c in store.pre_removal_checks(record.id)}
         end = end_state(store, record.id, plan)
     end = replace(end, settlements=dict(settlements or {}))
-    checks = _checks(env, plan, manifest, book, store, since=since, fallback=fallback, end=end)
+    checks = _checks(
+        env, plan, manifest, book, store, since=since, fallback=fallback, end=end, reads=reads
+    )
     kept = store.save_verification(record.id if record else None, client, plan.runbook, checks)
     attestations = {
         sid: f"by {a.by} at {a.at}" for sid, a in store.attestations(client, plan.runbook).items()
