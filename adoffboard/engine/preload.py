@@ -15,6 +15,7 @@ the reads' worker threads only ever build connectors whose imports this thread h
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable
 from importlib import import_module
@@ -85,6 +86,9 @@ def _import(platform: str) -> None:
     connector_class(platform)
     for name in info(platform).sdk:
         import_module(name)
+    # The SDKs' modules, classes and descriptors live as long as the process: out of the
+    # collector's generations, a full collection no longer walks them (gc.freeze).
+    gc.freeze()
 
 
 PRELOAD = Preloader()
