@@ -69,8 +69,9 @@ def sandbox_settings(box: Sandbox, page_size: int) -> dict[str, Any]:
 @contextmanager
 def one_request_at_a_time() -> Iterator[None]:
     """vcrpy records by un-patching `http.client` for the whole process while it sends
-    (`vcr.patch.force_reset`): a request another thread sends meanwhile goes unrecorded. The
-    connector reads an account's edges at once, so while recording, requests take turns."""
+    (`vcr.patch.force_reset`): a request another thread sends meanwhile goes unrecorded, or on
+    replay reaches the network. The connector reads an account's edges at once, so under a
+    cassette requests take turns."""
     send = HTTPAdapter.send
     turn = threading.Lock()
 
@@ -138,7 +139,7 @@ def replay(path: Path, tmp_path: Path) -> Any:
     manifest = Manifest.model_validate(
         {**DEMO_CLIENT, "meta": {"ad_account_id": account, "expected_name": name}}
     )
-    with meta_vcr(path.parent, "none").use_cassette(path.name) as cassette:
+    with one_request_at_a_time(), meta_vcr(path.parent, "none").use_cassette(path.name) as cassette:
         state = reader(tmp_path, settings).read_state(manifest)
         assert cassette.all_played
     return state
