@@ -18,7 +18,7 @@ from sheets_support import APPLIED, MANIFEST, Journal, connect, first_column, pl
 
 from adoffboard.cli import EXIT_OK
 from adoffboard.connectors.base import Connector
-from adoffboard.connectors.transport.google import (
+from adoffboard.connectors.transport.google_discovery import (
     discovery_document,
     discovery_service,
     shared_resource,

@@ -35,11 +35,11 @@ from adoffboard.connectors.search_console.declaration import DECLARATION, Search
 from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    build_service,
     google_calls,
     google_credentials,
     identities,
 )
+from adoffboard.connectors.transport.google_discovery import build_service
 from adoffboard.errors import AuthError, InputError, PlatformError
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 

@@ -95,10 +95,10 @@ from adoffboard.connectors.transport.google import (
     AtOnce,
     ReadOnlyHttp,
     WriteOnceHttp,
-    discovery_service,
     raised,
     user_credentials,
 )
+from adoffboard.connectors.transport.google_discovery import discovery_service
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import (
     AuthError,

@@ -40,11 +40,11 @@ from adoffboard.connectors.transport import shared_throttle
 from adoffboard.connectors.transport.google import (
     AccessDenied,
     Gone,
-    build_service,
     google_calls,
     google_credentials,
     identities,
 )
+from adoffboard.connectors.transport.google_discovery import build_service
 from adoffboard.errors import AuthError, InputError, PlatformError, TenantMismatch
 from adoffboard.models import Change, CheckStatus, Outcome, OutcomeStatus, Phase
 
