@@ -6,7 +6,7 @@ once; then, every title checked, `spreadsheets.values.batchGet` once per spreads
 tracker tabs (formulas as written, dates as shown, so that a restore writes back exactly what
 was there), all at once. Two round trips, whatever the number of trackers.
 
-Writes, per tracker (the trackers of distinct tabs at once): `values.update` of one cell
+Writes, per tracker, one at a time: `values.update` of one cell
 (`set_cell`), `values.append` with INSERT_ROWS (`append_row`), and one `spreadsheets.batchUpdate`
 of `deleteDimension` requests (`remove_row`). Rows shift whenever anyone edits a sheet, so every
 write (each cell, each append, each tracker's batch of deletes) re-reads its tab right before it
@@ -42,7 +42,6 @@ verifies.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -70,7 +69,6 @@ from adoffboard.connectors.sheets.requests import (
     row_range,
     tracker_of,
 )
-from adoffboard.connectors.transport.google import raised
 from adoffboard.errors import DryRunViolation, InputError, PlatformError
 from adoffboard.models import Change, Outcome, OutcomeStatus
 from adoffboard.retry import Send, send_unrepeatable
@@ -100,8 +98,10 @@ class SheetsConnector(SheetsReading):
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change], journal: Journal) -> list[Outcome]:
-        """The trackers of distinct tabs at once (a tab's rows move only with its own writes);
-        the trackers of one tab one after another, each in `KIND_ORDER`."""
+        """Tracker after tracker, each in `KIND_ORDER`: one write on the wire at a time, so that a
+        crash leaves at most one write whose outcome is unknown, which a resume settles by reading
+        the tab again before it decides (a second write still in flight from a killed process
+        could land after that read and be sent twice)."""
         if self._state is None:
             raise InputError("read_state must run before apply")
         trackers = sorted({tracker_of(c) for c in changes})
@@ -110,11 +110,9 @@ class SheetsConnector(SheetsReading):
         for name in trackers:
             config = self.settings.trackers[name]
             by_tab.setdefault((config.spreadsheet_id, config.tab), []).append(name)
-        jobs = [
-            functools.partial(self._apply_trackers, names, changes, journal)
-            for names in by_tab.values()
+        return [
+            o for names in by_tab.values() for o in self._apply_trackers(names, changes, journal)
         ]
-        return [o for done in self._at_once.run(jobs) for o in raised(done)]
 
     def _apply_trackers(
         self, names: Sequence[str], changes: Sequence[Change], journal: Journal

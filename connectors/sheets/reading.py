@@ -39,8 +39,8 @@ from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, InputError, PlatformError, TenantMismatch
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-# requests on the wire at once: a read pass's (two per spreadsheet) and the writes of distinct
-# tabs; Sheets' per-minute quotas count requests, not their overlap
+# requests on the wire at once: a read pass's (two per spreadsheet)
+# (reads only: writes go one at a time); Sheets' per-minute quotas count requests, not their overlap
 PARALLEL = 8
 
 
