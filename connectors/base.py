@@ -222,6 +222,13 @@ class Connector(ABC, Generic[S]):
     def read_state(self, manifest: Manifest) -> S:
         """Read the live state of the manifest's accounts on this platform (reads only)."""
 
+    def read_after_removal(self, manifest: Manifest, before: S) -> S:
+        """The state once the agency's access removals were sent, `before` being this
+        connector's read taken after every other write of the run: a connector whose removal
+        leaves the account unreadable to the agency reads only the access it removed, and
+        reads everything only when that access is still there. By default, everything."""
+        return self.read_state(manifest)
+
     @abstractmethod
     def plan(
         self,

@@ -39,9 +39,13 @@ def test_a_run_reads_again_to_verify_only_where_removals_were_sent(
     # no removal, is read by apply and by the check before the removals, whose read the verify
     # pass judges from; where removals were sent after that check, the verify pass reads again
     assert reads["microsoft_ads", "GetAccount"] == 2
-    removed = (("ga4", "GetAccount"), ("meta", "get_account"), ("tag_manager", "accounts.get"))
+    removed = (("ga4", "GetAccount"), ("tag_manager", "accounts.get"))
     for platform, first in removed:
         assert reads[platform, first] == 3, platform
+    # Meta's account is unreadable once the agency is removed: the verify pass reads only the
+    # agency business's own list of client ad accounts, which no longer holds it
+    assert reads["meta", "get_account"] == reads["meta", "list_campaigns"] == 2
+    assert reads["meta", "list_client_accounts"] == 1
     report = json.loads(applied.output)
     alone = json.loads(cli("--json", "verify", LAKESIDE, "--run", report["run_id"]).output)
     assert lines(alone) == lines(report)

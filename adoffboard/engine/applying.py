@@ -282,6 +282,7 @@ def _execute(
     # each platform's latest state read with nothing written there since: what the verify pass
     # after the run may judge from (`keep_reads`) instead of reading that platform again
     fresh: dict[str, Any] = {}
+    removed: dict[str, Any] = {}  # platforms written by the access removals alone since `fresh`
     kept = False
     try:
         states, unread = _open_read(
@@ -356,7 +357,9 @@ def _execute(
                 errors,
                 [c for c in to_send if c.phase == Phase.ACCESS],
             )
-            _parallel([p for p in access if p not in held], lambda p: run_phases(p, {Phase.ACCESS}))
+            removing = [p for p in access if p not in held]
+            removed.update({p: fresh[p] for p in removing if p in fresh})
+            _parallel(removing, lambda p: run_phases(p, {Phase.ACCESS}))
         kept = keep_reads  # an error or a refusal closes them: the verify pass reads anew
     except KeyboardInterrupt as exc:
         store.finish_run(run_id, "interrupted")
@@ -393,7 +396,7 @@ def _execute(
         change_request=change_request,
         errors=tuple(f"{_title(p)}: {e}" for p, e in errors.items()),
     )
-    reads = Reads(connectors, fresh) if kept else None
+    reads = Reads(connectors, fresh, removed) if kept else None
     return RunResult(run_id, report, status, next(iter(errors.values()), None), reads)
 
 

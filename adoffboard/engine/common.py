@@ -227,11 +227,16 @@ def _open_read(
     manifest: ClientManifest,
     tolerate: type[AdoffboardError] = AdoffboardError,
     what: str = "",
+    after_removal: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
     """`_read_states`, each platform's connector opened (`open_one`) in its own worker thread
     and kept in `opened` (in `platforms`' order, for the caller to close), so that a platform
     whose SDK is imported early starts reading without waiting for the others' (`preload`).
-    A connector that cannot be opened (not configured) stops everything, as before any read."""
+    A connector that cannot be opened (not configured) stops everything, as before any read.
+
+    `after_removal`: platforms whose only writes since the state given were the agency's access
+    removals: their connectors read only what the removals changed where they can
+    (`read_after_removal`: a full read would find the account unreachable anyway)."""
     from adoffboard.engine.preload import PRELOAD, preload
 
     to_open = [p for p in platforms if p not in opened]
@@ -244,7 +249,10 @@ def _open_read(
         if connector is None:
             connector = opened[platform] = open_one(platform)
         env.progress(platform, f"reading live state{what}")
+        before = (after_removal or {}).get(platform)
         try:
+            if before is not None:
+                return connector.read_after_removal(manifest.model, before)
             return connector.read_state(manifest.model)
         except SafetyRefusal:
             raise

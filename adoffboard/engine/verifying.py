@@ -86,12 +86,16 @@ class Reads:
 
     connectors: dict[str, Any] = field(default_factory=dict)
     states: dict[str, Any] = field(default_factory=dict)
+    # the platforms whose only writes since their last read were the agency's access
+    # removals, with that read: read again only for what the removals changed
+    removed: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         for c in self.connectors.values():
             c.close()
         self.connectors.clear()
         self.states.clear()
+        self.removed.clear()
 
 
 def _checks(
@@ -129,6 +133,7 @@ def _checks(
             manifest,
             tolerate,
             " (verify)",
+            after_removal=shared.removed,
         )
         if seen is not None:
             seen.update(read)

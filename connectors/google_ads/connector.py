@@ -205,6 +205,21 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             self._fresh = state
         return state
 
+    def read_after_removal(self, manifest: Manifest, before: AccountState) -> AccountState:
+        """After the manager link was ended: the manager's side of the link alone (one query),
+        since the client's own data is no longer readable through the manager. Only if the
+        link is still active (the removal did not take) is everything read again."""
+        acct = section(manifest, "google_ads", GoogleAdsAccount)
+        if acct is None or acct.customer_id != before.customer_id:
+            return self.read_state(manifest)
+        self._account = acct
+        with self._lock:
+            self._fresh = None
+        link = self._read_link(acct.manager_id, acct.customer_id)
+        if link is not None and link.status == "ACTIVE":
+            return self.read_state(manifest)
+        return self._unreachable(acct, link)  # what read_state answers once the link is gone
+
     def _together(self, jobs: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
         """Run independent reads at once; each job's value, or the exception it raised."""
         self._service("GoogleAdsService")  # built once, before the threads share it

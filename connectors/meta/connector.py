@@ -169,6 +169,20 @@ class MetaConnector(EdgeReads, GraphBatches, Connector[MetaState]):
         self._fresh = state
         return state
 
+    def read_after_removal(self, manifest: Manifest, before: MetaState) -> MetaState:
+        """After the agency's removal: the agency business's own list of client ad accounts
+        (one page for an agency of up to 500), not the account, which this token can no longer
+        read. Only if the account is still listed (the removal did not take) is it read again."""
+        acct = section(manifest, "meta", MetaAdAccount)
+        agency_id = before.agency_business_id
+        if acct is None or not agency_id or before.ad_account_id != acct.ad_account_id:
+            return self.read_state(manifest)
+        self._graph()
+        if self._agency_lists(agency_id, acct.ad_account_id):
+            return self.read_state(manifest)
+        self._fresh = None
+        return self._removed(acct, agency_id)  # what read_state answers once access is gone
+
     def token_info(self) -> dict[str, Any]:
         """What Graph says of the workspace's token (`GET /debug_token?input_token=...`): its
         `is_valid`, `expires_at` (a Unix time; 0 for a token that never expires, as a system

@@ -71,10 +71,7 @@ class EdgeReads:
             if self._agency_lists(agency_id, aid):
                 raise
             # The agency's access was removed (by a run leaving the platform).
-            return MetaState(
-                aid, expected, "", (), (), (), (), agency_id, "", self.ctx.clock.now(),
-                reachable=False,
-            )  # fmt: skip
+            return self._removed(acct, agency_id)
         live_name = str(node.get("name", ""))
         if live_name.strip() != expected.strip():
             self._tenants.discard((aid, expected))  # the next read: the node alone first again
@@ -97,6 +94,13 @@ class EdgeReads:
             owner_business_id=str(owner.get("id", "")) if isinstance(owner, Mapping) else "",
             read_at=self.ctx.clock.now(),
         )
+
+    def _removed(self, acct: MetaAdAccount, agency_id: str) -> MetaState:
+        """The account as the agency sees it once its access was removed: unreachable."""
+        return MetaState(
+            acct.ad_account_id, acct.expected_name, "", (), (), (), (), agency_id, "",
+            self.ctx.clock.now(), reachable=False,
+        )  # fmt: skip
 
     def _read_edges(self, pool: ThreadPoolExecutor, aid: str) -> _Edges:
         return _Edges(
