@@ -34,10 +34,12 @@ from adoffboard.connectors.declare import GoogleApiSettings, section
 from adoffboard.connectors.search_console.declaration import DECLARATION, SearchConsoleSite
 from adoffboard.connectors.transport.google import (
     AccessDenied,
+    AtOnce,
     Gone,
     google_calls,
     google_credentials,
     identities,
+    raised,
 )
 from adoffboard.connectors.transport.google_discovery import build_service
 from adoffboard.errors import AuthError, InputError, PlatformError
@@ -94,6 +96,7 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
         self.settings = GoogleApiSettings.model_validate(dict(ctx.settings))
         self._call = google_calls(ctx, self.calls, "Search Console")
         self._services: dict[str, Any] = {}
+        self._at_once = AtOnce("search-console-read", workers=2)
 
     def _service(self, api: str) -> Any:
         if api not in self._services:
@@ -124,8 +127,13 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
             raise InputError(f"client {manifest.slug} has no search_console site in its manifest")
         url = site.site_url
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
-        permission, detail = self._read_permission(url)
-        verification_id, owners = self._read_ownership(url)
+        # the two APIs' services (each over its own transport) read at once
+        self._service("searchconsole"), self._service("siteVerification")
+        site_read, ownership_read = self._at_once.run(
+            [lambda: self._read_permission(url), lambda: self._read_ownership(url)]
+        )
+        permission, detail = raised(site_read)
+        verification_id, owners = raised(ownership_read)
         if permission is None and verification_id is None:
             detail = (
                 f"{url} is not among the agency's Search Console properties and the "
@@ -259,6 +267,7 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
         return Verdict(CheckStatus.FAIL, "; ".join(left), (state.site_url,))
 
     def close(self) -> None:
+        self._at_once.close()
         for service in self._services.values():
             service.close()
         self._services.clear()
