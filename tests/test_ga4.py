@@ -47,8 +47,12 @@ def test_plans_only_the_agencys_bindings_properties_first(box, tmp_path):
 def test_removal_keeps_client_users_and_batches_per_parent(box, tmp_path):
     writer = connect(box, "ga4", tmp_path, read_only=False)
     changes = plan(writer, writer.read_state(manifest()))
+    since = len(box.log.entries())
     outcomes = writer.apply(changes, Journal())
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    # each parent's bindings are read again (at once, before the first delete)
+    sent = [e.method for e in box.log.entries()[since:]]
+    assert sent[:3] == ["ListAccessBindings"] * 3 and sent.count("ListAccessBindings") == 3
     state = box.ga4.state
     assert state.users(ACCOUNT) == ["owner@lakesidepowersports.example"]
     assert state.users(P1) == ["marketing@lakesidepowersports.example"]

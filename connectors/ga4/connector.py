@@ -269,9 +269,12 @@ class GA4Connector(Connector[GA4State]):
             {c.resource.split("/accessBindings/")[0] for c in changes},
             key=lambda p: (p.startswith("accounts/"), p),
         )
-        for parent in parents:  # properties first, the account last
-            mine = [c for c in changes if c.resource.startswith(parent + "/")]
-            to_send, settled = self._triage(parent, mine)
+        mine = {p: [c for c in changes if c.resource.startswith(p + "/")] for p in parents}
+        # every parent's bindings read at once (deleting one parent's bindings changes no
+        # other's), then the deletes in order
+        triaged = self._at_once.run([functools.partial(self._triage, p, mine[p]) for p in parents])
+        for parent, found in zip(parents, triaged, strict=True):  # properties first, account last
+            to_send, settled = raised(found)
             journal.record(settled)
             outcomes += settled
             outcomes += send_in_batches(
