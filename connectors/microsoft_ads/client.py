@@ -27,8 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from adoffboard.connectors.microsoft_ads.sdk_import import defer_package_inits
 from adoffboard.credentials import check_sandbox_only, resolve
 from adoffboard.errors import AuthError, DryRunViolation, PlatformError, TransientError
+
+# Before anything imports the SDK: the connector module imports this one first, in the thread
+# that imports the platform's SDK modules (`Declaration.sdk`), so they find the packages lazy.
+defer_package_inits()
 
 API_VERSION = 13
 CAMPAIGNS = "CampaignManagementService"
