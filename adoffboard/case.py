@@ -317,7 +317,9 @@ def _restores(store: Any, client: _Runs, runs: tuple[CaseRun, ...]) -> list[Rest
         later = [
             other
             for other in client.of_client(r.client)
-            if (other.started_at, other.id) > (r.started_at, r.id)
+            # started in the same second or later: run ids are random, they say nothing of order
+            if other.started_at >= r.started_at
+            and other.id != r.id
             and r.id in other.plan().restores_run.split(",")
         ]
         found.append(

@@ -29,7 +29,8 @@ def sdk_client(
     token: str = "access-token",
     developer_token: str = "dev-token",
 ) -> Any:
-    """The SDK's ServiceClient as the connector builds it: a fixed token, never refreshed."""
+    """The SDK's ServiceClient with the connector's kind of credentials: a fixed token, never
+    refreshed (the connector builds the same client without it: tests/test_microsoft_ads_sdk.py)."""
     tokens = OAuthTokens(access_token=token, access_token_expires_in_seconds=None)
     auth = AuthorizationData(
         account_id=account,

@@ -4,12 +4,12 @@ proxy on loopback stands in for the agency's."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
+from loopback_support import serving
 
 from adoffboard.connectors.transport.rest import GuardedSession, environment_settings, is_loopback
 
@@ -33,13 +33,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
-    handler = type("Handler", (_Recorder,), {"seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(type("Handler", (_Recorder,), {"seen": seen})) as url:
+        yield url, seen
 
 
 @pytest.fixture

@@ -58,6 +58,39 @@ CAMPAIGN_TYPES = ("Search", "Shopping", "DynamicSearchAds", "Audience", "Hotel",
 # (CpvCpmBiddingScheme) or its budget type reads differently (LifetimeBudgetFields)
 ADDITIONAL_FIELDS = ("CpvCpmBiddingScheme", "LifetimeBudgetFields")
 
+# The SDK's models the connector needs, imported ahead of the reads with the rest of `sdk` (the
+# SDK's package `__init__`s, which would import every model, are kept lazy: `sdk_import`). The
+# requests it builds; then what an answer may need besides what the two API modules import: the
+# subclasses a model's `from_dict` imports on first meeting their `Type` (bidding schemes,
+# settings, assets, errors), and a fault's models, which the SDK takes from
+# `openapi_client.models.ApplicationFault`: models.adinsight's, its star imports' last.
+# tests/test_microsoft_ads_sdk.py checks that they cover every model an answer can hold.
+CAMPAIGN_MODELS = """
+    budget campaign campaign_additional_field campaign_status campaign_type
+    get_budgets_by_ids_request get_campaigns_by_account_id_request
+    get_experiments_by_ids_request update_budgets_request update_campaigns_request
+"""
+ANSWER_MODELS = """
+    ai_search_setting app_setting app_store base_domain_setting batch_error_base bid_option
+    brand_exclusion_setting call_to_action_setting campaign_frequency_cap_setting
+    campaign_page_feed_setting co_op_setting commission_bidding_scheme
+    cost_per_sale_bidding_scheme criterion_type_group crop_type disclaimer_setting
+    dynamic_feed_setting dynamic_search_ads_setting dynamic_search_ads_source editorial_error
+    enhanced_cpc_bidding_scheme hotel_ad_group_type hotel_setting image_asset
+    impression_tracking_setting inherit_from_parent_bidding_scheme manual_cpa_bidding_scheme
+    manual_cpc_bidding_scheme manual_cpm_bidding_scheme manual_cpv_bidding_scheme
+    max_clicks_bidding_scheme max_conversion_value_bidding_scheme
+    max_conversions_bidding_scheme max_roas_bidding_scheme network_distribution_setting
+    new_customer_acquisition_goal_setting percent_cpc_bidding_scheme performance_max_setting
+    reach_optimization_goal reach_optimization_goal_setting responsive_search_ads_setting
+    shopping_setting target_cpa_bidding_scheme target_impression_share_bidding_scheme
+    target_roas_bidding_scheme target_setting target_setting_detail text_asset
+    third_party_measurement_setting unified_automation_setting vanity_pharma_display_url_mode
+    vanity_pharma_setting vanity_pharma_website_description video_asset
+"""
+CUSTOMER_MODELS = "get_account_request get_user_request paging predicate search_accounts_request"
+FAULT_MODELS = "api_fault_detail application_fault batch_error operation_error"
+
 
 class MicrosoftAdsSettings(SettingsModel):
     """`[platforms.microsoft_ads]`: `endpoint` replaces both services' hosts (the sandbox);
@@ -109,10 +142,18 @@ DECLARATION = Declaration(
     restorable_entities=frozenset({"campaign", "budget"}),
     sdk=(
         "bingads.authorization",
-        "bingads.service_client",
-        "openapi_client",
+        "bingads.manifest",
+        "openapi_client.api.campaign_management_service_api",
+        "openapi_client.api.customer_management_service_api",
+        "openapi_client.api_client",
+        "openapi_client.configuration",
+        "openapi_client.model_utils",
         "openapi_client.rest",
         "openapi_client.exceptions",
+        *(f"openapi_client.models.campaign.{name}" for name in CAMPAIGN_MODELS.split()),
+        *(f"openapi_client.models.campaign.{name}" for name in ANSWER_MODELS.split()),
+        *(f"openapi_client.models.customer.{name}" for name in CUSTOMER_MODELS.split()),
+        *(f"openapi_client.models.adinsight.{name}" for name in FAULT_MODELS.split()),
         "urllib3",
     ),
 )

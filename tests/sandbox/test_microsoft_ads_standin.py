@@ -1,7 +1,8 @@
 """The Microsoft Advertising stand-in, exercised only through the official SDK (msads 13.0.30.1).
 
-The ServiceClients are built the way the connector builds them (a fixed OAuth access token that
-is never refreshed, `location=` pointing at the stand-in), so what passes here is what the
+The SDK's ServiceClients are given what the connector gives its clients (a fixed OAuth access
+token that is never refreshed, `location=` pointing at the stand-in) and send what it sends
+(tests/test_microsoft_ads_sdk.py compares the two on the wire), so what passes here is what the
 connector meets: the SDK's own request bodies, headers and fault parsing.
 """
 
