@@ -357,9 +357,8 @@ def _execute(
                 errors,
                 [c for c in to_send if c.phase == Phase.ACCESS],
             )
-            removing = [p for p in access if p not in held]
-            removed.update({p: fresh[p] for p in removing if p in fresh})
-            _parallel(removing, lambda p: run_phases(p, {Phase.ACCESS}))
+            removed.update({p: fresh[p] for p in access if p not in held and p in fresh})
+            _parallel([p for p in access if p not in held], lambda p: run_phases(p, {Phase.ACCESS}))
         kept = keep_reads  # an error or a refusal closes them: the verify pass reads anew
     except KeyboardInterrupt as exc:
         store.finish_run(run_id, "interrupted")
