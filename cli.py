@@ -52,6 +52,8 @@ from adoffboard.commands.common import (
     fail,
 )
 
+M_ARENA_MAX = -8  # mallopt(3)'s parameter number, from glibc's malloc.h
+
 __all__ = [
     "EXIT_AUTH",
     "EXIT_DRIFT",
@@ -198,7 +200,25 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
       adoffboard demo                                       try it against the local sandbox
       adoffboard whoami                                     who commands act as, and why
     """
+    _fewer_malloc_arenas()
     ctx.obj = Ctx(workspace, as_json, quiet)
+
+
+def _fewer_malloc_arenas() -> None:
+    """At most two glibc malloc arenas for the process (`M_ARENA_MAX`, mallopt(3)), unless the
+    environment sets MALLOC_ARENA_MAX. glibc gives threads that contend for the allocator arenas
+    of their own (up to eight per core) and seldom hands their free memory back; a run parses
+    its platforms' answers in many threads, which raised its peak memory by some 10 MiB
+    (`bench/offboarding.py`). A no-op where the C library is not glibc."""
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_ARENA_MAX, 2)
 
 
 for _command in (
