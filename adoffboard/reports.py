@@ -95,16 +95,12 @@ def write_reports(report: Report, directory: Path, stem: str | None = None) -> d
         raise InputError(f"report stem must be a plain file name, got {name!r}")
     directory = Path(directory)
     view = ReportView.of(report)
-    rendered = {
-        "md": markdown_of(view),
-        "json": json_of(view),
-        "html": html_of(view),
-    }
+    renderers = {"md": markdown_of, "json": json_of, "html": html_of}
     paths = {}
-    for suffix, text in rendered.items():
+    for suffix, render in renderers.items():  # one at a time: a large run's texts are megabytes
         path = directory / f"{name}.{suffix}"
         try:
-            write_private(path, text)
+            write_private(path, render(view))
         except OSError as exc:
             raise InputError(
                 f"cannot write report {path}: {exc.strerror or exc} (check [workspace] reports_dir)"
