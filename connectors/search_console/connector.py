@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from adoffboard.config import Manifest
@@ -132,8 +132,8 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
         site_read, ownership_read = self._at_once.run(
             [lambda: self._read_permission(url), lambda: self._read_ownership(url)]
         )
-        permission, detail = raised(site_read)
-        verification_id, owners = raised(ownership_read)
+        permission, detail = cast("tuple[str | None, str]", raised(site_read))
+        verification_id, owners = cast("tuple[str | None, tuple[str, ...]]", raised(ownership_read))
         if permission is None and verification_id is None:
             detail = (
                 f"{url} is not among the agency's Search Console properties and the "
