@@ -61,7 +61,8 @@ def microsoft_ads(changes: Changes, section: Mapping[str, Any]) -> Minimum:
     """Microsoft Advertising.
 
     Reads, per pass: `GetAccount`, `GetCampaignsByAccountId` (every campaign of the account in
-    one answer, no paging) and `GetBudgetsByIds` for the shared budgets, at most 100 ids a call.
+    one answer, no paging) and, for an account with shared budgets, `GetBudgetsByIds` with no
+    ids, which returns the account's whole shared library in one answer.
     https://learn.microsoft.com/en-us/advertising/campaign-management-service/getcampaignsbyaccountid
     https://learn.microsoft.com/en-us/advertising/campaign-management-service/getbudgetsbyids
 
@@ -72,7 +73,7 @@ def microsoft_ads(changes: Changes, section: Mapping[str, Any]) -> Minimum:
     https://learn.microsoft.com/en-us/advertising/campaign-management-service/updatebudgets
     """
     budgets = section["accounts"][0].get("budgets") or []
-    reads = 2 + math.ceil(len(budgets) / 100)
+    reads = 2 + (1 if budgets else 0)
     ads = _ads(changes)
     campaigns = {c["entity_id"] for c in ads if c["entity_type"] == "campaign"}
     shared = {c["entity_id"] for c in ads if c["entity_type"] == "budget"}

@@ -137,18 +137,38 @@ def test_reads_every_campaign_type_the_currency_and_shared_budgets(box, tmp_path
         "DynamicSearchAds",
     }
     assert state.budgets["8801"].amount == 60.0 and state.budgets["8801"].association_count == 2
-    # GetAccount and GetCampaignsByAccountId together, then the shared budgets they name
+    # GetAccount, GetCampaignsByAccountId and the account's whole shared library (GetBudgetsByIds
+    # with no ids) together: one round trip
     methods = [e.method for e in box.log]
-    assert sorted(methods[:2]) == ["GetAccount", "GetCampaignsByAccountId"]
-    assert methods[2:] == ["GetBudgetsByIds"]
+    assert sorted(methods) == ["GetAccount", "GetBudgetsByIds", "GetCampaignsByAccountId"]
+
+
+def test_the_state_keeps_the_shared_budgets_its_campaigns_use(box, tmp_path):
+    from adoffboard.sandbox.microsoft_ads.accounts import Budget
+
+    unused = Budget("8899", "Nobody's budget", 5.0)
+    standin(box).accounts[LAKESIDE].budgets[unused.id] = unused
+    connector = connect(box, tmp_path, read_only=True)
+    state = connector.read_state(manifest())
+    assert "8899" not in state.budgets and "8801" in state.budgets
+    assert [e.method for e in box.log].count("GetBudgetsByIds") == 1
+    # a budget the library did not return is read by its id
+    before = len(box.log)
+    found = connector._read_budgets(state.campaigns, {})  # type: ignore[attr-defined]
+    assert found == state.budgets
+    assert [e.method for e in box.log][before:] == ["GetBudgetsByIds"]
 
 
 def test_tenant_guard_mismatch_raises_and_sends_nothing(box, tmp_path):
     connector = connect(box, tmp_path, read_only=False)
     with pytest.raises(TenantMismatch, match="named 'Lakeside Powersports'"):
         connector.read_state(manifest(name="Lakeside Powersports East"))
-    # the campaign read goes out with GetAccount; nothing is sent after the name check
-    assert sorted(e.method for e in box.log) == ["GetAccount", "GetCampaignsByAccountId"]
+    # the campaign and budget reads go out with GetAccount; nothing is sent after the name check
+    assert sorted(e.method for e in box.log) == [
+        "GetAccount",
+        "GetBudgetsByIds",
+        "GetCampaignsByAccountId",
+    ]
     assert writes(box) == [] and box.log.mutating() == []
 
 
@@ -184,8 +204,12 @@ def test_an_expired_access_token_is_an_auth_error_not_a_refresh(box, tmp_path, m
     with pytest.raises(AuthError, match="109 AuthenticationTokenExpired") as raised:
         connector.read_state(manifest())
     assert "old-token" not in str(raised.value)
-    # the two reads sent together, both refused; no token endpoint was ever contacted
-    assert sorted(e.method for e in box.log) == ["GetAccount", "GetCampaignsByAccountId"]
+    # the three reads sent together, all refused; no token endpoint was ever contacted
+    assert sorted(e.method for e in box.log) == [
+        "GetAccount",
+        "GetBudgetsByIds",
+        "GetCampaignsByAccountId",
+    ]
 
 
 # --- planning -----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Microsoft Advertising, through the official `msads` SDK (REST, Campaign Management API v13).
 
 Reads: `GetAccount` (Customer Management: the live name for the tenant guard, and the currency),
-`GetCampaignsByAccountId`, `GetBudgetsByIds` for the shared budgets the campaigns use (100 ids
-per call) and `GetExperimentsByIds` for the base campaign of each experiment campaign.
+`GetCampaignsByAccountId`, `GetBudgetsByIds` with no ids for the account's whole shared budget
+library (a budget the campaigns use that it lacks is read by id, 100 ids per call) and
+`GetExperimentsByIds` for the base campaign of each experiment campaign.
 `GetCampaignsByAccountId` asks for every documented campaign type (`declaration.CAMPAIGN_TYPES`:
 the API returns Search campaigns only otherwise) and for the additional fields without which a
 campaign is not returned or its budget reads differently (`declaration.ADDITIONAL_FIELDS`). If
@@ -10,10 +11,9 @@ the service answers that a type is not a valid value, the read is made again wit
 plan, its report and verification say so (`AccountState.warnings`): never a silent gap.
 
 Reads go out together where they do not depend on one another: `GetAccount` with
-`GetCampaignsByAccountId` (the tenant guard judges the account's name before anything is
-written; the campaign read is a read), then the `GetBudgetsByIds` chunks and
-`GetExperimentsByIds` at once. The SDK's REST clients are shared between these threads
-(`client.MicrosoftAdsApi`).
+`GetCampaignsByAccountId` and the shared library (the tenant guard judges the account's name
+before anything is written; the other reads are reads), then `GetExperimentsByIds`. The SDK's
+REST clients are shared between these threads (`client.MicrosoftAdsApi`).
 
 One read per phase: the engine reads every platform (`read_state`) right before it admits and
 applies the phase's changes, so `apply` settles each change (ALREADY, DRIFT or send) against that
@@ -149,15 +149,15 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         if acct is None:
             raise InputError(f"client {manifest.slug} has no microsoft_ads account in its manifest")
         self._session(acct).prepare((CUSTOMERS, CAMPAIGNS))
-        # the guard's error wins: leaving the block waits for the campaign read either way
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # the guard's error wins: leaving the block waits for the other reads either way
+        with ThreadPoolExecutor(max_workers=2) as pool:
             pending = pool.submit(self._get_campaigns, acct.account_id)
+            library = pool.submit(self._all_budgets)
             live_name, currency = self._check_tenant(acct)
             campaigns = _campaigns(pending.result())
-        # the shared budgets and the experiments' bases both follow from the campaigns alone
-        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the experiments' bases follow from the campaigns alone
             bases = pool.submit(self._with_bases, campaigns)
-            budgets = self._read_budgets(campaigns)
+            budgets = self._read_budgets(campaigns, library.result())
             read = bases.result()
         self._fresh[acct.account_id] = (campaigns, budgets, self.ctx.clock.now())
         return AccountState(
@@ -219,20 +219,36 @@ class MicrosoftAdsConnector(Connector[AccountState]):
         campaigns = _campaigns(self._get_campaigns(account_id))
         return campaigns, self._read_budgets(campaigns)
 
-    def _read_budgets(self, campaigns: Sequence[Campaign]) -> dict[str, SharedBudget]:
-        """The shared budgets the campaigns use: GetBudgetsByIds, 100 ids a call, the calls
-        on the wire together (up to `IN_FLIGHT`)."""
+    def _all_budgets(self) -> dict[str, SharedBudget]:
+        """Every budget of the account's shared library, in one call beside the campaigns'
+        read: GetBudgetsByIds with BudgetIds nil "will return all budgets that are available to
+        be shared with campaigns in the account" (getbudgetsbyids.md)."""
+        from openapi_client.models.campaign.get_budgets_by_ids_request import (
+            GetBudgetsByIdsRequest,
+        )
+
+        request = GetBudgetsByIdsRequest(BudgetIds=None)
+        data = self._call("read", CAMPAIGNS, "get_budgets_by_ids", request)[0]
+        return {str(b.id): _budget(b) for b in data.budgets or [] if b is not None and b.id}
+
+    def _read_budgets(
+        self, campaigns: Sequence[Campaign], library: Mapping[str, SharedBudget] | None = None
+    ) -> dict[str, SharedBudget]:
+        """The shared budgets the campaigns use, from the account's `library` where it has
+        them; the others by id: GetBudgetsByIds, 100 ids a call, the calls on the wire together
+        (up to `IN_FLIGHT`)."""
         from openapi_client.models.campaign.get_budgets_by_ids_request import (
             GetBudgetsByIdsRequest,
         )
 
         wanted = sorted({c.budget_id for c in campaigns if c.budget_id})
+        budgets = {i: library[i] for i in wanted if library and i in library}
+        wanted = [i for i in wanted if i not in budgets]
 
         def read(chunk: Sequence[str]) -> Any:
             request = GetBudgetsByIdsRequest(BudgetIds=list(chunk))
             return self._call("read", CAMPAIGNS, "get_budgets_by_ids", request)[0]
 
-        budgets: dict[str, SharedBudget] = {}
         for data in together(read, list(batches(wanted, MAX_ITEMS))):
             for b in data.budgets or []:
                 if b is not None and b.id:
