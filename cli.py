@@ -52,7 +52,9 @@ from adoffboard.commands.common import (
     fail,
 )
 
-M_ARENA_MAX = -8  # mallopt(3)'s parameter number, from glibc's malloc.h
+# mallopt(3)'s parameter numbers, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 
 __all__ = [
     "EXIT_AUTH",
@@ -200,17 +202,23 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
       adoffboard demo                                       try it against the local sandbox
       adoffboard whoami                                     who commands act as, and why
     """
-    _fewer_malloc_arenas()
+    _tune_malloc()
     ctx.obj = Ctx(workspace, as_json, quiet)
 
 
-def _fewer_malloc_arenas() -> None:
-    """At most two glibc malloc arenas for the process (`M_ARENA_MAX`, mallopt(3)), unless the
-    environment sets MALLOC_ARENA_MAX. glibc gives threads that contend for the allocator arenas
-    of their own (up to eight per core) and seldom hands their free memory back; a run parses
-    its platforms' answers in many threads, which raised its peak memory by some 10 MiB
-    (`bench/offboarding.py`). A no-op where the C library is not glibc."""
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+def _tune_malloc() -> None:
+    """Two glibc malloc settings (mallopt(3)) that lower a large run's peak memory, each unless
+    the environment sets it (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_); a no-op where the C
+    library is not glibc. Measured with `bench/offboarding.py`: some 10 MiB together.
+
+    - At most two arenas (`M_ARENA_MAX`): glibc gives threads that contend for the allocator
+      arenas of their own (up to eight per core) and seldom hands their free memory back, and a
+      run parses its platforms' answers in many threads.
+    - A fixed mmap threshold of 128 KiB (`M_MMAP_THRESHOLD`, its default start): glibc raises
+      the threshold each time a large block is freed, after which the platforms' large answers
+      and the reports' texts are carved from the heap and stay there once freed; at a fixed
+      threshold they are mapped apart and go back to the system when freed."""
+    if not sys.platform.startswith("linux"):
         return
     import ctypes
 
@@ -218,7 +226,10 @@ def _fewer_malloc_arenas() -> None:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
-    mallopt(M_ARENA_MAX, 2)
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(M_ARENA_MAX, 2)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 
 for _command in (
