@@ -1,8 +1,9 @@
 """One round of each contender, each on its own fresh sandbox; figures as flat {name: number}.
 
 adoffboard runs as a user runs it: the CLI in a subprocess (its cold start included), its peak
-RSS read from the kernel (`os.wait4`'s ru_maxrss). Calls are counted from the sandbox's request
-log, per platform: a Meta batch counts once (its items are logged apart, as "graph-batch").
+RSS read from the kernel (its own VmHWM, written as it exits: `PEAK_WRAPPER`). Calls are
+counted from the sandbox's request log, per platform: a Meta batch counts once (its items are
+logged apart, as "graph-batch").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import minimum as minimums
@@ -44,12 +46,32 @@ class Process:
     cpu: float = 0.0  # user + system seconds of the process (its children included)
 
 
+# `python -m adoffboard.cli ARGS`, which writes its own peak RSS (the kernel's VmHWM of its
+# memory map, in KiB) to the file named by PEAK_ENV as it exits. The rusage `os.wait4` returns
+# cannot say it: Linux carries the parent's resident size over the fork and exec into the
+# child's ru_maxrss, so a child of this (large) process would read as at least its size.
+PEAK_ENV = "ADOFFBOARD_BENCH_PEAK_FILE"
+PEAK_WRAPPER = """
+import atexit, os, re, runpy, sys
+PEAK_ENV = "ADOFFBOARD_BENCH_PEAK_FILE"
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ[PEAK_ENV], "w") as out:
+        out.write(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+atexit.register(_peak)
+sys.argv[0] = "adoffboard"
+runpy.run_module("adoffboard.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def cli(w: World, *args: str) -> Process:
-    """`adoffboard ARGS` in the workspace, in a subprocess; wall time and peak RSS."""
-    argv = [sys.executable, "-m", "adoffboard.cli", "-w", str(w.workspace.root), "-q", *args]
-    with tempfile.TemporaryFile() as out:
+    """`adoffboard ARGS` in the workspace, in a subprocess: wall time, the process's own peak
+    RSS (see PEAK_WRAPPER) and its CPU time."""
+    argv = [sys.executable, "-c", PEAK_WRAPPER, "-w", str(w.workspace.root), "-q", *args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak"
+        env = {**os.environ, PEAK_ENV: str(peak)}
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=w.workspace.root, stdout=out, stderr=out)
+        proc = subprocess.Popen(argv, cwd=w.workspace.root, stdout=out, stderr=out, env=env)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -57,7 +79,8 @@ def cli(w: World, *args: str) -> Process:
             out.seek(0)
             tail = out.read().decode(errors="replace").strip().splitlines()[-1:]
             raise ContenderFailed(f"adoffboard {' '.join(args)}: exit {proc.returncode}: {tail}")
-    return Process(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # KiB
+        rss_kib = int(peak.read_text())
+    return Process(wall, rss_kib / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def calls(box: Sandbox, latency_s: float, since: int = 0) -> Figures:
