@@ -3,7 +3,9 @@ lines settled from its history: through the CLI, against the sandbox."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +125,11 @@ def test_the_request_history_settles_its_lines_and_a_done_case_exits_zero(cli: C
         ("approval-accounting", "Accounting Team"),
     ):
         assert lines[step]["status"] == "PASS", lines[step]
-        assert lines[step]["detail"].startswith(f"by {who} at {workspace_today(cli.workspace)}")
+        # who, and the moment of the request's history (an ISO time with its offset, minutes ago)
+        found = re.match(rf"by {who} at (\S+): ", lines[step]["detail"])
+        assert found, lines[step]["detail"]
+        at = dt.datetime.fromisoformat(found.group(1))
+        assert dt.timedelta(0) <= dt.datetime.now(dt.UTC) - at < dt.timedelta(hours=1)
     assert lines["approval-finance"]["status"] == "SKIPPED"
     assert "no credit" in lines["approval-finance"]["detail"]
     assert lines["retention-submit-change-request"]["status"] == "SKIPPED"
