@@ -209,7 +209,7 @@ def main(ctx: click.Context, workspace: Path | None, as_json: bool, quiet: bool)
 def _tune_malloc() -> None:
     """Two glibc malloc settings (mallopt(3)) that lower a large run's peak memory, each unless
     the environment sets it (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_); a no-op where the C
-    library is not glibc. Measured with `bench/offboarding.py`: some 10 MiB together.
+    library is not glibc. Measured with `bench/offboarding.py`: some 6 MiB together.
 
     - At most two arenas (`M_ARENA_MAX`): glibc gives threads that contend for the allocator
       arenas of their own (up to eight per core) and seldom hands their free memory back, and a

@@ -177,10 +177,9 @@ class MetaConnector(EdgeReads, GraphBatches, Connector[MetaState]):
         agency_id = before.agency_business_id
         if acct is None or not agency_id or before.ad_account_id != acct.ad_account_id:
             return self.read_state(manifest)
-        self._graph()
+        self._fresh = None
         if self._agency_lists(agency_id, acct.ad_account_id):
             return self.read_state(manifest)
-        self._fresh = None
         return self._removed(acct, agency_id)  # what read_state answers once access is gone
 
     def token_info(self) -> dict[str, Any]:

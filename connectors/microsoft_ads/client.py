@@ -236,9 +236,9 @@ class MicrosoftAdsApi:
     def call(self, service: str, operation: str, request: Any, timeout: float) -> tuple[Any, str]:
         """Send one operation; the response's data and its TrackingId. Raises the SDK's errors
         (`translate` maps them; the connector's `transport.Calls` does)."""
-        api = self.client(service)
-        self._set_headers(api.api_client)  # before every call, as ServiceClient's calls do
-        method = getattr(api, f"{operation}_with_http_info")
+        # the default headers were set when the client was built; they never change after (the
+        # token is exchanged once, at build time: see the module's docstring)
+        method = getattr(self.client(service), f"{operation}_with_http_info")
         answer = method(request, _request_timeout=timeout)
         headers = answer.headers or {}
         return answer.data, str(headers.get("TrackingId", ""))

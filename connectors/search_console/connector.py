@@ -127,8 +127,9 @@ class SearchConsoleConnector(Connector[SearchConsoleState]):
             raise InputError(f"client {manifest.slug} has no search_console site in its manifest")
         url = site.site_url
         who = tuple(sorted(identities(self.ctx, manifest.remove_identities)))
-        # the two APIs' services (each over its own transport) read at once
-        self._service("searchconsole"), self._service("siteVerification")
+        # the two APIs' services, each over its own transport, built here and read at once
+        for api in ("searchconsole", "siteVerification"):
+            self._service(api)
         site_read, ownership_read = self._at_once.run(
             [lambda: self._read_permission(url), lambda: self._read_ownership(url)]
         )
