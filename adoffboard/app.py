@@ -20,6 +20,7 @@ from adoffboard.clock import Clock, SystemClock
 from adoffboard.config import LoadedWorkspace
 from adoffboard.engine import Env, Progress, RunResult, RunStore, apply_plan, make_plan, parse_date
 from adoffboard.engine import resume_run as engine_resume
+from adoffboard.engine.handover import PlanReads
 from adoffboard.errors import StoreError
 from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY, Plan, Report
 from adoffboard.records import APPLIED_STATUSES, RunRecord
@@ -62,6 +63,7 @@ def plan_for_request(
     inputs: dict[str, Any] | None = None,
     review_only: Callable[[StoreError], None] | None = None,
     stage: str = STAGE_ALL,
+    handover: PlanReads | None = None,
 ) -> Plan:
     """A plan carrying its change request (the one named, else the client's latest approved one
     for the runbook's process), with the request's scope, date and budget change.
@@ -96,6 +98,7 @@ def plan_for_request(
         store=store,
         inputs=inputs,
         stage=stage,
+        handover=handover,
     )
 
 
@@ -119,9 +122,11 @@ def apply_approved(
     now_ok: bool = False,
     lock_held: bool = False,
     keep_reads: bool = False,
+    handover: PlanReads | None = None,
 ) -> RunResult:
     """Apply `plan` through the engine, behind the approval gate. `keep_reads`: for `judged`,
-    which verifies the run from the run's own reads and closes its connectors."""
+    which verifies the run from the run's own reads and closes its connectors. `handover`,
+    with `lock_held`: the plan's own read (`adoffboard.engine.handover`)."""
     from adoffboard.cr.gate import require_approved
 
     return apply_plan(
@@ -134,6 +139,7 @@ def apply_approved(
         now_ok=now_ok,
         lock_held=lock_held,
         keep_reads=keep_reads,
+        handover=handover,
     )
 
 
@@ -252,10 +258,22 @@ def apply_judged(
     plan_path: str = "",
     now_ok: bool = False,
     always: bool = False,
+    lock_held: bool = False,
+    handover: PlanReads | None = None,
 ) -> tuple[RunResult, Report, Report | None]:
     """`apply_approved`, then `judged`: the run, its report and its verify pass, the verify
-    pass judging from the run's own reads (`keep_reads`)."""
-    result = apply_approved(env, plan, store, plan_path=plan_path, now_ok=now_ok, keep_reads=True)
+    pass judging from the run's own reads (`keep_reads`). `lock_held`: the caller holds the
+    client's lock, and has since before the plan's own read it hands over (`handover`)."""
+    result = apply_approved(
+        env,
+        plan,
+        store,
+        plan_path=plan_path,
+        now_ok=now_ok,
+        keep_reads=True,
+        lock_held=lock_held,
+        handover=handover,
+    )
     return (result, *judged(env, store, result, always=always))
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -38,6 +40,9 @@ from adoffboard.commands.runs import (
     _verify_exit,
     budget_change_options,
 )
+
+if TYPE_CHECKING:
+    from adoffboard.engine.handover import PlanReads
 
 
 @click.command()
@@ -92,21 +97,42 @@ def run(
                 "they come from the approved change request",
             )
         _run_called_for(c, client, cr_id, yes)
-    with ProgressView(c) as view:
-        the_plan = _plan_with_cr(
-            c,
-            view,
-            client,
-            runbook,
-            scope,
-            effective,
-            cr_id,
-            _inputs(budget_change, addendum_ref),
-            stage=stage,
-        )
-    path = _prepare(c, the_plan)
-    _confirm(c, the_plan.client_name, yes)
-    sys.exit(_apply_verify(c, the_plan, path, now_ok=False))
+    with _held(c, client, yes) as handover:
+        with ProgressView(c) as view:
+            the_plan = _plan_with_cr(
+                c,
+                view,
+                client,
+                runbook,
+                scope,
+                effective,
+                cr_id,
+                _inputs(budget_change, addendum_ref),
+                stage=stage,
+                handover=handover,
+            )
+        path = _prepare(c, the_plan)
+        _confirm(c, the_plan.client_name, yes)
+        code = _apply_verify(c, the_plan, path, now_ok=False, handover=handover)
+    sys.exit(code)
+
+
+@contextmanager
+def _held(c: Ctx, client: str, yes: bool) -> Iterator[PlanReads | None]:
+    """With --yes, nothing waits between the plan and its apply: the client's lock is taken
+    before the plan's read and held until the run is verified, and the apply settles on that
+    read (`adoffboard.engine.handover`: no other run can have written since). Without it, the
+    lock is taken at the apply, which reads every platform again (a prompt may be answered
+    much later)."""
+    from adoffboard.engine.handover import PlanReads
+    from adoffboard.holder import holder_name
+
+    if not yes:
+        yield None
+        return
+    slug = c.workspace.load_client(client).slug
+    with c.store.client_lock(slug, holder_name()):
+        yield PlanReads(slug)
 
 
 def _run_called_for(c: Ctx, client: str, cr_id: str | None, yes: bool) -> NoReturn:
@@ -153,20 +179,38 @@ def _run_called_for(c: Ctx, client: str, cr_id: str | None, yes: bool) -> NoRetu
         else:
             click.echo(f"Nothing due today for {client}.")
         sys.exit(EXIT_OK)
-    plans = []
-    for r in due:
-        with ProgressView(c) as view:
-            the_plan = _plan_with_cr(
-                c, view, client, r.runbook, None, None, r.cr_id, None, stage=r.stage
-            )
-        plans.append((the_plan, _prepare(c, the_plan)))
-    _confirm(
-        c, plans[0][0].client_name, yes, what=f"these {len(plans)} run(s)" if len(plans) > 1 else ""
-    )
     reports: list[Any] | None = [] if c.as_json else None
-    codes = [
-        _apply_verify(c, the_plan, path, now_ok=False, collect=reports) for the_plan, path in plans
-    ]
+    with _held(c, client, yes) as handover:
+        plans: list[tuple[Any, Path]] = []
+        for r in due:
+            with ProgressView(c) as view:
+                the_plan = _plan_with_cr(
+                    c,
+                    view,
+                    client,
+                    r.runbook,
+                    None,
+                    None,
+                    r.cr_id,
+                    None,
+                    stage=r.stage,
+                    handover=None if plans else handover,  # the first run's plan read only
+                )
+            plans.append((the_plan, _prepare(c, the_plan)))
+        what = f"these {len(plans)} run(s)" if len(plans) > 1 else ""
+        _confirm(c, plans[0][0].client_name, yes, what=what)
+        # a later run's plan was read before the earlier runs wrote: it is read again
+        codes = [
+            _apply_verify(
+                c,
+                the_plan,
+                path,
+                now_ok=False,
+                collect=reports,
+                handover=handover,
+            )
+            for the_plan, path in plans
+        ]
     if reports is not None:  # one document: what was called for, and each run's report
         from adoffboard.reports import render_json
 
@@ -234,15 +278,30 @@ def _confirm(c: Ctx, client_name: str, yes: bool, what: str = "") -> None:
 
 
 def _apply_verify(
-    c: Ctx, the_plan: Any, path: Path, *, now_ok: bool, collect: list[Any] | None = None
+    c: Ctx,
+    the_plan: Any,
+    path: Path,
+    *,
+    now_ok: bool,
+    collect: list[Any] | None = None,
+    handover: PlanReads | None = None,
 ) -> int:
     """Apply a prepared plan, verify the run, write the combined report; its exit code. With
-    `collect`, the report (and its files) is added there instead of being shown."""
+    `collect`, the report (and its files) is added there instead of being shown. `handover`:
+    the caller holds the client's lock (`_held`), and this plan's read if it was made under
+    it with nothing applied since."""
     from adoffboard.app import apply_judged
 
     with ProgressView(c) as view:
         result, merged, report = apply_judged(
-            c.env(view), the_plan, c.store, plan_path=str(path), now_ok=now_ok, always=True
+            c.env(view),
+            the_plan,
+            c.store,
+            plan_path=str(path),
+            now_ok=now_ok,
+            always=True,
+            lock_held=handover is not None,
+            handover=handover,
         )
     paths = report_paths(c, merged)
     if collect is not None:

@@ -65,8 +65,10 @@ def _plan_with_cr(
     inputs: dict[str, Any] | None = None,
     *,
     stage: str = "all",
+    handover: Any = None,
 ) -> Any:
-    """Make a plan carrying its change request (the one named, else the latest approved)."""
+    """Make a plan carrying its change request (the one named, else the latest approved).
+    `handover`: the caller holds the client's lock, for the apply to settle on this read."""
     from adoffboard.app import plan_for_request
 
     def review_only(exc: Exception) -> None:
@@ -87,6 +89,7 @@ def _plan_with_cr(
         inputs=inputs,
         review_only=review_only,
         stage=stage,
+        handover=handover,
     )
 
 

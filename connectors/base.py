@@ -199,6 +199,8 @@ def _send_one(
 
 class Connector(ABC, Generic[S]):
     declaration: ClassVar[Declaration]
+    # `apply` reads the live value of every change itself before it writes (`take_over`)
+    reads_before_writing: ClassVar[bool] = False
 
     @property
     def platform(self) -> str:
@@ -228,6 +230,16 @@ class Connector(ABC, Generic[S]):
         leaves the account unreadable to the agency reads only the access it removed, and
         reads everything only when that access is still there. By default, everything."""
         return self.read_state(manifest)
+
+    def take_over(self, reader: Connector[S], manifest: Manifest, state: S) -> bool:
+        """Take `state`, which `reader` (a read-only connector of this platform, in this
+        process) has just read for a plan, as this connector's own read: what its next `apply`
+        settles on, as if `read_state` had returned it here. The engine asks only when nothing
+        can have written to the accounts since (`adoffboard.engine.handover`). False, the
+        default, where the connector cannot: the engine then reads again. A connector whose
+        `apply` reads each entity itself right before writing it keeps nothing from a read and
+        can (`reads_before_writing`): the read it is handed has passed the tenant guard."""
+        return self.reads_before_writing and type(reader) is type(self)
 
     @abstractmethod
     def plan(

@@ -20,13 +20,15 @@ from adoffboard.engine.common import (
     _parallel,
     runbook_uses,
 )
+from adoffboard.engine.handover import PlanReads
+from adoffboard.engine.holding import RELEASED, _before_removals, _hold_removals
 from adoffboard.engine.planning import (
     _platforms,
     check_plan_current,
     parse_date,
     stored_plan,
 )
-from adoffboard.engine.verifying import Reads, _checks, _removes_access
+from adoffboard.engine.verifying import Reads, _checks
 from adoffboard.errors import (
     AdoffboardError,
     InputError,
@@ -39,7 +41,6 @@ from adoffboard.models import (
     STAGE_ALL,
     Change,
     Check,
-    CheckStatus,
     Outcome,
     OutcomeStatus,
     Phase,
@@ -96,7 +97,6 @@ RESTORE_ROLES = {
 }
 RELEASE_ROLES = {"SEM": ("sem_team_lead",), "MA": ("ma_team_lead", "ma_department_manager")}
 OPERATIONS_LEAD = "dmo_lead"
-HELD, RELEASED = "access-held", "access-released"
 
 
 def authorize(env: Env, who: str, roles: Sequence[str], what: str) -> dict[str, str]:
@@ -125,12 +125,15 @@ def apply_plan(
     now_ok: bool = False,
     lock_held: bool = False,
     keep_reads: bool = False,
+    handover: PlanReads | None = None,
 ) -> RunResult:
     """Apply `plan` under the client's lock (`lock_held`: the caller holds it already, as the
     scheduler does around re-plan, apply and verify), once `gate` approves it. `plan` is trusted
     as given: one made in this process, or read back by `load_plan`, which checked its
     signature. `keep_reads`: the result carries the run's open connectors and fresh states
-    (`RunResult.reads`) for the verify pass that follows; the caller closes them."""
+    (`RunResult.reads`) for the verify pass that follows; the caller closes them. `handover`:
+    the plan's own read, settled on instead of a second read when the caller held the lock
+    since it (`lock_held`) and it is fresh (`adoffboard.engine.handover`)."""
     from adoffboard import signing
 
     manifest, book = check_plan_current(env, plan)
@@ -158,7 +161,19 @@ def apply_plan(
                 run_id, "authorized", f"{who.get('name', '')} as {who['role']}", by=who["person"]
             )
         env.progress("engine", f"run {run_id} started")
-        return _execute(env, plan, store, run_id, manifest, book, plan.changes, cr_id, keep_reads)
+        adopted = handover.take(plan.plan_id, plan.client, env.clock.now()) if handover else {}
+        return _execute(
+            env,
+            plan,
+            store,
+            run_id,
+            manifest,
+            book,
+            plan.changes,
+            cr_id,
+            keep_reads,
+            adopted if lock_held else {},
+        )
 
 
 def _authorised(
@@ -265,12 +280,14 @@ def _execute(
     changes: Sequence[Change],
     change_request: str = "",
     keep_reads: bool = False,
+    adopted: dict[str, tuple[Any, Any]] | None = None,
 ) -> RunResult:
     """Send `changes`: ads and visibility first on every platform in parallel, then a check of
     every account, then the removals of the agency's access on the accounts that passed it.
 
     Every platform the runbook uses is opened and read, not only those with changes left: the
-    check before the removals reads them all, and after a crash any subset may be left.
+    check before the removals reads them all, and after a crash any subset may be left. A
+    platform whose connector takes over the plan's read (`adopted`) is not read again.
     """
     started = env.clock.now().isoformat(timespec="seconds")
     wanted = _platforms(book, plan.scope, manifest)
@@ -291,6 +308,7 @@ def _execute(
             connectors,
             lambda p: env.connector(p, read_only=False, uses=runbook_uses(book, p, plan.inputs)),
             manifest,
+            adopted=adopted,
         )
         fresh.update(states)
         for platform, exc in unread.items():
@@ -399,72 +417,10 @@ def _execute(
     return RunResult(run_id, report, status, next(iter(errors.values()), None), reads)
 
 
-def _before_removals(checks: Sequence[Check], plan: Plan) -> tuple[Check, ...]:
-    """The check made before the removals, as the run report shows it: without the removal
-    steps' own lines, which can only fail before the removals they judge have run."""
-    removals = {c.step_id for c in plan.changes if c.phase == Phase.ACCESS}
-    return tuple(c for c in checks if c.step_id not in removals)
-
-
 def _title(platform: str) -> str:
     from adoffboard.connectors import REGISTRY
 
     return REGISTRY[platform].title if platform in REGISTRY else platform
-
-
-def _hold_removals(
-    env: Env,
-    store: RunStore,
-    run_id: str,
-    book: LoadedRunbook,
-    checks: Sequence[Check],
-    platforms: Sequence[str],
-    errors: dict[str, AdoffboardError],
-    removals: Sequence[Change],
-) -> set[str]:
-    """The platforms whose access removals wait: the agency keeps the only access that can still
-    stop ads while an account's pause, budget or script check FAILs there, or its writes stopped
-    on an error, unless a person with the role released it (`resume --release-access`)."""
-    released = {e.platform for e in store.run_events(run_id) if e.kind == RELEASED}
-    steps = {s.id: s for s in book.model.steps}
-    removing = {c.step_id for c in removals}  # e.g. an http step whose params say "access"
-    blocking: dict[str, list[str]] = {}
-    for chk in checks:
-        step = steps.get(chk.step_id)
-        ref = (step.action or step.check) if step else None
-        if (
-            chk.status != CheckStatus.FAIL
-            or ref is None
-            or chk.step_id in removing
-            or _removes_access(ref.connector, ref.name)
-        ):
-            continue
-        blocking.setdefault(ref.connector, []).append(f"{chk.step_id}: {chk.detail}")
-    for platform, exc in errors.items():
-        blocking.setdefault(platform, []).append(f"its changes stopped on an error: {exc}")
-    held = {p for p in platforms if p in blocking and p not in released}
-    outcomes = []
-    for platform in sorted(held):
-        why = "; ".join(blocking[platform])
-        store.add_run_event(run_id, HELD, why, platform=platform)
-        env.progress(platform, f"access removal held: {why}")
-        outcomes += [
-            Outcome(
-                c.id,
-                OutcomeStatus.NOT_SENT,
-                message=(
-                    f"held: the agency keeps this access while the account still fails its checks "
-                    f"({why}); once it is clean: adoffboard resume {run_id} (or a team lead: "
-                    f"adoffboard "
-                    f"resume {run_id} --release-access {platform} --as PERSON --reason TEXT)"
-                ),
-            )
-            for c in removals
-            if c.platform == platform
-        ]
-    if outcomes:
-        store.record(run_id, outcomes)
-    return held
 
 
 def _run_status(outcomes: Iterable[Outcome], planned: int) -> str:

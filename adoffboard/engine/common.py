@@ -228,6 +228,7 @@ def _open_read(
     tolerate: type[AdoffboardError] = AdoffboardError,
     what: str = "",
     after_removal: Mapping[str, Any] | None = None,
+    adopted: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
     """`_read_states`, each platform's connector opened (`open_one`) in its own worker thread
     and kept in `opened` (in `platforms`' order, for the caller to close), so that a platform
@@ -236,7 +237,10 @@ def _open_read(
 
     `after_removal`: platforms whose only writes since the state given were the agency's access
     removals: their connectors read only what the removals changed where they can
-    (`read_after_removal`: a full read would find the account unreachable anyway)."""
+    (`read_after_removal`: a full read would find the account unreachable anyway).
+
+    `adopted`: {platform: (reader, state)} of the plan's own read, handed over to the apply
+    (`adoffboard.engine.handover`): a connector that takes it over is not read again."""
     from adoffboard.engine.preload import PRELOAD, preload
 
     to_open = [p for p in platforms if p not in opened]
@@ -248,6 +252,10 @@ def _open_read(
         connector = opened.get(platform)
         if connector is None:
             connector = opened[platform] = open_one(platform)
+        handed = (adopted or {}).get(platform)
+        if handed is not None and connector.take_over(handed[0], manifest.model, handed[1]):
+            env.progress(platform, "settling on the plan's read (no write since, under the lock)")
+            return handed[1]
         env.progress(platform, f"reading live state{what}")
         before = (after_removal or {}).get(platform)
         try:

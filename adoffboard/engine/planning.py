@@ -15,6 +15,7 @@ from adoffboard.config import ClientManifest
 from adoffboard.connectors.base import StepContext
 from adoffboard.engine.common import Env, RunStore, _open_read, runbook_uses
 from adoffboard.engine.common import step_params as step_params  # re-exported
+from adoffboard.engine.handover import PlanReads
 from adoffboard.errors import (
     AuthError,
     InputError,
@@ -110,7 +111,12 @@ def make_plan(
     inputs: dict[str, Any] | None = None,
     authorized_by: dict[str, str] | None = None,
     stage: str = STAGE_ALL,
+    handover: PlanReads | None = None,
 ) -> Plan:
+    """The plan of `runbook` for `client`, from a read of every platform it uses.
+
+    `handover`: filled with that read, for the apply of this plan in this process
+    (`adoffboard.engine.handover`: only a caller holding the client's lock passes one)."""
     if scope not in SCOPES:
         raise InputError(f"--scope {scope!r} must be one of: {', '.join(SCOPES)}")
     if stage not in STAGES:
@@ -128,6 +134,7 @@ def make_plan(
     platforms += sorted({c.platform for r in restores.values() for c in r.changes} - set(platforms))
     connectors: dict[str, Any] = {}
     context = step_context(book, scope, effective.isoformat(), change_request)
+    read_at = env.clock.now()
     try:
         states, failed = _open_read(
             env,
@@ -156,7 +163,7 @@ def make_plan(
         for c in connectors.values():
             c.close()
     now = env.clock.now()
-    return Plan(
+    plan = Plan(
         plan_id=f"p-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
         client=manifest.slug,
         client_name=manifest.name,
@@ -175,6 +182,9 @@ def make_plan(
         authorized_by=authorized_by,
         stage=stage,
     )
+    if handover is not None:
+        handover.record(plan.plan_id, plan.client, read_at, states, connectors)
+    return plan
 
 
 def _restore_sets(

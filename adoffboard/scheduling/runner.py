@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from adoffboard.app import apply_approved, covering_run, environment, plan_for_request
+from adoffboard.app import covering_run, environment
 from adoffboard.clock import Clock, SystemClock, local_time
 from adoffboard.config import LoadedWorkspace
 from adoffboard.cr import repo as cr_repo
@@ -46,6 +46,7 @@ from adoffboard.holder import holder_is_gone, holder_name
 from adoffboard.models import STAGE_ALL, STAGE_IMMEDIATELY
 from adoffboard.records import RunRecord
 from adoffboard.scheduling import ahead, book, notify, repo
+from adoffboard.scheduling.held import plan_apply_verify
 from adoffboard.scheduling.outcomes import (
     DONE,
     FAILED,
@@ -196,30 +197,8 @@ class Scheduler:
         return self._judge(claimed, attempt, result, checked)
 
     def _plan_apply_verify(self, row: ScheduledRun) -> tuple[str, Any, Any]:
-        from adoffboard.engine import save_plan
-        from adoffboard.verdicts import judge_run
-
-        plan = plan_for_request(
-            self.env,
-            lambda: self.store,
-            row.client,
-            row.runbook,
-            cr_id=row.cr_id,
-            stage=STAGE_IMMEDIATELY if row.stage == repo.AT_APPROVAL else STAGE_ALL,
-        )
-        path = save_plan(
-            plan, self.ws.root / "plans" / f"{plan.plan_id}.json", self.store.plan_key()
-        )
-        result = apply_approved(
-            self.env, plan, self.store, plan_path=str(path), holder=self.holder, lock_held=True
-        )
-        if result.error is not None:  # the run's report says what stopped it; retry decides
-            from adoffboard.report_store import save_reports
-
-            save_reports(result.report, self.ws.reports_dir, self.store, made_by=self.holder)
-            raise result.error
-        checked = judge_run(self.env, self.store, row.client, result.run_id)
-        return result.run_id, result, checked
+        stage = STAGE_IMMEDIATELY if row.stage == repo.AT_APPROVAL else STAGE_ALL
+        return plan_apply_verify(self.env, self.store, row, stage, self.holder)
 
     def _done_already(self, row: ScheduledRun, scope: str) -> RunRecord | None:
         """A run of the same case that already did what this row would (`covering_run`): by a

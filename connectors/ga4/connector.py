@@ -105,6 +105,7 @@ def _role(role: str) -> str:
 
 class GA4Connector(Connector[GA4State]):
     declaration = DECLARATION
+    reads_before_writing = True  # each change's live value, right before it is sent
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)

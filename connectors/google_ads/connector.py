@@ -220,6 +220,18 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             return self.read_state(manifest)
         return self._unreachable(acct, link)  # what read_state answers once the link is gone
 
+    def take_over(self, reader: Connector[AccountState], manifest: Manifest, state: Any) -> bool:
+        """The plan's read of a reachable account, as this connector's `_fresh_state`."""
+        acct = section(manifest, "google_ads", GoogleAdsAccount)
+        if not isinstance(reader, GoogleAdsConnector) or acct is None:
+            return False
+        if not state.reachable or state.customer_id != acct.customer_id:
+            return False  # the manager link ended: read what is left of it again
+        self._account = acct
+        with self._lock:
+            self._fresh = state
+        return True
+
     def _together(self, jobs: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
         """Run independent reads at once; each job's value, or the exception it raised."""
         self._service("GoogleAdsService")  # built once, before the threads share it

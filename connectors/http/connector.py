@@ -105,6 +105,7 @@ def _path(url: str) -> str:
 
 class HttpConnector(Connector[HttpState]):
     declaration = DECLARATION
+    reads_before_writing = True  # each change's live value, right before it is sent
 
     @classmethod
     def enabled(cls, settings: Mapping[str, Any], action: str, params: Mapping[str, Any]) -> bool:

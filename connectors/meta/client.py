@@ -155,6 +155,14 @@ class Pacer:
             self.pct = max(self.pct, pct) if keep_higher else pct
             self._unknown = False
 
+    def carry(self, other: Pacer) -> None:
+        """Start from what `other` (the connector that read for the plan) last heard of usage:
+        a writer taking over that read paces its first requests as that reader would have."""
+        with other._lock:
+            pct, unknown = other.pct, other._unknown
+        with self._lock:
+            self.pct, self._unknown = pct, unknown
+
     def reset(self) -> None:
         """After a throttle wait: that wait already covered the usage it reported."""
         with self._lock:

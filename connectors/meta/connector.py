@@ -182,6 +182,19 @@ class MetaConnector(EdgeReads, GraphBatches, Connector[MetaState]):
             return self.read_state(manifest)
         return self._removed(acct, agency_id)  # what read_state answers once access is gone
 
+    def take_over(self, reader: Connector[MetaState], manifest: Manifest, state: Any) -> bool:
+        """The plan's read, for the next `apply` to settle on, with the usage its reader last
+        heard of (the pacing of the first writes) and the tenants it checked."""
+        acct = section(manifest, "meta", MetaAdAccount)
+        if not isinstance(reader, MetaConnector) or acct is None:
+            return False
+        if state.ad_account_id != acct.ad_account_id:
+            return False
+        self._pacer.carry(reader._pacer)
+        self._tenants |= reader._tenants
+        self._fresh = state
+        return True
+
     def token_info(self) -> dict[str, Any]:
         """What Graph says of the workspace's token (`GET /debug_token?input_token=...`): its
         `is_valid`, `expires_at` (a Unix time; 0 for a token that never expires, as a system

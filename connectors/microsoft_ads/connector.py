@@ -171,6 +171,18 @@ class MicrosoftAdsConnector(Connector[AccountState]):
             tuple(self._warnings),
         )
 
+    def take_over(self, reader: Connector[AccountState], manifest: Manifest, state: Any) -> bool:
+        """The plan's read, as this phase's read (`_phase_read`), dated when it was read."""
+        acct = section(manifest, "microsoft_ads", MicrosoftAdsAccount)
+        if not isinstance(reader, MicrosoftAdsConnector) or acct is None:
+            return False
+        if state.account_id != acct.account_id:
+            return False
+        self._session(acct).prepare((CAMPAIGNS,))
+        self._types, self._warnings = reader._types, list(reader._warnings)
+        self._fresh[acct.account_id] = (state.campaigns, dict(state.budgets), state.read_at)
+        return True
+
     def _check_tenant(self, acct: MicrosoftAdsAccount) -> tuple[str, str]:
         """GetAccount: the live name and currency; TenantMismatch unless the name is the one
         the manifest expects (the guard every write waits behind)."""

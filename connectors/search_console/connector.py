@@ -90,6 +90,7 @@ def site_resource(site_url: str) -> tuple[str, str]:
 
 class SearchConsoleConnector(Connector[SearchConsoleState]):
     declaration = DECLARATION
+    reads_before_writing = True  # each change's live value, right before it is sent
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)

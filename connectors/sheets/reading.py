@@ -160,6 +160,14 @@ class SheetsReading(Connector[SheetsState]):
         self._state = SheetsState(client, tabs, self.ctx.clock.now(), skipped=skipped)
         return self._state
 
+    def take_over(self, reader: Connector[SheetsState], manifest: Manifest, state: Any) -> bool:
+        """The plan's read of the trackers, with the client's key in each (every write reads
+        its row again first: rows shift)."""
+        if type(reader) is not type(self) or not isinstance(reader, SheetsReading):
+            return False
+        self._keys, self._state = dict(reader._keys), state
+        return True
+
     def _used_trackers(self) -> list[str]:
         """The configured trackers the runbook's steps name (`ConnectorContext.uses`), in
         configuration order; all of them when nothing says (doctor, discover, a restore), or

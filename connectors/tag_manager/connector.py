@@ -107,6 +107,7 @@ def _permission(raw: Mapping[str, Any]) -> Permission:
 
 class TagManagerConnector(Connector[TagManagerState]):
     declaration = DECLARATION
+    reads_before_writing = True  # each change's live value, right before it is sent
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)

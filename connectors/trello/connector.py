@@ -94,6 +94,7 @@ def names_client(card_name: str, client: str) -> bool:
 
 class TrelloConnector(Connector[BoardState]):
     declaration = DECLARATION
+    reads_before_writing = True  # each change's live value, right before it is sent
 
     def __init__(self, ctx: ConnectorContext) -> None:
         super().__init__(ctx)
