@@ -6,7 +6,9 @@ minimum reads and writes. Common to all three:
 
 - Reads happen in READ_PASSES passes: the plan, apply's re-read (one read serves the tenant guard
   and the drift check), and one verification pass (the check the access removals wait for, whose
-  reads also give the final verdict).
+  reads also give the final verdict). The yardstick keeps apply's pass, although `run --yes`
+  now settles its apply on the plan's own read (`adoffboard.engine.handover`) and so makes
+  fewer reads than this minimum: an apply of a plan file still needs that pass.
 - The critical-path bound takes each platform's minimum as one chain of calls, one after the
   other, phase after phase (pages of one list are sequential anyway; a platform's writes go out
   one request at a time), and multiplies the slowest platform's chain by the round-trip time.
