@@ -1,7 +1,8 @@
 """The msads SDK imported for the connector alone: `openapi_client`'s package `__init__`s are kept
-lazy (`connectors/microsoft_ads/sdk_import.py`) and the two services' clients are built without
-`bingads.service_client`, which imports all six services' APIs. The saving is checked in fresh
-processes, the fidelity of the lazy packages too, and the wire against the SDK's ServiceClient.
+lazy (`connectors/microsoft_ads/sdk_import.py`), and the two services' clients are built without
+`bingads.service_client`, which imports all six services' APIs, or the services' own generated
+API modules (`client.OPERATIONS`). The saving is checked in fresh processes, the fidelity of the
+lazy packages too, and the wire of every operation against the SDK's ServiceClient.
 """
 
 from __future__ import annotations
@@ -21,18 +22,37 @@ from bingads.authorization import AuthorizationData, OAuthDesktopMobileImplicitG
 from bingads.service_client import ServiceClient
 from loopback_support import serving
 from msads_support import DOCUMENTED_TYPES, sdk_client
+from openapi_client.models.campaign.budget import Budget
+from openapi_client.models.campaign.campaign import Campaign
+from openapi_client.models.campaign.campaign_status import CampaignStatus
+from openapi_client.models.campaign.get_budgets_by_ids_request import GetBudgetsByIdsRequest
 from openapi_client.models.campaign.get_campaigns_by_account_id_request import (
     GetCampaignsByAccountIdRequest,
 )
+from openapi_client.models.campaign.get_experiments_by_ids_request import (
+    GetExperimentsByIdsRequest,
+)
+from openapi_client.models.campaign.update_budgets_request import UpdateBudgetsRequest
+from openapi_client.models.campaign.update_campaigns_request import UpdateCampaignsRequest
 from openapi_client.models.customer.get_account_request import GetAccountRequest
+from openapi_client.models.customer.get_user_request import GetUserRequest
+from openapi_client.models.customer.paging import Paging
+from openapi_client.models.customer.predicate import Predicate
+from openapi_client.models.customer.search_accounts_request import SearchAccountsRequest
 
-from adoffboard.connectors.microsoft_ads.client import CAMPAIGNS, CUSTOMERS, MicrosoftAdsApi
+from adoffboard.connectors.microsoft_ads.client import (
+    CAMPAIGNS,
+    CUSTOMERS,
+    OPERATIONS,
+    MicrosoftAdsApi,
+)
 from adoffboard.connectors.microsoft_ads.sdk_import import model_module
 from adoffboard.credentials import SANDBOX_SECRET
 from adoffboard.sandbox import Sandbox
 
 pytestmark = pytest.mark.standins("microsoft_ads")
 
+# no service's generated API module: the connector sends its operations through `ApiClient`
 UNUSED_APIS = [
     f"openapi_client.api.{name}"
     for name in (
@@ -40,6 +60,8 @@ UNUSED_APIS = [
         "ad_insight_service_api",
         "reporting_service_api",
         "customer_billing_service_api",
+        "campaign_management_service_api",
+        "customer_management_service_api",
     )
 ]
 # every operation the connector and `discover` call, and the type of a fault's body
@@ -120,7 +142,7 @@ print(json.dumps({
 """
 
 
-def test_a_read_imports_two_services_apis_and_nothing_after_the_build(
+def test_a_read_imports_no_services_api_module_and_nothing_after_the_build(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     settings = sandbox.platform_settings()["microsoft_ads"]
@@ -234,6 +256,8 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"{}")
 
+    do_PUT = do_POST  # noqa: N815 - http.server's name
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
         pass
 
@@ -245,27 +269,43 @@ def recorder() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes
         yield url, seen
 
 
-@pytest.mark.parametrize(
-    ("service", "operation", "request_"),
-    [
-        (
-            CAMPAIGNS,
-            "get_campaigns_by_account_id",
-            GetCampaignsByAccountIdRequest(AccountId=LAKESIDE, CampaignType=DOCUMENTED_TYPES),
-        ),
-        (CUSTOMERS, "get_account", GetAccountRequest(AccountId=LAKESIDE)),
-    ],
-    ids=["campaign-management", "customer-management"],
-)
+REQUESTS = {
+    "get_campaigns_by_account_id": GetCampaignsByAccountIdRequest(
+        AccountId=LAKESIDE, CampaignType=DOCUMENTED_TYPES
+    ),
+    "get_budgets_by_ids": GetBudgetsByIdsRequest(BudgetIds=None),
+    "get_experiments_by_ids": GetExperimentsByIdsRequest(ExperimentIds=["77"]),
+    "update_campaigns": UpdateCampaignsRequest(
+        AccountId=LAKESIDE, Campaigns=[Campaign(Id="9001", Status=CampaignStatus("Paused"))]
+    ),
+    "update_budgets": UpdateBudgetsRequest(Budgets=[Budget(Id="5001", Amount=1.0)]),
+    "get_account": GetAccountRequest(AccountId=LAKESIDE),
+    "get_user": GetUserRequest(UserId=None),
+    "search_accounts": SearchAccountsRequest(
+        Predicates=[Predicate(Field="UserId", Operator="Equals", Value="42")],
+        PageInfo=Paging(Index=0, Size=100),
+    ),
+}
+
+
+def test_every_operation_is_one_the_connector_sends_and_tested() -> None:
+    assert set(REQUESTS) == set(OPERATIONS)
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_the_clients_send_what_the_sdks_service_client_sends(
-    recorder: tuple[str, list[Any]], tmp_path: Path, service: str, operation: str, request_: Any
+    recorder: tuple[str, list[Any]], tmp_path: Path, operation: str
 ) -> None:
+    """Each operation, sent by `MicrosoftAdsApi.call` and by the generated method of the
+    SDK's ServiceClient: the same request on the wire (method, path, headers, body), and the
+    same model read from the answer."""
     url, seen = recorder
+    service, request_ = OPERATIONS[operation][0], REQUESTS[operation]
     settings = {"endpoint": url, "developer_token": "sandbox:", "access_token": "sandbox:"}
     api = MicrosoftAdsApi(
         settings, tmp_path, account_id=LAKESIDE, customer_id=CUSTOMER, read_only=False
     )
-    api.call(service, operation, request_, 10)
+    data, _ = api.call(service, operation, request_, 10)
     api.close()
     svc = sdk_client(
         url,
@@ -275,10 +315,23 @@ def test_the_clients_send_what_the_sdks_service_client_sends(
         token=SANDBOX_SECRET,
         developer_token=SANDBOX_SECRET,
     )
-    getattr(svc, f"{operation}_with_http_info")(request_, _request_timeout=10)
+    theirs = getattr(svc, f"{operation}_with_http_info")(request_, _request_timeout=10)
     ours, sdks = seen
     assert ours == sdks
     assert {"Authorization", "DeveloperToken", "CustomerAccountId", "User-Agent"} <= set(ours[2])
+    assert type(data) is type(theirs.data)
+    assert type(data).__name__ == OPERATIONS[operation][4]
+
+
+def test_an_operation_refuses_another_operations_request(tmp_path: Path) -> None:
+    settings = {"endpoint": "http://127.0.0.1:9", "developer_token": "x", "access_token": "x"}
+    api = MicrosoftAdsApi(
+        settings, tmp_path, account_id=LAKESIDE, customer_id=CUSTOMER, read_only=False
+    )
+    with pytest.raises(TypeError, match="takes a GetAccountRequest"):
+        api.call(CUSTOMERS, "get_account", REQUESTS["get_user"], 10)
+    with pytest.raises(TypeError, match="takes a GetCampaignsByAccountIdRequest"):
+        api.call(CUSTOMERS, "get_campaigns_by_account_id", REQUESTS["get_user"], 10)
 
 
 @pytest.mark.parametrize("environment", ["production", "sandbox"])
@@ -303,7 +356,7 @@ def test_without_an_endpoint_the_hosts_are_the_service_clients(
         authentication=OAuthDesktopMobileImplicitGrant(client_id="test", oauth_tokens=tokens),
     )
     theirs = ServiceClient(service, 13, auth, environment=environment)._api.api_client
-    ours = api.client(service).api_client
+    ours = api.client(service)
     assert ours.configuration.host == theirs.configuration.host
     assert ours.default_headers == theirs.default_headers
     api.close()

@@ -59,16 +59,19 @@ CAMPAIGN_TYPES = ("Search", "Shopping", "DynamicSearchAds", "Audience", "Hotel",
 ADDITIONAL_FIELDS = ("CpvCpmBiddingScheme", "LifetimeBudgetFields")
 
 # The SDK's models the connector needs, imported ahead of the reads with the rest of `sdk` (the
-# SDK's package `__init__`s, which would import every model, are kept lazy: `sdk_import`). The
-# requests it builds; then what an answer may need besides what the two API modules import: the
-# subclasses a model's `from_dict` imports on first meeting their `Type` (bidding schemes,
-# settings, assets, errors), and a fault's models, which the SDK takes from
+# SDK's package `__init__`s, which would import every model, are kept lazy: `sdk_import`; the
+# services' generated API modules are not imported at all: `client.OPERATIONS`). The requests it
+# builds and the answers it reads (each importing the models it holds); then what an answer may
+# need besides: the subclasses a model's `from_dict` imports on first meeting their `Type`
+# (bidding schemes, settings, assets, errors), and a fault's models, which the SDK takes from
 # `openapi_client.models.ApplicationFault`: models.adinsight's, its star imports' last.
 # tests/test_microsoft_ads_sdk.py checks that they cover every model an answer can hold.
 CAMPAIGN_MODELS = """
     budget campaign campaign_additional_field campaign_status campaign_type
     get_budgets_by_ids_request get_campaigns_by_account_id_request
     get_experiments_by_ids_request update_budgets_request update_campaigns_request
+    get_budgets_by_ids_response get_campaigns_by_account_id_response
+    get_experiments_by_ids_response update_budgets_response update_campaigns_response
 """
 ANSWER_MODELS = """
     ai_search_setting app_setting app_store base_domain_setting batch_error_base bid_option
@@ -86,9 +89,12 @@ ANSWER_MODELS = """
     shopping_setting target_cpa_bidding_scheme target_impression_share_bidding_scheme
     target_roas_bidding_scheme target_setting target_setting_detail text_asset
     third_party_measurement_setting unified_automation_setting vanity_pharma_display_url_mode
-    vanity_pharma_setting vanity_pharma_website_description video_asset
+    vanity_pharma_setting vanity_pharma_website_description verified_tracking_setting video_asset
 """
-CUSTOMER_MODELS = "get_account_request get_user_request paging predicate search_accounts_request"
+CUSTOMER_MODELS = """
+    get_account_request get_user_request paging predicate search_accounts_request
+    get_account_response get_user_response search_accounts_response
+"""
 FAULT_MODELS = "api_fault_detail application_fault batch_error operation_error"
 
 
@@ -143,9 +149,8 @@ DECLARATION = Declaration(
     sdk=(
         "bingads.authorization",
         "bingads.manifest",
-        "openapi_client.api.campaign_management_service_api",
-        "openapi_client.api.customer_management_service_api",
         "openapi_client.api_client",
+        "openapi_client.api_response",
         "openapi_client.configuration",
         "openapi_client.model_utils",
         "openapi_client.rest",
