@@ -79,7 +79,13 @@ def _secrets(monkeypatch):
 
 
 def connect(
-    harness, sandbox, tmp_path: Path, *, read_only: bool, clock: FakeClock | None = None
+    harness,
+    sandbox,
+    tmp_path: Path,
+    *,
+    read_only: bool,
+    clock: FakeClock | None = None,
+    uses: tuple[tuple[str, Any], ...] = (),
 ) -> Connector:
     notifications = getattr(harness, "notifications", None)
     ctx = ConnectorContext(
@@ -89,6 +95,7 @@ def connect(
         clock=clock or FakeClock(),
         retry=RetryPolicy(attempts=4, timeout=10),
         notifications=notifications(sandbox) if notifications else None,
+        uses=uses,
     )
     return build(harness.platform, ctx)
 

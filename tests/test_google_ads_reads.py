@@ -11,6 +11,7 @@ from harness_google_ads import HARNESS
 from test_contract import SECRETS, MemoryJournal, connect, plan_all
 
 from adoffboard.clock import FakeClock
+from adoffboard.connectors.base import StepContext
 from adoffboard.models import CheckStatus, OutcomeStatus
 from adoffboard.sandbox import Sandbox
 
@@ -99,3 +100,43 @@ def test_script_checks_of_one_pass_share_one_change_history_query(
     assert [c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:]] == [
         "change_event"
     ]
+
+
+def test_a_read_for_a_scripts_check_sends_its_change_history_query_beside_the_others(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A runbook with a scripts check: once the account's time zone is known (an earlier
+    read), a read sends the change-history query of the check made from it (the check before
+    the removals: no run start) together with the others, and that check asks nothing more; a
+    check with a run start asks its own query."""
+    clock = FakeClock(dt.datetime.now(dt.UTC))
+    uses = (("scripts_quiet", {}),)
+    reader = connect(HARNESS, sandbox, tmp_path, read_only=True, clock=clock, uses=uses)
+    reader.read_state(HARNESS.manifest())  # learns the time zone (and the currency constants)
+    seen = len(sandbox.log)
+    state = reader.read_state(HARNESS.manifest())
+    sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
+    assert sent == ["campaign", "change_event", "customer_client_link"]
+    seen = len(sandbox.log)
+    verdict = reader.verify("scripts_quiet", {}, state)
+    assert sandbox.log.entries("google_ads")[seen:] == []
+    alone = connect(HARNESS, sandbox, tmp_path, read_only=True, clock=clock)
+    alone.read_state(HARNESS.manifest())
+    assert alone.verify("scripts_quiet", {}, state) == verdict  # what its own query answers
+    since = StepContext(since=clock.now() - dt.timedelta(hours=1))
+    seen = len(sandbox.log)
+    reader.verify("scripts_quiet", {}, state, since)
+    assert [c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:]] == [
+        "change_event"
+    ]
+
+
+def test_a_read_for_no_scripts_check_sends_no_change_history_query(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    reader = connect(HARNESS, sandbox, tmp_path, read_only=True)
+    reader.read_state(HARNESS.manifest())
+    seen = len(sandbox.log)
+    reader.read_state(HARNESS.manifest())
+    sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
+    assert sent == ["campaign", "customer_client_link"]

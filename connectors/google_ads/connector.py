@@ -98,6 +98,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         self._lock = threading.Lock()
         self._fresh: AccountState | None = None  # read_state's, until an apply takes it
         self._script_verdicts: dict[tuple[str, str, str], Verdict] = {}
+        self._zone = ""  # the account's time zone, from this connector's last read
         self._call = Calls(ctx, self.calls, "Google Ads", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
@@ -177,7 +178,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         self._account = acct
         with self._lock:
             self._fresh = None
-        cid = acct.customer_id
+        cid, read_at, zone = acct.customer_id, self.ctx.clock.now(), self._zone
         jobs: dict[str, Callable[[], Any]] = {
             "campaigns": lambda: self._query(cid, reading.CAMPAIGNS),
             "link": lambda: reading.client_link(
@@ -186,7 +187,14 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         }
         if not _UNITS:
             jobs["units"] = self._read_units
+        # A runbook that checks the scripts: the change-history query of the check made from
+        # this read (`_verify_scripts`, no run start given: the check before the removals),
+        # sent beside the others when the account's time zone is known from an earlier read.
+        early = scripts_query(read_at, zone, None) if zone and self._checks_scripts() else None
+        if early is not None:
+            jobs["scripts"] = lambda: self._query(cid, early[0])
         found = self._together(jobs)
+        scripts = found.pop("scripts", None)  # its error is the check's: it asks again
         link = found["link"]
         if isinstance(found["campaigns"], AuthError) and not isinstance(link, Exception):
             if link is not None and link.status == "ACTIVE":
@@ -200,10 +208,17 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         rows = found["campaigns"] or self._query(cid, reading.CUSTOMER)
         if not rows:
             raise PlatformError(f"Google Ads customer {show_google_ads_id(cid)} returned no data")
-        state = self._state(acct, rows, link)
+        state = self._state(acct, rows, link, read_at)
+        self._zone = state.time_zone
+        if early is not None and state.time_zone == zone and isinstance(scripts, list):
+            key = (state.customer_id, read_at.isoformat(), early[0])
+            self._script_verdicts = {key: _scripts_verdict(scripts, early[1])}
         with self._lock:
             self._fresh = state
         return state
+
+    def _checks_scripts(self) -> bool:
+        return any(name == "scripts_quiet" for name, _ in self.ctx.uses)
 
     def read_after_removal(self, manifest: Manifest, before: AccountState) -> AccountState:
         """After the manager link was ended: the manager's side of the link alone (one query),
@@ -227,7 +242,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             return False
         if not state.reachable or state.customer_id != acct.customer_id:
             return False  # the manager link ended: read what is left of it again
-        self._account = acct
+        self._account, self._zone = acct, state.time_zone
         with self._lock:
             self._fresh = state
         return True
@@ -254,7 +269,9 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             _UNITS.update(units)
         return units
 
-    def _state(self, acct: GoogleAdsAccount, rows: list[Any], link: Any) -> AccountState:
+    def _state(
+        self, acct: GoogleAdsAccount, rows: list[Any], link: Any, read_at: dt.datetime
+    ) -> AccountState:
         """The state from the campaign rows (or the customer row of an account without
         campaigns); refuses an account whose live name is not the manifest's."""
         customer = rows[0].customer
@@ -275,7 +292,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             campaigns=campaigns,
             budgets=budgets,
             link=link,
-            read_at=self.ctx.clock.now(),
+            read_at=read_at,
             time_zone=customer.time_zone or "UTC",
         )
 
@@ -381,20 +398,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
     def _verify_scripts(self, state: AccountState, ctx: StepContext) -> Verdict:
         """No script or rule change in the account's change history since the run. Steps that
         check this in the same pass (one `state`) share one query: the answer is the same."""
-        since = ctx.since or (state.read_at - dt.timedelta(days=29))
-        since = max(since, state.read_at - dt.timedelta(days=29))
-        until = state.read_at + dt.timedelta(days=1)  # the API wants a finite range
-        zone = ZoneInfo(state.time_zone)
-        since, until = since.astimezone(zone), until.astimezone(zone)
-        clients = ", ".join(SCRIPT_CLIENTS)
-        query = (
-            "SELECT change_event.change_date_time, change_event.client_type, "
-            "change_event.change_resource_type, change_event.change_resource_name "
-            f"FROM change_event WHERE change_event.change_date_time >= "
-            f"'{since:%Y-%m-%d %H:%M:%S}' AND change_event.change_date_time <= "
-            f"'{until:%Y-%m-%d %H:%M:%S}' AND change_event.client_type IN ({clients}) "
-            "ORDER BY change_event.change_date_time DESC LIMIT 1000"
-        )
+        query, since = scripts_query(state.read_at, state.time_zone, ctx.since)
         key = (state.customer_id, state.read_at.isoformat(), query)
         if key not in self._script_verdicts:
             rows = self._query(state.customer_id, query)
@@ -407,6 +411,28 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
             if transport is not None:
                 transport.close()
         self._services.clear()
+
+
+def scripts_query(
+    read_at: dt.datetime, time_zone: str, since: dt.datetime | None
+) -> tuple[str, dt.datetime]:
+    """The change-history query of the scripts check on a read taken at `read_at` (the last 29
+    days, or since `since` if later; the account's local time), and where its window starts."""
+    floor = read_at - dt.timedelta(days=29)
+    start = max(since, floor) if since else floor
+    until = read_at + dt.timedelta(days=1)  # the API wants a finite range
+    zone = ZoneInfo(time_zone)
+    start, until = start.astimezone(zone), until.astimezone(zone)
+    clients = ", ".join(SCRIPT_CLIENTS)
+    query = (
+        "SELECT change_event.change_date_time, change_event.client_type, "
+        "change_event.change_resource_type, change_event.change_resource_name "
+        f"FROM change_event WHERE change_event.change_date_time >= "
+        f"'{start:%Y-%m-%d %H:%M:%S}' AND change_event.change_date_time <= "
+        f"'{until:%Y-%m-%d %H:%M:%S}' AND change_event.client_type IN ({clients}) "
+        "ORDER BY change_event.change_date_time DESC LIMIT 1000"
+    )
+    return query, start
 
 
 def _scripts_verdict(rows: Sequence[Any], since: dt.datetime) -> Verdict:
