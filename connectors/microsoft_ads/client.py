@@ -3,8 +3,10 @@
 The SDK (import name `bingads`, with its generated `openapi_client`) takes seconds to import, so
 nothing here imports it before a connector actually talks to the platform. Even then only what
 the two services need is imported: importing this module makes `openapi_client`'s package
-`__init__`s lazy (`sdk_import`), and the clients are built from the generated pieces the way
-`bingads.service_client.ServiceClient` builds them (that module imports all six services' APIs).
+`__init__`s lazy (`sdk_import`), the clients are built from the generated pieces the way
+`bingads.service_client.ServiceClient` builds them (that module imports all six services' APIs),
+and the operations are sent through the SDK's `ApiClient` as the generated methods send them
+(`OPERATIONS`), without importing the services' generated API modules.
 
 Reads are POSTs in this API (`.../QueryByAccountId`), so the dry-run guard cannot filter by HTTP
 verb: it allowlists the read operations by method and path in the urllib3 pool under the SDK's

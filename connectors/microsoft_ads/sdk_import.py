@@ -5,7 +5,7 @@ each `models/<service>/__init__.py` import every service's API module and every 
 seconds of CPU, mostly pydantic building the models and wrapping each API method in
 `validate_call`, for six services of which the connector calls two. `defer_package_inits`
 registers these packages in `sys.modules` without running their `__init__`s, so importing one
-module (`openapi_client.api.campaign_management_service_api`) imports only what it needs.
+module (a model, `openapi_client.api_client`) imports only what it needs.
 
 A package registered so resolves an attribute it lacks (PEP 562 `__getattr__`): a submodule is
 imported; in `openapi_client.models`, a model class is found by its file name and only its
