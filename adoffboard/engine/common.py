@@ -253,12 +253,12 @@ def _open_read(
         if connector is None:
             connector = opened[platform] = open_one(platform)
         handed = (adopted or {}).get(platform)
-        if handed is not None and connector.take_over(handed[0], manifest.model, handed[1]):
-            env.progress(platform, "settling on the plan's read (no write since, under the lock)")
-            return handed[1]
-        env.progress(platform, f"reading live state{what}")
         before = (after_removal or {}).get(platform)
         try:
+            if handed is not None and connector.take_over(handed[0], manifest.model, handed[1]):
+                env.progress(platform, "settling on the plan's read (no write since, under lock)")
+                return handed[1]
+            env.progress(platform, f"reading live state{what}")
             if before is not None:
                 return connector.read_after_removal(manifest.model, before)
             return connector.read_state(manifest.model)
