@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from adoffboard.models import (
@@ -72,22 +73,25 @@ class ReportView:
     summary: Summary
     outcomes: dict[str, Outcome]
     manual: list[ManualEntry]
-    body: dict[str, Any]  # the plan's body, for its hash and the JSON steps
     plan_sha256: str
     step_number: dict[str, int]
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The plan's body, for the JSON steps: built only by the JSON renderer (a summary on
+        the terminal, Markdown and HTML have no use for it)."""
+        return self.report.plan.body()
 
     problem_header: ClassVar[tuple[str, ...]] = PROBLEM_HEADER
     checklist_header: ClassVar[tuple[str, ...]] = CHECKLIST_HEADER
 
     @classmethod
     def of(cls, report: Report) -> ReportView:
-        body = report.plan.body()
         return cls(
             report=report,
             summary=summarize(report),
             outcomes=outcome_index(report),
             manual=manual_entries(report),
-            body=body,
             plan_sha256=report.plan.content_hash,
             step_number={s.step_id: i for i, s in enumerate(report.plan.steps, start=1)},
         )
