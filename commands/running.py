@@ -67,7 +67,13 @@ if TYPE_CHECKING:
     show_default=True,
     help="With -r: all the runbook's steps, or only those due at approval.",
 )
-@click.option("-y", "--yes", is_flag=True, help="Skip the typed confirmation.")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Skip the typed confirmation. The client is then locked from the plan's read until "
+    "the run is verified, and the apply settles on that read instead of reading again.",
+)
 @budget_change_options
 @pass_ctx
 def run(
