@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from conftest import Cli, approved_cr
+from test_scheduler import HARBOR, Desk, desk, today  # noqa: F401 - desk: the fixture
 
 from adoffboard.cli import EXIT_STORE, EXIT_VERIFY_PENDING
 from adoffboard.config import load_workspace
@@ -37,13 +38,13 @@ def reads_before_writes(sandbox: Sandbox, since: int = 0) -> Counter[tuple[str, 
     return found
 
 
-def plan_reads(cli: Cli, sandbox: Sandbox) -> Counter[tuple[str, str]]:
+def plan_reads(cli: Cli, sandbox: Sandbox, client: str = LAKESIDE) -> Counter[tuple[str, str]]:
     """What a dry run of the pause reads on the ad platforms, once the per-process caches (such
     as Google's currency constants, read once per process) are warm, as they then are for the
     runs that follow in this process."""
-    assert cli("plan", LAKESIDE, "-r", "sem-pause").exit_code == 0
+    assert cli("plan", client, "-r", "sem-pause").exit_code == 0
     since = len(sandbox.log.entries())
-    assert cli("plan", LAKESIDE, "-r", "sem-pause").exit_code == 0
+    assert cli("plan", client, "-r", "sem-pause").exit_code == 0
     return reads_before_writes(sandbox, since)
 
 
@@ -91,6 +92,31 @@ def test_run_yes_on_a_client_someone_is_running_reads_nothing(cli: Cli, sandbox:
     assert "alice@ops-laptop:4242" in result.output
     assert "Traceback" not in result.output
     assert sandbox.log.entries() == []  # refused before the plan read anything
+
+
+def test_the_schedulers_run_applies_on_its_plans_own_read(
+    cli: Cli,
+    sandbox: Sandbox,
+    desk: Desk,  # noqa: F811
+) -> None:
+    """The scheduler holds the client's lock around its re-plan, apply and verify: its apply,
+    too, settles on the plan's read."""
+    d0 = today(cli)
+    approved_cr(
+        cli,
+        HARBOR,
+        "pause",
+        effective=str(d0 + dt.timedelta(days=1)),
+        extra=("--pause-end", str(d0 + dt.timedelta(days=5))),
+    )
+    desk.approval_steps(sandbox)
+    planned = plan_reads(cli, sandbox, HARBOR)
+    assert planned
+    desk.at(d0 + dt.timedelta(days=1), 6, 0)
+    since = len(sandbox.log.entries())
+    assert desk.tick() == {"sem-pause:" + HARBOR: "done"}
+    assert reads_before_writes(sandbox, since) == planned
+    assert {e.platform for e in sandbox.log.mutating()} & set(AD_PLATFORMS)
 
 
 # --- PlanReads: whose read, how old, how many times ----------------------------------------
