@@ -231,6 +231,11 @@ class Connector(ABC, Generic[S]):
         reads everything only when that access is still there. By default, everything."""
         return self.read_state(manifest)
 
+    def expect_checks(self, since: dt.datetime | None) -> None:  # noqa: B027 - optional hook
+        """The next `read_state` is made for a verification pass that judges activity since
+        `since` (None: no run start given): a connector may send that pass's own queries beside
+        the read. By default, nothing."""
+
     def take_over(self, reader: Connector[S], manifest: Manifest, state: S) -> bool:
         """Take `state`, which `reader` (a read-only connector of this platform, in this
         process) has just read for a plan, as this connector's own read: what its next `apply`

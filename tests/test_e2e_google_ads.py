@@ -252,3 +252,17 @@ def test_request_ids_are_journaled(cli: Cli, tmp_path: Path, sandbox: Sandbox) -
         if c.get("outcome") and c["outcome"]["status"] == "applied"
     }
     assert ids and all(ids)
+
+
+@pytest.mark.parametrize("scope", ["dm", "platform"])
+def test_a_run_asks_the_change_history_once_beside_a_read(
+    cli: Cli, sandbox: Sandbox, scope: str
+) -> None:
+    """The scripts check is judged once per run: by the check before the removals (leaving the
+    platform) or by the verify pass (digital marketing services only), its query sent with
+    that pass's read of the account, never a second one for another window."""
+    approved_cr(cli, "lakeside-powersports", scope=scope, sandbox=sandbox)
+    result = cli("--json", "run", "lakeside-powersports", "-r", "sem-cancellation", "--yes")
+    assert result.exit_code == EXIT_VERIFY_PENDING, result.output
+    reads = [e.detail.split(":")[0] for e in sandbox.log.entries("google_ads") if not e.mutating]
+    assert reads.count("change_event") == 1

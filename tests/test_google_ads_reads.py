@@ -106,14 +106,19 @@ def test_a_read_for_a_scripts_check_sends_its_change_history_query_beside_the_ot
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """A runbook with a scripts check: once the account's time zone is known (an earlier
-    read), a read sends the change-history query of the check made from it (the check before
-    the removals: no run start) together with the others, and that check asks nothing more; a
-    check with a run start asks its own query."""
+    read), a read for a verification pass sends the change-history query of the check made
+    from it (here the check before the removals: no run start) together with the others, and
+    that check asks nothing more; a check with another start asks its own query."""
     clock = FakeClock(dt.datetime.now(dt.UTC))
     uses = (("scripts_quiet", {}),)
     reader = connect(HARNESS, sandbox, tmp_path, read_only=True, clock=clock, uses=uses)
     reader.read_state(HARNESS.manifest())  # learns the time zone (and the currency constants)
     seen = len(sandbox.log)
+    reader.read_state(HARNESS.manifest())  # a read for no verification pass (an apply's)
+    sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
+    assert sent == ["campaign", "customer_client_link"]
+    seen = len(sandbox.log)
+    reader.expect_checks(None)  # the check before the removals: no run start
     state = reader.read_state(HARNESS.manifest())
     sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
     assert sent == ["campaign", "change_event", "customer_client_link"]
@@ -137,6 +142,25 @@ def test_a_read_for_no_scripts_check_sends_no_change_history_query(
     reader = connect(HARNESS, sandbox, tmp_path, read_only=True)
     reader.read_state(HARNESS.manifest())
     seen = len(sandbox.log)
+    reader.expect_checks(None)
     reader.read_state(HARNESS.manifest())
     sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
     assert sent == ["campaign", "customer_client_link"]
+
+
+def test_a_verify_pass_with_a_run_start_sends_its_own_query_beside_the_read(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The verification pass after a run judges the scripts since the run's start: the read
+    made for it sends that query, once, and the check asks nothing more."""
+    clock = FakeClock(dt.datetime.now(dt.UTC))
+    uses = (("scripts_quiet", {}),)
+    reader = connect(HARNESS, sandbox, tmp_path, read_only=True, clock=clock, uses=uses)
+    reader.read_state(HARNESS.manifest())
+    since = clock.now() - dt.timedelta(hours=1)
+    seen = len(sandbox.log)
+    reader.expect_checks(since)
+    state = reader.read_state(HARNESS.manifest())
+    reader.verify("scripts_quiet", {}, state, StepContext(since=since))
+    sent = sorted(c.detail.split(":")[0] for c in sandbox.log.entries("google_ads")[seen:])
+    assert sent == ["campaign", "change_event", "customer_client_link"]

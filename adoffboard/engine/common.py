@@ -229,6 +229,7 @@ def _open_read(
     what: str = "",
     after_removal: Mapping[str, Any] | None = None,
     adopted: Mapping[str, tuple[Any, Any]] | None = None,
+    checks_since: tuple[dt.datetime | None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, AdoffboardError]]:
     """`_read_states`, each platform's connector opened (`open_one`) in its own worker thread
     and kept in `opened` (in `platforms`' order, for the caller to close), so that a platform
@@ -240,7 +241,10 @@ def _open_read(
     (`read_after_removal`: a full read would find the account unreachable anyway).
 
     `adopted`: {platform: (reader, state)} of the plan's own read, handed over to the apply
-    (`adoffboard.engine.handover`): a connector that takes it over is not read again."""
+    (`adoffboard.engine.handover`): a connector that takes it over is not read again.
+
+    `checks_since`: the read is a verification pass's, judging activity since that moment
+    (`Connector.expect_checks`)."""
     from adoffboard.engine.preload import PRELOAD, preload
 
     to_open = [p for p in platforms if p not in opened]
@@ -259,6 +263,8 @@ def _open_read(
                 env.progress(platform, "settling on the plan's read (no write since, under lock)")
                 return handed[1]
             env.progress(platform, f"reading live state{what}")
+            if checks_since is not None:
+                connector.expect_checks(checks_since[0])
             if before is not None:
                 return connector.read_after_removal(manifest.model, before)
             return connector.read_state(manifest.model)

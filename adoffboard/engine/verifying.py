@@ -134,6 +134,7 @@ def _checks(
             tolerate,
             " (verify)",
             after_removal=shared.removed,
+            checks_since=(since,),
         )
         if seen is not None:
             seen.update(read)

@@ -99,6 +99,8 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         self._fresh: AccountState | None = None  # read_state's, until an apply takes it
         self._script_verdicts: dict[tuple[str, str, str], Verdict] = {}
         self._zone = ""  # the account's time zone, from this connector's last read
+        # (since,) of the verification pass the next read is for (`expect_checks`), else None
+        self._checks_since: tuple[dt.datetime | None] | None = None
         self._call = Calls(ctx, self.calls, "Google Ads", translate=translate)
 
     # --- transport ----------------------------------------------------------------------------
@@ -179,6 +181,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         with self._lock:
             self._fresh = None
         cid, read_at, zone = acct.customer_id, self.ctx.clock.now(), self._zone
+        checking, self._checks_since = self._checks_since, None
         jobs: dict[str, Callable[[], Any]] = {
             "campaigns": lambda: self._query(cid, reading.CAMPAIGNS),
             "link": lambda: reading.client_link(
@@ -187,10 +190,12 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         }
         if not _UNITS:
             jobs["units"] = self._read_units
-        # A runbook that checks the scripts: the change-history query of the check made from
-        # this read (`_verify_scripts`, no run start given: the check before the removals),
-        # sent beside the others when the account's time zone is known from an earlier read.
-        early = scripts_query(read_at, zone, None) if zone and self._checks_scripts() else None
+        # A read for a verification pass of a runbook that checks the scripts: that check's
+        # change-history query (`_verify_scripts`, since the pass's moment), sent beside the
+        # others when the account's time zone is known from an earlier read.
+        early = None
+        if checking is not None and zone and self._checks_scripts():
+            early = scripts_query(read_at, zone, checking[0])
         if early is not None:
             jobs["scripts"] = lambda: self._query(cid, early[0])
         found = self._together(jobs)
@@ -220,6 +225,9 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
     def _checks_scripts(self) -> bool:
         return any(name == "scripts_quiet" for name, _ in self.ctx.uses)
 
+    def expect_checks(self, since: dt.datetime | None) -> None:
+        self._checks_since = (since,)
+
     def read_after_removal(self, manifest: Manifest, before: AccountState) -> AccountState:
         """After the manager link was ended: the manager's side of the link alone (one query),
         since the client's own data is no longer readable through the manager. Only if the
@@ -233,6 +241,7 @@ class GoogleAdsConnector(Writes, Connector[AccountState]):
         link = self._read_link(acct.manager_id, acct.customer_id)
         if link is not None and link.status == "ACTIVE":
             return self.read_state(manifest)
+        self._checks_since = None  # nothing left to check the scripts of
         return self._unreachable(acct, link)  # what read_state answers once the link is gone
 
     def take_over(self, reader: Connector[AccountState], manifest: Manifest, state: Any) -> bool:
