@@ -34,8 +34,7 @@ class PlanReads:
 
     client: str
     taken_at: dt.datetime | None = None  # when the plan's reads began
-    states: dict[str, Any] = field(default_factory=dict)
-    readers: dict[str, Any] = field(default_factory=dict)
+    reads: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # platform: (reader, state)
     plan_id: str = ""
 
     def record(
@@ -48,18 +47,16 @@ class PlanReads:
     ) -> None:
         if client != self.client:
             return  # another client's plan: nothing to hand over
-        self.plan_id = plan_id
-        self.taken_at = taken_at
-        self.states = dict(states)
-        self.readers = dict(readers)
+        self.plan_id, self.taken_at = plan_id, taken_at
+        self.reads = {p: (readers[p], states[p]) for p in states if p in readers}
 
     def take(self, plan_id: str, client: str, now: dt.datetime) -> dict[str, tuple[Any, Any]]:
         """{platform: (reader, state)} for the apply of plan `plan_id`, if the reads are that
         plan's, of this client and fresh; empty otherwise. Once: a later apply reads again."""
-        states, readers, taken = self.states, self.readers, self.taken_at
-        self.states, self.readers, self.taken_at = {}, {}, None
+        reads, taken = self.reads, self.taken_at
+        self.reads, self.taken_at = {}, None
         if taken is None or plan_id != self.plan_id or client != self.client:
             return {}
         if not dt.timedelta(0) <= now - taken <= dt.timedelta(seconds=FRESH_S):
             return {}
-        return {p: (readers[p], states[p]) for p in states if p in readers}
+        return reads

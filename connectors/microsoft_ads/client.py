@@ -132,16 +132,16 @@ ENDPOINTS = {
         CUSTOMERS: "https://clientcenter.api.sandbox.bingads.microsoft.com",
     },
 }
-READ_OPERATIONS = frozenset(
-    {
-        ("POST", "/CustomerManagement/v13/Account/Query"),  # GetAccount
-        ("POST", "/CustomerManagement/v13/User/Query"),  # GetUser
-        ("POST", "/CustomerManagement/v13/Accounts/Search"),  # SearchAccounts
-        ("POST", "/CampaignManagement/v13/Campaigns/QueryByAccountId"),  # GetCampaignsByAccountId
-        ("POST", "/CampaignManagement/v13/Budgets/QueryByIds"),  # GetBudgetsByIds
-        ("POST", "/CampaignManagement/v13/Experiments/QueryByIds"),  # GetExperimentsByIds
-    }
+# The operations that only read: the dry-run guard lets through their method and path alone.
+READS = (
+    "get_account",
+    "get_user",
+    "search_accounts",
+    "get_campaigns_by_account_id",
+    "get_budgets_by_ids",
+    "get_experiments_by_ids",
 )
+READ_OPERATIONS = frozenset((OPERATIONS[op][1], OPERATIONS[op][2]) for op in READS)
 THROTTLE_WAIT_S = 60.0  # documented guidance for 117 CallRateExceeded
 CALL_RATE_EXCEEDED = 117
 AUTH_CODES = frozenset({105, 106, 109})
